@@ -1,0 +1,164 @@
+//! The command line, as DESIGN.md §5 fixes it: clap definitions only.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A terminal dashboard for running a team of LLM role agents through a
+/// feature request, with a human approving every handoff.
+#[derive(Debug, Parser)]
+#[command(name = "handoff", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The pipeline file (default: ./skills.toml, then
+    /// $XDG_CONFIG_HOME/handoff/skills.toml, then the built-in one).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub skills: Option<PathBuf>,
+    /// Where session logs live (default: $HANDOFF_SESSIONS, then
+    /// $XDG_DATA_HOME/handoff/sessions).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub sessions: Option<PathBuf>,
+    /// Colour theme: a built-in name or a theme file.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    /// The repository agents work in (default: the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Where completions come from (default: openai when OPENAI_API_KEY or
+    /// --base-url is set, else offline).
+    #[arg(long, global = true, value_enum)]
+    pub provider: Option<ProviderKind>,
+    /// The model to ask.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub model: Option<String>,
+    /// An OpenAI-compatible endpoint, including /v1.
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProviderKind {
+    /// Built in, deterministic, no network.
+    Offline,
+    /// Any OpenAI-compatible server.
+    Openai,
+}
+
+/// How a session runs without a terminal UI.
+#[derive(Debug, Args, Default)]
+pub struct Headless {
+    /// Run without the TUI, printing one line per event.
+    #[arg(long)]
+    pub headless: bool,
+    /// Answer every gate with approval, or stop at the first one.
+    #[arg(long, value_enum, value_name = "all|none", requires = "headless")]
+    pub approve: Option<ApproveMode>,
+    /// Answer gates from a JSONL file of decisions, in order.
+    #[arg(long, value_name = "FILE", requires = "headless")]
+    pub decisions: Option<PathBuf>,
+    /// Print events as JSON lines instead of readable lines.
+    #[arg(long, requires = "headless")]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ApproveMode {
+    All,
+    None,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a new session ("-" reads the request from stdin).
+    Run {
+        request: Option<String>,
+        #[command(flatten)]
+        headless: Headless,
+    },
+    /// Continue an interrupted session.
+    Resume {
+        session: String,
+        #[command(flatten)]
+        headless: Headless,
+    },
+    /// Play a saved session back.
+    Replay {
+        session: String,
+        /// Playback speed: a factor such as 0.5, 4 or 64, or "max".
+        #[arg(long, default_value = "1")]
+        speed: Speed,
+        /// Print the events instead of showing the TUI.
+        #[arg(long)]
+        headless: bool,
+        /// With --headless: print events as JSON lines.
+        #[arg(long, requires = "headless")]
+        json: bool,
+    },
+    /// Start a new session from a saved one, reopened at PHASE's gate.
+    Fork {
+        session: String,
+        #[arg(long, value_name = "PHASE")]
+        at: String,
+    },
+    /// List saved sessions.
+    Sessions {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a session's folded state, or one artifact's text.
+    Show {
+        session: String,
+        #[arg(long)]
+        json: bool,
+        /// Print this artifact (by artifact name or phase id).
+        #[arg(long, value_name = "NAME")]
+        artifact: Option<String>,
+    },
+    /// Write every artifact and a report as Markdown files.
+    Export {
+        session: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Metrics across sessions.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate skills.toml (and themes), pointing at every mistake.
+    Check,
+}
+
+/// A replay speed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Speed {
+    Factor(f64),
+    Max,
+}
+
+impl std::str::FromStr for Speed {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("max") {
+            return Ok(Self::Max);
+        }
+        let factor: f64 = s
+            .trim_end_matches('x')
+            .parse()
+            .map_err(|_| format!("`{s}` is not a speed: use a number such as 2 or 0.5, or max"))?;
+        if factor > 0.0 && factor.is_finite() {
+            Ok(Self::Factor(factor))
+        } else {
+            Err(format!("speed must be above 0, not {s}"))
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! `show`, `sessions` and `check`: reading what is on disk.
+
+use std::io::{IsTerminal, Write};
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::{Failure, Outcome, exit, sessions_dir, skills_file};
+use crate::cli::Global;
+use crate::pipeline::load_pipeline;
+use crate::sanitize::sanitize;
+use crate::session::store::{self, Loaded};
+
+fn load(g: &Global, session: &str) -> Result<Loaded, Failure> {
+    let dir = sessions_dir(g);
+    let path = store::resolve(&dir, session).map_err(|e| Failure::usage(e.to_string()))?;
+    let loaded = store::load(&path).map_err(|e| Failure::failed(e.to_string()))?;
+    if loaded.state.pipeline.is_none() {
+        return Err(Failure::failed(format!(
+            "{}: no session_started event; not a session log",
+            path.display()
+        )));
+    }
+    if let Some(line) = loaded.torn_line {
+        eprintln!(
+            "handoff: {}:{line}: the last line was cut short (a crash mid-write?) and is ignored",
+            path.display()
+        );
+    }
+    Ok(loaded)
+}
+
+/// The folded state as `show --json` prints it (DESIGN.md §5).
+pub fn state_json(loaded: &Loaded) -> serde_json::Value {
+    let s = &loaded.state;
+    json!({
+        "id": s.id,
+        "request": s.request,
+        "status": loaded.status.as_str(),
+        "outcome": s.outcome.map(|o| o.as_str()),
+        "provider": s.provider,
+        "model": s.model,
+        "pipeline": s.pipeline.as_ref().map(|p| p.name.as_str()),
+        "started_at": s.started_at,
+        "finished_at": s.finished_at,
+        "path": loaded.path,
+        "phases": s.phases.iter().map(|p| json!({
+            "id": p.id,
+            "role": p.role,
+            "status": p.status.as_str(),
+            "attempts": p.attempts.len(),
+            "artifact_name": p.artifact_name,
+            "artifact": p.effective_artifact(),
+            "edited": p.current().is_some_and(|a| a.edited.is_some()),
+            "usage": p.usage,
+        })).collect::<Vec<_>>(),
+        "usage": s.usage,
+    })
+}
+
+pub fn show(g: &Global, session: &str, as_json: bool, artifact: Option<&str>) -> Outcome {
+    let loaded = load(g, session)?;
+    let state = &loaded.state;
+    let mut out = std::io::stdout().lock();
+    if let Some(name) = artifact {
+        let phase = state
+            .phases
+            .iter()
+            .find(|p| p.artifact_name == name || p.id == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = state
+                    .phases
+                    .iter()
+                    .map(|p| p.artifact_name.as_str())
+                    .collect();
+                Failure::usage(format!(
+                    "no artifact `{name}` (this session has: {})",
+                    names.join(", ")
+                ))
+            })?;
+        let text = phase.effective_artifact().ok_or_else(|| {
+            Failure::failed(format!(
+                "`{}` has no artifact yet ({})",
+                name,
+                phase.status.as_str()
+            ))
+        })?;
+        // Exact bytes for pipes; never raw control sequences on a terminal.
+        if out.is_terminal() {
+            write!(out, "{}", sanitize(text))?;
+        } else {
+            write!(out, "{text}")?;
+        }
+        return Ok(exit::OK);
+    }
+    if as_json {
+        serde_json::to_writer_pretty(&mut out, &state_json(&loaded))
+            .map_err(|e| Failure::failed(e.to_string()))?;
+        writeln!(out)?;
+        return Ok(exit::OK);
+    }
+    let outcome = state
+        .outcome
+        .map(|o| format!(" ({})", o.as_str()))
+        .unwrap_or_default();
+    writeln!(out, "session   {}", state.id)?;
+    writeln!(out, "request   {}", sanitize(&state.request))?;
+    writeln!(out, "status    {}{outcome}", loaded.status.as_str())?;
+    writeln!(out, "provider  {} · {}", state.provider, state.model)?;
+    writeln!(
+        out,
+        "tokens    {} prompt · {} completion",
+        state.usage.prompt_tokens, state.usage.completion_tokens
+    )?;
+    writeln!(out, "log       {}\n", loaded.path.display())?;
+    writeln!(
+        out,
+        "  #  {:<11} {:<26} {:<14} {:>8}  artifact",
+        "phase", "role", "status", "attempts"
+    )?;
+    for (i, p) in state.phases.iter().enumerate() {
+        let artifact = p.effective_artifact().map_or_else(
+            || "-".to_owned(),
+            |a| format!("{} ({} lines)", p.artifact_name, a.lines().count()),
+        );
+        writeln!(
+            out,
+            "  {}  {:<11} {:<26} {:<14} {:>8}  {artifact}",
+            i + 1,
+            p.id,
+            sanitize(&p.role),
+            p.status.as_str(),
+            p.attempts.len()
+        )?;
+    }
+    Ok(exit::OK)
+}
+
+/// "3m", "2h", "5d": how long ago.
+fn age(then: Option<chrono::DateTime<Utc>>) -> String {
+    let Some(then) = then else { return "-".into() };
+    let secs = (Utc::now() - then).num_seconds().max(0);
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+pub fn sessions(g: &Global, as_json: bool) -> Outcome {
+    let dir = sessions_dir(g);
+    let all = store::list(&dir);
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let items: Vec<_> = all
+            .iter()
+            .map(|l| match l {
+                Ok(loaded) => state_json(loaded),
+                Err(e) => json!({ "error": e.to_string() }),
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &items)
+            .map_err(|e| Failure::failed(e.to_string()))?;
+        writeln!(out)?;
+        return Ok(exit::OK);
+    }
+    if all.is_empty() {
+        writeln!(out, "no sessions in {}", dir.display())?;
+        return Ok(exit::OK);
+    }
+    writeln!(
+        out,
+        "{:<22} {:<14} {:<10} {:>4}  request",
+        "id", "status", "phase", "age"
+    )?;
+    for item in &all {
+        match item {
+            Ok(l) => {
+                let s = &l.state;
+                let phase = s
+                    .active_phase()
+                    .or_else(|| s.phases.iter().rposition(|p| !p.attempts.is_empty()))
+                    .map_or("-", |i| s.phases[i].id.as_str());
+                let request: String = sanitize(&s.request).chars().take(60).collect();
+                writeln!(
+                    out,
+                    "{:<22} {:<14} {:<10} {:>4}  {request}",
+                    s.id,
+                    l.status.as_str(),
+                    phase,
+                    age(s.started_at)
+                )?;
+            }
+            Err(e) => writeln!(out, "unreadable: {e}")?,
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn check(g: &Global) -> Outcome {
+    let file = skills_file(g)?;
+    match load_pipeline(&file, None) {
+        Ok(p) => {
+            println!(
+                "{}: ok — pipeline `{}`, {} phases: {}",
+                file.display_name(),
+                p.name,
+                p.phases.len(),
+                p.phases
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            );
+            super::theme(g)?;
+            Ok(exit::OK)
+        }
+        Err(diagnostics) => {
+            for d in &diagnostics {
+                println!("{d}");
+            }
+            eprintln!(
+                "handoff: {} has {} mistake{}",
+                file.display_name(),
+                diagnostics.len(),
+                if diagnostics.len() == 1 { "" } else { "s" }
+            );
+            Ok(exit::USAGE)
+        }
+    }
+}

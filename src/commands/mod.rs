@@ -1,0 +1,185 @@
+//! What each CLI command does. [`main`] parses nothing itself: it takes the
+//! parsed [`Cli`], sets up what the command needs (skills, sessions folder,
+//! provider) and returns the process exit code. Errors are reported here, on
+//! stderr, as one clear line each.
+
+mod inspect;
+mod replay;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::cli::{Cli, Command, Global, ProviderKind};
+use crate::pipeline::{Pipeline, SkillsFile, load_pipeline};
+use crate::provider::Provider;
+use crate::provider::offline::{OFFLINE_MODEL, OfflineProvider, Pace};
+use crate::session::store;
+
+/// Exit codes, as DESIGN.md §5 fixes them.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const AWAITING_GATE: u8 = 3;
+}
+
+/// A command's failure: what to print and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: exit::USAGE,
+            message: message.into(),
+        }
+    }
+
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self {
+            code: exit::FAILED,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Self::failed(e.to_string())
+    }
+}
+
+type Outcome = Result<u8, Failure>;
+
+/// Runs the parsed command line and returns the exit code.
+pub fn main(cli: Cli) -> u8 {
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Failure::from)
+        .and_then(|rt| rt.block_on(dispatch(cli)));
+    match result {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("handoff: {}", failure.message);
+            failure.code
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Outcome {
+    let g = &cli.global;
+    match cli.command {
+        None => run::run(g, None, &crate::cli::Headless::default()).await,
+        Some(Command::Run { request, headless }) => run::run(g, request, &headless).await,
+        Some(Command::Replay {
+            session,
+            speed,
+            headless,
+            json,
+        }) => replay::replay(g, &session, speed, headless, json).await,
+        Some(Command::Show {
+            session,
+            json,
+            artifact,
+        }) => inspect::show(g, &session, json, artifact.as_deref()),
+        Some(Command::Sessions { json }) => inspect::sessions(g, json),
+        Some(Command::Check) => inspect::check(g),
+        Some(Command::Resume { .. }) => not_yet("resume"),
+        Some(Command::Fork { .. }) => not_yet("fork"),
+        Some(Command::Export { .. }) => not_yet("export"),
+        Some(Command::Stats { .. }) => not_yet("stats"),
+    }
+}
+
+fn not_yet(command: &str) -> Outcome {
+    Err(Failure::usage(format!(
+        "`handoff {command}` is not built yet; see the README's \"Not done yet\""
+    )))
+}
+
+fn env_var(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.is_empty())
+}
+
+/// The sessions folder for these options.
+fn sessions_dir(g: &Global) -> PathBuf {
+    store::sessions_dir(g.sessions.as_deref(), env_var)
+}
+
+/// Finds the skills file: `--skills`, `./skills.toml`,
+/// `$XDG_CONFIG_HOME/handoff/skills.toml`, else the built-in.
+fn skills_file(g: &Global) -> Result<SkillsFile, Failure> {
+    let read = |path: &Path| {
+        SkillsFile::read(path).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
+    };
+    if let Some(path) = &g.skills {
+        return read(path);
+    }
+    let local = PathBuf::from("skills.toml");
+    if local.is_file() {
+        return read(&local);
+    }
+    let config = env_var("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env_var("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(path) = config.map(|c| c.join("handoff/skills.toml"))
+        && path.is_file()
+    {
+        return read(&path);
+    }
+    Ok(SkillsFile::builtin())
+}
+
+/// Loads and checks the pipeline, printing every mistake.
+fn pipeline(g: &Global) -> Result<Pipeline, Failure> {
+    let file = skills_file(g)?;
+    load_pipeline(&file, None).map_err(|diagnostics| {
+        let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+        Failure::usage(format!(
+            "{} is not valid:\n{}",
+            file.display_name(),
+            lines.join("\n")
+        ))
+    })
+}
+
+/// Which provider runs, and with which model.
+fn provider(g: &Global, interactive: bool) -> Result<(Arc<dyn Provider>, String), Failure> {
+    match g.provider {
+        Some(ProviderKind::Openai) => Err(Failure::usage(
+            "the openai provider is not built yet; run with --provider offline",
+        )),
+        // Until the openai provider lands, an API key in the environment
+        // does not select it: the offline provider always runs.
+        Some(ProviderKind::Offline) | None => {
+            let pace = match env_var("HANDOFF_OFFLINE_PACE").as_deref() {
+                Some("instant") => Pace::INSTANT,
+                Some("readable") => Pace::READABLE,
+                Some(other) => {
+                    return Err(Failure::usage(format!(
+                        "HANDOFF_OFFLINE_PACE is `{other}`; use instant or readable"
+                    )));
+                }
+                None if interactive => Pace::READABLE,
+                None => Pace::INSTANT,
+            };
+            let model = g.model.clone().unwrap_or_else(|| OFFLINE_MODEL.to_owned());
+            Ok((Arc::new(OfflineProvider::new(pace)), model))
+        }
+    }
+}
+
+/// The colour theme: `--theme`, with `NO_COLOR` forcing monochrome.
+fn theme(g: &Global) -> Result<crate::tui::Theme, Failure> {
+    crate::tui::Theme::named(
+        g.theme.as_deref().unwrap_or("default"),
+        env_var("NO_COLOR").is_some(),
+    )
+    .map_err(Failure::usage)
+}

@@ -1,0 +1,51 @@
+//! `handoff replay`: play a saved log back, in the TUI or as printed lines.
+
+use std::io::Write;
+
+use super::{Failure, Outcome, exit, sessions_dir};
+use crate::cli::{Global, Speed};
+use crate::headless::print_event;
+use crate::session::log::read_log;
+use crate::session::{SessionState, store};
+use crate::tui::{self, replay::gap};
+
+pub async fn replay(
+    g: &Global,
+    session: &str,
+    speed: Speed,
+    headless: bool,
+    json: bool,
+) -> Outcome {
+    let path =
+        store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
+    let contents = read_log(&path).map_err(|e| Failure::failed(e.to_string()))?;
+    if let Some(line) = contents.torn_line {
+        eprintln!(
+            "handoff: {}:{line}: a torn last line is ignored",
+            path.display()
+        );
+    }
+    if contents.events.is_empty() {
+        return Err(Failure::failed(format!(
+            "{}: the log is empty",
+            path.display()
+        )));
+    }
+    if !headless {
+        tui::run_replay(contents.events, speed, super::theme(g)?).await?;
+        return Ok(exit::OK);
+    }
+    let mut state = SessionState::default();
+    let mut out = std::io::stdout().lock();
+    let mut previous = None;
+    for event in &contents.events {
+        if let (Speed::Factor(factor), Some(prev)) = (speed, previous) {
+            tokio::time::sleep(gap(prev, event).div_f64(factor)).await;
+        }
+        state.apply(event);
+        print_event(event, &state, json, &mut out)?;
+        out.flush()?;
+        previous = Some(event);
+    }
+    Ok(exit::OK)
+}

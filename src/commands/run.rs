@@ -1,0 +1,109 @@
+//! `handoff run`: start a session and drive it from the TUI or headless.
+
+use std::io::{IsTerminal, Read};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::{Failure, Outcome, exit, pipeline, provider, sessions_dir};
+use crate::cli::{ApproveMode, Global, Headless};
+use crate::clock::{Clock, SystemClock};
+use crate::engine::{Engine, SessionSpec, Update};
+use crate::headless::{self, GatePolicy};
+use crate::session::log::LogWriter;
+use crate::session::{SessionStatus, store};
+use crate::tui;
+
+/// Reads the request: the argument, or stdin for "-".
+fn read_request(request: Option<String>) -> Result<String, Failure> {
+    let text = match request.as_deref() {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            text
+        }
+        Some(text) => text.to_owned(),
+        None => {
+            return Err(Failure::usage(
+                "what should the team build? Give a request: handoff run \"Add rate limiting to the orders API\"",
+            ));
+        }
+    };
+    let text = text.trim().to_owned();
+    if text.is_empty() {
+        return Err(Failure::usage("the request is empty"));
+    }
+    Ok(text)
+}
+
+pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
+    let pipeline = pipeline(g)?;
+    let request = read_request(request)?;
+    let mut policy = GatePolicy {
+        queued: match &h.decisions {
+            Some(path) => GatePolicy::read_decisions(path).map_err(Failure::usage)?,
+            None => Default::default(),
+        },
+        approve_rest: h.approve == Some(ApproveMode::All),
+    };
+    if !h.headless && !std::io::stdout().is_terminal() {
+        return Err(Failure::usage(
+            "stdout is not a terminal: use --headless to run without the TUI",
+        ));
+    }
+    let (provider, model) = provider(g, !h.headless)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let id = store::new_id(clock.now());
+    let dir = sessions_dir(g);
+    let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
+    let path = log.path().to_owned();
+    let (updates_tx, updates) = mpsc::unbounded_channel();
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let spec = SessionSpec {
+        id,
+        request,
+        pipeline,
+        provider,
+        model,
+        clock,
+    };
+    let engine = Engine::new(spec, log, Box::new(updates_tx.clone()), commands_rx);
+    let task = tokio::spawn(async move {
+        let result = engine.run().await;
+        if let Err(e) = &result {
+            let _ = updates_tx.send(Update::Notice(format!("the session stopped: {e}")));
+        }
+        result
+    });
+    let code = if h.headless {
+        let mut out = std::io::stdout().lock();
+        let ending = headless::drive(
+            updates,
+            commands,
+            std::mem::take(&mut policy),
+            h.json,
+            &mut out,
+        )
+        .await?;
+        drop(out);
+        if !h.json {
+            eprintln!("handoff: session log {}", path.display());
+        }
+        ending.exit_code()
+    } else {
+        let state = tui::run_live(updates, commands, super::theme(g)?).await?;
+        eprintln!("handoff: session log {}", path.display());
+        match state.status {
+            SessionStatus::Finished
+                if state.outcome == Some(crate::session::Outcome::Completed) =>
+            {
+                exit::OK
+            }
+            SessionStatus::AwaitingGate => exit::AWAITING_GATE,
+            _ => exit::FAILED,
+        }
+    };
+    // The engine stops once its client is gone; wait so the log is closed.
+    let _ = task.await;
+    Ok(code)
+}

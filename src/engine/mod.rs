@@ -1,0 +1,233 @@
+//! The orchestrator: runs the phases, opens the gates, applies decisions.
+//!
+//! [`Engine::run`] is one tokio task per session. For each phase it asks the
+//! provider for the role's artifact, streaming the answer into `output`
+//! events, then opens a gate and waits for a [`Command`]. Every event goes
+//! through [`Engine::emit`]: appended to the log (the engine is its only
+//! writer), applied to the engine's own [`SessionState`], and only then
+//! published to the [`Sink`] — so what any subscriber sees is on disk. A
+//! decision that does not fit the open gate is refused with a notice, never
+//! recorded. When the command channel closes (the user quit) the engine
+//! stops where it is; the log then reads as interrupted or awaiting a gate.
+
+mod phase;
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::clock::Clock;
+use crate::pipeline::Pipeline;
+use crate::provider::Provider;
+use crate::session::log::{LogError, LogWriter};
+use crate::session::{Action, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState};
+
+/// What a client asks of the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Answer the open gate.
+    Decide(Decision),
+    /// Stop the running phase; it fails with a gate that offers a retry.
+    Cancel,
+}
+
+/// What the engine tells its subscriber.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    /// An event, already on disk.
+    Event(Event),
+    /// Something to show that is not part of the record (a refused decision).
+    Notice(String),
+}
+
+/// Receives every event after it is written, with the engine's state after it.
+pub trait Sink: Send {
+    fn publish(&mut self, event: &Event, state: &SessionState);
+    fn notice(&mut self, text: String);
+}
+
+impl Sink for mpsc::UnboundedSender<Update> {
+    fn publish(&mut self, event: &Event, _state: &SessionState) {
+        // A subscriber that has gone away does not stop the session.
+        let _ = self.send(Update::Event(event.clone()));
+    }
+
+    fn notice(&mut self, text: String) {
+        let _ = self.send(Update::Notice(text));
+    }
+}
+
+/// Why the engine stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot write the session log: {0}")]
+    Log(#[from] LogError),
+}
+
+/// What a new session needs.
+pub struct SessionSpec {
+    pub id: String,
+    pub request: String,
+    pub pipeline: Pipeline,
+    pub provider: Arc<dyn Provider>,
+    pub model: String,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One session's orchestrator.
+pub struct Engine {
+    spec: SessionSpec,
+    log: LogWriter,
+    state: SessionState,
+    sink: Box<dyn Sink>,
+    commands: mpsc::UnboundedReceiver<Command>,
+}
+
+/// How waiting at a gate ended.
+enum GateOutcome {
+    /// Run this phase index next (the same one on a retry).
+    Continue(usize),
+    Finished(Outcome),
+    /// The client went away.
+    Stopped,
+}
+
+impl Engine {
+    pub fn new(
+        spec: SessionSpec,
+        log: LogWriter,
+        sink: Box<dyn Sink>,
+        commands: mpsc::UnboundedReceiver<Command>,
+    ) -> Self {
+        Self {
+            spec,
+            log,
+            state: SessionState::default(),
+            sink,
+            commands,
+        }
+    }
+
+    /// Writes, folds and publishes one event.
+    fn emit(&mut self, kind: EventKind) -> Result<(), EngineError> {
+        let event = self.log.append(self.spec.clock.now(), kind)?;
+        self.state.apply(&event);
+        self.sink.publish(&event, &self.state);
+        Ok(())
+    }
+
+    /// Runs the session until it finishes or its client goes away, and
+    /// returns the final state.
+    pub async fn run(mut self) -> Result<SessionState, EngineError> {
+        self.emit(EventKind::SessionStarted {
+            id: self.spec.id.clone(),
+            request: self.spec.request.clone(),
+            pipeline: self.spec.pipeline.clone(),
+            provider: self.spec.provider.name().to_owned(),
+            model: self.spec.model.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        })?;
+        let mut index = 0;
+        while index < self.spec.pipeline.phases.len() {
+            if !self.run_phase(index).await? {
+                return Ok(self.state);
+            }
+            let phase = &self.spec.pipeline.phases[index];
+            let question = if self.state.phases[index].status == PhaseStatus::Failed {
+                format!("{} failed. Retry?", phase.role)
+            } else {
+                phase.gate.clone()
+            };
+            self.emit(EventKind::GateOpened {
+                phase: phase.id.clone(),
+                question,
+            })?;
+            match self.await_decision(index).await? {
+                GateOutcome::Continue(next) => index = next,
+                GateOutcome::Finished(outcome) => {
+                    self.emit(EventKind::SessionFinished { outcome })?;
+                    return Ok(self.state);
+                }
+                GateOutcome::Stopped => return Ok(self.state),
+            }
+        }
+        self.emit(EventKind::SessionFinished {
+            outcome: Outcome::Completed,
+        })?;
+        Ok(self.state)
+    }
+
+    /// Waits at the gate of phase `index` until a decision moves on.
+    async fn await_decision(&mut self, index: usize) -> Result<GateOutcome, EngineError> {
+        loop {
+            let Some(command) = self.commands.recv().await else {
+                return Ok(GateOutcome::Stopped);
+            };
+            let decision = match command {
+                Command::Cancel => {
+                    self.sink.notice("nothing is running".into());
+                    continue;
+                }
+                Command::Decide(d) => d,
+            };
+            if let Err(why) = self.check(&decision, index) {
+                self.sink.notice(format!("decision refused: {why}"));
+                continue;
+            }
+            let action = decision.action;
+            let to = decision.to.clone();
+            let reason = decision.feedback.clone().unwrap_or_default();
+            self.emit(EventKind::Decision(decision))?;
+            return Ok(match action {
+                Action::Approve | Action::ApproveWithNotes => GateOutcome::Continue(index + 1),
+                Action::Edit => continue,
+                Action::Reject => GateOutcome::Continue(index),
+                Action::Return => {
+                    let to = to.unwrap_or_default();
+                    let target = self.spec.pipeline.index_of(&to).unwrap_or(index);
+                    self.emit(EventKind::Returned {
+                        from: self.spec.pipeline.phases[index].id.clone(),
+                        to,
+                        reason,
+                    })?;
+                    GateOutcome::Continue(target)
+                }
+                Action::Abort => GateOutcome::Finished(Outcome::Aborted),
+            });
+        }
+    }
+
+    /// Whether `decision` fits the gate open on phase `index`.
+    fn check(&self, decision: &Decision, index: usize) -> Result<(), String> {
+        let pipeline = &self.spec.pipeline;
+        let phase = &pipeline.phases[index];
+        if decision.phase != phase.id {
+            return Err(format!(
+                "the open gate is `{}`, not `{}`",
+                phase.id, decision.phase
+            ));
+        }
+        let state = &self.state.phases[index];
+        let failed = state.status == PhaseStatus::Failed;
+        let filled = |t: &Option<String>| t.as_deref().is_some_and(|t| !t.trim().is_empty());
+        match decision.action {
+            Action::Approve | Action::ApproveWithNotes | Action::Edit if failed => Err(format!(
+                "{} failed and has nothing to approve: retry, return or abort",
+                phase.role
+            )),
+            Action::ApproveWithNotes if !filled(&decision.notes) => Err("notes are empty".into()),
+            Action::Edit if decision.content.is_none() => Err("an edit needs the new text".into()),
+            Action::Reject if !failed && state.attempts.len() >= pipeline.max_attempts as usize => {
+                Err(format!(
+                    "{} has used all {} attempts: approve, edit, return or abort",
+                    phase.role, pipeline.max_attempts
+                ))
+            }
+            Action::Return => match decision.to.as_deref().and_then(|to| pipeline.index_of(to)) {
+                Some(target) if target < index => Ok(()),
+                _ => Err("work can only return to an earlier phase".into()),
+            },
+            _ => Ok(()),
+        }
+    }
+}

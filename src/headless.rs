@@ -1,0 +1,243 @@
+//! Running and replaying without a terminal UI.
+//!
+//! [`describe`] turns one event into one readable line (the `--json` form is
+//! the log line itself). [`drive`] is the headless client of a live engine:
+//! it folds the events it receives, prints them, and answers each gate from
+//! the decisions file, then from `--approve`, or stops there. Everything it
+//! prints from the session passes through the sanitizer.
+
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::path::Path;
+
+use tokio::sync::mpsc;
+
+use crate::engine::{Command, Update};
+use crate::sanitize::sanitize;
+use crate::session::{Action, DecidedBy, Decision, Event, EventKind, Outcome, SessionState};
+
+/// The longest stretch of streamed text one line shows.
+const OUTPUT_PREVIEW: usize = 72;
+
+/// How gates are answered without a human.
+#[derive(Debug, Default)]
+pub struct GatePolicy {
+    /// Decisions from `--decisions`, used first, each for its phase.
+    pub queued: VecDeque<Decision>,
+    /// `--approve all`: approve any gate the queue has nothing for.
+    pub approve_rest: bool,
+}
+
+impl GatePolicy {
+    /// Reads a decisions file: one JSON decision per line
+    /// (`{"phase":"plan","action":"reject","feedback":"…"}`).
+    pub fn read_decisions(path: &Path) -> Result<VecDeque<Decision>, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, line)| {
+                serde_json::from_str::<Decision>(line)
+                    .map(|d| Decision {
+                        by: DecidedBy::Policy,
+                        ..d
+                    })
+                    .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))
+            })
+            .collect()
+    }
+
+    /// The answer for the gate on `phase`, if the policy has one.
+    fn answer(&mut self, phase: &str) -> Option<Decision> {
+        if let Some(at) = self.queued.iter().position(|d| d.phase == phase) {
+            return self.queued.remove(at);
+        }
+        self.approve_rest
+            .then(|| Decision::approve(phase, DecidedBy::Policy))
+    }
+}
+
+/// How a headless run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    Finished(Outcome),
+    /// A gate opened that the policy had no answer for.
+    AwaitingHuman,
+    /// The engine stopped without finishing (it reported why).
+    EngineStopped,
+}
+
+impl Ending {
+    /// The process exit code DESIGN.md §5 fixes.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Finished(Outcome::Completed) => 0,
+            Self::Finished(Outcome::Aborted | Outcome::Failed) | Self::EngineStopped => 1,
+            Self::AwaitingHuman => 3,
+        }
+    }
+}
+
+/// Prints a live session and answers its gates until it ends.
+pub async fn drive(
+    mut updates: mpsc::UnboundedReceiver<Update>,
+    commands: mpsc::UnboundedSender<Command>,
+    mut policy: GatePolicy,
+    json: bool,
+    out: &mut impl Write,
+) -> io::Result<Ending> {
+    let mut state = SessionState::default();
+    while let Some(update) = updates.recv().await {
+        let event = match update {
+            Update::Event(event) => event,
+            Update::Notice(text) => {
+                eprintln!("handoff: {}", sanitize(&text));
+                continue;
+            }
+        };
+        state.apply(&event);
+        print_event(&event, &state, json, out)?;
+        match &event.kind {
+            EventKind::GateOpened { phase, .. } => match policy.answer(phase) {
+                Some(decision) => {
+                    let _ = commands.send(Command::Decide(decision));
+                }
+                // Returning drops the sender, which lets the engine stop at this gate.
+                None => return Ok(Ending::AwaitingHuman),
+            },
+            EventKind::SessionFinished { outcome } => return Ok(Ending::Finished(*outcome)),
+            _ => {}
+        }
+    }
+    Ok(Ending::EngineStopped)
+}
+
+/// Prints one event, readable or as its JSON line.
+pub fn print_event(
+    event: &Event,
+    state: &SessionState,
+    json: bool,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    if json {
+        serde_json::to_writer(&mut *out, event)?;
+        writeln!(out)
+    } else {
+        match describe(event, state) {
+            Some(line) => writeln!(out, "{line}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Cuts `text` to `max` characters on one line, marking the cut.
+fn clip(text: &str, max: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        one_line
+            .chars()
+            .take(max.saturating_sub(1))
+            .collect::<String>()
+            + "…"
+    }
+}
+
+/// One readable line for an event; `state` is the fold after it.
+pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
+    let offset = state
+        .started_at
+        .map(|start| (event.t - start).num_milliseconds().max(0))
+        .unwrap_or_default();
+    let stamp = format!(
+        "{:02}:{:02}.{:03}",
+        offset / 60_000,
+        offset / 1000 % 60,
+        offset % 1000
+    );
+    let role = |phase: &str| {
+        state
+            .phases
+            .iter()
+            .find(|p| p.id == phase)
+            .map_or_else(|| phase.to_owned(), |p| p.role.clone())
+    };
+    let body = match &event.kind {
+        EventKind::SessionStarted {
+            id,
+            request,
+            provider,
+            model,
+            pipeline,
+            ..
+        } => format!(
+            "session {id} started · pipeline {} ({} phases) · {provider} · {model} · “{}”",
+            pipeline.name,
+            pipeline.phases.len(),
+            clip(request, 60)
+        ),
+        EventKind::PhaseStarted { phase, attempt } => {
+            format!("{phase:<10} {} started, attempt {attempt}", role(phase))
+        }
+        EventKind::Output { phase, text, .. } => {
+            let shown = clip(text, OUTPUT_PREVIEW);
+            if shown.is_empty() {
+                return None;
+            }
+            format!("{phase:<10} │ {shown}")
+        }
+        EventKind::Usage {
+            phase,
+            prompt_tokens,
+            completion_tokens,
+            ..
+        } => format!("{phase:<10} tokens: {prompt_tokens} prompt + {completion_tokens} completion"),
+        EventKind::Artifact {
+            phase,
+            name,
+            content,
+            ..
+        } => format!(
+            "{phase:<10} artifact `{name}` ({} lines)",
+            content.lines().count()
+        ),
+        EventKind::GateOpened { phase, question } => format!("{phase:<10} ? {question}"),
+        EventKind::Decision(d) => {
+            let by = match d.by {
+                DecidedBy::User => "user",
+                DecidedBy::Policy => "policy",
+            };
+            let detail = d
+                .notes
+                .as_deref()
+                .or(d.feedback.as_deref())
+                .map(|t| format!(": {}", clip(t, 60)))
+                .unwrap_or_default();
+            let mark = match d.action {
+                Action::Approve | Action::ApproveWithNotes => "✓",
+                Action::Edit => "✎",
+                Action::Reject | Action::Return => "↺",
+                Action::Abort => "■",
+            };
+            format!(
+                "{:<10} {mark} {} by {by}{detail}",
+                d.phase,
+                d.action.as_str()
+            )
+        }
+        EventKind::PhaseFailed { phase, error, .. } => {
+            format!("{phase:<10} ✗ failed: {}", clip(error, 100))
+        }
+        EventKind::Returned { from, to, reason } => {
+            format!("{from:<10} ↺ returned to {to}: {}", clip(reason, 60))
+        }
+        EventKind::SessionFinished { outcome } => format!(
+            "session finished: {} · {} tokens",
+            outcome.as_str(),
+            state.usage.total()
+        ),
+        EventKind::Unknown => return None,
+    };
+    Some(format!("{stamp}  {}", sanitize(&body)))
+}

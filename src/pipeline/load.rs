@@ -1,0 +1,528 @@
+//! Reading `skills.toml` into a [`Pipeline`], with every mistake placed.
+//!
+//! The file is parsed with spans kept. Structural errors the TOML parser finds
+//! (bad syntax, a wrong type above the phase level) come back as one
+//! [`Diagnostic`]; inside a phase every key is checked by hand so that all the
+//! mistakes of a file — a missing prompt, a wrong type, a duplicate id, an
+//! input naming an unknown or later phase — are reported together, each with
+//! file, line and column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use toml::{Spanned, Value};
+
+use super::{DEFAULT_MAX_ATTEMPTS, Phase, Pipeline};
+
+/// The default `skills.toml`, compiled in as the fallback.
+pub const BUILTIN_SKILLS: &str = include_str!("../../skills.toml");
+
+/// The text of a skills file and where it came from.
+#[derive(Clone, Debug)]
+pub struct SkillsFile {
+    /// `None` for the built-in file.
+    pub path: Option<PathBuf>,
+    pub text: String,
+}
+
+impl SkillsFile {
+    /// The compiled-in default.
+    pub fn builtin() -> Self {
+        Self {
+            path: None,
+            text: BUILTIN_SKILLS.to_owned(),
+        }
+    }
+
+    /// Reads a file from disk.
+    pub fn read(path: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            path: Some(path.to_owned()),
+            text: std::fs::read_to_string(path)?,
+        })
+    }
+
+    /// How the file is named in messages.
+    pub fn display_name(&self) -> String {
+        self.path.as_ref().map_or_else(
+            || "<built-in skills.toml>".to_owned(),
+            |p| p.display().to_string(),
+        )
+    }
+}
+
+/// One mistake in a file, with its position (1-based line and column).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    #[allow(dead_code)] // Read so that a future format can be told apart.
+    version: Option<u32>,
+    default_pipeline: Option<Spanned<String>>,
+    pipelines: Spanned<BTreeMap<String, Spanned<RawPipeline>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    title: Option<String>,
+    max_attempts: Option<Spanned<u32>>,
+    #[serde(default)]
+    phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
+}
+
+const PHASE_KEYS: [&str; 6] = ["id", "role", "artifact", "inputs", "gate", "prompt"];
+
+/// Collects diagnostics against one file's text.
+struct Checker<'a> {
+    file: &'a SkillsFile,
+    name: String,
+    found: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
+        let (line, column) = span.map_or((1, 1), |s| line_col(&self.file.text, s.start));
+        self.found.push(Diagnostic {
+            file: self.name.clone(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    /// Takes key `key` of a phase table as a `T`, reporting a missing key or
+    /// a value of the wrong type.
+    fn take<T: DeserializeOwned>(
+        &mut self,
+        table: &mut BTreeMap<String, Spanned<Value>>,
+        key: &str,
+        table_span: &Range<usize>,
+        required: bool,
+    ) -> Option<Spanned<T>> {
+        let Some(value) = table.remove(key) else {
+            if required {
+                self.error(
+                    Some(table_span.clone()),
+                    format!("phase is missing `{key}`"),
+                );
+            }
+            return None;
+        };
+        let span = value.span();
+        match T::deserialize(value.into_inner()) {
+            Ok(v) => Some(Spanned::new(span, v)),
+            Err(e) => {
+                self.error(Some(span), format!("`{key}`: {}", e.to_string().trim()));
+                None
+            }
+        }
+    }
+}
+
+/// Places each string of an array value: the array's span is known, its
+/// items' are found by looking for each quoted item in turn within it.
+fn item_spans(text: &str, list: Spanned<Vec<String>>) -> Vec<Spanned<String>> {
+    let span = list.span();
+    let mut from = span.start;
+    list.into_inner()
+        .into_iter()
+        .map(|item| {
+            let window = text.get(from..span.end).unwrap_or("");
+            let found = [format!("\"{item}\""), format!("'{item}'")]
+                .iter()
+                .filter_map(|quoted| window.find(quoted.as_str()).map(|at| (at, quoted.len())))
+                .min();
+            let item_span = found.map_or(span.clone(), |(at, len)| {
+                from += at + len;
+                (from - len)..from
+            });
+            Spanned::new(item_span, item)
+        })
+        .collect()
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Parses and checks a skills file and returns the pipeline named `name`
+/// (or the file's default), or every mistake found.
+pub fn load_pipeline(file: &SkillsFile, name: Option<&str>) -> Result<Pipeline, Vec<Diagnostic>> {
+    let mut checker = Checker {
+        file,
+        name: file.display_name(),
+        found: Vec::new(),
+    };
+    let raw: RawFile = match toml::from_str(&file.text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let message = e.message().trim().to_owned();
+            checker.error(e.span(), message);
+            return Err(checker.found);
+        }
+    };
+    let pipelines_span = raw.pipelines.span();
+    let mut pipelines = raw.pipelines.into_inner();
+    let wanted = match (name, &raw.default_pipeline) {
+        (Some(name), _) => name.to_owned(),
+        (None, Some(default)) => default.get_ref().clone(),
+        (None, None) if pipelines.len() == 1 => {
+            pipelines.keys().next().cloned().unwrap_or_default()
+        }
+        (None, None) => {
+            checker.error(
+                Some(pipelines_span),
+                "several pipelines and no `default_pipeline` to choose one",
+            );
+            return Err(checker.found);
+        }
+    };
+    let Some(raw_pipeline) = pipelines.remove(&wanted) else {
+        let span = match (&raw.default_pipeline, name) {
+            (Some(d), None) => d.span(),
+            _ => pipelines_span,
+        };
+        let known: Vec<_> = pipelines.keys().map(String::as_str).collect();
+        checker.error(
+            Some(span),
+            format!(
+                "no pipeline `{wanted}` (the file has: {})",
+                known.join(", ")
+            ),
+        );
+        return Err(checker.found);
+    };
+    let pipeline_span = raw_pipeline.span();
+    let raw_pipeline = raw_pipeline.into_inner();
+    let pipeline = check_pipeline(&mut checker, &wanted, raw_pipeline, &pipeline_span);
+    checker.found.sort_by_key(|d| (d.line, d.column));
+    match pipeline {
+        Some(p) if checker.found.is_empty() => Ok(p),
+        _ => Err(checker.found),
+    }
+}
+
+struct DraftPhase {
+    id: Spanned<String>,
+    role: String,
+    artifact: Spanned<String>,
+    inputs: Vec<Spanned<String>>,
+    gate: Option<String>,
+    prompt: String,
+}
+
+fn check_pipeline(
+    checker: &mut Checker<'_>,
+    name: &str,
+    raw: RawPipeline,
+    span: &Range<usize>,
+) -> Option<Pipeline> {
+    let max_attempts = match raw.max_attempts {
+        Some(m) if *m.get_ref() == 0 => {
+            checker.error(Some(m.span()), "`max_attempts` must be at least 1");
+            DEFAULT_MAX_ATTEMPTS
+        }
+        Some(m) => m.into_inner(),
+        None => DEFAULT_MAX_ATTEMPTS,
+    };
+    if raw.phases.is_empty() {
+        checker.error(
+            Some(span.clone()),
+            format!("pipeline `{name}` has no phases"),
+        );
+        return None;
+    }
+    let mut drafts = Vec::new();
+    for table in raw.phases {
+        if let Some(d) = check_phase(checker, table) {
+            drafts.push(d);
+        }
+    }
+    check_references(checker, &drafts);
+    let roles: Vec<String> = drafts.iter().map(|d| d.role.clone()).collect();
+    let phases = drafts
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| Phase {
+            gate: d.gate.unwrap_or_else(|| match roles.get(i + 1) {
+                Some(next) => format!("Ready to assign {next}?"),
+                None => "Ready to finish the session?".to_owned(),
+            }),
+            id: d.id.into_inner(),
+            role: d.role,
+            artifact: d.artifact.into_inner(),
+            inputs: d.inputs.into_iter().map(Spanned::into_inner).collect(),
+            prompt: d.prompt,
+        })
+        .collect();
+    Some(Pipeline {
+        name: name.to_owned(),
+        title: raw.title.unwrap_or_else(|| name.to_owned()),
+        max_attempts,
+        phases,
+    })
+}
+
+fn check_phase(
+    checker: &mut Checker<'_>,
+    table: Spanned<BTreeMap<String, Spanned<Value>>>,
+) -> Option<DraftPhase> {
+    let span = table.span();
+    let mut table = table.into_inner();
+    let id = checker.take::<String>(&mut table, "id", &span, true);
+    let role = checker.take::<String>(&mut table, "role", &span, true);
+    let artifact = checker.take::<String>(&mut table, "artifact", &span, true);
+    let inputs = checker
+        .take::<Vec<String>>(&mut table, "inputs", &span, false)
+        .map(|list| item_spans(&checker.file.text, list));
+    let gate = checker.take::<String>(&mut table, "gate", &span, false);
+    let prompt = checker.take::<String>(&mut table, "prompt", &span, true);
+    for (key, value) in table {
+        checker.error(
+            Some(value.span()),
+            format!(
+                "unknown key `{key}` in a phase (expected one of: {})",
+                PHASE_KEYS.join(", ")
+            ),
+        );
+    }
+    if let Some(id) = &id
+        && !valid_id(id.get_ref())
+    {
+        checker.error(
+            Some(id.span()),
+            format!(
+                "phase id `{}` must be lowercase letters, digits, `-` or `_`",
+                id.get_ref()
+            ),
+        );
+    }
+    for (field, value) in [
+        ("role", &role),
+        ("prompt", &prompt),
+        ("artifact", &artifact),
+    ] {
+        if let Some(v) = value
+            && v.get_ref().trim().is_empty()
+        {
+            checker.error(Some(v.span()), format!("`{field}` is empty"));
+        }
+    }
+    Some(DraftPhase {
+        id: id?,
+        role: role?.into_inner(),
+        artifact: artifact?,
+        inputs: inputs.unwrap_or_default(),
+        gate: gate.map(Spanned::into_inner),
+        prompt: prompt?.into_inner(),
+    })
+}
+
+/// Duplicate ids and artifacts, and inputs that name unknown or later phases.
+fn check_references(checker: &mut Checker<'_>, drafts: &[DraftPhase]) {
+    for (i, d) in drafts.iter().enumerate() {
+        let earlier = &drafts[..i];
+        if earlier.iter().any(|e| e.id.get_ref() == d.id.get_ref()) {
+            checker.error(
+                Some(d.id.span()),
+                format!("duplicate phase id `{}`", d.id.get_ref()),
+            );
+        }
+        if earlier
+            .iter()
+            .any(|e| e.artifact.get_ref() == d.artifact.get_ref())
+        {
+            checker.error(
+                Some(d.artifact.span()),
+                format!("duplicate artifact name `{}`", d.artifact.get_ref()),
+            );
+        }
+        for input in &d.inputs {
+            let name = input.get_ref();
+            if earlier.iter().any(|e| e.id.get_ref() == name) {
+                continue;
+            }
+            let message = if name == d.id.get_ref() {
+                format!("phase `{name}` cannot read its own artifact")
+            } else if drafts.iter().any(|e| e.id.get_ref() == name) {
+                format!(
+                    "input `{name}` runs after `{}`; a phase reads only earlier phases",
+                    d.id.get_ref()
+                )
+            } else {
+                let known: Vec<_> = earlier.iter().map(|e| e.id.get_ref().as_str()).collect();
+                format!(
+                    "unknown phase `{name}` in `inputs` (earlier phases: {})",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                )
+            };
+            checker.error(Some(input.span()), message);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Pipeline, Vec<String>> {
+        let file = SkillsFile {
+            path: Some(PathBuf::from("skills.toml")),
+            text: text.to_owned(),
+        };
+        load_pipeline(&file, None).map_err(|d| d.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn the_builtin_file_loads_six_phases() {
+        let p = load_pipeline(&SkillsFile::builtin(), None).expect("built-in skills.toml is valid");
+        let ids: Vec<_> = p.phases.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "summarize",
+                "plan",
+                "implement",
+                "test",
+                "validate",
+                "commit"
+            ]
+        );
+        assert_eq!(p.phases[0].gate, "Ready to assign Solution Architect?");
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncdé f", 8), (2, 5));
+        assert_eq!(line_col("", 0), (1, 1));
+    }
+
+    const TWO: &str = r#"
+[pipelines.p]
+[[pipelines.p.phases]]
+id = "a"
+role = "A"
+artifact = "x"
+prompt = "do a"
+
+[[pipelines.p.phases]]
+id = "b"
+role = "B"
+artifact = "y"
+inputs = ["a"]
+prompt = "do b"
+"#;
+
+    #[test]
+    fn gate_questions_default_to_the_next_role() {
+        let p = load(TWO).expect("valid");
+        assert_eq!(p.phases[0].gate, "Ready to assign B?");
+        assert_eq!(p.phases[1].gate, "Ready to finish the session?");
+        assert_eq!(p.max_attempts, DEFAULT_MAX_ATTEMPTS);
+    }
+
+    #[test]
+    fn reports_every_mistake_with_positions() {
+        let text = r#"
+[pipelines.p]
+[[pipelines.p.phases]]
+id = "a"
+role = "A"
+artifact = "x"
+inputs = ["nope"]
+prompt = "do a"
+
+[[pipelines.p.phases]]
+id = "a"
+role = 7
+artifact = "y"
+
+[[pipelines.p.phases]]
+id = "c"
+role = "C"
+artifact = "z"
+inputs = ["d"]
+prompt = "do c"
+colour = "red"
+
+[[pipelines.p.phases]]
+id = "d"
+role = "D"
+artifact = "w"
+prompt = "do d"
+"#;
+        let errors = load(text).expect_err("invalid");
+        assert_eq!(
+            errors,
+            [
+                "skills.toml:7:11: unknown phase `nope` in `inputs` (earlier phases: none)".to_owned(),
+                "skills.toml:10:1: phase is missing `prompt`".to_owned(),
+                "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
+                "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt)".to_owned(),
+            ],
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_are_placed_at_the_second_one() {
+        let text = TWO
+            .replace("id = \"b\"", "id = \"a\"")
+            .replace("inputs = [\"a\"]\n", "");
+        let errors = load(&text).expect_err("duplicate");
+        assert_eq!(errors, ["skills.toml:10:6: duplicate phase id `a`"]);
+    }
+
+    #[test]
+    fn syntax_errors_are_placed() {
+        let errors = load("[pipelines.p\nid = 1").expect_err("syntax");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("skills.toml:1:"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_wrong_type_above_phases_is_placed() {
+        let errors =
+            load("[pipelines.p]\nmax_attempts = \"three\"\nphases = []").expect_err("type");
+        assert!(errors[0].starts_with("skills.toml:2:16: "), "{errors:?}");
+    }
+}

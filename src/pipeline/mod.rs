@@ -1,0 +1,51 @@
+//! The pipeline a session runs: its phases, roles, artifacts and gates.
+//!
+//! A [`Pipeline`] is what `skills.toml` means once it has been checked. It is
+//! plain data: the engine walks it, the session log stores a copy of it in
+//! `session_started` (so a replay shows the pipeline as it was, whatever the
+//! file says today), and the UI lays out one column per [`Phase`]. Reading and
+//! checking the file lives in [`load`].
+
+mod load;
+
+pub use load::{BUILTIN_SKILLS, Diagnostic, SkillsFile, load_pipeline};
+
+use serde::{Deserialize, Serialize};
+
+/// Attempts a phase may take before its gate stops offering "reject".
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+
+/// A validated pipeline: phases in the order they run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pipeline {
+    pub name: String,
+    pub title: String,
+    pub max_attempts: u32,
+    pub phases: Vec<Phase>,
+}
+
+/// One phase: a role that reads earlier artifacts and produces one of its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phase {
+    pub id: String,
+    pub role: String,
+    pub artifact: String,
+    /// Ids of earlier phases whose artifacts this role reads.
+    pub inputs: Vec<String>,
+    /// The question the checkpoint after this phase asks the human.
+    pub gate: String,
+    /// The role's instructions.
+    pub prompt: String,
+}
+
+impl Pipeline {
+    /// The index of the phase with this id.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.phases.iter().position(|p| p.id == id)
+    }
+
+    /// The phase with this id.
+    pub fn phase(&self, id: &str) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.id == id)
+    }
+}

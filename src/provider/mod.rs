@@ -1,0 +1,98 @@
+//! Where text comes from: the [`Provider`] trait and its implementations.
+//!
+//! A provider turns a [`CompletionRequest`] into a stream of [`Chunk`]s: text
+//! deltas, token usage, and a final `Done` carrying the finish reason. The
+//! engine consumes the stream and cancels a phase by dropping it. A stream
+//! that ends without `Done` was cut short and is treated as a failure.
+//! [`offline`] is the built-in deterministic provider.
+
+pub mod offline;
+
+use std::pin::Pin;
+
+use futures::Stream;
+
+use crate::pipeline::Phase;
+
+/// Who said a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// One chat message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+/// An earlier phase's artifact handed to a role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Input {
+    pub phase: String,
+    pub role: String,
+    pub name: String,
+    pub content: String,
+}
+
+/// What a phase is asked to do, in structured form. A chat model reads the
+/// rendered `messages`; the offline provider reads this.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Brief {
+    pub request: String,
+    pub phase: Phase,
+    pub attempt: u32,
+    pub inputs: Vec<Input>,
+    /// Notes approvers left on earlier phases.
+    pub notes: Vec<String>,
+    /// On a retry: the previous attempt's artifact and the feedback on it.
+    pub previous: Option<String>,
+    pub feedback: Option<String>,
+}
+
+/// One call to a model.
+#[derive(Clone, Debug)]
+pub struct CompletionRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub brief: Brief,
+}
+
+/// A piece of a streamed answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Chunk {
+    Text(String),
+    Usage {
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    },
+    /// The answer is complete.
+    Done {
+        finish_reason: String,
+    },
+}
+
+/// Why a completion failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderError(pub String);
+
+/// A streamed answer.
+pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Chunk, ProviderError>> + Send>>;
+
+/// A source of completions.
+pub trait Provider: Send + Sync {
+    /// The provider's name as the UI and the log show it (`offline`, `openai`).
+    fn name(&self) -> &str;
+    /// Starts one completion.
+    fn stream(&self, request: CompletionRequest) -> ChunkStream;
+}
+
+/// A rough token count (about four characters a token), used where a
+/// provider reports none.
+pub fn estimate_tokens(text: &str) -> u64 {
+    (text.chars().count() as u64).div_ceil(4)
+}

@@ -1,0 +1,209 @@
+//! The offline provider: a deterministic stand-in for a model, built in.
+//!
+//! It needs no key and no network, and it goes through the same engine paths
+//! as a real model: its answer arrives as a stream of text chunks followed by
+//! usage and a finish reason, it can be cancelled mid-stream, and it can fail.
+//! The text itself is composed by [`compose`] from the request and the
+//! artifacts the role was handed, so an edit upstream visibly changes what
+//! comes downstream. In the TUI it streams at a readable pace; headless it
+//! streams at once.
+//!
+//! A request containing `!fail:<phase>` makes the first attempt of that phase
+//! break off mid-stream, to show (and test) how a failed phase is handled.
+
+mod compose;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use super::{Chunk, ChunkStream, CompletionRequest, Provider, ProviderError, estimate_tokens};
+
+pub use compose::compose;
+
+/// How fast the offline provider "types".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    /// Before the first chunk, as a model thinks.
+    pub first: Duration,
+    /// Between chunks.
+    pub between: Duration,
+}
+
+impl Pace {
+    /// Readable in the TUI: a phase takes a few seconds.
+    pub const READABLE: Self = Self {
+        first: Duration::from_millis(400),
+        between: Duration::from_millis(12),
+    };
+
+    /// No waiting at all.
+    pub const INSTANT: Self = Self {
+        first: Duration::ZERO,
+        between: Duration::ZERO,
+    };
+}
+
+/// The built-in deterministic provider.
+#[derive(Clone, Debug)]
+pub struct OfflineProvider {
+    pace: Pace,
+}
+
+impl OfflineProvider {
+    pub fn new(pace: Pace) -> Self {
+        Self { pace }
+    }
+}
+
+/// The model name the offline provider reports.
+pub const OFFLINE_MODEL: &str = "offline-scripted";
+
+/// Splits text into small chunks of a few words, keeping every character.
+fn chunks(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut words = 0;
+    for c in text.chars() {
+        current.push(c);
+        if c == ' ' || c == '\n' {
+            words += 1;
+            if words == 3 || c == '\n' {
+                out.push(std::mem::take(&mut current));
+                words = 0;
+            }
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+impl Provider for OfflineProvider {
+    fn name(&self) -> &'static str {
+        "offline"
+    }
+
+    fn stream(&self, request: CompletionRequest) -> ChunkStream {
+        let brief = &request.brief;
+        let text = compose(brief);
+        let prompt_tokens = request
+            .messages
+            .iter()
+            .map(|m| estimate_tokens(&m.content))
+            .sum();
+        let completion_tokens = estimate_tokens(&text);
+        let fail =
+            brief.attempt == 1 && brief.request.contains(&format!("!fail:{}", brief.phase.id));
+        let mut pieces: Vec<Result<Chunk, ProviderError>> = chunks(&text)
+            .into_iter()
+            .map(|c| Ok(Chunk::Text(c)))
+            .collect();
+        if fail {
+            pieces.truncate(pieces.len() / 2);
+            pieces.push(Err(ProviderError(format!(
+                "offline provider: simulated failure of `{}` (the request asks for it with !fail:{})",
+                brief.phase.id, brief.phase.id
+            ))));
+        } else {
+            pieces.push(Ok(Chunk::Usage {
+                prompt_tokens,
+                completion_tokens,
+            }));
+            pieces.push(Ok(Chunk::Done {
+                finish_reason: "stop".into(),
+            }));
+        }
+        let pace = self.pace;
+        futures::stream::iter(pieces.into_iter().enumerate())
+            .then(move |(i, piece)| async move {
+                let wait = if i == 0 { pace.first } else { pace.between };
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                piece
+            })
+            .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{SkillsFile, load_pipeline};
+    use crate::provider::Brief;
+
+    fn request(text: &str, phase: usize) -> CompletionRequest {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        CompletionRequest {
+            model: OFFLINE_MODEL.into(),
+            messages: Vec::new(),
+            brief: Brief {
+                request: text.into(),
+                phase: pipeline.phases[phase].clone(),
+                attempt: 1,
+                inputs: Vec::new(),
+                notes: Vec::new(),
+                previous: None,
+                feedback: None,
+            },
+        }
+    }
+
+    async fn collect(stream: ChunkStream) -> Vec<Result<Chunk, ProviderError>> {
+        stream.collect().await
+    }
+
+    #[test]
+    fn chunks_keep_every_character() {
+        let text = "one two three four\nfive  six\n\nseven";
+        assert_eq!(chunks(text).concat(), text);
+    }
+
+    #[tokio::test]
+    async fn streams_text_then_usage_then_done() {
+        let provider = OfflineProvider::new(Pace::INSTANT);
+        let items =
+            collect(provider.stream(request("Add rate limiting to the orders API", 0))).await;
+        let text: String = items
+            .iter()
+            .filter_map(|c| match c {
+                Ok(Chunk::Text(t)) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(text.contains("rate limiting"), "{text}");
+        assert!(
+            matches!(items[items.len() - 2], Ok(Chunk::Usage { completion_tokens, .. }) if completion_tokens > 50)
+        );
+        assert_eq!(
+            items.last(),
+            Some(&Ok(Chunk::Done {
+                finish_reason: "stop".into()
+            }))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn readable_pace_takes_time() {
+        let provider = OfflineProvider::new(Pace::READABLE);
+        let start = tokio::time::Instant::now();
+        let items = collect(provider.stream(request("Add an audit log", 0))).await;
+        let expected = Pace::READABLE.first + Pace::READABLE.between * (items.len() as u32 - 1);
+        assert_eq!(start.elapsed(), expected);
+    }
+
+    #[tokio::test]
+    async fn fail_marker_breaks_the_first_attempt() {
+        let provider = OfflineProvider::new(Pace::INSTANT);
+        let items = collect(provider.stream(request("Add X !fail:summarize", 0))).await;
+        assert!(
+            matches!(items.last(), Some(Err(ProviderError(m))) if m.contains("simulated failure"))
+        );
+        let mut retry = request("Add X !fail:summarize", 0);
+        retry.brief.attempt = 2;
+        let items = collect(provider.stream(retry)).await;
+        assert!(matches!(items.last(), Some(Ok(Chunk::Done { .. }))));
+    }
+}

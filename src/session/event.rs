@@ -1,0 +1,264 @@
+//! The events a session log is made of, exactly as they are stored.
+//!
+//! One [`Event`] is one JSON line: `{"seq":N,"t":"…","kind":"…",…}`. The kind
+//! and its fields are [`EventKind`]; kinds this build does not know parse as
+//! [`EventKind::Unknown`] and are ignored by the fold, so newer logs still
+//! open. Field names here are a contract other tools read (DESIGN.md §5).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::pipeline::Pipeline;
+
+/// One entry of the session log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    #[serde(serialize_with = "write_time", deserialize_with = "read_time")]
+    pub t: DateTime<Utc>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+fn write_time<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn read_time<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    let text = String::deserialize(d)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(serde::de::Error::custom)
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// Always the first event: what this session is.
+    SessionStarted {
+        id: String,
+        request: String,
+        pipeline: Pipeline,
+        provider: String,
+        model: String,
+        /// The `handoff` version that wrote the log.
+        version: String,
+    },
+    PhaseStarted {
+        phase: String,
+        attempt: u32,
+    },
+    /// Streamed text of the running attempt, coalesced into chunks.
+    Output {
+        phase: String,
+        attempt: u32,
+        text: String,
+    },
+    Usage {
+        phase: String,
+        attempt: u32,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    },
+    Artifact {
+        phase: String,
+        attempt: u32,
+        name: String,
+        content: String,
+    },
+    GateOpened {
+        phase: String,
+        question: String,
+    },
+    Decision(Decision),
+    PhaseFailed {
+        phase: String,
+        attempt: u32,
+        error: String,
+    },
+    Returned {
+        from: String,
+        to: String,
+        reason: String,
+    },
+    SessionFinished {
+        outcome: Outcome,
+    },
+    /// A kind this build does not know; skipped.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A human's (or a policy's) answer at a gate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub phase: String,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<String>,
+    /// The edited artifact, for `edit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// The phase work returns to, for `return`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub by: DecidedBy,
+}
+
+impl Decision {
+    /// A plain approval of `phase`.
+    pub fn approve(phase: impl Into<String>, by: DecidedBy) -> Self {
+        Self::new(phase, Action::Approve, by)
+    }
+
+    /// A decision with no text attached.
+    pub fn new(phase: impl Into<String>, action: Action, by: DecidedBy) -> Self {
+        Self {
+            phase: phase.into(),
+            action,
+            notes: None,
+            feedback: None,
+            content: None,
+            to: None,
+            by,
+        }
+    }
+}
+
+/// What a gate decision does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Hand the artifact on as it is.
+    Approve,
+    /// Hand it on with notes for every later role.
+    ApproveWithNotes,
+    /// Replace the artifact with a human's text; the gate stays open.
+    Edit,
+    /// Run the phase again with feedback.
+    Reject,
+    /// Send work back to an earlier phase.
+    Return,
+    /// Stop the session.
+    Abort,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::ApproveWithNotes => "approve_with_notes",
+            Self::Edit => "edit",
+            Self::Reject => "reject",
+            Self::Return => "return",
+            Self::Abort => "abort",
+        }
+    }
+}
+
+/// Who made a decision.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecidedBy {
+    /// A person at the keyboard.
+    #[default]
+    User,
+    /// A flag or file given to a headless run.
+    Policy,
+}
+
+/// How a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every phase was approved.
+    Completed,
+    /// A human stopped it at a gate.
+    Aborted,
+    /// It could not go on.
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Aborted => "aborted",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl EventKind {
+    /// Whether the log must be on disk (fsynced) once this event is written.
+    pub fn is_durable(&self) -> bool {
+        match self {
+            Self::SessionStarted { .. }
+            | Self::Artifact { .. }
+            | Self::GateOpened { .. }
+            | Self::Decision(_)
+            | Self::PhaseFailed { .. }
+            | Self::Returned { .. }
+            | Self::SessionFinished { .. } => true,
+            Self::PhaseStarted { .. }
+            | Self::Output { .. }
+            | Self::Usage { .. }
+            | Self::Unknown => false,
+        }
+    }
+
+    /// The snake_case name stored in `kind`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::SessionStarted { .. } => "session_started",
+            Self::PhaseStarted { .. } => "phase_started",
+            Self::Output { .. } => "output",
+            Self::Usage { .. } => "usage",
+            Self::Artifact { .. } => "artifact",
+            Self::GateOpened { .. } => "gate_opened",
+            Self::Decision(_) => "decision",
+            Self::PhaseFailed { .. } => "phase_failed",
+            Self::Returned { .. } => "returned",
+            Self::SessionFinished { .. } => "session_finished",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_in_the_contract_shape() {
+        let t = DateTime::parse_from_rfc3339("2026-11-20T10:00:00.123Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        let event = Event {
+            seq: 7,
+            t,
+            kind: EventKind::Decision(Decision {
+                notes: Some("mind the cache".into()),
+                ..Decision::new("plan", Action::ApproveWithNotes, DecidedBy::User)
+            }),
+        };
+        let line = serde_json::to_string(&event).expect("serialize");
+        assert_eq!(
+            line,
+            r#"{"seq":7,"t":"2026-11-20T10:00:00.123Z","kind":"decision","phase":"plan","action":"approve_with_notes","notes":"mind the cache","by":"user"}"#
+        );
+        let back: Event = serde_json::from_str(&line).expect("parse");
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn unknown_kinds_parse_as_unknown() {
+        let line = r#"{"seq":3,"t":"2026-11-20T10:00:00.000Z","kind":"from_the_future","x":1}"#;
+        let event: Event = serde_json::from_str(line).expect("parse");
+        assert_eq!(event.kind, EventKind::Unknown);
+    }
+}

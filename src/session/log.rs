@@ -1,0 +1,251 @@
+//! Writing and reading a session log: `<id>.jsonl`, one event per line.
+//!
+//! [`LogWriter`] is owned by the engine, the only writer. It creates the file
+//! 0600 in a 0700 folder, holds an exclusive lock on it while the session is
+//! live (so readers can tell a live session from an interrupted one), numbers
+//! events from 0, and fsyncs after the events that must survive a crash
+//! (gates, decisions, artifacts, the end). [`read_log`] parses a file back,
+//! skipping kinds it does not know, dropping a torn last line and naming the
+//! line of anything else it cannot read.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::event::{Event, EventKind};
+
+/// What can go wrong with a log file.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: unreadable event: {message}")]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: the session is open in another handoff process")]
+    Locked { path: PathBuf },
+}
+
+impl LogError {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Appends events to one session's log.
+#[derive(Debug)]
+pub struct LogWriter {
+    file: File,
+    path: PathBuf,
+    next_seq: u64,
+}
+
+impl LogWriter {
+    /// Creates `<dir>/<id>.jsonl`; the folder is created 0700 if missing.
+    pub fn create(dir: &Path, id: &str) -> Result<Self, LogError> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(LogError::io(dir))?;
+        let path = dir.join(format!("{id}.jsonl"));
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(LogError::io(&path))?;
+        if file.try_lock().is_err() {
+            return Err(LogError::Locked { path });
+        }
+        // Make the new directory entry itself durable.
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(LogError::io(dir))?;
+        Ok(Self {
+            file,
+            path,
+            next_seq: 0,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one event stamped `t` and returns it as written.
+    pub fn append(&mut self, t: DateTime<Utc>, kind: EventKind) -> Result<Event, LogError> {
+        let event = Event {
+            seq: self.next_seq,
+            t,
+            kind,
+        };
+        let mut line = serde_json::to_vec(&event).map_err(|e| LogError::Io {
+            path: self.path.clone(),
+            source: e.into(),
+        })?;
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .map_err(LogError::io(&self.path))?;
+        if event.kind.is_durable() {
+            self.file.sync_data().map_err(LogError::io(&self.path))?;
+        }
+        self.next_seq += 1;
+        Ok(event)
+    }
+}
+
+/// A log as read from disk.
+#[derive(Debug, Default)]
+pub struct LogContents {
+    pub events: Vec<Event>,
+    /// The 1-based number of a last line that was cut short and dropped.
+    pub torn_line: Option<usize>,
+}
+
+/// Reads and parses a whole log.
+pub fn read_log(path: &Path) -> Result<LogContents, LogError> {
+    let bytes = fs::read(path).map_err(LogError::io(path))?;
+    parse_log(path, &bytes)
+}
+
+/// Parses log bytes; `path` is only used in messages.
+pub fn parse_log(path: &Path, bytes: &[u8]) -> Result<LogContents, LogError> {
+    let mut contents = LogContents::default();
+    let ends_with_newline = bytes.last() == Some(&b'\n');
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    // `split` yields an empty piece after a final newline.
+    let count = if ends_with_newline {
+        lines.len() - 1
+    } else {
+        lines.len()
+    };
+    for (index, raw) in lines.iter().take(count).enumerate() {
+        let number = index + 1;
+        let is_last = number == count;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let parsed = std::str::from_utf8(raw)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str::<Event>(text).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(event) => {
+                let expected = contents.events.len() as u64;
+                if event.seq != expected {
+                    return Err(LogError::Corrupt {
+                        path: path.to_owned(),
+                        line: number,
+                        message: format!("seq {} where {expected} was expected", event.seq),
+                    });
+                }
+                contents.events.push(event);
+            }
+            Err(_) if is_last && !ends_with_newline => contents.torn_line = Some(number),
+            Err(message) => {
+                return Err(LogError::Corrupt {
+                    path: path.to_owned(),
+                    line: number,
+                    message,
+                });
+            }
+        }
+    }
+    Ok(contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::event::Outcome;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn t() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    fn gate(phase: &str) -> EventKind {
+        EventKind::GateOpened {
+            phase: phase.into(),
+            question: "Ready?".into(),
+        }
+    }
+
+    #[test]
+    fn writes_numbered_lines_with_private_permissions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sessions = dir.path().join("sessions");
+        let mut log = LogWriter::create(&sessions, "s1").expect("create");
+        log.append(t(), gate("a")).expect("append");
+        log.append(
+            t(),
+            EventKind::SessionFinished {
+                outcome: Outcome::Completed,
+            },
+        )
+        .expect("append");
+        let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&sessions), 0o700);
+        assert_eq!(mode(log.path()), 0o600);
+        let text = fs::read_to_string(log.path()).expect("read");
+        assert!(
+            text.starts_with(r#"{"seq":0,"t":"2026-11-20T10:00:00.000Z","kind":"gate_opened""#)
+        );
+        let read = read_log(log.path()).expect("parse");
+        assert_eq!(read.events.len(), 2);
+        assert_eq!(read.events[1].seq, 1);
+    }
+
+    #[test]
+    fn a_second_writer_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _first = LogWriter::create(dir.path(), "s1").expect("create");
+        assert!(LogWriter::create(dir.path(), "s1").is_err());
+    }
+
+    #[test]
+    fn survives_a_torn_last_line_and_unknown_kinds() {
+        let bytes = concat!(
+            r#"{"seq":0,"t":"2026-11-20T10:00:00.000Z","kind":"gate_opened","phase":"a","question":"Ready?"}"#,
+            "\n",
+            r#"{"seq":1,"t":"2026-11-20T10:00:00.000Z","kind":"hologram","x":[1,2]}"#,
+            "\n",
+            r#"{"seq":2,"t":"2026-11-20T10:00:00.000Z","kind":"decis"#,
+        );
+        let read = parse_log(Path::new("s.jsonl"), bytes.as_bytes()).expect("parse");
+        assert_eq!(read.events.len(), 2);
+        assert_eq!(read.events[1].kind, EventKind::Unknown);
+        assert_eq!(read.torn_line, Some(3));
+    }
+
+    #[test]
+    fn names_the_line_of_a_corrupt_event() {
+        let bytes = concat!(
+            r#"{"seq":0,"t":"2026-11-20T10:00:00.000Z","kind":"gate_opened","phase":"a","question":"Ready?"}"#,
+            "\nnot json\n",
+            r#"{"seq":2,"t":"2026-11-20T10:00:00.000Z","kind":"gate_opened","phase":"a","question":"Ready?"}"#,
+            "\n"
+        );
+        let err = parse_log(Path::new("s.jsonl"), bytes.as_bytes()).expect_err("corrupt");
+        assert!(
+            err.to_string().starts_with("s.jsonl:2: unreadable event"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! Sessions: the event log, the fold over it, and where logs are kept.
+//!
+//! [`event`] defines what is stored, [`state`] folds it, [`log`] writes and
+//! reads the JSONL file, and [`store`] finds, lists and resolves sessions in
+//! the sessions folder.
+
+pub mod event;
+pub mod log;
+pub mod state;
+pub mod store;
+
+pub use event::{Action, DecidedBy, Decision, Event, EventKind, Outcome};
+pub use state::{Attempt, Gate, PhaseState, PhaseStatus, SessionState, SessionStatus, Usage};

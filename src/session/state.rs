@@ -1,0 +1,366 @@
+//! The fold: what a session is after a sequence of events.
+//!
+//! [`SessionState::apply`] is the only way session state changes. The engine
+//! applies each event it writes, the TUI applies each event it receives (live
+//! or replayed), and `show`, `sessions` and resume fold a log from disk — all
+//! arrive at the same state for the same events. `apply` is pure: no clock,
+//! no I/O; times come from the events themselves.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::event::{Action, Decision, Event, EventKind, Outcome};
+use crate::pipeline::Pipeline;
+
+/// Where a session stands, as `show --json` reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// Not started, or a phase is running.
+    #[default]
+    Running,
+    AwaitingGate,
+    Finished,
+    Failed,
+    /// The log stops mid-run and nothing is writing it any more. The fold
+    /// never produces this; the store does, knowing the writer is gone.
+    Interrupted,
+}
+
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::AwaitingGate => "awaiting_gate",
+            Self::Finished => "finished",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Where a phase stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseStatus {
+    #[default]
+    Pending,
+    Running,
+    AwaitingGate,
+    Approved,
+    Failed,
+}
+
+impl PhaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::AwaitingGate => "awaiting_gate",
+            Self::Approved => "approved",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Token counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl Usage {
+    pub fn total(self) -> u64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+
+    fn add(&mut self, prompt: u64, completion: u64) {
+        self.prompt_tokens += prompt;
+        self.completion_tokens += completion;
+    }
+}
+
+/// One run of a phase.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Attempt {
+    pub number: u32,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Everything the agent streamed.
+    pub output: String,
+    /// The artifact as the agent wrote it.
+    pub artifact: Option<String>,
+    /// A human's replacement text, which wins over `artifact`.
+    pub edited: Option<String>,
+    pub error: Option<String>,
+    /// The feedback this attempt was rejected with.
+    pub rejected_with: Option<String>,
+    pub usage: Usage,
+}
+
+impl Attempt {
+    /// The text later phases read: the human's edit, else the agent's draft.
+    pub fn effective(&self) -> Option<&str> {
+        self.edited.as_deref().or(self.artifact.as_deref())
+    }
+}
+
+/// One phase of the pipeline, with its history.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PhaseState {
+    pub id: String,
+    pub role: String,
+    pub artifact_name: String,
+    pub status: PhaseStatus,
+    pub attempts: Vec<Attempt>,
+    /// Notes from approvals, for every later role.
+    pub notes: Vec<String>,
+    pub decisions: Vec<Decision>,
+    pub usage: Usage,
+}
+
+impl PhaseState {
+    pub fn current(&self) -> Option<&Attempt> {
+        self.attempts.last()
+    }
+
+    fn current_mut(&mut self) -> Option<&mut Attempt> {
+        self.attempts.last_mut()
+    }
+
+    fn attempt_mut(&mut self, number: u32) -> Option<&mut Attempt> {
+        self.attempts.iter_mut().rev().find(|a| a.number == number)
+    }
+
+    /// The artifact later phases read, if this phase has produced one.
+    pub fn effective_artifact(&self) -> Option<&str> {
+        self.current().and_then(Attempt::effective)
+    }
+}
+
+/// An open checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Gate {
+    pub phase: usize,
+    pub question: String,
+}
+
+/// A whole session, folded from its events.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SessionState {
+    pub id: String,
+    pub request: String,
+    pub pipeline: Option<Pipeline>,
+    pub provider: String,
+    pub model: String,
+    pub status: SessionStatus,
+    pub outcome: Option<Outcome>,
+    pub phases: Vec<PhaseState>,
+    pub gate: Option<Gate>,
+    pub usage: Usage,
+    pub started_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// How many events have been applied; the `seq` the next one gets.
+    pub events: u64,
+}
+
+impl SessionState {
+    /// Folds a sequence of events from the empty state.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        let mut state = Self::default();
+        for event in events {
+            state.apply(event);
+        }
+        state
+    }
+
+    fn phase_mut(&mut self, id: &str) -> Option<&mut PhaseState> {
+        self.phases.iter_mut().find(|p| p.id == id)
+    }
+
+    /// The index of the phase with this id.
+    pub fn phase_index(&self, id: &str) -> Option<usize> {
+        self.phases.iter().position(|p| p.id == id)
+    }
+
+    /// The phase that is running or waiting at a gate, if any.
+    pub fn active_phase(&self) -> Option<usize> {
+        self.gate.as_ref().map(|g| g.phase).or_else(|| {
+            self.phases
+                .iter()
+                .position(|p| p.status == PhaseStatus::Running)
+        })
+    }
+
+    /// Whether the session has ended.
+    pub fn is_over(&self) -> bool {
+        self.outcome.is_some()
+    }
+
+    /// Applies one event. Events that do not fit the state (a phase id the
+    /// pipeline does not have) change nothing.
+    pub fn apply(&mut self, event: &Event) {
+        self.events = event.seq + 1;
+        self.updated_at = Some(event.t);
+        match &event.kind {
+            EventKind::SessionStarted {
+                id,
+                request,
+                pipeline,
+                provider,
+                model,
+                version: _,
+            } => {
+                self.id.clone_from(id);
+                self.request.clone_from(request);
+                self.provider.clone_from(provider);
+                self.model.clone_from(model);
+                self.phases = pipeline
+                    .phases
+                    .iter()
+                    .map(|p| PhaseState {
+                        id: p.id.clone(),
+                        role: p.role.clone(),
+                        artifact_name: p.artifact.clone(),
+                        ..PhaseState::default()
+                    })
+                    .collect();
+                self.pipeline = Some(pipeline.clone());
+                self.started_at = Some(event.t);
+                self.status = SessionStatus::Running;
+            }
+            EventKind::PhaseStarted { phase, attempt } => {
+                self.gate = None;
+                self.status = SessionStatus::Running;
+                if let Some(p) = self.phase_mut(phase) {
+                    p.status = PhaseStatus::Running;
+                    p.attempts.push(Attempt {
+                        number: *attempt,
+                        started_at: Some(event.t),
+                        ..Attempt::default()
+                    });
+                }
+            }
+            EventKind::Output {
+                phase,
+                attempt,
+                text,
+            } => {
+                if let Some(a) = self.phase_mut(phase).and_then(|p| p.attempt_mut(*attempt)) {
+                    a.output.push_str(text);
+                }
+            }
+            EventKind::Usage {
+                phase,
+                attempt,
+                prompt_tokens,
+                completion_tokens,
+            } => {
+                self.usage.add(*prompt_tokens, *completion_tokens);
+                if let Some(p) = self.phase_mut(phase) {
+                    p.usage.add(*prompt_tokens, *completion_tokens);
+                    if let Some(a) = p.attempt_mut(*attempt) {
+                        a.usage.add(*prompt_tokens, *completion_tokens);
+                    }
+                }
+            }
+            EventKind::Artifact {
+                phase,
+                attempt,
+                content,
+                name: _,
+            } => {
+                if let Some(a) = self.phase_mut(phase).and_then(|p| p.attempt_mut(*attempt)) {
+                    a.artifact = Some(content.clone());
+                    a.ended_at = Some(event.t);
+                }
+            }
+            EventKind::GateOpened { phase, question } => {
+                if let Some(index) = self.phase_index(phase) {
+                    let p = &mut self.phases[index];
+                    if p.status != PhaseStatus::Failed {
+                        p.status = PhaseStatus::AwaitingGate;
+                    }
+                    self.gate = Some(Gate {
+                        phase: index,
+                        question: question.clone(),
+                    });
+                    self.status = SessionStatus::AwaitingGate;
+                }
+            }
+            EventKind::Decision(decision) => self.apply_decision(decision),
+            EventKind::PhaseFailed {
+                phase,
+                attempt,
+                error,
+            } => {
+                if let Some(p) = self.phase_mut(phase) {
+                    p.status = PhaseStatus::Failed;
+                    if let Some(a) = p.attempt_mut(*attempt) {
+                        a.error = Some(error.clone());
+                        a.ended_at = Some(event.t);
+                    }
+                }
+            }
+            EventKind::Returned {
+                from: _,
+                to,
+                reason: _,
+            } => {
+                if let Some(index) = self.phase_index(to) {
+                    for p in &mut self.phases[index..] {
+                        p.status = PhaseStatus::Pending;
+                    }
+                }
+            }
+            EventKind::SessionFinished { outcome } => {
+                self.outcome = Some(*outcome);
+                self.gate = None;
+                self.finished_at = Some(event.t);
+                self.status = match outcome {
+                    Outcome::Completed | Outcome::Aborted => SessionStatus::Finished,
+                    Outcome::Failed => SessionStatus::Failed,
+                };
+            }
+            EventKind::Unknown => {}
+        }
+    }
+
+    fn apply_decision(&mut self, decision: &Decision) {
+        let Some(p) = self.phase_mut(&decision.phase) else {
+            return;
+        };
+        p.decisions.push(decision.clone());
+        let keep_gate_open = match decision.action {
+            Action::Approve => {
+                p.status = PhaseStatus::Approved;
+                false
+            }
+            Action::ApproveWithNotes => {
+                p.status = PhaseStatus::Approved;
+                p.notes.extend(decision.notes.clone());
+                false
+            }
+            Action::Edit => {
+                if let Some(a) = p.current_mut() {
+                    a.edited.clone_from(&decision.content);
+                }
+                true
+            }
+            Action::Reject => {
+                if let Some(a) = p.current_mut() {
+                    a.rejected_with = Some(decision.feedback.clone().unwrap_or_default());
+                }
+                p.status = PhaseStatus::Pending;
+                false
+            }
+            Action::Return | Action::Abort => false,
+        };
+        if !keep_gate_open {
+            self.gate = None;
+            self.status = SessionStatus::Running;
+        }
+    }
+}

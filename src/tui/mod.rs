@@ -1,0 +1,146 @@
+//! The terminal UI: six columns, a checkpoint bar, artifacts full-screen.
+//!
+//! [`run_live`] shows a running session and sends the user's decisions to
+//! its engine; [`run_replay`] plays a recorded log through the same views,
+//! read-only. Both use one loop that only selects: terminal input, engine
+//! updates (drained in batches), the replay clock, and a spinner tick that
+//! runs only while something is animating. The screen is redrawn when
+//! something changed, at most once a frame. The terminal is restored on
+//! every exit path and, through ratatui's hook, on panic.
+
+pub mod app;
+pub mod keymap;
+pub mod replay;
+pub mod text;
+pub mod theme;
+pub mod view;
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub use app::App;
+pub use theme::Theme;
+
+use crate::cli::Speed;
+use crate::engine::{Command, Update};
+use crate::session::{Event, SessionState};
+use app::{Flow, Source};
+
+/// The shortest time between two frames (~60 per second).
+const FRAME: Duration = Duration::from_millis(16);
+/// How often the spinner turns while a phase runs.
+const SPIN: Duration = Duration::from_millis(100);
+
+/// Shows a live session until the user quits; returns the state it ended in.
+pub async fn run_live(
+    updates: mpsc::UnboundedReceiver<Update>,
+    commands: mpsc::UnboundedSender<Command>,
+    theme: Theme,
+) -> io::Result<SessionState> {
+    let app = App::new(Source::Live(Some(commands)), theme);
+    with_terminal(app, Some(updates)).await
+}
+
+/// Plays recorded events until the user quits.
+pub async fn run_replay(events: Vec<Event>, speed: Speed, theme: Theme) -> io::Result<()> {
+    let app = App::new(Source::Replay(replay::Player::new(events, speed)), theme);
+    with_terminal(app, None).await.map(drop)
+}
+
+async fn with_terminal(
+    mut app: App,
+    updates: Option<mpsc::UnboundedReceiver<Update>>,
+) -> io::Result<SessionState> {
+    let mut terminal = ratatui::try_init()?;
+    let result = event_loop(&mut terminal, &mut app, updates).await;
+    let restored = ratatui::try_restore();
+    result.and(restored)?;
+    Ok(app.state)
+}
+
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    mut updates: Option<mpsc::UnboundedReceiver<Update>>,
+) -> io::Result<()> {
+    let mut input = EventStream::new();
+    let mut batch = Vec::with_capacity(256);
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let mut spin = tokio::time::interval(SPIN);
+    loop {
+        let now = Instant::now();
+        if dirty && now >= last_draw + FRAME {
+            let size = terminal.size()?;
+            app.size = (size.width, size.height);
+            if !app.is_replay() {
+                app.now = chrono::Utc::now();
+            }
+            terminal.draw(|frame| frame.render_widget(&*app, frame.area()))?;
+            dirty = false;
+            last_draw = now;
+        }
+        let replay_due = match &mut app.source {
+            Source::Replay(player) => player.due(now),
+            Source::Live(_) => None,
+        };
+        tokio::select! {
+            event = input.next() => match event {
+                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                    if app.on_key(&key) == Flow::Quit {
+                        return Ok(());
+                    }
+                    dirty = true;
+                }
+                Some(Ok(TermEvent::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            received = recv_batch(&mut updates, &mut batch) => {
+                if received == 0 {
+                    updates = None;
+                    app.on_engine_gone();
+                }
+                for update in batch.drain(..) {
+                    app.on_update(update);
+                }
+                dirty = true;
+            }
+            () = sleep_until(replay_due) => {
+                app.replay_tick();
+                dirty = true;
+            }
+            _ = spin.tick(), if app.animating() => {
+                app.frame = app.frame.wrapping_add(1);
+                dirty = true;
+            }
+            () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
+        }
+    }
+}
+
+/// Receives a batch of updates; 0 when the channel closed. Never resolves
+/// when there is no channel.
+async fn recv_batch(
+    updates: &mut Option<mpsc::UnboundedReceiver<Update>>,
+    batch: &mut Vec<Update>,
+) -> usize {
+    match updates {
+        Some(rx) => rx.recv_many(batch, 256).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,142 @@
+//! Playing a recorded log back on a clock.
+//!
+//! The [`Player`] owns the recorded events and how many of them have been
+//! shown. The app asks it when the next event is due, applies what it hands
+//! out to the same [`SessionState`] fold a live session uses, and refolds
+//! from the start to step backwards. Long idle gaps (a human thinking at a
+//! gate) are compressed to [`MAX_GAP`].
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::cli::Speed;
+use crate::session::{Event, SessionState};
+
+/// The longest pause between two events in a replay, before speed-up.
+pub const MAX_GAP: Duration = Duration::from_millis(1500);
+
+/// Speeds `+` and `-` step through.
+pub const SPEEDS: [f64; 8] = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
+/// The recorded pause between two events, compressed.
+pub fn gap(previous: &Event, next: &Event) -> Duration {
+    (next.t - previous.t)
+        .to_std()
+        .unwrap_or_default()
+        .min(MAX_GAP)
+}
+
+/// A recorded session and a position in it.
+#[derive(Debug)]
+pub struct Player {
+    events: Vec<Event>,
+    /// How many events have been applied.
+    position: usize,
+    pub playing: bool,
+    /// `None` plays as fast as the screen can follow.
+    speed: Option<f64>,
+    due: Option<Instant>,
+}
+
+impl Player {
+    pub fn new(events: Vec<Event>, speed: Speed) -> Self {
+        Self {
+            events,
+            position: 0,
+            playing: true,
+            speed: match speed {
+                Speed::Factor(f) => Some(f),
+                Speed::Max => None,
+            },
+            due: None,
+        }
+    }
+
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.position >= self.events.len()
+    }
+
+    /// The speed as the status bar shows it.
+    pub fn speed_label(&self) -> String {
+        self.speed
+            .map_or_else(|| "max".to_owned(), |s| format!("{s}x"))
+    }
+
+    /// When the next event is due, if playing.
+    pub fn due(&mut self, now: Instant) -> Option<Instant> {
+        if !self.playing || self.at_end() {
+            return None;
+        }
+        let wait = match (self.speed, self.position.checked_sub(1)) {
+            (Some(speed), Some(prev)) => {
+                gap(&self.events[prev], &self.events[self.position]).div_f64(speed)
+            }
+            _ => Duration::ZERO,
+        };
+        Some(*self.due.get_or_insert(now + wait))
+    }
+
+    /// Applies the next event to `state`.
+    pub fn step(&mut self, state: &mut SessionState) -> bool {
+        self.due = None;
+        let Some(event) = self.events.get(self.position) else {
+            self.playing = false;
+            return false;
+        };
+        state.apply(event);
+        self.position += 1;
+        true
+    }
+
+    /// Rebuilds `state` at `position` by folding from the start.
+    pub fn seek(&mut self, position: usize, state: &mut SessionState) {
+        self.position = position.min(self.events.len());
+        self.due = None;
+        *state = SessionState::from_events(&self.events[..self.position]);
+    }
+
+    /// Plays or pauses; playing from the end starts over.
+    pub fn toggle(&mut self, state: &mut SessionState) {
+        if !self.playing && self.at_end() {
+            self.seek(0, state);
+        }
+        self.playing = !self.playing;
+        self.due = None;
+    }
+
+    /// Moves one step along [`SPEEDS`]; from `max`, slower goes to the top.
+    pub fn change_speed(&mut self, faster: bool) {
+        let index = self.speed.map(|s| {
+            SPEEDS
+                .iter()
+                .position(|x| *x >= s)
+                .unwrap_or(SPEEDS.len() - 1)
+        });
+        self.speed = match (index, faster) {
+            (None, true) => None,
+            (None, false) => Some(SPEEDS[SPEEDS.len() - 1]),
+            (Some(i), true) if i + 1 >= SPEEDS.len() => None,
+            (Some(i), true) => Some(SPEEDS[i + 1]),
+            (Some(i), false) => Some(SPEEDS[i.saturating_sub(1)]),
+        };
+        self.due = None;
+    }
+
+    /// The time of the last applied event.
+    pub fn clock(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.position.checked_sub(1).map(|i| self.events[i].t)
+    }
+}

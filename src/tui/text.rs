@@ -1,0 +1,150 @@
+//! Untrusted text on its way to widgets: sanitised, wrapped, styled.
+//!
+//! Every string that came from a model, an artifact or a file reaches the
+//! screen through [`wrap`] (or [`safe`] for one-line labels), and both pass
+//! it through the one sanitizer first. Wrapping is done here, by display
+//! width, so that scroll limits and the live tail of a stream know exactly
+//! how many rows the text takes.
+
+use std::borrow::Cow;
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use super::Theme;
+use crate::sanitize::sanitize;
+
+/// One line of safe text with no newline in it.
+pub fn safe(text: &str) -> String {
+    sanitize(text).replace('\n', " ")
+}
+
+/// Cuts a label to `width` columns, ending with `…` when cut.
+pub fn clip(text: &str, width: usize) -> String {
+    let text = safe(text);
+    if text.width() <= width {
+        return text;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// Wraps sanitized `text` to `width` columns at word boundaries (breaking
+/// words longer than a line). Every source line gives at least one row.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let text: Cow<'_, str> = sanitize(text);
+    let mut rows = Vec::new();
+    for line in text.split('\n') {
+        let mut row = String::new();
+        let mut row_width = 0;
+        for word in line.split_inclusive(' ') {
+            let word_width = word.width();
+            if row_width + word.trim_end().width() > width && row_width > 0 {
+                rows.push(std::mem::take(&mut row).trim_end().to_owned());
+                row_width = 0;
+            }
+            if word_width > width {
+                for c in word.chars() {
+                    let w = c.width().unwrap_or(0);
+                    if row_width + w > width {
+                        rows.push(std::mem::take(&mut row));
+                        row_width = 0;
+                    }
+                    row.push(c);
+                    row_width += w;
+                }
+            } else {
+                row.push_str(word);
+                row_width += word_width;
+            }
+        }
+        rows.push(row.trim_end().to_owned());
+    }
+    rows
+}
+
+/// The last `rows` wrapped rows of `text`, reading only its end.
+pub fn tail(text: &str, width: usize, rows: usize) -> Vec<String> {
+    // Wrapping the last few kilobytes is enough for any screen.
+    let budget = width.max(1) * rows.max(1) * 4 + 256;
+    let start = text.len().saturating_sub(budget);
+    let start = (start..text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
+    let mut wrapped = wrap(&text[start..], width);
+    let skip = wrapped.len().saturating_sub(rows);
+    wrapped.drain(..skip);
+    wrapped
+}
+
+/// Wrapped, lightly styled Markdown: headings, code blocks and quotes.
+pub fn markdown(text: &str, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let mut in_code = false;
+    for source in sanitize(text).split('\n') {
+        let trimmed = source.trim_start();
+        let fence = trimmed.starts_with("```");
+        let style = if fence || in_code {
+            theme.code
+        } else if trimmed.starts_with('#') {
+            theme.heading
+        } else if trimmed.starts_with('>') || trimmed.starts_with('|') {
+            theme.dim
+        } else {
+            Style::new()
+        };
+        if fence {
+            in_code = !in_code;
+        }
+        for row in wrap(source, width) {
+            lines.push(Line::from(Span::styled(row, style)));
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_by_words_and_breaks_long_words() {
+        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("a\n\nb", 10), ["a", "", "b"]);
+    }
+
+    #[test]
+    fn wrap_never_exceeds_the_width() {
+        let text = "Añadir límite de tasa — 速率限制 to the orders API, with a very-long-hyphenated-identifier";
+        for width in 1..30 {
+            for row in wrap(text, width) {
+                assert!(row.width() <= width, "{row:?} wider than {width}");
+            }
+        }
+    }
+
+    #[test]
+    fn tail_keeps_the_last_rows_and_strips_escapes() {
+        let text = "l1\nl2\nl3 \u{1b}[2Jcleared\nl4";
+        assert_eq!(tail(text, 20, 2), ["l3 cleared", "l4"]);
+    }
+
+    #[test]
+    fn clip_marks_the_cut() {
+        assert_eq!(clip("Business Analyst", 8), "Busines…");
+        assert_eq!(clip("QA", 8), "QA");
+    }
+}
