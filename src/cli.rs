@@ -19,11 +19,11 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The pipeline file (default: ./skills.toml, then
-    /// $XDG_CONFIG_HOME/handoff/skills.toml, then the built-in one).
+    /// $`XDG_CONFIG_HOME/handoff/skills.toml`, then the built-in one).
     #[arg(long, global = true, value_name = "FILE")]
     pub skills: Option<PathBuf>,
-    /// Where session logs live (default: $HANDOFF_SESSIONS, then
-    /// $XDG_DATA_HOME/handoff/sessions).
+    /// Where session logs live (default: $`HANDOFF_SESSIONS`, then
+    /// $`XDG_DATA_HOME/handoff/sessions`).
     #[arg(long, global = true, value_name = "DIR")]
     pub sessions: Option<PathBuf>,
     /// Colour theme: a built-in name or a theme file.
@@ -32,7 +32,7 @@ pub struct Global {
     /// The repository agents work in (default: the current directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
-    /// Where completions come from (default: openai when OPENAI_API_KEY or
+    /// Where completions come from (default: openai when `OPENAI_API_KEY` or
     /// --base-url is set, else offline).
     #[arg(long, global = true, value_enum)]
     pub provider: Option<ProviderKind>,

@@ -14,7 +14,9 @@ use tokio::sync::mpsc;
 
 use crate::engine::{Command, Update};
 use crate::sanitize::sanitize;
-use crate::session::{Action, DecidedBy, Decision, Event, EventKind, Outcome, SessionState};
+use crate::session::{
+    Action, DecidedBy, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState,
+};
 
 /// The longest stretch of streamed text one line shows.
 const OUTPUT_PREVIEW: usize = 72;
@@ -47,13 +49,14 @@ impl GatePolicy {
             .collect()
     }
 
-    /// The answer for the gate on `phase`, if the policy has one.
-    fn answer(&mut self, phase: &str) -> Option<Decision> {
+    /// The answer for the gate on `phase`, if the policy has one. A failed
+    /// phase is never approved by `--approve all`: only a queued decision
+    /// (a retry, say) answers it.
+    fn answer(&mut self, phase: &str, failed: bool) -> Option<Decision> {
         if let Some(at) = self.queued.iter().position(|d| d.phase == phase) {
             return self.queued.remove(at);
         }
-        self.approve_rest
-            .then(|| Decision::approve(phase, DecidedBy::Policy))
+        (self.approve_rest && !failed).then(|| Decision::approve(phase, DecidedBy::Policy))
     }
 }
 
@@ -63,6 +66,8 @@ pub enum Ending {
     Finished(Outcome),
     /// A gate opened that the policy had no answer for.
     AwaitingHuman,
+    /// A phase failed and the policy had no decision for its gate.
+    PhaseFailed,
     /// The engine stopped without finishing (it reported why).
     EngineStopped,
 }
@@ -72,7 +77,9 @@ impl Ending {
     pub fn exit_code(self) -> u8 {
         match self {
             Self::Finished(Outcome::Completed) => 0,
-            Self::Finished(Outcome::Aborted | Outcome::Failed) | Self::EngineStopped => 1,
+            Self::Finished(Outcome::Aborted | Outcome::Failed)
+            | Self::EngineStopped
+            | Self::PhaseFailed => 1,
             Self::AwaitingHuman => 3,
         }
     }
@@ -98,13 +105,20 @@ pub async fn drive(
         state.apply(&event);
         print_event(&event, &state, json, out)?;
         match &event.kind {
-            EventKind::GateOpened { phase, .. } => match policy.answer(phase) {
-                Some(decision) => {
-                    let _ = commands.send(Command::Decide(decision));
+            EventKind::GateOpened { phase, .. } => {
+                let failed = state
+                    .phases
+                    .iter()
+                    .any(|p| &p.id == phase && p.status == PhaseStatus::Failed);
+                match policy.answer(phase, failed) {
+                    Some(decision) => {
+                        let _ = commands.send(Command::Decide(decision));
+                    }
+                    // Returning drops the sender, which lets the engine stop at this gate.
+                    None if failed => return Ok(Ending::PhaseFailed),
+                    None => return Ok(Ending::AwaitingHuman),
                 }
-                // Returning drops the sender, which lets the engine stop at this gate.
-                None => return Ok(Ending::AwaitingHuman),
-            },
+            }
             EventKind::SessionFinished { outcome } => return Ok(Ending::Finished(*outcome)),
             _ => {}
         }

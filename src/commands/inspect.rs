@@ -37,7 +37,7 @@ pub fn state_json(loaded: &Loaded) -> serde_json::Value {
         "id": s.id,
         "request": s.request,
         "status": loaded.status.as_str(),
-        "outcome": s.outcome.map(|o| o.as_str()),
+        "outcome": s.outcome.map(super::super::session::event::Outcome::as_str),
         "provider": s.provider,
         "model": s.model,
         "pipeline": s.pipeline.as_ref().map(|p| p.name.as_str()),

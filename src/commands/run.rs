@@ -15,8 +15,8 @@ use crate::session::{SessionStatus, store};
 use crate::tui;
 
 /// Reads the request: the argument, or stdin for "-".
-fn read_request(request: Option<String>) -> Result<String, Failure> {
-    let text = match request.as_deref() {
+fn read_request(request: Option<&str>) -> Result<String, Failure> {
+    let text = match request {
         Some("-") => {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text)?;
@@ -38,11 +38,11 @@ fn read_request(request: Option<String>) -> Result<String, Failure> {
 
 pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
     let pipeline = pipeline(g)?;
-    let request = read_request(request)?;
+    let request = read_request(request.as_deref())?;
     let mut policy = GatePolicy {
         queued: match &h.decisions {
             Some(path) => GatePolicy::read_decisions(path).map_err(Failure::usage)?,
-            None => Default::default(),
+            None => std::collections::VecDeque::new(),
         },
         approve_rest: h.approve == Some(ApproveMode::All),
     };

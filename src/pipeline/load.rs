@@ -227,9 +227,9 @@ pub fn load_pipeline(file: &SkillsFile, name: Option<&str>) -> Result<Pipeline, 
         );
         return Err(checker.found);
     };
-    let pipeline_span = raw_pipeline.span();
+    let table_span = raw_pipeline.span();
     let raw_pipeline = raw_pipeline.into_inner();
-    let pipeline = check_pipeline(&mut checker, &wanted, raw_pipeline, &pipeline_span);
+    let pipeline = check_pipeline(&mut checker, &wanted, raw_pipeline, &table_span);
     checker.found.sort_by_key(|d| (d.line, d.column));
     match pipeline {
         Some(p) if checker.found.is_empty() => Ok(p),
@@ -237,13 +237,32 @@ pub fn load_pipeline(file: &SkillsFile, name: Option<&str>) -> Result<Pipeline, 
     }
 }
 
+/// A phase as far as it could be read: every field that was present and of
+/// the right type. Phases with gaps still take part in the reference checks.
 struct DraftPhase {
-    id: Spanned<String>,
-    role: String,
-    artifact: Spanned<String>,
+    id: Option<Spanned<String>>,
+    role: Option<String>,
+    artifact: Option<Spanned<String>>,
     inputs: Vec<Spanned<String>>,
     gate: Option<String>,
-    prompt: String,
+    prompt: Option<String>,
+}
+
+impl DraftPhase {
+    fn id(&self) -> Option<&str> {
+        self.id.as_ref().map(|s| s.get_ref().as_str())
+    }
+
+    fn complete(self, gate: impl FnOnce() -> String) -> Option<Phase> {
+        Some(Phase {
+            id: self.id?.into_inner(),
+            role: self.role?,
+            artifact: self.artifact?.into_inner(),
+            inputs: self.inputs.into_iter().map(Spanned::into_inner).collect(),
+            gate: self.gate.unwrap_or_else(gate),
+            prompt: self.prompt?,
+        })
+    }
 }
 
 fn check_pipeline(
@@ -267,29 +286,24 @@ fn check_pipeline(
         );
         return None;
     }
-    let mut drafts = Vec::new();
-    for table in raw.phases {
-        if let Some(d) = check_phase(checker, table) {
-            drafts.push(d);
-        }
-    }
+    let drafts: Vec<DraftPhase> = raw
+        .phases
+        .into_iter()
+        .map(|t| check_phase(checker, t))
+        .collect();
     check_references(checker, &drafts);
-    let roles: Vec<String> = drafts.iter().map(|d| d.role.clone()).collect();
+    let roles: Vec<Option<String>> = drafts.iter().map(|d| d.role.clone()).collect();
     let phases = drafts
         .into_iter()
         .enumerate()
-        .map(|(i, d)| Phase {
-            gate: d.gate.unwrap_or_else(|| match roles.get(i + 1) {
-                Some(next) => format!("Ready to assign {next}?"),
+        .map(|(i, d)| {
+            d.complete(|| match roles.get(i + 1) {
+                Some(Some(next)) => format!("Ready to assign {next}?"),
+                Some(None) => "Ready to hand off?".to_owned(),
                 None => "Ready to finish the session?".to_owned(),
-            }),
-            id: d.id.into_inner(),
-            role: d.role,
-            artifact: d.artifact.into_inner(),
-            inputs: d.inputs.into_iter().map(Spanned::into_inner).collect(),
-            prompt: d.prompt,
+            })
         })
-        .collect();
+        .collect::<Option<Vec<Phase>>>()?;
     Some(Pipeline {
         name: name.to_owned(),
         title: raw.title.unwrap_or_else(|| name.to_owned()),
@@ -301,7 +315,7 @@ fn check_pipeline(
 fn check_phase(
     checker: &mut Checker<'_>,
     table: Spanned<BTreeMap<String, Spanned<Value>>>,
-) -> Option<DraftPhase> {
+) -> DraftPhase {
     let span = table.span();
     let mut table = table.into_inner();
     let id = checker.take::<String>(&mut table, "id", &span, true);
@@ -343,49 +357,52 @@ fn check_phase(
             checker.error(Some(v.span()), format!("`{field}` is empty"));
         }
     }
-    Some(DraftPhase {
-        id: id?,
-        role: role?.into_inner(),
-        artifact: artifact?,
+    DraftPhase {
+        id,
+        role: role.map(Spanned::into_inner),
+        artifact,
         inputs: inputs.unwrap_or_default(),
         gate: gate.map(Spanned::into_inner),
-        prompt: prompt?.into_inner(),
-    })
+        prompt: prompt.map(Spanned::into_inner),
+    }
 }
 
 /// Duplicate ids and artifacts, and inputs that name unknown or later phases.
 fn check_references(checker: &mut Checker<'_>, drafts: &[DraftPhase]) {
     for (i, d) in drafts.iter().enumerate() {
         let earlier = &drafts[..i];
-        if earlier.iter().any(|e| e.id.get_ref() == d.id.get_ref()) {
-            checker.error(
-                Some(d.id.span()),
-                format!("duplicate phase id `{}`", d.id.get_ref()),
-            );
-        }
-        if earlier
-            .iter()
-            .any(|e| e.artifact.get_ref() == d.artifact.get_ref())
+        if let Some(id) = &d.id
+            && earlier.iter().any(|e| e.id() == Some(id.get_ref()))
         {
             checker.error(
-                Some(d.artifact.span()),
-                format!("duplicate artifact name `{}`", d.artifact.get_ref()),
+                Some(id.span()),
+                format!("duplicate phase id `{}`", id.get_ref()),
+            );
+        }
+        if let Some(artifact) = &d.artifact
+            && earlier
+                .iter()
+                .any(|e| e.artifact.as_ref().map(Spanned::get_ref) == Some(artifact.get_ref()))
+        {
+            checker.error(
+                Some(artifact.span()),
+                format!("duplicate artifact name `{}`", artifact.get_ref()),
             );
         }
         for input in &d.inputs {
-            let name = input.get_ref();
-            if earlier.iter().any(|e| e.id.get_ref() == name) {
+            let name = input.get_ref().as_str();
+            if earlier.iter().any(|e| e.id() == Some(name)) {
                 continue;
             }
-            let message = if name == d.id.get_ref() {
+            let message = if d.id() == Some(name) {
                 format!("phase `{name}` cannot read its own artifact")
-            } else if drafts.iter().any(|e| e.id.get_ref() == name) {
+            } else if drafts.iter().any(|e| e.id() == Some(name)) {
                 format!(
                     "input `{name}` runs after `{}`; a phase reads only earlier phases",
-                    d.id.get_ref()
+                    d.id().unwrap_or("this phase")
                 )
             } else {
-                let known: Vec<_> = earlier.iter().map(|e| e.id.get_ref().as_str()).collect();
+                let known: Vec<_> = earlier.iter().filter_map(DraftPhase::id).collect();
                 format!(
                     "unknown phase `{name}` in `inputs` (earlier phases: {})",
                     if known.is_empty() {
@@ -496,6 +513,7 @@ prompt = "do d"
             [
                 "skills.toml:7:11: unknown phase `nope` in `inputs` (earlier phases: none)".to_owned(),
                 "skills.toml:10:1: phase is missing `prompt`".to_owned(),
+                "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
                 "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt)".to_owned(),

@@ -211,7 +211,7 @@ impl EventKind {
         }
     }
 
-    /// The snake_case name stored in `kind`.
+    /// The `snake_case` name stored in `kind`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::SessionStarted { .. } => "session_started",

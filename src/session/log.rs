@@ -86,11 +86,13 @@ impl LogWriter {
         &self.path
     }
 
-    /// Appends one event stamped `t` and returns it as written.
+    /// Appends one event stamped `t` and returns it as written. The stamp
+    /// is cut to the milliseconds the log keeps, so the event handed back is
+    /// exactly the one a reader will parse.
     pub fn append(&mut self, t: DateTime<Utc>, kind: EventKind) -> Result<Event, LogError> {
         let event = Event {
             seq: self.next_seq,
-            t,
+            t: DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t),
             kind,
         };
         let mut line = serde_json::to_vec(&event).map_err(|e| LogError::Io {

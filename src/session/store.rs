@@ -60,7 +60,11 @@ pub fn new_id(now: DateTime<Utc>) -> String {
 /// The log file a `SESSION` argument names.
 pub fn resolve(dir: &Path, arg: &str) -> Result<PathBuf, StoreError> {
     let as_path = Path::new(arg);
-    if arg.ends_with(".jsonl") || arg.contains('/') {
+    if as_path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"))
+        || arg.contains('/')
+    {
         if as_path.is_file() {
             return Ok(as_path.to_owned());
         }

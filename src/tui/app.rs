@@ -205,12 +205,11 @@ impl App {
         self.notice = None;
         match self.modal {
             Some(Modal::ConfirmQuit) => {
-                return match super::keymap::key_name(key).as_deref() {
-                    Some("y" | "q" | "enter") => Flow::Quit,
-                    _ => {
-                        self.modal = None;
-                        Flow::Continue
-                    }
+                return if let Some("y" | "q" | "enter") = super::keymap::key_name(key).as_deref() {
+                    Flow::Quit
+                } else {
+                    self.modal = None;
+                    Flow::Continue
                 };
             }
             Some(Modal::Help) => {
@@ -255,7 +254,7 @@ impl App {
             Act::PageDown => self.scroll_by(self.page()),
             Act::PageUp => self.scroll = self.scroll.saturating_sub(self.page()),
             Act::Top | Act::Bottom if self.is_replay() && self.screen == Screen::Board => {
-                self.seek_end(act == Act::Bottom)
+                self.seek_end(act == Act::Bottom);
             }
             Act::Top => self.scroll = 0,
             Act::Bottom => self.scroll = self.max_scroll(),
@@ -284,7 +283,7 @@ impl App {
                 }
             }
             Act::PlayPause | Act::StepForward | Act::StepBack | Act::Faster | Act::Slower => {
-                self.replay_act(act)
+                self.replay_act(act);
             }
         }
         Flow::Continue

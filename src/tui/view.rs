@@ -98,16 +98,19 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         format!(" {} ", safe(&s.provider))
     };
-    let elapsed = s
-        .started_at
-        .map(|start| duration(start, s.finished_at.unwrap_or(app.now)))
-        .unwrap_or_default();
+    // The clock only moves on screen while something runs or once it is
+    // over: the UI does not redraw while it waits at a gate.
+    let elapsed = match (s.started_at, s.finished_at) {
+        (Some(start), Some(end)) => format!("│ {} ", duration(start, end)),
+        (Some(start), None) if app.animating() => format!("│ {} ", duration(start, app.now)),
+        _ => String::new(),
+    };
     let mut spans = vec![
         Span::raw(" handoff "),
         Span::raw(format!("│ {} │", safe(&s.id))),
         Span::styled(provider, app.theme.badge),
         Span::raw(format!(
-            " model {} │ {} tokens │ {elapsed} ",
+            " model {} │ {} tokens {elapsed}",
             safe(&s.model),
             tokens(s.usage.total())
         )),
@@ -191,7 +194,14 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
             status_style(app, phase.status),
         ),
         Line::styled(
-            clip(&format!("#{} · {elapsed}", phase.attempts.len()), width),
+            clip(
+                &if phase.attempts.is_empty() {
+                    "not started".to_owned()
+                } else {
+                    format!("attempt {} · {elapsed}", phase.attempts.len())
+                },
+                width,
+            ),
             app.theme.dim,
         ),
         Line::styled(

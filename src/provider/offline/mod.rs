@@ -190,7 +190,8 @@ mod tests {
         let provider = OfflineProvider::new(Pace::READABLE);
         let start = tokio::time::Instant::now();
         let items = collect(provider.stream(request("Add an audit log", 0))).await;
-        let expected = Pace::READABLE.first + Pace::READABLE.between * (items.len() as u32 - 1);
+        let expected = Pace::READABLE.first
+            + Pace::READABLE.between * (u32::try_from(items.len()).expect("few chunks") - 1);
         assert_eq!(start.elapsed(), expected);
     }
 

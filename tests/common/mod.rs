@@ -1,0 +1,82 @@
+//! Helpers shared by the integration tests: run the real binary against a
+//! private sessions folder and read what it wrote.
+#![allow(dead_code)] // Each test binary uses a different part of this.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub const REQUEST: &str = "Add rate limiting to the orders API";
+
+/// A private sessions folder and a way to run `handoff` against it.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn sessions(&self) -> PathBuf {
+        self.dir.path().join("sessions")
+    }
+
+    /// `handoff` with this sandbox's sessions folder, run from the sandbox
+    /// (so no stray ./skills.toml is picked up) with a clean environment.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_handoff"));
+        cmd.current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .arg("--sessions")
+            .arg(self.sessions());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run handoff")
+    }
+
+    /// The logs in the sessions folder.
+    pub fn logs(&self) -> Vec<PathBuf> {
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(self.sessions())
+            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        logs.sort();
+        logs
+    }
+
+    /// The only log in the sessions folder.
+    pub fn log(&self) -> PathBuf {
+        let logs = self.logs();
+        assert_eq!(logs.len(), 1, "expected one session log, found {logs:?}");
+        logs[0].clone()
+    }
+}
+
+/// Every line of a log as JSON.
+pub fn events(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .expect("read log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+/// The events of one kind.
+pub fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["kind"] == kind).collect()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

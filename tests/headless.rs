@@ -1,0 +1,390 @@
+//! Headless runs of the real binary: the log contract, `show`, exit codes,
+//! decisions files, failures, `check` and replay.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
+use pretty_assertions::assert_eq;
+use serde_json::Value;
+
+const PHASES: [&str; 6] = [
+    "summarize",
+    "plan",
+    "implement",
+    "test",
+    "validate",
+    "commit",
+];
+
+fn is_rfc3339_millis_utc(t: &str) -> bool {
+    // 2026-11-20T10:00:00.123Z
+    t.len() == 24
+        && t.ends_with('Z')
+        && t.as_bytes()[10] == b'T'
+        && t.as_bytes()[19] == b'.'
+        && chrono::DateTime::parse_from_rfc3339(t).is_ok()
+}
+
+#[test]
+fn a_headless_run_finishes_six_approved_phases_and_the_log_meets_the_contract() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("session finished: completed"));
+
+    let log = sandbox.log();
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&log), 0o600);
+    assert_eq!(mode(&sandbox.sessions()), 0o700);
+
+    let events = events(&log);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["seq"], i, "seq grows by one from 0");
+        assert!(
+            is_rfc3339_millis_utc(e["t"].as_str().expect("t")),
+            "{}",
+            e["t"]
+        );
+    }
+    let first = &events[0];
+    assert_eq!(first["kind"], "session_started");
+    assert_eq!(first["request"], REQUEST);
+    assert_eq!(first["provider"], "offline");
+    assert!(first["model"].is_string());
+    assert_eq!(
+        first["pipeline"]["phases"].as_array().map(Vec::len),
+        Some(6)
+    );
+
+    let started: Vec<_> = of_kind(&events, "phase_started")
+        .iter()
+        .map(|e| e["phase"].clone())
+        .collect();
+    assert_eq!(started, PHASES.map(Value::from));
+    for e in of_kind(&events, "phase_started") {
+        assert_eq!(e["attempt"], 1);
+    }
+    let artifacts = of_kind(&events, "artifact");
+    let names: Vec<_> = artifacts
+        .iter()
+        .map(|e| e["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "requirements",
+            "plan",
+            "implementation",
+            "test-report",
+            "verdict",
+            "delivery"
+        ]
+    );
+    assert!(
+        artifacts
+            .iter()
+            .all(|a| a["content"].as_str().is_some_and(|c| c.len() > 200))
+    );
+    let gates = of_kind(&events, "gate_opened");
+    assert_eq!(gates[0]["question"], "Ready to assign Solution Architect?");
+    assert_eq!(gates[5]["question"], "Ready to finish the session?");
+    let decisions = of_kind(&events, "decision");
+    assert_eq!(decisions.len(), 6);
+    for (d, phase) in decisions.iter().zip(PHASES) {
+        assert_eq!(d["phase"], phase);
+        assert_eq!(d["action"], "approve");
+        assert_eq!(d["by"], "policy");
+    }
+    assert!(of_kind(&events, "output").len() >= 6);
+    assert_eq!(of_kind(&events, "usage").len(), 6);
+    let last = events.last().expect("events");
+    assert_eq!(last["kind"], "session_finished");
+    assert_eq!(last["outcome"], "completed");
+
+    // `show --json` gives the folded state in the contract's shape.
+    let id = first["id"].as_str().expect("id");
+    let show = sandbox.run(&["show", &id[..15], "--json"]);
+    assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
+    let state: Value = serde_json::from_slice(&show.stdout).expect("show --json is JSON");
+    assert_eq!(state["id"], id);
+    assert_eq!(state["request"], REQUEST);
+    assert_eq!(state["status"], "finished");
+    let phases = state["phases"].as_array().expect("phases");
+    assert_eq!(phases.len(), 6);
+    for (p, artifact) in phases.iter().zip(&artifacts) {
+        assert_eq!(p["status"], "approved");
+        assert_eq!(p["attempts"], 1);
+        assert_eq!(p["id"], artifact["phase"]);
+        assert_eq!(p["artifact"], artifact["content"]);
+        assert!(p["role"].is_string());
+    }
+    let usage: Vec<&Value> = of_kind(&events, "usage");
+    let sum = |key: &str| {
+        usage
+            .iter()
+            .map(|u| u[key].as_u64().expect("tokens"))
+            .sum::<u64>()
+    };
+    assert_eq!(state["usage"]["prompt_tokens"], sum("prompt_tokens"));
+    assert_eq!(
+        state["usage"]["completion_tokens"],
+        sum("completion_tokens")
+    );
+
+    // `show --artifact` prints the effective text exactly.
+    let plan = sandbox.run(&["show", id, "--artifact", "plan"]);
+    assert_eq!(
+        stdout(&plan),
+        artifacts[1]["content"].as_str().expect("content")
+    );
+}
+
+#[test]
+fn json_output_is_the_log_itself() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&["run", "--headless", "--approve", "all", "--json", REQUEST]);
+    assert_eq!(output.status.code(), Some(0));
+    let log = std::fs::read_to_string(sandbox.log()).expect("log");
+    assert_eq!(stdout(&output), log);
+}
+
+#[test]
+fn approve_none_stops_at_the_first_gate_with_exit_3() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&["run", "--headless", "--approve", "none", REQUEST]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let events = events(&sandbox.log());
+    assert_eq!(events.last().expect("events")["kind"], "gate_opened");
+    assert!(of_kind(&events, "decision").is_empty());
+    let show = sandbox.run(&["show", sandbox.log().to_str().expect("path"), "--json"]);
+    let state: Value = serde_json::from_slice(&show.stdout).expect("json");
+    assert_eq!(state["status"], "awaiting_gate");
+    assert_eq!(state["phases"][0]["status"], "awaiting_gate");
+    assert_eq!(state["phases"][1]["status"], "pending");
+}
+
+#[test]
+fn a_decisions_file_rejects_with_feedback_and_the_retry_sees_it() {
+    let sandbox = Sandbox::new();
+    let decisions = sandbox.dir.path().join("decisions.jsonl");
+    std::fs::write(
+        &decisions,
+        concat!(
+            r#"{"phase":"summarize","action":"reject","feedback":"Say which clients are exempt"}"#,
+            "\n",
+            r#"{"phase":"plan","action":"approve_with_notes","notes":"Keep Redis optional"}"#,
+            "\n"
+        ),
+    )
+    .expect("write decisions");
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--decisions",
+        decisions.to_str().expect("path"),
+        REQUEST,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let events = events(&sandbox.log());
+    let summarize: Vec<_> = of_kind(&events, "artifact")
+        .into_iter()
+        .filter(|a| a["phase"] == "summarize")
+        .collect();
+    assert_eq!(summarize.len(), 2);
+    assert_eq!(summarize[1]["attempt"], 2);
+    let retry = summarize[1]["content"].as_str().expect("content");
+    assert!(retry.contains("Say which clients are exempt"), "{retry}");
+    let decisions = of_kind(&events, "decision");
+    assert_eq!(decisions[0]["action"], "reject");
+    assert_eq!(decisions[0]["feedback"], "Say which clients are exempt");
+    assert_eq!(decisions[2]["action"], "approve_with_notes");
+    // Notes travel to later roles.
+    let implementation = of_kind(&events, "artifact")
+        .into_iter()
+        .find(|a| a["phase"] == "implement")
+        .expect("implementation");
+    assert!(
+        implementation["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("Keep Redis optional"))
+    );
+}
+
+#[test]
+fn a_failed_phase_opens_a_retry_gate_and_headless_exits_1() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "Add an audit log !fail:plan",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let events = events(&sandbox.log());
+    let failed = of_kind(&events, "phase_failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["phase"], "plan");
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("simulated failure"))
+    );
+    let last = events.last().expect("events");
+    assert_eq!(last["kind"], "gate_opened");
+    assert_eq!(last["question"], "Solution Architect failed. Retry?");
+    // Everything before the failure is kept.
+    assert_eq!(of_kind(&events, "artifact").len(), 1);
+
+    // A retry from a decisions file carries on to the end.
+    let sandbox = Sandbox::new();
+    let decisions = sandbox.dir.path().join("d.jsonl");
+    std::fs::write(&decisions, "{\"phase\":\"plan\",\"action\":\"reject\"}\n").expect("write");
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--decisions",
+        decisions.to_str().expect("path"),
+        "Add an audit log !fail:plan",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}
+
+#[test]
+fn replay_headless_prints_what_the_run_printed() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    let log = sandbox.log();
+    let replay = sandbox.run(&[
+        "replay",
+        log.to_str().expect("path"),
+        "--headless",
+        "--speed",
+        "max",
+    ]);
+    assert_eq!(replay.status.code(), Some(0), "{}", stderr(&replay));
+    assert_eq!(stdout(&replay), stdout(&run));
+}
+
+#[test]
+fn sessions_lists_runs_and_show_survives_a_torn_tail_and_unknown_kinds() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["run", "--headless", "--approve", "none", REQUEST]);
+    let log = sandbox.log();
+    let mut text = std::fs::read_to_string(&log).expect("log");
+    let next = text.lines().count();
+    text.push_str(&format!(
+        "{{\"seq\":{next},\"t\":\"2026-11-20T10:00:00.000Z\",\"kind\":\"telepathy\",\"x\":1}}\n{{\"seq\":{},\"t\":\"2026-11-20T10:00",
+        next + 1
+    ));
+    std::fs::write(&log, text).expect("write");
+    let show = sandbox.run(&["show", log.to_str().expect("path"), "--json"]);
+    assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
+    assert!(stderr(&show).contains(&format!(":{}: the last line was cut short", next + 2)));
+    let state: Value = serde_json::from_slice(&show.stdout).expect("json");
+    assert_eq!(state["status"], "awaiting_gate");
+
+    let list = sandbox.run(&["sessions"]);
+    assert!(stdout(&list).contains("awaiting_gate"), "{}", stdout(&list));
+    assert!(stdout(&list).contains(REQUEST));
+}
+
+#[test]
+fn a_corrupt_log_is_named_by_line_without_hiding_other_sessions() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    std::fs::write(
+        sandbox.sessions().join("broken.jsonl"),
+        "{\"seq\":0}\nnot json\n",
+    )
+    .expect("write");
+    let list = sandbox.run(&["sessions"]);
+    let out = stdout(&list);
+    assert!(out.contains("broken.jsonl:1: unreadable event"), "{out}");
+    assert!(out.contains("finished"), "{out}");
+    let show = sandbox.run(&["show", "broken"]);
+    assert_eq!(show.status.code(), Some(1));
+    assert!(
+        stderr(&show).contains("broken.jsonl:1:"),
+        "{}",
+        stderr(&show)
+    );
+}
+
+#[test]
+fn check_places_every_mistake_and_exits_2() {
+    let sandbox = Sandbox::new();
+    let skills = sandbox.dir.path().join("skills.toml");
+    std::fs::write(
+        &skills,
+        r#"[pipelines.p]
+[[pipelines.p.phases]]
+id = "a"
+role = "A"
+artifact = "x"
+prompt = "p"
+
+[[pipelines.p.phases]]
+id = "a"
+role = "B"
+artifact = "y"
+inputs = ["ghost"]
+
+[[pipelines.p.phases]]
+id = "c"
+role = ["C"]
+artifact = "z"
+prompt = "p"
+"#,
+    )
+    .expect("write");
+    let output = sandbox.run(&["check"]);
+    assert_eq!(output.status.code(), Some(2));
+    let out = stdout(&output);
+    let path = skills.display().to_string();
+    let lines: Vec<&str> = out.lines().collect();
+    let expected = [
+        format!("{path}:8:1: phase is missing `prompt`"),
+        format!("{path}:9:6: duplicate phase id `a`"),
+        format!("{path}:12:11: unknown phase `ghost` in `inputs` (earlier phases: a)"),
+        format!("{path}:16:8: `role`: invalid type: sequence, expected a string"),
+    ];
+    // The relative path the binary was given is used as written.
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|l| l.replace("skills.toml:", &format!("{path}:")))
+        .collect();
+    assert_eq!(lines, expected);
+
+    // A run with the broken file refuses to start and writes no session.
+    let run = sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("duplicate phase id"));
+    assert!(sandbox.logs().is_empty());
+
+    let fine = Sandbox::new();
+    let output = fine.run(&["check"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stdout(&output).contains("<built-in skills.toml>: ok"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn run_without_a_terminal_or_request_is_a_usage_error() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&["run", REQUEST]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--headless"));
+    let output = sandbox.run(&["run", "--headless", "--approve", "all"]);
+    assert_eq!(output.status.code(), Some(2));
+}
