@@ -110,3 +110,86 @@ pub fn request(
         brief,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{SkillsFile, load_pipeline};
+    use crate::session::{Action, DecidedBy, Decision, Event, EventKind};
+
+    fn event(seq: u64, kind: EventKind) -> Event {
+        Event {
+            seq,
+            t: chrono::DateTime::UNIX_EPOCH,
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_human_edit_wins_and_notes_and_feedback_travel() {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let kinds = vec![
+            EventKind::SessionStarted {
+                id: "s".into(),
+                request: "Add X".into(),
+                pipeline: pipeline.clone(),
+                provider: "offline".into(),
+                model: "m".into(),
+                version: "0".into(),
+            },
+            EventKind::PhaseStarted {
+                phase: "summarize".into(),
+                attempt: 1,
+            },
+            EventKind::Artifact {
+                phase: "summarize".into(),
+                attempt: 1,
+                name: "requirements".into(),
+                content: "agent draft".into(),
+            },
+            EventKind::Decision(Decision {
+                content: Some("human text".into()),
+                ..Decision::new("summarize", Action::Edit, DecidedBy::User)
+            }),
+            EventKind::Decision(Decision {
+                notes: Some("mind the quota".into()),
+                ..Decision::new("summarize", Action::ApproveWithNotes, DecidedBy::User)
+            }),
+            EventKind::PhaseStarted {
+                phase: "plan".into(),
+                attempt: 1,
+            },
+            EventKind::Artifact {
+                phase: "plan".into(),
+                attempt: 1,
+                name: "plan".into(),
+                content: "plan v1".into(),
+            },
+            EventKind::Decision(Decision {
+                feedback: Some("add pagination".into()),
+                ..Decision::new("plan", Action::Reject, DecidedBy::User)
+            }),
+        ];
+        let events: Vec<Event> = kinds
+            .into_iter()
+            .zip(0..)
+            .map(|(k, i)| event(i, k))
+            .collect();
+        let state = SessionState::from_events(&events);
+        let brief = brief(&state, &pipeline, 1);
+        assert_eq!(brief.attempt, 2);
+        assert_eq!(brief.inputs.len(), 1);
+        assert_eq!(brief.inputs[0].content, "human text");
+        assert_eq!(brief.notes, ["mind the quota"]);
+        assert_eq!(brief.previous.as_deref(), Some("plan v1"));
+        assert_eq!(brief.feedback.as_deref(), Some("add pagination"));
+        let chat = messages(&brief);
+        assert!(chat[0].content.contains("Solution Architect"));
+        assert!(chat[1].content.contains("human text"));
+        assert!(
+            chat[1]
+                .content
+                .contains("## Reviewer feedback on that attempt\nadd pagination")
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! The engine against its log: after every event it publishes, folding the
+//! log on disk gives exactly the state the engine holds. Exercised through
+//! rejections, notes, edits, a failure and retry, a return and refusals.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use handoff::clock::SystemClock;
+use handoff::engine::{Command, Engine, SessionSpec, Sink};
+use handoff::pipeline::{SkillsFile, load_pipeline};
+use handoff::provider::offline::{OfflineProvider, Pace};
+use handoff::session::log::{LogWriter, read_log};
+use handoff::session::{
+    Action, DecidedBy, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState,
+};
+use pretty_assertions::assert_eq;
+use tokio::sync::mpsc;
+
+#[derive(Default)]
+struct Seen {
+    checked: usize,
+    notices: Vec<String>,
+    last_state: Option<SessionState>,
+}
+
+/// One scripted command, and whether the engine is expected to take it.
+enum Step {
+    Take(Command),
+    Refuse(Command),
+}
+
+/// Checks the fold after each event and answers gates from a script.
+struct Checker {
+    log: PathBuf,
+    commands: mpsc::UnboundedSender<Command>,
+    script: VecDeque<Step>,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl Sink for Checker {
+    fn publish(&mut self, event: &Event, state: &SessionState) {
+        let on_disk = read_log(&self.log).expect("the log reads back");
+        assert_eq!(
+            on_disk.events.last(),
+            Some(event),
+            "published before it was written"
+        );
+        let folded = SessionState::from_events(&on_disk.events);
+        assert_eq!(
+            &folded, state,
+            "fold of the log differs from the engine after seq {}",
+            event.seq
+        );
+        let mut seen = self.seen.lock().expect("lock");
+        seen.checked += 1;
+        seen.last_state = Some(state.clone());
+        // A gate opened, or an edit was recorded and the gate is still open.
+        let gate_waits = match &event.kind {
+            EventKind::GateOpened { .. } => true,
+            EventKind::Decision(d) => d.action == Action::Edit,
+            _ => false,
+        };
+        if gate_waits {
+            // Send scripted commands up to and including the next one the
+            // engine should take; the refusals before it are expected.
+            while let Some(step) = self.script.pop_front() {
+                let (command, taken) = match step {
+                    Step::Take(c) => (c, true),
+                    Step::Refuse(c) => (c, false),
+                };
+                self.commands.send(command).expect("engine listens");
+                if taken {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn notice(&mut self, text: String) {
+        self.seen.lock().expect("lock").notices.push(text);
+    }
+}
+
+fn decide(phase: &str, action: Action) -> Decision {
+    Decision::new(phase, action, DecidedBy::User)
+}
+
+async fn run_session(
+    request: &str,
+    pace: Pace,
+    script: Vec<Step>,
+) -> (SessionState, Seen, Vec<Event>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = LogWriter::create(dir.path(), "s").expect("log");
+    let path = log.path().to_owned();
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let checker = Checker {
+        log: path.clone(),
+        commands,
+        script: script.into(),
+        seen: seen.clone(),
+    };
+    let spec = SessionSpec {
+        id: "s".into(),
+        request: request.into(),
+        pipeline: load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
+        provider: Arc::new(OfflineProvider::new(pace)),
+        model: "offline-scripted".into(),
+        clock: Arc::new(SystemClock),
+    };
+    let engine = Engine::new(spec, log, Box::new(checker), commands_rx);
+    let state = engine.run().await.expect("engine runs");
+    let events = read_log(&path).expect("read").events;
+    let seen = std::mem::take(&mut *seen.lock().expect("lock"));
+    (state, seen, events)
+}
+
+fn approve(phase: &str) -> Step {
+    Step::Take(Command::Decide(decide(phase, Action::Approve)))
+}
+
+fn take(decision: Decision) -> Step {
+    Step::Take(Command::Decide(decision))
+}
+
+#[tokio::test]
+async fn the_fold_of_the_log_equals_the_engine_state_after_every_event() {
+    let edited = "# Implementation\n\nHand-written by the reviewer.\n";
+    let script = vec![
+        // Refused: wrong gate, and notes that are empty.
+        Step::Refuse(Command::Decide(decide("plan", Action::Approve))),
+        Step::Refuse(Command::Decide(Decision {
+            notes: Some("  ".into()),
+            ..decide("summarize", Action::ApproveWithNotes)
+        })),
+        take(Decision {
+            feedback: Some("Name the exempt clients".into()),
+            ..decide("summarize", Action::Reject)
+        }),
+        approve("summarize"),
+        take(Decision {
+            notes: Some("Keep Redis optional".into()),
+            ..decide("plan", Action::ApproveWithNotes)
+        }),
+        // An edit keeps the gate open; the approval after it hands on the edit.
+        take(Decision {
+            content: Some(edited.into()),
+            ..decide("implement", Action::Edit)
+        }),
+        approve("implement"),
+        // The test phase fails (see the request): approving it is refused, a retry is taken.
+        Step::Refuse(Command::Decide(decide("test", Action::Approve))),
+        take(decide("test", Action::Reject)),
+        approve("test"),
+        // QA returns the work to the plan; plan..validate run again.
+        take(Decision {
+            to: Some("plan".into()),
+            feedback: Some("Missing pagination".into()),
+            ..decide("validate", Action::Return)
+        }),
+        approve("plan"),
+        approve("implement"),
+        approve("test"),
+        approve("validate"),
+        approve("commit"),
+    ];
+    let (state, seen, events) = run_session(
+        "Add rate limiting to the orders API !fail:test",
+        Pace::INSTANT,
+        script,
+    )
+    .await;
+    assert_eq!(seen.checked, events.len());
+    assert_eq!(seen.last_state.as_ref(), Some(&state));
+    assert_eq!(state.outcome, Some(Outcome::Completed));
+    assert_eq!(seen.notices.len(), 3, "{:?}", seen.notices);
+    assert!(seen.notices[0].contains("the open gate is `summarize`"));
+    assert!(seen.notices[1].contains("notes are empty"));
+    assert!(seen.notices[2].contains("has nothing to approve"));
+
+    let attempts: Vec<usize> = state.phases.iter().map(|p| p.attempts.len()).collect();
+    assert_eq!(attempts, [2, 2, 2, 3, 2, 1]);
+    assert!(
+        state
+            .phases
+            .iter()
+            .all(|p| p.status == PhaseStatus::Approved)
+    );
+    // The human's edit is the implementation's effective text for that attempt.
+    assert_eq!(state.phases[2].attempts[0].effective(), Some(edited));
+    let returned = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::Returned { from, to, reason } => {
+                Some((from.clone(), to.clone(), reason.clone()))
+            }
+            _ => None,
+        })
+        .expect("a returned event");
+    assert_eq!(
+        returned,
+        (
+            "validate".into(),
+            "plan".into(),
+            "Missing pagination".into()
+        )
+    );
+    // Notes reached a later role.
+    let implementation = state.phases[2].attempts[0]
+        .artifact
+        .as_deref()
+        .expect("artifact");
+    assert!(implementation.contains("Keep Redis optional"));
+    // The retry of summarize answered the feedback.
+    let retry = state.phases[0].attempts[1]
+        .artifact
+        .as_deref()
+        .expect("artifact");
+    assert!(retry.contains("Name the exempt clients"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn streaming_at_a_readable_pace_is_coalesced_and_still_folds_the_same() {
+    let script = [
+        "summarize",
+        "plan",
+        "implement",
+        "test",
+        "validate",
+        "commit",
+    ]
+    .map(approve)
+    .into();
+    let (state, seen, events) =
+        run_session("Add an audit log to payments", Pace::READABLE, script).await;
+    assert_eq!(state.outcome, Some(Outcome::Completed));
+    assert_eq!(seen.checked, events.len());
+    let outputs = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Output { .. }))
+        .count();
+    // Hundreds of chunks, coalesced into a few dozen events.
+    assert!((12..200).contains(&outputs), "{outputs} output events");
+    for p in &state.phases {
+        let a = &p.attempts[0];
+        assert_eq!(
+            a.output.trim(),
+            a.artifact.as_deref().expect("artifact").trim()
+        );
+    }
+}
+
+#[tokio::test]
+async fn abort_finishes_the_session_and_reject_is_refused_after_max_attempts() {
+    let feedback = |n: usize| Decision {
+        feedback: Some(format!("again {n}")),
+        ..decide("summarize", Action::Reject)
+    };
+    let script = vec![
+        take(feedback(1)),
+        take(feedback(2)),
+        // The third attempt is the last one allowed (max_attempts = 3).
+        Step::Refuse(Command::Decide(feedback(3))),
+        take(decide("summarize", Action::Abort)),
+    ];
+    let (state, seen, events) = run_session("Add X", Pace::INSTANT, script).await;
+    assert_eq!(state.outcome, Some(Outcome::Aborted));
+    assert_eq!(state.phases[0].attempts.len(), 3);
+    assert!(
+        seen.notices
+            .iter()
+            .any(|n| n.contains("has used all 3 attempts")),
+        "{:?}",
+        seen.notices
+    );
+    let last = events.last().expect("events");
+    assert_eq!(
+        last.kind,
+        EventKind::SessionFinished {
+            outcome: Outcome::Aborted
+        }
+    );
+}
