@@ -94,7 +94,7 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     buf.set_style(area, app.theme.status_bar);
     let s = &app.state;
     let provider = if s.provider == "offline" {
-        " offline · built-in, no network ".to_owned()
+        " offline · no network ".to_owned()
     } else {
         format!(" {} ", safe(&s.provider))
     };
@@ -107,12 +107,12 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let mut spans = vec![
         Span::raw(" handoff "),
-        Span::raw(format!("│ {} │", safe(&s.id))),
         Span::styled(provider, app.theme.badge),
         Span::raw(format!(
-            " model {} │ {} tokens {elapsed}",
+            " {} │ {} tokens {elapsed}│ model {} ",
+            safe(&s.id),
+            tokens(s.usage.total()),
             safe(&s.model),
-            tokens(s.usage.total())
         )),
     ];
     if let Source::Replay(player) = &app.source {
@@ -249,11 +249,18 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
                 .into_iter()
                 .map(|l| Line::styled(l, app.theme.failed))
                 .collect();
-            out.extend(
-                tail(&a.output, width, rows.saturating_sub(out.len()))
-                    .into_iter()
-                    .map(Line::from),
-            );
+            if !a.output.is_empty() {
+                out.push(Line::styled(
+                    clip("── partial output ──", width),
+                    app.theme.dim,
+                ));
+                let room = rows.saturating_sub(out.len());
+                out.extend(
+                    tail(&a.output, width, room)
+                        .into_iter()
+                        .map(|l| Line::styled(l, app.theme.dim)),
+                );
+            }
             out
         }
         (PhaseStatus::AwaitingGate | PhaseStatus::Approved, Some(a)) => {
@@ -385,7 +392,7 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
         lines.push(Line::styled(context.title(), app.theme.heading));
         for b in app.keymap.bindings.iter().filter(|b| b.context == context) {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<16}", b.keys.join(" / ")), app.theme.key),
+                Span::styled(format!("  {:<20}", b.keys.join(" / ")), app.theme.key),
                 Span::raw(b.desc),
             ]));
         }
@@ -393,7 +400,7 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
     }
     lines.push(Line::styled("any key closes this help", app.theme.dim));
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let rect = centered(area, 64, height);
+    let rect = centered(area, 68, height);
     Clear.render(rect, buf);
     Paragraph::new(lines)
         .block(

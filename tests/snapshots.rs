@@ -1,0 +1,247 @@
+//! Snapshots of the real views in each state of a session, drawn with
+//! ratatui's `TestBackend` from events the engine recorded (with a stepped
+//! clock, so times are stable).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, Utc};
+use handoff::cli::Speed;
+use handoff::clock::Clock;
+use handoff::engine::{Command, Engine, SessionSpec, Sink};
+use handoff::pipeline::{SkillsFile, load_pipeline};
+use handoff::provider::offline::{OfflineProvider, Pace};
+use handoff::session::log::LogWriter;
+use handoff::session::{Action, DecidedBy, Decision, Event, EventKind, SessionState};
+use handoff::tui::app::{App, Modal, Screen, Source};
+use handoff::tui::replay::Player;
+use handoff::tui::{Theme, keymap::Act};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+/// One second per reading, from a fixed start.
+struct SteppedClock(AtomicI64);
+
+impl Clock for SteppedClock {
+    fn now(&self) -> DateTime<Utc> {
+        let step = self.0.fetch_add(1, Ordering::SeqCst);
+        DateTime::from_timestamp(1_795_000_000 + step, 0).expect("time")
+    }
+}
+
+/// Records every event and approves every gate the request does not fail.
+struct Recorder {
+    events: Arc<std::sync::Mutex<Vec<Event>>>,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Sink for Recorder {
+    fn publish(&mut self, event: &Event, state: &SessionState) {
+        self.events.lock().expect("lock").push(event.clone());
+        if let EventKind::GateOpened { phase, .. } = &event.kind {
+            let failed = state
+                .phases
+                .iter()
+                .any(|p| &p.id == phase && p.status == handoff::session::PhaseStatus::Failed);
+            let action = if failed {
+                Action::Reject
+            } else {
+                Action::Approve
+            };
+            let _ = self.commands.send(Command::Decide(Decision::new(
+                phase.clone(),
+                action,
+                DecidedBy::User,
+            )));
+        }
+    }
+
+    fn notice(&mut self, _text: String) {}
+}
+
+fn record(request: &str) -> Vec<Event> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = LogWriter::create(dir.path(), "snapshot").expect("log");
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Recorder {
+            events: events.clone(),
+            commands,
+        };
+        let spec = SessionSpec {
+            id: "20261120-100000-abcd".into(),
+            request: request.into(),
+            pipeline: load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
+            provider: Arc::new(OfflineProvider::new(Pace::INSTANT)),
+            model: "offline-scripted".into(),
+            clock: Arc::new(SteppedClock(AtomicI64::new(0))),
+        };
+        Engine::new(spec, log, Box::new(sink), commands_rx)
+            .run()
+            .await
+            .expect("engine");
+        std::mem::take(&mut *events.lock().expect("lock"))
+    })
+}
+
+/// The app as it is after the first `n` events, as a live session would be
+/// (connected to an engine, so decisions are offered).
+fn live_after(events: &[Event], n: usize) -> App {
+    let (commands, _) = mpsc::unbounded_channel();
+    let mut app = App::new(Source::Live(Some(commands)), Theme::mono());
+    for event in &events[..n] {
+        app.on_update(handoff::engine::Update::Event(event.clone()));
+    }
+    app.now = events[n - 1].t;
+    app
+}
+
+/// Index just past the first event matching `pred`.
+fn after(events: &[Event], pred: impl Fn(&EventKind) -> bool) -> usize {
+    events
+        .iter()
+        .position(|e| pred(&e.kind))
+        .expect("event present")
+        + 1
+}
+
+fn draw(app: &mut App, width: u16, height: u16) -> String {
+    app.size = (width, height);
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    terminal
+        .draw(|f| f.render_widget(&*app, f.area()))
+        .expect("draw");
+    terminal.backend().to_string()
+}
+
+const REQUEST: &str = "Add rate limiting to the orders API";
+
+#[test]
+fn board_while_a_phase_streams() {
+    let events = record(REQUEST);
+    let n = after(
+        &events,
+        |k| matches!(k, EventKind::Output { phase, .. } if phase == "plan"),
+    );
+    let mut app = live_after(&events, n);
+    insta::assert_snapshot!(draw(&mut app, 160, 30));
+}
+
+#[test]
+fn board_at_the_first_gate() {
+    let events = record(REQUEST);
+    let n = after(&events, |k| matches!(k, EventKind::GateOpened { .. }));
+    let mut app = live_after(&events, n);
+    insta::assert_snapshot!(draw(&mut app, 160, 30));
+}
+
+#[test]
+fn board_at_the_first_gate_at_80x24() {
+    let events = record(REQUEST);
+    let n = after(&events, |k| matches!(k, EventKind::GateOpened { .. }));
+    let mut app = live_after(&events, n);
+    insta::assert_snapshot!(draw(&mut app, 80, 24));
+}
+
+#[test]
+fn board_when_the_session_finished() {
+    let events = record(REQUEST);
+    let mut app = live_after(&events, events.len());
+    insta::assert_snapshot!(draw(&mut app, 160, 30));
+}
+
+#[test]
+fn board_with_a_failed_phase() {
+    let events = record("Add rate limiting to the orders API !fail:plan");
+    let failed = after(&events, |k| matches!(k, EventKind::PhaseFailed { .. }));
+    let mut app = live_after(&events, failed + 1);
+    assert!(matches!(events[failed].kind, EventKind::GateOpened { .. }));
+    insta::assert_snapshot!(draw(&mut app, 160, 30));
+}
+
+#[test]
+fn artifact_full_screen_scrolled() {
+    let events = record(REQUEST);
+    let n = after(
+        &events,
+        |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "plan"),
+    );
+    let mut app = live_after(&events, n);
+    app.screen = Screen::Artifact { phase: 1 };
+    app.focus = 1;
+    app.scroll = 3;
+    insta::assert_snapshot!(draw(&mut app, 100, 24));
+}
+
+#[test]
+fn help_overlay() {
+    let events = record(REQUEST);
+    let mut app = live_after(&events, 3);
+    app.modal = Some(Modal::Help);
+    insta::assert_snapshot!(draw(&mut app, 120, 40));
+}
+
+#[test]
+fn quitting_while_work_runs_asks_first() {
+    let events = record(REQUEST);
+    let n = after(&events, |k| matches!(k, EventKind::Output { .. }));
+    let mut app = live_after(&events, n);
+    let q = crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('q'),
+        crossterm::event::KeyModifiers::NONE,
+    );
+    assert_eq!(app.on_key(&q), handoff::tui::app::Flow::Continue);
+    assert_eq!(app.modal, Some(Modal::ConfirmQuit));
+    insta::assert_snapshot!(draw(&mut app, 120, 30));
+}
+
+#[test]
+fn replay_paused_mid_session() {
+    let events = record(REQUEST);
+    let target = after(
+        &events,
+        |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "implement"),
+    );
+    let mut player = Player::new(events.clone(), Speed::Factor(4.0));
+    let mut state = SessionState::default();
+    player.seek(target, &mut state);
+    player.playing = false;
+    let mut app = App::new(Source::Replay(player), Theme::mono());
+    app.state = state;
+    app.focus = 2;
+    app.now = events[target - 1].t;
+    assert!(!app.available(Act::Approve), "a replay is read-only");
+    insta::assert_snapshot!(draw(&mut app, 160, 30));
+}
+
+#[test]
+fn hostile_text_never_reaches_the_screen_raw() {
+    let mut events = record(REQUEST);
+    let n = after(&events, |k| matches!(k, EventKind::GateOpened { .. }));
+    events.truncate(n);
+    let hostile = "# Fine\n\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[31mred\u{9b}1mX\u{202e}evil\r\nend";
+    events.push(Event {
+        seq: n as u64,
+        t: events[n - 1].t,
+        kind: EventKind::Decision(Decision {
+            content: Some(hostile.into()),
+            ..Decision::new("summarize", Action::Edit, DecidedBy::User)
+        }),
+    });
+    let mut app = live_after(&events, n + 1);
+    app.screen = Screen::Artifact { phase: 0 };
+    let screen = draw(&mut app, 80, 12);
+    assert!(
+        !screen
+            .chars()
+            .any(|c| c.is_control() && c != '\n' || ('\u{202a}'..='\u{202e}').contains(&c)),
+        "{screen:?}"
+    );
+    assert!(screen.contains("redXevil"), "{screen}");
+}
