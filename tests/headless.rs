@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 
 use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
@@ -280,10 +281,12 @@ fn sessions_lists_runs_and_show_survives_a_torn_tail_and_unknown_kinds() {
     let log = sandbox.log();
     let mut text = std::fs::read_to_string(&log).expect("log");
     let next = text.lines().count();
-    text.push_str(&format!(
+    write!(
+        text,
         "{{\"seq\":{next},\"t\":\"2026-11-20T10:00:00.000Z\",\"kind\":\"telepathy\",\"x\":1}}\n{{\"seq\":{},\"t\":\"2026-11-20T10:00",
         next + 1
-    ));
+    )
+    .expect("write to a string");
     std::fs::write(&log, text).expect("write");
     let show = sandbox.run(&["show", log.to_str().expect("path"), "--json"]);
     assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));

@@ -1,0 +1,222 @@
+//! End to end: the real binary in a pseudo-terminal, its screen read back
+//! with a VT100 parser, driven with key presses as a user would.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{REQUEST, events, of_kind};
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+const QUESTIONS: [&str; 6] = [
+    "Ready to assign Solution Architect?",
+    "Ready to assign Senior Backend Developer?",
+    "Ready to assign Test Engineer?",
+    "Ready to assign QA Engineer?",
+    "Ready to assign DevOps Engineer?",
+    "Ready to finish the session?",
+];
+
+const ROLES: [&str; 6] = [
+    "Business Analyst",
+    "Solution Architect",
+    "Senior Backend Developer",
+    "Test Engineer",
+    "QA Engineer",
+    "DevOps Engineer",
+];
+
+/// `handoff` running in a pseudo-terminal of a given size.
+struct Screen {
+    parser: vt100::Parser,
+    output: mpsc::Receiver<Vec<u8>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    _master: Box<dyn MasterPty + Send>,
+}
+
+impl Screen {
+    fn spawn(dir: &std::path::Path, cols: u16, rows: u16, args: &[&str], pace: &str) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_handoff"));
+        cmd.cwd(dir);
+        cmd.env_clear();
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("HOME", dir);
+        cmd.env("HANDOFF_OFFLINE_PACE", pace);
+        cmd.arg("--sessions");
+        cmd.arg(dir.join("sessions"));
+        for a in args {
+            cmd.arg(a);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("spawn handoff");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let (tx, output) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            parser: vt100::Parser::new(rows, cols, 0),
+            output,
+            writer,
+            child,
+            _master: pair.master,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    /// Reads output until the screen satisfies `done`.
+    fn wait_until(&mut self, what: &str, done: impl Fn(&str) -> bool) {
+        let start = Instant::now();
+        loop {
+            while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(20)) {
+                self.parser.process(&bytes);
+            }
+            if done(&self.contents()) {
+                return;
+            }
+            assert!(start.elapsed() < WAIT, "timed out waiting for {what}; the screen:\n{}", self.contents());
+        }
+    }
+
+    fn wait_for(&mut self, text: &str) {
+        self.wait_until(text, |screen| screen.contains(text));
+    }
+
+    fn press(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("type");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Waits for the process to exit and returns its code.
+    fn exit_code(&mut self) -> u32 {
+        let start = Instant::now();
+        loop {
+            while let Ok(bytes) = self.output.try_recv() {
+                self.parser.process(&bytes);
+            }
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.exit_code();
+            }
+            assert!(start.elapsed() < WAIT, "handoff did not exit; the screen:\n{}", self.contents());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Runs a whole session at one terminal size, approving each gate by key.
+fn approve_every_gate(cols: u16, rows: u16, pace: &str) -> std::path::PathBuf {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let mut screen = Screen::spawn(&dir, cols, rows, &["run", REQUEST], pace);
+    screen.wait_for(QUESTIONS[0]);
+    let board = screen.contents();
+    for (i, role) in ROLES.iter().enumerate() {
+        // Titles are clipped in narrow columns; the start must show.
+        let title = format!("{} {}", i + 1, &role[..4]);
+        assert!(board.contains(&title), "column `{title}` missing:\n{board}");
+    }
+    assert!(board.contains("offline"), "the offline provider is labelled:\n{board}");
+    for (i, question) in QUESTIONS.iter().enumerate() {
+        screen.wait_for(question);
+        screen.press("a");
+        if i + 1 < QUESTIONS.len() {
+            screen.wait_until("the gate to close", |s| !s.contains(question));
+        }
+    }
+    screen.wait_for("Session finished: completed");
+    screen.press("q");
+    assert_eq!(screen.exit_code(), 0);
+    dir
+}
+
+fn approvals(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let logs: Vec<_> = std::fs::read_dir(dir.join("sessions"))
+        .expect("sessions")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(logs.len(), 1);
+    let events = events(&logs[0]);
+    of_kind(&events, "decision").into_iter().cloned().collect()
+}
+
+#[test]
+fn a_whole_session_by_keyboard_at_80x24() {
+    let dir = approve_every_gate(80, 24, "instant");
+    let decisions = approvals(&dir);
+    assert_eq!(decisions.len(), 6);
+    for d in &decisions {
+        assert_eq!(d["action"], "approve");
+        assert_eq!(d["by"], "user");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_whole_session_by_keyboard_at_200x50_then_replayed() {
+    let dir = approve_every_gate(200, 50, "instant");
+    assert_eq!(approvals(&dir).len(), 6);
+    let log = std::fs::read_dir(dir.join("sessions"))
+        .expect("sessions")
+        .find_map(Result::ok)
+        .expect("a log")
+        .path();
+    let mut replay = Screen::spawn(&dir, 200, 50, &["replay", log.to_str().expect("path"), "--speed", "max"], "instant");
+    replay.wait_for("REPLAY");
+    replay.wait_for("Session finished: completed");
+    replay.press("q");
+    assert_eq!(replay.exit_code(), 0);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn streaming_shows_progress_and_quitting_mid_run_asks_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut screen = Screen::spawn(dir.path(), 120, 40, &["run", REQUEST], "readable");
+    screen.wait_for("Business Analyst is working on the requirements");
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("n");
+    screen.wait_until("the prompt to close", |s| !s.contains("Quit now?"));
+    screen.wait_for(QUESTIONS[0]);
+    screen.press("a");
+    screen.wait_for("Solution Architect is working on the plan");
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    // Quitting mid-run is not a finished session.
+    assert_eq!(screen.exit_code(), 1);
+    let logs: Vec<_> = std::fs::read_dir(dir.path().join("sessions"))
+        .expect("sessions")
+        .filter_map(Result::ok)
+        .collect();
+    let log = logs[0].path();
+    let events = events(&log);
+    assert_eq!(of_kind(&events, "decision").len(), 1);
+    assert!(of_kind(&events, "session_finished").is_empty());
+    // Nobody writes the log any more: it reads as interrupted.
+    let show = std::process::Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .args(["show", "--json"])
+        .arg(&log)
+        .output()
+        .expect("show");
+    let state: serde_json::Value = serde_json::from_slice(&show.stdout).expect("json");
+    assert_eq!(state["status"], "interrupted");
+    assert_eq!(state["phases"][1]["status"], "running");
+}
