@@ -8,7 +8,10 @@ use std::path::Path;
 use handoff::session::store;
 use handoff::session::{Action, Outcome, PhaseStatus, SessionStatus};
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sessions/example-rate-limiting.jsonl");
+const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/sessions/example-rate-limiting.jsonl"
+);
 
 #[test]
 fn the_example_session_folds_to_finished() {
@@ -19,13 +22,26 @@ fn the_example_session_folds_to_finished() {
     assert_eq!(state.outcome, Some(Outcome::Completed));
     assert_eq!(state.provider, "offline");
     assert_eq!(state.phases.len(), 6);
-    assert!(state.phases.iter().all(|p| p.status == PhaseStatus::Approved));
+    assert!(
+        state
+            .phases
+            .iter()
+            .all(|p| p.status == PhaseStatus::Approved)
+    );
     // It shows a checkpoint doing its work: a rejection with feedback, then notes.
     let first = &state.phases[0];
     assert_eq!(first.attempts.len(), 2);
     assert_eq!(first.decisions[0].action, Action::Reject);
-    assert!(first.attempts[1].artifact.as_deref().is_some_and(|a| a.contains("exempt")));
-    assert_eq!(state.phases[1].decisions[0].action, Action::ApproveWithNotes);
+    assert!(
+        first.attempts[1]
+            .artifact
+            .as_deref()
+            .is_some_and(|a| a.contains("exempt"))
+    );
+    assert_eq!(
+        state.phases[1].decisions[0].action,
+        Action::ApproveWithNotes
+    );
 }
 
 #[test]
@@ -34,6 +50,9 @@ fn the_example_session_replays_headless() {
     let output = sandbox.run(&["replay", EXAMPLE, "--headless", "--speed", "max"]);
     assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
     let out = common::stdout(&output);
-    assert!(out.contains("reject by policy: Say which clients are exempt"), "{out}");
+    assert!(
+        out.contains("reject by policy: Say which clients are exempt"),
+        "{out}"
+    );
     assert!(out.trim_end().ends_with("tokens"), "{out}");
 }

@@ -42,7 +42,12 @@ struct Screen {
 impl Screen {
     fn spawn(dir: &std::path::Path, cols: u16, rows: u16, args: &[&str], pace: &str) -> Self {
         let pair = native_pty_system()
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
             .expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_handoff"));
         cmd.cwd(dir);
@@ -91,7 +96,11 @@ impl Screen {
             if done(&self.contents()) {
                 return;
             }
-            assert!(start.elapsed() < WAIT, "timed out waiting for {what}; the screen:\n{}", self.contents());
+            assert!(
+                start.elapsed() < WAIT,
+                "timed out waiting for {what}; the screen:\n{}",
+                self.contents()
+            );
         }
     }
 
@@ -114,7 +123,11 @@ impl Screen {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status.exit_code();
             }
-            assert!(start.elapsed() < WAIT, "handoff did not exit; the screen:\n{}", self.contents());
+            assert!(
+                start.elapsed() < WAIT,
+                "handoff did not exit; the screen:\n{}",
+                self.contents()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -131,7 +144,10 @@ fn approve_every_gate(cols: u16, rows: u16, pace: &str) -> std::path::PathBuf {
         let title = format!("{} {}", i + 1, &role[..4]);
         assert!(board.contains(&title), "column `{title}` missing:\n{board}");
     }
-    assert!(board.contains("offline"), "the offline provider is labelled:\n{board}");
+    assert!(
+        board.contains("offline"),
+        "the offline provider is labelled:\n{board}"
+    );
     for (i, question) in QUESTIONS.iter().enumerate() {
         screen.wait_for(question);
         screen.press("a");
@@ -177,7 +193,13 @@ fn a_whole_session_by_keyboard_at_200x50_then_replayed() {
         .find_map(Result::ok)
         .expect("a log")
         .path();
-    let mut replay = Screen::spawn(&dir, 200, 50, &["replay", log.to_str().expect("path"), "--speed", "max"], "instant");
+    let mut replay = Screen::spawn(
+        &dir,
+        200,
+        50,
+        &["replay", log.to_str().expect("path"), "--speed", "max"],
+        "instant",
+    );
     replay.wait_for("REPLAY");
     replay.wait_for("Session finished: completed");
     replay.press("q");
