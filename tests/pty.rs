@@ -242,3 +242,36 @@ fn streaming_shows_progress_and_quitting_mid_run_asks_first() {
     assert_eq!(state["status"], "interrupted");
     assert_eq!(state["phases"][1]["status"], "running");
 }
+
+#[test]
+fn with_no_arguments_the_request_is_typed_in_a_box() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut screen = Screen::spawn(dir.path(), 100, 30, &[], "instant");
+    screen.wait_for("What should the team build?");
+    screen.press("Add an audit log");
+    screen.wait_for("Add an audit log");
+    screen.press("\r");
+    screen.wait_for(QUESTIONS[0]);
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3, "quit at a gate: awaiting a human");
+    let logs: Vec<_> = std::fs::read_dir(dir.path().join("sessions"))
+        .expect("sessions")
+        .filter_map(Result::ok)
+        .collect();
+    let events = events(&logs[0].path());
+    assert_eq!(events[0]["request"], "Add an audit log");
+
+    // Esc in the box leaves without a session.
+    let mut screen = Screen::spawn(dir.path(), 100, 30, &["run"], "instant");
+    screen.wait_for("What should the team build?");
+    screen.press("\u{1b}");
+    assert_eq!(screen.exit_code(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("sessions"))
+            .expect("sessions")
+            .count(),
+        1
+    );
+}

@@ -245,3 +245,21 @@ fn hostile_text_never_reaches_the_screen_raw() {
     );
     assert!(screen.contains("redXevil"), "{screen}");
 }
+
+#[test]
+fn request_box() {
+    let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("pipeline");
+    let theme = Theme::mono();
+    let request = handoff::tui::prompt::RequestBox {
+        text: "Add rate limiting to the orders API".chars().collect(),
+        cursor: 8,
+        pipeline: &pipeline,
+        provider: "offline",
+        theme: &theme,
+    };
+    let mut terminal = Terminal::new(TestBackend::new(80, 20)).expect("terminal");
+    terminal
+        .draw(|f| f.render_widget(&request, f.area()))
+        .expect("draw");
+    insta::assert_snapshot!(terminal.backend().to_string());
+}

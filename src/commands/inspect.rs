@@ -103,10 +103,15 @@ pub fn show(g: &Global, session: &str, as_json: bool, artifact: Option<&str>) ->
         .outcome
         .map(|o| format!(" ({})", o.as_str()))
         .unwrap_or_default();
-    writeln!(out, "session   {}", state.id)?;
+    writeln!(out, "session   {}", sanitize(&state.id))?;
     writeln!(out, "request   {}", sanitize(&state.request))?;
     writeln!(out, "status    {}{outcome}", loaded.status.as_str())?;
-    writeln!(out, "provider  {} · {}", state.provider, state.model)?;
+    writeln!(
+        out,
+        "provider  {} · {}",
+        sanitize(&state.provider),
+        sanitize(&state.model)
+    )?;
     writeln!(
         out,
         "tokens    {} prompt · {} completion",
@@ -121,13 +126,19 @@ pub fn show(g: &Global, session: &str, as_json: bool, artifact: Option<&str>) ->
     for (i, p) in state.phases.iter().enumerate() {
         let artifact = p.effective_artifact().map_or_else(
             || "-".to_owned(),
-            |a| format!("{} ({} lines)", p.artifact_name, a.lines().count()),
+            |a| {
+                format!(
+                    "{} ({} lines)",
+                    sanitize(&p.artifact_name),
+                    a.lines().count()
+                )
+            },
         );
         writeln!(
             out,
             "  {}  {:<11} {:<26} {:<14} {:>8}  {artifact}",
             i + 1,
-            p.id,
+            sanitize(&p.id),
             sanitize(&p.role),
             p.status.as_str(),
             p.attempts.len()
@@ -186,13 +197,13 @@ pub fn sessions(g: &Global, as_json: bool) -> Outcome {
                 writeln!(
                     out,
                     "{:<22} {:<14} {:<10} {:>4}  {request}",
-                    s.id,
+                    sanitize(&s.id),
                     l.status.as_str(),
-                    phase,
+                    sanitize(phase),
                     age(s.started_at)
                 )?;
             }
-            Err(e) => writeln!(out, "unreadable: {e}")?,
+            Err(e) => writeln!(out, "unreadable: {}", sanitize(&e.to_string()))?,
         }
     }
     Ok(exit::OK)
@@ -218,7 +229,7 @@ pub fn check(g: &Global) -> Outcome {
         }
         Err(diagnostics) => {
             for d in &diagnostics {
-                println!("{d}");
+                println!("{}", sanitize(&d.to_string()));
             }
             eprintln!(
                 "handoff: {} has {} mistake{}",

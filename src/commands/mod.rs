@@ -66,7 +66,8 @@ pub fn main(cli: Cli) -> u8 {
     match result {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("handoff: {}", failure.message);
+            // Messages can quote file contents: never let them drive the terminal.
+            eprintln!("handoff: {}", crate::sanitize::sanitize(&failure.message));
             failure.code
         }
     }

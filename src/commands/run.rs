@@ -14,8 +14,15 @@ use crate::session::log::LogWriter;
 use crate::session::{SessionStatus, store};
 use crate::tui;
 
-/// Reads the request: the argument, or stdin for "-".
-fn read_request(request: Option<&str>) -> Result<String, Failure> {
+/// Reads the request: the argument, stdin for "-", or (in a terminal,
+/// without one) the request box. `None` when the user left the box.
+async fn read_request(
+    request: Option<&str>,
+    interactive: bool,
+    pipeline: &crate::pipeline::Pipeline,
+    provider: &str,
+    g: &Global,
+) -> Result<Option<String>, Failure> {
     let text = match request {
         Some("-") => {
             let mut text = String::new();
@@ -23,6 +30,9 @@ fn read_request(request: Option<&str>) -> Result<String, Failure> {
             text
         }
         Some(text) => text.to_owned(),
+        None if interactive => {
+            return Ok(tui::prompt::ask(pipeline, provider, &super::theme(g)?).await?);
+        }
         None => {
             return Err(Failure::usage(
                 "what should the team build? Give a request: handoff run \"Add rate limiting to the orders API\"",
@@ -33,12 +43,12 @@ fn read_request(request: Option<&str>) -> Result<String, Failure> {
     if text.is_empty() {
         return Err(Failure::usage("the request is empty"));
     }
-    Ok(text)
+    Ok(Some(text))
 }
 
 pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
     let pipeline = pipeline(g)?;
-    let request = read_request(request.as_deref())?;
+    let interactive = !h.headless && std::io::stdout().is_terminal();
     let mut policy = GatePolicy {
         queued: match &h.decisions {
             Some(path) => GatePolicy::read_decisions(path).map_err(Failure::usage)?,
@@ -46,12 +56,23 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
         },
         approve_rest: h.approve == Some(ApproveMode::All),
     };
-    if !h.headless && !std::io::stdout().is_terminal() {
+    if !h.headless && !interactive {
         return Err(Failure::usage(
             "stdout is not a terminal: use --headless to run without the TUI",
         ));
     }
     let (provider, model) = provider(g, !h.headless)?;
+    let Some(request) = read_request(
+        request.as_deref(),
+        interactive,
+        &pipeline,
+        provider.name(),
+        g,
+    )
+    .await?
+    else {
+        return Ok(exit::OK);
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let id = store::new_id(clock.now());
     let dir = sessions_dir(g);

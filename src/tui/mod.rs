@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod keymap;
+pub mod prompt;
 pub mod replay;
 pub mod text;
 pub mod theme;
