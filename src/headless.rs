@@ -10,9 +10,14 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::path::Path;
 
+use serde::Deserialize;
 use tokio::sync::mpsc;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use crate::diagnostic::Diagnostic;
 use crate::engine::{Command, Update};
+use crate::pipeline::Pipeline;
 use crate::sanitize::sanitize;
 use crate::session::{
     Action, DecidedBy, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState,
@@ -30,23 +35,133 @@ pub struct GatePolicy {
     pub approve_rest: bool,
 }
 
+/// One decision as a decisions file writes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDecision {
+    action: Action,
+    notes: Option<String>,
+    feedback: Option<String>,
+    content: Option<String>,
+    /// The edited artifact, read from a file beside the decisions file.
+    content_file: Option<Spanned<String>>,
+    to: Option<Spanned<String>>,
+}
+
 impl GatePolicy {
-    /// Reads a decisions file: one JSON decision per line
-    /// (`{"phase":"plan","action":"reject","feedback":"…"}`).
-    pub fn read_decisions(path: &Path) -> Result<VecDeque<Decision>, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        text.lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, line)| {
-                serde_json::from_str::<Decision>(line)
-                    .map(|d| Decision {
-                        by: DecidedBy::Policy,
-                        ..d
-                    })
-                    .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))
-            })
-            .collect()
+    /// Reads a decisions file: for each phase id, one decision or a list of
+    /// them, used in order at that phase's gates.
+    ///
+    /// ```toml
+    /// [[summarize]]
+    /// action = "reject"
+    /// feedback = "Say which clients are exempt"
+    ///
+    /// [implement]
+    /// action = "edit"
+    /// content_file = "implementation.md"
+    /// ```
+    pub fn read_decisions(path: &Path, pipeline: &Pipeline) -> Result<VecDeque<Decision>, String> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: {e}"))?;
+        let doc = DeTable::parse(&text)
+            .map_err(|e| Diagnostic::from_toml(&file, &text, &e).to_string())?;
+        let mut found = Vec::new();
+        let mut decisions = VecDeque::new();
+        let here = path.parent().unwrap_or_else(|| Path::new("."));
+        for (key, value) in doc.into_inner() {
+            let phase = Spanned::new(key.span(), key.get_ref().to_string());
+            let Some(index) = pipeline.index_of(phase.get_ref()) else {
+                found.push(Diagnostic::at(
+                    &file,
+                    &text,
+                    Some(phase.span()),
+                    format!("no phase `{}` in the pipeline", phase.get_ref()),
+                ));
+                continue;
+            };
+            // One decision (a table) or several (an array of tables).
+            let entries: Vec<_> = match value.get_ref() {
+                DeValue::Array(_) => match value.into_inner() {
+                    DeValue::Array(items) => items.into_iter().collect(),
+                    _ => Vec::new(),
+                },
+                _ => vec![value],
+            };
+            for entry in entries {
+                let span = entry.span();
+                let raw = match RawDecision::deserialize(ValueDeserializer::from(entry)) {
+                    Ok(raw) => raw,
+                    Err(e) => {
+                        found.push(Diagnostic::at(
+                            &file,
+                            &text,
+                            e.span().or(Some(span)),
+                            e.message().trim(),
+                        ));
+                        continue;
+                    }
+                };
+                let mut problem = |span, message: String| {
+                    found.push(Diagnostic::at(&file, &text, Some(span), message));
+                };
+                let content = match (&raw.content, &raw.content_file) {
+                    (_, Some(name)) => match std::fs::read_to_string(here.join(name.get_ref())) {
+                        Ok(content) => Some(content),
+                        Err(e) => {
+                            problem(
+                                name.span(),
+                                format!("cannot read `{}`: {e}", name.get_ref()),
+                            );
+                            continue;
+                        }
+                    },
+                    (content, None) => content.clone(),
+                };
+                let needs = match raw.action {
+                    Action::ApproveWithNotes if raw.notes.is_none() => {
+                        Some("`approve_with_notes` needs `notes`")
+                    }
+                    Action::Edit if content.is_none() => {
+                        Some("`edit` needs `content` or `content_file`")
+                    }
+                    Action::Return if raw.to.is_none() => Some("`return` needs `to`"),
+                    _ => None,
+                };
+                if let Some(needs) = needs {
+                    problem(span, needs.to_owned());
+                    continue;
+                }
+                if let Some(to) = &raw.to
+                    && pipeline.index_of(to.get_ref()).is_none_or(|t| t >= index)
+                {
+                    problem(
+                        to.span(),
+                        format!(
+                            "`{}` is not a phase before `{}`",
+                            to.get_ref(),
+                            phase.get_ref()
+                        ),
+                    );
+                    continue;
+                }
+                decisions.push_back(Decision {
+                    phase: phase.get_ref().clone(),
+                    action: raw.action,
+                    notes: raw.notes,
+                    feedback: raw.feedback,
+                    content,
+                    to: raw.to.map(Spanned::into_inner),
+                    by: DecidedBy::Policy,
+                });
+            }
+        }
+        if found.is_empty() {
+            Ok(decisions)
+        } else {
+            found.sort_by_key(|d| (d.line, d.column));
+            Err(crate::diagnostic::render(&found))
+        }
     }
 
     /// The answer for the gate on `phase`, if the policy has one. A failed
@@ -104,8 +219,14 @@ pub async fn drive(
         };
         state.apply(&event);
         print_event(&event, &state, json, out)?;
-        match &event.kind {
-            EventKind::GateOpened { phase, .. } => {
+        // A gate opened, or an edit was recorded and the same gate waits on.
+        let waiting = match &event.kind {
+            EventKind::GateOpened { phase, .. } => Some(phase),
+            EventKind::Decision(d) if d.action == Action::Edit => Some(&d.phase),
+            _ => None,
+        };
+        match (&event.kind, waiting) {
+            (_, Some(phase)) => {
                 let failed = state
                     .phases
                     .iter()
@@ -119,7 +240,9 @@ pub async fn drive(
                     None => return Ok(Ending::AwaitingHuman),
                 }
             }
-            EventKind::SessionFinished { outcome } => return Ok(Ending::Finished(*outcome)),
+            (EventKind::SessionFinished { outcome }, None) => {
+                return Ok(Ending::Finished(*outcome));
+            }
             _ => {}
         }
     }

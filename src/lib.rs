@@ -12,6 +12,8 @@ pub mod agent;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod config;
+pub mod diagnostic;
 pub mod engine;
 pub mod headless;
 pub mod pipeline;

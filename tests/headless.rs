@@ -170,15 +170,18 @@ fn approve_none_stops_at_the_first_gate_with_exit_3() {
 #[test]
 fn a_decisions_file_rejects_with_feedback_and_the_retry_sees_it() {
     let sandbox = Sandbox::new();
-    let decisions = sandbox.dir.path().join("decisions.jsonl");
+    let decisions = sandbox.dir.path().join("decisions.toml");
     std::fs::write(
         &decisions,
-        concat!(
-            r#"{"phase":"summarize","action":"reject","feedback":"Say which clients are exempt"}"#,
-            "\n",
-            r#"{"phase":"plan","action":"approve_with_notes","notes":"Keep Redis optional"}"#,
-            "\n"
-        ),
+        r#"
+[[summarize]]
+action = "reject"
+feedback = "Say which clients are exempt"
+
+[plan]
+action = "approve_with_notes"
+notes = "Keep Redis optional"
+"#,
     )
     .expect("write decisions");
     let output = sandbox.run(&[
@@ -244,8 +247,8 @@ fn a_failed_phase_opens_a_retry_gate_and_headless_exits_1() {
 
     // A retry from a decisions file carries on to the end.
     let sandbox = Sandbox::new();
-    let decisions = sandbox.dir.path().join("d.jsonl");
-    std::fs::write(&decisions, "{\"phase\":\"plan\",\"action\":\"reject\"}\n").expect("write");
+    let decisions = sandbox.dir.path().join("d.toml");
+    std::fs::write(&decisions, "[plan]\naction = \"reject\"\n").expect("write");
     let output = sandbox.run(&[
         "run",
         "--headless",
@@ -352,7 +355,7 @@ prompt = "p"
     assert_eq!(output.status.code(), Some(2));
     let out = stdout(&output);
     let path = skills.display().to_string();
-    let lines: Vec<&str> = out.lines().collect();
+    let lines: Vec<&str> = out.lines().filter(|l| !l.contains(": ok")).collect();
     let expected = [
         format!("{path}:8:1: phase is missing `prompt`"),
         format!("{path}:9:6: duplicate phase id `a`"),
@@ -390,4 +393,159 @@ fn run_without_a_terminal_or_request_is_a_usage_error() {
     assert!(stderr(&output).contains("--headless"));
     let output = sandbox.run(&["run", "--headless", "--approve", "all"]);
     assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn a_decisions_file_edits_from_a_file_and_returns_work_and_the_edit_flows_downstream() {
+    let sandbox = Sandbox::new();
+    // The edit adds an acceptance criterion; the architect's plan must list it.
+    let first = sandbox.run(&["run", "--headless", "--approve", "none", REQUEST]);
+    assert_eq!(first.status.code(), Some(3));
+    let requirements = of_kind(&events(&sandbox.log()), "artifact")[0]["content"]
+        .as_str()
+        .expect("content")
+        .replace(
+            "## Success metrics",
+            "- [ ] AC-9: Bursts of 20 requests are allowed\n\n## Success metrics",
+        );
+    std::fs::write(sandbox.dir.path().join("requirements.md"), &requirements).expect("write");
+    std::fs::write(
+        sandbox.dir.path().join("decisions.toml"),
+        r#"
+[summarize]
+action = "edit"
+content_file = "requirements.md"
+
+[[validate]]
+action = "return"
+to = "implement"
+feedback = "Pagination is missing"
+"#,
+    )
+    .expect("write");
+    std::fs::remove_dir_all(sandbox.sessions()).expect("clean");
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--decisions",
+        "decisions.toml",
+        REQUEST,
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let events = events(&sandbox.log());
+    let decisions = of_kind(&events, "decision");
+    assert_eq!(decisions[0]["action"], "edit");
+    assert_eq!(
+        decisions[1]["action"], "approve",
+        "the gate stays open after an edit"
+    );
+    let plan = of_kind(&events, "artifact")
+        .into_iter()
+        .find(|a| a["phase"] == "plan")
+        .expect("plan");
+    assert!(
+        plan["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("AC-9 (Bursts of 20 requests are allowed)")),
+        "the plan read the edited requirements"
+    );
+    let returned = of_kind(&events, "returned");
+    assert_eq!(returned.len(), 1);
+    assert_eq!(returned[0]["from"], "validate");
+    assert_eq!(returned[0]["to"], "implement");
+    assert_eq!(returned[0]["reason"], "Pagination is missing");
+    let implement: Vec<_> = of_kind(&events, "phase_started")
+        .into_iter()
+        .filter(|e| e["phase"] == "implement")
+        .collect();
+    assert_eq!(implement.len(), 2);
+
+    let show = sandbox.run(&[
+        "show",
+        sandbox.log().to_str().expect("path"),
+        "--artifact",
+        "requirements",
+    ]);
+    assert_eq!(stdout(&show), requirements, "show prints the edited text");
+}
+
+#[test]
+fn a_broken_decisions_file_is_placed_and_nothing_runs() {
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.dir.path().join("d.toml"),
+        "[summarise]\naction = \"approve\"\n\n[plan]\naction = \"return\"\nto = \"commit\"\n",
+    )
+    .expect("write");
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--decisions",
+        "d.toml",
+        REQUEST,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("d.toml:1:2: no phase `summarise` in the pipeline"),
+        "{err}"
+    );
+    assert!(
+        err.contains("d.toml:6:6: `commit` is not a phase before `plan`"),
+        "{err}"
+    );
+    assert!(sandbox.logs().is_empty());
+}
+
+#[test]
+fn check_validates_themes_keymaps_and_config_with_positions() {
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.dir.path().join("bad.toml"),
+        "[styles]\ngate = { fg = \"chartreuse\" }\nborder = { modifiers = [\"blinking\"] }\n",
+    )
+    .expect("write theme");
+    let config = sandbox.dir.path().join(".config/handoff");
+    std::fs::create_dir_all(&config).expect("config dir");
+    std::fs::write(
+        config.join("keymap.toml"),
+        "[[board]]\non = \"a\"\naction = \"dance\"\n",
+    )
+    .expect("keymap");
+    std::fs::write(config.join("config.toml"), "bell = \"loud\"\n").expect("config");
+    let output = sandbox.run(&["check", "--theme", "bad.toml"]);
+    assert_eq!(output.status.code(), Some(2));
+    let out = stdout(&output);
+    assert!(out.contains("<built-in skills.toml>: ok"), "{out}");
+    assert!(out.contains("bad.toml:2:15: "), "{out}");
+    assert!(out.contains("bad.toml:3:25: "), "{out}");
+    assert!(
+        out.contains("keymap.toml:3:10: unknown action `dance`"),
+        "{out}"
+    );
+    assert!(out.contains("config.toml:1:8: "), "{out}");
+
+    // The same broken config stops a run before it starts.
+    let run = sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "headless runs use no theme, keys or bell"
+    );
+    for theme in ["default", "light", "high-contrast", "mono"] {
+        std::fs::remove_file(config.join("config.toml")).ok();
+        std::fs::remove_file(config.join("keymap.toml")).ok();
+        let ok = sandbox.run(&["check", "--theme", theme]);
+        assert_eq!(ok.status.code(), Some(0), "{theme}: {}", stdout(&ok));
+    }
 }

@@ -36,7 +36,7 @@ struct Screen {
     output: mpsc::Receiver<Vec<u8>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
-    _master: Box<dyn MasterPty + Send>,
+    master: Box<dyn MasterPty + Send>,
 }
 
 impl Screen {
@@ -78,7 +78,7 @@ impl Screen {
             output,
             writer,
             child,
-            _master: pair.master,
+            master: pair.master,
         }
     }
 
@@ -274,4 +274,146 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
             .count(),
         1
     );
+}
+
+const CTRL_S: &str = "\u{13}";
+
+/// The events of the only session in `dir`.
+fn session_events(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let logs: Vec<_> = std::fs::read_dir(dir.join("sessions"))
+        .expect("sessions")
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(logs.len(), 1);
+    events(&logs[0].path())
+}
+
+#[test]
+fn reject_edit_notes_and_return_by_keyboard() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut screen = Screen::spawn(dir.path(), 120, 40, &["run", REQUEST], "instant");
+    screen.wait_for(QUESTIONS[0]);
+
+    // Reject with feedback: attempt 2 runs and the same gate asks again.
+    screen.press("r");
+    screen.wait_for("Feedback for the Business Analyst");
+    screen.press("Name the exempt clients");
+    screen.press(CTRL_S);
+    screen.wait_for("attempt 2/3");
+    screen.wait_for(QUESTIONS[0]);
+
+    // Edit: a new acceptance criterion the architect must pick up.
+    screen.press("e");
+    screen.wait_for("Editing the requirements");
+    screen.press("- [ ] AC-9: Bursts of 20 are allowed\r");
+    screen.press(CTRL_S);
+    screen.wait_for("edit saved");
+    screen.press("a");
+
+    // Approve the plan with notes.
+    screen.wait_for(QUESTIONS[1]);
+    screen.press("n");
+    screen.wait_for("Notes for every role after the Solution Architect");
+    screen.press("Keep Redis optional");
+    screen.press(CTRL_S);
+
+    // Return the implementation to the plan.
+    screen.wait_for(QUESTIONS[2]);
+    screen.press("b");
+    screen.wait_for("Return the Senior Backend Developer's work to:");
+    screen.press("\r");
+    screen.wait_for("Why return work to the Solution Architect?");
+    screen.press("The plan forgot pagination");
+    screen.press(CTRL_S);
+    screen.wait_for(QUESTIONS[1]);
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3);
+
+    let events = session_events(dir.path());
+    let decisions = of_kind(&events, "decision");
+    let actions: Vec<_> = decisions
+        .iter()
+        .map(|d| d["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(
+        actions,
+        ["reject", "edit", "approve", "approve_with_notes", "return"]
+    );
+    assert_eq!(decisions[0]["feedback"], "Name the exempt clients");
+    assert_eq!(decisions[3]["notes"], "Keep Redis optional");
+    assert_eq!(decisions[4]["to"], "plan");
+    assert_eq!(decisions[4]["feedback"], "The plan forgot pagination");
+    let edited = decisions[1]["content"].as_str().expect("content");
+    assert!(
+        edited.starts_with("- [ ] AC-9: Bursts of 20 are allowed\n"),
+        "{edited}"
+    );
+    // The architect read the edited requirements.
+    let plan = of_kind(&events, "artifact")
+        .into_iter()
+        .find(|a| a["phase"] == "plan")
+        .expect("plan");
+    assert!(
+        plan["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("AC-9 (Bursts of 20 are allowed)"))
+    );
+    let returned = of_kind(&events, "returned");
+    assert_eq!(returned[0]["from"], "implement");
+    assert_eq!(returned[0]["to"], "plan");
+    let plan_runs = of_kind(&events, "phase_started")
+        .into_iter()
+        .filter(|e| e["phase"] == "plan")
+        .count();
+    assert_eq!(plan_runs, 2);
+}
+
+#[test]
+fn cancel_a_running_phase_retry_it_and_survive_a_resize_to_80x24() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut screen = Screen::spawn(dir.path(), 160, 40, &["run", REQUEST], "readable");
+    screen.wait_for("Business Analyst is working on the requirements");
+    screen.press("c");
+    screen.wait_for("Business Analyst failed. Retry?");
+    screen.wait_for("cancelled by the user");
+    screen.press("r");
+    screen.wait_for("Retry the Business Analyst as attempt 2");
+    screen.press(CTRL_S);
+    screen.wait_for("attempt 2/3");
+
+    // Shrink the terminal mid-run: the narrow layout takes over.
+    screen
+        .master
+        .resize(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("resize");
+    screen.parser.screen_mut().set_size(24, 80);
+    screen.wait_for(QUESTIONS[0]);
+    screen.wait_until("the phase strip", |s| {
+        s.contains("1 Business") && s.contains("6 DevOps")
+    });
+    screen.press("a");
+    screen.wait_for("Solution Architect is working on the plan");
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 1);
+
+    let events = session_events(dir.path());
+    let failed = of_kind(&events, "phase_failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["error"], "cancelled by the user");
+    let decisions = of_kind(&events, "decision");
+    assert_eq!(decisions[0]["action"], "reject");
+    assert!(
+        decisions[0].get("feedback").is_none(),
+        "a retry without a note"
+    );
+    assert_eq!(decisions[1]["action"], "approve");
 }

@@ -173,7 +173,10 @@ fn artifact_full_screen_scrolled() {
         |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "plan"),
     );
     let mut app = live_after(&events, n);
-    app.screen = Screen::Artifact { phase: 1 };
+    app.screen = Screen::Artifact {
+        phase: 1,
+        attempt: None,
+    };
     app.focus = 1;
     app.scroll = 3;
     insta::assert_snapshot!(draw(&mut app, 100, 24));
@@ -197,7 +200,7 @@ fn quitting_while_work_runs_asks_first() {
         crossterm::event::KeyModifiers::NONE,
     );
     assert_eq!(app.on_key(&q), handoff::tui::app::Flow::Continue);
-    assert_eq!(app.modal, Some(Modal::ConfirmQuit));
+    assert!(matches!(app.modal, Some(Modal::ConfirmQuit)));
     insta::assert_snapshot!(draw(&mut app, 120, 30));
 }
 
@@ -235,7 +238,10 @@ fn hostile_text_never_reaches_the_screen_raw() {
         }),
     });
     let mut app = live_after(&events, n + 1);
-    app.screen = Screen::Artifact { phase: 0 };
+    app.screen = Screen::Artifact {
+        phase: 0,
+        attempt: None,
+    };
     let screen = draw(&mut app, 80, 12);
     assert!(
         !screen
@@ -262,4 +268,93 @@ fn request_box() {
         .draw(|f| f.render_widget(&request, f.area()))
         .expect("draw");
     insta::assert_snapshot!(terminal.backend().to_string());
+}
+
+fn press(app: &mut App, keys: &str) {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    for c in keys.chars() {
+        let key = match c {
+            '\r' => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+            '\u{1b}' => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+            '\u{13}' => KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL),
+            c => KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+        };
+        app.on_key(&key);
+    }
+}
+
+/// The app at the gate of phase `phase`, keys already pressed.
+fn at_gate(phase: &str, keys: &str) -> App {
+    let events = record(REQUEST);
+    let n = after(
+        &events,
+        |k| matches!(k, EventKind::GateOpened { phase: p, .. } if p == phase),
+    );
+    let mut app = live_after(&events, n);
+    app.size = (120, 30);
+    press(&mut app, keys);
+    app
+}
+
+#[test]
+fn modal_notes_box() {
+    let mut app = at_gate("plan", "nKeep Redis optional");
+    insta::assert_snapshot!(draw(&mut app, 120, 30));
+}
+
+#[test]
+fn modal_feedback_box_refuses_empty_feedback() {
+    let mut app = at_gate("summarize", "r\u{13}");
+    insta::assert_snapshot!(draw(&mut app, 120, 30));
+}
+
+#[test]
+fn modal_editor_asks_before_discarding() {
+    let mut app = at_gate("summarize", "eNEW \u{1b}");
+    insta::assert_snapshot!(draw(&mut app, 100, 24));
+}
+
+#[test]
+fn modal_return_picker() {
+    let mut app = at_gate("test", "bk");
+    insta::assert_snapshot!(draw(&mut app, 120, 30));
+}
+
+#[test]
+fn modal_abort_confirm() {
+    let mut app = at_gate("plan", "x");
+    insta::assert_snapshot!(draw(&mut app, 120, 30));
+}
+
+#[test]
+fn artifact_search_highlights_and_jumps() {
+    let mut app = at_gate("plan", "\r/redis\r");
+    assert!(app.scroll > 0, "jumped to the first match");
+    insta::assert_snapshot!(draw(&mut app, 100, 24));
+}
+
+#[test]
+fn diff_of_an_edit_against_the_draft() {
+    let events = record(REQUEST);
+    let n = after(&events, |k| matches!(k, EventKind::GateOpened { .. }));
+    let mut edited = events[..n].to_vec();
+    let content = match &events[n - 2].kind {
+        EventKind::Artifact { content, .. } => content.clone(),
+        other => unreachable!("an artifact comes before the gate, not {other:?}"),
+    };
+    edited.push(Event {
+        seq: n as u64,
+        t: events[n - 1].t,
+        kind: EventKind::Decision(Decision {
+            content: Some(content.replace(
+                "## Success metrics",
+                "- [ ] AC-9: Bursts of 20 are allowed\n\n## Success metrics",
+            )),
+            ..Decision::new("summarize", Action::Edit, DecidedBy::User)
+        }),
+    });
+    let mut app = live_after(&edited, n + 1);
+    app.size = (100, 24);
+    press(&mut app, "d");
+    insta::assert_snapshot!(draw(&mut app, 100, 24));
 }

@@ -1,15 +1,20 @@
 //! `show`, `sessions` and `check`: reading what is on disk.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 
 use chrono::Utc;
 use serde_json::json;
 
 use super::{Failure, Outcome, exit, sessions_dir, skills_file};
 use crate::cli::Global;
+use crate::config;
+use crate::diagnostic::Diagnostic;
 use crate::pipeline::load_pipeline;
 use crate::sanitize::sanitize;
 use crate::session::store::{self, Loaded};
+use crate::tui::keymap::Keymap;
+use crate::tui::theme::{BUILTIN_THEMES, check_theme_file};
 
 fn load(g: &Global, session: &str) -> Result<Loaded, Failure> {
     let dir = sessions_dir(g);
@@ -209,35 +214,66 @@ pub fn sessions(g: &Global, as_json: bool) -> Outcome {
     Ok(exit::OK)
 }
 
+/// Validates skills.toml, the theme, keymap.toml and config.toml, printing
+/// every mistake with its position. Exit 2 if there was any.
 pub fn check(g: &Global) -> Outcome {
+    let mut mistakes: Vec<Diagnostic> = Vec::new();
     let file = skills_file(g)?;
     match load_pipeline(&file, None) {
-        Ok(p) => {
-            println!(
-                "{}: ok — pipeline `{}`, {} phases: {}",
-                file.display_name(),
-                p.name,
-                p.phases.len(),
-                p.phases
-                    .iter()
-                    .map(|p| p.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" → ")
-            );
-            super::theme(g)?;
-            Ok(exit::OK)
+        Ok(p) => println!(
+            "{}: ok — pipeline `{}`, {} phases: {}",
+            file.display_name(),
+            p.name,
+            p.phases.len(),
+            p.phases
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(" → ")
+        ),
+        Err(found) => mistakes.extend(found),
+    }
+    let dir = config::config_dir(super::env_var);
+    let config = match dir.as_ref().map(|d| config::load(&d.join("config.toml"))) {
+        Some(Err(found)) => {
+            mistakes.push(found);
+            config::Config::default()
         }
-        Err(diagnostics) => {
-            for d in &diagnostics {
-                println!("{}", sanitize(&d.to_string()));
-            }
-            eprintln!(
-                "handoff: {} has {} mistake{}",
-                file.display_name(),
-                diagnostics.len(),
-                if diagnostics.len() == 1 { "" } else { "s" }
-            );
-            Ok(exit::USAGE)
+        Some(Ok(c)) => c,
+        None => config::Config::default(),
+    };
+    let theme = g
+        .theme
+        .clone()
+        .or(config.theme)
+        .unwrap_or_else(|| "default".to_owned());
+    if BUILTIN_THEMES.contains(&theme.as_str()) {
+        println!("theme `{theme}`: ok (built in)");
+    } else {
+        match check_theme_file(Path::new(&theme)) {
+            Ok(_) => println!("{theme}: ok"),
+            Err(found) => mistakes.extend(found),
         }
+    }
+    if let Some(path) = dir.map(|d| d.join("keymap.toml"))
+        && let Ok(text) = std::fs::read_to_string(&path)
+    {
+        match Keymap::patched(&path.display().to_string(), &text) {
+            Ok(_) => println!("{}: ok", path.display()),
+            Err(found) => mistakes.extend(found),
+        }
+    }
+    for d in &mistakes {
+        println!("{}", sanitize(&d.to_string()));
+    }
+    if mistakes.is_empty() {
+        Ok(exit::OK)
+    } else {
+        eprintln!(
+            "handoff: {} mistake{} found",
+            mistakes.len(),
+            if mistakes.len() == 1 { "" } else { "s" }
+        );
+        Ok(exit::USAGE)
     }
 }

@@ -126,10 +126,7 @@ fn skills_file(g: &Global) -> Result<SkillsFile, Failure> {
     if local.is_file() {
         return read(&local);
     }
-    let config = env_var("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env_var("HOME").map(|h| PathBuf::from(h).join(".config")));
-    if let Some(path) = config.map(|c| c.join("handoff/skills.toml"))
+    if let Some(path) = crate::config::config_dir(env_var).map(|c| c.join("skills.toml"))
         && path.is_file()
     {
         return read(&path);
@@ -176,11 +173,46 @@ fn provider(g: &Global, interactive: bool) -> Result<(Arc<dyn Provider>, String)
     }
 }
 
-/// The colour theme: `--theme`, with `NO_COLOR` forcing monochrome.
+/// config.toml, or the defaults when there is none.
+fn config() -> Result<crate::config::Config, Failure> {
+    match crate::config::config_dir(env_var) {
+        Some(dir) => {
+            crate::config::load(&dir.join("config.toml")).map_err(|d| Failure::usage(d.to_string()))
+        }
+        None => Ok(crate::config::Config::default()),
+    }
+}
+
+/// The colour theme: `--theme`, else config.toml's, else the default;
+/// `NO_COLOR` forces monochrome.
 fn theme(g: &Global) -> Result<crate::tui::Theme, Failure> {
-    crate::tui::Theme::named(
-        g.theme.as_deref().unwrap_or("default"),
-        env_var("NO_COLOR").is_some(),
-    )
-    .map_err(Failure::usage)
+    let name = match &g.theme {
+        Some(name) => name.clone(),
+        None => config()?.theme.unwrap_or_else(|| "default".to_owned()),
+    };
+    crate::tui::Theme::named(&name, env_var("NO_COLOR").is_some()).map_err(Failure::usage)
+}
+
+/// keymap.toml over the default keys, if the user has one.
+fn keymap() -> Result<crate::tui::keymap::Keymap, Failure> {
+    let Some(path) = crate::config::config_dir(env_var).map(|d| d.join("keymap.toml")) else {
+        return Ok(crate::tui::keymap::Keymap::default());
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => crate::tui::keymap::Keymap::patched(&path.display().to_string(), &text)
+            .map_err(|d| Failure::usage(crate::diagnostic::render(&d))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(crate::tui::keymap::Keymap::default())
+        }
+        Err(e) => Err(Failure::usage(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Everything the TUI takes from the command line and the config folder.
+fn ui_options(g: &Global) -> Result<crate::tui::Options, Failure> {
+    Ok(crate::tui::Options {
+        theme: theme(g)?,
+        keymap: keymap()?,
+        bell: config()?.bell,
+    })
 }

@@ -32,7 +32,7 @@ pub async fn replay(
         )));
     }
     if !headless {
-        tui::run_replay(contents.events, speed, super::theme(g)?).await?;
+        tui::run_replay(contents.events, speed, super::ui_options(g)?).await?;
         return Ok(exit::OK);
     }
     let mut state = SessionState::default();

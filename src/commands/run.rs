@@ -51,7 +51,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
     let interactive = !h.headless && std::io::stdout().is_terminal();
     let mut policy = GatePolicy {
         queued: match &h.decisions {
-            Some(path) => GatePolicy::read_decisions(path).map_err(Failure::usage)?,
+            Some(path) => GatePolicy::read_decisions(path, &pipeline).map_err(Failure::usage)?,
             None => std::collections::VecDeque::new(),
         },
         approve_rest: h.approve == Some(ApproveMode::All),
@@ -112,7 +112,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
         }
         ending.exit_code()
     } else {
-        let state = tui::run_live(updates, commands, super::theme(g)?).await?;
+        let state = tui::run_live(updates, commands, super::ui_options(g)?).await?;
         eprintln!("handoff: session log {}", path.display());
         match state.status {
             SessionStatus::Finished

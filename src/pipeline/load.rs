@@ -8,7 +8,6 @@
 //! file, line and column.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +16,7 @@ use serde::de::DeserializeOwned;
 use toml::{Spanned, Value};
 
 use super::{DEFAULT_MAX_ATTEMPTS, Phase, Pipeline};
+pub use crate::diagnostic::Diagnostic;
 
 /// The default `skills.toml`, compiled in as the fallback.
 pub const BUILTIN_SKILLS: &str = include_str!("../../skills.toml");
@@ -55,25 +55,6 @@ impl SkillsFile {
     }
 }
 
-/// One mistake in a file, with its position (1-based line and column).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
@@ -104,13 +85,8 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
-        let (line, column) = span.map_or((1, 1), |s| line_col(&self.file.text, s.start));
-        self.found.push(Diagnostic {
-            file: self.name.clone(),
-            line,
-            column,
-            message: message.into(),
-        });
+        self.found
+            .push(Diagnostic::at(&self.name, &self.file.text, span, message));
     }
 
     /// Takes key `key` of a phase table as a `T`, reporting a missing key or
@@ -164,15 +140,6 @@ fn item_spans(text: &str, list: Spanned<Vec<String>>) -> Vec<Spanned<String>> {
         .collect()
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
-
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id
@@ -190,11 +157,7 @@ pub fn load_pipeline(file: &SkillsFile, name: Option<&str>) -> Result<Pipeline, 
     };
     let raw: RawFile = match toml::from_str(&file.text) {
         Ok(raw) => raw,
-        Err(e) => {
-            let message = e.message().trim().to_owned();
-            checker.error(e.span(), message);
-            return Err(checker.found);
-        }
+        Err(e) => return Err(vec![Diagnostic::from_toml(&checker.name, &file.text, &e)]),
     };
     let pipelines_span = raw.pipelines.span();
     let mut pipelines = raw.pipelines.into_inner();
@@ -445,12 +408,6 @@ mod tests {
             ]
         );
         assert_eq!(p.phases[0].gate, "Ready to assign Solution Architect?");
-    }
-
-    #[test]
-    fn line_col_counts_characters() {
-        assert_eq!(line_col("ab\ncdé f", 8), (2, 5));
-        assert_eq!(line_col("", 0), (1, 1));
     }
 
     const TWO: &str = r#"

@@ -7,15 +7,18 @@
 //! log or touches the terminal. Drawing is in [`super::view`].
 
 use chrono::{DateTime, Utc};
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use tokio::sync::mpsc;
 
-use super::keymap::{Act, Context, Keymap};
+use super::compose::{self, Compose, Purpose};
+use super::keymap::{Act, Context, Keymap, key_name};
+use super::markdown;
 use super::replay::Player;
-use super::text;
 use super::theme::Theme;
 use crate::engine::{Command, Update};
-use crate::session::{Action, DecidedBy, Decision, PhaseStatus, SessionState};
+use crate::session::{
+    Action, DecidedBy, Decision, EventKind, PhaseState, PhaseStatus, SessionState,
+};
 
 /// Where events come from.
 #[derive(Debug)]
@@ -25,21 +28,45 @@ pub enum Source {
     Replay(Player),
 }
 
+/// What a diff compares the current text with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiffBase {
+    /// The agent's own draft of the same attempt (when a human edited it).
+    Draft,
+    /// The previous attempt's text.
+    PreviousAttempt,
+}
+
 /// The main screen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Screen {
     Board,
-    /// One phase's artifact, full-screen.
+    /// One phase's artifact, full-screen; `attempt` is an index into its
+    /// attempts, `None` for the latest.
     Artifact {
         phase: usize,
+        attempt: Option<usize>,
+    },
+    Diff {
+        phase: usize,
+        base: DiffBase,
     },
 }
 
 /// A box over the screen that takes the keys.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Modal {
     Help,
     ConfirmQuit,
+    ConfirmAbort,
+    /// Typing a search in the artifact view.
+    SearchInput(String),
+    /// Choosing where work returns to; `selected` indexes earlier phases.
+    ReturnPick {
+        phase: usize,
+        selected: usize,
+    },
+    Compose(Box<Compose>),
 }
 
 /// Whether the loop goes on.
@@ -61,6 +88,8 @@ pub struct App {
     pub follow: bool,
     /// Rows scrolled in the focused column or the open artifact.
     pub scroll: usize,
+    /// The search in the artifact view.
+    pub search: Option<String>,
     /// A message for the user that is not part of the record.
     pub notice: Option<String>,
     /// Animation frame of the spinner.
@@ -83,6 +112,7 @@ impl App {
             focus: 0,
             follow: true,
             scroll: 0,
+            search: None,
             notice: None,
             frame: 0,
             now: Utc::now(),
@@ -96,6 +126,10 @@ impl App {
         matches!(self.source, Source::Replay(_))
     }
 
+    fn is_live(&self) -> bool {
+        matches!(self.source, Source::Live(Some(_)))
+    }
+
     /// Whether something on screen moves by itself (the spinner).
     pub fn animating(&self) -> bool {
         !self.is_replay()
@@ -106,14 +140,18 @@ impl App {
                 .any(|p| p.status == PhaseStatus::Running)
     }
 
-    /// Takes one update from the engine.
-    pub fn on_update(&mut self, update: Update) {
+    /// Takes one update from the engine; true when a gate opened.
+    pub fn on_update(&mut self, update: Update) -> bool {
         match update {
             Update::Event(event) => {
                 self.state.apply(&event);
                 self.follow_active();
+                matches!(event.kind, EventKind::GateOpened { .. })
             }
-            Update::Notice(text) => self.notice = Some(text),
+            Update::Notice(text) => {
+                self.notice = Some(text);
+                false
+            }
         }
     }
 
@@ -130,6 +168,7 @@ impl App {
     fn follow_active(&mut self) {
         if let (true, Some(active)) = (self.follow, self.state.active_phase())
             && active != self.focus
+            && self.screen == Screen::Board
         {
             self.focus = active;
             self.scroll = 0;
@@ -138,7 +177,7 @@ impl App {
 
     /// Whether quitting now would stop work in progress.
     fn work_in_progress(&self) -> bool {
-        matches!(self.source, Source::Live(Some(_))) && !self.state.is_over()
+        self.is_live() && !self.state.is_over()
     }
 
     fn send(&mut self, command: Command) {
@@ -150,39 +189,81 @@ impl App {
         self.notice = Some("the session is no longer running".into());
     }
 
-    fn contexts(&self) -> Vec<Context> {
-        let mut contexts = Vec::with_capacity(2);
+    /// The keymap contexts in force, most specific first.
+    pub fn contexts(&self) -> Vec<Context> {
+        let mut contexts = Vec::with_capacity(3);
+        match &self.modal {
+            Some(Modal::Compose(_)) => return vec![Context::Editor],
+            Some(Modal::ReturnPick { .. }) => return vec![Context::Picker],
+            _ => {}
+        }
         if self.is_replay() {
             contexts.push(Context::Replay);
         }
-        contexts.push(match self.screen {
-            Screen::Board => Context::Board,
-            Screen::Artifact { .. } => Context::Artifact,
-        });
+        match self.screen {
+            Screen::Board => contexts.push(Context::Board),
+            Screen::Artifact { .. } => {
+                if self.search.is_some() {
+                    contexts.push(Context::Search);
+                }
+                contexts.push(Context::Artifact);
+            }
+            Screen::Diff { .. } => contexts.push(Context::Diff),
+        }
         contexts
+    }
+
+    /// The open gate's phase, if it is the one on screen (or any, on the board).
+    fn gate_phase(&self) -> Option<usize> {
+        let gate = self.state.gate.as_ref()?.phase;
+        match self.screen {
+            Screen::Board => Some(gate),
+            Screen::Artifact { phase, .. } | Screen::Diff { phase, .. } => {
+                (phase == gate).then_some(gate)
+            }
+        }
+    }
+
+    /// The phase the screen is about.
+    pub fn shown_phase(&self) -> usize {
+        match self.screen {
+            Screen::Board => self.focus,
+            Screen::Artifact { phase, .. } | Screen::Diff { phase, .. } => phase,
+        }
+    }
+
+    fn attempts_left(&self, phase: &PhaseState) -> bool {
+        let max = self
+            .state
+            .pipeline
+            .as_ref()
+            .map_or(u32::MAX, |p| p.max_attempts);
+        phase.status == PhaseStatus::Failed || (phase.attempts.len() as u64) < u64::from(max)
     }
 
     /// Whether an act does something right now (the footer shows only these).
     pub fn available(&self, act: Act) -> bool {
-        let gate_phase = self.state.gate.as_ref().map(|g| g.phase);
-        let gate_failed =
-            gate_phase.is_some_and(|i| self.state.phases[i].status == PhaseStatus::Failed);
-        let live = matches!(self.source, Source::Live(Some(_)));
+        let gate = self.gate_phase().filter(|_| self.is_live());
+        let gate_state = gate.map(|i| &self.state.phases[i]);
+        let failed = gate_state.is_some_and(|p| p.status == PhaseStatus::Failed);
+        let shown = self.state.phases.get(self.shown_phase());
         match act {
-            Act::Approve => live && gate_phase.is_some() && !gate_failed,
-            Act::Retry => live && gate_failed,
+            Act::Approve | Act::ApproveWithNotes | Act::Edit => gate.is_some() && !failed,
+            Act::Reject => gate_state.is_some_and(|p| self.attempts_left(p)),
+            Act::Return => gate.is_some_and(|i| i > 0),
+            Act::Abort => gate.is_some(),
             Act::Cancel => {
-                live && self
-                    .state
-                    .phases
-                    .iter()
-                    .any(|p| p.status == PhaseStatus::Running)
+                self.is_live()
+                    && self
+                        .state
+                        .phases
+                        .iter()
+                        .any(|p| p.status == PhaseStatus::Running)
             }
-            Act::Open => self
-                .state
-                .phases
-                .get(self.focus)
-                .is_some_and(|p| !p.attempts.is_empty()),
+            Act::Open => shown.is_some_and(|p| !p.attempts.is_empty()),
+            Act::Diff => shown.is_some_and(|p| diff_base(p, None).is_some()),
+            Act::PrevAttempt | Act::NextAttempt => shown.is_some_and(|p| p.attempts.len() > 1),
+            Act::NextMatch | Act::PrevMatch => self.search.is_some(),
             Act::Left
             | Act::Right
             | Act::Down
@@ -193,7 +274,11 @@ impl App {
             | Act::Bottom
             | Act::Back
             | Act::Help
-            | Act::Quit => true,
+            | Act::Quit
+            | Act::Search
+            | Act::Submit
+            | Act::Undo
+            | Act::Redo => true,
             Act::PlayPause | Act::StepForward | Act::StepBack | Act::Faster | Act::Slower => {
                 self.is_replay()
             }
@@ -203,17 +288,35 @@ impl App {
     /// Handles one key press.
     pub fn on_key(&mut self, key: &KeyEvent) -> Flow {
         self.notice = None;
-        match self.modal {
+        match self.modal.take() {
+            Some(Modal::Compose(mut compose)) => {
+                match compose.on_key(key, &self.keymap) {
+                    compose::Outcome::Editing => self.modal = Some(Modal::Compose(compose)),
+                    compose::Outcome::Cancelled => {}
+                    compose::Outcome::Submitted(text) => self.submit(&compose, text),
+                }
+                return Flow::Continue;
+            }
             Some(Modal::ConfirmQuit) => {
-                return if let Some("y" | "q" | "enter") = super::keymap::key_name(key).as_deref() {
+                return if matches!(key_name(key).as_deref(), Some("y" | "q" | "enter")) {
                     Flow::Quit
                 } else {
-                    self.modal = None;
                     Flow::Continue
                 };
             }
-            Some(Modal::Help) => {
-                self.modal = None;
+            Some(Modal::ConfirmAbort) => {
+                if key_name(key).as_deref() == Some("y") {
+                    self.decide(Action::Abort, |d| d);
+                }
+                return Flow::Continue;
+            }
+            Some(Modal::Help) => return Flow::Continue,
+            Some(Modal::SearchInput(query)) => {
+                self.search_key(key, query);
+                return Flow::Continue;
+            }
+            Some(Modal::ReturnPick { phase, selected }) => {
+                self.pick_key(key, phase, selected);
                 return Flow::Continue;
             }
             None => {}
@@ -222,6 +325,80 @@ impl App {
             return Flow::Continue;
         };
         self.act(act)
+    }
+
+    /// Handles the mouse: a click focuses a column, the wheel scrolls.
+    pub fn on_mouse(&mut self, mouse: &MouseEvent) {
+        if self.modal.is_some() {
+            return;
+        }
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.scroll_by(3),
+            MouseEventKind::ScrollUp => self.scroll = self.scroll.saturating_sub(3),
+            MouseEventKind::Down(MouseButton::Left) if self.screen == Screen::Board => {
+                let count = self.state.phases.len();
+                let (width, _) = self.size;
+                // The board starts below the status bar and the request line.
+                let on_strip = width < super::view::NARROW && mouse.row == 2;
+                if count == 0 || mouse.row < 2 || (width < super::view::NARROW && !on_strip) {
+                    return;
+                }
+                let column = usize::from(mouse.column) * count / usize::from(width.max(1));
+                if column < count && column != self.focus {
+                    self.focus = column;
+                    self.follow = false;
+                    self.scroll = 0;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn search_key(&mut self, key: &KeyEvent, mut query: String) {
+        match key.code {
+            crossterm::event::KeyCode::Enter => {
+                if query.is_empty() {
+                    self.search = None;
+                } else {
+                    self.search = Some(query);
+                    self.jump_to_match(true, true);
+                }
+            }
+            crossterm::event::KeyCode::Esc => {}
+            crossterm::event::KeyCode::Backspace => {
+                query.pop();
+                self.modal = Some(Modal::SearchInput(query));
+            }
+            crossterm::event::KeyCode::Char(c) => {
+                query.push(c);
+                self.modal = Some(Modal::SearchInput(query));
+            }
+            _ => self.modal = Some(Modal::SearchInput(query)),
+        }
+    }
+
+    fn pick_key(&mut self, key: &KeyEvent, phase: usize, selected: usize) {
+        match self.keymap.lookup(&[Context::Picker], key) {
+            Some(Act::Down) => {
+                self.modal = Some(Modal::ReturnPick {
+                    phase,
+                    selected: (selected + 1).min(phase.saturating_sub(1)),
+                });
+            }
+            Some(Act::Up) => {
+                self.modal = Some(Modal::ReturnPick {
+                    phase,
+                    selected: selected.saturating_sub(1),
+                });
+            }
+            Some(Act::Submit) => {
+                let to = &self.state.phases[selected];
+                let title = format!("Why return work to the {}?", to.role);
+                self.open_compose(phase, Purpose::Reason { to: selected }, title, "");
+            }
+            Some(Act::Back) => {}
+            _ => self.modal = Some(Modal::ReturnPick { phase, selected }),
+        }
     }
 
     fn act(&mut self, act: Act) -> Flow {
@@ -235,20 +412,36 @@ impl App {
                 }
             }
             Act::Help => self.modal = Some(Modal::Help),
-            Act::Back => self.screen = Screen::Board,
+            Act::Back => {
+                if self.search.take().is_none() {
+                    if let Screen::Diff { phase, .. } = self.screen {
+                        self.screen = Screen::Artifact {
+                            phase,
+                            attempt: None,
+                        };
+                    } else {
+                        self.screen = Screen::Board;
+                    }
+                    self.scroll = 0;
+                }
+            }
             Act::Left | Act::Right if count > 0 => {
-                self.focus = if act == Act::Left {
-                    self.focus.saturating_sub(1)
+                let target = if act == Act::Left {
+                    self.shown_phase().saturating_sub(1)
                 } else {
-                    (self.focus + 1).min(count - 1)
+                    (self.shown_phase() + 1).min(count - 1)
                 };
+                self.focus = target;
                 self.follow = false;
                 self.scroll = 0;
                 if let Screen::Artifact { .. } = self.screen {
-                    self.screen = Screen::Artifact { phase: self.focus };
+                    self.screen = Screen::Artifact {
+                        phase: target,
+                        attempt: None,
+                    };
                 }
             }
-            Act::Left | Act::Right => {}
+            Act::Left | Act::Right | Act::Submit | Act::Undo | Act::Redo => {}
             Act::Down => self.scroll_by(1),
             Act::Up => self.scroll = self.scroll.saturating_sub(1),
             Act::PageDown => self.scroll_by(self.page()),
@@ -260,22 +453,24 @@ impl App {
             Act::Bottom => self.scroll = self.max_scroll(),
             Act::Open => {
                 if self.available(Act::Open) {
-                    self.screen = Screen::Artifact { phase: self.focus };
+                    self.screen = Screen::Artifact {
+                        phase: self.focus,
+                        attempt: None,
+                    };
                     self.scroll = 0;
                 }
             }
-            Act::Approve => self.approve(),
-            Act::Retry => {
-                if let Some(gate) = &self.state.gate
-                    && self.available(Act::Retry)
-                {
-                    let phase = self.state.phases[gate.phase].id.clone();
-                    self.send(Command::Decide(Decision::new(
-                        phase,
-                        Action::Reject,
-                        DecidedBy::User,
-                    )));
-                }
+            Act::Search => self.modal = Some(Modal::SearchInput(String::new())),
+            Act::NextMatch | Act::PrevMatch => self.jump_to_match(act == Act::NextMatch, false),
+            Act::PrevAttempt | Act::NextAttempt => self.step_attempt(act == Act::NextAttempt),
+            Act::Diff => self.open_diff(),
+            Act::Approve
+            | Act::ApproveWithNotes
+            | Act::Edit
+            | Act::Reject
+            | Act::Return
+            | Act::Abort => {
+                self.gate_act(act);
             }
             Act::Cancel => {
                 if self.available(Act::Cancel) {
@@ -289,19 +484,220 @@ impl App {
         Flow::Continue
     }
 
-    fn approve(&mut self) {
-        if !self.available(Act::Approve) {
-            self.notice = Some(match self.source {
-                Source::Replay(_) => "a replay is read-only".into(),
-                Source::Live(_) => "no checkpoint is open".into(),
-            });
+    /// The acts that answer a gate: refused with a reason when they do not apply.
+    fn gate_act(&mut self, act: Act) {
+        if !self.available(act) {
+            self.notice = Some(self.why_not(act));
             return;
         }
-        if let Some(gate) = &self.state.gate {
-            let phase = self.state.phases[gate.phase].id.clone();
-            self.send(Command::Decide(Decision::approve(phase, DecidedBy::User)));
+        let Some(phase) = self.gate_phase() else {
+            return;
+        };
+        let state = &self.state.phases[phase];
+        let role = state.role.clone();
+        match act {
+            Act::Approve => self.decide(Action::Approve, |d| d),
+            Act::ApproveWithNotes => {
+                let title = format!("Notes for every role after the {role}");
+                self.open_compose(phase, Purpose::Notes, title, "");
+            }
+            Act::Edit => {
+                let text = state.effective_artifact().unwrap_or_default().to_owned();
+                let title = format!(
+                    "Editing the {} · ctrl-s saves, esc cancels",
+                    state.artifact_name
+                );
+                self.open_compose(phase, Purpose::Edit, title, &text);
+            }
+            Act::Reject => {
+                let failed = state.status == PhaseStatus::Failed;
+                let next = state.attempts.len() + 1;
+                let title = if failed {
+                    format!("Retry the {role} as attempt {next} (a note is optional)")
+                } else {
+                    format!("Feedback for the {role}: attempt {next} will read it")
+                };
+                self.open_compose(phase, Purpose::Feedback { required: !failed }, title, "");
+            }
+            Act::Return => {
+                self.modal = Some(Modal::ReturnPick {
+                    phase,
+                    selected: phase - 1,
+                });
+            }
+            Act::Abort => self.modal = Some(Modal::ConfirmAbort),
+            _ => {}
+        }
+    }
+
+    fn why_not(&self, act: Act) -> String {
+        if self.is_replay() {
+            return "a replay is read-only".into();
+        }
+        let Some(gate) = self.state.gate.as_ref() else {
+            return "no checkpoint is open".into();
+        };
+        let phase = &self.state.phases[gate.phase];
+        match act {
+            Act::Reject => format!(
+                "the {} has used all its attempts: approve, edit, return or abort",
+                phase.role
+            ),
+            Act::Return => "there is no earlier phase to return to".into(),
+            _ if phase.status == PhaseStatus::Failed => {
+                format!("the {} failed: retry with r", phase.role)
+            }
+            _ => format!("the open checkpoint is the {}'s", phase.role),
+        }
+    }
+
+    fn open_compose(&mut self, phase: usize, purpose: Purpose, title: String, initial: &str) {
+        let compose = Compose::new(phase, purpose, title, initial, &self.theme);
+        self.modal = Some(Modal::Compose(Box::new(compose)));
+    }
+
+    /// Sends the decision a finished box stands for.
+    fn submit(&mut self, compose: &Compose, text: String) {
+        match compose.purpose {
+            Purpose::Notes => self.decide(Action::ApproveWithNotes, |d| Decision {
+                notes: Some(text),
+                ..d
+            }),
+            Purpose::Feedback { .. } => self.decide(Action::Reject, |d| Decision {
+                feedback: (!text.is_empty()).then_some(text),
+                ..d
+            }),
+            Purpose::Reason { to } => {
+                let to = self.state.phases[to].id.clone();
+                self.decide(Action::Return, |d| Decision {
+                    to: Some(to),
+                    feedback: (!text.is_empty()).then_some(text),
+                    ..d
+                });
+            }
+            Purpose::Edit => {
+                self.decide(Action::Edit, |d| Decision {
+                    content: Some(text),
+                    ..d
+                });
+                self.notice =
+                    Some("edit saved: the next role reads it; d shows the diff, a approves".into());
+            }
+        }
+    }
+
+    /// Sends a decision on the open gate, built from a plain one.
+    fn decide(&mut self, action: Action, build: impl FnOnce(Decision) -> Decision) {
+        let Some(gate) = &self.state.gate else {
+            return;
+        };
+        let phase = self.state.phases[gate.phase].id.clone();
+        let decision = build(Decision::new(phase, action, DecidedBy::User));
+        self.send(Command::Decide(decision));
+        if action != Action::Edit {
             self.screen = Screen::Board;
             self.follow = true;
+            self.scroll = 0;
+        }
+    }
+
+    fn open_diff(&mut self) {
+        let phase = self.shown_phase();
+        let Some(state) = self.state.phases.get(phase) else {
+            return;
+        };
+        let current = if let Screen::Diff { base, .. } = self.screen {
+            Some(base)
+        } else {
+            None
+        };
+        match diff_base(state, current) {
+            Some(base) => {
+                self.screen = Screen::Diff { phase, base };
+                self.scroll = 0;
+            }
+            None => self.notice = Some("nothing to compare: one attempt, not edited".into()),
+        }
+    }
+
+    fn step_attempt(&mut self, forward: bool) {
+        let Screen::Artifact { phase, attempt } = self.screen else {
+            return;
+        };
+        let count = self.state.phases[phase].attempts.len();
+        let current = attempt.unwrap_or(count.saturating_sub(1));
+        let next = if forward {
+            (current + 1).min(count.saturating_sub(1))
+        } else {
+            current.saturating_sub(1)
+        };
+        self.screen = Screen::Artifact {
+            phase,
+            attempt: (next + 1 < count).then_some(next),
+        };
+        self.scroll = 0;
+    }
+
+    /// The rendered rows of the open artifact, as the view draws them.
+    pub fn artifact_rows(&self, width: usize) -> Vec<ratatui::text::Line<'static>> {
+        let Screen::Artifact { phase, attempt } = self.screen else {
+            return Vec::new();
+        };
+        let Some(state) = self.state.phases.get(phase) else {
+            return Vec::new();
+        };
+        let chosen = attempt
+            .and_then(|i| state.attempts.get(i))
+            .or(state.current());
+        let text = chosen.map_or("", |a| a.effective().unwrap_or(&a.output));
+        markdown::render(text, width, &self.theme)
+    }
+
+    /// Scrolls to the next (or previous) row holding the search text.
+    fn jump_to_match(&mut self, forward: bool, from_here: bool) {
+        let Some(query) = self.search.as_ref().map(|q| q.to_lowercase()) else {
+            return;
+        };
+        let width = super::view::Geometry::of(self, self.size).text_width;
+        let rows: Vec<usize> = self
+            .artifact_rows(width)
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+                    .to_lowercase()
+                    .contains(&query)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let found = if forward {
+            rows.iter().copied().find(|r| {
+                if from_here {
+                    *r >= self.scroll
+                } else {
+                    *r > self.scroll
+                }
+            })
+        } else {
+            rows.iter().rev().copied().find(|r| *r < self.scroll)
+        };
+        match found.or_else(|| {
+            if forward {
+                rows.first().copied()
+            } else {
+                rows.last().copied()
+            }
+        }) {
+            Some(row) => self.scroll = row,
+            None => {
+                self.notice = Some(format!(
+                    "no match for “{}”",
+                    self.search.as_deref().unwrap_or("")
+                ));
+            }
         }
     }
 
@@ -360,16 +756,47 @@ impl App {
         self.scroll = (self.scroll + rows).min(self.max_scroll());
     }
 
-    /// How far the focused text can scroll at the current size.
+    /// How far the text on screen can scroll at the current size.
     fn max_scroll(&self) -> usize {
-        let layout = super::view::Geometry::of(self, self.size);
-        let Some(phase) = self.state.phases.get(self.focus) else {
-            return 0;
+        let geometry = super::view::Geometry::of(self, self.size);
+        let rows = match self.screen {
+            Screen::Artifact { .. } => self.artifact_rows(geometry.text_width).len(),
+            Screen::Diff { phase, base } => {
+                super::view::diff_rows(self, phase, base, geometry.text_width).len()
+            }
+            Screen::Board => {
+                let Some(phase) = self.state.phases.get(self.focus) else {
+                    return 0;
+                };
+                let body = phase
+                    .current()
+                    .map_or("", |a| a.effective().unwrap_or(&a.output));
+                markdown::render(body, geometry.text_width, &self.theme).len()
+            }
         };
-        let body = phase
-            .current()
-            .map_or("", |a| a.effective().unwrap_or(&a.output));
-        let rows = text::wrap(body, layout.text_width).len();
-        rows.saturating_sub(layout.text_height)
+        rows.saturating_sub(geometry.text_height)
     }
+}
+
+/// What a diff of `phase` compares with: first the agent's draft when the
+/// latest attempt was edited, else the previous attempt; given the `current`
+/// base, the other one when both exist.
+pub fn diff_base(phase: &PhaseState, current: Option<DiffBase>) -> Option<DiffBase> {
+    let edited = phase
+        .current()
+        .is_some_and(|a| a.edited.is_some() && a.artifact.is_some());
+    let previous = phase.attempts.len() > 1;
+    let candidates = match current {
+        None | Some(DiffBase::PreviousAttempt) => [
+            (edited, DiffBase::Draft),
+            (previous, DiffBase::PreviousAttempt),
+        ],
+        Some(DiffBase::Draft) => [
+            (previous, DiffBase::PreviousAttempt),
+            (edited, DiffBase::Draft),
+        ],
+    };
+    candidates
+        .into_iter()
+        .find_map(|(ok, base)| ok.then_some(base))
 }

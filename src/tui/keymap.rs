@@ -2,9 +2,27 @@
 //! help screen, so the three can never disagree.
 //!
 //! A binding maps a key name (`"a"`, `"enter"`, `"left"`, `"ctrl-c"`) in a
-//! [`Context`] to an [`Act`], with the words the footer and help show.
+//! [`Context`] to an [`Act`], with the words the footer and help show. A
+//! user's `keymap.toml` patches the defaults, one entry per binding:
+//!
+//! ```toml
+//! [[board]]
+//! on = ["y", "a"]        # replaces the keys of board/approve
+//! action = "approve"
+//!
+//! [[artifact]]
+//! on = "ctrl-d"          # a binding the defaults lack is added
+//! action = "page_down"
+//! desc = "half a page down"
+//! ```
+
+use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::diagnostic::Diagnostic;
 
 /// Where a binding applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,21 +31,44 @@ pub enum Context {
     Board,
     /// An artifact open full-screen.
     Artifact,
+    /// A diff between two versions of an artifact.
+    Diff,
+    /// While a search is active in the artifact view.
+    Search,
+    /// The multi-line boxes: editor, notes, feedback, return reason.
+    Editor,
+    /// Choosing the phase work returns to.
+    Picker,
     /// Extra keys while replaying.
     Replay,
 }
 
 impl Context {
-    pub fn title(self) -> &'static str {
+    pub const ALL: [Self; 7] = [
+        Self::Board,
+        Self::Artifact,
+        Self::Diff,
+        Self::Search,
+        Self::Editor,
+        Self::Picker,
+        Self::Replay,
+    ];
+
+    /// The name used in headings and in keymap.toml.
+    pub fn name(self) -> &'static str {
         match self {
-            Self::Board => "Board",
-            Self::Artifact => "Artifact",
-            Self::Replay => "Replay",
+            Self::Board => "board",
+            Self::Artifact => "artifact",
+            Self::Diff => "diff",
+            Self::Search => "search",
+            Self::Editor => "editor",
+            Self::Picker => "picker",
+            Self::Replay => "replay",
         }
     }
 }
 
-/// What a key does.
+/// What a key does. The names are those of keymap.toml.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Act {
     Left,
@@ -41,15 +82,105 @@ pub enum Act {
     Open,
     Back,
     Approve,
-    Retry,
+    ApproveWithNotes,
+    Edit,
+    Reject,
+    Return,
+    Diff,
     Cancel,
+    Abort,
     Help,
     Quit,
+    Search,
+    NextMatch,
+    PrevMatch,
+    PrevAttempt,
+    NextAttempt,
+    Submit,
+    Undo,
+    Redo,
     PlayPause,
     StepForward,
     StepBack,
     Faster,
     Slower,
+}
+
+impl Act {
+    pub const ALL: [Self; 33] = [
+        Self::Left,
+        Self::Right,
+        Self::Down,
+        Self::Up,
+        Self::PageDown,
+        Self::PageUp,
+        Self::Top,
+        Self::Bottom,
+        Self::Open,
+        Self::Back,
+        Self::Approve,
+        Self::ApproveWithNotes,
+        Self::Edit,
+        Self::Reject,
+        Self::Return,
+        Self::Diff,
+        Self::Cancel,
+        Self::Abort,
+        Self::Help,
+        Self::Quit,
+        Self::Search,
+        Self::NextMatch,
+        Self::PrevMatch,
+        Self::PrevAttempt,
+        Self::NextAttempt,
+        Self::Submit,
+        Self::Undo,
+        Self::Redo,
+        Self::PlayPause,
+        Self::StepForward,
+        Self::StepBack,
+        Self::Faster,
+        Self::Slower,
+    ];
+
+    /// The `snake_case` name keymap.toml uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Left => "left",
+            Self::Right => "right",
+            Self::Down => "down",
+            Self::Up => "up",
+            Self::PageDown => "page_down",
+            Self::PageUp => "page_up",
+            Self::Top => "top",
+            Self::Bottom => "bottom",
+            Self::Open => "open",
+            Self::Back => "back",
+            Self::Approve => "approve",
+            Self::ApproveWithNotes => "approve_with_notes",
+            Self::Edit => "edit",
+            Self::Reject => "reject",
+            Self::Return => "return",
+            Self::Diff => "diff",
+            Self::Cancel => "cancel",
+            Self::Abort => "abort",
+            Self::Help => "help",
+            Self::Quit => "quit",
+            Self::Search => "search",
+            Self::NextMatch => "next_match",
+            Self::PrevMatch => "prev_match",
+            Self::PrevAttempt => "prev_attempt",
+            Self::NextAttempt => "next_attempt",
+            Self::Submit => "submit",
+            Self::Undo => "undo",
+            Self::Redo => "redo",
+            Self::PlayPause => "play_pause",
+            Self::StepForward => "step_forward",
+            Self::StepBack => "step_back",
+            Self::Faster => "faster",
+            Self::Slower => "slower",
+        }
+    }
 }
 
 /// One binding.
@@ -59,9 +190,9 @@ pub struct Binding {
     pub keys: Vec<String>,
     pub act: Act,
     /// What the help screen says.
-    pub desc: &'static str,
+    pub desc: String,
     /// The footer's short word, if it is shown there.
-    pub hint: Option<&'static str>,
+    pub hint: Option<String>,
 }
 
 /// All bindings.
@@ -70,153 +201,419 @@ pub struct Keymap {
     pub bindings: Vec<Binding>,
 }
 
+/// The defaults: (context, keys, act, help text, footer word).
+const DEFAULTS: &[(Context, &[&str], Act, &str, &str)] = {
+    use Act as A;
+    use Context::{Artifact, Board, Diff, Editor, Picker, Replay, Search};
+    &[
+        (
+            Board,
+            &["a"],
+            A::Approve,
+            "approve and hand off to the next role",
+            "approve",
+        ),
+        (
+            Board,
+            &["n"],
+            A::ApproveWithNotes,
+            "approve with notes for every later role",
+            "notes",
+        ),
+        (
+            Board,
+            &["e"],
+            A::Edit,
+            "edit the artifact before handing it on",
+            "edit",
+        ),
+        (
+            Board,
+            &["r"],
+            A::Reject,
+            "reject with feedback: the phase runs again",
+            "reject",
+        ),
+        (
+            Board,
+            &["b"],
+            A::Return,
+            "return work to an earlier phase",
+            "return",
+        ),
+        (
+            Board,
+            &["d"],
+            A::Diff,
+            "diff against the draft or the previous attempt",
+            "diff",
+        ),
+        (
+            Board,
+            &["c"],
+            A::Cancel,
+            "cancel the running phase",
+            "cancel",
+        ),
+        (
+            Board,
+            &["x"],
+            A::Abort,
+            "abort the session (asks first)",
+            "",
+        ),
+        (
+            Board,
+            &["enter"],
+            A::Open,
+            "open the focused artifact",
+            "read",
+        ),
+        (
+            Board,
+            &["h", "left"],
+            A::Left,
+            "focus the column to the left",
+            "column",
+        ),
+        (
+            Board,
+            &["l", "right"],
+            A::Right,
+            "focus the column to the right",
+            "",
+        ),
+        (
+            Board,
+            &["j", "down"],
+            A::Down,
+            "scroll the focused column down",
+            "scroll",
+        ),
+        (
+            Board,
+            &["k", "up"],
+            A::Up,
+            "scroll the focused column up",
+            "",
+        ),
+        (Board, &["?"], A::Help, "show or hide this help", "help"),
+        (
+            Board,
+            &["q", "ctrl-c"],
+            A::Quit,
+            "quit (asks first while work runs)",
+            "quit",
+        ),
+        (Artifact, &["j", "down"], A::Down, "scroll down", "scroll"),
+        (Artifact, &["k", "up"], A::Up, "scroll up", ""),
+        (
+            Artifact,
+            &["pagedown", "space"],
+            A::PageDown,
+            "page down",
+            "page",
+        ),
+        (Artifact, &["pageup"], A::PageUp, "page up", ""),
+        (Artifact, &["g", "home"], A::Top, "go to the top", ""),
+        (Artifact, &["G", "end"], A::Bottom, "go to the end", ""),
+        (Artifact, &["/"], A::Search, "search", "search"),
+        (
+            Artifact,
+            &["["],
+            A::PrevAttempt,
+            "the previous attempt",
+            "attempt",
+        ),
+        (Artifact, &["]"], A::NextAttempt, "the next attempt", ""),
+        (
+            Artifact,
+            &["h", "left"],
+            A::Left,
+            "the previous phase's artifact",
+            "phase",
+        ),
+        (
+            Artifact,
+            &["l", "right"],
+            A::Right,
+            "the next phase's artifact",
+            "",
+        ),
+        (
+            Artifact,
+            &["a"],
+            A::Approve,
+            "approve and hand off to the next role",
+            "approve",
+        ),
+        (
+            Artifact,
+            &["n"],
+            A::ApproveWithNotes,
+            "approve with notes",
+            "notes",
+        ),
+        (Artifact, &["e"], A::Edit, "edit this artifact", "edit"),
+        (
+            Artifact,
+            &["r"],
+            A::Reject,
+            "reject with feedback",
+            "reject",
+        ),
+        (
+            Artifact,
+            &["b"],
+            A::Return,
+            "return work to an earlier phase",
+            "",
+        ),
+        (
+            Artifact,
+            &["d"],
+            A::Diff,
+            "diff against the draft or the previous attempt",
+            "diff",
+        ),
+        (
+            Artifact,
+            &["esc", "q"],
+            A::Back,
+            "back to the board",
+            "back",
+        ),
+        (Artifact, &["?"], A::Help, "show or hide this help", "help"),
+        (Search, &["n"], A::NextMatch, "next match", "next"),
+        (Search, &["N"], A::PrevMatch, "previous match", "prev"),
+        (Search, &["esc"], A::Back, "clear the search", "clear"),
+        (Diff, &["j", "down"], A::Down, "scroll down", "scroll"),
+        (Diff, &["k", "up"], A::Up, "scroll up", ""),
+        (
+            Diff,
+            &["pagedown", "space"],
+            A::PageDown,
+            "page down",
+            "page",
+        ),
+        (Diff, &["pageup"], A::PageUp, "page up", ""),
+        (Diff, &["g", "home"], A::Top, "go to the top", ""),
+        (Diff, &["G", "end"], A::Bottom, "go to the end", ""),
+        (
+            Diff,
+            &["d"],
+            A::Diff,
+            "switch between draft and previous attempt",
+            "switch",
+        ),
+        (
+            Diff,
+            &["a"],
+            A::Approve,
+            "approve and hand off to the next role",
+            "approve",
+        ),
+        (Diff, &["esc", "q"], A::Back, "back", "back"),
+        (Diff, &["?"], A::Help, "show or hide this help", "help"),
+        (Editor, &["ctrl-s"], A::Submit, "save / submit", "submit"),
+        (
+            Editor,
+            &["esc"],
+            A::Back,
+            "cancel (asks when changed)",
+            "cancel",
+        ),
+        (Editor, &["ctrl-z"], A::Undo, "undo", "undo"),
+        (Editor, &["ctrl-y"], A::Redo, "redo", "redo"),
+        (
+            Editor,
+            &["ctrl-f"],
+            A::Search,
+            "search in the text",
+            "search",
+        ),
+        (Editor, &["ctrl-n"], A::NextMatch, "next match", ""),
+        (Editor, &["ctrl-p"], A::PrevMatch, "previous match", ""),
+        (Picker, &["j", "down"], A::Down, "next phase", "move"),
+        (Picker, &["k", "up"], A::Up, "previous phase", ""),
+        (
+            Picker,
+            &["enter"],
+            A::Submit,
+            "return work to this phase",
+            "choose",
+        ),
+        (Picker, &["esc", "q"], A::Back, "cancel", "cancel"),
+        (
+            Replay,
+            &["space"],
+            A::PlayPause,
+            "play or pause",
+            "play/pause",
+        ),
+        (
+            Replay,
+            &["."],
+            A::StepForward,
+            "step one event forward",
+            "step",
+        ),
+        (Replay, &[","], A::StepBack, "step one event back", ""),
+        (Replay, &["+", "="], A::Faster, "play faster", "speed"),
+        (Replay, &["-"], A::Slower, "play slower", ""),
+        (Replay, &["g", "home"], A::Top, "go to the start", ""),
+        (Replay, &["G", "end"], A::Bottom, "go to the end", ""),
+    ]
+};
+
 impl Default for Keymap {
     fn default() -> Self {
-        use Act::{
-            Approve, Back, Bottom, Cancel, Down, Faster, Help, Left, Open, PageDown, PageUp,
-            PlayPause, Quit, Retry, Right, Slower, StepBack, StepForward, Top, Up,
-        };
-        use Context::{Artifact, Board, Replay};
-        let b = |context, keys: &[&str], act, desc, hint| Binding {
-            context,
-            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
-            act,
-            desc,
-            hint,
-        };
         Self {
-            bindings: vec![
-                b(
-                    Board,
-                    &["a"],
-                    Approve,
-                    "approve and hand off to the next role",
-                    Some("approve"),
-                ),
-                b(
-                    Board,
-                    &["enter"],
-                    Open,
-                    "open the focused artifact",
-                    Some("read"),
-                ),
-                b(Board, &["r"], Retry, "retry a failed phase", Some("retry")),
-                b(
-                    Board,
-                    &["c"],
-                    Cancel,
-                    "cancel the running phase",
-                    Some("cancel"),
-                ),
-                b(
-                    Board,
-                    &["h", "left"],
-                    Left,
-                    "focus the column to the left",
-                    Some("column"),
-                ),
-                b(
-                    Board,
-                    &["l", "right"],
-                    Right,
-                    "focus the column to the right",
-                    None,
-                ),
-                b(
-                    Board,
-                    &["j", "down"],
-                    Down,
-                    "scroll the focused column down",
-                    Some("scroll"),
-                ),
-                b(
-                    Board,
-                    &["k", "up"],
-                    Up,
-                    "scroll the focused column up",
-                    None,
-                ),
-                b(Board, &["?"], Help, "show or hide this help", Some("help")),
-                b(
-                    Board,
-                    &["q", "ctrl-c"],
-                    Quit,
-                    "quit (asks first while work runs)",
-                    Some("quit"),
-                ),
-                b(
-                    Artifact,
-                    &["j", "down"],
-                    Down,
-                    "scroll down",
-                    Some("scroll"),
-                ),
-                b(Artifact, &["k", "up"], Up, "scroll up", None),
-                b(
-                    Artifact,
-                    &["pagedown", "space"],
-                    PageDown,
-                    "page down",
-                    Some("page"),
-                ),
-                b(Artifact, &["pageup"], PageUp, "page up", None),
-                b(Artifact, &["g", "home"], Top, "go to the top", None),
-                b(Artifact, &["G", "end"], Bottom, "go to the end", None),
-                b(
-                    Artifact,
-                    &["h", "left"],
-                    Left,
-                    "the previous phase's artifact",
-                    Some("phase"),
-                ),
-                b(
-                    Artifact,
-                    &["l", "right"],
-                    Right,
-                    "the next phase's artifact",
-                    None,
-                ),
-                b(
-                    Artifact,
-                    &["a"],
-                    Approve,
-                    "approve and hand off to the next role",
-                    Some("approve"),
-                ),
-                b(
-                    Artifact,
-                    &["esc", "q"],
-                    Back,
-                    "back to the board",
-                    Some("back"),
-                ),
-                b(
-                    Artifact,
-                    &["?"],
-                    Help,
-                    "show or hide this help",
-                    Some("help"),
-                ),
-                b(
-                    Replay,
-                    &["space"],
-                    PlayPause,
-                    "play or pause",
-                    Some("play/pause"),
-                ),
-                b(
-                    Replay,
-                    &["."],
-                    StepForward,
-                    "step one event forward",
-                    Some("step"),
-                ),
-                b(Replay, &[","], StepBack, "step one event back", None),
-                b(Replay, &["+", "="], Faster, "play faster", Some("speed")),
-                b(Replay, &["-"], Slower, "play slower", None),
-                b(Replay, &["g", "home"], Top, "go to the start", None),
-                b(Replay, &["G", "end"], Bottom, "go to the end", None),
-            ],
+            bindings: DEFAULTS
+                .iter()
+                .map(|(context, keys, act, desc, hint)| Binding {
+                    context: *context,
+                    keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+                    act: *act,
+                    desc: (*desc).to_owned(),
+                    hint: (!hint.is_empty()).then(|| (*hint).to_owned()),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Named keys a binding may use (each also with a `ctrl-` prefix).
+const NAMED_KEYS: [&str; 14] = [
+    "space",
+    "enter",
+    "esc",
+    "left",
+    "right",
+    "up",
+    "down",
+    "pageup",
+    "pagedown",
+    "home",
+    "end",
+    "tab",
+    "backspace",
+    "delete",
+];
+
+fn valid_key(name: &str) -> bool {
+    let base = name.strip_prefix("ctrl-").unwrap_or(name);
+    base.chars().count() == 1 && base != " " || NAMED_KEYS.contains(&base)
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Keys {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBinding {
+    on: Spanned<Keys>,
+    action: Spanned<String>,
+    desc: Option<String>,
+}
+
+impl Keymap {
+    /// The defaults patched by a keymap.toml's text; `file` names it in
+    /// messages. Every mistake is reported with its position.
+    pub fn patched(file: &str, text: &str) -> Result<Self, Vec<Diagnostic>> {
+        let raw: BTreeMap<Spanned<String>, Vec<Spanned<RawBinding>>> =
+            toml::from_str(text).map_err(|e| vec![Diagnostic::from_toml(file, text, &e)])?;
+        let mut keymap = Self::default();
+        let mut found = Vec::new();
+        let mut error =
+            |span, message: String| found.push(Diagnostic::at(file, text, Some(span), message));
+        for (context_name, entries) in raw {
+            let Some(context) = Context::ALL
+                .iter()
+                .copied()
+                .find(|c| c.name() == context_name.get_ref())
+            else {
+                let names: Vec<_> = Context::ALL.iter().map(|c| c.name()).collect();
+                error(
+                    context_name.span(),
+                    format!(
+                        "unknown context `{}` (one of: {})",
+                        context_name.get_ref(),
+                        names.join(", ")
+                    ),
+                );
+                continue;
+            };
+            for entry in entries {
+                let entry = entry.into_inner();
+                let Some(act) = Act::ALL
+                    .iter()
+                    .copied()
+                    .find(|a| a.name() == entry.action.get_ref())
+                else {
+                    error(
+                        entry.action.span(),
+                        format!("unknown action `{}`", entry.action.get_ref()),
+                    );
+                    continue;
+                };
+                let span = entry.on.span();
+                let keys = match entry.on.into_inner() {
+                    Keys::One(k) => vec![k],
+                    Keys::Many(ks) => ks,
+                };
+                if let Some(bad) = keys.iter().find(|k| !valid_key(k)) {
+                    error(
+                        span,
+                        format!(
+                            "`{bad}` is not a key (a character, or one of: {})",
+                            NAMED_KEYS.join(", ")
+                        ),
+                    );
+                    continue;
+                }
+                keymap.rebind(context, act, keys, entry.desc);
+            }
+        }
+        if found.is_empty() {
+            Ok(keymap)
+        } else {
+            Err(found)
+        }
+    }
+
+    /// Gives `act` in `context` these keys (taking them from any other
+    /// binding of the context), adding the binding if the defaults lack it.
+    fn rebind(&mut self, context: Context, act: Act, keys: Vec<String>, desc: Option<String>) {
+        for b in self
+            .bindings
+            .iter_mut()
+            .filter(|b| b.context == context && b.act != act)
+        {
+            b.keys.retain(|k| !keys.contains(k));
+        }
+        match self
+            .bindings
+            .iter_mut()
+            .find(|b| b.context == context && b.act == act)
+        {
+            Some(b) => {
+                b.keys = keys;
+                if let Some(desc) = desc {
+                    b.desc = desc;
+                }
+            }
+            None => self.bindings.push(Binding {
+                context,
+                keys,
+                act,
+                desc: desc.unwrap_or_else(|| act.name().replace('_', " ")),
+                hint: None,
+            }),
         }
     }
 }
@@ -237,6 +634,7 @@ pub fn key_name(key: &KeyEvent) -> Option<String> {
         KeyCode::Home => "home".into(),
         KeyCode::End => "end".into(),
         KeyCode::Tab => "tab".into(),
+        KeyCode::Delete => "delete".into(),
         KeyCode::Backspace => "backspace".into(),
         _ => return None,
     };
@@ -289,6 +687,57 @@ mod tests {
         );
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(keymap.lookup(&[Context::Board], &ctrl_c), Some(Act::Quit));
+    }
+
+    #[test]
+    fn a_user_keymap_patches_the_defaults() {
+        let text = "[[board]]\non = [\"y\", \"a\"]\naction = \"approve\"\n\n[[board]]\non = \"n\"\naction = \"edit\"\n";
+        let keymap = Keymap::patched("keymap.toml", text).expect("valid");
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(
+            keymap.lookup(&[Context::Board], &key('y')),
+            Some(Act::Approve)
+        );
+        assert_eq!(keymap.lookup(&[Context::Board], &key('n')), Some(Act::Edit));
+        assert_eq!(
+            keymap.lookup(&[Context::Board], &key('e')),
+            None,
+            "edit moved to n"
+        );
+        assert_eq!(
+            keymap.key_for(Context::Board, Act::ApproveWithNotes),
+            None,
+            "n was taken from notes"
+        );
+    }
+
+    #[test]
+    fn keymap_mistakes_are_placed() {
+        let text = "[[bored]]\non = \"a\"\naction = \"approve\"\n\n[[board]]\non = \"f13\"\naction = \"approve\"\n\n[[board]]\non = \"a\"\naction = \"dance\"\n";
+        let errors: Vec<String> = Keymap::patched("keymap.toml", text)
+            .expect_err("invalid")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("keymap.toml:1:3: unknown context `bored`")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("keymap.toml:6:6: `f13` is not a key")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("keymap.toml:11:10: unknown action `dance`")),
+            "{errors:?}"
+        );
     }
 
     #[test]

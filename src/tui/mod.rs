@@ -9,7 +9,10 @@
 //! every exit path and, through ratatui's hook, on panic.
 
 pub mod app;
+pub mod compose;
+pub mod diff;
 pub mod keymap;
+pub mod markdown;
 pub mod prompt;
 pub mod replay;
 pub mod text;
@@ -19,7 +22,10 @@ pub mod view;
 use std::io;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, KeyEventKind,
+};
+use crossterm::execute;
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::sync::mpsc;
@@ -38,30 +44,58 @@ const FRAME: Duration = Duration::from_millis(16);
 /// How often the spinner turns while a phase runs.
 const SPIN: Duration = Duration::from_millis(100);
 
+/// How the UI behaves, from the command line and config.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub theme: Theme,
+    pub keymap: keymap::Keymap,
+    /// Ring the terminal bell when a gate opens.
+    pub bell: bool,
+}
+
 /// Shows a live session until the user quits; returns the state it ended in.
 pub async fn run_live(
     updates: mpsc::UnboundedReceiver<Update>,
     commands: mpsc::UnboundedSender<Command>,
-    theme: Theme,
+    options: Options,
 ) -> io::Result<SessionState> {
-    let app = App::new(Source::Live(Some(commands)), theme);
-    with_terminal(app, Some(updates)).await
+    let app = App::new(Source::Live(Some(commands)), options.theme.clone());
+    with_terminal(app, options, Some(updates)).await
 }
 
 /// Plays recorded events until the user quits.
-pub async fn run_replay(events: Vec<Event>, speed: Speed, theme: Theme) -> io::Result<()> {
-    let app = App::new(Source::Replay(replay::Player::new(events, speed)), theme);
-    with_terminal(app, None).await.map(drop)
+pub async fn run_replay(events: Vec<Event>, speed: Speed, options: Options) -> io::Result<()> {
+    let app = App::new(
+        Source::Replay(replay::Player::new(events, speed)),
+        options.theme.clone(),
+    );
+    with_terminal(
+        app,
+        Options {
+            bell: false,
+            ..options
+        },
+        None,
+    )
+    .await
+    .map(drop)
 }
 
 async fn with_terminal(
     mut app: App,
+    options: Options,
     updates: Option<mpsc::UnboundedReceiver<Update>>,
 ) -> io::Result<SessionState> {
+    app.keymap = options.keymap;
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, &mut app, updates).await;
+    let result = match execute!(io::stdout(), EnableMouseCapture) {
+        Ok(()) => event_loop(&mut terminal, &mut app, updates, options.bell).await,
+        Err(e) => Err(e),
+    };
+    // Restoring tries every step and reports the first error.
+    let mouse = execute!(io::stdout(), DisableMouseCapture);
     let restored = ratatui::try_restore();
-    result.and(restored)?;
+    result.and(mouse).and(restored)?;
     Ok(app.state)
 }
 
@@ -69,6 +103,7 @@ async fn event_loop(
     terminal: &mut DefaultTerminal,
     app: &mut App,
     mut updates: Option<mpsc::UnboundedReceiver<Update>>,
+    bell: bool,
 ) -> io::Result<()> {
     let mut input = EventStream::new();
     let mut batch = Vec::with_capacity(256);
@@ -99,6 +134,10 @@ async fn event_loop(
                     }
                     dirty = true;
                 }
+                Some(Ok(TermEvent::Mouse(mouse))) => {
+                    app.on_mouse(&mouse);
+                    dirty = true;
+                }
                 Some(Ok(TermEvent::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e),
@@ -109,8 +148,12 @@ async fn event_loop(
                     updates = None;
                     app.on_engine_gone();
                 }
+                let mut gate_opened = false;
                 for update in batch.drain(..) {
-                    app.on_update(update);
+                    gate_opened |= app.on_update(update);
+                }
+                if gate_opened && bell {
+                    io::Write::write_all(&mut io::stdout(), b"\x07")?;
                 }
                 dirty = true;
             }

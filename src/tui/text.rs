@@ -8,11 +8,8 @@
 
 use std::borrow::Cow;
 
-use ratatui::style::Style;
-use ratatui::text::{Line, Span};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::Theme;
 use crate::sanitize::sanitize;
 
 /// One line of safe text with no newline in it.
@@ -87,32 +84,6 @@ pub fn tail(text: &str, width: usize, rows: usize) -> Vec<String> {
     let skip = wrapped.len().saturating_sub(rows);
     wrapped.drain(..skip);
     wrapped
-}
-
-/// Wrapped, lightly styled Markdown: headings, code blocks and quotes.
-pub fn markdown(text: &str, width: usize, theme: &Theme) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    let mut in_code = false;
-    for source in sanitize(text).split('\n') {
-        let trimmed = source.trim_start();
-        let fence = trimmed.starts_with("```");
-        let style = if fence || in_code {
-            theme.code
-        } else if trimmed.starts_with('#') {
-            theme.heading
-        } else if trimmed.starts_with('>') || trimmed.starts_with('|') {
-            theme.dim
-        } else {
-            Style::new()
-        };
-        if fence {
-            in_code = !in_code;
-        }
-        for row in wrap(source, width) {
-            lines.push(Line::from(Span::styled(row, style)));
-        }
-    }
-    lines
 }
 
 #[cfg(test)]

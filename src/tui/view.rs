@@ -1,25 +1,30 @@
 //! Drawing: `impl Widget for &App`, a pure function of the app's state.
 //!
 //! The screen is a status bar, the request, the board (one column per
-//! phase) or a full-screen artifact, the checkpoint bar and the key hints.
-//! Every string from a session goes through [`super::text`]; nothing here
-//! changes state or performs I/O.
+//! phase, or on narrow terminals a strip of phases over the focused one), a
+//! full-screen artifact or diff, the checkpoint bar and the key hints, with
+//! any modal on top. Every string from a session goes through the sanitizer
+//! (via [`super::text`], [`super::markdown`] or [`super::diff`]); nothing
+//! here changes state or performs I/O.
 
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
-use super::app::{App, Modal, Screen, Source};
-use super::keymap::Context;
-use super::text::{clip, markdown, safe, tail, wrap};
-use crate::session::{PhaseState, PhaseStatus, SessionStatus};
+use super::app::{App, DiffBase, Modal, Screen, Source};
+use super::diff::diff_lines;
+use super::markdown;
+use super::text::{clip, safe, tail, wrap};
+use crate::session::{Attempt, PhaseState, PhaseStatus, SessionStatus};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 /// Rows above the text in a column: status, attempt and time, tokens, rule.
 const COLUMN_HEADER: usize = 4;
+/// Below this width the board shows one column wide and the rest as a strip.
+pub const NARROW: u16 = 120;
 
 /// Sizes derived from the terminal size, shared by drawing and scrolling.
 #[derive(Clone, Copy, Debug)]
@@ -32,6 +37,10 @@ impl Geometry {
     pub fn of(app: &App, (width, height): (u16, u16)) -> Self {
         let main_height = usize::from(height.saturating_sub(4));
         match app.screen {
+            Screen::Board if width < NARROW => Self {
+                text_width: usize::from(width).saturating_sub(2).max(1),
+                text_height: main_height.saturating_sub(3 + COLUMN_HEADER).max(1),
+            },
             Screen::Board => {
                 let columns = app.state.phases.len().max(1);
                 Self {
@@ -39,7 +48,7 @@ impl Geometry {
                     text_height: main_height.saturating_sub(2 + COLUMN_HEADER).max(1),
                 }
             }
-            Screen::Artifact { .. } => Self {
+            Screen::Artifact { .. } | Screen::Diff { .. } => Self {
                 text_width: usize::from(width).saturating_sub(2).max(1),
                 text_height: main_height.saturating_sub(2).max(1),
             },
@@ -64,14 +73,48 @@ impl Widget for &App {
         ])
         .render(request, buf);
         match self.screen {
+            Screen::Board if area.width < NARROW => narrow_board(self, main, buf),
             Screen::Board => board(self, main, buf),
-            Screen::Artifact { phase } => artifact(self, phase, main, buf),
+            Screen::Artifact { phase, attempt } => artifact(self, phase, attempt, main, buf),
+            Screen::Diff { phase, base } => diff(self, phase, base, main, buf),
         }
         checkpoint(self, bar, buf);
         hints(self, footer, buf);
-        match self.modal {
+        match &self.modal {
             Some(Modal::Help) => help(self, area, buf),
-            Some(Modal::ConfirmQuit) => confirm_quit(self, area, buf),
+            Some(Modal::ConfirmQuit) => confirm(
+                self,
+                area,
+                " Quit? ",
+                &[
+                    "Agents are still working.",
+                    "Quit now? The session log keeps everything so far.",
+                ],
+                "quit",
+                buf,
+            ),
+            Some(Modal::ConfirmAbort) => confirm(
+                self,
+                area,
+                " Abort? ",
+                &[
+                    "Abort the session here?",
+                    "No later phase will run; the log keeps everything.",
+                ],
+                "abort",
+                buf,
+            ),
+            Some(Modal::SearchInput(query)) => {
+                buf.set_style(bar, self.theme.gate);
+                Line::styled(format!(" /{}▏", safe(query)), self.theme.gate).render(bar, buf);
+            }
+            Some(Modal::ReturnPick { phase, selected }) => {
+                return_pick(self, *phase, *selected, area, buf);
+            }
+            Some(Modal::Compose(compose)) => {
+                let rect = compose.area(main);
+                compose.render(rect, buf, &self.theme, &self.keymap);
+            }
             None => {}
         }
     }
@@ -137,14 +180,25 @@ fn status_style(app: &App, status: PhaseStatus) -> Style {
     }
 }
 
-fn status_label(app: &App, status: PhaseStatus) -> String {
+fn status_icon(app: &App, status: PhaseStatus) -> &'static str {
     match status {
-        PhaseStatus::Pending => "· pending".into(),
-        PhaseStatus::Running => format!("{} running", SPINNER[app.frame % SPINNER.len()]),
-        PhaseStatus::AwaitingGate => "? awaiting you".into(),
-        PhaseStatus::Approved => "✓ approved".into(),
-        PhaseStatus::Failed => "✗ failed".into(),
+        PhaseStatus::Pending => "·",
+        PhaseStatus::Running => SPINNER[app.frame % SPINNER.len()],
+        PhaseStatus::AwaitingGate => "?",
+        PhaseStatus::Approved => "✓",
+        PhaseStatus::Failed => "✗",
     }
+}
+
+fn status_label(app: &App, status: PhaseStatus) -> String {
+    let word = match status {
+        PhaseStatus::Pending => "pending",
+        PhaseStatus::Running => "running",
+        PhaseStatus::AwaitingGate => "awaiting you",
+        PhaseStatus::Approved => "approved",
+        PhaseStatus::Failed => "failed",
+    };
+    format!("{} {word}", status_icon(app, status))
 }
 
 fn board(app: &App, area: Rect, buf: &mut Buffer) {
@@ -159,6 +213,61 @@ fn board(app: &App, area: Rect, buf: &mut Buffer) {
     for (index, (phase, column)) in phases.iter().zip(columns.iter()).enumerate() {
         phase_column(app, index, phase, *column, buf);
     }
+}
+
+/// Narrow terminals: a one-row strip of every phase, then the focused one.
+fn narrow_board(app: &App, area: Rect, buf: &mut Buffer) {
+    let phases = &app.state.phases;
+    if phases.is_empty() {
+        Paragraph::new("starting…")
+            .style(app.theme.dim)
+            .render(area, buf);
+        return;
+    }
+    let [strip, column] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let cells = Layout::horizontal(vec![Constraint::Fill(1); phases.len()]).split(strip);
+    for (index, (phase, cell)) in phases.iter().zip(cells.iter()).enumerate() {
+        let style = if index == app.focus {
+            app.theme.border_focus.add_modifier(Modifier::REVERSED)
+        } else {
+            status_style(app, phase.status)
+        };
+        let label = format!(
+            "{} {} {}",
+            status_icon(app, phase.status),
+            index + 1,
+            phase.role
+        );
+        Line::styled(
+            clip(&label, usize::from(cell.width.saturating_sub(1))),
+            style,
+        )
+        .render(*cell, buf);
+    }
+    if let Some(phase) = phases.get(app.focus) {
+        phase_column(app, app.focus, phase, column, buf);
+    }
+}
+
+/// One dim line per earlier attempt: how it ended.
+fn history(attempts: &[Attempt]) -> Vec<String> {
+    let Some((_, earlier)) = attempts.split_last() else {
+        return Vec::new();
+    };
+    earlier
+        .iter()
+        .rev()
+        .take(3)
+        .map(|a| match (&a.rejected_with, &a.error) {
+            (Some(feedback), _) if !feedback.is_empty() => {
+                format!("#{} rejected: {}", a.number, safe(feedback))
+            }
+            (Some(_), _) => format!("#{} retried", a.number),
+            (None, Some(error)) => format!("#{} failed: {}", a.number, safe(error)),
+            (None, None) => format!("#{} returned", a.number),
+        })
+        .collect()
 }
 
 fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &mut Buffer) {
@@ -188,6 +297,12 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
                 .map(|s| duration(s, a.ended_at.unwrap_or(app.now)))
         })
         .unwrap_or_default();
+    let max = app.state.pipeline.as_ref().map_or(0, |p| p.max_attempts);
+    let edited = if attempt.is_some_and(|a| a.edited.is_some()) {
+        " · edited"
+    } else {
+        ""
+    };
     let mut lines = vec![
         Line::styled(
             clip(&status_label(app, phase.status), width),
@@ -198,7 +313,7 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
                 &if phase.attempts.is_empty() {
                     "not started".to_owned()
                 } else {
-                    format!("attempt {} · {elapsed}", phase.attempts.len())
+                    format!("attempt {}/{max} · {elapsed}{edited}", phase.attempts.len())
                 },
                 width,
             ),
@@ -210,35 +325,12 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
         ),
         Line::styled("─".repeat(width), app.theme.border),
     ];
-    let rows = usize::from(inner.height).saturating_sub(COLUMN_HEADER);
+    for past in history(&phase.attempts) {
+        lines.push(Line::styled(clip(&past, width), app.theme.dim));
+    }
+    let rows = usize::from(inner.height).saturating_sub(lines.len());
     let body: Vec<Line<'static>> = match (phase.status, attempt) {
-        (PhaseStatus::Pending, _) | (_, None) => {
-            let reads = app
-                .state
-                .pipeline
-                .as_ref()
-                .and_then(|p| p.phases.get(index))
-                .map(|p| {
-                    p.inputs
-                        .iter()
-                        .filter_map(|id| app.state.phases.iter().find(|q| &q.id == id))
-                        .map(|q| q.artifact_name.clone())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default();
-            let reads = if reads.is_empty() {
-                "the request".to_owned()
-            } else {
-                reads.join(", ")
-            };
-            wrap(
-                &format!("reads {reads}\nwrites {}", phase.artifact_name),
-                width,
-            )
-            .into_iter()
-            .map(|l| Line::styled(l, app.theme.dim))
-            .collect()
-        }
+        (PhaseStatus::Pending, _) | (_, None) => pending_body(app, index, phase, width),
         (PhaseStatus::Running, Some(a)) => tail(&a.output, width, rows)
             .into_iter()
             .map(Line::from)
@@ -266,7 +358,7 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
         (PhaseStatus::AwaitingGate | PhaseStatus::Approved, Some(a)) => {
             let text = a.effective().unwrap_or(&a.output);
             let skip = if focused { app.scroll } else { 0 };
-            markdown(text, width, &app.theme)
+            markdown::render(text, width, &app.theme)
                 .into_iter()
                 .skip(skip)
                 .collect()
@@ -276,17 +368,85 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
     Paragraph::new(lines).render(inner, buf);
 }
 
-fn artifact(app: &App, index: usize, area: Rect, buf: &mut Buffer) {
+fn pending_body(app: &App, index: usize, phase: &PhaseState, width: usize) -> Vec<Line<'static>> {
+    let reads = app
+        .state
+        .pipeline
+        .as_ref()
+        .and_then(|p| p.phases.get(index))
+        .map(|p| {
+            p.inputs
+                .iter()
+                .filter_map(|id| app.state.phases.iter().find(|q| &q.id == id))
+                .map(|q| q.artifact_name.clone())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let reads = if reads.is_empty() {
+        "the request".to_owned()
+    } else {
+        reads.join(", ")
+    };
+    wrap(
+        &format!("reads {reads}\nwrites {}", phase.artifact_name),
+        width,
+    )
+    .into_iter()
+    .map(|l| Line::styled(l, app.theme.dim))
+    .collect()
+}
+
+/// Highlights every occurrence of `query` (any case) in a row.
+fn highlight(line: Line<'static>, query: &str, style: Style) -> Line<'static> {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let lower = text.to_lowercase();
+    let needle = query.to_lowercase();
+    if needle.is_empty() || !lower.contains(&needle) || lower.len() != text.len() {
+        return line;
+    }
+    let mut spans = Vec::new();
+    let mut offset = 0;
+    for span in line.spans {
+        let content = span.content.to_string();
+        let end = offset + content.len();
+        let mut cut = 0;
+        let mut search_from = offset;
+        while let Some(found) = lower[search_from..end].find(&needle) {
+            let start = search_from + found - offset;
+            let stop = (start + needle.len()).min(content.len());
+            spans.push(Span::styled(content[cut..start].to_owned(), span.style));
+            spans.push(Span::styled(content[start..stop].to_owned(), style));
+            cut = stop;
+            search_from = offset + stop;
+            if search_from >= end {
+                break;
+            }
+        }
+        spans.push(Span::styled(content[cut..].to_owned(), span.style));
+        offset = end;
+    }
+    Line::from(spans)
+}
+
+fn artifact(app: &App, index: usize, attempt: Option<usize>, area: Rect, buf: &mut Buffer) {
     let Some(phase) = app.state.phases.get(index) else {
         return;
     };
-    let attempt = phase.current();
-    let edited = attempt.is_some_and(|a| a.edited.is_some());
+    let count = phase.attempts.len();
+    let shown = attempt.unwrap_or(count.saturating_sub(1));
+    let edited = phase
+        .attempts
+        .get(shown)
+        .is_some_and(|a| a.edited.is_some());
+    let which = if attempt.is_some() {
+        format!("attempt {} of {count} (earlier)", shown + 1)
+    } else {
+        format!("attempt {count}")
+    };
     let title = format!(
-        " {} · {} · attempt {} · {}{} ",
+        " {} · {} · {which} · {}{} ",
         phase.artifact_name,
         phase.role,
-        phase.attempts.len(),
         phase.status.as_str().replace('_', " "),
         if edited { " · edited" } else { "" }
     );
@@ -295,8 +455,85 @@ fn artifact(app: &App, index: usize, area: Rect, buf: &mut Buffer) {
         .title(Span::styled(safe(&title), app.theme.title));
     let inner = block.inner(area);
     block.render(area, buf);
-    let text = attempt.map_or("", |a| a.effective().unwrap_or(&a.output));
-    let lines: Vec<Line<'static>> = markdown(text, usize::from(inner.width), &app.theme)
+    let rows = app.artifact_rows(usize::from(inner.width));
+    let lines: Vec<Line<'static>> = rows
+        .into_iter()
+        .skip(app.scroll)
+        .take(usize::from(inner.height))
+        .map(|l| match &app.search {
+            Some(q) => highlight(l, q, app.theme.search_match),
+            None => l,
+        })
+        .collect();
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// The two texts a diff compares, with their labels.
+fn diff_sides(phase: &PhaseState, base: DiffBase) -> Option<(String, &str, String, &str)> {
+    let current = phase.current()?;
+    let new = current.effective()?;
+    match base {
+        DiffBase::Draft => Some((
+            format!("attempt {} as the agent wrote it", current.number),
+            current.artifact.as_deref()?,
+            format!("attempt {} as edited", current.number),
+            new,
+        )),
+        DiffBase::PreviousAttempt => {
+            let previous = phase.attempts.iter().rev().nth(1)?;
+            Some((
+                format!("attempt {}", previous.number),
+                previous.effective()?,
+                format!("attempt {}", current.number),
+                new,
+            ))
+        }
+    }
+}
+
+/// The rows of a diff as drawn (also used for scroll limits).
+pub fn diff_rows(app: &App, phase: usize, base: DiffBase, width: usize) -> Vec<Line<'static>> {
+    let Some((old_label, old, new_label, new)) = app
+        .state
+        .phases
+        .get(phase)
+        .and_then(|p| diff_sides(p, base))
+    else {
+        return vec![Line::styled("nothing to compare", app.theme.dim)];
+    };
+    let (mut lines, stat) = diff_lines(old, new, width, &app.theme);
+    lines.insert(
+        0,
+        Line::styled(
+            clip(
+                &format!(
+                    "{old_label} → {new_label}: +{} −{} lines",
+                    stat.added, stat.removed
+                ),
+                width,
+            ),
+            app.theme.heading,
+        ),
+    );
+    lines
+}
+
+fn diff(app: &App, phase: usize, base: DiffBase, area: Rect, buf: &mut Buffer) {
+    let Some(state) = app.state.phases.get(phase) else {
+        return;
+    };
+    let block = Block::bordered()
+        .border_style(app.theme.border_focus)
+        .title(Span::styled(
+            safe(&format!(
+                " diff · {} · {} ",
+                state.artifact_name, state.role
+            )),
+            app.theme.title,
+        ));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let lines: Vec<Line<'static>> = diff_rows(app, phase, base, usize::from(inner.width))
         .into_iter()
         .skip(app.scroll)
         .take(usize::from(inner.height))
@@ -307,7 +544,7 @@ fn artifact(app: &App, index: usize, area: Rect, buf: &mut Buffer) {
 fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
     let s = &app.state;
     let (text, style) = if let Some(notice) = &app.notice {
-        (format!(" ! {}", safe(notice)), app.theme.awaiting)
+        (format!(" ! {}", safe(notice)), app.theme.notice)
     } else if let Some(gate) = &s.gate {
         let phase = &s.phases[gate.phase];
         let hint = if phase.status == PhaseStatus::Failed {
@@ -355,17 +592,16 @@ fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn hints(app: &App, area: Rect, buf: &mut Buffer) {
-    let contexts: &[Context] = match (app.screen, app.is_replay()) {
-        (Screen::Board, false) => &[Context::Board],
-        (Screen::Board, true) => &[Context::Replay, Context::Board],
-        (Screen::Artifact { .. }, _) => &[Context::Artifact],
-    };
     let mut spans = Vec::new();
-    for context in contexts {
-        for b in app.keymap.bindings.iter().filter(|b| b.context == *context) {
-            if let (Some(hint), Some(key)) = (b.hint, b.keys.first())
+    let mut shown: Vec<&str> = Vec::new();
+    for context in app.contexts() {
+        for b in app.keymap.bindings.iter().filter(|b| b.context == context) {
+            // A key a more specific context already claims is not offered twice.
+            if let (Some(hint), Some(key)) = (&b.hint, b.keys.first())
                 && app.available(b.act)
+                && !shown.contains(&key.as_str())
             {
+                shown.push(key);
                 spans.push(Span::styled(format!(" {key}"), app.theme.key));
                 spans.push(Span::styled(format!(" {hint} "), app.theme.dim));
             }
@@ -387,46 +623,101 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 fn help(app: &App, area: Rect, buf: &mut Buffer) {
+    // The keys of the screen in front of the user; each screen's help
+    // lists its own, so the box stays small enough to read.
     let mut lines = Vec::new();
-    for context in [Context::Board, Context::Artifact, Context::Replay] {
-        lines.push(Line::styled(context.title(), app.theme.heading));
+    for context in app.contexts() {
+        lines.push(Line::styled(context.name(), app.theme.heading));
         for b in app.keymap.bindings.iter().filter(|b| b.context == context) {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<20}", b.keys.join(" / ")), app.theme.key),
-                Span::raw(b.desc),
+                Span::raw(b.desc.clone()),
             ]));
         }
-        lines.push(Line::raw(""));
     }
-    lines.push(Line::styled("any key closes this help", app.theme.dim));
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let rect = centered(area, 68, height);
+    lines.push(Line::styled(
+        "other screens list their own keys · any key closes this help",
+        app.theme.dim,
+    ));
+    // Two columns when the screen is wide enough, else as many rows as fit.
+    let half = lines.len().div_ceil(2);
+    let two_columns = area.width >= 140;
+    let (width, height) = if two_columns {
+        (
+            area.width.min(150),
+            u16::try_from(half + 2).unwrap_or(u16::MAX),
+        )
+    } else {
+        (
+            area.width.min(72),
+            u16::try_from(lines.len() + 2).unwrap_or(u16::MAX),
+        )
+    };
+    let rect = centered(area, width, height);
     Clear.render(rect, buf);
+    let block = Block::bordered()
+        .title(" Keys ")
+        .border_style(app.theme.border_focus);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    if two_columns {
+        let [left, right] = Layout::horizontal([Constraint::Fill(1); 2]).areas(inner);
+        let second = lines.split_off(half);
+        Paragraph::new(lines).render(left, buf);
+        Paragraph::new(second).render(right, buf);
+    } else {
+        Paragraph::new(lines).render(inner, buf);
+    }
+}
+
+fn confirm(app: &App, area: Rect, title: &str, text: &[&str], yes: &str, buf: &mut Buffer) {
+    let rect = centered(area, 56, u16::try_from(text.len() + 4).unwrap_or(u16::MAX));
+    Clear.render(rect, buf);
+    let mut lines: Vec<Line<'static>> = text.iter().map(|t| Line::raw((*t).to_owned())).collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled("y", app.theme.key),
+        Span::raw(format!(" {yes} · any other key stays")),
+    ]));
     Paragraph::new(lines)
         .block(
             Block::bordered()
-                .title(" Keys ")
-                .border_style(app.theme.border_focus),
+                .title(title.to_owned())
+                .border_style(app.theme.awaiting),
         )
         .render(rect, buf);
 }
 
-fn confirm_quit(app: &App, area: Rect, buf: &mut Buffer) {
-    let rect = centered(area, 52, 6);
+fn return_pick(app: &App, phase: usize, selected: usize, area: Rect, buf: &mut Buffer) {
+    let from = &app.state.phases[phase];
+    let height = u16::try_from(phase + 5).unwrap_or(u16::MAX);
+    let rect = centered(area, 60, height);
     Clear.render(rect, buf);
-    Paragraph::new(vec![
-        Line::raw("Agents are still working."),
-        Line::raw("Quit now? The session log keeps everything so far."),
+    let mut lines = vec![
+        Line::raw(format!("Return the {}'s work to:", from.role)),
         Line::raw(""),
-        Line::from(vec![
-            Span::styled("y", app.theme.key),
-            Span::raw(" quit · any other key stays"),
-        ]),
-    ])
-    .block(
-        Block::bordered()
-            .title(" Quit? ")
-            .border_style(app.theme.awaiting),
-    )
-    .render(rect, buf);
+    ];
+    for (i, p) in app.state.phases[..phase].iter().enumerate() {
+        let marker = if i == selected { "▶ " } else { "  " };
+        let style = if i == selected {
+            app.theme.gate
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(
+            format!("{marker}{} {} ({})", i + 1, p.role, p.artifact_name),
+            style,
+        ));
+    }
+    lines.push(Line::styled(
+        "later phases run again; their work stays in the history",
+        app.theme.dim,
+    ));
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .title(" Return work ")
+                .border_style(app.theme.border_focus),
+        )
+        .render(rect, buf);
 }

@@ -1,0 +1,346 @@
+//! The multi-line boxes a reviewer writes in: the artifact editor and the
+//! notes, feedback and return-reason boxes.
+//!
+//! A [`Compose`] wraps a `ratatui-textarea` editor (undo/redo, search, soft
+//! wrap; line numbers in the editor) with what the text is for. Keys go to
+//! the editor except the few the keymap's `editor` context binds (submit,
+//! cancel, undo, redo, search). Cancelling changed text asks first. The box
+//! never sends anything itself: [`Compose::on_key`] says what happened and
+//! the app turns a submission into a decision.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Widget};
+use ratatui_textarea::{TextArea, WrapMode};
+
+use super::Theme;
+use super::keymap::{Act, Context, Keymap};
+use super::text::clip;
+
+/// What the text will become.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Notes that travel with an approval.
+    Notes,
+    /// Feedback for a new attempt; optional when retrying a failed phase.
+    Feedback { required: bool },
+    /// Why work returns to phase `to`.
+    Reason { to: usize },
+    /// A replacement for the artifact.
+    Edit,
+}
+
+/// What a key did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Editing,
+    Cancelled,
+    Submitted(String),
+}
+
+/// A box being written in.
+#[derive(Debug)]
+pub struct Compose {
+    /// The phase the gate is open on.
+    pub phase: usize,
+    pub purpose: Purpose,
+    pub title: String,
+    pub editor: TextArea<'static>,
+    initial: String,
+    /// Asking whether to throw away changed text.
+    pub confirm_discard: bool,
+    /// A search being typed, after `ctrl-f`.
+    pub search: Option<String>,
+    /// Why the last submit was refused.
+    pub problem: Option<String>,
+}
+
+/// Escapes regex syntax so a search finds the literal text.
+fn literal(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    for c in query.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Compose {
+    pub fn new(
+        phase: usize,
+        purpose: Purpose,
+        title: String,
+        initial: &str,
+        theme: &Theme,
+    ) -> Self {
+        let mut editor = TextArea::new(initial.lines().map(str::to_owned).collect());
+        editor.set_wrap_mode(WrapMode::WordOrGlyph);
+        editor.set_cursor_line_style(theme.editor_cursor_line);
+        editor.set_search_style(theme.search_match);
+        editor.set_selection_style(theme.selection);
+        if purpose == Purpose::Edit {
+            editor.set_line_number_style(theme.line_number);
+        }
+        Self {
+            phase,
+            purpose,
+            title,
+            editor,
+            initial: initial.to_owned(),
+            confirm_discard: false,
+            search: None,
+            problem: None,
+        }
+    }
+
+    /// The text as written.
+    pub fn text(&self) -> String {
+        let mut text = self.editor.lines().join("\n");
+        if self.purpose == Purpose::Edit && self.initial.ends_with('\n') {
+            text.push('\n');
+        }
+        text
+    }
+
+    pub fn modified(&self) -> bool {
+        self.text().trim_end() != self.initial.trim_end()
+    }
+
+    /// Handles one key.
+    pub fn on_key(&mut self, key: &KeyEvent, keymap: &Keymap) -> Outcome {
+        self.problem = None;
+        if self.confirm_discard {
+            self.confirm_discard = false;
+            return match key.code {
+                KeyCode::Char('y') => Outcome::Cancelled,
+                _ => Outcome::Editing,
+            };
+        }
+        if let Some(query) = &mut self.search {
+            match key.code {
+                KeyCode::Enter => {
+                    let query = literal(query);
+                    self.search = None;
+                    if self.editor.set_search_pattern(query).is_ok()
+                        && !self.editor.search_forward(true)
+                    {
+                        self.problem = Some("no match".into());
+                    }
+                }
+                KeyCode::Esc => self.search = None,
+                KeyCode::Backspace => {
+                    query.pop();
+                }
+                KeyCode::Char(c) => query.push(c),
+                _ => {}
+            }
+            return Outcome::Editing;
+        }
+        match keymap.lookup(&[Context::Editor], key) {
+            Some(Act::Submit) => return self.submit(),
+            Some(Act::Back) if self.modified() => self.confirm_discard = true,
+            Some(Act::Back) => return Outcome::Cancelled,
+            Some(Act::Undo) => {
+                self.editor.undo();
+            }
+            Some(Act::Redo) => {
+                self.editor.redo();
+            }
+            Some(Act::Search) => self.search = Some(String::new()),
+            Some(Act::NextMatch) => {
+                self.editor.search_forward(false);
+            }
+            Some(Act::PrevMatch) => {
+                self.editor.search_back(false);
+            }
+            _ => {
+                self.editor.input(*key);
+            }
+        }
+        Outcome::Editing
+    }
+
+    fn submit(&mut self) -> Outcome {
+        let text = self.text();
+        let empty = text.trim().is_empty();
+        let problem = match self.purpose {
+            Purpose::Notes if empty => Some("write a note, or press esc to cancel"),
+            Purpose::Feedback { required: true } if empty => {
+                Some("say what to change: the next attempt reads this")
+            }
+            Purpose::Edit if !self.modified() => Some("nothing changed"),
+            Purpose::Edit if empty => Some("an artifact cannot be empty"),
+            _ => None,
+        };
+        match problem {
+            Some(p) => {
+                self.problem = Some(p.to_owned());
+                Outcome::Editing
+            }
+            None if self.purpose == Purpose::Edit => Outcome::Submitted(text),
+            None => Outcome::Submitted(text.trim().to_owned()),
+        }
+    }
+
+    /// Where the box goes: the editor takes the whole area, the others a
+    /// box in the middle.
+    pub fn area(&self, screen: Rect) -> Rect {
+        if self.purpose == Purpose::Edit {
+            return screen;
+        }
+        let width = screen.width.saturating_sub(4).min(90);
+        let height = screen.height.saturating_sub(2).min(14);
+        Rect {
+            x: screen.x + (screen.width - width) / 2,
+            y: screen.y + (screen.height - height) / 2,
+            width,
+            height,
+        }
+    }
+
+    /// Draws the box into `area` (as given by [`Compose::area`]).
+    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, keymap: &Keymap) {
+        Clear.render(area, buf);
+        let block = Block::bordered()
+            .title(Span::styled(
+                clip(&format!(" {} ", self.title), usize::from(area.width)),
+                theme.title,
+            ))
+            .border_style(theme.border_focus);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let [text, status] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+        (&self.editor).render(text, buf);
+        let line = if self.confirm_discard {
+            Line::from(vec![
+                Span::styled(" Discard your changes? ", theme.awaiting),
+                Span::styled("y", theme.key),
+                Span::raw(" discard · any other key keeps editing"),
+            ])
+        } else if let Some(query) = &self.search {
+            Line::from(vec![
+                Span::styled(" search: ", theme.key),
+                Span::raw(query.clone()),
+                Span::styled("▏", theme.key),
+            ])
+        } else if let Some(problem) = &self.problem {
+            Line::styled(format!(" {problem}"), theme.failed)
+        } else {
+            let mut spans = Vec::new();
+            for b in keymap
+                .bindings
+                .iter()
+                .filter(|b| b.context == Context::Editor)
+            {
+                if let (Some(hint), Some(key)) = (&b.hint, b.keys.first()) {
+                    spans.push(Span::styled(format!(" {key}"), theme.key));
+                    spans.push(Span::styled(format!(" {hint} "), theme.dim));
+                }
+            }
+            Line::from(spans)
+        };
+        line.render(status, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn press(c: &mut Compose, code: KeyCode, modifiers: KeyModifiers) -> Outcome {
+        c.on_key(&KeyEvent::new(code, modifiers), &Keymap::default())
+    }
+
+    fn typed(c: &mut Compose, text: &str) {
+        for ch in text.chars() {
+            press(c, KeyCode::Char(ch), KeyModifiers::NONE);
+        }
+    }
+
+    #[test]
+    fn feedback_is_required_then_submitted_trimmed() {
+        let mut c = Compose::new(
+            0,
+            Purpose::Feedback { required: true },
+            "t".into(),
+            "",
+            &Theme::mono(),
+        );
+        assert_eq!(
+            press(&mut c, KeyCode::Char('s'), KeyModifiers::CONTROL),
+            Outcome::Editing
+        );
+        assert!(c.problem.is_some());
+        typed(&mut c, "more detail ");
+        press(&mut c, KeyCode::Enter, KeyModifiers::NONE);
+        typed(&mut c, "please");
+        assert_eq!(
+            press(&mut c, KeyCode::Char('s'), KeyModifiers::CONTROL),
+            Outcome::Submitted("more detail \nplease".into())
+        );
+    }
+
+    #[test]
+    fn cancelling_changed_text_asks_first_and_undo_works() {
+        let mut c = Compose::new(
+            0,
+            Purpose::Edit,
+            "t".into(),
+            "# Plan\nline\n",
+            &Theme::mono(),
+        );
+        assert_eq!(
+            press(&mut c, KeyCode::Esc, KeyModifiers::NONE),
+            Outcome::Cancelled,
+            "unchanged: no question"
+        );
+        let mut c = Compose::new(
+            0,
+            Purpose::Edit,
+            "t".into(),
+            "# Plan\nline\n",
+            &Theme::mono(),
+        );
+        typed(&mut c, "X");
+        assert!(c.modified());
+        assert_eq!(
+            press(&mut c, KeyCode::Esc, KeyModifiers::NONE),
+            Outcome::Editing
+        );
+        assert!(c.confirm_discard);
+        assert_eq!(
+            press(&mut c, KeyCode::Char('n'), KeyModifiers::NONE),
+            Outcome::Editing
+        );
+        press(&mut c, KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert!(!c.modified(), "{:?}", c.text());
+        typed(&mut c, "Y");
+        assert_eq!(
+            press(&mut c, KeyCode::Char('s'), KeyModifiers::CONTROL),
+            Outcome::Submitted("Y# Plan\nline\n".into())
+        );
+    }
+
+    #[test]
+    fn search_moves_the_cursor_to_a_literal_match() {
+        let mut c = Compose::new(
+            0,
+            Purpose::Edit,
+            "t".into(),
+            "a\nb (x)\nc (x)\n",
+            &Theme::mono(),
+        );
+        press(&mut c, KeyCode::Char('f'), KeyModifiers::CONTROL);
+        typed(&mut c, "(x)");
+        press(&mut c, KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(c.editor.cursor(), (1, 2));
+        press(&mut c, KeyCode::Char('n'), KeyModifiers::CONTROL);
+        assert_eq!(c.editor.cursor(), (2, 2));
+    }
+}
