@@ -36,6 +36,8 @@ struct Screen {
     output: mpsc::Receiver<Vec<u8>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
+    /// Terminal bells (BEL bytes) seen so far.
+    bells: usize,
     master: Box<dyn MasterPty + Send>,
 }
 
@@ -78,6 +80,7 @@ impl Screen {
             output,
             writer,
             child,
+            bells: 0,
             master: pair.master,
         }
     }
@@ -91,6 +94,7 @@ impl Screen {
         let start = Instant::now();
         loop {
             while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(20)) {
+                self.bells += bytes.iter().filter(|b| **b == 7).count();
                 self.parser.process(&bytes);
             }
             if done(&self.contents()) {
@@ -416,4 +420,36 @@ fn cancel_a_running_phase_retry_it_and_survive_a_resize_to_80x24() {
         "a retry without a note"
     );
     assert_eq!(decisions[1]["action"], "approve");
+}
+
+#[test]
+fn a_user_keymap_rebinds_keys_and_the_footer_follows_and_the_bell_can_be_turned_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut screen = Screen::spawn(dir.path(), 120, 30, &["run", REQUEST], "instant");
+    screen.wait_for(QUESTIONS[0]);
+    assert!(screen.bells >= 1, "a bell rings when a gate opens");
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    screen.exit_code();
+
+    let config = dir.path().join(".config/handoff");
+    std::fs::create_dir_all(&config).expect("config dir");
+    std::fs::write(
+        config.join("keymap.toml"),
+        "[[board]]\non = \"y\"\naction = \"approve\"\n",
+    )
+    .expect("keymap");
+    std::fs::write(config.join("config.toml"), "bell = false\n").expect("config");
+    let mut screen = Screen::spawn(dir.path(), 120, 30, &["run", REQUEST], "instant");
+    screen.wait_for(QUESTIONS[0]);
+    screen.wait_for(" y approve");
+    assert_eq!(screen.bells, 0, "bell = false");
+    screen.press("a");
+    screen.press("y");
+    screen.wait_for(QUESTIONS[1]);
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3);
 }

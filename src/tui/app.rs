@@ -800,3 +800,59 @@ pub fn diff_base(phase: &PhaseState, current: Option<DiffBase>) -> Option<DiffBa
         .into_iter()
         .find_map(|(ok, base)| ok.then_some(base))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn click(column: u16, row: u16) -> MouseEvent {
+        MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    fn app_with_phases(width: u16) -> App {
+        let pipeline =
+            crate::pipeline::load_pipeline(&crate::pipeline::SkillsFile::builtin(), None)
+                .expect("builtin");
+        let event = crate::session::Event {
+            seq: 0,
+            t: chrono::DateTime::UNIX_EPOCH,
+            kind: EventKind::SessionStarted {
+                id: "s".into(),
+                request: "r".into(),
+                pipeline,
+                provider: "offline".into(),
+                model: "m".into(),
+                version: "0".into(),
+            },
+        };
+        let mut app = App::new(Source::Live(None), Theme::mono());
+        app.on_update(Update::Event(event));
+        app.size = (width, 30);
+        app
+    }
+
+    #[test]
+    fn a_click_focuses_the_column_under_it() {
+        let mut app = app_with_phases(180);
+        app.on_mouse(&click(95, 10));
+        assert_eq!(app.focus, 3);
+        assert!(!app.follow);
+        app.on_mouse(&click(5, 0));
+        assert_eq!(app.focus, 3, "the status bar is not a column");
+    }
+
+    #[test]
+    fn on_a_narrow_board_only_the_strip_is_clickable() {
+        let mut app = app_with_phases(90);
+        app.on_mouse(&click(80, 10));
+        assert_eq!(app.focus, 0);
+        app.on_mouse(&click(80, 2));
+        assert_eq!(app.focus, 5);
+    }
+}
