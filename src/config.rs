@@ -2,25 +2,63 @@
 //! `~/.config/handoff/config.toml`), beside `keymap.toml` and `skills.toml`.
 //!
 //! ```toml
-//! theme = "light"     # a built-in theme or a path to a theme file
-//! bell = false        # ring the terminal bell when a checkpoint opens
+//! theme = "light"          # a built-in theme or a path to a theme file
+//! bell = false             # ring the terminal bell when a checkpoint opens
+//! provider = "openai"      # or "offline"
+//! base_url = "http://localhost:11434/v1"
+//! model = "llama3.1"
+//! context_tokens = 32768   # inputs are cut (visibly) to fit this
+//!
+//! [timeouts]               # seconds
+//! connect = 10
+//! first_byte = 120
+//! idle = 90
+//!
+//! [retries]
+//! max = 4                  # retries after the first try
+//! base_ms = 500            # first backoff; doubles, with jitter
+//! cap_s = 30               # the longest wait, Retry-After included
+//!
+//! [prices."gpt-4o-mini"]   # US dollars per million tokens
+//! prompt = 0.15
+//! completion = 0.60
 //! ```
 //!
-//! A missing file means the defaults; a broken one is reported with its
-//! position and nothing starts.
+//! The environment (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `HANDOFF_MODEL`)
+//! overrides the file and flags override both. A missing file means the
+//! defaults; a broken one is reported with its position and nothing starts.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::diagnostic::Diagnostic;
+use crate::provider::openai::Timeouts;
+use crate::provider::openai::retry::RetryPolicy;
+
+/// Which provider config.toml asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderName {
+    Offline,
+    Openai,
+}
 
 /// Settings from config.toml.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub theme: Option<String>,
     pub bell: bool,
+    pub provider: Option<ProviderName>,
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub context_tokens: Option<usize>,
+    pub timeouts: TimeoutSeconds,
+    pub retries: Retries,
+    pub prices: BTreeMap<String, Price>,
 }
 
 impl Default for Config {
@@ -28,7 +66,88 @@ impl Default for Config {
         Self {
             theme: None,
             bell: true,
+            provider: None,
+            base_url: None,
+            model: None,
+            context_tokens: None,
+            timeouts: TimeoutSeconds::default(),
+            retries: Retries::default(),
+            prices: BTreeMap::new(),
         }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutSeconds {
+    pub connect: u64,
+    pub first_byte: u64,
+    pub idle: u64,
+}
+
+impl Default for TimeoutSeconds {
+    fn default() -> Self {
+        let t = Timeouts::default();
+        Self {
+            connect: t.connect.as_secs(),
+            first_byte: t.first_byte.as_secs(),
+            idle: t.idle.as_secs(),
+        }
+    }
+}
+
+impl TimeoutSeconds {
+    pub fn timeouts(self) -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(self.connect.max(1)),
+            first_byte: Duration::from_secs(self.first_byte.max(1)),
+            idle: Duration::from_secs(self.idle.max(1)),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retries {
+    pub max: u32,
+    pub base_ms: u64,
+    pub cap_s: u64,
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        let p = RetryPolicy::default();
+        Self {
+            max: p.max_retries,
+            base_ms: u64::try_from(p.base.as_millis()).unwrap_or(500),
+            cap_s: p.cap.as_secs(),
+        }
+    }
+}
+
+impl Retries {
+    pub fn policy(self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.max,
+            base: Duration::from_millis(self.base_ms),
+            cap: Duration::from_secs(self.cap_s),
+        }
+    }
+}
+
+/// US dollars per million tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub prompt: f64,
+    pub completion: f64,
+}
+
+impl Price {
+    /// The cost of some tokens at this price.
+    #[allow(clippy::cast_precision_loss)] // Token counts stay far below 2^52.
+    pub fn cost(self, prompt_tokens: u64, completion_tokens: u64) -> f64 {
+        (prompt_tokens as f64 * self.prompt + completion_tokens as f64 * self.completion) / 1_000_000.0
     }
 }
 
@@ -50,12 +169,7 @@ pub fn load(path: &Path) -> Result<Config, Diagnostic> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse(&path.display().to_string(), &text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => Err(Diagnostic::at(
-            &path.display().to_string(),
-            "",
-            None,
-            e.to_string(),
-        )),
+        Err(e) => Err(Diagnostic::at(&path.display().to_string(), "", None, e.to_string())),
     }
 }
 
@@ -66,14 +180,17 @@ mod tests {
     #[test]
     fn defaults_and_values() {
         assert_eq!(parse("c", "").expect("empty"), Config::default());
-        let c = parse("c", "theme = \"mono\"\nbell = false\n").expect("valid");
-        assert_eq!(
-            c,
-            Config {
-                theme: Some("mono".into()),
-                bell: false
-            }
-        );
+        let c = parse(
+            "c",
+            "theme = \"mono\"\nbell = false\nprovider = \"openai\"\n[timeouts]\nidle = 5\n[prices.m]\nprompt = 1.0\ncompletion = 2.0\n",
+        )
+        .expect("valid");
+        assert_eq!(c.theme.as_deref(), Some("mono"));
+        assert!(!c.bell);
+        assert_eq!(c.provider, Some(ProviderName::Openai));
+        assert_eq!(c.timeouts.timeouts().idle, Duration::from_secs(5));
+        assert_eq!(c.timeouts.connect, TimeoutSeconds::default().connect);
+        assert!((c.prices["m"].cost(1_000_000, 500_000) - 2.0).abs() < 1e-9);
     }
 
     #[test]
@@ -83,5 +200,7 @@ mod tests {
         let e = parse("config.toml", "theme = \"mono\"\ncolour = 1\n").expect_err("unknown key");
         assert_eq!(e.line, 2, "{e}");
         assert!(e.message.contains("colour"), "{e}");
+        let e = parse("config.toml", "provider = \"claude\"\n").expect_err("unknown provider");
+        assert_eq!(e.line, 1, "{e}");
     }
 }

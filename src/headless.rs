@@ -363,6 +363,16 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
                 d.action.as_str()
             )
         }
+        EventKind::Retry { phase, .. } => {
+            let retrying = state
+                .phases
+                .iter()
+                .find(|p| &p.id == phase)
+                .and_then(|p| p.current())
+                .and_then(|a| a.retrying.clone())
+                .unwrap_or_default();
+            format!("{phase:<10} ↻ {retrying}")
+        }
         EventKind::PhaseFailed { phase, error, .. } => {
             format!("{phase:<10} ✗ failed: {}", clip(error, 100))
         }

@@ -108,6 +108,7 @@ async fn run_session(
         pipeline: load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
         provider: Arc::new(OfflineProvider::new(pace)),
         model: "offline-scripted".into(),
+        context_tokens: None,
         clock: Arc::new(SystemClock),
     };
     let engine = Engine::new(spec, log, Box::new(checker), commands_rx);

@@ -10,6 +10,7 @@ use std::fmt::Write;
 
 use crate::pipeline::Pipeline;
 use crate::provider::{Brief, CompletionRequest, Input, Message, Role};
+
 use crate::session::SessionState;
 
 /// What phase `index` of `pipeline` is given, in the state `state` is in.
@@ -96,16 +97,54 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
     ]
 }
 
-/// The full request for phase `index`.
+/// Characters per token, for fitting text to a context window.
+const CHARS_PER_TOKEN: usize = 4;
+/// Tokens kept free for the role's instructions and its answer.
+const RESERVED_TOKENS: usize = 4096;
+
+/// Cuts the handed-over texts (inputs and the previous attempt) so that
+/// together they fit in `budget` characters: the smallest are kept whole,
+/// the rest cut to an equal share, each cut marked in the text itself.
+pub fn fit(brief: &mut Brief, budget: usize) {
+    let mut texts: Vec<&mut String> = brief.inputs.iter_mut().map(|i| &mut i.content).collect();
+    if let Some(previous) = brief.previous.as_mut() {
+        texts.push(previous);
+    }
+    texts.sort_by_key(|t| t.len());
+    let mut left = budget;
+    let count = texts.len();
+    for (i, text) in texts.into_iter().enumerate() {
+        let share = left / (count - i);
+        if text.len() > share {
+            let keep = (0..=share).rev().find(|k| text.is_char_boundary(*k)).unwrap_or(0);
+            let cut = text.len() - keep;
+            text.truncate(keep);
+            text.push_str(&format!(
+                "\n\n[… {cut} characters cut here by handoff to fit the model's context …]\n"
+            ));
+        }
+        left = left.saturating_sub(text.len().min(share));
+    }
+}
+
+/// The full request for phase `index`: the phase's own model and
+/// temperature if it sets them, inputs cut to `context_tokens` if given.
 pub fn request(
     state: &SessionState,
     pipeline: &Pipeline,
     index: usize,
     model: &str,
+    context_tokens: Option<usize>,
 ) -> CompletionRequest {
-    let brief = brief(state, pipeline, index);
+    let mut brief = brief(state, pipeline, index);
+    if let Some(tokens) = context_tokens {
+        let fixed = brief.phase.prompt.len() + brief.request.len() + brief.notes.iter().map(String::len).sum::<usize>();
+        let budget = tokens.saturating_sub(RESERVED_TOKENS) * CHARS_PER_TOKEN;
+        fit(&mut brief, budget.saturating_sub(fixed));
+    }
     CompletionRequest {
-        model: model.to_owned(),
+        model: brief.phase.model.clone().unwrap_or_else(|| model.to_owned()),
+        temperature: brief.phase.temperature,
         messages: messages(&brief),
         brief,
     }
@@ -191,5 +230,36 @@ mod tests {
                 .content
                 .contains("## Reviewer feedback on that attempt\nadd pagination")
         );
+    }
+
+    #[test]
+    fn oversized_inputs_are_cut_with_a_visible_marker() {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let input = |name: &str, size: usize| Input {
+            phase: name.into(),
+            role: "R".into(),
+            name: name.into(),
+            content: "x".repeat(size),
+        };
+        let mut brief = Brief {
+            request: "r".into(),
+            phase: pipeline.phases[3].clone(),
+            attempt: 1,
+            inputs: vec![input("small", 100), input("big", 50_000), input("bigger", 90_000)],
+            notes: Vec::new(),
+            previous: None,
+            feedback: None,
+        };
+        fit(&mut brief, 10_100);
+        assert_eq!(brief.inputs[0].content.len(), 100, "small inputs stay whole");
+        for cut in &brief.inputs[1..] {
+            assert!(cut.content.starts_with(&"x".repeat(5000)));
+            assert!(cut.content.contains("characters cut here by handoff"), "{}", &cut.content[4990..]);
+            assert!(cut.content.len() < 5200);
+        }
+        let mut whole = brief.clone();
+        whole.inputs = vec![input("a", 10)];
+        fit(&mut whole, 100);
+        assert_eq!(whole.inputs[0].content, "x".repeat(10));
     }
 }

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use crate::cli::{Cli, Command, Global, ProviderKind};
 use crate::pipeline::{Pipeline, SkillsFile, load_pipeline};
 use crate::provider::Provider;
+use crate::config::ProviderName;
 use crate::provider::offline::{OFFLINE_MODEL, OfflineProvider, Pace};
+use crate::provider::openai::{OpenAiProvider, Settings};
 use crate::session::store;
 
 /// Exit codes, as DESIGN.md §5 fixes them.
@@ -147,15 +149,47 @@ fn pipeline(g: &Global) -> Result<Pipeline, Failure> {
     })
 }
 
-/// Which provider runs, and with which model.
-fn provider(g: &Global, interactive: bool) -> Result<(Arc<dyn Provider>, String), Failure> {
-    match g.provider {
-        Some(ProviderKind::Openai) => Err(Failure::usage(
-            "the openai provider is not built yet; run with --provider offline",
-        )),
-        // Until the openai provider lands, an API key in the environment
-        // does not select it: the offline provider always runs.
-        Some(ProviderKind::Offline) | None => {
+/// The provider a session runs with.
+pub struct Chosen {
+    pub provider: Arc<dyn Provider>,
+    pub model: String,
+    pub context_tokens: Option<usize>,
+}
+
+/// Which provider runs, and with which model: `--provider`, else
+/// config.toml's, else `openai` when an API key or a base URL is given,
+/// else `offline`.
+fn provider(g: &Global, interactive: bool) -> Result<Chosen, Failure> {
+    let config = config()?;
+    let base_url = g
+        .base_url
+        .clone()
+        .or_else(|| env_var("OPENAI_BASE_URL"))
+        .or(config.base_url.clone());
+    let api_key = env_var("OPENAI_API_KEY");
+    let kind = g.provider.unwrap_or(match config.provider {
+        Some(ProviderName::Openai) => ProviderKind::Openai,
+        Some(ProviderName::Offline) => ProviderKind::Offline,
+        None if api_key.is_some() || base_url.is_some() => ProviderKind::Openai,
+        None => ProviderKind::Offline,
+    });
+    let model = g.model.clone().or_else(|| env_var("HANDOFF_MODEL")).or(config.model.clone());
+    match kind {
+        ProviderKind::Openai => {
+            let settings = Settings {
+                base_url: base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+                api_key,
+                timeouts: config.timeouts.timeouts(),
+                retry: config.retries.policy(),
+            };
+            let provider = OpenAiProvider::new(settings).map_err(Failure::usage)?;
+            Ok(Chosen {
+                provider: Arc::new(provider),
+                model: model.unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
+                context_tokens: Some(config.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS)),
+            })
+        }
+        ProviderKind::Offline => {
             let pace = match env_var("HANDOFF_OFFLINE_PACE").as_deref() {
                 Some("instant") => Pace::INSTANT,
                 Some("readable") => Pace::READABLE,
@@ -167,11 +201,19 @@ fn provider(g: &Global, interactive: bool) -> Result<(Arc<dyn Provider>, String)
                 None if interactive => Pace::READABLE,
                 None => Pace::INSTANT,
             };
-            let model = g.model.clone().unwrap_or_else(|| OFFLINE_MODEL.to_owned());
-            Ok((Arc::new(OfflineProvider::new(pace)), model))
+            Ok(Chosen {
+                provider: Arc::new(OfflineProvider::new(pace)),
+                model: model.unwrap_or_else(|| OFFLINE_MODEL.to_owned()),
+                context_tokens: None,
+            })
         }
     }
 }
+
+/// Where the openai provider goes without a base URL.
+const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+const DEFAULT_MODEL: &str = "gpt-4o-mini";
+const DEFAULT_CONTEXT_TOKENS: usize = 32_768;
 
 /// config.toml, or the defaults when there is none.
 fn config() -> Result<crate::config::Config, Failure> {

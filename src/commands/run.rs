@@ -61,12 +61,12 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
             "stdout is not a terminal: use --headless to run without the TUI",
         ));
     }
-    let (provider, model) = provider(g, !h.headless)?;
+    let chosen = provider(g, !h.headless)?;
     let Some(request) = read_request(
         request.as_deref(),
         interactive,
         &pipeline,
-        provider.name(),
+        chosen.provider.name(),
         g,
     )
     .await?
@@ -84,8 +84,9 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
         id,
         request,
         pipeline,
-        provider,
-        model,
+        provider: chosen.provider,
+        model: chosen.model,
+        context_tokens: chosen.context_tokens,
         clock,
     };
     let engine = Engine::new(spec, log, Box::new(updates_tx.clone()), commands_rx);

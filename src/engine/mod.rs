@@ -71,6 +71,8 @@ pub struct SessionSpec {
     pub pipeline: Pipeline,
     pub provider: Arc<dyn Provider>,
     pub model: String,
+    /// The model's context window, if inputs must be cut to fit it.
+    pub context_tokens: Option<usize>,
     pub clock: Arc<dyn Clock>,
 }
 

@@ -35,7 +35,13 @@ impl Engine {
     pub(super) async fn run_phase(&mut self, index: usize) -> Result<bool, EngineError> {
         let phase_id = self.spec.pipeline.phases[index].id.clone();
         let artifact = self.spec.pipeline.phases[index].artifact.clone();
-        let request = agent::request(&self.state, &self.spec.pipeline, index, &self.spec.model);
+        let request = agent::request(
+            &self.state,
+            &self.spec.pipeline,
+            index,
+            &self.spec.model,
+            self.spec.context_tokens,
+        );
         let attempt = request.brief.attempt;
         let estimated_prompt: u64 = request
             .messages
@@ -67,6 +73,16 @@ impl Engine {
                         usage = Some((prompt_tokens, completion_tokens));
                     }
                     Some(Ok(Chunk::Done { .. })) => break StreamEnd::Done,
+                    Some(Ok(Chunk::Retry { reason, wait, next_try, tries })) => {
+                        self.emit(EventKind::Retry {
+                            phase: phase_id.clone(),
+                            attempt,
+                            reason,
+                            wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                            next_try,
+                            tries,
+                        })?;
+                    }
                     Some(Err(e)) => break StreamEnd::Failed(e.to_string()),
                     None => break StreamEnd::Failed(
                         "the answer was cut short: the stream ended without a finish reason".into(),

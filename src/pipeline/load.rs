@@ -74,7 +74,16 @@ struct RawPipeline {
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
 
-const PHASE_KEYS: [&str; 6] = ["id", "role", "artifact", "inputs", "gate", "prompt"];
+const PHASE_KEYS: [&str; 8] = [
+    "id",
+    "role",
+    "artifact",
+    "inputs",
+    "gate",
+    "prompt",
+    "model",
+    "temperature",
+];
 
 /// Collects diagnostics against one file's text.
 struct Checker<'a> {
@@ -209,6 +218,8 @@ struct DraftPhase {
     inputs: Vec<Spanned<String>>,
     gate: Option<String>,
     prompt: Option<String>,
+    model: Option<String>,
+    temperature: Option<f64>,
 }
 
 impl DraftPhase {
@@ -224,6 +235,8 @@ impl DraftPhase {
             inputs: self.inputs.into_iter().map(Spanned::into_inner).collect(),
             gate: self.gate.unwrap_or_else(gate),
             prompt: self.prompt?,
+            model: self.model,
+            temperature: self.temperature,
         })
     }
 }
@@ -289,6 +302,13 @@ fn check_phase(
         .map(|list| item_spans(&checker.file.text, list));
     let gate = checker.take::<String>(&mut table, "gate", &span, false);
     let prompt = checker.take::<String>(&mut table, "prompt", &span, true);
+    let model = checker.take::<String>(&mut table, "model", &span, false);
+    let temperature = checker.take::<f64>(&mut table, "temperature", &span, false);
+    if let Some(t) = &temperature
+        && !(0.0..=2.0).contains(t.get_ref())
+    {
+        checker.error(Some(t.span()), format!("`temperature` must be between 0 and 2, not {}", t.get_ref()));
+    }
     for (key, value) in table {
         checker.error(
             Some(value.span()),
@@ -327,6 +347,8 @@ fn check_phase(
         inputs: inputs.unwrap_or_default(),
         gate: gate.map(Spanned::into_inner),
         prompt: prompt.map(Spanned::into_inner),
+        model: model.map(Spanned::into_inner),
+        temperature: temperature.map(Spanned::into_inner),
     }
 }
 
@@ -473,7 +495,7 @@ prompt = "do d"
                 "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
-                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt)".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature)".to_owned(),
             ],
         );
     }

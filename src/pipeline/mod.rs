@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
 /// A validated pipeline: phases in the order they run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Pipeline {
     pub name: String,
     pub title: String,
@@ -25,7 +25,7 @@ pub struct Pipeline {
 }
 
 /// One phase: a role that reads earlier artifacts and produces one of its own.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Phase {
     pub id: String,
     pub role: String,
@@ -36,6 +36,11 @@ pub struct Phase {
     pub gate: String,
     /// The role's instructions.
     pub prompt: String,
+    /// A model for this role only (else the session's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
 }
 
 impl Pipeline {

@@ -4,9 +4,11 @@
 //! deltas, token usage, and a final `Done` carrying the finish reason. The
 //! engine consumes the stream and cancels a phase by dropping it. A stream
 //! that ends without `Done` was cut short and is treated as a failure.
-//! [`offline`] is the built-in deterministic provider.
+//! [`offline`] is the built-in deterministic provider; [`openai`] talks to
+//! any OpenAI-compatible server.
 
 pub mod offline;
+pub mod openai;
 
 use std::pin::Pin;
 
@@ -40,7 +42,7 @@ pub struct Input {
 
 /// What a phase is asked to do, in structured form. A chat model reads the
 /// rendered `messages`; the offline provider reads this.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Brief {
     pub request: String,
     pub phase: Phase,
@@ -57,6 +59,7 @@ pub struct Brief {
 #[derive(Clone, Debug)]
 pub struct CompletionRequest {
     pub model: String,
+    pub temperature: Option<f64>,
     pub messages: Vec<Message>,
     pub brief: Brief,
 }
@@ -72,6 +75,13 @@ pub enum Chunk {
     /// The answer is complete.
     Done {
         finish_reason: String,
+    },
+    /// The request is being tried again after a failure.
+    Retry {
+        reason: String,
+        wait: std::time::Duration,
+        next_try: u32,
+        tries: u32,
     },
 }
 

@@ -77,6 +77,15 @@ pub enum EventKind {
         attempt: u32,
         error: String,
     },
+    /// The provider is trying the request again after a failure.
+    Retry {
+        phase: String,
+        attempt: u32,
+        reason: String,
+        wait_ms: u64,
+        next_try: u32,
+        tries: u32,
+    },
     Returned {
         from: String,
         to: String,
@@ -207,6 +216,7 @@ impl EventKind {
             Self::PhaseStarted { .. }
             | Self::Output { .. }
             | Self::Usage { .. }
+            | Self::Retry { .. }
             | Self::Unknown => false,
         }
     }
@@ -222,6 +232,7 @@ impl EventKind {
             Self::GateOpened { .. } => "gate_opened",
             Self::Decision(_) => "decision",
             Self::PhaseFailed { .. } => "phase_failed",
+            Self::Retry { .. } => "retry",
             Self::Returned { .. } => "returned",
             Self::SessionFinished { .. } => "session_finished",
             Self::Unknown => "unknown",

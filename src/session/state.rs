@@ -6,6 +6,8 @@
 //! arrive at the same state for the same events. `apply` is pure: no clock,
 //! no I/O; times come from the events themselves.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -96,6 +98,8 @@ pub struct Attempt {
     pub error: Option<String>,
     /// The feedback this attempt was rejected with.
     pub rejected_with: Option<String>,
+    /// Why the provider is trying again, until text arrives.
+    pub retrying: Option<String>,
     pub usage: Usage,
 }
 
@@ -250,6 +254,7 @@ impl SessionState {
             } => {
                 if let Some(a) = self.phase_mut(phase).and_then(|p| p.attempt_mut(*attempt)) {
                     a.output.push_str(text);
+                    a.retrying = None;
                 }
             }
             EventKind::Usage {
@@ -302,6 +307,21 @@ impl SessionState {
                         a.error = Some(error.clone());
                         a.ended_at = Some(event.t);
                     }
+                }
+            }
+            EventKind::Retry {
+                phase,
+                attempt,
+                reason,
+                wait_ms,
+                next_try,
+                tries,
+            } => {
+                if let Some(a) = self.phase_mut(phase).and_then(|p| p.attempt_mut(*attempt)) {
+                    a.retrying = Some(format!(
+                        "{reason}: try {next_try} of {tries} in {:.1}s",
+                        Duration::from_millis(*wait_ms).as_secs_f64()
+                    ));
                 }
             }
             EventKind::Returned {

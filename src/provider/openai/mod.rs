@@ -1,0 +1,302 @@
+//! The `openai` provider: any OpenAI-compatible chat completions server
+//! (OpenAI, OpenRouter, Ollama, vLLM, LM Studio, LiteLLM), streamed.
+//!
+//! Requests go out through async-openai (bring-your-own-types, so any
+//! server's chunks are read leniently) over our own reqwest client and
+//! [`retry::RetryingClient`], which owns timeouts and retries before the
+//! first byte. The answer streams back as [`Chunk`]s: text, usage, retry
+//! notices, and `Done` only once the server has sent a finish reason and
+//! closed the stream — a stream that ends without one was cut short. A
+//! stream that goes quiet for longer than the idle timeout fails. Error
+//! messages name the base URL and model and never contain the API key.
+
+pub mod retry;
+pub mod wire;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::{Chunk, ChunkStream, CompletionRequest, Provider, ProviderError};
+use retry::{RetryNotice, RetryPolicy, RetryingClient};
+
+/// How long to wait, for what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// From sending the request to the response headers.
+    pub first_byte: Duration,
+    /// Between two pieces of a streamed answer.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(120),
+            idle: Duration::from_secs(90),
+        }
+    }
+}
+
+/// Where and how to reach the server.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Including `/v1`, without a trailing slash.
+    pub base_url: String,
+    pub api_key: Option<String>,
+    pub timeouts: Timeouts,
+    pub retry: RetryPolicy,
+}
+
+/// The OpenAI-compatible provider.
+#[derive(Clone, Debug)]
+pub struct OpenAiProvider {
+    settings: Settings,
+    http: reqwest::Client,
+}
+
+impl OpenAiProvider {
+    pub fn new(mut settings: Settings) -> Result<Self, String> {
+        settings.base_url = settings.base_url.trim_end_matches('/').to_owned();
+        if !(settings.base_url.starts_with("http://") || settings.base_url.starts_with("https://")) {
+            return Err(format!(
+                "base URL `{}` must start with http:// or https:// (for example http://localhost:11434/v1)",
+                settings.base_url
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.timeouts.connect)
+            .build()
+            .map_err(|e| format!("cannot set up HTTP: {e}"))?;
+        Ok(Self { settings, http })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn client(&self, notices: mpsc::UnboundedSender<RetryNotice>) -> Client<OpenAIConfig> {
+        let config = OpenAIConfig::new()
+            .with_api_base(self.settings.base_url.clone())
+            .with_api_key(self.settings.api_key.clone().unwrap_or_default());
+        Client::with_config(config).with_http_service(RetryingClient {
+            http: self.http.clone(),
+            policy: self.settings.retry,
+            first_byte: self.settings.timeouts.first_byte,
+            notices: Some(notices),
+        })
+    }
+}
+
+/// What error messages say about the target: base URL and model, no key.
+#[derive(Clone, Debug)]
+struct Target {
+    base_url: String,
+    model: String,
+    key: Option<String>,
+}
+
+impl Target {
+    /// Removes the key, and anything shaped like one, from a message.
+    fn redact(&self, message: &str) -> String {
+        let mut out = match &self.key {
+            Some(key) if key.len() >= 4 => message.replace(key.as_str(), "[key]"),
+            _ => message.to_owned(),
+        };
+        while let Some(start) = out.find("sk-") {
+            let end = out[start..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '*'))
+                .map_or(out.len(), |i| start + i);
+            out.replace_range(start..end, "[key]");
+        }
+        out
+    }
+
+    fn error(&self, error: OpenAIError) -> ProviderError {
+        let at = format!("{} (model {})", self.base_url, self.model);
+        let message = match error {
+            OpenAIError::ApiError(e) => {
+                let status = e.status_code.as_u16();
+                let hint = match status {
+                    401 => " — check the API key (OPENAI_API_KEY)",
+                    403 => " — the key may not have access to this model",
+                    404 => " — is the model name right, and does the base URL end in /v1?",
+                    429 => " — rate limited or out of quota; try again later",
+                    _ => "",
+                };
+                format!("{} from {at}: {}{hint}", e.status_code, e.api_error.message.trim())
+            }
+            OpenAIError::JSONDeserialize(_, raw) => match wire::error_in(&raw) {
+                Some(e) => format!("the server reported an error mid-stream from {at}: {}", e.describe()),
+                None => format!(
+                    "the server at {at} sent something that is not a chat completion chunk: {}",
+                    raw.chars().take(200).collect::<String>()
+                ),
+            },
+            OpenAIError::Reqwest(e) => format!("request to {at} failed: {e}"),
+            OpenAIError::StreamError(e) => format!("the stream from {at} broke: {e}"),
+            OpenAIError::Boxed(e) => format!("{at}: {e}"),
+            other => format!("{at}: {other}"),
+        };
+        ProviderError(self.redact(&message))
+    }
+}
+
+/// The stream state: what the server sent, turned into chunks one by one.
+struct Reading<S> {
+    stream: S,
+    pending: VecDeque<Result<Chunk, ProviderError>>,
+    finish: Option<String>,
+    over: bool,
+}
+
+fn read_chunks<S>(stream: S, idle: Duration, target: Target) -> impl Stream<Item = Result<Chunk, ProviderError>>
+where
+    S: Stream<Item = Result<wire::Chunk, OpenAIError>> + Unpin,
+{
+    let state = Reading {
+        stream,
+        pending: VecDeque::new(),
+        finish: None,
+        over: false,
+    };
+    futures::stream::unfold(state, move |mut st| {
+        let target = target.clone();
+        async move {
+            loop {
+                if let Some(next) = st.pending.pop_front() {
+                    return Some((next, st));
+                }
+                if st.over {
+                    return None;
+                }
+                match tokio::time::timeout(idle, st.stream.next()).await {
+                    Err(_) => {
+                        st.over = true;
+                        st.pending.push_back(Err(ProviderError(format!(
+                            "the stream from {} (model {}) stalled: nothing for {}s",
+                            target.base_url,
+                            target.model,
+                            idle.as_secs()
+                        ))));
+                    }
+                    Ok(None) => {
+                        st.over = true;
+                        if let Some(reason) = st.finish.take() {
+                            st.pending.push_back(Ok(Chunk::Done { finish_reason: reason }));
+                        }
+                    }
+                    Ok(Some(Err(e))) => {
+                        st.over = true;
+                        st.pending.push_back(Err(target.error(e)));
+                    }
+                    Ok(Some(Ok(chunk))) => {
+                        if let Some(error) = chunk.error {
+                            st.over = true;
+                            st.pending.push_back(Err(ProviderError(target.redact(&format!(
+                                "the server reported an error mid-stream from {} (model {}): {}",
+                                target.base_url,
+                                target.model,
+                                error.describe()
+                            )))));
+                            continue;
+                        }
+                        for choice in chunk.choices {
+                            if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
+                                st.pending.push_back(Ok(Chunk::Text(text)));
+                            }
+                            if let Some(reason) = choice.finish_reason {
+                                st.finish = Some(reason);
+                            }
+                        }
+                        if let Some(u) = chunk.usage {
+                            st.pending.push_back(Ok(Chunk::Usage {
+                                prompt_tokens: u.prompt_tokens,
+                                completion_tokens: u.completion_tokens,
+                            }));
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+impl Provider for OpenAiProvider {
+    fn name(&self) -> &'static str {
+        "openai"
+    }
+
+    fn stream(&self, request: CompletionRequest) -> ChunkStream {
+        let (notices_tx, notices) = mpsc::unbounded_channel();
+        let client = self.client(notices_tx);
+        let target = Target {
+            base_url: self.settings.base_url.clone(),
+            model: request.model.clone(),
+            key: self.settings.api_key.clone(),
+        };
+        let body = wire::request_body(&request.model, &request.messages, request.temperature);
+        let idle = self.settings.timeouts.idle;
+        let connect_target = target.clone();
+        let answer = futures::stream::once(async move {
+            client
+                .chat()
+                .create_stream_byot::<Value, wire::Chunk>(body)
+                .await
+        })
+        .flat_map(move |opened| match opened {
+            Ok(stream) => read_chunks(stream, idle, target.clone()).boxed(),
+            Err(e) => futures::stream::iter([Err(connect_target.error(e))]).boxed(),
+        });
+        let retries = futures::stream::unfold(notices, |mut rx| async move {
+            let n = rx.recv().await?;
+            let chunk = Chunk::Retry {
+                reason: n.reason,
+                wait: n.wait,
+                next_try: n.next_try,
+                tries: n.tries,
+            };
+            Some((Ok(chunk), rx))
+        });
+        futures::stream::select(retries, answer).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_never_reach_messages() {
+        let target = Target {
+            base_url: "https://api.example/v1".into(),
+            model: "m".into(),
+            key: Some("secret-token-1234".into()),
+        };
+        assert_eq!(
+            target.redact("bad key secret-token-1234 and sk-proj-AbC_12**** here"),
+            "bad key [key] and [key] here"
+        );
+    }
+
+    #[test]
+    fn base_urls_must_be_http() {
+        let settings = |url: &str| Settings {
+            base_url: url.into(),
+            api_key: None,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+        };
+        assert!(OpenAiProvider::new(settings("localhost:11434/v1")).is_err());
+        let p = OpenAiProvider::new(settings("http://localhost:11434/v1/")).expect("valid");
+        assert_eq!(p.settings().base_url, "http://localhost:11434/v1");
+    }
+}
