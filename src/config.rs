@@ -147,7 +147,8 @@ impl Price {
     /// The cost of some tokens at this price.
     #[allow(clippy::cast_precision_loss)] // Token counts stay far below 2^52.
     pub fn cost(self, prompt_tokens: u64, completion_tokens: u64) -> f64 {
-        (prompt_tokens as f64 * self.prompt + completion_tokens as f64 * self.completion) / 1_000_000.0
+        (prompt_tokens as f64 * self.prompt + completion_tokens as f64 * self.completion)
+            / 1_000_000.0
     }
 }
 
@@ -169,7 +170,12 @@ pub fn load(path: &Path) -> Result<Config, Diagnostic> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse(&path.display().to_string(), &text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => Err(Diagnostic::at(&path.display().to_string(), "", None, e.to_string())),
+        Err(e) => Err(Diagnostic::at(
+            &path.display().to_string(),
+            "",
+            None,
+            e.to_string(),
+        )),
     }
 }
 

@@ -539,9 +539,15 @@ fn check_validates_themes_keymaps_and_config_with_positions() {
     let run = sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
     assert_eq!(
         run.status.code(),
-        Some(0),
-        "headless runs use no theme, keys or bell"
+        Some(2),
+        "config.toml also holds the provider settings"
     );
+    assert!(
+        stderr(&run).contains("config.toml:1:8: "),
+        "{}",
+        stderr(&run)
+    );
+    assert!(sandbox.logs().is_empty());
     for theme in ["default", "light", "high-contrast", "mono"] {
         std::fs::remove_file(config.join("config.toml")).ok();
         std::fs::remove_file(config.join("keymap.toml")).ok();

@@ -80,6 +80,7 @@ fn record(request: &str) -> Vec<Event> {
             pipeline: load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
             provider: Arc::new(OfflineProvider::new(Pace::INSTANT)),
             model: "offline-scripted".into(),
+            context_tokens: None,
             clock: Arc::new(SteppedClock(AtomicI64::new(0))),
         };
         Engine::new(spec, log, Box::new(sink), commands_rx)

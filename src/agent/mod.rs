@@ -116,12 +116,16 @@ pub fn fit(brief: &mut Brief, budget: usize) {
     for (i, text) in texts.into_iter().enumerate() {
         let share = left / (count - i);
         if text.len() > share {
-            let keep = (0..=share).rev().find(|k| text.is_char_boundary(*k)).unwrap_or(0);
+            let keep = (0..=share)
+                .rev()
+                .find(|k| text.is_char_boundary(*k))
+                .unwrap_or(0);
             let cut = text.len() - keep;
             text.truncate(keep);
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "\n\n[… {cut} characters cut here by handoff to fit the model's context …]\n"
-            ));
+            );
         }
         left = left.saturating_sub(text.len().min(share));
     }
@@ -138,12 +142,18 @@ pub fn request(
 ) -> CompletionRequest {
     let mut brief = brief(state, pipeline, index);
     if let Some(tokens) = context_tokens {
-        let fixed = brief.phase.prompt.len() + brief.request.len() + brief.notes.iter().map(String::len).sum::<usize>();
+        let fixed = brief.phase.prompt.len()
+            + brief.request.len()
+            + brief.notes.iter().map(String::len).sum::<usize>();
         let budget = tokens.saturating_sub(RESERVED_TOKENS) * CHARS_PER_TOKEN;
         fit(&mut brief, budget.saturating_sub(fixed));
     }
     CompletionRequest {
-        model: brief.phase.model.clone().unwrap_or_else(|| model.to_owned()),
+        model: brief
+            .phase
+            .model
+            .clone()
+            .unwrap_or_else(|| model.to_owned()),
         temperature: brief.phase.temperature,
         messages: messages(&brief),
         brief,
@@ -245,16 +255,28 @@ mod tests {
             request: "r".into(),
             phase: pipeline.phases[3].clone(),
             attempt: 1,
-            inputs: vec![input("small", 100), input("big", 50_000), input("bigger", 90_000)],
+            inputs: vec![
+                input("small", 100),
+                input("big", 50_000),
+                input("bigger", 90_000),
+            ],
             notes: Vec::new(),
             previous: None,
             feedback: None,
         };
         fit(&mut brief, 10_100);
-        assert_eq!(brief.inputs[0].content.len(), 100, "small inputs stay whole");
+        assert_eq!(
+            brief.inputs[0].content.len(),
+            100,
+            "small inputs stay whole"
+        );
         for cut in &brief.inputs[1..] {
             assert!(cut.content.starts_with(&"x".repeat(5000)));
-            assert!(cut.content.contains("characters cut here by handoff"), "{}", &cut.content[4990..]);
+            assert!(
+                cut.content.contains("characters cut here by handoff"),
+                "{}",
+                &cut.content[4990..]
+            );
             assert!(cut.content.len() < 5200);
         }
         let mut whole = brief.clone();

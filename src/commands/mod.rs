@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::{Cli, Command, Global, ProviderKind};
+use crate::config::ProviderName;
 use crate::pipeline::{Pipeline, SkillsFile, load_pipeline};
 use crate::provider::Provider;
-use crate::config::ProviderName;
 use crate::provider::offline::{OFFLINE_MODEL, OfflineProvider, Pace};
 use crate::provider::openai::{OpenAiProvider, Settings};
 use crate::session::store;
@@ -169,11 +169,14 @@ fn provider(g: &Global, interactive: bool) -> Result<Chosen, Failure> {
     let api_key = env_var("OPENAI_API_KEY");
     let kind = g.provider.unwrap_or(match config.provider {
         Some(ProviderName::Openai) => ProviderKind::Openai,
-        Some(ProviderName::Offline) => ProviderKind::Offline,
         None if api_key.is_some() || base_url.is_some() => ProviderKind::Openai,
-        None => ProviderKind::Offline,
+        Some(ProviderName::Offline) | None => ProviderKind::Offline,
     });
-    let model = g.model.clone().or_else(|| env_var("HANDOFF_MODEL")).or(config.model.clone());
+    let model = g
+        .model
+        .clone()
+        .or_else(|| env_var("HANDOFF_MODEL"))
+        .or(config.model.clone());
     match kind {
         ProviderKind::Openai => {
             let settings = Settings {

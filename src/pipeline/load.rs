@@ -307,7 +307,10 @@ fn check_phase(
     if let Some(t) = &temperature
         && !(0.0..=2.0).contains(t.get_ref())
     {
-        checker.error(Some(t.span()), format!("`temperature` must be between 0 and 2, not {}", t.get_ref()));
+        checker.error(
+            Some(t.span()),
+            format!("`temperature` must be between 0 and 2, not {}", t.get_ref()),
+        );
     }
     for (key, value) in table {
         checker.error(

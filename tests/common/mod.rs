@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+pub mod server;
+
 pub const REQUEST: &str = "Add rate limiting to the orders API";
 
 /// A private sessions folder and a way to run `handoff` against it.

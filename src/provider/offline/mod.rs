@@ -138,6 +138,7 @@ mod tests {
         let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
         CompletionRequest {
             model: OFFLINE_MODEL.into(),
+            temperature: None,
             messages: Vec::new(),
             brief: Brief {
                 request: text.into(),

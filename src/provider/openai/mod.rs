@@ -1,5 +1,6 @@
-//! The `openai` provider: any OpenAI-compatible chat completions server
-//! (OpenAI, OpenRouter, Ollama, vLLM, LM Studio, LiteLLM), streamed.
+//! The `openai` provider: any chat completions server that speaks the
+//! `OpenAI` wire format (`OpenAI` itself, `OpenRouter`, `Ollama`, `vLLM`,
+//! `LM Studio`, `LiteLLM`), streamed.
 //!
 //! Requests go out through async-openai (bring-your-own-types, so any
 //! server's chunks are read leniently) over our own reqwest client and
@@ -66,7 +67,8 @@ pub struct OpenAiProvider {
 impl OpenAiProvider {
     pub fn new(mut settings: Settings) -> Result<Self, String> {
         settings.base_url = settings.base_url.trim_end_matches('/').to_owned();
-        if !(settings.base_url.starts_with("http://") || settings.base_url.starts_with("https://")) {
+        if !(settings.base_url.starts_with("http://") || settings.base_url.starts_with("https://"))
+        {
             return Err(format!(
                 "base URL `{}` must start with http:// or https:// (for example http://localhost:11434/v1)",
                 settings.base_url
@@ -132,10 +134,17 @@ impl Target {
                     429 => " — rate limited or out of quota; try again later",
                     _ => "",
                 };
-                format!("{} from {at}: {}{hint}", e.status_code, e.api_error.message.trim())
+                format!(
+                    "{} from {at}: {}{hint}",
+                    e.status_code,
+                    e.api_error.message.trim()
+                )
             }
             OpenAIError::JSONDeserialize(_, raw) => match wire::error_in(&raw) {
-                Some(e) => format!("the server reported an error mid-stream from {at}: {}", e.describe()),
+                Some(e) => format!(
+                    "the server reported an error mid-stream from {at}: {}",
+                    e.describe()
+                ),
                 None => format!(
                     "the server at {at} sent something that is not a chat completion chunk: {}",
                     raw.chars().take(200).collect::<String>()
@@ -158,7 +167,11 @@ struct Reading<S> {
     over: bool,
 }
 
-fn read_chunks<S>(stream: S, idle: Duration, target: Target) -> impl Stream<Item = Result<Chunk, ProviderError>>
+fn read_chunks<S>(
+    stream: S,
+    idle: Duration,
+    target: Target,
+) -> impl Stream<Item = Result<Chunk, ProviderError>>
 where
     S: Stream<Item = Result<wire::Chunk, OpenAIError>> + Unpin,
 {
@@ -191,7 +204,9 @@ where
                     Ok(None) => {
                         st.over = true;
                         if let Some(reason) = st.finish.take() {
-                            st.pending.push_back(Ok(Chunk::Done { finish_reason: reason }));
+                            st.pending.push_back(Ok(Chunk::Done {
+                                finish_reason: reason,
+                            }));
                         }
                     }
                     Ok(Some(Err(e))) => {
@@ -201,7 +216,8 @@ where
                     Ok(Some(Ok(chunk))) => {
                         if let Some(error) = chunk.error {
                             st.over = true;
-                            st.pending.push_back(Err(ProviderError(target.redact(&format!(
+                            st.pending
+                                .push_back(Err(ProviderError(target.redact(&format!(
                                 "the server reported an error mid-stream from {} (model {}): {}",
                                 target.base_url,
                                 target.model,

@@ -71,7 +71,10 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 /// The backoff before retry `retry` (0-based): half the exponential step
 /// plus a random half, never above the cap.
 pub fn backoff(policy: &RetryPolicy, retry: u32, jitter: f64) -> Duration {
-    let step = policy.base.saturating_mul(1 << retry.min(16)).min(policy.cap);
+    let step = policy
+        .base
+        .saturating_mul(1 << retry.min(16))
+        .min(policy.cap);
     step.div_f64(2.0) + step.div_f64(2.0).mul_f64(jitter.clamp(0.0, 1.0))
 }
 
@@ -98,9 +101,20 @@ type Failed = (String, Result<Response, OpenAIError>);
 impl RetryingClient {
     async fn try_once(&self, factory: &HttpRequestFactory) -> Result<Response, Failed> {
         let request = factory.build().await.map_err(|e| (e.to_string(), Err(e)))?;
-        let failed = |why: String| (why.clone(), Err(OpenAIError::Boxed(Box::new(TransportError(why)))));
-        let response = match tokio::time::timeout(self.first_byte, self.http.execute(request)).await {
-            Err(_) => return Err(failed(format!("no response within {}s", self.first_byte.as_secs()))),
+        let failed = |why: String| {
+            (
+                why.clone(),
+                Err(OpenAIError::Boxed(Box::new(TransportError(why)))),
+            )
+        };
+        let response = match tokio::time::timeout(self.first_byte, self.http.execute(request)).await
+        {
+            Err(_) => {
+                return Err(failed(format!(
+                    "no response within {}s",
+                    self.first_byte.as_secs()
+                )));
+            }
             Ok(Err(e)) if e.is_connect() || e.is_timeout() || e.is_request() => {
                 return Err(failed(format!("cannot connect: {}", root_cause(&e))));
             }
@@ -123,13 +137,20 @@ impl RetryingClient {
         if quota {
             return Ok(rebuilt);
         }
-        let reason = format!("{status}{}", retry_after(&headers, SystemTime::now()).map_or(String::new(), |d| format!(", Retry-After {}s", d.as_secs())));
+        let reason = format!(
+            "{status}{}",
+            retry_after(&headers, SystemTime::now())
+                .map_or(String::new(), |d| format!(", Retry-After {}s", d.as_secs()))
+        );
         Err((reason, Ok(rebuilt)))
     }
 
     /// The wait before the next try, from the server's hint or our backoff.
     fn wait(&self, retry: u32, hinted: Option<Duration>) -> Duration {
-        hinted.map_or_else(|| backoff(&self.policy, retry, jitter()), |d| d.min(self.policy.cap))
+        hinted.map_or_else(
+            || backoff(&self.policy, retry, jitter()),
+            |d| d.min(self.policy.cap),
+        )
     }
 
     async fn send(self, factory: HttpRequestFactory) -> Result<Response, OpenAIError> {
@@ -197,12 +218,18 @@ mod tests {
     #[test]
     fn retry_after_reads_seconds_and_http_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
-        assert_eq!(retry_after(&headers("7"), now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after(&headers("7"), now),
+            Some(Duration::from_secs(7))
+        );
         assert_eq!(
             retry_after(&headers("Sun, 06 Nov 1994 08:49:40 GMT"), now),
             Some(Duration::from_secs(3))
         );
-        assert_eq!(retry_after(&headers("Sun, 06 Nov 1994 08:49:30 GMT"), now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after(&headers("Sun, 06 Nov 1994 08:49:30 GMT"), now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(retry_after(&headers("soon"), now), None);
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }

@@ -3,7 +3,7 @@
 //!
 //! Servers differ (some omit `created` or `object`, some send an error
 //! object in the middle of a stream), so chunks are read into small types
-//! where every field is optional rather than the strict OpenAI ones.
+//! where every field is optional rather than the strict `OpenAI` ones.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -76,11 +76,10 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     pub fn describe(&self) -> String {
-        let mut out = self.message.clone();
-        if let Some(kind) = &self.kind {
-            out.push_str(&format!(" ({kind})"));
+        match &self.kind {
+            Some(kind) => format!("{} ({kind})", self.message),
+            None => self.message.clone(),
         }
-        out
     }
 }
 
@@ -100,18 +99,38 @@ mod tests {
 
     #[test]
     fn reads_text_finish_usage_and_errors() {
-        let c: Chunk = serde_json::from_str(r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#).expect("chunk");
+        let c: Chunk = serde_json::from_str(
+            r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#,
+        )
+        .expect("chunk");
         assert_eq!(c.choices[0].delta.content.as_deref(), Some("Hi"));
         let c: Chunk = serde_json::from_str(r#"{"id":"x","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}"#).expect("usage");
         assert_eq!(c.usage.map(|u| u.completion_tokens), Some(5));
-        let c: Chunk = serde_json::from_str(r#"{"error":{"message":"overloaded","type":"server_error"}}"#).expect("error");
-        assert_eq!(c.error.map(|e| e.describe()).as_deref(), Some("overloaded (server_error)"));
-        assert_eq!(error_in(r#"{"error":{"message":"bad"}}"#).map(|e| e.message).as_deref(), Some("bad"));
+        let c: Chunk =
+            serde_json::from_str(r#"{"error":{"message":"overloaded","type":"server_error"}}"#)
+                .expect("error");
+        assert_eq!(
+            c.error.map(|e| e.describe()).as_deref(),
+            Some("overloaded (server_error)")
+        );
+        assert_eq!(
+            error_in(r#"{"error":{"message":"bad"}}"#)
+                .map(|e| e.message)
+                .as_deref(),
+            Some("bad")
+        );
     }
 
     #[test]
     fn the_request_streams_with_usage() {
-        let body = request_body("m", &[Message { role: Role::User, content: "hi".into() }], Some(0.2));
+        let body = request_body(
+            "m",
+            &[Message {
+                role: Role::User,
+                content: "hi".into(),
+            }],
+            Some(0.2),
+        );
         assert_eq!(body["stream"], true);
         assert_eq!(body["stream_options"]["include_usage"], true);
         assert_eq!(body["messages"][0]["role"], "user");

@@ -1,0 +1,265 @@
+//! A scriptable OpenAI-compatible server on loopback: real HTTP/1.1 with
+//! server-sent events, for wire tests of the `openai` provider.
+//!
+//! Each request is recorded and answered by a responder that picks a
+//! [`Reply`]: a stream of SSE pieces (with pauses, a cut connection or raw
+//! lines), a plain status with headers and a body, or a stall that never
+//! answers. The server runs on its own thread and lives as long as the test.
+#![allow(dead_code)] // Each test binary uses a different part of this.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One piece of a streamed answer.
+#[derive(Clone, Debug)]
+pub enum Piece {
+    /// `data: <json>`.
+    Data(Value),
+    /// A raw line, sent as is (then a blank line).
+    Raw(String),
+    Pause(Duration),
+    /// Close the connection here.
+    Cut,
+}
+
+/// How to answer one request.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    Sse(Vec<Piece>),
+    Status {
+        code: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    /// Read the request and never answer.
+    Stall,
+}
+
+/// A request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The system prompt, which names the role.
+    pub fn system(&self) -> &str {
+        self.body["messages"][0]["content"]
+            .as_str()
+            .unwrap_or_default()
+    }
+}
+
+type Responder = dyn Fn(usize, &Recorded) -> Reply + Send + Sync;
+
+pub struct TestServer {
+    pub base_url: String,
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl TestServer {
+    /// Starts a server whose answers `responder` picks (given the request's
+    /// number from 0 and the request).
+    pub fn start(responder: impl Fn(usize, &Recorded) -> Reply + Send + Sync + 'static) -> Self {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let responder: Arc<Responder> = Arc::new(responder);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let recorded = requests.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                tx.send(listener.local_addr().expect("addr"))
+                    .expect("report address");
+                loop {
+                    let Ok((socket, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let responder = responder.clone();
+                    let recorded = recorded.clone();
+                    tokio::spawn(async move { serve(socket, responder, recorded).await });
+                }
+            });
+        });
+        let addr = rx.recv().expect("server address");
+        Self {
+            base_url: format!("http://{addr}/v1"),
+            requests,
+        }
+    }
+
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.requests.lock().expect("lock").clone()
+    }
+}
+
+async fn read_request(socket: &mut TcpStream) -> Option<Recorded> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let header_end = loop {
+        let n = socket.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buf[..n]);
+        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&data[..header_end]).into_owned();
+    let mut lines = head.lines();
+    let path = lines.next()?.split_whitespace().nth(1)?.to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    while data.len() < header_end + length {
+        let n = socket.read(&mut buf).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+    let body = serde_json::from_slice(&data[header_end..]).unwrap_or(Value::Null);
+    Some(Recorded {
+        path,
+        headers,
+        body,
+    })
+}
+
+async fn serve(
+    mut socket: TcpStream,
+    responder: Arc<Responder>,
+    recorded: Arc<Mutex<Vec<Recorded>>>,
+) {
+    let Some(request) = read_request(&mut socket).await else {
+        return;
+    };
+    let index = {
+        let mut all = recorded.lock().expect("lock");
+        all.push(request.clone());
+        all.len() - 1
+    };
+    match responder(index, &request) {
+        Reply::Stall => tokio::time::sleep(Duration::from_secs(3600)).await,
+        Reply::Status {
+            code,
+            headers,
+            body,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {code} Test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&k);
+                head.push_str(": ");
+                head.push_str(&v);
+                head.push_str("\r\n");
+            }
+            head.push_str("\r\n");
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(body.as_bytes()).await;
+        }
+        Reply::Sse(pieces) => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+            if socket.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            for piece in pieces {
+                let line = match piece {
+                    Piece::Data(value) => format!("data: {value}\n\n"),
+                    Piece::Raw(raw) => format!("{raw}\n\n"),
+                    Piece::Pause(d) => {
+                        tokio::time::sleep(d).await;
+                        continue;
+                    }
+                    Piece::Cut => return,
+                };
+                if socket.write_all(line.as_bytes()).await.is_err() || socket.flush().await.is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+    let _ = socket.shutdown().await;
+}
+
+/// A chunk carrying `text`.
+pub fn text_chunk(text: &str) -> Piece {
+    Piece::Data(json!({
+        "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": "test-model",
+        "choices": [{ "index": 0, "delta": { "content": text }, "finish_reason": null }]
+    }))
+}
+
+/// The chunk that ends an answer.
+pub fn finish_chunk(reason: &str) -> Piece {
+    Piece::Data(json!({
+        "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": "test-model",
+        "choices": [{ "index": 0, "delta": {}, "finish_reason": reason }]
+    }))
+}
+
+/// The usage chunk `include_usage` asks for.
+pub fn usage_chunk(prompt: u64, completion: u64) -> Piece {
+    Piece::Data(json!({
+        "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": "test-model",
+        "choices": [], "usage": { "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion }
+    }))
+}
+
+/// A complete, well-formed streamed answer: text in word-sized chunks,
+/// a finish reason, usage, `[DONE]`.
+pub fn answer(text: &str, prompt: u64, completion: u64) -> Reply {
+    let mut pieces: Vec<Piece> = text.split_inclusive(' ').map(text_chunk).collect();
+    pieces.push(finish_chunk("stop"));
+    pieces.push(usage_chunk(prompt, completion));
+    pieces.push(Piece::Raw("data: [DONE]".into()));
+    Reply::Sse(pieces)
+}
+
+/// The role named in a request's system prompt ("You are the X on a ...").
+pub fn role_of(request: &Recorded) -> String {
+    let system = request.system();
+    system
+        .strip_prefix("You are the ")
+        .and_then(|rest| rest.split(" on a ").next())
+        .unwrap_or("unknown role")
+        .to_owned()
+}
+
+/// A plain status reply.
+pub fn status(code: u16, headers: &[(&str, &str)], body: &str) -> Reply {
+    Reply::Status {
+        code,
+        headers: headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        body: body.to_owned(),
+    }
+}

@@ -1,0 +1,321 @@
+//! The `openai` provider over real HTTP against the scriptable test server:
+//! a whole session, and every fault with what the user sees (message, exit
+//! code, log contents).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::server::{Piece, Reply, TestServer, answer, finish_chunk, role_of, status, text_chunk};
+use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
+use serde_json::Value;
+
+const KEY: &str = "sk-test-SECRET-key-0123456789";
+
+/// A sandbox whose config makes timeouts and retries fast, after `config`.
+fn fast_sandbox(config: &str) -> Sandbox {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir.path().join(".config/handoff");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    let base = "[retries]\nmax = 2\nbase_ms = 50\ncap_s = 5\n[timeouts]\nconnect = 2\nfirst_byte = 2\nidle = 2\n";
+    std::fs::write(dir.join("config.toml"), format!("{config}\n{base}")).expect("config");
+    sandbox
+}
+
+/// Runs one headless session against `server` and returns the output.
+fn run(sandbox: &Sandbox, server: &TestServer, approve: &str) -> std::process::Output {
+    sandbox
+        .command()
+        .env("OPENAI_API_KEY", KEY)
+        .args([
+            "run",
+            "--headless",
+            "--approve",
+            approve,
+            "--base-url",
+            &server.base_url,
+            "--model",
+            "test-model",
+            REQUEST,
+        ])
+        .output()
+        .expect("run handoff")
+}
+
+fn log_text(sandbox: &Sandbox) -> String {
+    std::fs::read_to_string(sandbox.log()).expect("log")
+}
+
+fn failure(events: &[Value]) -> String {
+    let failed = of_kind(events, "phase_failed");
+    assert_eq!(failed.len(), 1, "one failed phase");
+    failed[0]["error"].as_str().expect("error").to_owned()
+}
+
+#[test]
+fn a_whole_session_against_an_openai_compatible_server() {
+    let server = TestServer::start(|_, request| {
+        let role = role_of(request);
+        answer(
+            &format!("# {role} artifact\n\nWork by the {role} for the request.\n"),
+            120,
+            30,
+        )
+    });
+    let sandbox = fast_sandbox("");
+    let output = run(&sandbox, &server, "all");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let events = events(&sandbox.log());
+    assert_eq!(events[0]["provider"], "openai");
+    assert_eq!(events[0]["model"], "test-model");
+    let artifacts = of_kind(&events, "artifact");
+    assert_eq!(artifacts.len(), 6);
+    assert!(
+        artifacts[1]["content"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("# Solution Architect artifact"))
+    );
+    for usage in of_kind(&events, "usage") {
+        assert_eq!(usage["prompt_tokens"], 120, "usage comes from the server");
+        assert_eq!(usage["completion_tokens"], 30);
+    }
+    let requests = server.recorded();
+    assert_eq!(requests.len(), 6);
+    let first = &requests[0];
+    assert_eq!(first.path, "/v1/chat/completions");
+    assert_eq!(
+        first.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    assert_eq!(first.body["model"], "test-model");
+    assert_eq!(first.body["stream"], true);
+    assert_eq!(first.body["stream_options"]["include_usage"], true);
+    assert_eq!(first.body["messages"][0]["role"], "system");
+    assert!(
+        first.body["messages"][1]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains(REQUEST))
+    );
+    // The architect was handed the analyst's artifact.
+    let second = requests[1].body["messages"][1]["content"]
+        .as_str()
+        .expect("user message");
+    assert!(second.contains("# Business Analyst artifact"), "{second}");
+    assert!(
+        !log_text(&sandbox).contains(KEY),
+        "the key is never written"
+    );
+}
+
+#[test]
+fn a_429_with_retry_after_is_waited_for_and_retried() {
+    let server = TestServer::start(|n, _| match n {
+        0 => status(
+            429,
+            &[("Retry-After", "1")],
+            r#"{"error":{"message":"slow down","type":"rate_limit_error"}}"#,
+        ),
+        _ => answer("# Done\n", 10, 2),
+    });
+    let sandbox = fast_sandbox("");
+    let start = Instant::now();
+    let output = run(&sandbox, &server, "none");
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    let events = events(&sandbox.log());
+    let retries = of_kind(&events, "retry");
+    assert_eq!(retries.len(), 1);
+    assert_eq!(retries[0]["wait_ms"], 1000);
+    assert!(
+        retries[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("429"))
+    );
+    assert!(stdout(&output).contains("↻ 429"), "{}", stdout(&output));
+    assert_eq!(server.recorded().len(), 2);
+}
+
+#[test]
+fn server_errors_are_retried_with_backoff_then_reported() {
+    let server = TestServer::start(|_, _| status(500, &[], "upstream exploded"));
+    let sandbox = fast_sandbox("");
+    let output = run(&sandbox, &server, "all");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(server.recorded().len(), 3, "one try and two retries");
+    let events = events(&sandbox.log());
+    assert_eq!(of_kind(&events, "retry").len(), 2);
+    let error = failure(&events);
+    assert!(
+        error.contains("500") && error.contains("upstream exploded"),
+        "{error}"
+    );
+    assert!(
+        error.contains(&server.base_url) && error.contains("test-model"),
+        "{error}"
+    );
+    assert_eq!(
+        events.last().expect("events")["kind"],
+        "gate_opened",
+        "a retry gate opens"
+    );
+}
+
+#[test]
+fn quota_errors_and_auth_failures_are_not_retried_and_never_show_the_key() {
+    let server = TestServer::start(|_, _| {
+        status(
+            429,
+            &[("Retry-After", "1")],
+            r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#,
+        )
+    });
+    let sandbox = fast_sandbox("");
+    let output = run(&sandbox, &server, "all");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(server.recorded().len(), 1, "quota is not retried");
+    assert!(failure(&events(&sandbox.log())).contains("quota"));
+
+    let server = TestServer::start(|_, _| {
+        status(
+            401,
+            &[],
+            &format!(
+                r#"{{"error":{{"message":"Incorrect API key provided: {KEY}","type":"invalid_request_error"}}}}"#
+            ),
+        )
+    });
+    let sandbox = fast_sandbox("");
+    let output = run(&sandbox, &server, "all");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(server.recorded().len(), 1, "401 is not retried");
+    let error = failure(&events(&sandbox.log()));
+    assert!(
+        error.contains("401") && error.contains(&server.base_url) && error.contains("test-model"),
+        "{error}"
+    );
+    assert!(error.contains("API key"), "{error}");
+    assert!(
+        !log_text(&sandbox).contains(KEY),
+        "the key is never written"
+    );
+    assert!(!stdout(&output).contains(KEY) && !stderr(&output).contains(KEY));
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_before_the_first_byte() {
+    let server = TestServer::start(|_, _| Reply::Stall);
+    let sandbox_fast = Sandbox::new();
+    let dir = sandbox_fast.dir.path().join(".config/handoff");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::write(
+        dir.join("config.toml"),
+        "[retries]\nmax = 0\n[timeouts]\nfirst_byte = 1\n",
+    )
+    .expect("config");
+    let start = Instant::now();
+    let output = run(&sandbox_fast, &server, "all");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(start.elapsed() < Duration::from_secs(20));
+    let error = failure(&events(&sandbox_fast.log()));
+    assert!(error.contains("no response within 1s"), "{error}");
+}
+
+#[test]
+fn a_stream_that_stalls_cuts_or_breaks_fails_the_phase_with_the_reason() {
+    // Stalls mid-stream: the idle timeout ends it.
+    let server = TestServer::start(|_, _| {
+        Reply::Sse(vec![
+            text_chunk("# Half "),
+            Piece::Pause(Duration::from_secs(30)),
+        ])
+    });
+    let sandbox = fast_sandbox("");
+    let output = run(&sandbox, &server, "all");
+    assert_eq!(output.status.code(), Some(1));
+    let events_ = events(&sandbox.log());
+    assert!(failure(&events_).contains("stalled: nothing for 2s"));
+    assert!(
+        of_kind(&events_, "output")
+            .iter()
+            .any(|o| o["text"] == "# Half "),
+        "what arrived is kept"
+    );
+
+    // Cut: the connection closes with no finish reason.
+    let server = TestServer::start(|_, _| Reply::Sse(vec![text_chunk("# Half "), Piece::Cut]));
+    let sandbox = fast_sandbox("");
+    run(&sandbox, &server, "all");
+    let error = failure(&events(&sandbox.log()));
+    assert!(error.contains("cut short"), "{error}");
+
+    // Mid-stream error object.
+    let server = TestServer::start(|_, _| {
+        Reply::Sse(vec![
+            text_chunk("# Half "),
+            Piece::Data(
+                serde_json::json!({"error": {"message": "model overloaded", "type": "server_error"}}),
+            ),
+        ])
+    });
+    let sandbox = fast_sandbox("");
+    run(&sandbox, &server, "all");
+    let error = failure(&events(&sandbox.log()));
+    assert!(
+        error.contains("mid-stream") && error.contains("model overloaded"),
+        "{error}"
+    );
+
+    // Garbage instead of a chunk.
+    let server =
+        TestServer::start(|_, _| Reply::Sse(vec![Piece::Raw("data: <html>oops</html>".into())]));
+    let sandbox = fast_sandbox("");
+    run(&sandbox, &server, "all");
+    let error = failure(&events(&sandbox.log()));
+    assert!(error.contains("not a chat completion chunk"), "{error}");
+
+    // A finish reason without [DONE] still finishes once the stream ends.
+    let server =
+        TestServer::start(|_, _| Reply::Sse(vec![text_chunk("# Whole\n"), finish_chunk("stop")]));
+    let sandbox = fast_sandbox("");
+    let output = run(&sandbox, &server, "none");
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+}
+
+#[test]
+fn an_unreachable_server_is_retried_then_reported() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let sandbox = fast_sandbox("");
+    let output = sandbox
+        .command()
+        .args([
+            "run",
+            "--headless",
+            "--approve",
+            "all",
+            "--base-url",
+            &format!("http://127.0.0.1:{port}/v1"),
+            REQUEST,
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let events = events(&sandbox.log());
+    assert_eq!(of_kind(&events, "retry").len(), 2);
+    let error = failure(&events);
+    assert!(error.contains("cannot connect"), "{error}");
+    assert_eq!(events[0]["model"], "gpt-4o-mini", "the default model");
+}
