@@ -135,6 +135,8 @@ pub enum Command {
     },
     /// Validate skills.toml (and themes), pointing at every mistake.
     Check,
+    /// Check the configured model endpoint with one tiny request.
+    Doctor,
 }
 
 /// A replay speed.

@@ -31,7 +31,8 @@ const OUTPUT_PREVIEW: usize = 72;
 pub struct GatePolicy {
     /// Decisions from `--decisions`, used first, each for its phase.
     pub queued: VecDeque<Decision>,
-    /// `--approve all`: approve any gate the queue has nothing for.
+    /// `--approve all`: approve any gate the queue has nothing for, except
+    /// a failed phase's or one that opens over budget.
     pub approve_rest: bool,
 }
 
@@ -167,11 +168,12 @@ impl GatePolicy {
     /// The answer for the gate on `phase`, if the policy has one. A failed
     /// phase is never approved by `--approve all`: only a queued decision
     /// (a retry, say) answers it.
-    fn answer(&mut self, phase: &str, failed: bool) -> Option<Decision> {
+    fn answer(&mut self, phase: &str, failed: bool, over_budget: bool) -> Option<Decision> {
         if let Some(at) = self.queued.iter().position(|d| d.phase == phase) {
             return self.queued.remove(at);
         }
-        (self.approve_rest && !failed).then(|| Decision::approve(phase, DecidedBy::Policy))
+        (self.approve_rest && !failed && !over_budget)
+            .then(|| Decision::approve(phase, DecidedBy::Policy))
     }
 }
 
@@ -231,7 +233,8 @@ pub async fn drive(
                     .phases
                     .iter()
                     .any(|p| &p.id == phase && p.status == PhaseStatus::Failed);
-                match policy.answer(phase, failed) {
+                let over_budget = state.gate.as_ref().is_some_and(|g| g.over_budget.is_some());
+                match policy.answer(phase, failed, over_budget) {
                     Some(decision) => {
                         let _ = commands.send(Command::Decide(decision));
                     }
@@ -339,7 +342,14 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             "{phase:<10} artifact `{name}` ({} lines)",
             content.lines().count()
         ),
-        EventKind::GateOpened { phase, question } => format!("{phase:<10} ? {question}"),
+        EventKind::GateOpened {
+            phase,
+            question,
+            over_budget,
+        } => match over_budget {
+            Some(why) => format!("{phase:<10} ? over budget ({why}): {question}"),
+            None => format!("{phase:<10} ? {question}"),
+        },
         EventKind::Decision(d) => {
             let by = match d.by {
                 DecidedBy::User => "user",

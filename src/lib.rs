@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod cost;
 pub mod diagnostic;
 pub mod engine;
 pub mod headless;

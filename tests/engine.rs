@@ -109,6 +109,7 @@ async fn run_session(
         provider: Arc::new(OfflineProvider::new(pace)),
         model: "offline-scripted".into(),
         context_tokens: None,
+        prices: handoff::cost::Prices::new(),
         clock: Arc::new(SystemClock),
     };
     let engine = Engine::new(spec, log, Box::new(checker), commands_rx);

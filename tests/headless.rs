@@ -555,3 +555,39 @@ fn check_validates_themes_keymaps_and_config_with_positions() {
         assert_eq!(ok.status.code(), Some(0), "{theme}: {}", stdout(&ok));
     }
 }
+
+#[test]
+fn a_session_over_budget_pauses_at_the_next_gate_even_with_approve_all() {
+    let sandbox = Sandbox::new();
+    let builtin = include_str!("../skills.toml");
+    std::fs::write(
+        sandbox.dir.path().join("skills.toml"),
+        format!("{builtin}\n[pipelines.backend.budget]\nmax_tokens = 1500\n"),
+    )
+    .expect("skills");
+    let output = sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    assert_eq!(output.status.code(), Some(3), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("? over budget ("),
+        "{}",
+        stdout(&output)
+    );
+    let events = events(&sandbox.log());
+    let gates = of_kind(&events, "gate_opened");
+    let last = gates.last().expect("a gate");
+    assert!(
+        last["over_budget"]
+            .as_str()
+            .is_some_and(|w| w.contains("budget 1500")),
+        "{last}"
+    );
+    assert!(
+        gates[..gates.len() - 1]
+            .iter()
+            .all(|g| g.get("over_budget").is_none())
+    );
+    // Nothing was lost: the run stopped at the gate, resumable by a human.
+    let show = sandbox.run(&["show", sandbox.log().to_str().expect("path"), "--json"]);
+    let state: Value = serde_json::from_slice(&show.stdout).expect("json");
+    assert_eq!(state["status"], "awaiting_gate");
+}

@@ -319,3 +319,65 @@ fn an_unreachable_server_is_retried_then_reported() {
     assert!(error.contains("cannot connect"), "{error}");
     assert_eq!(events[0]["model"], "gpt-4o-mini", "the default model");
 }
+
+#[test]
+fn doctor_says_what_works_and_exactly_what_does_not() {
+    let doctor = |base_url: &str| {
+        let sandbox = fast_sandbox("");
+        sandbox
+            .command()
+            .env("OPENAI_API_KEY", KEY)
+            .args(["doctor", "--base-url", base_url, "--model", "test-model"])
+            .output()
+            .expect("doctor")
+    };
+    let server = TestServer::start(|_, _| answer("OK", 5, 1));
+    let ok = doctor(&server.base_url);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    assert!(
+        stdout(&ok).contains("✓ test-model answered"),
+        "{}",
+        stdout(&ok)
+    );
+    assert!(stdout(&ok).contains("API key   set"), "{}", stdout(&ok));
+    assert!(!stdout(&ok).contains(KEY));
+
+    let unknown = TestServer::start(|_, _| {
+        status(
+            404,
+            &[],
+            r#"{"error":{"message":"model 'test-model' not found"}}"#,
+        )
+    });
+    let out = doctor(&unknown.base_url);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("does not know model `test-model`"),
+        "{}",
+        stdout(&out)
+    );
+
+    let without_v1 = doctor(unknown.base_url.trim_end_matches("/v1"));
+    assert!(
+        stdout(&without_v1).contains("does not end in /v1"),
+        "{}",
+        stdout(&without_v1)
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let nothing = doctor(&format!("http://127.0.0.1:{port}/v1"));
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(
+        stdout(&nothing).contains("nothing answers at"),
+        "{}",
+        stdout(&nothing)
+    );
+
+    let offline = Sandbox::new().run(&["doctor"]);
+    assert_eq!(offline.status.code(), Some(0));
+    assert!(stdout(&offline).contains("provider  offline"));
+}

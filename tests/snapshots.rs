@@ -81,6 +81,7 @@ fn record(request: &str) -> Vec<Event> {
             provider: Arc::new(OfflineProvider::new(Pace::INSTANT)),
             model: "offline-scripted".into(),
             context_tokens: None,
+            prices: handoff::cost::Prices::new(),
             clock: Arc::new(SteppedClock(AtomicI64::new(0))),
         };
         Engine::new(spec, log, Box::new(sink), commands_rx)
@@ -358,4 +359,36 @@ fn diff_of_an_edit_against_the_draft() {
     app.size = (100, 24);
     press(&mut app, "d");
     insta::assert_snapshot!(draw(&mut app, 100, 24));
+}
+
+#[test]
+fn a_retrying_phase_and_an_over_budget_gate() {
+    let events = record(REQUEST);
+    let started = after(
+        &events,
+        |k| matches!(k, EventKind::PhaseStarted { phase, .. } if phase == "plan"),
+    );
+    let mut shown = events[..started].to_vec();
+    shown.push(Event {
+        seq: started as u64,
+        t: events[started - 1].t,
+        kind: EventKind::Retry {
+            phase: "plan".into(),
+            attempt: 1,
+            reason: "429 Too Many Requests, Retry-After 2s".into(),
+            wait_ms: 2000,
+            next_try: 2,
+            tries: 5,
+        },
+    });
+    let mut app = live_after(&shown, started + 1);
+    insta::assert_snapshot!("retrying", draw(&mut app, 120, 16));
+
+    let gate = after(&events, |k| matches!(k, EventKind::GateOpened { .. }));
+    let mut over = events[..gate].to_vec();
+    if let EventKind::GateOpened { over_budget, .. } = &mut over[gate - 1].kind {
+        *over_budget = Some("1200 tokens used, budget 1000".into());
+    }
+    let mut app = live_after(&over, gate);
+    insta::assert_snapshot!("over_budget", draw(&mut app, 120, 12));
 }

@@ -181,7 +181,7 @@ mod tests {
             EventKind::SessionStarted {
                 id: "s".into(),
                 request: "Add X".into(),
-                pipeline: pipeline.clone(),
+                pipeline: Box::new(pipeline.clone()),
                 provider: "offline".into(),
                 model: "m".into(),
                 version: "0".into(),

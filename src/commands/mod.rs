@@ -3,6 +3,7 @@
 //! provider) and returns the process exit code. Errors are reported here, on
 //! stderr, as one clear line each.
 
+mod doctor;
 mod inspect;
 mod replay;
 mod run;
@@ -93,6 +94,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         }) => inspect::show(g, &session, json, artifact.as_deref()),
         Some(Command::Sessions { json }) => inspect::sessions(g, json),
         Some(Command::Check) => inspect::check(g),
+        Some(Command::Doctor) => doctor::doctor(g).await,
         Some(Command::Resume { .. }) => not_yet("resume"),
         Some(Command::Fork { .. }) => not_yet("fork"),
         Some(Command::Export { .. }) => not_yet("export"),
@@ -161,11 +163,7 @@ pub struct Chosen {
 /// else `offline`.
 fn provider(g: &Global, interactive: bool) -> Result<Chosen, Failure> {
     let config = config()?;
-    let base_url = g
-        .base_url
-        .clone()
-        .or_else(|| env_var("OPENAI_BASE_URL"))
-        .or(config.base_url.clone());
+    let base_url = explicit_base_url(g, &config);
     let api_key = env_var("OPENAI_API_KEY");
     let kind = g.provider.unwrap_or(match config.provider {
         Some(ProviderName::Openai) => ProviderKind::Openai,
@@ -179,13 +177,8 @@ fn provider(g: &Global, interactive: bool) -> Result<Chosen, Failure> {
         .or(config.model.clone());
     match kind {
         ProviderKind::Openai => {
-            let settings = Settings {
-                base_url: base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
-                api_key,
-                timeouts: config.timeouts.timeouts(),
-                retry: config.retries.policy(),
-            };
-            let provider = OpenAiProvider::new(settings).map_err(Failure::usage)?;
+            let provider =
+                OpenAiProvider::new(openai_settings(g, &config)).map_err(Failure::usage)?;
             Ok(Chosen {
                 provider: Arc::new(provider),
                 model: model.unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
@@ -210,6 +203,24 @@ fn provider(g: &Global, interactive: bool) -> Result<Chosen, Failure> {
                 context_tokens: None,
             })
         }
+    }
+}
+
+/// A base URL given by flag, environment or config, in that order.
+fn explicit_base_url(g: &Global, config: &crate::config::Config) -> Option<String> {
+    g.base_url
+        .clone()
+        .or_else(|| env_var("OPENAI_BASE_URL"))
+        .or_else(|| config.base_url.clone())
+}
+
+/// The openai provider's settings from flags, environment and config.
+fn openai_settings(g: &Global, config: &crate::config::Config) -> Settings {
+    Settings {
+        base_url: explicit_base_url(g, config).unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+        api_key: env_var("OPENAI_API_KEY"),
+        timeouts: config.timeouts.timeouts(),
+        retry: config.retries.policy(),
     }
 }
 
@@ -255,9 +266,11 @@ fn keymap() -> Result<crate::tui::keymap::Keymap, Failure> {
 
 /// Everything the TUI takes from the command line and the config folder.
 fn ui_options(g: &Global) -> Result<crate::tui::Options, Failure> {
+    let config = config()?;
     Ok(crate::tui::Options {
         theme: theme(g)?,
         keymap: keymap()?,
-        bell: config()?.bell,
+        bell: config.bell,
+        prices: config.prices,
     })
 }

@@ -87,6 +87,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
         provider: chosen.provider,
         model: chosen.model,
         context_tokens: chosen.context_tokens,
+        prices: super::config()?.prices,
         clock,
     };
     let engine = Engine::new(spec, log, Box::new(updates_tx.clone()), commands_rx);

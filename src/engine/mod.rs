@@ -17,6 +17,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
+use crate::cost::{Prices, over_budget};
 use crate::pipeline::Pipeline;
 use crate::provider::Provider;
 use crate::session::log::{LogError, LogWriter};
@@ -73,6 +74,8 @@ pub struct SessionSpec {
     pub model: String,
     /// The model's context window, if inputs must be cut to fit it.
     pub context_tokens: Option<usize>,
+    /// Prices for the budget's cost limit.
+    pub prices: Prices,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -124,7 +127,7 @@ impl Engine {
         self.emit(EventKind::SessionStarted {
             id: self.spec.id.clone(),
             request: self.spec.request.clone(),
-            pipeline: self.spec.pipeline.clone(),
+            pipeline: Box::new(self.spec.pipeline.clone()),
             provider: self.spec.provider.name().to_owned(),
             model: self.spec.model.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -140,9 +143,15 @@ impl Engine {
             } else {
                 phase.gate.clone()
             };
+            let over_budget = self
+                .spec
+                .pipeline
+                .budget
+                .and_then(|budget| over_budget(&self.state, &budget, &self.spec.prices));
             self.emit(EventKind::GateOpened {
                 phase: phase.id.clone(),
                 question,
+                over_budget,
             })?;
             match self.await_decision(index).await? {
                 GateOutcome::Continue(next) => index = next,

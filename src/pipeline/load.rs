@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use toml::{Spanned, Value};
 
-use super::{DEFAULT_MAX_ATTEMPTS, Phase, Pipeline};
+use super::{Budget, DEFAULT_MAX_ATTEMPTS, Phase, Pipeline};
 pub use crate::diagnostic::Diagnostic;
 
 /// The default `skills.toml`, compiled in as the fallback.
@@ -70,6 +70,7 @@ struct RawFile {
 struct RawPipeline {
     title: Option<String>,
     max_attempts: Option<Spanned<u32>>,
+    budget: Option<Budget>,
     #[serde(default)]
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
@@ -284,6 +285,7 @@ fn check_pipeline(
         name: name.to_owned(),
         title: raw.title.unwrap_or_else(|| name.to_owned()),
         max_attempts,
+        budget: raw.budget,
         phases,
     })
 }

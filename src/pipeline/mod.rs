@@ -21,7 +21,18 @@ pub struct Pipeline {
     pub name: String,
     pub title: String,
     pub max_attempts: u32,
+    /// Limits that pause the session at the next gate when passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
     pub phases: Vec<Phase>,
+}
+
+/// What a session may spend before a human must say to go on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    pub max_tokens: Option<u64>,
+    pub max_cost_usd: Option<f64>,
 }
 
 /// One phase: a role that reads earlier artifacts and produces one of its own.

@@ -39,7 +39,7 @@ pub enum EventKind {
     SessionStarted {
         id: String,
         request: String,
-        pipeline: Pipeline,
+        pipeline: Box<Pipeline>,
         provider: String,
         model: String,
         /// The `handoff` version that wrote the log.
@@ -70,6 +70,10 @@ pub enum EventKind {
     GateOpened {
         phase: String,
         question: String,
+        /// Why the session is over its budget, when it is: such a gate is
+        /// never answered by `--approve all`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        over_budget: Option<String>,
     },
     Decision(Decision),
     PhaseFailed {

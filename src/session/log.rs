@@ -186,6 +186,7 @@ mod tests {
         EventKind::GateOpened {
             phase: phase.into(),
             question: "Ready?".into(),
+            over_budget: None,
         }
     }
 

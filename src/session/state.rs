@@ -148,6 +148,7 @@ impl PhaseState {
 pub struct Gate {
     pub phase: usize,
     pub question: String,
+    pub over_budget: Option<String>,
 }
 
 /// A whole session, folded from its events.
@@ -231,7 +232,7 @@ impl SessionState {
                         ..PhaseState::default()
                     })
                     .collect();
-                self.pipeline = Some(pipeline.clone());
+                self.pipeline = Some(pipeline.as_ref().clone());
                 self.started_at = Some(event.t);
                 self.status = SessionStatus::Running;
             }
@@ -282,7 +283,11 @@ impl SessionState {
                     a.ended_at = Some(event.t);
                 }
             }
-            EventKind::GateOpened { phase, question } => {
+            EventKind::GateOpened {
+                phase,
+                question,
+                over_budget,
+            } => {
                 if let Some(index) = self.phase_index(phase) {
                     let p = &mut self.phases[index];
                     if p.status != PhaseStatus::Failed {
@@ -291,6 +296,7 @@ impl SessionState {
                     self.gate = Some(Gate {
                         phase: index,
                         question: question.clone(),
+                        over_budget: over_budget.clone(),
                     });
                     self.status = SessionStatus::AwaitingGate;
                 }

@@ -100,6 +100,8 @@ pub struct App {
     pub size: (u16, u16),
     pub theme: Theme,
     pub keymap: Keymap,
+    /// Prices per model, for costs on screen.
+    pub prices: crate::cost::Prices,
 }
 
 impl App {
@@ -119,6 +121,7 @@ impl App {
             size: (80, 24),
             theme,
             keymap: Keymap::default(),
+            prices: crate::cost::Prices::new(),
         }
     }
 
@@ -825,7 +828,7 @@ mod tests {
             kind: EventKind::SessionStarted {
                 id: "s".into(),
                 request: "r".into(),
-                pipeline,
+                pipeline: Box::new(pipeline),
                 provider: "offline".into(),
                 model: "m".into(),
                 version: "0".into(),

@@ -51,6 +51,8 @@ pub struct Options {
     pub keymap: keymap::Keymap,
     /// Ring the terminal bell when a gate opens.
     pub bell: bool,
+    /// To show what the session costs.
+    pub prices: crate::cost::Prices,
 }
 
 /// Shows a live session until the user quits; returns the state it ended in.
@@ -87,6 +89,7 @@ async fn with_terminal(
     updates: Option<mpsc::UnboundedReceiver<Update>>,
 ) -> io::Result<SessionState> {
     app.keymap = options.keymap;
+    app.prices = options.prices;
     let mut terminal = ratatui::try_init()?;
     let result = match execute!(io::stdout(), EnableMouseCapture) {
         Ok(()) => event_loop(&mut terminal, &mut app, updates, options.bell).await,

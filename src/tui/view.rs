@@ -7,6 +7,8 @@
 //! (via [`super::text`], [`super::markdown`] or [`super::diff`]); nothing
 //! here changes state or performs I/O.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -148,11 +150,14 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
         (Some(start), None) if app.animating() => format!("│ {} ", duration(start, app.now)),
         _ => String::new(),
     };
+    let cost = crate::cost::session_cost(s, &app.prices)
+        .filter(|_| !app.prices.is_empty())
+        .map_or(String::new(), |c| format!("│ ${c:.4} "));
     let mut spans = vec![
         Span::raw(" handoff "),
         Span::styled(provider, app.theme.badge),
         Span::raw(format!(
-            " {} │ {} tokens {elapsed}│ model {} ",
+            " {} │ {} tokens {cost}{elapsed}│ model {} ",
             safe(&s.id),
             tokens(s.usage.total()),
             safe(&s.model),
@@ -319,10 +324,7 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
             ),
             app.theme.dim,
         ),
-        Line::styled(
-            clip(&format!("{} tok", tokens(phase.usage.total())), width),
-            app.theme.dim,
-        ),
+        Line::styled(clip(&usage_line(app, index, phase), width), app.theme.dim),
         Line::styled("─".repeat(width), app.theme.border),
     ];
     for past in history(&phase.attempts) {
@@ -331,10 +333,19 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
     let rows = usize::from(inner.height).saturating_sub(lines.len());
     let body: Vec<Line<'static>> = match (phase.status, attempt) {
         (PhaseStatus::Pending, _) | (_, None) => pending_body(app, index, phase, width),
-        (PhaseStatus::Running, Some(a)) => tail(&a.output, width, rows)
-            .into_iter()
-            .map(Line::from)
-            .collect(),
+        (PhaseStatus::Running, Some(a)) => {
+            let mut out = Vec::new();
+            if let Some(retrying) = &a.retrying {
+                out.extend(
+                    wrap(&format!("↻ {retrying}"), width)
+                        .into_iter()
+                        .map(|l| Line::styled(l, app.theme.awaiting)),
+                );
+            }
+            let room = rows.saturating_sub(out.len());
+            out.extend(tail(&a.output, width, room).into_iter().map(Line::from));
+            out
+        }
         (PhaseStatus::Failed, Some(a)) => {
             let error = a.error.as_deref().unwrap_or("failed");
             let mut out: Vec<Line<'static>> = wrap(error, width)
@@ -366,6 +377,26 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
     };
     lines.extend(body.into_iter().take(rows));
     Paragraph::new(lines).render(inner, buf);
+}
+
+/// Tokens (live while streaming: an estimate until the server reports) and
+/// the phase's cost when its model has a price.
+fn usage_line(app: &App, index: usize, phase: &PhaseState) -> String {
+    let running = phase.status == PhaseStatus::Running;
+    let mut line = match phase.current() {
+        Some(a) if running && a.usage.total() == 0 => {
+            format!(
+                "~{} tok",
+                tokens(phase.usage.total() + crate::provider::estimate_tokens(&a.output))
+            )
+        }
+        _ => format!("{} tok", tokens(phase.usage.total())),
+    };
+    if let Some(cost) = crate::cost::phase_cost(&app.state, index, &app.prices).filter(|c| *c > 0.0)
+    {
+        let _ = write!(line, " · ${cost:.4}");
+    }
+    line
 }
 
 fn pending_body(app: &App, index: usize, phase: &PhaseState, width: usize) -> Vec<Line<'static>> {
@@ -552,7 +583,13 @@ fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
         } else {
             format!(" — {} delivered the {}", phase.role, phase.artifact_name)
         };
-        (format!(" ▶ {}{hint} ", gate.question), app.theme.gate)
+        match &gate.over_budget {
+            Some(why) => (
+                format!(" ⚠ Over budget ({why}) — {}", gate.question),
+                app.theme.gate,
+            ),
+            None => (format!(" ▶ {}{hint} ", gate.question), app.theme.gate),
+        }
     } else if let Some(outcome) = s.outcome {
         let approved = s
             .phases

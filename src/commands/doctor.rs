@@ -1,0 +1,140 @@
+//! `handoff doctor`: is the configured model endpoint usable? It prints the
+//! settings in force (never the key), sends one tiny streamed request with
+//! no retries, and says exactly what is wrong when it fails.
+
+use std::time::Instant;
+
+use futures::StreamExt;
+
+use super::{Failure, Outcome, exit, pipeline, provider};
+use crate::cli::Global;
+use crate::provider::openai::OpenAiProvider;
+use crate::provider::{Brief, Chunk, CompletionRequest, Message, Role};
+
+/// What a failure most likely means, for the messages the provider gives.
+fn diagnose(error: &str, base_url: &str, model: &str) -> String {
+    let hint = if error.contains("404") {
+        format!(
+            "the server does not know model `{model}`, or the base URL is wrong (does it end in /v1?)"
+        )
+    } else if error.contains("401") || error.contains("403") {
+        "the server refused the API key: check OPENAI_API_KEY".to_owned()
+    } else if error.contains("cannot connect") {
+        format!("nothing answers at {base_url}: is the server running, and is the address right?")
+    } else if error.contains("no response within") || error.contains("stalled") {
+        "the server accepted the connection but did not answer in time".to_owned()
+    } else if error.contains("not a chat completion chunk") {
+        "the server answered, but not in the OpenAI chat completions format".to_owned()
+    } else {
+        "see the message above".to_owned()
+    };
+    format!("✗ {error}\n  → {hint}")
+}
+
+pub async fn doctor(g: &Global) -> Outcome {
+    let chosen = provider(g, false)?;
+    let pipeline = pipeline(g)?;
+    println!("provider  {}", chosen.provider.name());
+    println!("model     {}", chosen.model);
+    if chosen.provider.name() == "offline" {
+        println!(
+            "✓ the built-in offline provider needs no network; set OPENAI_API_KEY or --base-url to use a server"
+        );
+        return Ok(exit::OK);
+    }
+    let key = std::env::var("OPENAI_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    let mut settings = super::openai_settings(g, &super::config()?);
+    settings.base_url = settings.base_url.trim_end_matches('/').to_owned();
+    println!("base URL  {}", settings.base_url);
+    println!(
+        "API key   {}",
+        if key.is_some() {
+            "set (OPENAI_API_KEY)"
+        } else {
+            "not set"
+        }
+    );
+    let mut problems = 0;
+    if !settings.base_url.ends_with("/v1") {
+        println!("! the base URL does not end in /v1; most OpenAI-compatible servers expect it");
+    }
+    if key.is_none() && settings.base_url.contains("api.openai.com") {
+        println!("✗ no API key: OpenAI needs OPENAI_API_KEY");
+        problems += 1;
+    }
+    let provider = OpenAiProvider::new(crate::provider::openai::Settings {
+        retry: crate::provider::openai::retry::RetryPolicy {
+            max_retries: 0,
+            ..settings.retry
+        },
+        ..settings.clone()
+    })
+    .map_err(Failure::usage)?;
+    let phase = pipeline.phases[0].clone();
+    let request = CompletionRequest {
+        model: chosen.model.clone(),
+        temperature: None,
+        messages: vec![Message {
+            role: Role::User,
+            content: "Reply with the single word OK.".into(),
+        }],
+        brief: Brief {
+            request: String::new(),
+            phase,
+            attempt: 1,
+            inputs: Vec::new(),
+            notes: Vec::new(),
+            previous: None,
+            feedback: None,
+        },
+    };
+    let start = Instant::now();
+    let mut stream = crate::provider::Provider::stream(&provider, request);
+    let mut text = String::new();
+    let mut finished = false;
+    let mut usage = None;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(Chunk::Text(t)) => text.push_str(&t),
+            Ok(Chunk::Usage {
+                prompt_tokens,
+                completion_tokens,
+            }) => usage = Some(prompt_tokens + completion_tokens),
+            Ok(Chunk::Done { .. }) => finished = true,
+            Ok(Chunk::Retry { .. }) => {}
+            Err(e) => {
+                println!(
+                    "{}",
+                    crate::sanitize::sanitize(&diagnose(&e.0, &settings.base_url, &chosen.model))
+                );
+                return Ok(exit::FAILED);
+            }
+        }
+    }
+    if !finished {
+        println!("✗ the answer ended without a finish reason: the stream was cut short");
+        return Ok(exit::FAILED);
+    }
+    let answer: String = crate::sanitize::sanitize(text.trim())
+        .chars()
+        .take(40)
+        .collect();
+    println!(
+        "✓ {} answered in {:.1}s: “{answer}”{}",
+        chosen.model,
+        start.elapsed().as_secs_f64(),
+        usage.map_or(String::new(), |u| format!(
+            " ({u} tokens; usage is reported)"
+        ))
+    );
+    if usage.is_none() {
+        println!("! the server reported no token usage; handoff will estimate it");
+    }
+    Ok(if problems == 0 {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
+}
