@@ -381,3 +381,131 @@ fn doctor_says_what_works_and_exactly_what_does_not() {
     assert_eq!(offline.status.code(), Some(0));
     assert!(stdout(&offline).contains("provider  offline"));
 }
+
+fn tool_fragment(index: usize, id: Option<&str>, name: Option<&str>, arguments: &str) -> Piece {
+    let mut call = serde_json::json!({ "index": index, "function": { "arguments": arguments } });
+    if let Some(id) = id {
+        call["id"] = id.into();
+        call["type"] = "function".into();
+    }
+    if let Some(name) = name {
+        call["function"]["name"] = name.into();
+    }
+    Piece::Data(serde_json::json!({
+        "id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+        "choices": [{ "index": 0, "delta": { "tool_calls": [call] }, "finish_reason": null }]
+    }))
+}
+
+#[tokio::test]
+async fn tool_calls_are_assembled_from_fragments_and_results_go_back_as_a_second_turn() {
+    use futures::StreamExt;
+    use handoff::provider::openai::{OpenAiProvider, Settings, Timeouts, retry::RetryPolicy};
+    use handoff::provider::{
+        Brief, Chunk, CompletionRequest, Message, Provider, Role, ToolCall, ToolSpec,
+    };
+
+    let server = TestServer::start(|n, _| match n {
+        0 => Reply::Sse(vec![
+            tool_fragment(0, Some("call_a"), Some("read_file"), ""),
+            tool_fragment(1, Some("call_b"), Some("list_dir"), "{\"pa"),
+            tool_fragment(0, None, None, "{\"path\": \"src/"),
+            tool_fragment(0, None, None, "main.go\"}"),
+            tool_fragment(1, None, None, "th\": \".\"}"),
+            finish_chunk("tool_calls"),
+            Piece::Raw("data: [DONE]".into()),
+        ]),
+        _ => answer("Read them both.", 50, 4),
+    });
+    let provider = OpenAiProvider::new(Settings {
+        base_url: server.base_url.clone(),
+        api_key: None,
+        timeouts: Timeouts::default(),
+        retry: RetryPolicy::default(),
+    })
+    .expect("provider");
+    let pipeline =
+        handoff::pipeline::load_pipeline(&handoff::pipeline::SkillsFile::builtin(), None)
+            .expect("pipeline");
+    let brief = Brief {
+        request: String::new(),
+        phase: pipeline.phases[2].clone(),
+        attempt: 1,
+        inputs: Vec::new(),
+        notes: Vec::new(),
+        previous: None,
+        feedback: None,
+    };
+    let tools = vec![ToolSpec {
+        name: "read_file".into(),
+        description: "Read a file".into(),
+        parameters: serde_json::json!({"type": "object", "properties": {"path": {"type": "string"}}}),
+    }];
+    let mut messages = vec![Message::new(Role::User, "Read main.go")];
+    let request = |messages: Vec<Message>| CompletionRequest {
+        model: "m".into(),
+        temperature: None,
+        messages,
+        tools: tools.clone(),
+        brief: brief.clone(),
+    };
+    let first: Vec<Chunk> = provider
+        .stream(request(messages.clone()))
+        .map(|c| c.expect("chunk"))
+        .collect()
+        .await;
+    let calls: Vec<ToolCall> = first
+        .iter()
+        .filter_map(|c| match c {
+            Chunk::ToolCall(call) => Some(call.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ToolCall {
+                id: "call_a".into(),
+                name: "read_file".into(),
+                arguments: r#"{"path": "src/main.go"}"#.into()
+            },
+            ToolCall {
+                id: "call_b".into(),
+                name: "list_dir".into(),
+                arguments: r#"{"path": "."}"#.into()
+            },
+        ]
+    );
+    assert_eq!(
+        first.last(),
+        Some(&Chunk::Done {
+            finish_reason: "tool_calls".into()
+        })
+    );
+
+    messages.push(Message {
+        role: Role::Assistant,
+        tool_calls: calls.clone(),
+        ..Message::default()
+    });
+    for call in &calls {
+        messages.push(Message {
+            role: Role::Tool,
+            content: format!("result of {}", call.name),
+            tool_call_id: Some(call.id.clone()),
+            ..Message::default()
+        });
+    }
+    let second: Vec<Chunk> = provider
+        .stream(request(messages))
+        .map(|c| c.expect("chunk"))
+        .collect()
+        .await;
+    assert!(second.contains(&Chunk::Text("Read ".into())));
+    let sent = &server.recorded()[1].body;
+    assert_eq!(sent["tools"][0]["function"]["name"], "read_file");
+    assert_eq!(sent["messages"][1]["tool_calls"][1]["id"], "call_b");
+    assert_eq!(sent["messages"][2]["role"], "tool");
+    assert_eq!(sent["messages"][3]["tool_call_id"], "call_b");
+    assert_eq!(sent["messages"][3]["content"], "result of list_dir");
+}

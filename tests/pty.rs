@@ -455,3 +455,50 @@ fn a_user_keymap_rebinds_keys_and_the_footer_follows_and_the_bell_can_be_turned_
     screen.press("y");
     assert_eq!(screen.exit_code(), 3);
 }
+
+#[test]
+fn the_tui_names_the_model_shows_a_failure_and_offers_a_retry() {
+    use common::server::{TestServer, answer, status};
+    let server = TestServer::start(|n, request| match n {
+        0 => status(503, &[], "busy"),
+        _ => answer(
+            &format!("# {} artifact\n", common::server::role_of(request)),
+            40,
+            8,
+        ),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join(".config/handoff");
+    std::fs::create_dir_all(&config).expect("config");
+    std::fs::write(config.join("config.toml"), "[retries]\nmax = 0\n").expect("config");
+    let mut screen = Screen::spawn(
+        dir.path(),
+        140,
+        30,
+        &[
+            "run",
+            "--base-url",
+            &server.base_url,
+            "--model",
+            "test-model",
+            REQUEST,
+        ],
+        "instant",
+    );
+    screen.wait_for("Business Analyst failed. Retry?");
+    let board = screen.contents();
+    assert!(
+        board.contains(" openai ") && board.contains("model test-model"),
+        "{board}"
+    );
+    assert!(board.contains("503"), "the card shows the reason:\n{board}");
+    screen.press("r");
+    screen.wait_for("Retry the Business Analyst as attempt 2");
+    screen.press(CTRL_S);
+    screen.wait_for(QUESTIONS[0]);
+    screen.wait_for("48 tok");
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3);
+}

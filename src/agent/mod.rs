@@ -86,14 +86,8 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
         );
     }
     vec![
-        Message {
-            role: Role::System,
-            content: system,
-        },
-        Message {
-            role: Role::User,
-            content: user,
-        },
+        Message::new(Role::System, system),
+        Message::new(Role::User, user),
     ]
 }
 
@@ -156,6 +150,7 @@ pub fn request(
             .unwrap_or_else(|| model.to_owned()),
         temperature: brief.phase.temperature,
         messages: messages(&brief),
+        tools: Vec::new(),
         brief,
     }
 }

@@ -76,10 +76,8 @@ pub async fn doctor(g: &Global) -> Outcome {
     let request = CompletionRequest {
         model: chosen.model.clone(),
         temperature: None,
-        messages: vec![Message {
-            role: Role::User,
-            content: "Reply with the single word OK.".into(),
-        }],
+        messages: vec![Message::new(Role::User, "Reply with the single word OK.")],
+        tools: Vec::new(),
         brief: Brief {
             request: String::new(),
             phase,
@@ -103,7 +101,7 @@ pub async fn doctor(g: &Global) -> Outcome {
                 completion_tokens,
             }) => usage = Some(prompt_tokens + completion_tokens),
             Ok(Chunk::Done { .. }) => finished = true,
-            Ok(Chunk::Retry { .. }) => {}
+            Ok(Chunk::Retry { .. } | Chunk::ToolCall(_)) => {}
             Err(e) => {
                 println!(
                     "{}",

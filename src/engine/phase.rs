@@ -73,6 +73,11 @@ impl Engine {
                         usage = Some((prompt_tokens, completion_tokens));
                     }
                     Some(Ok(Chunk::Done { .. })) => break StreamEnd::Done,
+                    // No role is offered tools yet, so a call is not an answer.
+                    Some(Ok(Chunk::ToolCall(call))) => break StreamEnd::Failed(format!(
+                        "the model asked to run `{}`, but no tools are offered to this role",
+                        call.name
+                    )),
                     Some(Ok(Chunk::Retry { reason, wait, next_try, tries })) => {
                         self.emit(EventKind::Retry {
                             phase: phase_id.clone(),

@@ -17,18 +17,53 @@ use futures::Stream;
 use crate::pipeline::Phase;
 
 /// Who said a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Role {
     System,
+    #[default]
     User,
     Assistant,
+    /// The result of a tool call, answering `tool_call_id`.
+    Tool,
 }
 
 /// One chat message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Message {
     pub role: Role,
     pub content: String,
+    /// Tools an assistant message asked to run.
+    pub tool_calls: Vec<ToolCall>,
+    /// For a tool result: the call it answers.
+    pub tool_call_id: Option<String>,
+}
+
+impl Message {
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A tool the model may call: its name, what it does, and a JSON Schema of
+/// its arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub parameters: serde_json::Value,
+}
+
+/// A call the model made, assembled from its streamed fragments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// The arguments as the model wrote them (JSON text, not yet checked).
+    pub arguments: String,
 }
 
 /// An earlier phase's artifact handed to a role.
@@ -61,6 +96,8 @@ pub struct CompletionRequest {
     pub model: String,
     pub temperature: Option<f64>,
     pub messages: Vec<Message>,
+    /// Tools offered to the model (none: a plain answer).
+    pub tools: Vec<ToolSpec>,
     pub brief: Brief,
 }
 
@@ -72,6 +109,8 @@ pub enum Chunk {
         prompt_tokens: u64,
         completion_tokens: u64,
     },
+    /// A tool call, whole, before the `Done` of the turn that made it.
+    ToolCall(ToolCall),
     /// The answer is complete.
     Done {
         finish_reason: String,

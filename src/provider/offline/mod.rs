@@ -139,6 +139,7 @@ mod tests {
         CompletionRequest {
             model: OFFLINE_MODEL.into(),
             temperature: None,
+            tools: Vec::new(),
             messages: Vec::new(),
             brief: Brief {
                 request: text.into(),

@@ -24,7 +24,7 @@ use futures::{Stream, StreamExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::{Chunk, ChunkStream, CompletionRequest, Provider, ProviderError};
+use super::{Chunk, ChunkStream, CompletionRequest, Provider, ProviderError, ToolCall};
 use retry::{RetryNotice, RetryPolicy, RetryingClient};
 
 /// How long to wait, for what.
@@ -163,6 +163,8 @@ impl Target {
 struct Reading<S> {
     stream: S,
     pending: VecDeque<Result<Chunk, ProviderError>>,
+    /// Tool calls being assembled, by their index in the turn.
+    calls: Vec<ToolCall>,
     finish: Option<String>,
     over: bool,
 }
@@ -178,6 +180,7 @@ where
     let state = Reading {
         stream,
         pending: VecDeque::new(),
+        calls: Vec::new(),
         finish: None,
         over: false,
     };
@@ -204,6 +207,9 @@ where
                     Ok(None) => {
                         st.over = true;
                         if let Some(reason) = st.finish.take() {
+                            // Whole calls first, then the end of the turn.
+                            st.pending
+                                .extend(st.calls.drain(..).map(|c| Ok(Chunk::ToolCall(c))));
                             st.pending.push_back(Ok(Chunk::Done {
                                 finish_reason: reason,
                             }));
@@ -229,6 +235,9 @@ where
                             if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
                                 st.pending.push_back(Ok(Chunk::Text(text)));
                             }
+                            for fragment in choice.delta.tool_calls {
+                                assemble(&mut st.calls, fragment);
+                            }
                             if let Some(reason) = choice.finish_reason {
                                 st.finish = Some(reason);
                             }
@@ -246,6 +255,27 @@ where
     })
 }
 
+/// Adds one streamed fragment to the call it belongs to.
+fn assemble(calls: &mut Vec<ToolCall>, fragment: wire::ToolCallDelta) {
+    while calls.len() <= fragment.index {
+        calls.push(ToolCall {
+            id: String::new(),
+            name: String::new(),
+            arguments: String::new(),
+        });
+    }
+    let call = &mut calls[fragment.index];
+    if let Some(id) = fragment.id {
+        call.id = id;
+    }
+    if let Some(name) = fragment.function.name {
+        call.name.push_str(&name);
+    }
+    if let Some(arguments) = fragment.function.arguments {
+        call.arguments.push_str(&arguments);
+    }
+}
+
 impl Provider for OpenAiProvider {
     fn name(&self) -> &'static str {
         "openai"
@@ -259,7 +289,12 @@ impl Provider for OpenAiProvider {
             model: request.model.clone(),
             key: self.settings.api_key.clone(),
         };
-        let body = wire::request_body(&request.model, &request.messages, request.temperature);
+        let body = wire::request_body(
+            &request.model,
+            &request.messages,
+            &request.tools,
+            request.temperature,
+        );
         let idle = self.settings.timeouts.idle;
         let connect_target = target.clone();
         let answer = futures::stream::once(async move {

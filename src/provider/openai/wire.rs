@@ -8,27 +8,54 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::provider::{Message, Role};
+use crate::provider::{Message, Role, ToolSpec};
+
+/// One message in the wire format, tool calls and results included.
+fn message(m: &Message) -> Value {
+    match m.role {
+        Role::System => json!({ "role": "system", "content": m.content }),
+        Role::User => json!({ "role": "user", "content": m.content }),
+        Role::Assistant if m.tool_calls.is_empty() => {
+            json!({ "role": "assistant", "content": m.content })
+        }
+        Role::Assistant => {
+            let calls: Vec<Value> = m
+                .tool_calls
+                .iter()
+                .map(|c| json!({ "id": c.id, "type": "function", "function": { "name": c.name, "arguments": c.arguments } }))
+                .collect();
+            let content = if m.content.is_empty() {
+                Value::Null
+            } else {
+                json!(m.content)
+            };
+            json!({ "role": "assistant", "content": content, "tool_calls": calls })
+        }
+        Role::Tool => {
+            json!({ "role": "tool", "tool_call_id": m.tool_call_id, "content": m.content })
+        }
+    }
+}
 
 /// The streaming chat request.
-pub fn request_body(model: &str, messages: &[Message], temperature: Option<f64>) -> Value {
-    let messages: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            let role = match m.role {
-                Role::System => "system",
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            json!({ "role": role, "content": m.content })
-        })
-        .collect();
+pub fn request_body(
+    model: &str,
+    messages: &[Message],
+    tools: &[ToolSpec],
+    temperature: Option<f64>,
+) -> Value {
     let mut body = json!({
         "model": model,
-        "messages": messages,
+        "messages": messages.iter().map(message).collect::<Vec<_>>(),
         "stream": true,
         "stream_options": { "include_usage": true },
     });
+    if !tools.is_empty() {
+        body["tools"] = tools
+            .iter()
+            .map(|t| json!({ "type": "function", "function": { "name": t.name, "description": t.description, "parameters": t.parameters } }))
+            .collect();
+    }
     if let Some(t) = temperature {
         body["temperature"] = json!(t);
     }
@@ -56,6 +83,24 @@ pub struct Choice {
 #[serde(default)]
 pub struct Delta {
     pub content: Option<String>,
+    pub tool_calls: Vec<ToolCallDelta>,
+}
+
+/// A fragment of a tool call: the first names it, later ones add to its
+/// arguments; `index` says which call a fragment belongs to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ToolCallDelta {
+    pub index: usize,
+    pub id: Option<String>,
+    pub function: FunctionDelta,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct FunctionDelta {
+    pub name: Option<String>,
+    pub arguments: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,17 +168,48 @@ mod tests {
 
     #[test]
     fn the_request_streams_with_usage() {
-        let body = request_body(
-            "m",
-            &[Message {
-                role: Role::User,
-                content: "hi".into(),
-            }],
-            Some(0.2),
-        );
+        let body = request_body("m", &[Message::new(Role::User, "hi")], &[], Some(0.2));
         assert_eq!(body["stream"], true);
         assert_eq!(body["stream_options"]["include_usage"], true);
         assert_eq!(body["messages"][0]["role"], "user");
         assert_eq!(body["temperature"], 0.2);
+        assert!(body.get("tools").is_none());
+    }
+
+    #[test]
+    fn tool_calls_and_results_go_out_in_the_wire_format() {
+        use crate::provider::ToolCall;
+        let call = ToolCall {
+            id: "c1".into(),
+            name: "read_file".into(),
+            arguments: r#"{"path":"a"}"#.into(),
+        };
+        let messages = [
+            Message {
+                role: Role::Assistant,
+                tool_calls: vec![call],
+                ..Message::default()
+            },
+            Message {
+                role: Role::Tool,
+                content: "file text".into(),
+                tool_call_id: Some("c1".into()),
+                ..Message::default()
+            },
+        ];
+        let tools = [ToolSpec {
+            name: "read_file".into(),
+            description: "read".into(),
+            parameters: json!({"type": "object"}),
+        }];
+        let body = request_body("m", &messages, &tools, None);
+        assert_eq!(body["messages"][0]["content"], Value::Null);
+        assert_eq!(
+            body["messages"][0]["tool_calls"][0]["function"]["arguments"],
+            r#"{"path":"a"}"#
+        );
+        assert_eq!(body["messages"][1]["role"], "tool");
+        assert_eq!(body["messages"][1]["tool_call_id"], "c1");
+        assert_eq!(body["tools"][0]["function"]["name"], "read_file");
     }
 }
