@@ -51,7 +51,7 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
 /// The chat a model is sent for a brief.
 pub fn messages(brief: &Brief) -> Vec<Message> {
     let phase = &brief.phase;
-    let system = format!(
+    let mut system = format!(
         "You are the {role} on a software team that hands work from role to role, with a human \
          approving every handoff.\n\n{prompt}\n\nAnswer with the `{artifact}` artifact only, in \
          Markdown, ready for the next role to read.",
@@ -59,6 +59,9 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
         prompt = phase.prompt.trim(),
         artifact = phase.artifact,
     );
+    if let Some(language) = &phase.language {
+        let _ = write!(system, " Write it in {language}.");
+    }
     let mut user = format!("## Feature request\n{}\n", brief.request.trim());
     for input in &brief.inputs {
         let _ = write!(

@@ -70,12 +70,14 @@ struct RawFile {
 struct RawPipeline {
     title: Option<String>,
     max_attempts: Option<Spanned<u32>>,
+    /// The language every role answers in, unless a phase says otherwise.
+    language: Option<String>,
     budget: Option<Budget>,
     #[serde(default)]
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
 
-const PHASE_KEYS: [&str; 8] = [
+const PHASE_KEYS: [&str; 9] = [
     "id",
     "role",
     "artifact",
@@ -84,6 +86,7 @@ const PHASE_KEYS: [&str; 8] = [
     "prompt",
     "model",
     "temperature",
+    "language",
 ];
 
 /// Collects diagnostics against one file's text.
@@ -221,6 +224,7 @@ struct DraftPhase {
     prompt: Option<String>,
     model: Option<String>,
     temperature: Option<f64>,
+    language: Option<String>,
 }
 
 impl DraftPhase {
@@ -228,7 +232,11 @@ impl DraftPhase {
         self.id.as_ref().map(|s| s.get_ref().as_str())
     }
 
-    fn complete(self, gate: impl FnOnce() -> String) -> Option<Phase> {
+    fn complete(
+        self,
+        gate: impl FnOnce() -> String,
+        pipeline_language: Option<&String>,
+    ) -> Option<Phase> {
         Some(Phase {
             id: self.id?.into_inner(),
             role: self.role?,
@@ -238,6 +246,7 @@ impl DraftPhase {
             prompt: self.prompt?,
             model: self.model,
             temperature: self.temperature,
+            language: self.language.or_else(|| pipeline_language.cloned()),
         })
     }
 }
@@ -274,11 +283,14 @@ fn check_pipeline(
         .into_iter()
         .enumerate()
         .map(|(i, d)| {
-            d.complete(|| match roles.get(i + 1) {
-                Some(Some(next)) => format!("Ready to assign {next}?"),
-                Some(None) => "Ready to hand off?".to_owned(),
-                None => "Ready to finish the session?".to_owned(),
-            })
+            d.complete(
+                || match roles.get(i + 1) {
+                    Some(Some(next)) => format!("Ready to assign {next}?"),
+                    Some(None) => "Ready to hand off?".to_owned(),
+                    None => "Ready to finish the session?".to_owned(),
+                },
+                raw.language.as_ref(),
+            )
         })
         .collect::<Option<Vec<Phase>>>()?;
     Some(Pipeline {
@@ -306,6 +318,7 @@ fn check_phase(
     let prompt = checker.take::<String>(&mut table, "prompt", &span, true);
     let model = checker.take::<String>(&mut table, "model", &span, false);
     let temperature = checker.take::<f64>(&mut table, "temperature", &span, false);
+    let language = checker.take::<String>(&mut table, "language", &span, false);
     if let Some(t) = &temperature
         && !(0.0..=2.0).contains(t.get_ref())
     {
@@ -354,6 +367,7 @@ fn check_phase(
         prompt: prompt.map(Spanned::into_inner),
         model: model.map(Spanned::into_inner),
         temperature: temperature.map(Spanned::into_inner),
+        language: language.map(Spanned::into_inner),
     }
 }
 
@@ -500,7 +514,7 @@ prompt = "do d"
                 "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
-                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature)".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language)".to_owned(),
             ],
         );
     }
@@ -526,5 +540,32 @@ prompt = "do d"
         let errors =
             load("[pipelines.p]\nmax_attempts = \"three\"\nphases = []").expect_err("type");
         assert!(errors[0].starts_with("skills.toml:2:16: "), "{errors:?}");
+    }
+
+    #[test]
+    fn a_pipeline_language_is_inherited_unless_a_phase_sets_its_own() {
+        let text = TWO
+            .replace("[pipelines.p]", "[pipelines.p]\nlanguage = \"Chinese\"")
+            .replace(
+                "prompt = \"do b\"",
+                "prompt = \"do b\"\nlanguage = \"English\"",
+            );
+        let p = load(&text).expect("valid");
+        assert_eq!(p.phases[0].language.as_deref(), Some("Chinese"));
+        assert_eq!(p.phases[1].language.as_deref(), Some("English"));
+        let brief = crate::provider::Brief {
+            request: "r".into(),
+            phase: p.phases[0].clone(),
+            attempt: 1,
+            inputs: Vec::new(),
+            notes: Vec::new(),
+            previous: None,
+            feedback: None,
+        };
+        assert!(
+            crate::agent::messages(&brief)[0]
+                .content
+                .ends_with("Write it in Chinese.")
+        );
     }
 }

@@ -52,6 +52,9 @@ pub struct Phase {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
+    /// The language this role answers in (the pipeline's, if it sets one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl Pipeline {
