@@ -67,6 +67,10 @@ pub struct Headless {
     /// Print events as JSON lines instead of readable lines.
     #[arg(long, requires = "headless")]
     pub json: bool,
+    /// Headless, a command the policy would ask about is denied unless it
+    /// matches one of these patterns (`"go test*"`); repeatable.
+    #[arg(long = "allow", value_name = "PATTERN", requires = "headless")]
+    pub allow: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

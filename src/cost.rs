@@ -71,6 +71,7 @@ mod tests {
                 provider: "openai".into(),
                 model: "m".into(),
                 version: "0".into(),
+                workspace: None,
             },
             EventKind::PhaseStarted {
                 phase: "summarize".into(),

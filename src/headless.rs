@@ -16,12 +16,13 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::diagnostic::Diagnostic;
-use crate::engine::{Command, Update};
+use crate::engine::{Command, PermissionAnswer, Update};
 use crate::pipeline::Pipeline;
 use crate::sanitize::sanitize;
 use crate::session::{
     Action, DecidedBy, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState,
 };
+use crate::tools::policy::glob_match;
 
 /// The longest stretch of streamed text one line shows.
 const OUTPUT_PREVIEW: usize = 72;
@@ -34,6 +35,8 @@ pub struct GatePolicy {
     /// `--approve all`: approve any gate the queue has nothing for, except
     /// a failed phase's or one that opens over budget.
     pub approve_rest: bool,
+    /// `--allow`: patterns of commands to allow when the policy asks.
+    pub allow: Vec<String>,
 }
 
 /// One decision as a decisions file writes it.
@@ -243,6 +246,24 @@ pub async fn drive(
                     None => return Ok(Ending::AwaitingHuman),
                 }
             }
+            (
+                EventKind::PermissionAsked {
+                    call_id, detail, ..
+                },
+                None,
+            ) => {
+                let matched = policy.allow.iter().find(|p| glob_match(p, detail));
+                let _ = commands.send(Command::Permission(PermissionAnswer {
+                    call_id: call_id.clone(),
+                    allow: matched.is_some(),
+                    always: false,
+                    reason: match matched {
+                        Some(_) => None,
+                        None => Some("headless: a command the policy asks about is denied unless --allow matches it".into()),
+                    },
+                    by: DecidedBy::Policy,
+                }));
+            }
             (EventKind::SessionFinished { outcome }, None) => {
                 return Ok(Ending::Finished(*outcome));
             }
@@ -371,6 +392,89 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
                 "{:<10} {mark} {} by {by}{detail}",
                 d.phase,
                 d.action.as_str()
+            )
+        }
+        EventKind::ToolCall {
+            phase,
+            call_id,
+            tool,
+            ..
+        } => {
+            let target = state
+                .phases
+                .iter()
+                .find(|p| &p.id == phase)
+                .and_then(|p| p.current())
+                .and_then(|a| a.tools.iter().find(|t| &t.call_id == call_id))
+                .map_or_else(String::new, |t| clip(&t.target, 70));
+            format!("{phase:<10} ⚙ {tool} {target}")
+        }
+        EventKind::PermissionAsked {
+            phase,
+            detail,
+            reason,
+            ..
+        } => {
+            format!(
+                "{phase:<10} ? may it run `{}`? ({})",
+                clip(detail, 70),
+                clip(reason, 60)
+            )
+        }
+        EventKind::Permission {
+            phase,
+            decision,
+            by,
+            pattern,
+            reason,
+            ..
+        } => {
+            let (mark, word) = match decision {
+                crate::session::Permit::Allow => ("✓", "allowed"),
+                crate::session::Permit::Deny => ("✗", "denied"),
+            };
+            let by = match by {
+                DecidedBy::User => "user",
+                DecidedBy::Policy => "policy",
+            };
+            let always = pattern
+                .as_ref()
+                .map(|p| format!(", always `{p}`"))
+                .unwrap_or_default();
+            let why = reason
+                .as_ref()
+                .map(|r| format!(": {}", clip(r, 70)))
+                .unwrap_or_default();
+            format!("{phase:<10} {mark} {word} by {by}{always}{why}")
+        }
+        EventKind::ToolResult {
+            phase,
+            call_id,
+            ok,
+            summary,
+            ..
+        } => {
+            let tool = state
+                .phases
+                .iter()
+                .find(|p| &p.id == phase)
+                .and_then(|p| p.current())
+                .and_then(|a| a.tools.iter().find(|t| &t.call_id == call_id))
+                .map_or("tool", |t| t.tool.as_str());
+            format!(
+                "{phase:<10} {} {tool}: {}",
+                if *ok { "✓" } else { "✗" },
+                clip(summary, 70)
+            )
+        }
+        EventKind::Snapshot {
+            phase,
+            reference,
+            commit,
+        } => {
+            format!(
+                "{phase:<10} snapshot {} on {reference}",
+                commit.chars().take(10).collect::<String>()
             )
         }
         EventKind::Retry { phase, .. } => {

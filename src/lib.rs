@@ -21,4 +21,5 @@ pub mod pipeline;
 pub mod provider;
 pub mod sanitize;
 pub mod session;
+pub mod tools;
 pub mod tui;

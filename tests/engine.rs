@@ -110,6 +110,8 @@ async fn run_session(
         model: "offline-scripted".into(),
         context_tokens: None,
         prices: handoff::cost::Prices::new(),
+        workspace: None,
+        branch: None,
         clock: Arc::new(SystemClock),
     };
     let engine = Engine::new(spec, log, Box::new(checker), commands_rx);

@@ -435,6 +435,7 @@ async fn tool_calls_are_assembled_from_fragments_and_results_go_back_as_a_second
         notes: Vec::new(),
         previous: None,
         feedback: None,
+        branch: None,
     };
     let tools = vec![ToolSpec {
         name: "read_file".into(),

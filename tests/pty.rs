@@ -502,3 +502,74 @@ fn the_tui_names_the_model_shows_a_failure_and_offers_a_retry() {
     screen.press("y");
     assert_eq!(screen.exit_code(), 3);
 }
+
+#[test]
+fn a_permission_prompt_is_answered_by_keyboard() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("repo");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(&repo)
+            .args(args)
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&[
+        "-c",
+        "user.email=d@example.com",
+        "-c",
+        "user.name=D",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "start",
+    ]);
+    // `ls` must be asked about in this pipeline.
+    let skills = include_str!("../skills.toml").replace("\"ls*\" = \"allow\"", "\"ls*\" = \"ask\"");
+    std::fs::write(dir.path().join("skills.toml"), skills).expect("skills");
+    let decisions_free = ["run", "--workspace", repo.to_str().expect("path"), REQUEST];
+    let mut screen = Screen::spawn(dir.path(), 140, 36, &decisions_free, "instant");
+    for question in &QUESTIONS[..2] {
+        screen.wait_for(question);
+        screen.press("a");
+    }
+    screen.wait_for("wants to run:");
+    screen.wait_for("$ ls handoff-notes");
+    screen.wait_for("always `ls handoff-notes`");
+    screen.press("y");
+    screen.wait_for(QUESTIONS[2]);
+    screen.wait_for("✓ run_command ls");
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3);
+    let logs: Vec<_> = std::fs::read_dir(dir.path().join("sessions"))
+        .expect("sessions")
+        .filter_map(Result::ok)
+        .collect();
+    let events = events(&logs[0].path());
+    let asked = of_kind(&events, "permission_asked");
+    assert_eq!(asked.len(), 1);
+    let answer = of_kind(&events, "permission")
+        .into_iter()
+        .find(|p| p["call_id"] == asked[0]["call_id"])
+        .expect("answer")
+        .clone();
+    assert_eq!(answer["decision"], "allow");
+    assert_eq!(answer["by"], "user");
+    let result = of_kind(&events, "tool_result")
+        .into_iter()
+        .find(|r| r["call_id"] == asked[0]["call_id"])
+        .expect("result")
+        .clone();
+    assert_eq!(result["ok"], true);
+    assert_eq!(result["summary"], "exit 0");
+}

@@ -44,6 +44,7 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
         notes,
         previous: rejected.and_then(|a| a.effective().map(str::to_owned)),
         feedback: rejected.and_then(|a| a.rejected_with.clone()),
+        branch: None,
         phase,
     }
 }
@@ -92,6 +93,30 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
         Message::new(Role::System, system),
         Message::new(Role::User, user),
     ]
+}
+
+/// Tells the role where it works: appended to the request's last user
+/// message when the session has a workspace.
+pub fn describe_workspace(request: &mut CompletionRequest, root: &str, branch: Option<&str>) {
+    let mut text = format!(
+        "\n## Workspace\nYou work in the repository at `{root}` through your tools; paths are relative to it. \
+         Commands run there under a permission policy: a refused command comes back with the reason."
+    );
+    if let Some(branch) = branch {
+        let _ = write!(
+            text,
+            " Deliveries are committed on branch `{branch}`; never push."
+        );
+    }
+    text.push('\n');
+    if let Some(user) = request
+        .messages
+        .iter_mut()
+        .rev()
+        .find(|m| m.role == Role::User)
+    {
+        user.content.push_str(&text);
+    }
 }
 
 /// Characters per token, for fitting text to a context window.
@@ -183,6 +208,7 @@ mod tests {
                 provider: "offline".into(),
                 model: "m".into(),
                 version: "0".into(),
+                workspace: None,
             },
             EventKind::PhaseStarted {
                 phase: "summarize".into(),
@@ -261,6 +287,7 @@ mod tests {
             notes: Vec::new(),
             previous: None,
             feedback: None,
+            branch: None,
         };
         fit(&mut brief, 10_100);
         assert_eq!(

@@ -86,6 +86,7 @@ pub async fn doctor(g: &Global) -> Outcome {
             notes: Vec::new(),
             previous: None,
             feedback: None,
+            branch: None,
         },
     };
     let start = Instant::now();

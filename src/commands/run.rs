@@ -12,6 +12,8 @@ use crate::engine::{Engine, SessionSpec, Update};
 use crate::headless::{self, GatePolicy};
 use crate::session::log::LogWriter;
 use crate::session::{SessionStatus, store};
+use crate::tools::git;
+use crate::tools::workspace::Workspace;
 use crate::tui;
 
 /// Reads the request: the argument, stdin for "-", or (in a terminal,
@@ -46,6 +48,42 @@ async fn read_request(
     Ok(Some(text))
 }
 
+/// The workspace tools work in, if `--workspace` names one: roles that
+/// write or run commands need a git work tree (so their work is reviewable
+/// and is delivered on its own branch, `handoff/<session>`).
+fn open_workspace(
+    g: &Global,
+    pipeline: &crate::pipeline::Pipeline,
+    id: &str,
+) -> Result<(Option<Workspace>, Option<String>), Failure> {
+    let Some(dir) = &g.workspace else {
+        return Ok((None, None));
+    };
+    let workspace = Workspace::open(dir)
+        .map_err(|e| Failure::usage(format!("workspace {}: {e}", dir.display())))?;
+    if !git::is_work_tree(workspace.root()) {
+        let writers: Vec<&str> = pipeline
+            .phases
+            .iter()
+            .filter(|p| {
+                p.tools
+                    .iter()
+                    .any(|t| t == "write_file" || t == "run_command")
+            })
+            .map(|p| p.role.as_str())
+            .collect();
+        if !writers.is_empty() {
+            return Err(Failure::usage(format!(
+                "the workspace {} is not a git work tree, and these roles change files or run commands there: {} (run `git init` first)",
+                dir.display(),
+                writers.join(", ")
+            )));
+        }
+        return Ok((Some(workspace), None));
+    }
+    Ok((Some(workspace), Some(format!("handoff/{id}"))))
+}
+
 pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
     let pipeline = pipeline(g)?;
     let interactive = !h.headless && std::io::stdout().is_terminal();
@@ -55,6 +93,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
             None => std::collections::VecDeque::new(),
         },
         approve_rest: h.approve == Some(ApproveMode::All),
+        allow: h.allow.clone(),
     };
     if !h.headless && !interactive {
         return Err(Failure::usage(
@@ -75,6 +114,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let id = store::new_id(clock.now());
+    let (workspace, branch) = open_workspace(g, &pipeline, &id)?;
     let dir = sessions_dir(g);
     let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
     let path = log.path().to_owned();
@@ -88,6 +128,8 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
         model: chosen.model,
         context_tokens: chosen.context_tokens,
         prices: super::config()?.prices,
+        workspace,
+        branch,
         clock,
     };
     let engine = Engine::new(spec, log, Box::new(updates_tx.clone()), commands_rx);

@@ -11,6 +11,9 @@
 //! stops where it is; the log then reads as interrupted or awaiting a gate.
 
 mod phase;
+mod tool_calls;
+
+pub use tool_calls::always_pattern;
 
 use std::sync::Arc;
 
@@ -30,6 +33,20 @@ pub enum Command {
     Decide(Decision),
     /// Stop the running phase; it fails with a gate that offers a retry.
     Cancel,
+    /// Answer a tool call's permission request.
+    Permission(PermissionAnswer),
+}
+
+/// A person's (or a headless policy's) answer to a permission request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PermissionAnswer {
+    pub call_id: String,
+    pub allow: bool,
+    /// Allow commands like this one for the rest of the session.
+    pub always: bool,
+    /// Why not, for the agent to read.
+    pub reason: Option<String>,
+    pub by: crate::session::DecidedBy,
 }
 
 /// What the engine tells its subscriber.
@@ -76,6 +93,10 @@ pub struct SessionSpec {
     pub context_tokens: Option<usize>,
     /// Prices for the budget's cost limit.
     pub prices: Prices,
+    /// Where tools work; `None` offers no tools.
+    pub workspace: Option<crate::tools::workspace::Workspace>,
+    /// The branch the delivery role commits on (for a git workspace).
+    pub branch: Option<String>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -131,12 +152,21 @@ impl Engine {
             provider: self.spec.provider.name().to_owned(),
             model: self.spec.model.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            workspace: self.spec.workspace.as_ref().map(|w| {
+                let root = w.root();
+                crate::session::WorkspaceInfo {
+                    path: root.display().to_string(),
+                    head: crate::tools::git::head(root),
+                    branch: crate::tools::git::branch(root),
+                }
+            }),
         })?;
         let mut index = 0;
         while index < self.spec.pipeline.phases.len() {
             if !self.run_phase(index).await? {
                 return Ok(self.state);
             }
+            self.snapshot(index)?;
             let phase = &self.spec.pipeline.phases[index];
             let question = if self.state.phases[index].status == PhaseStatus::Failed {
                 format!("{} failed. Retry?", phase.role)
@@ -179,6 +209,13 @@ impl Engine {
                     self.sink.notice("nothing is running".into());
                     continue;
                 }
+                Command::Permission(answer) => {
+                    self.sink.notice(format!(
+                        "no permission is asked for call `{}`",
+                        answer.call_id
+                    ));
+                    continue;
+                }
                 Command::Decide(d) => d,
             };
             if let Err(why) = self.check(&decision, index) {
@@ -205,6 +242,36 @@ impl Engine {
                 }
                 Action::Abort => GateOutcome::Finished(Outcome::Aborted),
             });
+        }
+    }
+
+    /// Keeps the workspace as it is at phase `index`'s gate on a private
+    /// ref, so that a return or a fork can restore it. Only git work trees
+    /// are snapshotted; a failure is a notice, not the end of the session.
+    fn snapshot(&mut self, index: usize) -> Result<(), EngineError> {
+        let Some(root) = self.spec.workspace.as_ref().map(|w| w.root().to_owned()) else {
+            return Ok(());
+        };
+        if !crate::tools::git::is_work_tree(&root) {
+            return Ok(());
+        }
+        let phase = self.spec.pipeline.phases[index].id.clone();
+        let reference = format!("refs/handoff/{}/{phase}", self.spec.id);
+        match crate::tools::git::snapshot(
+            &root,
+            &reference,
+            &format!("handoff {} at the {phase} gate", self.spec.id),
+        ) {
+            Ok(commit) => self.emit(EventKind::Snapshot {
+                phase,
+                reference,
+                commit,
+            }),
+            Err(e) => {
+                self.sink
+                    .notice(format!("could not snapshot the workspace: {e}"));
+                Ok(())
+            }
         }
     }
 

@@ -1,5 +1,7 @@
-//! Running one attempt of one phase: stream the provider's answer into the
-//! log, watch for a cancel, and end with an artifact or a failure.
+//! Running one attempt of one phase: the conversation with the provider,
+//! turn by turn, with the tool calls of each turn run in between; streamed
+//! text goes into the log as it comes, a cancel stops it, and the attempt
+//! ends with an artifact or a failure.
 //!
 //! Streamed text is coalesced before it is logged: a chunk is flushed as an
 //! `output` event once [`FLUSH_AFTER`] has passed since the last flush or
@@ -11,49 +13,146 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::Instant;
 
+use super::tool_calls::CallEnd;
 use super::{Command, Engine, EngineError};
 use crate::agent;
-use crate::provider::{Chunk, estimate_tokens};
+use crate::provider::{Chunk, CompletionRequest, Message, Role, ToolCall, estimate_tokens};
 use crate::session::EventKind;
+use crate::tools;
 
 /// The longest text waits before it is logged.
 const FLUSH_AFTER: Duration = Duration::from_millis(80);
 /// The most text gathered before it is logged regardless of time.
 const FLUSH_BYTES: usize = 2048;
 
-/// How the stream ended.
-enum StreamEnd {
-    Done,
+/// One turn of the conversation: what the model said and asked for.
+struct Turn {
+    text: String,
+    calls: Vec<ToolCall>,
+    usage: (u64, u64),
+}
+
+/// How a turn ended.
+enum TurnEnd {
+    Done(Turn),
     Failed(String),
     /// The client went away; nothing more is written.
     Stopped,
 }
 
 impl Engine {
-    /// Runs the next attempt of phase `index`. Returns `false` when the
-    /// client went away mid-stream.
+    /// Runs the next attempt of phase `index`: turns of the conversation
+    /// until the model answers without asking for tools (its last answer
+    /// is the artifact), each round of tool calls run and fed back, at
+    /// most `max_tool_rounds` rounds. Returns `false` when the client went
+    /// away.
     pub(super) async fn run_phase(&mut self, index: usize) -> Result<bool, EngineError> {
-        let phase_id = self.spec.pipeline.phases[index].id.clone();
-        let artifact = self.spec.pipeline.phases[index].artifact.clone();
-        let request = agent::request(
+        let phase = self.spec.pipeline.phases[index].clone();
+        let mut request = agent::request(
             &self.state,
             &self.spec.pipeline,
             index,
             &self.spec.model,
             self.spec.context_tokens,
         );
+        if let Some(workspace) = &self.spec.workspace {
+            request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
+            request.brief.branch.clone_from(&self.spec.branch);
+            agent::describe_workspace(
+                &mut request,
+                &workspace.root().display().to_string(),
+                self.spec.branch.as_deref(),
+            );
+        }
         let attempt = request.brief.attempt;
+        self.emit(EventKind::PhaseStarted {
+            phase: phase.id.clone(),
+            attempt,
+        })?;
+        let (mut prompt_tokens, mut completion_tokens) = (0, 0);
+        let mut rounds = 0;
+        let answer = loop {
+            let turn = match self.stream_turn(index, attempt, request.clone()).await? {
+                TurnEnd::Stopped => return Ok(false),
+                TurnEnd::Failed(error) => return self.fail(&phase.id, attempt, error),
+                TurnEnd::Done(turn) => turn,
+            };
+            prompt_tokens += turn.usage.0;
+            completion_tokens += turn.usage.1;
+            if turn.calls.is_empty() {
+                break turn.text;
+            }
+            rounds += 1;
+            if rounds > self.spec.pipeline.max_tool_rounds {
+                let error = format!(
+                    "used all {} rounds of tool calls without finishing (max_tool_rounds)",
+                    self.spec.pipeline.max_tool_rounds
+                );
+                return self.fail(&phase.id, attempt, error);
+            }
+            request.messages.push(Message {
+                role: Role::Assistant,
+                content: turn.text,
+                tool_calls: turn.calls.clone(),
+                tool_call_id: None,
+            });
+            for call in &turn.calls {
+                match self.run_tool_call(index, attempt, call).await? {
+                    CallEnd::Result(content) => request.messages.push(Message {
+                        role: Role::Tool,
+                        content,
+                        tool_calls: Vec::new(),
+                        tool_call_id: Some(call.id.clone()),
+                    }),
+                    CallEnd::Cancelled => {
+                        return self.fail(&phase.id, attempt, "cancelled by the user".into());
+                    }
+                    CallEnd::Stopped => return Ok(false),
+                }
+            }
+        };
+        self.emit(EventKind::Usage {
+            phase: phase.id.clone(),
+            attempt,
+            prompt_tokens,
+            completion_tokens,
+        })?;
+        let mut content = answer.trim().to_owned();
+        content.push('\n');
+        self.emit(EventKind::Artifact {
+            phase: phase.id,
+            attempt,
+            name: phase.artifact,
+            content,
+        })?;
+        Ok(true)
+    }
+
+    fn fail(&mut self, phase: &str, attempt: u32, error: String) -> Result<bool, EngineError> {
+        self.emit(EventKind::PhaseFailed {
+            phase: phase.to_owned(),
+            attempt,
+            error,
+        })?;
+        Ok(true)
+    }
+
+    /// Streams one turn, logging its text as it comes.
+    async fn stream_turn(
+        &mut self,
+        index: usize,
+        attempt: u32,
+        request: CompletionRequest,
+    ) -> Result<TurnEnd, EngineError> {
+        let phase_id = self.spec.pipeline.phases[index].id.clone();
         let estimated_prompt: u64 = request
             .messages
             .iter()
             .map(|m| estimate_tokens(&m.content))
             .sum();
-        self.emit(EventKind::PhaseStarted {
-            phase: phase_id.clone(),
-            attempt,
-        })?;
         let mut stream = self.spec.provider.stream(request);
         let mut text = String::new();
+        let mut calls = Vec::new();
         let mut pending = String::new();
         let mut usage = None;
         let mut last_flush = Instant::now();
@@ -72,12 +171,8 @@ impl Engine {
                     Some(Ok(Chunk::Usage { prompt_tokens, completion_tokens })) => {
                         usage = Some((prompt_tokens, completion_tokens));
                     }
-                    Some(Ok(Chunk::Done { .. })) => break StreamEnd::Done,
-                    // No role is offered tools yet, so a call is not an answer.
-                    Some(Ok(Chunk::ToolCall(call))) => break StreamEnd::Failed(format!(
-                        "the model asked to run `{}`, but no tools are offered to this role",
-                        call.name
-                    )),
+                    Some(Ok(Chunk::ToolCall(call))) => calls.push(call),
+                    Some(Ok(Chunk::Done { .. })) => break None,
                     Some(Ok(Chunk::Retry { reason, wait, next_try, tries })) => {
                         self.emit(EventKind::Retry {
                             phase: phase_id.clone(),
@@ -88,57 +183,35 @@ impl Engine {
                             tries,
                         })?;
                     }
-                    Some(Err(e)) => break StreamEnd::Failed(e.to_string()),
-                    None => break StreamEnd::Failed(
+                    Some(Err(e)) => break Some(TurnEnd::Failed(e.to_string())),
+                    None => break Some(TurnEnd::Failed(
                         "the answer was cut short: the stream ended without a finish reason".into(),
-                    ),
+                    )),
                 },
                 () = tokio::time::sleep_until(deadline), if !pending.is_empty() => {
                     self.flush(&phase_id, attempt, &mut pending)?;
                     last_flush = Instant::now();
                 }
                 command = self.commands.recv() => match command {
-                    Some(Command::Cancel) => break StreamEnd::Failed("cancelled by the user".into()),
+                    Some(Command::Cancel) => break Some(TurnEnd::Failed("cancelled by the user".into())),
                     Some(Command::Decide(d)) => self.sink.notice(format!(
                         "decision on `{}` refused: no gate is open while {} works",
                         d.phase, self.spec.pipeline.phases[index].role
                     )),
-                    None => break StreamEnd::Stopped,
+                    Some(Command::Permission(answer)) => self.sink.notice(format!(
+                        "no permission is asked for call `{}`",
+                        answer.call_id
+                    )),
+                    None => break Some(TurnEnd::Stopped),
                 },
             }
         };
         drop(stream);
         self.flush(&phase_id, attempt, &mut pending)?;
-        match end {
-            StreamEnd::Stopped => Ok(false),
-            StreamEnd::Failed(error) => {
-                self.emit(EventKind::PhaseFailed {
-                    phase: phase_id,
-                    attempt,
-                    error,
-                })?;
-                Ok(true)
-            }
-            StreamEnd::Done => {
-                let (prompt_tokens, completion_tokens) =
-                    usage.unwrap_or_else(|| (estimated_prompt, estimate_tokens(&text)));
-                self.emit(EventKind::Usage {
-                    phase: phase_id.clone(),
-                    attempt,
-                    prompt_tokens,
-                    completion_tokens,
-                })?;
-                let mut content = text.trim().to_owned();
-                content.push('\n');
-                self.emit(EventKind::Artifact {
-                    phase: phase_id,
-                    attempt,
-                    name: artifact,
-                    content,
-                })?;
-                Ok(true)
-            }
-        }
+        Ok(end.unwrap_or_else(|| {
+            let usage = usage.unwrap_or_else(|| (estimated_prompt, estimate_tokens(&text)));
+            TurnEnd::Done(Turn { text, calls, usage })
+        }))
     }
 
     /// Logs the gathered text, if any, as one `output` event.

@@ -17,6 +17,7 @@ use toml::{Spanned, Value};
 
 use super::{Budget, DEFAULT_MAX_ATTEMPTS, Phase, Pipeline};
 pub use crate::diagnostic::Diagnostic;
+use crate::tools::policy::Rules;
 
 /// The default `skills.toml`, compiled in as the fallback.
 pub const BUILTIN_SKILLS: &str = include_str!("../../skills.toml");
@@ -74,10 +75,13 @@ struct RawPipeline {
     language: Option<String>,
     budget: Option<Budget>,
     #[serde(default)]
+    permissions: Rules,
+    max_tool_rounds: Option<u32>,
+    #[serde(default)]
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
 
-const PHASE_KEYS: [&str; 9] = [
+const PHASE_KEYS: [&str; 11] = [
     "id",
     "role",
     "artifact",
@@ -87,6 +91,8 @@ const PHASE_KEYS: [&str; 9] = [
     "model",
     "temperature",
     "language",
+    "tools",
+    "permissions",
 ];
 
 /// Collects diagnostics against one file's text.
@@ -225,6 +231,8 @@ struct DraftPhase {
     model: Option<String>,
     temperature: Option<f64>,
     language: Option<String>,
+    tools: Vec<String>,
+    permissions: Rules,
 }
 
 impl DraftPhase {
@@ -247,6 +255,8 @@ impl DraftPhase {
             model: self.model,
             temperature: self.temperature,
             language: self.language.or_else(|| pipeline_language.cloned()),
+            tools: self.tools,
+            permissions: self.permissions,
         })
     }
 }
@@ -298,6 +308,8 @@ fn check_pipeline(
         title: raw.title.unwrap_or_else(|| name.to_owned()),
         max_attempts,
         budget: raw.budget,
+        permissions: raw.permissions,
+        max_tool_rounds: raw.max_tool_rounds.unwrap_or(super::DEFAULT_TOOL_ROUNDS),
         phases,
     })
 }
@@ -319,6 +331,26 @@ fn check_phase(
     let model = checker.take::<String>(&mut table, "model", &span, false);
     let temperature = checker.take::<f64>(&mut table, "temperature", &span, false);
     let language = checker.take::<String>(&mut table, "language", &span, false);
+    let tools = checker
+        .take::<Vec<String>>(&mut table, "tools", &span, false)
+        .map(|list| item_spans(&checker.file.text, list))
+        .unwrap_or_default();
+    for tool in &tools {
+        if !crate::tools::TOOL_NAMES.contains(&tool.get_ref().as_str()) {
+            checker.error(
+                Some(tool.span()),
+                format!(
+                    "unknown tool `{}` (tools: {})",
+                    tool.get_ref(),
+                    crate::tools::TOOL_NAMES.join(", ")
+                ),
+            );
+        }
+    }
+    let permissions = checker
+        .take::<Rules>(&mut table, "permissions", &span, false)
+        .map(Spanned::into_inner)
+        .unwrap_or_default();
     if let Some(t) = &temperature
         && !(0.0..=2.0).contains(t.get_ref())
     {
@@ -368,6 +400,8 @@ fn check_phase(
         model: model.map(Spanned::into_inner),
         temperature: temperature.map(Spanned::into_inner),
         language: language.map(Spanned::into_inner),
+        tools: tools.into_iter().map(Spanned::into_inner).collect(),
+        permissions,
     }
 }
 
@@ -514,7 +548,7 @@ prompt = "do d"
                 "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
-                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language)".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions)".to_owned(),
             ],
         );
     }
@@ -561,6 +595,7 @@ prompt = "do d"
             notes: Vec::new(),
             previous: None,
             feedback: None,
+            branch: None,
         };
         assert!(
             crate::agent::messages(&brief)[0]

@@ -12,6 +12,8 @@ pub use load::{BUILTIN_SKILLS, Diagnostic, SkillsFile, load_pipeline};
 
 use serde::{Deserialize, Serialize};
 
+use crate::tools::policy::Rules;
+
 /// Attempts a phase may take before its gate stops offering "reject".
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
@@ -24,7 +26,20 @@ pub struct Pipeline {
     /// Limits that pause the session at the next gate when passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
+    /// Command patterns for every role: `"go *" = "allow"`.
+    #[serde(default, skip_serializing_if = "Rules::is_empty")]
+    pub permissions: Rules,
+    /// How many rounds of tool calls one attempt may make.
+    #[serde(default = "default_tool_rounds")]
+    pub max_tool_rounds: u32,
     pub phases: Vec<Phase>,
+}
+
+/// Rounds of tool calls per attempt unless skills.toml says otherwise.
+pub const DEFAULT_TOOL_ROUNDS: u32 = 24;
+
+fn default_tool_rounds() -> u32 {
+    DEFAULT_TOOL_ROUNDS
 }
 
 /// What a session may spend before a human must say to go on.
@@ -55,6 +70,12 @@ pub struct Phase {
     /// The language this role answers in (the pipeline's, if it sets one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// The workspace tools this role may use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// Command patterns for this role, on top of the pipeline's.
+    #[serde(default, skip_serializing_if = "Rules::is_empty")]
+    pub permissions: Rules,
 }
 
 impl Pipeline {

@@ -88,6 +88,9 @@ pub struct Brief {
     /// On a retry: the previous attempt's artifact and the feedback on it.
     pub previous: Option<String>,
     pub feedback: Option<String>,
+    /// The branch deliveries are committed on, when the workspace is a git
+    /// work tree.
+    pub branch: Option<String>,
 }
 
 /// One call to a model.

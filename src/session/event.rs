@@ -44,6 +44,9 @@ pub enum EventKind {
         model: String,
         /// The `handoff` version that wrote the log.
         version: String,
+        /// Where tools work, when the session has a workspace.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workspace: Option<WorkspaceInfo>,
     },
     PhaseStarted {
         phase: String,
@@ -80,6 +83,52 @@ pub enum EventKind {
         phase: String,
         attempt: u32,
         error: String,
+    },
+    /// An agent asked to run a tool.
+    ToolCall {
+        phase: String,
+        attempt: u32,
+        call_id: String,
+        tool: String,
+        args: serde_json::Value,
+    },
+    /// A call needs a human's yes or no before it runs.
+    PermissionAsked {
+        phase: String,
+        attempt: u32,
+        call_id: String,
+        tool: String,
+        /// What would run (the command line).
+        detail: String,
+        /// Why it is asked (the policy's ruling).
+        reason: String,
+    },
+    /// The answer to a call's permission, from the policy or a person.
+    Permission {
+        phase: String,
+        call_id: String,
+        decision: Permit,
+        by: DecidedBy,
+        /// A pattern now allowed for the rest of the session ("always").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// What a tool call produced.
+    ToolResult {
+        phase: String,
+        attempt: u32,
+        call_id: String,
+        ok: bool,
+        summary: String,
+        output: String,
+    },
+    /// The workspace as it was at a gate, kept on a private git ref.
+    Snapshot {
+        phase: String,
+        reference: String,
+        commit: String,
     },
     /// The provider is trying the request again after a failure.
     Retry {
@@ -173,6 +222,25 @@ impl Action {
     }
 }
 
+/// A permission answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permit {
+    Allow,
+    Deny,
+}
+
+/// Where the agents work: a folder, and for a git work tree the commit
+/// the session started from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceInfo {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+}
+
 /// Who made a decision.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -216,7 +284,13 @@ impl EventKind {
             | Self::Decision(_)
             | Self::PhaseFailed { .. }
             | Self::Returned { .. }
-            | Self::SessionFinished { .. } => true,
+            | Self::SessionFinished { .. }
+            // A call is on disk before it runs, its result as soon as it has.
+            | Self::ToolCall { .. }
+            | Self::PermissionAsked { .. }
+            | Self::Permission { .. }
+            | Self::ToolResult { .. }
+            | Self::Snapshot { .. } => true,
             Self::PhaseStarted { .. }
             | Self::Output { .. }
             | Self::Usage { .. }
@@ -237,6 +311,11 @@ impl EventKind {
             Self::Decision(_) => "decision",
             Self::PhaseFailed { .. } => "phase_failed",
             Self::Retry { .. } => "retry",
+            Self::ToolCall { .. } => "tool_call",
+            Self::PermissionAsked { .. } => "permission_asked",
+            Self::Permission { .. } => "permission",
+            Self::ToolResult { .. } => "tool_result",
+            Self::Snapshot { .. } => "snapshot",
             Self::Returned { .. } => "returned",
             Self::SessionFinished { .. } => "session_finished",
             Self::Unknown => "unknown",

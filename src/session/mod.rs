@@ -9,5 +9,5 @@ pub mod log;
 pub mod state;
 pub mod store;
 
-pub use event::{Action, DecidedBy, Decision, Event, EventKind, Outcome};
+pub use event::{Action, DecidedBy, Decision, Event, EventKind, Outcome, Permit, WorkspaceInfo};
 pub use state::{Attempt, Gate, PhaseState, PhaseStatus, SessionState, SessionStatus, Usage};

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::event::{Action, Decision, Event, EventKind, Outcome};
+use super::event::{Action, Decision, Event, EventKind, Outcome, Permit, WorkspaceInfo};
 use crate::pipeline::Pipeline;
 
 /// Where a session stands, as `show --json` reports it.
@@ -100,14 +100,64 @@ pub struct Attempt {
     pub rejected_with: Option<String>,
     /// Why the provider is trying again, until text arrives.
     pub retrying: Option<String>,
+    /// Tool calls, in order.
+    pub tools: Vec<ToolRun>,
+    /// The latest `report_status`: what is done, what is still to do.
+    pub checklist: Option<Checklist>,
     pub usage: Usage,
 }
 
 impl Attempt {
+    fn tool_mut(&mut self, call_id: &str) -> Option<&mut ToolRun> {
+        self.tools.iter_mut().rev().find(|t| t.call_id == call_id)
+    }
     /// The text later phases read: the human's edit, else the agent's draft.
     pub fn effective(&self) -> Option<&str> {
         self.edited.as_deref().or(self.artifact.as_deref())
     }
+}
+
+/// One tool call and how far it got.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ToolRun {
+    pub call_id: String,
+    pub tool: String,
+    /// The path or command it is about.
+    pub target: String,
+    pub state: ToolState,
+}
+
+/// Where a tool call stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolState {
+    /// Waiting for a person's permission.
+    Asking,
+    Running,
+    Denied {
+        reason: String,
+    },
+    Done {
+        ok: bool,
+        summary: String,
+    },
+}
+
+/// A `report_status`: seed 004's status protocol.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Checklist {
+    pub completed: Vec<String>,
+    pub pending: Vec<String>,
+}
+
+/// A tool call waiting for a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PermissionRequest {
+    pub phase: usize,
+    pub call_id: String,
+    pub tool: String,
+    pub detail: String,
+    pub reason: String,
 }
 
 /// One phase of the pipeline, with its history.
@@ -169,6 +219,13 @@ pub struct SessionState {
     pub finished_at: Option<DateTime<Utc>>,
     /// How many events have been applied; the `seq` the next one gets.
     pub events: u64,
+    pub workspace: Option<WorkspaceInfo>,
+    /// A tool call waiting for a person's yes or no.
+    pub permission: Option<PermissionRequest>,
+    /// Command patterns a person allowed for the rest of the session.
+    pub session_allow: Vec<String>,
+    /// Workspace snapshots by phase id: the git commit kept at its gate.
+    pub snapshots: Vec<(String, String)>,
 }
 
 impl SessionState {
@@ -217,6 +274,7 @@ impl SessionState {
                 provider,
                 model,
                 version: _,
+                workspace,
             } => {
                 self.id.clone_from(id);
                 self.request.clone_from(request);
@@ -235,6 +293,7 @@ impl SessionState {
                 self.pipeline = Some(pipeline.as_ref().clone());
                 self.started_at = Some(event.t);
                 self.status = SessionStatus::Running;
+                self.workspace.clone_from(workspace);
             }
             EventKind::PhaseStarted { phase, attempt } => {
                 self.gate = None;
@@ -307,6 +366,7 @@ impl SessionState {
                 attempt,
                 error,
             } => {
+                self.permission = None;
                 if let Some(p) = self.phase_mut(phase) {
                     p.status = PhaseStatus::Failed;
                     if let Some(a) = p.attempt_mut(*attempt) {
@@ -314,6 +374,107 @@ impl SessionState {
                         a.ended_at = Some(event.t);
                     }
                 }
+            }
+            EventKind::ToolCall {
+                phase,
+                attempt,
+                call_id,
+                tool,
+                args,
+            } => {
+                let parsed = crate::tools::ToolArgs::parse(tool, &args.to_string());
+                if let Some(a) = self.phase_mut(phase).and_then(|p| p.attempt_mut(*attempt)) {
+                    if let Ok(crate::tools::ToolArgs::ReportStatus { completed, pending }) = &parsed
+                    {
+                        a.checklist = Some(Checklist {
+                            completed: completed.clone(),
+                            pending: pending.clone(),
+                        });
+                    }
+                    a.tools.push(ToolRun {
+                        call_id: call_id.clone(),
+                        tool: tool.clone(),
+                        target: parsed.map_or_else(|_| args.to_string(), |p| p.target()),
+                        state: ToolState::Running,
+                    });
+                }
+            }
+            EventKind::PermissionAsked {
+                phase,
+                attempt,
+                call_id,
+                tool,
+                detail,
+                reason,
+            } => {
+                if let Some(index) = self.phase_index(phase) {
+                    if let Some(run) = self.phases[index]
+                        .attempt_mut(*attempt)
+                        .and_then(|a| a.tool_mut(call_id))
+                    {
+                        run.state = ToolState::Asking;
+                    }
+                    self.permission = Some(PermissionRequest {
+                        phase: index,
+                        call_id: call_id.clone(),
+                        tool: tool.clone(),
+                        detail: detail.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+            }
+            EventKind::Permission {
+                phase,
+                call_id,
+                decision,
+                pattern,
+                reason,
+                by: _,
+            } => {
+                if self
+                    .permission
+                    .as_ref()
+                    .is_some_and(|p| &p.call_id == call_id)
+                {
+                    self.permission = None;
+                }
+                self.session_allow.extend(pattern.clone());
+                if let Some(run) = self
+                    .phase_mut(phase)
+                    .and_then(|p| p.current_mut())
+                    .and_then(|a| a.tool_mut(call_id))
+                {
+                    run.state = match decision {
+                        Permit::Allow => ToolState::Running,
+                        Permit::Deny => ToolState::Denied {
+                            reason: reason.clone().unwrap_or_default(),
+                        },
+                    };
+                }
+            }
+            EventKind::ToolResult {
+                phase,
+                attempt,
+                call_id,
+                ok,
+                summary,
+                output: _,
+            } => {
+                if let Some(run) = self
+                    .phase_mut(phase)
+                    .and_then(|p| p.attempt_mut(*attempt))
+                    .and_then(|a| a.tool_mut(call_id))
+                    && !matches!(run.state, ToolState::Denied { .. })
+                {
+                    run.state = ToolState::Done {
+                        ok: *ok,
+                        summary: summary.clone(),
+                    };
+                }
+            }
+            EventKind::Snapshot { phase, commit, .. } => {
+                self.snapshots.retain(|(p, _)| p != phase);
+                self.snapshots.push((phase.clone(), commit.clone()));
             }
             EventKind::Retry {
                 phase,

@@ -200,6 +200,9 @@ impl App {
             Some(Modal::ReturnPick { .. }) => return vec![Context::Picker],
             _ => {}
         }
+        if self.pending_permission().is_some() {
+            return vec![Context::Permission];
+        }
         if self.is_replay() {
             contexts.push(Context::Replay);
         }
@@ -285,6 +288,7 @@ impl App {
             Act::PlayPause | Act::StepForward | Act::StepBack | Act::Faster | Act::Slower => {
                 self.is_replay()
             }
+            Act::PermitOnce | Act::PermitAlways | Act::Deny => self.pending_permission().is_some(),
         }
     }
 
@@ -483,6 +487,7 @@ impl App {
             Act::PlayPause | Act::StepForward | Act::StepBack | Act::Faster | Act::Slower => {
                 self.replay_act(act);
             }
+            Act::PermitOnce | Act::PermitAlways | Act::Deny => self.permission_act(act),
         }
         Flow::Continue
     }
@@ -561,7 +566,7 @@ impl App {
 
     /// Sends the decision a finished box stands for.
     fn submit(&mut self, compose: &Compose, text: String) {
-        match compose.purpose {
+        match &compose.purpose {
             Purpose::Notes => self.decide(Action::ApproveWithNotes, |d| Decision {
                 notes: Some(text),
                 ..d
@@ -571,7 +576,7 @@ impl App {
                 ..d
             }),
             Purpose::Reason { to } => {
-                let to = self.state.phases[to].id.clone();
+                let to = self.state.phases[*to].id.clone();
                 self.decide(Action::Return, |d| Decision {
                     to: Some(to),
                     feedback: (!text.is_empty()).then_some(text),
@@ -586,6 +591,49 @@ impl App {
                 self.notice =
                     Some("edit saved: the next role reads it; d shows the diff, a approves".into());
             }
+            Purpose::DenyReason { call_id } => {
+                let call_id = call_id.clone();
+                self.answer_permission(call_id, false, false, (!text.is_empty()).then_some(text));
+            }
+        }
+    }
+
+    /// Sends the answer to the pending permission request.
+    fn answer_permission(
+        &mut self,
+        call_id: String,
+        allow: bool,
+        always: bool,
+        reason: Option<String>,
+    ) {
+        self.send(Command::Permission(crate::engine::PermissionAnswer {
+            call_id,
+            allow,
+            always,
+            reason,
+            by: DecidedBy::User,
+        }));
+    }
+
+    /// The permission request the user must answer now, if any.
+    pub fn pending_permission(&self) -> Option<&crate::session::state::PermissionRequest> {
+        self.state.permission.as_ref().filter(|_| self.is_live())
+    }
+
+    fn permission_act(&mut self, act: Act) {
+        let Some(request) = self.pending_permission() else {
+            return;
+        };
+        let call_id = request.call_id.clone();
+        match act {
+            Act::PermitOnce => self.answer_permission(call_id, true, false, None),
+            Act::PermitAlways => self.answer_permission(call_id, true, true, None),
+            Act::Deny => {
+                let title = "Why not? (optional: the agent reads it) · ctrl-s denies".to_owned();
+                let phase = request.phase;
+                self.open_compose(phase, Purpose::DenyReason { call_id }, title, "");
+            }
+            _ => {}
         }
     }
 
@@ -832,6 +880,7 @@ mod tests {
                 provider: "offline".into(),
                 model: "m".into(),
                 version: "0".into(),
+                workspace: None,
             },
         };
         let mut app = App::new(Source::Live(None), Theme::mono());

@@ -20,7 +20,7 @@ use super::keymap::{Act, Context, Keymap};
 use super::text::clip;
 
 /// What the text will become.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Purpose {
     /// Notes that travel with an approval.
     Notes,
@@ -30,6 +30,8 @@ pub enum Purpose {
     Reason { to: usize },
     /// A replacement for the artifact.
     Edit,
+    /// Why a command is denied (optional), for the agent to read.
+    DenyReason { call_id: String },
 }
 
 /// What a key did.

@@ -39,18 +39,21 @@ pub enum Context {
     Editor,
     /// Choosing the phase work returns to.
     Picker,
+    /// A tool call waiting for permission.
+    Permission,
     /// Extra keys while replaying.
     Replay,
 }
 
 impl Context {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Board,
         Self::Artifact,
         Self::Diff,
         Self::Search,
         Self::Editor,
         Self::Picker,
+        Self::Permission,
         Self::Replay,
     ];
 
@@ -63,6 +66,7 @@ impl Context {
             Self::Search => "search",
             Self::Editor => "editor",
             Self::Picker => "picker",
+            Self::Permission => "permission",
             Self::Replay => "replay",
         }
     }
@@ -104,10 +108,13 @@ pub enum Act {
     StepBack,
     Faster,
     Slower,
+    PermitOnce,
+    PermitAlways,
+    Deny,
 }
 
 impl Act {
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 36] = [
         Self::Left,
         Self::Right,
         Self::Down,
@@ -141,6 +148,9 @@ impl Act {
         Self::StepBack,
         Self::Faster,
         Self::Slower,
+        Self::PermitOnce,
+        Self::PermitAlways,
+        Self::Deny,
     ];
 
     /// The `snake_case` name keymap.toml uses.
@@ -179,6 +189,9 @@ impl Act {
             Self::StepBack => "step_back",
             Self::Faster => "faster",
             Self::Slower => "slower",
+            Self::PermitOnce => "permit_once",
+            Self::PermitAlways => "permit_always",
+            Self::Deny => "deny",
         }
     }
 }
@@ -204,7 +217,7 @@ pub struct Keymap {
 /// The defaults: (context, keys, act, help text, footer word).
 const DEFAULTS: &[(Context, &[&str], Act, &str, &str)] = {
     use Act as A;
-    use Context::{Artifact, Board, Diff, Editor, Picker, Replay, Search};
+    use Context::{Artifact, Board, Diff, Editor, Permission, Picker, Replay, Search};
     &[
         (
             Board,
@@ -444,6 +457,35 @@ const DEFAULTS: &[(Context, &[&str], Act, &str, &str)] = {
             "choose",
         ),
         (Picker, &["esc", "q"], A::Back, "cancel", "cancel"),
+        (
+            Permission,
+            &["y"],
+            A::PermitOnce,
+            "allow this command once",
+            "once",
+        ),
+        (
+            Permission,
+            &["a"],
+            A::PermitAlways,
+            "allow commands like it for this session",
+            "always",
+        ),
+        (
+            Permission,
+            &["n"],
+            A::Deny,
+            "deny it, with an optional reason for the agent",
+            "deny",
+        ),
+        (
+            Permission,
+            &["?"],
+            A::Help,
+            "show or hide this help",
+            "help",
+        ),
+        (Permission, &["ctrl-c"], A::Quit, "quit (asks first)", ""),
         (
             Replay,
             &["space"],

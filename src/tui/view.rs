@@ -117,7 +117,11 @@ impl Widget for &App {
                 let rect = compose.area(main);
                 compose.render(rect, buf, &self.theme, &self.keymap);
             }
-            None => {}
+            None => {
+                if let Some(request) = self.pending_permission() {
+                    permission(self, request, area, buf);
+                }
+            }
         }
     }
 }
@@ -255,6 +259,43 @@ fn narrow_board(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// The attempt's latest tool calls (`write_file a.go ✓`, `run_command go
+/// test ./... ✗ exit 1`) and its status checklist.
+fn tool_lines(app: &App, attempt: &Attempt, width: usize) -> Vec<Line<'static>> {
+    use crate::session::state::ToolState;
+    let mut lines = Vec::new();
+    for run in attempt.tools.iter().rev().take(4).rev() {
+        let (mark, style, detail) = match &run.state {
+            ToolState::Asking => ("?", app.theme.awaiting, "asking".to_owned()),
+            ToolState::Running => ("…", app.theme.running, String::new()),
+            ToolState::Denied { .. } => ("✗", app.theme.failed, "denied".to_owned()),
+            ToolState::Done { ok: true, summary } => ("✓", app.theme.approved, summary.clone()),
+            ToolState::Done { ok: false, summary } => ("✗", app.theme.failed, summary.clone()),
+        };
+        // The mark first, so that narrow columns still show how it went.
+        let text = format!("{mark} {} {} {detail}", run.tool, run.target);
+        lines.push(Line::styled(clip(&text, width), style));
+    }
+    if let Some(list) = &attempt.checklist {
+        for done in list.completed.iter().take(4) {
+            lines.push(Line::styled(
+                clip(&format!("☑ {done}"), width),
+                app.theme.approved,
+            ));
+        }
+        for todo in list.pending.iter().take(4) {
+            lines.push(Line::styled(
+                clip(&format!("☐ {todo}"), width),
+                app.theme.dim,
+            ));
+        }
+    }
+    if !lines.is_empty() {
+        lines.push(Line::styled("─".repeat(width), app.theme.border));
+    }
+    lines
+}
+
 /// One dim line per earlier attempt: how it ended.
 fn history(attempts: &[Attempt]) -> Vec<String> {
     let Some((_, earlier)) = attempts.split_last() else {
@@ -329,6 +370,9 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
     ];
     for past in history(&phase.attempts) {
         lines.push(Line::styled(clip(&past, width), app.theme.dim));
+    }
+    if let Some(a) = attempt {
+        lines.extend(tool_lines(app, a, width));
     }
     let rows = usize::from(inner.height).saturating_sub(lines.len());
     let body: Vec<Line<'static>> = match (phase.status, attempt) {
@@ -720,6 +764,52 @@ fn confirm(app: &App, area: Rect, title: &str, text: &[&str], yes: &str, buf: &m
         .block(
             Block::bordered()
                 .title(title.to_owned())
+                .border_style(app.theme.awaiting),
+        )
+        .render(rect, buf);
+}
+
+fn permission(
+    app: &App,
+    request: &crate::session::state::PermissionRequest,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let role = app
+        .state
+        .phases
+        .get(request.phase)
+        .map_or("agent", |p| p.role.as_str());
+    let width = area.width.saturating_sub(8).min(100);
+    let inner = usize::from(width.saturating_sub(2));
+    let mut lines = vec![
+        Line::raw(format!("The {role} wants to run:")),
+        Line::raw(""),
+    ];
+    for row in wrap(&format!("$ {}", request.detail), inner) {
+        lines.push(Line::styled(row, app.theme.code));
+    }
+    lines.push(Line::raw(""));
+    for row in wrap(&format!("policy: {}", request.reason), inner) {
+        lines.push(Line::styled(row, app.theme.dim));
+    }
+    lines.push(Line::raw(""));
+    let pattern = crate::engine::always_pattern(&request.detail);
+    lines.push(Line::from(vec![
+        Span::styled("y", app.theme.key),
+        Span::raw(" once · "),
+        Span::styled("a", app.theme.key),
+        Span::raw(format!(" always `{}` this session · ", safe(&pattern))),
+        Span::styled("n", app.theme.key),
+        Span::raw(" deny"),
+    ]));
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, width, height);
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .title(" Permission ")
                 .border_style(app.theme.awaiting),
         )
         .render(rect, buf);

@@ -52,16 +52,16 @@ const FILLER: &[&str] = &[
 ];
 
 /// What the request is about, in the forms the templates need.
-struct Topic {
-    request: String,
-    title: String,
-    feature: String,
-    resource: String,
-    slug: String,
+pub(super) struct Topic {
+    pub(super) request: String,
+    pub(super) title: String,
+    pub(super) feature: String,
+    pub(super) resource: String,
+    pub(super) slug: String,
 }
 
 impl Topic {
-    fn of(request: &str) -> Self {
+    pub(super) fn of(request: &str) -> Self {
         let request: String = request
             .split_whitespace()
             .filter(|w| !w.starts_with("!fail:"))
@@ -112,7 +112,7 @@ impl Topic {
         format!("/api/v1/{}", self.resource)
     }
 
-    fn package(&self) -> String {
+    pub(super) fn package(&self) -> String {
         self.resource
             .replace(|c: char| !c.is_ascii_alphanumeric(), "")
     }
@@ -531,6 +531,7 @@ mod tests {
             notes: Vec::new(),
             previous: None,
             feedback: None,
+            branch: None,
         }
     }
 

@@ -10,8 +10,11 @@
 //!
 //! A request containing `!fail:<phase>` makes the first attempt of that phase
 //! break off mid-stream, to show (and test) how a failed phase is handled.
+//! When the role is offered tools (the session has a workspace) it first
+//! makes a few harmless tool calls ([`workspace`]), then answers.
 
 mod compose;
+mod workspace;
 
 use std::time::Duration;
 
@@ -87,7 +90,26 @@ impl Provider for OfflineProvider {
 
     fn stream(&self, request: CompletionRequest) -> ChunkStream {
         let brief = &request.brief;
-        let text = compose(brief);
+        let offered: Vec<String> = request.tools.iter().map(|t| t.name.clone()).collect();
+        // In a workspace: ask for the role's tools first, answer once their
+        // results are in.
+        let calls = if workspace::has_results(&request.messages) {
+            Vec::new()
+        } else {
+            workspace::plan(brief, &offered)
+        };
+        let text = if calls.is_empty() {
+            let mut text = compose(brief);
+            if workspace::has_results(&request.messages) {
+                text.push_str(&workspace::report(&request.messages));
+            }
+            text
+        } else {
+            format!(
+                "Looking at the workspace first ({} tool calls).\n",
+                calls.len()
+            )
+        };
         let prompt_tokens = request
             .messages
             .iter()
@@ -107,12 +129,18 @@ impl Provider for OfflineProvider {
                 brief.phase.id, brief.phase.id
             ))));
         } else {
+            let finish_reason = if calls.is_empty() {
+                "stop"
+            } else {
+                "tool_calls"
+            };
+            pieces.extend(calls.into_iter().map(|c| Ok(Chunk::ToolCall(c))));
             pieces.push(Ok(Chunk::Usage {
                 prompt_tokens,
                 completion_tokens,
             }));
             pieces.push(Ok(Chunk::Done {
-                finish_reason: "stop".into(),
+                finish_reason: finish_reason.into(),
             }));
         }
         let pace = self.pace;
@@ -149,6 +177,7 @@ mod tests {
                 notes: Vec::new(),
                 previous: None,
                 feedback: None,
+                branch: None,
             },
         }
     }

@@ -1,0 +1,319 @@
+//! Running the tool calls of one turn: record the call, ask the policy (and
+//! if it says so, the user) before a command runs, run it in the workspace,
+//! and record what came back. Every step is an event: `tool_call`,
+//! `permission_asked`, `permission`, `tool_result`.
+
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::{Command, Engine, EngineError, PermissionAnswer};
+use crate::provider::ToolCall;
+use crate::session::{DecidedBy, EventKind, Permit};
+use crate::tools::policy::{self, Verdict};
+use crate::tools::{self, SECRET_ENV, ToolArgs, ToolOutput, command};
+
+/// The most tool output that goes into the log and back to the model.
+const RESULT_LIMIT: usize = 64 * 1024;
+
+/// How running a call ended.
+pub(super) enum CallEnd {
+    /// What goes back to the model.
+    Result(String),
+    /// The user cancelled the phase.
+    Cancelled,
+    /// The client went away.
+    Stopped,
+}
+
+/// How asking for permission ended.
+enum Asked {
+    Granted,
+    Refused(String),
+    Cancelled,
+    Stopped,
+}
+
+/// The pattern an "always" answer allows: the program and its first
+/// argument, then anything (`go test ./...` → `go test *`).
+pub fn always_pattern(command: &str) -> String {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    match words.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [first, second] => format!("{first} {second}"),
+        [first, second, ..] => format!("{first} {second} *"),
+    }
+}
+
+fn cap(mut text: String) -> String {
+    if text.len() > RESULT_LIMIT {
+        let keep = (0..=RESULT_LIMIT)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
+        text.truncate(keep);
+        text.push_str("\n[… output cut by handoff …]");
+    }
+    text
+}
+
+impl Engine {
+    /// Runs one tool call of phase `index`'s current attempt.
+    pub(super) async fn run_tool_call(
+        &mut self,
+        index: usize,
+        attempt: u32,
+        call: &ToolCall,
+    ) -> Result<CallEnd, EngineError> {
+        let phase = self.spec.pipeline.phases[index].clone();
+        let args: Value = serde_json::from_str(&call.arguments)
+            .unwrap_or_else(|_| json!({ "raw": call.arguments }));
+        self.emit(EventKind::ToolCall {
+            phase: phase.id.clone(),
+            attempt,
+            call_id: call.id.clone(),
+            tool: call.name.clone(),
+            args,
+        })?;
+        let output = if phase.tools.iter().all(|t| t != &call.name) {
+            ToolOutput::failed(format!("the {} may not use `{}`", phase.role, call.name))
+        } else {
+            match ToolArgs::parse(&call.name, &call.arguments) {
+                Err(e) => ToolOutput::failed(e),
+                Ok(ToolArgs::RunCommand { command, timeout }) => {
+                    match self.ask(index, attempt, call, &command).await? {
+                        Asked::Granted => match self.run_command(&command, timeout).await {
+                            Ok(output) => output,
+                            Err(end) => {
+                                self.tool_result(
+                                    &phase.id,
+                                    attempt,
+                                    call,
+                                    ToolOutput::failed("cancelled by the user"),
+                                )?;
+                                return Ok(end);
+                            }
+                        },
+                        Asked::Refused(reason) => ToolOutput::failed(format!("not run: {reason}")),
+                        Asked::Cancelled => {
+                            self.tool_result(
+                                &phase.id,
+                                attempt,
+                                call,
+                                ToolOutput::failed("cancelled by the user"),
+                            )?;
+                            return Ok(CallEnd::Cancelled);
+                        }
+                        Asked::Stopped => return Ok(CallEnd::Stopped),
+                    }
+                }
+                Ok(other) => match &self.spec.workspace {
+                    Some(workspace) => tools::run_file_tool(workspace, &other),
+                    None => ToolOutput::failed("this session has no workspace"),
+                },
+            }
+        };
+        let content = output.content.clone();
+        self.tool_result(&phase.id, attempt, call, output)?;
+        Ok(CallEnd::Result(content))
+    }
+
+    fn tool_result(
+        &mut self,
+        phase: &str,
+        attempt: u32,
+        call: &ToolCall,
+        output: ToolOutput,
+    ) -> Result<(), EngineError> {
+        self.emit(EventKind::ToolResult {
+            phase: phase.to_owned(),
+            attempt,
+            call_id: call.id.clone(),
+            ok: output.ok,
+            summary: output.summary,
+            output: cap(output.content),
+        })
+    }
+
+    fn permission(
+        &mut self,
+        phase: &str,
+        call: &ToolCall,
+        decision: Permit,
+        by: DecidedBy,
+        pattern: Option<String>,
+        reason: Option<String>,
+    ) -> Result<(), EngineError> {
+        self.emit(EventKind::Permission {
+            phase: phase.to_owned(),
+            call_id: call.id.clone(),
+            decision,
+            by,
+            pattern,
+            reason,
+        })
+    }
+
+    /// The policy's ruling on a command, and the user's answer when it asks.
+    async fn ask(
+        &mut self,
+        index: usize,
+        attempt: u32,
+        call: &ToolCall,
+        command: &str,
+    ) -> Result<Asked, EngineError> {
+        let phase = self.spec.pipeline.phases[index].clone();
+        let layers = [&self.spec.pipeline.permissions, &phase.permissions];
+        let ruling = policy::check_command(command, &layers, &self.state.session_allow);
+        let summary = ruling.summary();
+        match ruling.verdict {
+            Verdict::Allow => {
+                self.permission(
+                    &phase.id,
+                    call,
+                    Permit::Allow,
+                    DecidedBy::Policy,
+                    None,
+                    Some(summary),
+                )?;
+                return Ok(Asked::Granted);
+            }
+            Verdict::Deny => {
+                self.permission(
+                    &phase.id,
+                    call,
+                    Permit::Deny,
+                    DecidedBy::Policy,
+                    None,
+                    Some(summary.clone()),
+                )?;
+                return Ok(Asked::Refused(format!("the policy denies it ({summary})")));
+            }
+            Verdict::Ask => {}
+        }
+        self.emit(EventKind::PermissionAsked {
+            phase: phase.id.clone(),
+            attempt,
+            call_id: call.id.clone(),
+            tool: call.name.clone(),
+            detail: command.to_owned(),
+            reason: summary,
+        })?;
+        loop {
+            match self.commands.recv().await {
+                None => return Ok(Asked::Stopped),
+                Some(Command::Cancel) => {
+                    self.permission(
+                        &phase.id,
+                        call,
+                        Permit::Deny,
+                        DecidedBy::User,
+                        None,
+                        Some("the phase was cancelled".into()),
+                    )?;
+                    return Ok(Asked::Cancelled);
+                }
+                Some(Command::Permission(PermissionAnswer {
+                    call_id,
+                    allow,
+                    always,
+                    reason,
+                    by,
+                })) if call_id == call.id => {
+                    let pattern = (allow && always).then(|| always_pattern(command));
+                    let decision = if allow { Permit::Allow } else { Permit::Deny };
+                    self.permission(&phase.id, call, decision, by, pattern, reason.clone())?;
+                    return Ok(if allow {
+                        Asked::Granted
+                    } else {
+                        Asked::Refused(match reason {
+                            Some(r) if !r.trim().is_empty() => format!("the user said no: {r}"),
+                            _ => "the user said no".into(),
+                        })
+                    });
+                }
+                Some(Command::Permission(other)) => {
+                    self.sink.notice(format!(
+                        "no permission is asked for call `{}`",
+                        other.call_id
+                    ));
+                }
+                Some(Command::Decide(d)) => {
+                    self.sink.notice(format!(
+                        "decision on `{}` refused: a permission is being asked",
+                        d.phase
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Runs a granted command; `Err` when the run was cut off by a cancel
+    /// or by the client going away.
+    async fn run_command(
+        &mut self,
+        command_line: &str,
+        timeout: std::time::Duration,
+    ) -> Result<ToolOutput, CallEnd> {
+        let Some(root) = self.spec.workspace.as_ref().map(|w| w.root().to_owned()) else {
+            return Ok(ToolOutput::failed("this session has no workspace"));
+        };
+        let (cancel, cancelled) = watch::channel(false);
+        let run = command::run_command(&root, command_line, timeout, cancelled, &SECRET_ENV);
+        tokio::pin!(run);
+        let mut interrupted = None;
+        let result = loop {
+            tokio::select! {
+                result = &mut run => break result,
+                next = self.commands.recv(), if interrupted.is_none() => match next {
+                    Some(Command::Cancel) => {
+                        let _ = cancel.send(true);
+                        interrupted = Some(CallEnd::Cancelled);
+                    }
+                    None => {
+                        let _ = cancel.send(true);
+                        interrupted = Some(CallEnd::Stopped);
+                    }
+                    Some(_) => self.sink.notice("a command is running; answers wait until it ends".into()),
+                },
+            }
+        };
+        if let Some(end) = interrupted {
+            return Err(end);
+        }
+        Ok(match result {
+            Err(e) => ToolOutput::failed(format!("could not start the command: {e}")),
+            Ok(out) if out.timed_out => ToolOutput {
+                ok: false,
+                summary: format!("timed out after {}s", timeout.as_secs()),
+                content: format!(
+                    "killed after {}s (timeout)\n{}",
+                    timeout.as_secs(),
+                    out.output
+                ),
+            },
+            Ok(out) => {
+                let code = out
+                    .exit_code
+                    .map_or_else(|| "killed".to_owned(), |c| format!("exit {c}"));
+                ToolOutput {
+                    ok: out.exit_code == Some(0),
+                    summary: code.clone(),
+                    content: format!("{code}\n{}", out.output),
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::always_pattern;
+
+    #[test]
+    fn always_patterns_generalise_the_arguments() {
+        assert_eq!(always_pattern("go test ./..."), "go test *");
+        assert_eq!(always_pattern("make"), "make");
+        assert_eq!(always_pattern("npm test"), "npm test");
+    }
+}

@@ -1,0 +1,91 @@
+//! What the offline provider does in a workspace: a small, harmless tool
+//! plan per role, so the whole flow — tool calls, the permission policy,
+//! results fed back, a commit on the session's branch — demos offline.
+//!
+//! The first turn of a phase asks for its tools; the second, holding the
+//! results, answers with the artifact and a note of what the tools said.
+
+use std::fmt::Write;
+
+use serde_json::json;
+
+use super::compose::Topic;
+use crate::provider::{Brief, Message, Role, ToolCall};
+
+/// The folder the offline developer writes its notes in.
+pub const NOTES_DIR: &str = "handoff-notes";
+
+/// The tool calls the role makes on its first turn (only tools it is offered).
+pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
+    let topic = Topic::of(&brief.request);
+    let notes = format!("{NOTES_DIR}/{}.md", topic.slug);
+    let calls: Vec<(&str, serde_json::Value)> = match brief.phase.artifact.as_str() {
+        "implementation" => vec![
+            (
+                "write_file",
+                json!({
+                    "path": notes,
+                    "content": format!(
+                        "# {}\n\nNotes from the offline Senior Backend Developer: {} for `/api/v1/{}`.\n",
+                        topic.title, topic.feature, topic.resource
+                    ),
+                }),
+            ),
+            (
+                "run_command",
+                json!({ "command": format!("ls {NOTES_DIR}") }),
+            ),
+            (
+                "report_status",
+                json!({ "completed": ["Notes written"], "pending": ["Tests", "Review"] }),
+            ),
+        ],
+        "test-report" => vec![
+            ("run_command", json!({ "command": "git status --short" })),
+            (
+                "report_status",
+                json!({ "completed": ["Workspace checked"], "pending": [] }),
+            ),
+        ],
+        "verdict" => vec![("read_file", json!({ "path": notes }))],
+        "delivery" => match &brief.branch {
+            Some(branch) => vec![(
+                "run_command",
+                json!({ "command": format!(
+                    "git checkout -B {branch} && git add {NOTES_DIR} && git commit -m \"feat({}): {}\"",
+                    topic.package(),
+                    topic.feature
+                ) }),
+            )],
+            None => vec![("list_dir", json!({ "path": "." }))],
+        },
+        _ => vec![("list_dir", json!({ "path": "." }))],
+    };
+    calls
+        .into_iter()
+        .filter(|(name, _)| offered.iter().any(|o| o == name))
+        .enumerate()
+        .map(|(i, (name, args))| ToolCall {
+            id: format!("offline-{}-{}", brief.phase.id, i + 1),
+            name: name.to_owned(),
+            arguments: args.to_string(),
+        })
+        .collect()
+}
+
+/// Whether the conversation already holds tool results.
+pub fn has_results(messages: &[Message]) -> bool {
+    messages.iter().any(|m| m.role == Role::Tool)
+}
+
+/// A note of what the tools said, for the end of the artifact.
+pub fn report(messages: &[Message]) -> String {
+    let mut out = String::from("\n## Workspace\n");
+    for m in messages {
+        if m.role == Role::Tool {
+            let first = m.content.lines().next().unwrap_or("").trim();
+            let _ = writeln!(out, "- {}", first.chars().take(100).collect::<String>());
+        }
+    }
+    out
+}

@@ -1,0 +1,226 @@
+//! Agents in a real git repository: the offline roles write a file, run
+//! commands under the permission policy, and the delivery role commits on
+//! the session's branch; the workspace is snapshotted at every gate.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A repository with one commit, inside the sandbox.
+fn repository(sandbox: &Sandbox) -> std::path::PathBuf {
+    let repo = sandbox.dir.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("repo");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["config", "user.email", "dev@example.com"]);
+    git(&repo, &["config", "user.name", "Dev"]);
+    std::fs::write(repo.join("README.md"), "# Orders service\n").expect("readme");
+    git(&repo, &["add", "README.md"]);
+    git(&repo, &["commit", "-q", "-m", "start"]);
+    repo
+}
+
+#[test]
+fn the_offline_team_writes_runs_and_commits_in_a_git_workspace() {
+    let sandbox = Sandbox::new();
+    let repo = repository(&sandbox);
+    let start = git(&repo, &["rev-parse", "HEAD"]);
+    let output = sandbox
+        .command()
+        .args(["run", "--headless", "--approve", "all", "--workspace"])
+        .arg(&repo)
+        .arg(REQUEST)
+        .output()
+        .expect("run");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let events = events(&sandbox.log());
+    assert_eq!(
+        events[0]["workspace"]["head"],
+        start.as_str(),
+        "the starting commit is recorded"
+    );
+    assert_eq!(events[0]["workspace"]["branch"], "main");
+
+    // The developer's file appeared.
+    let notes = repo.join("handoff-notes/rate-limiting-orders.md");
+    assert!(
+        std::fs::read_to_string(&notes).is_ok_and(|t| t.contains("rate limiting")),
+        "{notes:?}"
+    );
+
+    // Tool calls, permissions and results are all in the log.
+    let calls = of_kind(&events, "tool_call");
+    let tools: Vec<&str> = calls
+        .iter()
+        .map(|c| c["tool"].as_str().expect("tool"))
+        .collect();
+    assert!(
+        tools.contains(&"write_file")
+            && tools.contains(&"run_command")
+            && tools.contains(&"report_status"),
+        "{tools:?}"
+    );
+    let permissions = of_kind(&events, "permission");
+    assert!(!permissions.is_empty());
+    assert!(
+        permissions
+            .iter()
+            .all(|p| p["decision"] == "allow" && p["by"] == "policy"),
+        "{permissions:?}"
+    );
+    let results = of_kind(&events, "tool_result");
+    assert_eq!(results.len(), calls.len());
+    assert!(results.iter().all(|r| r["ok"] == true), "{results:?}");
+
+    // The delivery is a commit on the session's branch, holding the notes.
+    let id = events[0]["id"].as_str().expect("id");
+    let branch = format!("handoff/{id}");
+    assert_eq!(git(&repo, &["rev-parse", "--abbrev-ref", "HEAD"]), branch);
+    assert_eq!(
+        git(&repo, &["log", "-1", "--format=%s"]),
+        "feat(orders): rate limiting"
+    );
+    assert!(
+        git(&repo, &["show", "--stat", "HEAD"]).contains("handoff-notes/rate-limiting-orders.md")
+    );
+    assert_eq!(git(&repo, &["rev-parse", "HEAD~1"]), start);
+
+    // A snapshot of the workspace at every gate, on private refs.
+    let snapshots = of_kind(&events, "snapshot");
+    assert_eq!(snapshots.len(), 6);
+    let implement = snapshots
+        .iter()
+        .find(|s| s["phase"] == "implement")
+        .expect("implement snapshot");
+    assert_eq!(
+        implement["reference"],
+        format!("refs/handoff/{id}/implement")
+    );
+    let commit = implement["commit"].as_str().expect("commit");
+    assert!(
+        git(
+            &repo,
+            &[
+                "show",
+                &format!("{commit}:handoff-notes/rate-limiting-orders.md")
+            ]
+        )
+        .contains("rate limiting")
+    );
+}
+
+#[test]
+fn headless_ask_means_deny_unless_allowed_and_deny_always_wins() {
+    let sandbox = Sandbox::new();
+    let repo = repository(&sandbox);
+    // The same pipeline, but `ls` must be asked about and `git status` is denied.
+    let skills = include_str!("../skills.toml")
+        .replace("\"ls*\" = \"allow\"", "\"ls*\" = \"ask\"")
+        .replace("\"git status*\" = \"allow\"", "\"git status*\" = \"deny\"");
+    std::fs::write(sandbox.dir.path().join("skills.toml"), skills).expect("skills");
+    let run = |extra: &[&str]| {
+        let _ = std::fs::remove_dir_all(sandbox.sessions());
+        sandbox
+            .command()
+            .args(["run", "--headless", "--approve", "none", "--workspace"])
+            .arg(&repo)
+            .args(extra)
+            .arg(REQUEST)
+            .output()
+            .expect("run")
+    };
+    let decisions = sandbox.dir.path().join("d.toml");
+    std::fs::write(&decisions, "[summarize]\naction = \"approve\"\n[plan]\naction = \"approve\"\n[implement]\naction = \"approve\"\n").expect("d");
+    let d = decisions.to_str().expect("path");
+
+    let denied = run(&["--decisions", d]);
+    assert_eq!(denied.status.code(), Some(3), "{}", stdout(&denied));
+    let events_denied = events(&sandbox.log());
+    let asked = of_kind(&events_denied, "permission_asked");
+    assert_eq!(asked.len(), 1, "ls asks");
+    assert_eq!(asked[0]["detail"], "ls handoff-notes");
+    let answer = of_kind(&events_denied, "permission")
+        .into_iter()
+        .find(|p| p["call_id"] == asked[0]["call_id"])
+        .expect("an answer")
+        .clone();
+    assert_eq!(answer["decision"], "deny");
+    assert!(
+        answer["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("--allow")),
+        "{answer}"
+    );
+    let results = of_kind(&events_denied, "tool_result");
+    let ls = results
+        .iter()
+        .find(|r| r["call_id"] == asked[0]["call_id"])
+        .expect("result");
+    assert_eq!(ls["ok"], false);
+    // `git status` in the test phase is denied by the policy without asking.
+    let status_answer = of_kind(&events_denied, "permission").into_iter().find(|p| {
+        p["decision"] == "deny"
+            && p["by"] == "policy"
+            && p["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("git status"))
+    });
+    assert!(
+        status_answer.is_some(),
+        "{:?}",
+        of_kind(&events_denied, "permission")
+    );
+
+    let allowed = run(&["--decisions", d, "--allow", "ls *"]);
+    assert_eq!(allowed.status.code(), Some(3));
+    let events_allowed = events(&sandbox.log());
+    let answer = of_kind(&events_allowed, "permission")
+        .into_iter()
+        .find(|p| p["call_id"] == of_kind(&events_allowed, "permission_asked")[0]["call_id"])
+        .expect("answer")
+        .clone();
+    assert_eq!(answer["decision"], "allow");
+}
+
+#[test]
+fn a_workspace_that_is_not_a_git_repository_is_refused_for_writing_roles() {
+    let sandbox = Sandbox::new();
+    let plain = sandbox.dir.path().join("plain");
+    std::fs::create_dir_all(&plain).expect("dir");
+    let output = sandbox
+        .command()
+        .args(["run", "--headless", "--approve", "all", "--workspace"])
+        .arg(&plain)
+        .arg(REQUEST)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("not a git work tree"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(sandbox.logs().is_empty());
+}
