@@ -427,16 +427,7 @@ async fn tool_calls_are_assembled_from_fragments_and_results_go_back_as_a_second
     let pipeline =
         handoff::pipeline::load_pipeline(&handoff::pipeline::SkillsFile::builtin(), None)
             .expect("pipeline");
-    let brief = Brief {
-        request: String::new(),
-        phase: pipeline.phases[2].clone(),
-        attempt: 1,
-        inputs: Vec::new(),
-        notes: Vec::new(),
-        previous: None,
-        feedback: None,
-        branch: None,
-    };
+    let brief = Brief::new("", pipeline.phases[2].clone());
     let tools = vec![ToolSpec {
         name: "read_file".into(),
         description: "Read a file".into(),

@@ -276,18 +276,12 @@ mod tests {
             content: "x".repeat(size),
         };
         let mut brief = Brief {
-            request: "r".into(),
-            phase: pipeline.phases[3].clone(),
-            attempt: 1,
             inputs: vec![
                 input("small", 100),
                 input("big", 50_000),
                 input("bigger", 90_000),
             ],
-            notes: Vec::new(),
-            previous: None,
-            feedback: None,
-            branch: None,
+            ..Brief::new("r", pipeline.phases[3].clone())
         };
         fit(&mut brief, 10_100);
         assert_eq!(

@@ -78,16 +78,7 @@ pub async fn doctor(g: &Global) -> Outcome {
         temperature: None,
         messages: vec![Message::new(Role::User, "Reply with the single word OK.")],
         tools: Vec::new(),
-        brief: Brief {
-            request: String::new(),
-            phase,
-            attempt: 1,
-            inputs: Vec::new(),
-            notes: Vec::new(),
-            previous: None,
-            feedback: None,
-            branch: None,
-        },
+        brief: Brief::new(String::new(), phase),
     };
     let start = Instant::now();
     let mut stream = crate::provider::Provider::stream(&provider, request);

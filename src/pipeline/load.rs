@@ -587,16 +587,7 @@ prompt = "do d"
         let p = load(&text).expect("valid");
         assert_eq!(p.phases[0].language.as_deref(), Some("Chinese"));
         assert_eq!(p.phases[1].language.as_deref(), Some("English"));
-        let brief = crate::provider::Brief {
-            request: "r".into(),
-            phase: p.phases[0].clone(),
-            attempt: 1,
-            inputs: Vec::new(),
-            notes: Vec::new(),
-            previous: None,
-            feedback: None,
-            branch: None,
-        };
+        let brief = crate::provider::Brief::new("r", p.phases[0].clone());
         assert!(
             crate::agent::messages(&brief)[0]
                 .content

@@ -93,6 +93,22 @@ pub struct Brief {
     pub branch: Option<String>,
 }
 
+impl Brief {
+    /// The first attempt at `phase` for `request`, with nothing handed over.
+    pub fn new(request: impl Into<String>, phase: Phase) -> Self {
+        Self {
+            request: request.into(),
+            phase,
+            attempt: 1,
+            inputs: Vec::new(),
+            notes: Vec::new(),
+            previous: None,
+            feedback: None,
+            branch: None,
+        }
+    }
+}
+
 /// One call to a model.
 #[derive(Clone, Debug)]
 pub struct CompletionRequest {

@@ -524,14 +524,11 @@ mod tests {
     fn brief(phase: usize, inputs: Vec<Input>) -> Brief {
         let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
         Brief {
-            request: "Add rate limiting to the orders API".into(),
-            phase: pipeline.phases[phase].clone(),
-            attempt: 1,
             inputs,
-            notes: Vec::new(),
-            previous: None,
-            feedback: None,
-            branch: None,
+            ..Brief::new(
+                "Add rate limiting to the orders API",
+                pipeline.phases[phase].clone(),
+            )
         }
     }
 

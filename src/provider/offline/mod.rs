@@ -169,16 +169,7 @@ mod tests {
             temperature: None,
             tools: Vec::new(),
             messages: Vec::new(),
-            brief: Brief {
-                request: text.into(),
-                phase: pipeline.phases[phase].clone(),
-                attempt: 1,
-                inputs: Vec::new(),
-                notes: Vec::new(),
-                previous: None,
-                feedback: None,
-                branch: None,
-            },
+            brief: Brief::new(text, pipeline.phases[phase].clone()),
         }
     }
 
