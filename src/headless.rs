@@ -205,7 +205,32 @@ impl Ending {
     }
 }
 
-/// Prints a live session and answers its gates until it ends.
+/// Answers the gate open on `phase` from the policy; the ending when the
+/// policy has no answer (the caller then stops, and the engine with it).
+fn answer_gate(
+    state: &SessionState,
+    policy: &mut GatePolicy,
+    commands: &mpsc::UnboundedSender<Command>,
+    phase: &str,
+) -> Option<Ending> {
+    let failed = state
+        .phases
+        .iter()
+        .any(|p| p.id == phase && p.status == PhaseStatus::Failed);
+    let over_budget = state.gate.as_ref().is_some_and(|g| g.over_budget.is_some());
+    match policy.answer(phase, failed, over_budget) {
+        Some(decision) => {
+            let _ = commands.send(Command::Decide(decision));
+            None
+        }
+        None if failed => Some(Ending::PhaseFailed),
+        None => Some(Ending::AwaitingHuman),
+    }
+}
+
+/// Prints a live session and answers its gates until it ends. Recorded
+/// events (a resumed session's history) are printed but never answered;
+/// once they are through, a gate still open is answered.
 pub async fn drive(
     mut updates: mpsc::UnboundedReceiver<Update>,
     commands: mpsc::UnboundedSender<Command>,
@@ -217,6 +242,23 @@ pub async fn drive(
     while let Some(update) = updates.recv().await {
         let event = match update {
             Update::Event(event) => event,
+            Update::Recorded(event) => {
+                state.apply(&event);
+                print_event(&event, &state, json, out)?;
+                continue;
+            }
+            Update::Resumed => {
+                let open = state
+                    .gate
+                    .as_ref()
+                    .map(|g| state.phases[g.phase].id.clone());
+                if let Some(phase) = open
+                    && let Some(ending) = answer_gate(&state, &mut policy, &commands, &phase)
+                {
+                    return Ok(ending);
+                }
+                continue;
+            }
             Update::Notice(text) => {
                 eprintln!("handoff: {}", sanitize(&text));
                 continue;
@@ -224,34 +266,21 @@ pub async fn drive(
         };
         state.apply(&event);
         print_event(&event, &state, json, out)?;
-        // A gate opened, or an edit was recorded and the same gate waits on.
-        let waiting = match &event.kind {
-            EventKind::GateOpened { phase, .. } => Some(phase),
-            EventKind::Decision(d) if d.action == Action::Edit => Some(&d.phase),
-            _ => None,
-        };
-        match (&event.kind, waiting) {
-            (_, Some(phase)) => {
-                let failed = state
-                    .phases
-                    .iter()
-                    .any(|p| &p.id == phase && p.status == PhaseStatus::Failed);
-                let over_budget = state.gate.as_ref().is_some_and(|g| g.over_budget.is_some());
-                match policy.answer(phase, failed, over_budget) {
-                    Some(decision) => {
-                        let _ = commands.send(Command::Decide(decision));
-                    }
-                    // Returning drops the sender, which lets the engine stop at this gate.
-                    None if failed => return Ok(Ending::PhaseFailed),
-                    None => return Ok(Ending::AwaitingHuman),
+        match &event.kind {
+            // A gate opened, or an edit was recorded and the same gate waits on.
+            EventKind::GateOpened { phase, .. } => {
+                if let Some(ending) = answer_gate(&state, &mut policy, &commands, phase) {
+                    return Ok(ending);
                 }
             }
-            (
-                EventKind::PermissionAsked {
-                    call_id, detail, ..
-                },
-                None,
-            ) => {
+            EventKind::Decision(d) if d.action == Action::Edit => {
+                if let Some(ending) = answer_gate(&state, &mut policy, &commands, &d.phase) {
+                    return Ok(ending);
+                }
+            }
+            EventKind::PermissionAsked {
+                call_id, detail, ..
+            } => {
                 let matched = policy.allow.iter().find(|p| glob_match(p, detail));
                 let _ = commands.send(Command::Permission(PermissionAnswer {
                     call_id: call_id.clone(),
@@ -264,9 +293,7 @@ pub async fn drive(
                     by: DecidedBy::Policy,
                 }));
             }
-            (EventKind::SessionFinished { outcome }, None) => {
-                return Ok(Ending::Finished(*outcome));
-            }
+            EventKind::SessionFinished { outcome } => return Ok(Ending::Finished(*outcome)),
             _ => {}
         }
     }

@@ -95,7 +95,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Some(Command::Sessions { json }) => inspect::sessions(g, json),
         Some(Command::Check) => inspect::check(g),
         Some(Command::Doctor) => doctor::doctor(g).await,
-        Some(Command::Resume { .. }) => not_yet("resume"),
+        Some(Command::Resume { session, headless }) => run::resume(g, &session, &headless).await,
         Some(Command::Fork { .. }) => not_yet("fork"),
         Some(Command::Export { .. }) => not_yet("export"),
         Some(Command::Stats { .. }) => not_yet("stats"),
@@ -189,9 +189,10 @@ fn provider(g: &Global, interactive: bool) -> Result<Chosen, Failure> {
             let pace = match env_var("HANDOFF_OFFLINE_PACE").as_deref() {
                 Some("instant") => Pace::INSTANT,
                 Some("readable") => Pace::READABLE,
+                Some("brisk") => Pace::BRISK,
                 Some(other) => {
                     return Err(Failure::usage(format!(
-                        "HANDOFF_OFFLINE_PACE is `{other}`; use instant or readable"
+                        "HANDOFF_OFFLINE_PACE is `{other}`; use instant, brisk or readable"
                     )));
                 }
                 None if interactive => Pace::READABLE,

@@ -87,14 +87,7 @@ fn open_workspace(
 pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
     let pipeline = pipeline(g)?;
     let interactive = !h.headless && std::io::stdout().is_terminal();
-    let mut policy = GatePolicy {
-        queued: match &h.decisions {
-            Some(path) => GatePolicy::read_decisions(path, &pipeline).map_err(Failure::usage)?,
-            None => std::collections::VecDeque::new(),
-        },
-        approve_rest: h.approve == Some(ApproveMode::All),
-        allow: h.allow.clone(),
-    };
+    let policy = gate_policy(h, &pipeline)?;
     if !h.headless && !interactive {
         return Err(Failure::usage(
             "stdout is not a terminal: use --headless to run without the TUI",
@@ -117,9 +110,6 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
     let (workspace, branch) = open_workspace(g, &pipeline, &id)?;
     let dir = sessions_dir(g);
     let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
-    let path = log.path().to_owned();
-    let (updates_tx, updates) = mpsc::unbounded_channel();
-    let (commands, commands_rx) = mpsc::unbounded_channel();
     let spec = SessionSpec {
         id,
         request,
@@ -132,9 +122,96 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
         branch,
         clock,
     };
+    attend(g, h, policy, spec, log, None).await
+}
+
+/// `handoff resume`: continue an interrupted session from its log.
+pub async fn resume(g: &Global, session: &str, h: &Headless) -> Outcome {
+    let path =
+        store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
+    let (log, events) =
+        LogWriter::open_append(&path).map_err(|e| Failure::failed(e.to_string()))?;
+    let state = crate::session::SessionState::from_events(&events);
+    let Some(pipeline) = state.pipeline.clone() else {
+        return Err(Failure::failed(format!(
+            "{}: not a session log",
+            path.display()
+        )));
+    };
+    if state.is_over() {
+        eprintln!(
+            "handoff: {} already finished ({})",
+            state.id,
+            state.status.as_str()
+        );
+        return Ok(exit::OK);
+    }
+    let policy = gate_policy(h, &pipeline)?;
+    let interactive = !h.headless && std::io::stdout().is_terminal();
+    if !h.headless && !interactive {
+        return Err(Failure::usage(
+            "stdout is not a terminal: use --headless to resume without the TUI",
+        ));
+    }
+    let chosen = provider(g, !h.headless)?;
+    let (workspace, branch) = match &state.workspace {
+        Some(info) => {
+            let workspace = Workspace::open(std::path::Path::new(&info.path)).map_err(|e| {
+                Failure::usage(format!("the session's workspace {}: {e}", info.path))
+            })?;
+            let branch =
+                git::is_work_tree(workspace.root()).then(|| format!("handoff/{}", state.id));
+            (Some(workspace), branch)
+        }
+        None => (None, None),
+    };
+    let spec = SessionSpec {
+        id: state.id.clone(),
+        request: state.request.clone(),
+        pipeline,
+        provider: chosen.provider,
+        model: chosen.model,
+        context_tokens: chosen.context_tokens,
+        prices: super::config()?.prices,
+        workspace,
+        branch,
+        clock: Arc::new(SystemClock),
+    };
+    attend(g, h, policy, spec, log, Some(events)).await
+}
+
+/// How gates are answered headless: the decisions file, then `--approve`.
+fn gate_policy(h: &Headless, pipeline: &crate::pipeline::Pipeline) -> Result<GatePolicy, Failure> {
+    Ok(GatePolicy {
+        queued: match &h.decisions {
+            Some(path) => GatePolicy::read_decisions(path, pipeline).map_err(Failure::usage)?,
+            None => std::collections::VecDeque::new(),
+        },
+        approve_rest: h.approve == Some(ApproveMode::All),
+        allow: h.allow.clone(),
+    })
+}
+
+/// Runs the engine (a new session, or `recorded` events to resume from)
+/// and attends to it from the TUI or headless; the exit code says how it
+/// ended.
+async fn attend(
+    g: &Global,
+    h: &Headless,
+    policy: GatePolicy,
+    spec: SessionSpec,
+    log: LogWriter,
+    recorded: Option<Vec<crate::session::Event>>,
+) -> Outcome {
+    let path = log.path().to_owned();
+    let (updates_tx, updates) = mpsc::unbounded_channel();
+    let (commands, commands_rx) = mpsc::unbounded_channel();
     let engine = Engine::new(spec, log, Box::new(updates_tx.clone()), commands_rx);
     let task = tokio::spawn(async move {
-        let result = engine.run().await;
+        let result = match recorded {
+            Some(events) => engine.resume(events).await,
+            None => engine.run().await,
+        };
         if let Err(e) = &result {
             let _ = updates_tx.send(Update::Notice(format!("the session stopped: {e}")));
         }
@@ -142,14 +219,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
     });
     let code = if h.headless {
         let mut out = std::io::stdout().lock();
-        let ending = headless::drive(
-            updates,
-            commands,
-            std::mem::take(&mut policy),
-            h.json,
-            &mut out,
-        )
-        .await?;
+        let ending = headless::drive(updates, commands, policy, h.json, &mut out).await?;
         drop(out);
         if !h.json {
             eprintln!("handoff: session log {}", path.display());

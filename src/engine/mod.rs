@@ -52,8 +52,13 @@ pub struct PermissionAnswer {
 /// What the engine tells its subscriber.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Update {
-    /// An event, already on disk.
+    /// An event, just written.
     Event(Event),
+    /// An event a resumed session had recorded before: to fold and show,
+    /// not to answer.
+    Recorded(Event),
+    /// The recorded events are through; the session goes on live.
+    Resumed,
     /// Something to show that is not part of the record (a refused decision).
     Notice(String),
 }
@@ -61,6 +66,12 @@ pub enum Update {
 /// Receives every event after it is written, with the engine's state after it.
 pub trait Sink: Send {
     fn publish(&mut self, event: &Event, state: &SessionState);
+    /// An event of a resumed session's history, folded again.
+    fn publish_recorded(&mut self, event: &Event, state: &SessionState) {
+        self.publish(event, state);
+    }
+    /// The history of a resumed session has been published.
+    fn resumed(&mut self) {}
     fn notice(&mut self, text: String);
 }
 
@@ -68,6 +79,14 @@ impl Sink for mpsc::UnboundedSender<Update> {
     fn publish(&mut self, event: &Event, _state: &SessionState) {
         // A subscriber that has gone away does not stop the session.
         let _ = self.send(Update::Event(event.clone()));
+    }
+
+    fn publish_recorded(&mut self, event: &Event, _state: &SessionState) {
+        let _ = self.send(Update::Recorded(event.clone()));
+    }
+
+    fn resumed(&mut self) {
+        let _ = self.send(Update::Resumed);
     }
 
     fn notice(&mut self, text: String) {
@@ -107,6 +126,20 @@ pub struct Engine {
     state: SessionState,
     sink: Box<dyn Sink>,
     commands: mpsc::UnboundedReceiver<Command>,
+}
+
+/// Where the session goes next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    /// Run phase `index` (a new attempt), then open its gate.
+    Run(usize),
+    /// The phase has its result; open its gate.
+    OpenGate(usize),
+    /// The gate is open already: wait for a decision.
+    Waiting(usize),
+    Finish(Outcome),
+    /// Nothing to do: the session ended.
+    Over,
 }
 
 /// How waiting at a gate ended.
@@ -161,41 +194,138 @@ impl Engine {
                 }
             }),
         })?;
-        let mut index = 0;
-        while index < self.spec.pipeline.phases.len() {
-            if !self.run_phase(index).await? {
-                return Ok(self.state);
+        self.drive(Next::Run(0)).await
+    }
+
+    /// Continues a session from `events`, its log as read (the writer was
+    /// opened on the same file, any torn tail cut). The recorded events are
+    /// folded and published, not written again; then the session goes on
+    /// from where the log stops: an open gate waits again, an attempt cut
+    /// off mid-stream fails and runs again as a new attempt, a decision
+    /// whose consequence was not written yet has it written. Nothing
+    /// approved runs again and no recorded decision is asked again.
+    pub async fn resume(mut self, events: Vec<Event>) -> Result<SessionState, EngineError> {
+        for event in &events {
+            self.state.apply(event);
+            self.sink.publish_recorded(event, &self.state);
+        }
+        self.sink.resumed();
+        let next = self.resume_point(events.last())?;
+        self.drive(next).await
+    }
+
+    /// Where a resumed session goes on from, writing what the log lacks.
+    fn resume_point(&mut self, last: Option<&Event>) -> Result<Next, EngineError> {
+        if self.state.is_over() {
+            return Ok(Next::Over);
+        }
+        if let Some(gate) = &self.state.gate {
+            return Ok(Next::Waiting(gate.phase));
+        }
+        if let Some(EventKind::Decision(d)) = last.map(|e| &e.kind) {
+            match d.action {
+                Action::Abort => return Ok(Next::Finish(Outcome::Aborted)),
+                Action::Return => {
+                    let index = self.spec.pipeline.index_of(&d.phase).unwrap_or(0);
+                    let to = d.to.clone().unwrap_or_default();
+                    let target = self.spec.pipeline.index_of(&to).unwrap_or(index);
+                    let reason = d.feedback.clone().unwrap_or_default();
+                    self.emit(EventKind::Returned {
+                        from: d.phase.clone(),
+                        to,
+                        reason,
+                    })?;
+                    return Ok(Next::Run(target));
+                }
+                Action::Approve | Action::ApproveWithNotes | Action::Edit | Action::Reject => {}
             }
-            self.snapshot(index)?;
-            let phase = &self.spec.pipeline.phases[index];
-            let question = if self.state.phases[index].status == PhaseStatus::Failed {
-                format!("{} failed. Retry?", phase.role)
-            } else {
-                phase.gate.clone()
-            };
-            let over_budget = self
-                .spec
-                .pipeline
-                .budget
-                .and_then(|budget| over_budget(&self.state, &budget, &self.spec.prices));
-            self.emit(EventKind::GateOpened {
-                phase: phase.id.clone(),
-                question,
-                over_budget,
-            })?;
-            match self.await_decision(index).await? {
-                GateOutcome::Continue(next) => index = next,
-                GateOutcome::Finished(outcome) => {
+        }
+        let unfinished = self
+            .state
+            .phases
+            .iter()
+            .position(|p| p.status != PhaseStatus::Approved);
+        let Some(index) = unfinished else {
+            return Ok(Next::Finish(Outcome::Completed));
+        };
+        let phase = &self.state.phases[index];
+        match phase.status {
+            // Cut off after its artifact or its failure was written: only
+            // the gate is missing.
+            PhaseStatus::Running if phase.current().is_some_and(|a| a.artifact.is_some()) => {
+                Ok(Next::OpenGate(index))
+            }
+            PhaseStatus::Failed => Ok(Next::OpenGate(index)),
+            PhaseStatus::Running => {
+                let attempt = phase.current().map_or(1, |a| a.number);
+                self.emit(EventKind::PhaseFailed {
+                    phase: phase.id.clone(),
+                    attempt,
+                    error: "interrupted: handoff stopped while this attempt ran; it runs again as a new attempt".into(),
+                })?;
+                Ok(Next::Run(index))
+            }
+            PhaseStatus::Pending | PhaseStatus::AwaitingGate | PhaseStatus::Approved => {
+                Ok(Next::Run(index))
+            }
+        }
+    }
+
+    /// Opens the gate after phase `index`: a snapshot of the workspace,
+    /// then the question (marked when the session is over budget).
+    fn open_gate(&mut self, index: usize) -> Result<(), EngineError> {
+        self.snapshot(index)?;
+        let phase = &self.spec.pipeline.phases[index];
+        let question = if self.state.phases[index].status == PhaseStatus::Failed {
+            format!("{} failed. Retry?", phase.role)
+        } else {
+            phase.gate.clone()
+        };
+        let over_budget = self
+            .spec
+            .pipeline
+            .budget
+            .and_then(|budget| over_budget(&self.state, &budget, &self.spec.prices));
+        self.emit(EventKind::GateOpened {
+            phase: phase.id.clone(),
+            question,
+            over_budget,
+        })
+    }
+
+    /// Runs phases and gates from `next` until the session ends or its
+    /// client goes away.
+    async fn drive(mut self, mut next: Next) -> Result<SessionState, EngineError> {
+        loop {
+            let index = match next {
+                Next::Over => return Ok(self.state),
+                Next::Finish(outcome) => {
                     self.emit(EventKind::SessionFinished { outcome })?;
                     return Ok(self.state);
                 }
+                Next::Run(index) if index >= self.spec.pipeline.phases.len() => {
+                    next = Next::Finish(Outcome::Completed);
+                    continue;
+                }
+                Next::Run(index) => {
+                    if !self.run_phase(index).await? {
+                        return Ok(self.state);
+                    }
+                    self.open_gate(index)?;
+                    index
+                }
+                Next::OpenGate(index) => {
+                    self.open_gate(index)?;
+                    index
+                }
+                Next::Waiting(index) => index,
+            };
+            next = match self.await_decision(index).await? {
+                GateOutcome::Continue(next) => Next::Run(next),
+                GateOutcome::Finished(outcome) => Next::Finish(outcome),
                 GateOutcome::Stopped => return Ok(self.state),
-            }
+            };
         }
-        self.emit(EventKind::SessionFinished {
-            outcome: Outcome::Completed,
-        })?;
-        Ok(self.state)
     }
 
     /// Waits at the gate of phase `index` until a decision moves on.

@@ -82,6 +82,35 @@ impl LogWriter {
         })
     }
 
+    /// Opens an existing log to continue it: takes the exclusive lock (so
+    /// two processes never write one session), cuts a torn last line off
+    /// the file, and returns the events already recorded.
+    pub fn open_append(path: &Path) -> Result<(Self, Vec<Event>), LogError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(LogError::io(path))?;
+        if file.try_lock().is_err() {
+            return Err(LogError::Locked {
+                path: path.to_owned(),
+            });
+        }
+        let bytes = fs::read(path).map_err(LogError::io(path))?;
+        let contents = parse_log(path, &bytes)?;
+        if contents.torn_line.is_some() {
+            let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            file.set_len(keep as u64).map_err(LogError::io(path))?;
+            file.sync_data().map_err(LogError::io(path))?;
+        }
+        let writer = Self {
+            file,
+            path: path.to_owned(),
+            next_seq: contents.events.len() as u64,
+        };
+        Ok((writer, contents.events))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -213,6 +242,31 @@ mod tests {
         let read = read_log(log.path()).expect("parse");
         assert_eq!(read.events.len(), 2);
         assert_eq!(read.events[1].seq, 1);
+    }
+
+    #[test]
+    fn reopening_cuts_a_torn_tail_and_continues_the_numbering() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = {
+            let mut log = LogWriter::create(dir.path(), "s1").expect("create");
+            log.append(t(), gate("a")).expect("append");
+            log.path().to_owned()
+        };
+        let mut file = OpenOptions::new().append(true).open(&path).expect("open");
+        file.write_all(br#"{"seq":1,"t":"2026-11-20T10:00"#)
+            .expect("torn write");
+        drop(file);
+        let (mut log, events) = LogWriter::open_append(&path).expect("reopen");
+        assert_eq!(events.len(), 1);
+        log.append(t(), gate("b")).expect("append");
+        let read = read_log(&path).expect("read");
+        assert_eq!(read.torn_line, None);
+        assert_eq!(read.events.len(), 2);
+        assert_eq!(read.events[1].seq, 1);
+        assert!(
+            LogWriter::open_append(&path).is_err(),
+            "the first writer still holds the lock"
+        );
     }
 
     #[test]

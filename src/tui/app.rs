@@ -151,6 +151,12 @@ impl App {
                 self.follow_active();
                 matches!(event.kind, EventKind::GateOpened { .. })
             }
+            Update::Recorded(event) => {
+                self.state.apply(&event);
+                self.follow_active();
+                false
+            }
+            Update::Resumed => false,
             Update::Notice(text) => {
                 self.notice = Some(text);
                 false

@@ -40,6 +40,13 @@ impl Pace {
         between: Duration::from_millis(12),
     };
 
+    /// Quick but not instant: a phase takes a fraction of a second, so a
+    /// run can be interrupted anywhere (the crash tests use it).
+    pub const BRISK: Self = Self {
+        first: Duration::from_millis(20),
+        between: Duration::from_millis(1),
+    };
+
     /// No waiting at all.
     pub const INSTANT: Self = Self {
         first: Duration::ZERO,

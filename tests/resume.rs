@@ -1,0 +1,194 @@
+//! Crashes and resumes: a headless run killed with SIGKILL at 20 moments,
+//! resumed each time, finishes with a log that was always a valid prefix,
+//! exactly one approval per gate and no tool call run twice.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
+use handoff::session::log::read_log;
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A small deterministic sequence of delays (a linear congruential
+/// generator), so a failure can be replayed.
+struct Delays(u64);
+
+impl Iterator for Delays {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        Some(Duration::from_millis(15 + (self.0 >> 33) % 160))
+    }
+}
+
+#[test]
+fn killed_twenty_times_and_resumed_it_finishes_with_one_approval_per_gate() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.dir.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("repo");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["config", "user.email", "dev@example.com"]);
+    git(&repo, &["config", "user.name", "Dev"]);
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+    let start = |sandbox: &Sandbox| {
+        let mut cmd = sandbox.command();
+        cmd.env("HANDOFF_OFFLINE_PACE", "brisk")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match sandbox.logs().first() {
+            Some(log) => cmd
+                .args(["resume"])
+                .arg(log)
+                .args(["--headless", "--approve", "all"]),
+            None => cmd
+                .args(["run", "--headless", "--approve", "all", "--workspace"])
+                .arg(&repo)
+                .arg(REQUEST),
+        };
+        cmd.spawn().expect("spawn")
+    };
+    let mut kills = 0;
+    for delay in Delays(7).take(20) {
+        let mut child = start(&sandbox);
+        std::thread::sleep(delay);
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        kills += 1;
+        // Whatever the moment, the log is a valid prefix (a torn last line
+        // at most) and folds.
+        if let Some(log) = sandbox.logs().first() {
+            let contents = read_log(log).expect("the log stays readable after SIGKILL");
+            if contents.events.is_empty() {
+                // Killed between creating the file and its first line:
+                // there is no session yet, so start again.
+                std::fs::remove_file(log).expect("remove");
+            }
+        }
+    }
+    assert_eq!(kills, 20, "the run was interrupted at 20 moments");
+    // The last resume runs to the end.
+    let log = sandbox.logs().first().cloned().expect("a log");
+    let output = sandbox
+        .command()
+        .env("HANDOFF_OFFLINE_PACE", "brisk")
+        .args(["resume"])
+        .arg(&log)
+        .args(["--headless", "--approve", "all"])
+        .output()
+        .expect("resume");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+
+    let events = events(&log);
+    assert_eq!(events.last().expect("events")["outcome"], "completed");
+    assert_eq!(of_kind(&events, "session_started").len(), 1);
+    // Exactly one approval per gate, and every approval's gate was opened.
+    let mut approvals: HashMap<String, usize> = HashMap::new();
+    for d in of_kind(&events, "decision") {
+        assert_eq!(d["action"], "approve");
+        *approvals
+            .entry(d["phase"].as_str().expect("phase").to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(approvals.len(), 6, "{approvals:?}");
+    assert!(approvals.values().all(|n| *n == 1), "{approvals:?}");
+    // No tool call ran twice: one result at most per call of an attempt.
+    let mut results: HashMap<(String, u64, String), usize> = HashMap::new();
+    for r in of_kind(&events, "tool_result") {
+        let key = (
+            r["phase"].as_str().expect("phase").to_owned(),
+            r["attempt"].as_u64().expect("attempt"),
+            r["call_id"].as_str().expect("call").to_owned(),
+        );
+        *results.entry(key).or_default() += 1;
+    }
+    assert!(results.values().all(|n| *n == 1), "{results:?}");
+    // Every approved phase ran to its artifact once per attempt, and an
+    // interrupted attempt is recorded as such, never silently reused.
+    for failed in of_kind(&events, "phase_failed") {
+        assert!(
+            failed["error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("interrupted")),
+            "{failed}"
+        );
+    }
+}
+
+#[test]
+fn resume_reopens_a_pending_gate_without_asking_a_recorded_decision_again() {
+    let sandbox = Sandbox::new();
+    let decisions = sandbox.dir.path().join("d.toml");
+    std::fs::write(&decisions, "[summarize]\naction = \"approve\"\n").expect("decisions");
+    let first = sandbox.run(&[
+        "run",
+        "--headless",
+        "--decisions",
+        decisions.to_str().expect("path"),
+        REQUEST,
+    ]);
+    assert_eq!(first.status.code(), Some(3), "stopped at the plan's gate");
+    let log = sandbox.logs()[0].clone();
+    let before = events(&log).len();
+    let resumed = sandbox.run(&[
+        "resume",
+        log.to_str().expect("path"),
+        "--headless",
+        "--approve",
+        "all",
+    ]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    let events = events(&log);
+    let decisions = of_kind(&events, "decision");
+    assert_eq!(
+        decisions.len(),
+        6,
+        "one per gate, the recorded one not repeated"
+    );
+    assert_eq!(
+        of_kind(&events, "phase_started").len(),
+        6,
+        "no approved phase ran again"
+    );
+    assert_eq!(
+        events[before]["kind"], "decision",
+        "the open gate was answered first"
+    );
+    assert_eq!(events[before]["phase"], "plan");
+    let again = sandbox.run(&[
+        "resume",
+        log.to_str().expect("path"),
+        "--headless",
+        "--approve",
+        "all",
+    ]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(stderr(&again).contains("already finished"));
+}
