@@ -591,3 +591,35 @@ fn a_session_over_budget_pauses_at_the_next_gate_even_with_approve_all() {
     let state: Value = serde_json::from_slice(&show.stdout).expect("json");
     assert_eq!(state["status"], "awaiting_gate");
 }
+
+#[test]
+fn replaying_a_finished_session_reaches_the_state_show_prints() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    let log = sandbox.log();
+    let path = log.to_str().expect("path");
+    let replay = sandbox.run(&["replay", path, "--headless", "--speed", "max", "--json"]);
+    let replayed: Vec<handoff::session::Event> = stdout(&replay)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an event per line"))
+        .collect();
+    let state = handoff::session::SessionState::from_events(&replayed);
+    let show: Value =
+        serde_json::from_slice(&sandbox.run(&["show", path, "--json"]).stdout).expect("json");
+    assert_eq!(show["status"], state.status.as_str());
+    assert_eq!(show["usage"]["prompt_tokens"], state.usage.prompt_tokens);
+    assert_eq!(
+        show["usage"]["completion_tokens"],
+        state.usage.completion_tokens
+    );
+    for (shown, phase) in show["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .zip(&state.phases)
+    {
+        assert_eq!(shown["status"], phase.status.as_str());
+        assert_eq!(shown["attempts"], phase.attempts.len());
+        assert_eq!(shown["artifact"].as_str(), phase.effective_artifact());
+    }
+}

@@ -442,3 +442,32 @@ fn a_permission_prompt_and_tool_calls_on_the_card() {
     let mut app = live_after(&shown, n);
     insta::assert_snapshot!(draw(&mut app, 140, 30));
 }
+
+#[test]
+fn replay_jumps_between_gates_and_its_state_equals_the_fold() {
+    let events = record(REQUEST);
+    let mut app = App::new(
+        Source::Replay(Player::new(events.clone(), Speed::Factor(1.0))),
+        Theme::mono(),
+    );
+    let gate_of = |app: &App| {
+        app.state
+            .gate
+            .as_ref()
+            .map(|g| app.state.phases[g.phase].id.clone())
+    };
+    press(&mut app, ">");
+    assert_eq!(gate_of(&app).as_deref(), Some("summarize"));
+    press(&mut app, ">");
+    assert_eq!(gate_of(&app).as_deref(), Some("plan"));
+    press(&mut app, "<");
+    assert_eq!(gate_of(&app).as_deref(), Some("summarize"));
+    // Seeking is a refold: the state is exactly the fold of the prefix.
+    let Source::Replay(player) = &app.source else {
+        unreachable!("a replay")
+    };
+    let position = player.position();
+    assert_eq!(app.state, SessionState::from_events(&events[..position]));
+    press(&mut app, "G");
+    assert_eq!(app.state, SessionState::from_events(&events));
+}

@@ -291,9 +291,13 @@ impl App {
             | Act::Submit
             | Act::Undo
             | Act::Redo => true,
-            Act::PlayPause | Act::StepForward | Act::StepBack | Act::Faster | Act::Slower => {
-                self.is_replay()
-            }
+            Act::PlayPause
+            | Act::StepForward
+            | Act::StepBack
+            | Act::Faster
+            | Act::Slower
+            | Act::NextGate
+            | Act::PrevGate => self.is_replay(),
             Act::PermitOnce | Act::PermitAlways | Act::Deny => self.pending_permission().is_some(),
         }
     }
@@ -490,9 +494,13 @@ impl App {
                     self.send(Command::Cancel);
                 }
             }
-            Act::PlayPause | Act::StepForward | Act::StepBack | Act::Faster | Act::Slower => {
-                self.replay_act(act);
-            }
+            Act::PlayPause
+            | Act::StepForward
+            | Act::StepBack
+            | Act::Faster
+            | Act::Slower
+            | Act::NextGate
+            | Act::PrevGate => self.replay_act(act),
             Act::PermitOnce | Act::PermitAlways | Act::Deny => self.permission_act(act),
         }
         Flow::Continue
@@ -774,6 +782,13 @@ impl App {
                 player.seek(back, &mut self.state);
             }
             Act::Faster | Act::Slower => player.change_speed(act == Act::Faster),
+            Act::NextGate | Act::PrevGate => {
+                player.playing = false;
+                match player.gate_position(act == Act::NextGate) {
+                    Some(position) => player.seek(position, &mut self.state),
+                    None => self.notice = Some("no more gates that way".into()),
+                }
+            }
             _ => {}
         }
         self.sync_replay_clock();

@@ -111,10 +111,12 @@ pub enum Act {
     PermitOnce,
     PermitAlways,
     Deny,
+    NextGate,
+    PrevGate,
 }
 
 impl Act {
-    pub const ALL: [Self; 36] = [
+    pub const ALL: [Self; 38] = [
         Self::Left,
         Self::Right,
         Self::Down,
@@ -151,6 +153,8 @@ impl Act {
         Self::PermitOnce,
         Self::PermitAlways,
         Self::Deny,
+        Self::NextGate,
+        Self::PrevGate,
     ];
 
     /// The `snake_case` name keymap.toml uses.
@@ -192,6 +196,8 @@ impl Act {
             Self::PermitOnce => "permit_once",
             Self::PermitAlways => "permit_always",
             Self::Deny => "deny",
+            Self::NextGate => "next_gate",
+            Self::PrevGate => "prev_gate",
         }
     }
 }
@@ -505,6 +511,8 @@ const DEFAULTS: &[(Context, &[&str], Act, &str, &str)] = {
         (Replay, &["-"], A::Slower, "play slower", ""),
         (Replay, &["g", "home"], A::Top, "go to the start", ""),
         (Replay, &["G", "end"], A::Bottom, "go to the end", ""),
+        (Replay, &[">"], A::NextGate, "jump to the next gate", "gate"),
+        (Replay, &["<"], A::PrevGate, "jump to the previous gate", ""),
     ]
 };
 

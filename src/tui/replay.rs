@@ -135,6 +135,42 @@ impl Player {
         self.due = None;
     }
 
+    /// The position just after the next (or previous) gate, if there is one.
+    pub fn gate_position(&self, forward: bool) -> Option<usize> {
+        let is_gate = |e: &Event| matches!(e.kind, crate::session::EventKind::GateOpened { .. });
+        if forward {
+            self.events[self.position..]
+                .iter()
+                .position(is_gate)
+                .map(|i| self.position + i + 1)
+        } else {
+            let before = self.position.saturating_sub(1);
+            self.events[..before]
+                .iter()
+                .rposition(is_gate)
+                .map(|i| i + 1)
+        }
+    }
+
+    /// Where the replay is, for the timeline: time since the start, the
+    /// whole length, and the fraction done.
+    pub fn progress(&self) -> (chrono::TimeDelta, chrono::TimeDelta, f64) {
+        let start = self.events.first().map(|e| e.t);
+        let end = self.events.last().map(|e| e.t);
+        let now = self.clock();
+        let span = |a: Option<chrono::DateTime<chrono::Utc>>| match (start, a) {
+            (Some(s), Some(t)) => t - s,
+            _ => chrono::TimeDelta::zero(),
+        };
+        #[allow(clippy::cast_precision_loss)] // A fraction for display.
+        let done = if self.events.is_empty() {
+            0.0
+        } else {
+            self.position as f64 / self.events.len() as f64
+        };
+        (span(now), span(end), done)
+    }
+
     /// The time of the last applied event.
     pub fn clock(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.position.checked_sub(1).map(|i| self.events[i].t)

@@ -37,7 +37,7 @@ pub struct Geometry {
 
 impl Geometry {
     pub fn of(app: &App, (width, height): (u16, u16)) -> Self {
-        let main_height = usize::from(height.saturating_sub(4));
+        let main_height = usize::from(height.saturating_sub(4 + u16::from(app.is_replay())));
         match app.screen {
             Screen::Board if width < NARROW => Self {
                 text_width: usize::from(width).saturating_sub(2).max(1),
@@ -60,14 +60,19 @@ impl Geometry {
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let [status, request, main, bar, footer] = Layout::vertical([
+        let timeline_rows = u16::from(self.is_replay());
+        let [status, request, main, timeline_row, bar, footer] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(1),
             Constraint::Fill(1),
+            Constraint::Length(timeline_rows),
             Constraint::Length(1),
             Constraint::Length(1),
         ])
         .areas(area);
+        if let Source::Replay(player) = &self.source {
+            timeline(self, player, timeline_row, buf);
+        }
         status_bar(self, status, buf);
         Line::from(vec![
             Span::styled(" request ", self.theme.dim),
@@ -177,6 +182,41 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
         )));
     }
     Line::from(spans).render(area, buf);
+}
+
+/// The replay's timeline: play state, time, a progress bar, the phase.
+fn timeline(app: &App, player: &super::replay::Player, area: Rect, buf: &mut Buffer) {
+    let (at, total, done) = player.progress();
+    let clock = |d: chrono::TimeDelta| {
+        let s = d.num_seconds().max(0);
+        format!("{}:{:02}", s / 60, s % 60)
+    };
+    let phase = app
+        .state
+        .active_phase()
+        .map_or_else(|| "-".to_owned(), |i| app.state.phases[i].id.clone());
+    let left = format!(
+        " {} {} / {} ",
+        if player.playing { "▶" } else { "❚❚" },
+        clock(at),
+        clock(total)
+    );
+    let right = format!(" {} · {} ", safe(&phase), player.speed_label());
+    let width =
+        usize::from(area.width).saturating_sub(left.chars().count() + right.chars().count());
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let filled = ((width as f64) * done).round() as usize;
+    Line::from(vec![
+        Span::styled(left, app.theme.key),
+        Span::styled("━".repeat(filled.min(width)), app.theme.running),
+        Span::styled("─".repeat(width.saturating_sub(filled)), app.theme.border),
+        Span::styled(right, app.theme.dim),
+    ])
+    .render(area, buf);
 }
 
 fn status_style(app: &App, status: PhaseStatus) -> Style {
