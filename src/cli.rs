@@ -111,6 +111,8 @@ pub enum Command {
         session: String,
         #[arg(long, value_name = "PHASE")]
         at: String,
+        #[command(flatten)]
+        headless: Headless,
     },
     /// List saved sessions.
     Sessions {

@@ -494,6 +494,9 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
                 clip(summary, 70)
             )
         }
+        EventKind::Forked { from, at, seq } => {
+            format!("session forked from {from} (event {seq}), reopened at the {at} gate")
+        }
         EventKind::Snapshot {
             phase,
             reference,

@@ -192,3 +192,101 @@ fn resume_reopens_a_pending_gate_without_asking_a_recorded_decision_again() {
     assert_eq!(again.status.code(), Some(0));
     assert!(stderr(&again).contains("already finished"));
 }
+
+#[test]
+fn a_fork_copies_the_log_to_a_gate_restores_the_workspace_and_goes_on() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.dir.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("repo");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["config", "user.email", "dev@example.com"]);
+    git(&repo, &["config", "user.name", "Dev"]);
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+    let first = sandbox
+        .command()
+        .args(["run", "--headless", "--approve", "all", "--workspace"])
+        .arg(&repo)
+        .arg(REQUEST)
+        .output()
+        .expect("run");
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let original = sandbox.logs()[0].clone();
+    let original_text = std::fs::read_to_string(&original).expect("log");
+    let old = events(&original);
+    let old_id = old[0]["id"].as_str().expect("id").to_owned();
+
+    let decisions = sandbox.dir.path().join("d.toml");
+    std::fs::write(
+        &decisions,
+        "[implement]\naction = \"reject\"\nfeedback = \"Split the notes by endpoint\"\n",
+    )
+    .expect("d");
+    let fork = sandbox
+        .command()
+        .args([
+            "fork",
+            &old_id[..15],
+            "--at",
+            "implement",
+            "--headless",
+            "--approve",
+            "all",
+            "--decisions",
+        ])
+        .arg(&decisions)
+        .output()
+        .expect("fork");
+    assert_eq!(
+        fork.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&fork),
+        stderr(&fork)
+    );
+    assert!(
+        stderr(&fork).contains("as it was at the implement gate"),
+        "{}",
+        stderr(&fork)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&original).expect("log"),
+        original_text,
+        "the original is untouched"
+    );
+
+    let logs = sandbox.logs();
+    let forked = logs.iter().find(|l| **l != original).expect("a new log");
+    let new = events(forked);
+    let new_id = new[0]["id"].as_str().expect("id");
+    assert_ne!(new_id, old_id);
+    let gate = old
+        .iter()
+        .rposition(|e| e["kind"] == "gate_opened" && e["phase"] == "implement")
+        .expect("the implement gate");
+    for (copy, source) in new[1..=gate].iter().zip(&old[1..=gate]) {
+        assert_eq!(copy, source, "the prefix is copied as it was");
+    }
+    assert_eq!(new[gate + 1]["kind"], "forked");
+    assert_eq!(new[gate + 1]["from"], old_id.as_str());
+    assert_eq!(new[gate + 1]["at"], "implement");
+    let decisions = of_kind(&new, "decision");
+    assert_eq!(
+        decisions.len(),
+        7,
+        "two copied, then reject and five approvals"
+    );
+    assert_eq!(
+        decisions[2]["action"], "reject",
+        "the reopened gate was answered in the fork"
+    );
+    assert_eq!(new.last().expect("events")["outcome"], "completed");
+    let head = Command::new("git")
+        .current_dir(&repo)
+        .args(["rev-parse", "--abbrev-ref", "HEAD"])
+        .output()
+        .expect("git");
+    assert_eq!(
+        String::from_utf8_lossy(&head.stdout).trim(),
+        format!("handoff/{new_id}")
+    );
+}

@@ -11,7 +11,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::engine::{Engine, SessionSpec, Update};
 use crate::headless::{self, GatePolicy};
 use crate::session::log::LogWriter;
-use crate::session::{SessionStatus, store};
+use crate::session::{EventKind, SessionStatus, store};
 use crate::tools::git;
 use crate::tools::workspace::Workspace;
 use crate::tui;
@@ -241,4 +241,95 @@ async fn attend(
     // The engine stops once its client is gone; wait so the log is closed.
     let _ = task.await;
     Ok(code)
+}
+
+/// `handoff fork SESSION --at PHASE`: a new session whose log copies the
+/// saved one up to PHASE's (latest) gate, which reopens there. The new log
+/// says where it came from; a git workspace is put on the new session's
+/// branch at the snapshot taken at that gate, when there is one.
+pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome {
+    let source =
+        store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
+    let recorded = crate::session::log::read_log(&source)
+        .map_err(|e| Failure::failed(e.to_string()))?
+        .events;
+    let gate = recorded
+        .iter()
+        .rposition(|e| matches!(&e.kind, EventKind::GateOpened { phase, .. } if phase == at))
+        .ok_or_else(|| Failure::usage(format!("the session never reached the gate of `{at}`")))?;
+    let old = crate::session::SessionState::from_events(&recorded);
+    let Some(pipeline) = old.pipeline.clone() else {
+        return Err(Failure::failed(format!(
+            "{}: not a session log",
+            source.display()
+        )));
+    };
+    let policy = gate_policy(h, &pipeline)?;
+    if !h.headless && !std::io::stdout().is_terminal() {
+        return Err(Failure::usage(
+            "stdout is not a terminal: use --headless to fork without the TUI",
+        ));
+    }
+    let chosen = provider(g, !h.headless)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let id = store::new_id(clock.now());
+    let mut log =
+        LogWriter::create(&sessions_dir(g), &id).map_err(|e| Failure::failed(e.to_string()))?;
+    let mut events = Vec::with_capacity(gate + 2);
+    for event in &recorded[..=gate] {
+        let mut kind = event.kind.clone();
+        if let EventKind::SessionStarted { id: started, .. } = &mut kind {
+            started.clone_from(&id);
+        }
+        events.push(
+            log.append(event.t, kind)
+                .map_err(|e| Failure::failed(e.to_string()))?,
+        );
+    }
+    let forked = EventKind::Forked {
+        from: old.id.clone(),
+        at: at.to_owned(),
+        seq: recorded[gate].seq,
+    };
+    events.push(
+        log.append(clock.now(), forked)
+            .map_err(|e| Failure::failed(e.to_string()))?,
+    );
+    let prefix = crate::session::SessionState::from_events(&events);
+    let (workspace, branch) = match &prefix.workspace {
+        Some(info) => {
+            let workspace = Workspace::open(std::path::Path::new(&info.path)).map_err(|e| {
+                Failure::usage(format!("the session's workspace {}: {e}", info.path))
+            })?;
+            let branch = git::is_work_tree(workspace.root()).then(|| format!("handoff/{id}"));
+            if let (Some(branch), Some((_, commit))) =
+                (&branch, prefix.snapshots.iter().find(|(p, _)| p == at))
+            {
+                match git::restore(workspace.root(), branch, commit) {
+                    Ok(()) => eprintln!(
+                        "handoff: the workspace is on {branch}, as it was at the {at} gate"
+                    ),
+                    Err(e) => eprintln!(
+                        "handoff: the workspace could not be restored to the {at} gate ({}); it stays as it is",
+                        crate::sanitize::sanitize(&e)
+                    ),
+                }
+            }
+            (Some(workspace), branch)
+        }
+        None => (None, None),
+    };
+    let spec = SessionSpec {
+        id,
+        request: prefix.request.clone(),
+        pipeline,
+        provider: chosen.provider,
+        model: chosen.model,
+        context_tokens: chosen.context_tokens,
+        prices: super::config()?.prices,
+        workspace,
+        branch,
+        clock,
+    };
+    attend(g, h, policy, spec, log, Some(events)).await
 }

@@ -124,6 +124,13 @@ pub enum EventKind {
         summary: String,
         output: String,
     },
+    /// This session was forked from another, reopened at `at`'s gate; the
+    /// events before this one are a copy of that session's up to `seq`.
+    Forked {
+        from: String,
+        at: String,
+        seq: u64,
+    },
     /// The workspace as it was at a gate, kept on a private git ref.
     Snapshot {
         phase: String,
@@ -290,7 +297,8 @@ impl EventKind {
             | Self::PermissionAsked { .. }
             | Self::Permission { .. }
             | Self::ToolResult { .. }
-            | Self::Snapshot { .. } => true,
+            | Self::Snapshot { .. }
+            | Self::Forked { .. } => true,
             Self::PhaseStarted { .. }
             | Self::Output { .. }
             | Self::Usage { .. }
@@ -316,6 +324,7 @@ impl EventKind {
             Self::Permission { .. } => "permission",
             Self::ToolResult { .. } => "tool_result",
             Self::Snapshot { .. } => "snapshot",
+            Self::Forked { .. } => "forked",
             Self::Returned { .. } => "returned",
             Self::SessionFinished { .. } => "session_finished",
             Self::Unknown => "unknown",

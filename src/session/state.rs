@@ -226,6 +226,8 @@ pub struct SessionState {
     pub session_allow: Vec<String>,
     /// Workspace snapshots by phase id: the git commit kept at its gate.
     pub snapshots: Vec<(String, String)>,
+    /// The session this one was forked from, and at which phase.
+    pub forked_from: Option<(String, String)>,
 }
 
 impl SessionState {
@@ -471,6 +473,9 @@ impl SessionState {
                         summary: summary.clone(),
                     };
                 }
+            }
+            EventKind::Forked { from, at, seq: _ } => {
+                self.forked_from = Some((from.clone(), at.clone()));
             }
             EventKind::Snapshot { phase, commit, .. } => {
                 self.snapshots.retain(|(p, _)| p != phase);

@@ -73,6 +73,13 @@ pub fn snapshot(root: &Path, reference: &str, message: &str) -> Result<String, S
     Ok(commit)
 }
 
+/// Puts the work tree on a new `branch` at a snapshot commit (for a
+/// fork); refuses, leaving everything as it is, when local changes would
+/// be overwritten.
+pub fn restore(root: &Path, branch: &str, commit: &str) -> Result<(), String> {
+    git(root, &["switch", "-C", branch, commit], None).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
