@@ -269,6 +269,28 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
     let events = events(&logs[0].path());
     assert_eq!(events[0]["request"], "Add an audit log");
 
+    // The start screen lists the session; Enter on it resumes at its gate.
+    let mut screen = Screen::spawn(dir.path(), 120, 30, &[], "instant");
+    screen.wait_for("Recent sessions");
+    screen.wait_for("Add an audit log");
+    screen.press("\t");
+    screen.press("audit");
+    screen.wait_for("filter “audit”");
+    screen.press("\r");
+    screen.wait_for(QUESTIONS[0]);
+    screen.press("a");
+    screen.wait_for(QUESTIONS[1]);
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3);
+    let events = common::events(&logs[0].path());
+    assert_eq!(
+        of_kind(&events, "decision").len(),
+        1,
+        "resumed in the same log"
+    );
+
     // Esc in the box leaves without a session.
     let mut screen = Screen::spawn(dir.path(), 100, 30, &["run"], "instant");
     screen.wait_for("What should the team build?");

@@ -266,6 +266,18 @@ fn request_box() {
         pipeline: &pipeline,
         provider: "offline",
         theme: &theme,
+        recent: vec![handoff::tui::prompt::Recent {
+            path: "s.jsonl".into(),
+            id: "20261120-100000-abcd".into(),
+            status: "awaiting_gate".into(),
+            request: "Add an audit log to payments".into(),
+            phase: "plan".into(),
+            provider: "offline".into(),
+            age: "3h".into(),
+        }],
+        in_list: true,
+        selected: 0,
+        filter: String::new(),
     };
     let mut terminal = Terminal::new(TestBackend::new(80, 20)).expect("terminal");
     terminal

@@ -153,7 +153,7 @@ pub fn show(g: &Global, session: &str, as_json: bool, artifact: Option<&str>) ->
 }
 
 /// "3m", "2h", "5d": how long ago.
-fn age(then: Option<chrono::DateTime<Utc>>) -> String {
+pub(super) fn age(then: Option<chrono::DateTime<Utc>>) -> String {
     let Some(then) = then else { return "-".into() };
     let secs = (Utc::now() - then).num_seconds().max(0);
     match secs {

@@ -17,14 +17,14 @@ use crate::tools::workspace::Workspace;
 use crate::tui;
 
 /// Reads the request: the argument, stdin for "-", or (in a terminal,
-/// without one) the request box. `None` when the user left the box.
+/// without one) the start screen, which may also pick a saved session.
 async fn read_request(
     request: Option<&str>,
     interactive: bool,
     pipeline: &crate::pipeline::Pipeline,
     provider: &str,
     g: &Global,
-) -> Result<Option<String>, Failure> {
+) -> Result<Start, Failure> {
     let text = match request {
         Some("-") => {
             let mut text = String::new();
@@ -33,7 +33,8 @@ async fn read_request(
         }
         Some(text) => text.to_owned(),
         None if interactive => {
-            return Ok(tui::prompt::ask(pipeline, provider, &super::theme(g)?).await?);
+            let recent = recent_sessions(g);
+            return Ok(tui::prompt::ask(pipeline, provider, &super::theme(g)?, recent).await?);
         }
         None => {
             return Err(Failure::usage(
@@ -45,7 +46,35 @@ async fn read_request(
     if text.is_empty() {
         return Err(Failure::usage("the request is empty"));
     }
-    Ok(Some(text))
+    Ok(Start::Submit(text))
+}
+
+/// The start screen's answer.
+type Start = tui::prompt::Outcome;
+
+/// The saved sessions the start screen lists, newest first.
+fn recent_sessions(g: &Global) -> Vec<tui::prompt::Recent> {
+    store::list(&sessions_dir(g))
+        .into_iter()
+        .filter_map(Result::ok)
+        .take(50)
+        .map(|l| {
+            let s = &l.state;
+            let phase = s
+                .active_phase()
+                .or_else(|| s.phases.iter().rposition(|p| !p.attempts.is_empty()))
+                .map_or_else(|| "-".to_owned(), |i| s.phases[i].id.clone());
+            tui::prompt::Recent {
+                path: l.path.clone(),
+                id: s.id.clone(),
+                status: l.status.as_str().to_owned(),
+                request: s.request.clone(),
+                phase,
+                provider: s.provider.clone(),
+                age: super::inspect::age(s.started_at),
+            }
+        })
+        .collect()
 }
 
 /// The workspace tools work in, if `--workspace` names one: roles that
@@ -94,7 +123,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
         ));
     }
     let chosen = provider(g, !h.headless)?;
-    let Some(request) = read_request(
+    let request = match read_request(
         request.as_deref(),
         interactive,
         &pipeline,
@@ -102,8 +131,15 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
         g,
     )
     .await?
-    else {
-        return Ok(exit::OK);
+    {
+        Start::Submit(request) => request,
+        Start::Resume(path) => return resume(g, &path.display().to_string(), h).await,
+        Start::Replay(path) => {
+            let speed = crate::cli::Speed::Factor(1.0);
+            return super::replay::replay(g, &path.display().to_string(), speed, false, false)
+                .await;
+        }
+        Start::Editing | Start::Cancel => return Ok(exit::OK),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let id = store::new_id(clock.now());

@@ -1,8 +1,11 @@
-//! The request box: where a session starts when no request was given.
+//! The start screen: where a session starts when no request was given.
 //!
-//! A one-line editor over a short description of the pipeline that will
-//! run. Enter starts the session with the text; Esc leaves. Pasted text
-//! arrives whole (bracketed paste) with its line breaks folded to spaces.
+//! A one-line editor for a new request over a short description of the
+//! pipeline that will run, and the recent sessions. Enter starts a new
+//! session with the text; Tab moves to the list, where typing filters it
+//! and Enter resumes a session that can go on (or replays one that ended),
+//! `ctrl-r` replays. Esc leaves. Pasted text arrives whole (bracketed
+//! paste) with its line breaks folded to spaces.
 
 use std::io;
 
@@ -19,9 +22,37 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use super::Theme;
 use super::text::safe;
+use std::path::PathBuf;
+
 use crate::pipeline::Pipeline;
 
-/// The request being typed.
+/// A saved session as the start screen lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recent {
+    pub path: PathBuf,
+    pub id: String,
+    pub status: String,
+    pub request: String,
+    pub phase: String,
+    pub provider: String,
+    pub age: String,
+}
+
+impl Recent {
+    /// Whether the session can go on (else it can only be replayed).
+    fn resumable(&self) -> bool {
+        matches!(self.status.as_str(), "awaiting_gate" | "interrupted")
+    }
+
+    fn matches(&self, filter: &str) -> bool {
+        let filter = filter.to_lowercase();
+        [&self.request, &self.id, &self.status, &self.phase]
+            .iter()
+            .any(|field| field.to_lowercase().contains(&filter))
+    }
+}
+
+/// The start screen's state.
 #[derive(Debug)]
 pub struct RequestBox<'a> {
     pub text: Vec<char>,
@@ -29,13 +60,20 @@ pub struct RequestBox<'a> {
     pub pipeline: &'a Pipeline,
     pub provider: &'a str,
     pub theme: &'a Theme,
+    pub recent: Vec<Recent>,
+    /// Keys go to the list of recent sessions instead of the request.
+    pub in_list: bool,
+    pub selected: usize,
+    pub filter: String,
 }
 
-/// What a key did to the box.
+/// What a key did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Editing,
     Submit(String),
+    Resume(PathBuf),
+    Replay(PathBuf),
     Cancel,
 }
 
@@ -48,10 +86,53 @@ impl RequestBox<'_> {
         }
     }
 
+    /// The recent sessions the filter lets through.
+    pub fn shown(&self) -> Vec<&Recent> {
+        self.recent
+            .iter()
+            .filter(|r| r.matches(&self.filter))
+            .collect()
+    }
+
+    fn list_key(&mut self, key: &KeyEvent) -> Outcome {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let count = self.shown().len();
+        match key.code {
+            KeyCode::Esc | KeyCode::Tab => self.in_list = false,
+            KeyCode::Char('c') if ctrl => return Outcome::Cancel,
+            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down => self.selected = (self.selected + 1).min(count.saturating_sub(1)),
+            KeyCode::Enter | KeyCode::Char('r') if ctrl || key.code == KeyCode::Enter => {
+                if let Some(session) = self.shown().get(self.selected) {
+                    let path = session.path.clone();
+                    return if key.code == KeyCode::Enter && session.resumable() {
+                        Outcome::Resume(path)
+                    } else {
+                        Outcome::Replay(path)
+                    };
+                }
+            }
+            KeyCode::Backspace => {
+                self.filter.pop();
+                self.selected = 0;
+            }
+            KeyCode::Char(c) if !ctrl => {
+                self.filter.push(c);
+                self.selected = 0;
+            }
+            _ => {}
+        }
+        Outcome::Editing
+    }
+
     /// Handles one key.
     pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {
+        if self.in_list {
+            return self.list_key(key);
+        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
+            KeyCode::Tab if !self.recent.is_empty() => self.in_list = true,
             KeyCode::Esc => return Outcome::Cancel,
             KeyCode::Char('c') if ctrl => return Outcome::Cancel,
             KeyCode::Char('u') if ctrl => {
@@ -79,6 +160,47 @@ impl RequestBox<'_> {
             _ => {}
         }
         Outcome::Editing
+    }
+}
+
+impl RequestBox<'_> {
+    fn render_recent(&self, area: Rect, buf: &mut Buffer) {
+        let title = if self.filter.is_empty() {
+            " Recent sessions ".to_owned()
+        } else {
+            format!(" Recent sessions · filter “{}” ", safe(&self.filter))
+        };
+        let border = if self.in_list {
+            self.theme.border_focus
+        } else {
+            self.theme.border
+        };
+        let block = Block::bordered().title(title).border_style(border);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let width = usize::from(inner.width);
+        let lines: Vec<Line<'static>> = self
+            .shown()
+            .iter()
+            .enumerate()
+            .take(usize::from(inner.height))
+            .map(|(i, r)| {
+                let text = format!(
+                    "{:<13} {:>4} {:<10} {}",
+                    r.status,
+                    r.age,
+                    safe(&r.phase),
+                    safe(&r.request)
+                );
+                let style = if self.in_list && i == self.selected {
+                    self.theme.gate
+                } else {
+                    ratatui::style::Style::new()
+                };
+                Line::styled(super::text::clip(&text, width), style)
+            })
+            .collect();
+        Paragraph::new(lines).render(inner, buf);
     }
 }
 
@@ -137,19 +259,54 @@ impl Widget for &RequestBox<'_> {
                 Span::styled(format!("writes {}", safe(&p.artifact)), self.theme.dim),
             ]));
         }
+        let (about, list) = if self.recent.is_empty() {
+            (about, None)
+        } else if area.width >= 100 {
+            let [left, right] =
+                Layout::horizontal([Constraint::Length(50), Constraint::Fill(1)]).areas(about);
+            (left, Some(right))
+        } else {
+            let [top, bottom] =
+                Layout::vertical([Constraint::Length(8), Constraint::Fill(1)]).areas(about);
+            (top, Some(bottom))
+        };
         Paragraph::new(lines).render(about, buf);
-        Line::from(vec![
-            Span::styled(" enter", self.theme.key),
-            Span::styled(" start  ", self.theme.dim),
-            Span::styled("esc", self.theme.key),
-            Span::styled(" quit", self.theme.dim),
-        ])
-        .render(footer, buf);
+        if let Some(list) = list {
+            self.render_recent(list, buf);
+        }
+        let hints: &[(&str, &str)] = if self.in_list {
+            &[
+                ("enter", "resume or replay"),
+                ("ctrl-r", "replay"),
+                ("type", "filter"),
+                ("tab", "new request"),
+                ("ctrl-c", "quit"),
+            ]
+        } else if self.recent.is_empty() {
+            &[("enter", "start"), ("esc", "quit")]
+        } else {
+            &[
+                ("enter", "start"),
+                ("tab", "recent sessions"),
+                ("esc", "quit"),
+            ]
+        };
+        let mut spans = Vec::new();
+        for (key, what) in hints {
+            spans.push(Span::styled(format!(" {key}"), self.theme.key));
+            spans.push(Span::styled(format!(" {what} "), self.theme.dim));
+        }
+        Line::from(spans).render(footer, buf);
     }
 }
 
 /// Asks for a request in the terminal; `None` when the user leaves.
-pub async fn ask(pipeline: &Pipeline, provider: &str, theme: &Theme) -> io::Result<Option<String>> {
+pub async fn ask(
+    pipeline: &Pipeline,
+    provider: &str,
+    theme: &Theme,
+    recent: Vec<Recent>,
+) -> io::Result<Outcome> {
     let mut terminal = ratatui::try_init()?;
     execute!(io::stdout(), EnableBracketedPaste)?;
     let mut request = RequestBox {
@@ -158,6 +315,10 @@ pub async fn ask(pipeline: &Pipeline, provider: &str, theme: &Theme) -> io::Resu
         pipeline,
         provider,
         theme,
+        recent,
+        in_list: false,
+        selected: 0,
+        filter: String::new(),
     };
     let mut input = EventStream::new();
     let result = loop {
@@ -168,14 +329,13 @@ pub async fn ask(pipeline: &Pipeline, provider: &str, theme: &Theme) -> io::Resu
             Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                 match request.on_key(&key) {
                     Outcome::Editing => {}
-                    Outcome::Submit(text) => break Ok(Some(text)),
-                    Outcome::Cancel => break Ok(None),
+                    done => break Ok(done),
                 }
             }
             Some(Ok(TermEvent::Paste(text))) => request.insert(&text),
             Some(Ok(_)) => {}
             Some(Err(e)) => break Err(e),
-            None => break Ok(None),
+            None => break Ok(Outcome::Cancel),
         }
     };
     let pasted = execute!(io::stdout(), DisableBracketedPaste);
@@ -205,6 +365,10 @@ mod tests {
             pipeline: &pipeline,
             provider: "offline",
             theme: &theme,
+            recent: Vec::new(),
+            in_list: false,
+            selected: 0,
+            filter: String::new(),
         };
         assert_eq!(
             b.on_key(&key(KeyCode::Enter)),
@@ -224,5 +388,54 @@ mod tests {
             Outcome::Submit("Add a li [31m!mit".into())
         );
         assert_eq!(b.on_key(&key(KeyCode::Esc)), Outcome::Cancel);
+    }
+
+    #[test]
+    fn the_list_filters_and_opens_sessions() {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let theme = Theme::mono();
+        let recent = |id: &str, status: &str, request: &str| Recent {
+            path: PathBuf::from(format!("{id}.jsonl")),
+            id: id.into(),
+            status: status.into(),
+            request: request.into(),
+            phase: "plan".into(),
+            provider: "offline".into(),
+            age: "1m".into(),
+        };
+        let mut b = RequestBox {
+            text: Vec::new(),
+            cursor: 0,
+            pipeline: &pipeline,
+            provider: "offline",
+            theme: &theme,
+            recent: vec![
+                recent("a", "finished", "Add an audit log"),
+                recent("b", "interrupted", "Add rate limiting"),
+            ],
+            in_list: false,
+            selected: 0,
+            filter: String::new(),
+        };
+        b.on_key(&key(KeyCode::Tab));
+        assert!(b.in_list);
+        assert_eq!(
+            b.on_key(&key(KeyCode::Enter)),
+            Outcome::Replay(PathBuf::from("a.jsonl")),
+            "finished: replay"
+        );
+        for c in "rate".chars() {
+            b.on_key(&key(KeyCode::Char(c)));
+        }
+        assert_eq!(b.shown().len(), 1);
+        assert_eq!(
+            b.on_key(&key(KeyCode::Enter)),
+            Outcome::Resume(PathBuf::from("b.jsonl")),
+            "interrupted: resume"
+        );
+        let ctrl_r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL);
+        assert_eq!(b.on_key(&ctrl_r), Outcome::Replay(PathBuf::from("b.jsonl")));
+        b.on_key(&key(KeyCode::Tab));
+        assert!(!b.in_list);
     }
 }
