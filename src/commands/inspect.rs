@@ -16,7 +16,9 @@ use crate::session::store::{self, Loaded};
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::{BUILTIN_THEMES, check_theme_file};
 
-fn load(g: &Global, session: &str) -> Result<Loaded, Failure> {
+/// Loads a session as `show` and `export` need it: an unknown session is
+/// a usage error, an unreadable log a failure, a torn tail a warning.
+pub(super) fn load(g: &Global, session: &str) -> Result<Loaded, Failure> {
     let dir = sessions_dir(g);
     let path = store::resolve(&dir, session).map_err(|e| Failure::usage(e.to_string()))?;
     let loaded = store::load(&path).map_err(|e| Failure::failed(e.to_string()))?;

@@ -4,9 +4,11 @@
 //! stderr, as one clear line each.
 
 mod doctor;
+mod export;
 mod inspect;
 mod replay;
 mod run;
+mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -101,15 +103,9 @@ async fn dispatch(cli: Cli) -> Outcome {
             at,
             headless,
         }) => run::fork(g, &session, &at, &headless).await,
-        Some(Command::Export { .. }) => not_yet("export"),
-        Some(Command::Stats { .. }) => not_yet("stats"),
+        Some(Command::Export { session, out }) => export::export(g, &session, &out),
+        Some(Command::Stats { json }) => stats::stats(g, json),
     }
-}
-
-fn not_yet(command: &str) -> Outcome {
-    Err(Failure::usage(format!(
-        "`handoff {command}` is not built yet; see the README's \"Not done yet\""
-    )))
 }
 
 fn env_var(key: &str) -> Option<String> {
