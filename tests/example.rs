@@ -31,7 +31,7 @@ fn the_example_session_folds_to_finished() {
     // It shows a checkpoint doing its work: a rejection with feedback, then notes.
     let first = &state.phases[0];
     assert_eq!(first.attempts.len(), 2);
-    assert_eq!(first.decisions[0].action, Action::Reject);
+    assert_eq!(first.decisions[0].decision.action, Action::Reject);
     assert!(
         first.attempts[1]
             .artifact
@@ -39,7 +39,7 @@ fn the_example_session_folds_to_finished() {
             .is_some_and(|a| a.contains("exempt"))
     );
     assert_eq!(
-        state.phases[1].decisions[0].action,
+        state.phases[1].decisions[0].decision.action,
         Action::ApproveWithNotes
     );
 }

@@ -483,3 +483,29 @@ fn replay_jumps_between_gates_and_its_state_equals_the_fold() {
     press(&mut app, "G");
     assert_eq!(app.state, SessionState::from_events(&events));
 }
+
+#[test]
+fn replay_shows_who_decided_what_and_when() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sessions/example-rate-limiting.jsonl"
+    );
+    let events = handoff::session::log::read_log(std::path::Path::new(path))
+        .expect("example")
+        .events;
+    let mut player = Player::new(events, Speed::Max);
+    let mut state = SessionState::default();
+    player.seek(player.len(), &mut state);
+    let mut app = App::new(Source::Replay(player), Theme::mono());
+    app.state = state;
+    app.size = (100, 24);
+    press(&mut app, "\r");
+    app.screen = Screen::Artifact {
+        phase: 0,
+        attempt: None,
+    };
+    press(&mut app, "G");
+    let screen = draw(&mut app, 100, 24);
+    assert!(screen.contains("reject by policy"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -287,7 +287,7 @@ impl Stats {
         for (index, p) in state.phases.iter().enumerate() {
             let mut decisions = ActionCounts::default();
             let mut by_user = ActionCounts::default();
-            for d in &p.decisions {
+            for d in p.decisions.iter().map(|d| &d.decision) {
                 decisions.add(d.action);
                 match d.by {
                     DecidedBy::User => {

@@ -10,4 +10,6 @@ pub mod state;
 pub mod store;
 
 pub use event::{Action, DecidedBy, Decision, Event, EventKind, Outcome, Permit, WorkspaceInfo};
-pub use state::{Attempt, Gate, PhaseState, PhaseStatus, SessionState, SessionStatus, Usage};
+pub use state::{
+    Attempt, Decided, Gate, PhaseState, PhaseStatus, SessionState, SessionStatus, Usage,
+};

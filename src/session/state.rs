@@ -150,6 +150,13 @@ pub struct Checklist {
     pub pending: Vec<String>,
 }
 
+/// A decision and when it was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Decided {
+    pub at: DateTime<Utc>,
+    pub decision: Decision,
+}
+
 /// A tool call waiting for a person.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PermissionRequest {
@@ -170,7 +177,7 @@ pub struct PhaseState {
     pub attempts: Vec<Attempt>,
     /// Notes from approvals, for every later role.
     pub notes: Vec<String>,
-    pub decisions: Vec<Decision>,
+    pub decisions: Vec<Decided>,
     pub usage: Usage,
 }
 
@@ -362,7 +369,7 @@ impl SessionState {
                     self.status = SessionStatus::AwaitingGate;
                 }
             }
-            EventKind::Decision(decision) => self.apply_decision(decision),
+            EventKind::Decision(decision) => self.apply_decision(decision, event.t),
             EventKind::PhaseFailed {
                 phase,
                 attempt,
@@ -520,11 +527,14 @@ impl SessionState {
         }
     }
 
-    fn apply_decision(&mut self, decision: &Decision) {
+    fn apply_decision(&mut self, decision: &Decision, at: DateTime<Utc>) {
         let Some(p) = self.phase_mut(&decision.phase) else {
             return;
         };
-        p.decisions.push(decision.clone());
+        p.decisions.push(Decided {
+            at,
+            decision: decision.clone(),
+        });
         let keep_gate_open = match decision.action {
             Action::Approve => {
                 p.status = PhaseStatus::Approved;

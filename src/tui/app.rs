@@ -715,7 +715,9 @@ impl App {
             .and_then(|i| state.attempts.get(i))
             .or(state.current());
         let text = chosen.map_or("", |a| a.effective().unwrap_or(&a.output));
-        markdown::render(text, width, &self.theme)
+        let mut rows = markdown::render(text, width, &self.theme);
+        rows.extend(decision_rows(state, width, &self.theme));
+        rows
     }
 
     /// Scrolls to the next (or previous) row holding the search text.
@@ -871,6 +873,61 @@ pub fn diff_base(phase: &PhaseState, current: Option<DiffBase>) -> Option<DiffBa
     candidates
         .into_iter()
         .find_map(|(ok, base)| ok.then_some(base))
+}
+
+/// Who decided what at this phase's gates, and when: the end of the
+/// artifact view, so a replay shows the record too.
+fn decision_rows(
+    phase: &PhaseState,
+    width: usize,
+    theme: &Theme,
+) -> Vec<ratatui::text::Line<'static>> {
+    use ratatui::text::Line;
+    if phase.decisions.is_empty() {
+        return Vec::new();
+    }
+    let mut rows = vec![
+        Line::raw(""),
+        Line::styled(super::text::clip("── decisions ──", width), theme.heading),
+    ];
+    for decided in &phase.decisions {
+        let d = &decided.decision;
+        let by = match d.by {
+            DecidedBy::User => "user",
+            DecidedBy::Policy => "policy",
+        };
+        let detail = match d.action {
+            Action::Edit => d.content.as_ref().map(|c| {
+                format!(
+                    " — replaced the text ({} lines); d shows the diff",
+                    c.lines().count()
+                )
+            }),
+            Action::Return => Some(format!(
+                " — to {}{}",
+                d.to.as_deref().unwrap_or("?"),
+                d.feedback
+                    .as_ref()
+                    .map(|f| format!(": “{f}”"))
+                    .unwrap_or_default()
+            )),
+            _ => d
+                .notes
+                .as_ref()
+                .or(d.feedback.as_ref())
+                .map(|t| format!(" — “{t}”")),
+        }
+        .unwrap_or_default();
+        let line = format!(
+            "{} {} by {by}{detail}",
+            decided.at.format("%H:%M:%S"),
+            d.action.as_str()
+        );
+        for row in super::text::wrap(&line, width) {
+            rows.push(Line::styled(row, theme.dim));
+        }
+    }
+    rows
 }
 
 #[cfg(test)]

@@ -195,12 +195,12 @@ fn timeline(app: &App, player: &super::replay::Player, area: Rect, buf: &mut Buf
         .state
         .active_phase()
         .map_or_else(|| "-".to_owned(), |i| app.state.phases[i].id.clone());
-    let left = format!(
-        " {} {} / {} ",
-        if player.playing { "▶" } else { "❚❚" },
-        clock(at),
-        clock(total)
-    );
+    let mark = match (player.at_end(), player.playing) {
+        (true, _) => "■",
+        (false, true) => "▶",
+        (false, false) => "❚❚",
+    };
+    let left = format!(" {mark} {} / {} ", clock(at), clock(total));
     let right = format!(" {} · {} ", safe(&phase), player.speed_label());
     let width =
         usize::from(area.width).saturating_sub(left.chars().count() + right.chars().count());
