@@ -146,18 +146,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
     let (workspace, branch) = open_workspace(g, &pipeline, &id)?;
     let dir = sessions_dir(g);
     let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
-    let spec = SessionSpec {
-        id,
-        request,
-        pipeline,
-        provider: chosen.provider,
-        model: chosen.model,
-        context_tokens: chosen.context_tokens,
-        prices: super::config()?.prices,
-        workspace,
-        branch,
-        clock,
-    };
+    let spec = session_spec(id, request, pipeline, chosen, (workspace, branch), clock)?;
     attend(g, h, policy, spec, log, None).await
 }
 
@@ -190,20 +179,30 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Outcome {
         ));
     }
     let chosen = provider(g, !h.headless)?;
-    let (workspace, branch) = match &state.workspace {
-        Some(info) => {
-            let workspace = Workspace::open(std::path::Path::new(&info.path)).map_err(|e| {
-                Failure::usage(format!("the session's workspace {}: {e}", info.path))
-            })?;
-            let branch =
-                git::is_work_tree(workspace.root()).then(|| format!("handoff/{}", state.id));
-            (Some(workspace), branch)
-        }
-        None => (None, None),
-    };
-    let spec = SessionSpec {
-        id: state.id.clone(),
-        request: state.request.clone(),
+    let (workspace, branch) = reopen_workspace(state.workspace.as_ref(), &state.id)?;
+    let spec = session_spec(
+        state.id.clone(),
+        state.request.clone(),
+        pipeline,
+        chosen,
+        (workspace, branch),
+        Arc::new(SystemClock),
+    )?;
+    attend(g, h, policy, spec, log, Some(events)).await
+}
+
+/// What the engine needs for a session.
+fn session_spec(
+    id: String,
+    request: String,
+    pipeline: crate::pipeline::Pipeline,
+    chosen: super::Chosen,
+    (workspace, branch): (Option<Workspace>, Option<String>),
+    clock: Arc<dyn Clock>,
+) -> Result<SessionSpec, Failure> {
+    Ok(SessionSpec {
+        id,
+        request,
         pipeline,
         provider: chosen.provider,
         model: chosen.model,
@@ -211,9 +210,23 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Outcome {
         prices: super::config()?.prices,
         workspace,
         branch,
-        clock: Arc::new(SystemClock),
+        clock,
+    })
+}
+
+/// A recorded session's workspace opened again, with the session's
+/// branch when it is a git work tree.
+fn reopen_workspace(
+    info: Option<&crate::session::WorkspaceInfo>,
+    id: &str,
+) -> Result<(Option<Workspace>, Option<String>), Failure> {
+    let Some(info) = info else {
+        return Ok((None, None));
     };
-    attend(g, h, policy, spec, log, Some(events)).await
+    let workspace = Workspace::open(std::path::Path::new(&info.path))
+        .map_err(|e| Failure::usage(format!("the session's workspace {}: {e}", info.path)))?;
+    let branch = git::is_work_tree(workspace.root()).then(|| format!("handoff/{id}"));
+    Ok((Some(workspace), branch))
 }
 
 /// How gates are answered headless: the decisions file, then `--approve`.
@@ -332,40 +345,27 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome 
             .map_err(|e| Failure::failed(e.to_string()))?,
     );
     let prefix = crate::session::SessionState::from_events(&events);
-    let (workspace, branch) = match &prefix.workspace {
-        Some(info) => {
-            let workspace = Workspace::open(std::path::Path::new(&info.path)).map_err(|e| {
-                Failure::usage(format!("the session's workspace {}: {e}", info.path))
-            })?;
-            let branch = git::is_work_tree(workspace.root()).then(|| format!("handoff/{id}"));
-            if let (Some(branch), Some((_, commit))) =
-                (&branch, prefix.snapshots.iter().find(|(p, _)| p == at))
-            {
-                match git::restore(workspace.root(), branch, commit) {
-                    Ok(()) => eprintln!(
-                        "handoff: the workspace is on {branch}, as it was at the {at} gate"
-                    ),
-                    Err(e) => eprintln!(
-                        "handoff: the workspace could not be restored to the {at} gate ({}); it stays as it is",
-                        crate::sanitize::sanitize(&e)
-                    ),
-                }
+    let (workspace, branch) = reopen_workspace(prefix.workspace.as_ref(), &id)?;
+    if let (Some(workspace), Some(branch)) = (&workspace, &branch)
+        && let Some((_, commit)) = prefix.snapshots.iter().find(|(p, _)| p == at)
+    {
+        match git::restore(workspace.root(), branch, commit) {
+            Ok(()) => {
+                eprintln!("handoff: the workspace is on {branch}, as it was at the {at} gate");
             }
-            (Some(workspace), branch)
+            Err(e) => eprintln!(
+                "handoff: the workspace could not be restored to the {at} gate ({}); it stays as it is",
+                crate::sanitize::sanitize(&e)
+            ),
         }
-        None => (None, None),
-    };
-    let spec = SessionSpec {
+    }
+    let spec = session_spec(
         id,
-        request: prefix.request.clone(),
+        prefix.request.clone(),
         pipeline,
-        provider: chosen.provider,
-        model: chosen.model,
-        context_tokens: chosen.context_tokens,
-        prices: super::config()?.prices,
-        workspace,
-        branch,
+        chosen,
+        (workspace, branch),
         clock,
-    };
+    )?;
     attend(g, h, policy, spec, log, Some(events)).await
 }
