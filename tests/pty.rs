@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{REQUEST, events, of_kind};
+use common::{REQUEST, events, of_kind, only_log};
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -168,13 +168,8 @@ fn approve_every_gate(cols: u16, rows: u16, pace: &str) -> std::path::PathBuf {
 }
 
 fn approvals(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    let logs: Vec<_> = std::fs::read_dir(dir.join("sessions"))
-        .expect("sessions")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    assert_eq!(logs.len(), 1);
-    let events = events(&logs[0]);
+    let log = only_log(dir);
+    let events = events(&log);
     of_kind(&events, "decision").into_iter().cloned().collect()
 }
 
@@ -194,11 +189,7 @@ fn a_whole_session_by_keyboard_at_80x24() {
 fn a_whole_session_by_keyboard_at_200x50_then_replayed() {
     let dir = approve_every_gate(200, 50, "instant");
     assert_eq!(approvals(&dir).len(), 6);
-    let log = std::fs::read_dir(dir.join("sessions"))
-        .expect("sessions")
-        .find_map(Result::ok)
-        .expect("a log")
-        .path();
+    let log = only_log(&dir);
     let mut replay = Screen::spawn(
         &dir,
         200,
@@ -230,11 +221,7 @@ fn streaming_shows_progress_and_quitting_mid_run_asks_first() {
     screen.press("y");
     // Quitting mid-run is not a finished session.
     assert_eq!(screen.exit_code(), 1);
-    let logs: Vec<_> = std::fs::read_dir(dir.path().join("sessions"))
-        .expect("sessions")
-        .filter_map(Result::ok)
-        .collect();
-    let log = logs[0].path();
+    let log = only_log(dir.path());
     let events = events(&log);
     assert_eq!(of_kind(&events, "decision").len(), 1);
     assert!(of_kind(&events, "session_finished").is_empty());
@@ -262,11 +249,8 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
     screen.wait_for("Quit now?");
     screen.press("y");
     assert_eq!(screen.exit_code(), 3, "quit at a gate: awaiting a human");
-    let logs: Vec<_> = std::fs::read_dir(dir.path().join("sessions"))
-        .expect("sessions")
-        .filter_map(Result::ok)
-        .collect();
-    let events = events(&logs[0].path());
+    let log = only_log(dir.path());
+    let events = events(&log);
     assert_eq!(events[0]["request"], "Add an audit log");
 
     // The start screen lists the session; Enter on it resumes at its gate.
@@ -284,7 +268,7 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
     screen.wait_for("Quit now?");
     screen.press("y");
     assert_eq!(screen.exit_code(), 3);
-    let events = common::events(&logs[0].path());
+    let events = common::events(&log);
     assert_eq!(
         of_kind(&events, "decision").len(),
         1,
@@ -308,12 +292,7 @@ const CTRL_S: &str = "\u{13}";
 
 /// The events of the only session in `dir`.
 fn session_events(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    let logs: Vec<_> = std::fs::read_dir(dir.join("sessions"))
-        .expect("sessions")
-        .filter_map(Result::ok)
-        .collect();
-    assert_eq!(logs.len(), 1);
-    events(&logs[0].path())
+    events(&only_log(dir))
 }
 
 #[test]
@@ -528,32 +507,7 @@ fn the_tui_names_the_model_shows_a_failure_and_offers_a_retry() {
 #[test]
 fn a_permission_prompt_is_answered_by_keyboard() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let repo = dir.path().join("repo");
-    std::fs::create_dir_all(&repo).expect("repo");
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .current_dir(&repo)
-            .args(args)
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["init", "-q", "-b", "main"]);
-    git(&[
-        "-c",
-        "user.email=d@example.com",
-        "-c",
-        "user.name=D",
-        "commit",
-        "-q",
-        "--allow-empty",
-        "-m",
-        "start",
-    ]);
+    let repo = common::repository(dir.path());
     // `ls` must be asked about in this pipeline.
     let skills = include_str!("../skills.toml").replace("\"ls*\" = \"allow\"", "\"ls*\" = \"ask\"");
     std::fs::write(dir.path().join("skills.toml"), skills).expect("skills");
@@ -573,11 +527,8 @@ fn a_permission_prompt_is_answered_by_keyboard() {
     screen.wait_for("Quit now?");
     screen.press("y");
     assert_eq!(screen.exit_code(), 3);
-    let logs: Vec<_> = std::fs::read_dir(dir.path().join("sessions"))
-        .expect("sessions")
-        .filter_map(Result::ok)
-        .collect();
-    let events = events(&logs[0].path());
+    let log = only_log(dir.path());
+    let events = events(&log);
     let asked = of_kind(&events, "permission_asked");
     assert_eq!(asked.len(), 1);
     let answer = of_kind(&events, "permission")

@@ -5,25 +5,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
+use common::{REQUEST, Sandbox, events, of_kind, repository, stderr, stdout};
 use handoff::session::log::read_log;
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A small deterministic sequence of delays (a linear congruential
 /// generator), so a failure can be replayed.
@@ -43,12 +29,7 @@ impl Iterator for Delays {
 #[test]
 fn killed_twenty_times_and_resumed_it_finishes_with_one_approval_per_gate() {
     let sandbox = Sandbox::new();
-    let repo = sandbox.dir.path().join("repo");
-    std::fs::create_dir_all(&repo).expect("repo");
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["config", "user.email", "dev@example.com"]);
-    git(&repo, &["config", "user.name", "Dev"]);
-    git(&repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+    let repo = repository(sandbox.dir.path());
     let start = |sandbox: &Sandbox| {
         let mut cmd = sandbox.command();
         cmd.env("HANDOFF_OFFLINE_PACE", "brisk")
@@ -196,12 +177,7 @@ fn resume_reopens_a_pending_gate_without_asking_a_recorded_decision_again() {
 #[test]
 fn a_fork_copies_the_log_to_a_gate_restores_the_workspace_and_goes_on() {
     let sandbox = Sandbox::new();
-    let repo = sandbox.dir.path().join("repo");
-    std::fs::create_dir_all(&repo).expect("repo");
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["config", "user.email", "dev@example.com"]);
-    git(&repo, &["config", "user.name", "Dev"]);
-    git(&repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+    let repo = repository(sandbox.dir.path());
     let first = sandbox
         .command()
         .args(["run", "--headless", "--approve", "all", "--workspace"])

@@ -4,42 +4,12 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// A repository with one commit, inside the sandbox.
-fn repository(sandbox: &Sandbox) -> std::path::PathBuf {
-    let repo = sandbox.dir.path().join("repo");
-    std::fs::create_dir_all(&repo).expect("repo");
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["config", "user.email", "dev@example.com"]);
-    git(&repo, &["config", "user.name", "Dev"]);
-    std::fs::write(repo.join("README.md"), "# Orders service\n").expect("readme");
-    git(&repo, &["add", "README.md"]);
-    git(&repo, &["commit", "-q", "-m", "start"]);
-    repo
-}
+use common::{REQUEST, Sandbox, events, git, of_kind, repository, stderr, stdout};
 
 #[test]
 fn the_offline_team_writes_runs_and_commits_in_a_git_workspace() {
     let sandbox = Sandbox::new();
-    let repo = repository(&sandbox);
+    let repo = repository(sandbox.dir.path());
     let start = git(&repo, &["rev-parse", "HEAD"]);
     let output = sandbox
         .command()
@@ -134,7 +104,7 @@ fn the_offline_team_writes_runs_and_commits_in_a_git_workspace() {
 #[test]
 fn headless_ask_means_deny_unless_allowed_and_deny_always_wins() {
     let sandbox = Sandbox::new();
-    let repo = repository(&sandbox);
+    let repo = repository(sandbox.dir.path());
     // The same pipeline, but `ls` must be asked about and `git status` is denied.
     let skills = include_str!("../skills.toml")
         .replace("\"ls*\" = \"allow\"", "\"ls*\" = \"ask\"")

@@ -55,10 +55,46 @@ impl Sandbox {
 
     /// The only log in the sessions folder.
     pub fn log(&self) -> PathBuf {
-        let logs = self.logs();
-        assert_eq!(logs.len(), 1, "expected one session log, found {logs:?}");
-        logs[0].clone()
+        only_log(self.dir.path())
     }
+}
+
+/// The only session log in `<dir>/sessions`.
+pub fn only_log(dir: &Path) -> PathBuf {
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(dir.join("sessions"))
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert_eq!(logs.len(), 1, "expected one session log, found {logs:?}");
+    logs.remove(0)
+}
+
+/// Runs git in `dir`, failing the test if it fails; its trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `<at>/repo`: a git repository on `main` with an identity and one
+/// commit (a README).
+pub fn repository(at: &Path) -> PathBuf {
+    let repo = at.join("repo");
+    std::fs::create_dir_all(&repo).expect("repo");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["config", "user.email", "dev@example.com"]);
+    git(&repo, &["config", "user.name", "Dev"]);
+    std::fs::write(repo.join("README.md"), "# Orders service\n").expect("readme");
+    git(&repo, &["add", "README.md"]);
+    git(&repo, &["commit", "-q", "-m", "start"]);
+    repo
 }
 
 /// Every line of a log as JSON.
