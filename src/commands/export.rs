@@ -211,6 +211,13 @@ fn cell(text: &str) -> String {
 }
 
 /// `text` as a Markdown block quote.
+/// Appends `text` as a block quote indented under a list item.
+fn push_quoted(md: &mut String, text: &str) {
+    for line in quote(text).lines() {
+        let _ = writeln!(md, "  {line}");
+    }
+}
+
 fn quote(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
@@ -425,9 +432,7 @@ fn approvals(md: &mut String, state: &SessionState, records: &[Record<'_>]) {
         );
         if let Some(notes) = &d.notes {
             let _ = writeln!(md, "  with notes:\n");
-            for line in quote(notes).lines() {
-                let _ = writeln!(md, "  {line}");
-            }
+            push_quoted(md, notes);
         }
     }
     if !any {
@@ -456,9 +461,7 @@ fn interventions(md: &mut String, state: &SessionState, records: &[Record<'_>]) 
         );
         if let Some(feedback) = &d.feedback {
             md.push('\n');
-            for line in quote(feedback).lines() {
-                let _ = writeln!(md, "  {line}");
-            }
+            push_quoted(md, feedback);
         }
     }
     if !any {
@@ -480,9 +483,7 @@ fn interventions(md: &mut String, state: &SessionState, records: &[Record<'_>]) 
         );
         if let Some(feedback) = &d.feedback {
             md.push('\n');
-            for line in quote(feedback).lines() {
-                let _ = writeln!(md, "  {line}");
-            }
+            push_quoted(md, feedback);
         }
     }
     if !any {

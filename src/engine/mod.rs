@@ -273,8 +273,8 @@ impl Engine {
 
     /// Opens the gate after phase `index`: a snapshot of the workspace,
     /// then the question (marked when the session is over budget).
-    fn open_gate(&mut self, index: usize) -> Result<(), EngineError> {
-        self.snapshot(index)?;
+    async fn open_gate(&mut self, index: usize) -> Result<(), EngineError> {
+        self.snapshot(index).await?;
         let phase = &self.spec.pipeline.phases[index];
         let question = if self.state.phases[index].status == PhaseStatus::Failed {
             format!("{} failed. Retry?", phase.role)
@@ -311,11 +311,11 @@ impl Engine {
                     if !self.run_phase(index).await? {
                         return Ok(self.state);
                     }
-                    self.open_gate(index)?;
+                    self.open_gate(index).await?;
                     index
                 }
                 Next::OpenGate(index) => {
-                    self.open_gate(index)?;
+                    self.open_gate(index).await?;
                     index
                 }
                 Next::Waiting(index) => index,
@@ -377,21 +377,25 @@ impl Engine {
 
     /// Keeps the workspace as it is at phase `index`'s gate on a private
     /// ref, so that a return or a fork can restore it. Only git work trees
-    /// are snapshotted; a failure is a notice, not the end of the session.
-    fn snapshot(&mut self, index: usize) -> Result<(), EngineError> {
-        let Some(root) = self.spec.workspace.as_ref().map(|w| w.root().to_owned()) else {
+    /// (sessions with a branch) are snapshotted; git runs off the async
+    /// threads; a failure is a notice, not the end of the session.
+    async fn snapshot(&mut self, index: usize) -> Result<(), EngineError> {
+        let (Some(root), Some(_)) = (
+            self.spec.workspace.as_ref().map(|w| w.root().to_owned()),
+            &self.spec.branch,
+        ) else {
             return Ok(());
         };
-        if !crate::tools::git::is_work_tree(&root) {
-            return Ok(());
-        }
         let phase = self.spec.pipeline.phases[index].id.clone();
         let reference = format!("refs/handoff/{}/{phase}", self.spec.id);
-        match crate::tools::git::snapshot(
-            &root,
-            &reference,
-            &format!("handoff {} at the {phase} gate", self.spec.id),
-        ) {
+        let message = format!("handoff {} at the {phase} gate", self.spec.id);
+        let target = reference.clone();
+        let made = tokio::task::spawn_blocking(move || {
+            crate::tools::git::snapshot(&root, &target, &message)
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+        match made {
             Ok(commit) => self.emit(EventKind::Snapshot {
                 phase,
                 reference,
