@@ -136,8 +136,11 @@ pub enum Command {
     },
     /// Metrics across sessions.
     Stats {
-        #[arg(long)]
+        #[arg(long, conflicts_with = "tui")]
         json: bool,
+        /// Show them as charts in the terminal.
+        #[arg(long)]
+        tui: bool,
     },
     /// Validate skills.toml (and themes), pointing at every mistake.
     Check,

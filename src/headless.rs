@@ -494,8 +494,8 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
                 clip(summary, 70)
             )
         }
-        EventKind::Forked { from, at, seq } => {
-            format!("session forked from {from} (event {seq}), reopened at the {at} gate")
+        EventKind::Forked { from, at, from_seq } => {
+            format!("session forked from {from} (event {from_seq}), reopened at the {at} gate")
         }
         EventKind::Snapshot {
             phase,

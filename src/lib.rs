@@ -21,5 +21,6 @@ pub mod pipeline;
 pub mod provider;
 pub mod sanitize;
 pub mod session;
+pub mod stats;
 pub mod tools;
 pub mod tui;

@@ -502,3 +502,73 @@ fn stats_of_an_empty_folder_is_all_zeros() {
     assert_eq!(text.status.code(), Some(0));
     assert!(stdout(&text).contains("sessions  0 in "));
 }
+
+#[test]
+fn stats_counts_a_forks_copied_history_once() {
+    let sandbox = Sandbox::new();
+    let original = run(&sandbox, &["--approve", "all", REQUEST], 0);
+    let fork = sandbox.run(&[
+        "fork",
+        original.to_str().expect("path"),
+        "--at",
+        "plan",
+        "--headless",
+        "--approve",
+        "all",
+    ]);
+    assert_eq!(fork.status.code(), Some(0), "{}", stderr(&fork));
+    let forked = sandbox
+        .logs()
+        .into_iter()
+        .find(|l| *l != original)
+        .expect("the fork's log");
+    let (original, forked) = (events(&original), events(&forked));
+    // What the fork did itself: everything after its `forked` event.
+    let at = forked
+        .iter()
+        .position(|e| e["kind"] == "forked")
+        .expect("a forked event");
+    let own = &forked[at..];
+
+    let output = sandbox.run(&["stats", "--json"]);
+    let stats: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(stats["sessions"], 2);
+    assert_eq!(
+        stats["decided_by"]["policy"],
+        of_kind(&original, "decision").len() + of_kind(own, "decision").len()
+    );
+    assert_eq!(of_kind(own, "decision").len(), 5, "plan's gate and on");
+    assert_eq!(
+        stats["usage"]["prompt_tokens"],
+        sum(&original, "prompt_tokens") + sum(own, "prompt_tokens")
+    );
+    assert_eq!(
+        stats["usage"]["completion_tokens"],
+        sum(&original, "completion_tokens") + sum(own, "completion_tokens")
+    );
+    let phase = |id: &str| {
+        stats["phases"]
+            .as_array()
+            .expect("phases")
+            .iter()
+            .find(|p| p["id"] == id)
+            .expect("phase")
+            .clone()
+    };
+    // summarize and plan ran once, in the original; implement ran in both.
+    for (id, started) in [("summarize", 1), ("plan", 1), ("implement", 2)] {
+        let p = phase(id);
+        assert_eq!(
+            (p["started"].clone(), p["approved"].clone()),
+            (started.into(), started.into()),
+            "{id}"
+        );
+        assert_eq!(p["completion_rate"], 1.0, "{id}");
+    }
+    let timeline = stats["timeline"].as_array().expect("timeline");
+    assert_eq!(timeline.len(), 2);
+    assert_eq!(
+        timeline[1]["tokens"],
+        sum(own, "prompt_tokens") + sum(own, "completion_tokens")
+    );
+}

@@ -275,9 +275,16 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
         "resumed in the same log"
     );
 
-    // Esc in the box leaves without a session.
+    // ctrl-t shows the stats across sessions; q comes back to the box.
     let mut screen = Screen::spawn(dir.path(), 100, 30, &["run"], "instant");
     screen.wait_for("What should the team build?");
+    screen.press("\u{14}");
+    screen.wait_for("completion by phase");
+    screen.wait_for("1 session ");
+    screen.wait_for("awaiting 1");
+    screen.press("q");
+    screen.wait_for("What should the team build?");
+    // Esc in the box leaves without a session.
     screen.press("\u{1b}");
     assert_eq!(screen.exit_code(), 0);
     assert_eq!(

@@ -245,6 +245,11 @@ fn a_fork_copies_the_log_to_a_gate_restores_the_workspace_and_goes_on() {
     assert_eq!(new[gate + 1]["kind"], "forked");
     assert_eq!(new[gate + 1]["from"], old_id.as_str());
     assert_eq!(new[gate + 1]["at"], "implement");
+    assert_eq!(new[gate + 1]["from_seq"], old[gate]["seq"]);
+    assert_eq!(new[gate + 1]["seq"], gate + 1, "the envelope's own seq");
+    // The fork's log reads back through the real reader, not only as JSON.
+    let show = sandbox.run(&["show", new_id, "--json"]);
+    assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
     let decisions = of_kind(&new, "decision");
     assert_eq!(
         decisions.len(),

@@ -509,3 +509,40 @@ fn replay_shows_who_decided_what_and_when() {
     assert!(screen.contains("reject by policy"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn stats_view_over_three_sessions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let finished = record(REQUEST);
+    let failing = record("Add rate limiting to the orders API !fail:plan");
+    let waiting = &finished[..after(&finished, |k| matches!(k, EventKind::GateOpened { .. }))];
+    // An hour apart, oldest first.
+    for (hour, (id, events)) in [
+        ("20261120-100000-aaaa", &finished[..]),
+        ("20261120-110000-bbbb", &failing[..]),
+        ("20261120-120000-cccc", waiting),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut log = LogWriter::create(dir.path(), id).expect("log");
+        let later = chrono::TimeDelta::hours(i64::try_from(hour).expect("hour"));
+        for event in events {
+            log.append(event.t + later, event.kind.clone())
+                .expect("append");
+        }
+    }
+    let all = handoff::session::store::list(dir.path());
+    let stats = handoff::stats::Stats::gather("sessions", &all, &handoff::cost::Prices::new());
+    assert_eq!(stats.sessions, 3);
+    let theme = Theme::mono();
+    let view = handoff::tui::stats::StatsView {
+        stats: &stats,
+        theme: &theme,
+    };
+    let mut terminal = Terminal::new(TestBackend::new(100, 28)).expect("terminal");
+    terminal
+        .draw(|f| f.render_widget(&view, f.area()))
+        .expect("draw");
+    insta::assert_snapshot!(terminal.backend().to_string());
+}

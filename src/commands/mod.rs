@@ -104,7 +104,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             headless,
         }) => run::fork(g, &session, &at, &headless).await,
         Some(Command::Export { session, out }) => export::export(g, &session, &out),
-        Some(Command::Stats { json }) => stats::stats(g, json),
+        Some(Command::Stats { json, tui }) => stats::stats(g, json, tui).await,
     }
 }
 

@@ -32,10 +32,13 @@ async fn read_request(
             text
         }
         Some(text) => text.to_owned(),
-        None if interactive => {
+        None if interactive => loop {
             let recent = recent_sessions(g);
-            return Ok(tui::prompt::ask(pipeline, provider, &super::theme(g)?, recent).await?);
-        }
+            match tui::prompt::ask(pipeline, provider, &super::theme(g)?, recent).await? {
+                Start::Stats => drop(super::stats::stats(g, false, true).await?),
+                start => return Ok(start),
+            }
+        },
         None => {
             return Err(Failure::usage(
                 "what should the team build? Give a request: handoff run \"Add rate limiting to the orders API\"",
@@ -139,7 +142,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
             return super::replay::replay(g, &path.display().to_string(), speed, false, false)
                 .await;
         }
-        Start::Editing | Start::Cancel => return Ok(exit::OK),
+        Start::Editing | Start::Stats | Start::Cancel => return Ok(exit::OK),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let id = store::new_id(clock.now());
@@ -338,7 +341,7 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome 
     let forked = EventKind::Forked {
         from: old.id.clone(),
         at: at.to_owned(),
-        seq: recorded[gate].seq,
+        from_seq: recorded[gate].seq,
     };
     events.push(
         log.append(clock.now(), forked)

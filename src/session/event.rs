@@ -125,11 +125,12 @@ pub enum EventKind {
         output: String,
     },
     /// This session was forked from another, reopened at `at`'s gate; the
-    /// events before this one are a copy of that session's up to `seq`.
+    /// events before this one are a copy of that session's up to `from_seq`.
+    /// (Not `seq`: that name belongs to the envelope every event has.)
     Forked {
         from: String,
         at: String,
-        seq: u64,
+        from_seq: u64,
     },
     /// The workspace as it was at a gate, kept on a private git ref.
     Snapshot {
@@ -356,6 +357,25 @@ mod tests {
         );
         let back: Event = serde_json::from_str(&line).expect("parse");
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn no_kind_reuses_an_envelope_field() {
+        // A field named `seq`, `t` or `kind` would be written twice on the
+        // line, and the reader would refuse it.
+        let event = Event {
+            seq: 13,
+            t: Utc::now(),
+            kind: EventKind::Forked {
+                from: "a".into(),
+                at: "plan".into(),
+                from_seq: 12,
+            },
+        };
+        let line = serde_json::to_string(&event).expect("serialize");
+        let back: Event = serde_json::from_str(&line).expect("parse");
+        assert_eq!(back.seq, 13);
+        assert_eq!(back.kind, event.kind);
     }
 
     #[test]

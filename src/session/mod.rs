@@ -11,5 +11,5 @@ pub mod store;
 
 pub use event::{Action, DecidedBy, Decision, Event, EventKind, Outcome, Permit, WorkspaceInfo};
 pub use state::{
-    Attempt, Decided, Gate, PhaseState, PhaseStatus, SessionState, SessionStatus, Usage,
+    Attempt, Decided, Gate, Inherited, PhaseState, PhaseStatus, SessionState, SessionStatus, Usage,
 };

@@ -179,6 +179,17 @@ pub struct PhaseState {
     pub notes: Vec<String>,
     pub decisions: Vec<Decided>,
     pub usage: Usage,
+    /// What a forked session copied from its origin: counted there, not here.
+    pub inherited: Inherited,
+}
+
+/// How much of a phase's history a fork copied from the session it came
+/// from. Metrics skip it, so a fork does not count its origin's work twice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Inherited {
+    pub attempts: usize,
+    pub decisions: usize,
+    pub usage: Usage,
 }
 
 impl PhaseState {
@@ -235,6 +246,8 @@ pub struct SessionState {
     pub snapshots: Vec<(String, String)>,
     /// The session this one was forked from, and at which phase.
     pub forked_from: Option<(String, String)>,
+    /// When this session was forked: where its own history begins.
+    pub forked_at: Option<DateTime<Utc>>,
 }
 
 impl SessionState {
@@ -481,8 +494,20 @@ impl SessionState {
                     };
                 }
             }
-            EventKind::Forked { from, at, seq: _ } => {
+            EventKind::Forked {
+                from,
+                at,
+                from_seq: _,
+            } => {
                 self.forked_from = Some((from.clone(), at.clone()));
+                self.forked_at = Some(event.t);
+                for p in &mut self.phases {
+                    p.inherited = Inherited {
+                        attempts: p.attempts.len(),
+                        decisions: p.decisions.len(),
+                        usage: p.usage,
+                    };
+                }
             }
             EventKind::Snapshot { phase, commit, .. } => {
                 self.snapshots.retain(|(p, _)| p != phase);

@@ -15,6 +15,7 @@ pub mod keymap;
 pub mod markdown;
 pub mod prompt;
 pub mod replay;
+pub mod stats;
 pub mod text;
 pub mod theme;
 pub mod view;

@@ -4,7 +4,7 @@
 //! pipeline that will run, and the recent sessions. Enter starts a new
 //! session with the text; Tab moves to the list, where typing filters it
 //! and Enter resumes a session that can go on (or replays one that ended),
-//! `ctrl-r` replays. Esc leaves. Pasted text arrives whole (bracketed
+//! `ctrl-r` replays. `ctrl-t` opens the stats across sessions. Esc leaves. Pasted text arrives whole (bracketed
 //! paste) with its line breaks folded to spaces.
 
 use std::io;
@@ -74,6 +74,8 @@ pub enum Outcome {
     Submit(String),
     Resume(PathBuf),
     Replay(PathBuf),
+    /// Show the stats view, then come back.
+    Stats,
     Cancel,
 }
 
@@ -100,6 +102,7 @@ impl RequestBox<'_> {
         match key.code {
             KeyCode::Esc | KeyCode::Tab => self.in_list = false,
             KeyCode::Char('c') if ctrl => return Outcome::Cancel,
+            KeyCode::Char('t') if ctrl => return Outcome::Stats,
             KeyCode::Up => self.selected = self.selected.saturating_sub(1),
             KeyCode::Down => self.selected = (self.selected + 1).min(count.saturating_sub(1)),
             KeyCode::Enter | KeyCode::Char('r') if ctrl || key.code == KeyCode::Enter => {
@@ -135,6 +138,7 @@ impl RequestBox<'_> {
             KeyCode::Tab if !self.recent.is_empty() => self.in_list = true,
             KeyCode::Esc => return Outcome::Cancel,
             KeyCode::Char('c') if ctrl => return Outcome::Cancel,
+            KeyCode::Char('t') if ctrl && !self.recent.is_empty() => return Outcome::Stats,
             KeyCode::Char('u') if ctrl => {
                 self.text.drain(..self.cursor);
                 self.cursor = 0;
@@ -276,10 +280,11 @@ impl Widget for &RequestBox<'_> {
         }
         let hints: &[(&str, &str)] = if self.in_list {
             &[
-                ("enter", "resume or replay"),
+                ("enter", "open"),
                 ("ctrl-r", "replay"),
                 ("type", "filter"),
-                ("tab", "new request"),
+                ("tab", "request"),
+                ("ctrl-t", "stats"),
                 ("ctrl-c", "quit"),
             ]
         } else if self.recent.is_empty() {
@@ -288,6 +293,7 @@ impl Widget for &RequestBox<'_> {
             &[
                 ("enter", "start"),
                 ("tab", "recent sessions"),
+                ("ctrl-t", "stats"),
                 ("esc", "quit"),
             ]
         };

@@ -1,0 +1,276 @@
+//! The stats view: the metrics `handoff stats` counts, as charts.
+//!
+//! One screen, pure rendering over a [`Stats`]: a header with the sessions
+//! by status, bar charts of each phase's completion rate and retries and of
+//! each role's interventions, and sparklines of time to finish, tokens and
+//! interventions per session, oldest on the left. `q` or `Esc` leaves; `r`
+//! counts again from the sessions folder.
+
+use std::io;
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use futures::StreamExt;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Bar, BarChart, Block, Paragraph, Sparkline, Widget};
+
+use super::Theme;
+use super::text::{clip, safe};
+use crate::stats::Stats;
+
+/// The stats screen over one count of the sessions.
+#[derive(Debug)]
+pub struct StatsView<'a> {
+    pub stats: &'a Stats,
+    pub theme: &'a Theme,
+}
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Small, non-negative.
+fn whole(x: f64) -> u64 {
+    x.round().max(0.0) as u64
+}
+
+impl StatsView<'_> {
+    fn block<'b>(&self, title: &'b str) -> Block<'b> {
+        Block::bordered()
+            .border_style(self.theme.border)
+            .title(Span::styled(title, self.theme.title))
+    }
+
+    fn header(&self) -> Vec<Line<'static>> {
+        let s = self.stats;
+        let b = &s.by_status;
+        let t = &s.time_to_finish;
+        let seconds = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |x| format!("{x:.0}s"));
+        let cost = s
+            .cost
+            .usd
+            .map_or_else(String::new, |usd| format!(" · ${usd:.4}"));
+        let mut lines = vec![
+            Line::from(vec![
+                Span::styled(
+                    format!(
+                        "{} session{}",
+                        s.sessions,
+                        if s.sessions == 1 { "" } else { "s" }
+                    ),
+                    self.theme.heading,
+                ),
+                Span::styled(format!("  in {}", safe(&s.sessions_dir)), self.theme.dim),
+            ]),
+            Line::from(vec![
+                Span::styled(format!("finished {}", b.finished), self.theme.approved),
+                Span::raw(" · "),
+                Span::styled(format!("awaiting {}", b.awaiting_gate), self.theme.awaiting),
+                Span::raw(" · "),
+                Span::styled(format!("failed {}", b.failed), self.theme.failed),
+                Span::raw(" · "),
+                Span::styled(format!("interrupted {}", b.interrupted), self.theme.dim),
+                Span::raw(" · "),
+                Span::styled(format!("running {}", b.running), self.theme.running),
+            ]),
+            Line::from(format!(
+                "request to finish: median {} · mean {} · max {} ({} completed) · {} tokens{cost}",
+                seconds(t.median_seconds),
+                seconds(t.mean_seconds),
+                seconds(t.max_seconds),
+                t.sessions,
+                s.usage.total(),
+            )),
+        ];
+        if !s.unreadable.is_empty() {
+            lines.push(Line::styled(
+                format!(
+                    "{} unreadable: `handoff stats` names them",
+                    s.unreadable.len()
+                ),
+                self.theme.failed,
+            ));
+        }
+        lines
+    }
+
+    fn phases(&self, area: Rect, buf: &mut Buffer) {
+        let width = bar_width(area.width, self.stats.phases.len());
+        let bars: Vec<Bar> = self
+            .stats
+            .phases
+            .iter()
+            .map(|p| {
+                let rate = p.completion_rate.map_or(0, |r| whole(r * 100.0));
+                Bar::new(rate)
+                    .label(Line::from(clip(&safe(&p.id), usize::from(width))))
+                    .text_value(format!("{rate}%"))
+                    .style(self.theme.approved)
+            })
+            .collect();
+        BarChart::vertical(bars)
+            .block(self.block(" completion by phase "))
+            .max(100)
+            .bar_width(width)
+            .bar_gap(1)
+            .value_style(self.theme.selection)
+            .label_style(self.theme.dim)
+            .render(area, buf);
+    }
+
+    /// One line per role: a bar scaled to the busiest role, the count, and
+    /// what the interventions were.
+    fn roles(&self, area: Rect, buf: &mut Buffer) {
+        let roles = &self.stats.roles;
+        let block = self.block(" interventions by role ");
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let name = roles
+            .iter()
+            .map(|r| r.role.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(usize::from(inner.width) / 3)
+            .max(4);
+        let most = roles
+            .iter()
+            .map(|r| r.interventions)
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        // name, space, bar, space, count and what (about 18 columns).
+        let room = usize::from(inner.width).saturating_sub(name + 20).max(1);
+        let lines: Vec<Line> = roles
+            .iter()
+            .map(|r| {
+                let c = r.decisions;
+                let length = usize::try_from(r.interventions * room as u64 / most).unwrap_or(room);
+                Line::from(vec![
+                    Span::styled(
+                        format!("{:<name$} ", clip(&safe(&r.role), name)),
+                        self.theme.dim,
+                    ),
+                    Span::styled(
+                        format!("{:<room$}", "█".repeat(length)),
+                        self.theme.awaiting,
+                    ),
+                    Span::styled(format!(" {:>3}", r.interventions), self.theme.heading),
+                    Span::styled(
+                        format!(
+                            " e{} r{} b{} n{}",
+                            c.edit, c.reject, c.returned, c.approve_with_notes
+                        ),
+                        self.theme.dim,
+                    ),
+                ])
+            })
+            .collect();
+        Paragraph::new(lines).render(inner, buf);
+    }
+
+    fn trend(&self, area: Rect, buf: &mut Buffer, title: &str, values: &[Option<u64>]) {
+        let last = values.iter().rev().flatten().next();
+        let title = match last {
+            Some(v) => format!(" {title} · last {v} "),
+            None => format!(" {title} "),
+        };
+        // The newest sessions when there are more than columns.
+        let inner = usize::from(area.width.saturating_sub(2));
+        let shown = &values[values.len().saturating_sub(inner)..];
+        Sparkline::default()
+            .block(self.block(&title))
+            .data(shown.iter().copied())
+            .style(self.theme.running)
+            .absent_value_symbol("·")
+            .absent_value_style(self.theme.dim)
+            .render(area, buf);
+    }
+}
+
+/// How wide each of `count` bars can be across `width` columns.
+fn bar_width(width: u16, count: usize) -> u16 {
+    let count = u16::try_from(count.max(1)).unwrap_or(u16::MAX);
+    (width.saturating_sub(2) / count)
+        .saturating_sub(1)
+        .clamp(3, 12)
+}
+
+impl Widget for &StatsView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let header = self.header();
+        let [top, charts, trends, footer] = Layout::vertical([
+            Constraint::Length(u16::try_from(header.len()).unwrap_or(4)),
+            Constraint::Min(8),
+            Constraint::Length(5),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        Paragraph::new(header).render(top, buf);
+
+        if self.stats.phases.is_empty() {
+            Paragraph::new("No sessions yet: `handoff run \"…\"` starts one.")
+                .style(self.theme.dim)
+                .block(self.block(" phases "))
+                .render(charts, buf);
+        } else {
+            let [left, right] =
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                    .areas(charts);
+            self.phases(left, buf);
+            self.roles(right, buf);
+        }
+
+        let timeline = &self.stats.timeline;
+        let finish: Vec<Option<u64>> = timeline
+            .iter()
+            .map(|p| p.seconds_to_finish.map(whole))
+            .collect();
+        let tokens: Vec<Option<u64>> = timeline.iter().map(|p| Some(p.tokens)).collect();
+        let interventions: Vec<Option<u64>> =
+            timeline.iter().map(|p| Some(p.interventions)).collect();
+        let [a, b, c] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(trends);
+        self.trend(a, buf, "seconds to finish", &finish);
+        self.trend(b, buf, "tokens", &tokens);
+        self.trend(c, buf, "interventions", &interventions);
+
+        Paragraph::new(Line::from(vec![
+            Span::styled(" q", self.theme.key),
+            Span::styled(" close  ", self.theme.dim),
+            Span::styled("r", self.theme.key),
+            Span::styled(
+                " count again  · e edits, r rejects, b returns, n notes",
+                self.theme.dim,
+            ),
+        ]))
+        .style(self.theme.status_bar)
+        .render(footer, buf);
+    }
+}
+
+/// Shows the stats until the user leaves; `recount` gives a fresh count.
+pub async fn show(theme: &Theme, recount: impl Fn() -> Stats) -> io::Result<()> {
+    let mut stats = recount();
+    let mut terminal = ratatui::try_init()?;
+    let mut input = EventStream::new();
+    let result = loop {
+        let view = StatsView {
+            stats: &stats,
+            theme,
+        };
+        if let Err(e) = terminal.draw(|f| f.render_widget(&view, f.area())) {
+            break Err(e);
+        }
+        match input.next().await {
+            Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => match key.code {
+                KeyCode::Char('q') | KeyCode::Esc => break Ok(()),
+                KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    break Ok(());
+                }
+                KeyCode::Char('r') => stats = recount(),
+                _ => {}
+            },
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break Err(e),
+            None => break Ok(()),
+        }
+    };
+    let restored = ratatui::try_restore();
+    result.and(restored)
+}
