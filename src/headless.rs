@@ -169,14 +169,14 @@ impl GatePolicy {
     }
 
     /// The answer for the gate on `phase`, if the policy has one. A failed
-    /// phase is never approved by `--approve all`: only a queued decision
-    /// (a retry, say) answers it.
-    fn answer(&mut self, phase: &str, failed: bool, over_budget: bool) -> Option<Decision> {
+    /// phase, a gate over budget and one that needs a person (an unreadable
+    /// plan, a failing verdict) are never approved by `--approve all`: only
+    /// a queued decision answers them.
+    fn answer(&mut self, phase: &str, held: bool) -> Option<Decision> {
         if let Some(at) = self.queued.iter().position(|d| d.phase == phase) {
             return self.queued.remove(at);
         }
-        (self.approve_rest && !failed && !over_budget)
-            .then(|| Decision::approve(phase, DecidedBy::Policy))
+        (self.approve_rest && !held).then(|| Decision::approve(phase, DecidedBy::Policy))
     }
 }
 
@@ -218,7 +218,12 @@ fn answer_gate(
         .iter()
         .any(|p| p.id == phase && p.status == PhaseStatus::Failed);
     let over_budget = state.gate.as_ref().is_some_and(|g| g.over_budget.is_some());
-    match policy.answer(phase, failed, over_budget) {
+    let needs_a_person = state
+        .phases
+        .iter()
+        .position(|p| p.id == phase)
+        .is_some_and(|i| state.needs_a_person(i));
+    match policy.answer(phase, failed || over_budget || needs_a_person) {
         Some(decision) => {
             let _ = commands.send(Command::Decide(decision));
             None
@@ -520,9 +525,26 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
         EventKind::PhaseFailed { phase, error, .. } => {
             format!("{phase:<10} ✗ failed: {}", clip(error, 100))
         }
-        EventKind::Returned { from, to, reason } => {
-            format!("{from:<10} ↺ returned to {to}: {}", clip(reason, 60))
+        EventKind::Returned {
+            from,
+            to,
+            reason,
+            automatic,
+        } => {
+            let how = if *automatic { "sent back" } else { "returned" };
+            format!("{from:<10} ↺ {how} to {to}: {}", clip(reason, 60))
         }
+        EventKind::Invalid {
+            phase,
+            errors,
+            retry,
+            ..
+        } => format!(
+            "{phase:<10} ✗ unreadable ({}){}: {}",
+            errors.len(),
+            if *retry { ", asked again" } else { "" },
+            clip(errors.first().map_or("", String::as_str), 80)
+        ),
         EventKind::SessionFinished { outcome } => format!(
             "session finished: {} · {} tokens",
             outcome.as_str(),

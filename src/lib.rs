@@ -16,6 +16,7 @@ pub mod config;
 pub mod cost;
 pub mod diagnostic;
 pub mod engine;
+pub mod formats;
 pub mod headless;
 pub mod pipeline;
 pub mod provider;

@@ -454,7 +454,7 @@ feedback = "Pagination is missing"
     assert!(
         plan["content"]
             .as_str()
-            .is_some_and(|c| c.contains("AC-9 (Bursts of 20 requests are allowed)")),
+            .is_some_and(|c| c.contains("AC-9: Bursts of 20 requests are allowed")),
         "the plan read the edited requirements"
     );
     let returned = of_kind(&events, "returned");

@@ -52,16 +52,31 @@ fn failure(events: &[Value]) -> String {
     failed[0]["error"].as_str().expect("error").to_owned()
 }
 
+/// A small valid plan: one maker and its critique.
+const PLAN: &str = r#"The plan:
+```json
+{"architecture": {"summary": "A token bucket per client in Redis"},
+ "tasks": [
+  {"task_name": "Implement the limiter", "skill_id": "backend-implement", "task_order": 1,
+   "validation_criteria": {"critical": ["429 past the limit"]}},
+  {"task_name": "Critique the limiter", "skill_id": "backend-critique", "task_order": 2,
+   "dependencies": [1], "inputs": {"preceding_task": {"task_order": 1}}}]}
+```
+"#;
+
+/// What each role of a well-behaved model answers: Markdown, or the plan
+/// and a passing verdict where the pipeline wants JSON.
+fn well_behaved(role: &str) -> String {
+    match role {
+        "Solution Architect" => PLAN.to_owned(),
+        "QA Engineer" => "{\"verdict\": \"pass\", \"issues\": []}".to_owned(),
+        _ => format!("# {role} artifact\n\nWork by the {role} for the request.\n"),
+    }
+}
+
 #[test]
 fn a_whole_session_against_an_openai_compatible_server() {
-    let server = TestServer::start(|_, request| {
-        let role = role_of(request);
-        answer(
-            &format!("# {role} artifact\n\nWork by the {role} for the request.\n"),
-            120,
-            30,
-        )
-    });
+    let server = TestServer::start(|_, request| answer(&well_behaved(&role_of(request)), 120, 30));
     let sandbox = fast_sandbox("");
     let output = run(&sandbox, &server, "all");
     assert_eq!(
@@ -76,10 +91,13 @@ fn a_whole_session_against_an_openai_compatible_server() {
     assert_eq!(events[0]["model"], "test-model");
     let artifacts = of_kind(&events, "artifact");
     assert_eq!(artifacts.len(), 6);
+    assert_eq!(
+        artifacts[1]["content"].as_str().map(str::trim),
+        Some(PLAN.trim())
+    );
     assert!(
-        artifacts[1]["content"]
-            .as_str()
-            .is_some_and(|c| c.starts_with("# Solution Architect artifact"))
+        of_kind(&events, "invalid").is_empty(),
+        "the plan and verdict read"
     );
     for usage in of_kind(&events, "usage") {
         assert_eq!(usage["prompt_tokens"], 120, "usage comes from the server");
@@ -107,9 +125,79 @@ fn a_whole_session_against_an_openai_compatible_server() {
         .as_str()
         .expect("user message");
     assert!(second.contains("# Business Analyst artifact"), "{second}");
+    // The architect was told the plan's shape; the developer was handed
+    // the plan rendered as Markdown, not the raw JSON.
+    let system = requests[1].body["messages"][0]["content"]
+        .as_str()
+        .expect("system");
+    assert!(system.contains("\"task_order\""), "{system}");
+    let third = requests[2].body["messages"][1]["content"]
+        .as_str()
+        .expect("user message");
+    assert!(
+        third.contains("### Task 1: Implement the limiter"),
+        "{third}"
+    );
+    assert!(
+        third.contains("1 Implement the limiter\n└─ 2 Critique the limiter"),
+        "{third}"
+    );
     assert!(
         !log_text(&sandbox).contains(KEY),
         "the key is never written"
+    );
+}
+
+#[test]
+fn an_unreadable_verdict_is_asked_for_again_with_the_error_then_stops_at_the_gate() {
+    let server = TestServer::start(|_, request| match role_of(request).as_str() {
+        "QA Engineer" => answer("Looks good to me, ship it!", 100, 10),
+        role => answer(&well_behaved(role), 100, 10),
+    });
+    let sandbox = fast_sandbox("");
+    let output = run(&sandbox, &server, "all");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "stops at the gate for a person: {}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let events = events(&sandbox.log());
+    let invalid = of_kind(&events, "invalid");
+    let retries: Vec<&Value> = invalid.iter().map(|e| &e["retry"]).collect();
+    assert_eq!(retries, [true, true, false], "max_format_retries = 2");
+    assert!(invalid.iter().all(|e| e["phase"] == "validate"));
+    assert!(
+        invalid[0]["errors"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("no JSON object found")),
+        "{:?}",
+        invalid[0]
+    );
+    let gate = of_kind(&events, "gate_opened").pop().expect("a gate");
+    assert_eq!(gate["phase"], "validate");
+    assert!(
+        gate["question"]
+            .as_str()
+            .is_some_and(|q| q.contains("could not be read")),
+        "{gate}"
+    );
+    // The second and third asks carried the error back to the model.
+    let asks: Vec<_> = server
+        .recorded()
+        .into_iter()
+        .filter(|r| role_of(r) == "QA Engineer")
+        .collect();
+    assert_eq!(asks.len(), 3);
+    let retry = asks[1].body["messages"][1]["content"]
+        .as_str()
+        .expect("user");
+    assert!(retry.contains("Your answer could not be read"), "{retry}");
+    assert!(retry.contains("no JSON object found"), "{retry}");
+    assert!(
+        retry.contains("Looks good to me, ship it!"),
+        "the previous answer: {retry}"
     );
 }
 

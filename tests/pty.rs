@@ -372,7 +372,7 @@ fn reject_edit_notes_and_return_by_keyboard() {
     assert!(
         plan["content"]
             .as_str()
-            .is_some_and(|c| c.contains("AC-9 (Bursts of 20 are allowed)"))
+            .is_some_and(|c| c.contains("AC-9: Bursts of 20 are allowed"))
     );
     let returned = of_kind(&events, "returned");
     assert_eq!(returned[0]["from"], "implement");

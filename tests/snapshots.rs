@@ -546,3 +546,45 @@ fn stats_view_over_three_sessions() {
         .expect("draw");
     insta::assert_snapshot!(terminal.backend().to_string());
 }
+
+#[test]
+fn the_plan_as_tables_and_a_dependency_tree() {
+    let events = record(REQUEST);
+    let n = after(
+        &events,
+        |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "plan"),
+    );
+    let mut app = live_after(&events, n);
+    app.screen = Screen::Artifact {
+        phase: 1,
+        attempt: None,
+    };
+    app.focus = 1;
+    app.scroll = 18;
+    let screen = draw(&mut app, 110, 40);
+    for expected in [
+        "Task",
+        "After",
+        "1 Implement the orders data model",
+        "└─ 2 Critique",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn an_unreadable_verdict_at_its_gate() {
+    let events = record("Add rate limiting to the orders API !garbage:validate");
+    let gate = events
+        .iter()
+        .rposition(
+            |e| matches!(&e.kind, EventKind::GateOpened { phase, .. } if phase == "validate"),
+        )
+        .expect("the validate gate");
+    let mut app = live_after(&events, gate + 1);
+    app.focus = 4;
+    let screen = draw(&mut app, 160, 30);
+    assert!(screen.contains("could not be read"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -21,11 +21,18 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
         .iter()
         .filter_map(|id| {
             let source = state.phases.iter().find(|p| &p.id == id)?;
+            let text = source.effective_artifact()?;
+            // A readable plan or verdict is handed over as Markdown.
+            let kind = pipeline.phase(id).map(|p| p.output).unwrap_or_default();
+            let content = match crate::formats::read(kind, text) {
+                Ok(Some(read)) => read.to_markdown(),
+                Ok(None) | Err(_) => text.to_owned(),
+            };
             Some(Input {
                 phase: source.id.clone(),
                 role: source.role.clone(),
                 name: source.artifact_name.clone(),
-                content: source.effective_artifact()?.to_owned(),
+                content,
             })
         })
         .collect();
@@ -54,12 +61,20 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
     let phase = &brief.phase;
     let mut system = format!(
         "You are the {role} on a software team that hands work from role to role, with a human \
-         approving every handoff.\n\n{prompt}\n\nAnswer with the `{artifact}` artifact only, in \
-         Markdown, ready for the next role to read.",
+         approving every handoff.\n\n{prompt}\n\nAnswer with the `{artifact}` artifact only, {form}, \
+         ready for the next role to read.",
+        form = if phase.output.is_markdown() {
+            "in Markdown"
+        } else {
+            "as JSON"
+        },
         role = phase.role,
         prompt = phase.prompt.trim(),
         artifact = phase.artifact,
     );
+    if let Some(shape) = phase.output.instructions() {
+        let _ = write!(system, "\n\n{shape}");
+    }
     if let Some(language) = &phase.language {
         let _ = write!(system, " Write it in {language}.");
     }

@@ -88,6 +88,7 @@ fn records(events: &[Event]) -> Vec<Record<'_>> {
             | EventKind::Forked { .. }
             | EventKind::Retry { .. }
             | EventKind::Returned { .. }
+            | EventKind::Invalid { .. }
             | EventKind::SessionFinished { .. }
             | EventKind::Unknown => {}
         }

@@ -10,6 +10,7 @@
 //! recorded. When the command channel closes (the user quit) the engine
 //! stops where it is; the log then reads as interrupted or awaiting a gate.
 
+mod checks;
 mod phase;
 mod tool_calls;
 
@@ -133,6 +134,9 @@ pub struct Engine {
 enum Next {
     /// Run phase `index` (a new attempt), then open its gate.
     Run(usize),
+    /// Phase `index` has answered: read a structured answer (which may run
+    /// it again or send work back), else open its gate.
+    Check(usize),
     /// The phase has its result; open its gate.
     OpenGate(usize),
     /// The gate is open already: wait for a decision.
@@ -234,6 +238,7 @@ impl Engine {
                         from: d.phase.clone(),
                         to,
                         reason,
+                        automatic: false,
                     })?;
                     return Ok(Next::Run(target));
                 }
@@ -253,7 +258,7 @@ impl Engine {
             // Cut off after its artifact or its failure was written: only
             // the gate is missing.
             PhaseStatus::Running if phase.current().is_some_and(|a| a.artifact.is_some()) => {
-                Ok(Next::OpenGate(index))
+                Ok(Next::Check(index))
             }
             PhaseStatus::Failed => Ok(Next::OpenGate(index)),
             PhaseStatus::Running => {
@@ -279,7 +284,7 @@ impl Engine {
         let question = if self.state.phases[index].status == PhaseStatus::Failed {
             format!("{} failed. Retry?", phase.role)
         } else {
-            phase.gate.clone()
+            self.question(index)
         };
         let over_budget = self
             .spec
@@ -310,6 +315,14 @@ impl Engine {
                 Next::Run(index) => {
                     if !self.run_phase(index).await? {
                         return Ok(self.state);
+                    }
+                    next = Next::Check(index);
+                    continue;
+                }
+                Next::Check(index) => {
+                    if let Some(then) = self.check_answer(index)? {
+                        next = then;
+                        continue;
                     }
                     self.open_gate(index).await?;
                     index
@@ -367,6 +380,7 @@ impl Engine {
                         from: self.spec.pipeline.phases[index].id.clone(),
                         to,
                         reason,
+                        automatic: false,
                     })?;
                     GateOutcome::Continue(target)
                 }

@@ -17,6 +17,7 @@ use toml::{Spanned, Value};
 
 use super::{Budget, DEFAULT_MAX_ATTEMPTS, Phase, Pipeline};
 pub use crate::diagnostic::Diagnostic;
+use crate::formats::OutputKind;
 use crate::tools::policy::Rules;
 
 /// The default `skills.toml`, compiled in as the fallback.
@@ -77,11 +78,13 @@ struct RawPipeline {
     #[serde(default)]
     permissions: Rules,
     max_tool_rounds: Option<u32>,
+    max_format_retries: Option<u32>,
+    max_return_rounds: Option<u32>,
     #[serde(default)]
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
 
-const PHASE_KEYS: [&str; 11] = [
+const PHASE_KEYS: [&str; 13] = [
     "id",
     "role",
     "artifact",
@@ -93,6 +96,8 @@ const PHASE_KEYS: [&str; 11] = [
     "language",
     "tools",
     "permissions",
+    "output",
+    "returns_to",
 ];
 
 /// Collects diagnostics against one file's text.
@@ -233,6 +238,8 @@ struct DraftPhase {
     language: Option<String>,
     tools: Vec<String>,
     permissions: Rules,
+    output: OutputKind,
+    returns_to: Option<Spanned<String>>,
 }
 
 impl DraftPhase {
@@ -257,6 +264,8 @@ impl DraftPhase {
             language: self.language.or_else(|| pipeline_language.cloned()),
             tools: self.tools,
             permissions: self.permissions,
+            output: self.output,
+            returns_to: self.returns_to.map(Spanned::into_inner),
         })
     }
 }
@@ -310,6 +319,12 @@ fn check_pipeline(
         budget: raw.budget,
         permissions: raw.permissions,
         max_tool_rounds: raw.max_tool_rounds.unwrap_or(super::DEFAULT_TOOL_ROUNDS),
+        max_format_retries: raw
+            .max_format_retries
+            .unwrap_or(super::DEFAULT_FORMAT_RETRIES),
+        max_return_rounds: raw
+            .max_return_rounds
+            .unwrap_or(super::DEFAULT_RETURN_ROUNDS),
         phases,
     })
 }
@@ -351,6 +366,11 @@ fn check_phase(
         .take::<Rules>(&mut table, "permissions", &span, false)
         .map(Spanned::into_inner)
         .unwrap_or_default();
+    let output = checker
+        .take::<OutputKind>(&mut table, "output", &span, false)
+        .map(Spanned::into_inner)
+        .unwrap_or_default();
+    let returns_to = checker.take::<String>(&mut table, "returns_to", &span, false);
     if let Some(t) = &temperature
         && !(0.0..=2.0).contains(t.get_ref())
     {
@@ -402,6 +422,8 @@ fn check_phase(
         language: language.map(Spanned::into_inner),
         tools: tools.into_iter().map(Spanned::into_inner).collect(),
         permissions,
+        output,
+        returns_to,
     }
 }
 
@@ -451,6 +473,17 @@ fn check_references(checker: &mut Checker<'_>, drafts: &[DraftPhase]) {
                 )
             };
             checker.error(Some(input.span()), message);
+        }
+        if let Some(to) = &d.returns_to
+            && !earlier.iter().any(|e| e.id() == Some(to.get_ref()))
+        {
+            checker.error(
+                Some(to.span()),
+                format!(
+                    "`returns_to` must name an earlier phase, not `{}`",
+                    to.get_ref()
+                ),
+            );
         }
     }
 }
@@ -538,6 +571,15 @@ id = "d"
 role = "D"
 artifact = "w"
 prompt = "do d"
+output = "verdict"
+returns_to = "d"
+
+[[pipelines.p.phases]]
+id = "e"
+role = "E"
+artifact = "v"
+prompt = "do e"
+output = "poem"
 "#;
         let errors = load(text).expect_err("invalid");
         assert_eq!(
@@ -548,7 +590,9 @@ prompt = "do d"
                 "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
-                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions)".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, output, returns_to)".to_owned(),
+                "skills.toml:29:14: `returns_to` must name an earlier phase, not `d`".to_owned(),
+                "skills.toml:36:10: `output`: unknown variant `poem`, expected one of `markdown`, `plan`, `verdict`".to_owned(),
             ],
         );
     }

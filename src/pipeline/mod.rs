@@ -12,6 +12,7 @@ pub use load::{BUILTIN_SKILLS, Diagnostic, SkillsFile, load_pipeline};
 
 use serde::{Deserialize, Serialize};
 
+use crate::formats::OutputKind;
 use crate::tools::policy::Rules;
 
 /// Attempts a phase may take before its gate stops offering "reject".
@@ -32,6 +33,14 @@ pub struct Pipeline {
     /// How many rounds of tool calls one attempt may make.
     #[serde(default = "default_tool_rounds")]
     pub max_tool_rounds: u32,
+    /// How often an unreadable plan or verdict is asked for again, with
+    /// what was wrong, before its gate opens.
+    #[serde(default = "default_format_retries")]
+    pub max_format_retries: u32,
+    /// How often a failing verdict sends work back by itself before its
+    /// gate opens for a person to decide.
+    #[serde(default = "default_return_rounds")]
+    pub max_return_rounds: u32,
     pub phases: Vec<Phase>,
 }
 
@@ -40,6 +49,20 @@ pub const DEFAULT_TOOL_ROUNDS: u32 = 24;
 
 fn default_tool_rounds() -> u32 {
     DEFAULT_TOOL_ROUNDS
+}
+
+/// Re-asks for an unreadable structured answer unless skills.toml says otherwise.
+pub const DEFAULT_FORMAT_RETRIES: u32 = 2;
+
+fn default_format_retries() -> u32 {
+    DEFAULT_FORMAT_RETRIES
+}
+
+/// Automatic returns on a failing verdict unless skills.toml says otherwise.
+pub const DEFAULT_RETURN_ROUNDS: u32 = 2;
+
+fn default_return_rounds() -> u32 {
+    DEFAULT_RETURN_ROUNDS
 }
 
 /// What a session may spend before a human must say to go on.
@@ -76,6 +99,12 @@ pub struct Phase {
     /// Command patterns for this role, on top of the pipeline's.
     #[serde(default, skip_serializing_if = "Rules::is_empty")]
     pub permissions: Rules,
+    /// How the answer is read: Markdown, a plan or a verdict.
+    #[serde(default, skip_serializing_if = "OutputKind::is_markdown")]
+    pub output: OutputKind,
+    /// Where a failing verdict sends the work (an earlier phase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returns_to: Option<String>,
 }
 
 impl Pipeline {

@@ -147,10 +147,24 @@ pub enum EventKind {
         next_try: u32,
         tries: u32,
     },
+    /// Work went back to an earlier phase: after a person's `return`
+    /// decision, or by itself (`automatic`) when a verdict failed. The
+    /// reason (a verdict's issues) is the feedback the phase runs again with.
     Returned {
         from: String,
         to: String,
         reason: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        automatic: bool,
+    },
+    /// A phase's structured answer (a plan, a verdict) could not be read.
+    /// With `retry` the phase runs again with `errors` as its feedback;
+    /// without, its gate opens for a person to decide.
+    Invalid {
+        phase: String,
+        attempt: u32,
+        errors: Vec<String>,
+        retry: bool,
     },
     SessionFinished {
         outcome: Outcome,
@@ -292,6 +306,7 @@ impl EventKind {
             | Self::Decision(_)
             | Self::PhaseFailed { .. }
             | Self::Returned { .. }
+            | Self::Invalid { .. }
             | Self::SessionFinished { .. }
             // A call is on disk before it runs, its result as soon as it has.
             | Self::ToolCall { .. }
@@ -327,6 +342,7 @@ impl EventKind {
             Self::Snapshot { .. } => "snapshot",
             Self::Forked { .. } => "forked",
             Self::Returned { .. } => "returned",
+            Self::Invalid { .. } => "invalid",
             Self::SessionFinished { .. } => "session_finished",
             Self::Unknown => "unknown",
         }

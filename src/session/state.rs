@@ -105,6 +105,20 @@ pub struct Attempt {
     /// The latest `report_status`: what is done, what is still to do.
     pub checklist: Option<Checklist>,
     pub usage: Usage,
+    /// Why a structured answer (a plan, a verdict) could not be read.
+    pub invalid: Option<Vec<String>>,
+}
+
+/// The feedback an unreadable structured answer is asked again with.
+pub fn invalid_feedback(errors: &[String]) -> String {
+    let mut text =
+        String::from("Your answer could not be read. Answer again with one JSON object; fix:\n");
+    for e in errors {
+        text.push_str("- ");
+        text.push_str(e);
+        text.push('\n');
+    }
+    text
 }
 
 impl Attempt {
@@ -181,6 +195,10 @@ pub struct PhaseState {
     pub usage: Usage,
     /// What a forked session copied from its origin: counted there, not here.
     pub inherited: Inherited,
+    /// How often work was returned from this phase, and how often of those
+    /// by itself (a failing verdict).
+    pub returns: u32,
+    pub automatic_returns: u32,
 }
 
 /// How much of a phase's history a fork copied from the session it came
@@ -270,6 +288,28 @@ impl SessionState {
     }
 
     /// The phase that is running or waiting at a gate, if any.
+    /// The verdict phase `index` gave, if its output is a verdict and its
+    /// current answer reads as one.
+    pub fn verdict(&self, index: usize) -> Option<crate::formats::Verdict> {
+        let kind = self.pipeline.as_ref()?.phases.get(index)?.output;
+        let text = self.phases.get(index)?.effective_artifact()?;
+        match crate::formats::read(kind, text) {
+            Ok(Some(crate::formats::Read::Verdict(v))) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Whether the gate on phase `index` needs a person, not a blanket
+    /// approval: its answer could not be read, or its verdict failed.
+    pub fn needs_a_person(&self, index: usize) -> bool {
+        let unreadable = self
+            .phases
+            .get(index)
+            .and_then(PhaseState::current)
+            .is_some_and(|a| a.invalid.is_some());
+        unreadable || self.verdict(index).is_some_and(|v| !v.passed())
+    }
+
     pub fn active_phase(&self) -> Option<usize> {
         self.gate.as_ref().map(|g| g.phase).or_else(|| {
             self.phases
@@ -529,12 +569,41 @@ impl SessionState {
                 }
             }
             EventKind::Returned {
-                from: _,
+                from,
                 to,
-                reason: _,
+                reason,
+                automatic,
             } => {
+                if let Some(p) = self.phase_mut(from) {
+                    p.returns += 1;
+                    p.automatic_returns += u32::from(*automatic);
+                }
                 if let Some(index) = self.phase_index(to) {
+                    // The reason is what the phase runs again with.
+                    if let Some(a) = self.phases[index].current_mut()
+                        && !reason.trim().is_empty()
+                    {
+                        a.rejected_with = Some(reason.clone());
+                    }
                     for p in &mut self.phases[index..] {
+                        p.status = PhaseStatus::Pending;
+                    }
+                }
+            }
+            EventKind::Invalid {
+                phase,
+                attempt,
+                errors,
+                retry,
+            } => {
+                if let Some(p) = self.phase_mut(phase) {
+                    if let Some(a) = p.attempt_mut(*attempt) {
+                        a.invalid = Some(errors.clone());
+                        if *retry {
+                            a.rejected_with = Some(invalid_feedback(errors));
+                        }
+                    }
+                    if *retry {
                         p.status = PhaseStatus::Pending;
                     }
                 }

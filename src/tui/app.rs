@@ -714,8 +714,8 @@ impl App {
         let chosen = attempt
             .and_then(|i| state.attempts.get(i))
             .or(state.current());
-        let text = chosen.map_or("", |a| a.effective().unwrap_or(&a.output));
-        let mut rows = markdown::render(text, width, &self.theme);
+        let text = chosen.map(|a| super::text::shown(&self.state, phase, a));
+        let mut rows = markdown::render(text.as_deref().unwrap_or(""), width, &self.theme);
         rows.extend(decision_rows(state, width, &self.theme));
         rows
     }
@@ -844,8 +844,13 @@ impl App {
                 };
                 let body = phase
                     .current()
-                    .map_or("", |a| a.effective().unwrap_or(&a.output));
-                markdown::render(body, geometry.text_width, &self.theme).len()
+                    .map(|a| super::text::shown(&self.state, self.focus, a));
+                markdown::render(
+                    body.as_deref().unwrap_or(""),
+                    geometry.text_width,
+                    &self.theme,
+                )
+                .len()
             }
         };
         rows.saturating_sub(geometry.text_height)

@@ -17,6 +17,49 @@ pub fn safe(text: &str) -> String {
     sanitize(text).replace('\n', " ")
 }
 
+/// What an attempt shows: its effective artifact (or the partial output),
+/// with a plan or verdict rendered as Markdown tables, or, when it could not
+/// be read, what was wrong above the text as the model wrote it.
+pub fn shown<'a>(
+    state: &crate::session::SessionState,
+    phase: usize,
+    attempt: &'a crate::session::Attempt,
+) -> Cow<'a, str> {
+    let Some(text) = attempt.effective() else {
+        return Cow::Borrowed(&attempt.output);
+    };
+    let kind = state
+        .pipeline
+        .as_ref()
+        .and_then(|p| p.phases.get(phase))
+        .map(|p| p.output)
+        .unwrap_or_default();
+    match crate::formats::read(kind, text) {
+        Ok(None) => Cow::Borrowed(text),
+        Ok(Some(read)) => {
+            let mut out = read.to_markdown();
+            let prose = crate::formats::prose(text);
+            if !prose.is_empty() {
+                out.push_str("\n## Notes from the answer\n\n");
+                out.push_str(&prose);
+                out.push('\n');
+            }
+            Cow::Owned(out)
+        }
+        Err(errors) => {
+            let mut out = format!("> **This {} could not be read:**\n", kind.name());
+            for e in errors {
+                out.push_str("> - ");
+                out.push_str(&e);
+                out.push('\n');
+            }
+            out.push_str("\n---\n\n");
+            out.push_str(text);
+            Cow::Owned(out)
+        }
+    }
+}
+
 /// Cuts a label to `width` columns, ending with `…` when cut.
 pub fn clip(text: &str, width: usize) -> String {
     let text = safe(text);

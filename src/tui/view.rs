@@ -451,9 +451,9 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
             out
         }
         (PhaseStatus::AwaitingGate | PhaseStatus::Approved, Some(a)) => {
-            let text = a.effective().unwrap_or(&a.output);
+            let text = super::text::shown(&app.state, index, a);
             let skip = if focused { app.scroll } else { 0 };
-            markdown::render(text, width, &app.theme)
+            markdown::render(&text, width, &app.theme)
                 .into_iter()
                 .skip(skip)
                 .collect()

@@ -10,6 +10,7 @@
 
 use std::fmt::Write;
 
+use crate::formats::OutputKind;
 use crate::provider::{Brief, Input};
 
 /// Words that say nothing about what is being built.
@@ -64,7 +65,7 @@ impl Topic {
     pub(super) fn of(request: &str) -> Self {
         let request: String = request
             .split_whitespace()
-            .filter(|w| !w.starts_with("!fail:"))
+            .filter(|w| !w.starts_with('!'))
             .collect::<Vec<_>>()
             .join(" ");
         let words: Vec<String> = request
@@ -130,6 +131,14 @@ pub fn compose(brief: &Brief) -> String {
             one_line(feedback)
         );
     }
+    if let Some(garbage) = super::structured::garbage(brief) {
+        return garbage;
+    }
+    match brief.phase.output {
+        OutputKind::Plan => return super::structured::plan(&topic, brief),
+        OutputKind::Verdict => return super::structured::verdict(brief),
+        OutputKind::Markdown => {}
+    }
     let body = match brief.phase.artifact.as_str() {
         "requirements" => requirements(&topic),
         "plan" => plan(&topic, brief),
@@ -164,7 +173,7 @@ fn input<'a>(brief: &'a Brief, name: &str) -> Option<&'a Input> {
 }
 
 /// `(id, text)` of every `- [ ] AC-n: text` line in the requirements.
-fn criteria(brief: &Brief) -> Vec<(String, String)> {
+pub(super) fn criteria(brief: &Brief) -> Vec<(String, String)> {
     let Some(requirements) = input(brief, "requirements") else {
         return Vec::new();
     };
@@ -372,7 +381,7 @@ fn implementation(t: &Topic, brief: &Brief) -> String {
     out
 }
 
-fn test_name(id: &str, text: &str) -> String {
+pub(super) fn test_name(id: &str, text: &str) -> String {
     let words: String = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -571,7 +580,7 @@ mod tests {
         let plan_b = compose(&brief(1, vec![requirements_input(edited)]));
         assert_ne!(plan_a, plan_b);
         assert!(
-            plan_b.contains("AC-2 (Bursts of 20 are allowed"),
+            plan_b.contains("AC-2: Bursts of 20 are allowed"),
             "{plan_b}"
         );
     }
@@ -591,9 +600,15 @@ mod tests {
                 },
             ]
         };
-        assert!(compose(&brief(4, with_report(report.clone()))).starts_with("Verdict: pass"));
+        let verdict = |report: String| {
+            crate::formats::verdict::read(&compose(&brief(4, with_report(report))))
+                .expect("verdict")
+        };
+        assert!(verdict(report.clone()).passed());
         let gutted = report.replace("TestAC1", "TestSomethingElse");
-        assert!(compose(&brief(4, with_report(gutted))).starts_with("Verdict: fail"));
+        let failed = verdict(gutted);
+        assert!(!failed.passed());
+        assert_eq!(failed.issues[0].criterion, "AC-1");
     }
 
     #[test]

@@ -1,0 +1,160 @@
+//! The seeds' methodology through the offline provider and the real binary:
+//! plans checked and asked for again, QA verdicts that send work back by
+//! themselves (bounded), and unreadable answers that stop for a person.
+
+mod common;
+
+use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
+use pretty_assertions::assert_eq;
+use serde_json::Value;
+
+/// Runs headless with `--approve all` and returns the exit code and events.
+fn run(request: &str) -> (Option<i32>, Vec<Value>, String) {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&["run", "--headless", "--approve", "all", request]);
+    let out = format!("{}{}", stdout(&output), stderr(&output));
+    (output.status.code(), events(&sandbox.log()), out)
+}
+
+fn attempts_of(events: &[Value], phase: &str) -> Vec<String> {
+    of_kind(events, "artifact")
+        .into_iter()
+        .filter(|a| a["phase"] == phase)
+        .map(|a| a["content"].as_str().expect("content").to_owned())
+        .collect()
+}
+
+#[test]
+fn an_invalid_plan_is_asked_for_again_with_its_mistakes_and_then_passes() {
+    let (code, events, out) = run(&format!("{REQUEST} !invalid:plan"));
+    assert_eq!(code, Some(0), "{out}");
+    let invalid = of_kind(&events, "invalid");
+    assert_eq!(invalid.len(), 1);
+    assert_eq!(invalid[0]["phase"], "plan");
+    assert_eq!(invalid[0]["retry"], true);
+    let errors: Vec<&str> = invalid[0]["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("depends on task 9, which does not exist")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("has no critique task after it")),
+        "{errors:?}"
+    );
+    // No gate opened on the bad plan: the second attempt came by itself.
+    let plan_gates = of_kind(&events, "gate_opened")
+        .into_iter()
+        .filter(|g| g["phase"] == "plan")
+        .count();
+    assert_eq!(plan_gates, 1);
+    assert_eq!(attempts_of(&events, "plan").len(), 2);
+    assert!(out.contains("plan       ✗ unreadable"), "{out}");
+}
+
+#[test]
+fn a_failing_verdict_sends_the_work_back_with_its_issues_and_the_next_round_passes() {
+    let (code, events, out) = run(&format!("{REQUEST} !qa-fails:1"));
+    assert_eq!(code, Some(0), "{out}");
+    let returned = of_kind(&events, "returned");
+    assert_eq!(returned.len(), 1);
+    assert_eq!(returned[0]["from"], "validate");
+    assert_eq!(returned[0]["to"], "implement");
+    assert_eq!(returned[0]["automatic"], true);
+    let reason = returned[0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("(round 1 of 2)"), "{reason}");
+    assert!(
+        reason.contains("- [critical] AC-1 fails end to end (AC-1)"),
+        "{reason}"
+    );
+    // No decision sent it back: the verdict did.
+    let validate_decisions = of_kind(&events, "decision")
+        .into_iter()
+        .filter(|d| d["phase"] == "validate")
+        .count();
+    assert_eq!(validate_decisions, 1, "only the final approval");
+    // The developer's second attempt answered QA's issues.
+    let implementations = attempts_of(&events, "implement");
+    assert_eq!(implementations.len(), 2);
+    assert!(
+        implementations[1].contains("AC-1 fails end to end"),
+        "{}",
+        implementations[1]
+    );
+    // Test and QA ran again after it, and QA passed.
+    assert_eq!(attempts_of(&events, "test").len(), 2);
+    let verdicts = attempts_of(&events, "validate");
+    assert_eq!(verdicts.len(), 2);
+    assert!(
+        verdicts[1].contains("\"verdict\": \"pass\""),
+        "{}",
+        verdicts[1]
+    );
+}
+
+#[test]
+fn verdicts_that_keep_failing_stop_at_the_gate_after_max_return_rounds() {
+    let (code, events, out) = run(&format!("{REQUEST} !qa-fails:9"));
+    assert_eq!(code, Some(3), "a failing verdict waits for a person: {out}");
+    let returned = of_kind(&events, "returned");
+    assert_eq!(returned.len(), 2, "max_return_rounds = 2");
+    assert!(returned.iter().all(|r| r["automatic"] == true));
+    assert_eq!(attempts_of(&events, "validate").len(), 3);
+    let gate = of_kind(&events, "gate_opened").pop().expect("gate");
+    assert_eq!(gate["phase"], "validate");
+    assert_eq!(
+        gate["question"],
+        "QA Engineer failed the work with 1 issue after 2 rounds back to implement. Approve anyway, return it, or abort?"
+    );
+}
+
+#[test]
+fn a_person_can_override_a_failing_verdict_at_the_gate() {
+    let sandbox = Sandbox::new();
+    let decisions = sandbox.dir.path().join("decisions.toml");
+    std::fs::write(&decisions, "[validate]\naction = \"approve\"\n").expect("write");
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--decisions",
+        decisions.to_str().expect("path"),
+        &format!("{REQUEST} !qa-fails:9"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let events = events(&sandbox.log());
+    assert_eq!(of_kind(&events, "returned").len(), 2);
+    assert_eq!(events.last().expect("events")["outcome"], "completed");
+}
+
+#[test]
+fn a_garbage_verdict_is_retried_a_bounded_number_of_times_then_stops_at_a_gate() {
+    let (code, events, out) = run(&format!("{REQUEST} !garbage:validate"));
+    assert_eq!(code, Some(3), "{out}");
+    let invalid = of_kind(&events, "invalid");
+    assert_eq!(
+        invalid
+            .iter()
+            .map(|e| e["retry"].clone())
+            .collect::<Vec<_>>(),
+        [true, true, false]
+    );
+    assert_eq!(attempts_of(&events, "validate").len(), 3);
+    let gate = of_kind(&events, "gate_opened").pop().expect("gate");
+    assert!(
+        gate["question"]
+            .as_str()
+            .is_some_and(|q| q.starts_with("The verdict could not be read (1 problem).")),
+        "{gate}"
+    );
+    assert!(of_kind(&events, "returned").is_empty());
+}
