@@ -22,6 +22,10 @@ pub struct Global {
     /// $`XDG_CONFIG_HOME/handoff/skills.toml`, then the built-in one).
     #[arg(long, global = true, value_name = "FILE")]
     pub skills: Option<PathBuf>,
+    /// The pipeline in skills.toml to run (default: the one whose triggers
+    /// the request matches, else `default_pipeline`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub pipeline: Option<String>,
     /// Where session logs live (default: $`HANDOFF_SESSIONS`, then
     /// $`XDG_DATA_HOME/handoff/sessions`).
     #[arg(long, global = true, value_name = "DIR")]

@@ -158,3 +158,109 @@ fn a_garbage_verdict_is_retried_a_bounded_number_of_times_then_stops_at_a_gate()
     );
     assert!(of_kind(&events, "returned").is_empty());
 }
+
+const DISCOVERY: [&str; 7] = [
+    "discovery",
+    "definition",
+    "architecture",
+    "tech-spec",
+    "implementation",
+    "qa",
+    "release",
+];
+
+fn phases_run(events: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for started in of_kind(events, "phase_started") {
+        let id = started["phase"].as_str().expect("phase").to_owned();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+#[test]
+fn the_discovery_pipeline_runs_end_to_end_by_name_and_qa_can_send_work_back() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--pipeline",
+        "discovery",
+        &format!("{REQUEST} !qa-fails:1"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let events = events(&sandbox.log());
+    assert_eq!(events[0]["pipeline"]["name"], "discovery");
+    assert_eq!(phases_run(&events), DISCOVERY);
+    // The handoff matrix: the spec writer read the analyst's and the
+    // architect's artifacts; QA's fail went back to the Go expert.
+    let returned = of_kind(&events, "returned");
+    assert_eq!(returned.len(), 1);
+    assert_eq!(
+        (returned[0]["from"].as_str(), returned[0]["to"].as_str()),
+        (Some("qa"), Some("implementation"))
+    );
+    assert_eq!(attempts_of(&events, "implementation").len(), 2);
+    assert_eq!(events.last().expect("events")["outcome"], "completed");
+
+    let show = sandbox.run(&["show", sandbox.log().to_str().expect("path"), "--json"]);
+    let state: Value = serde_json::from_slice(&show.stdout).expect("show --json");
+    assert_eq!(state["phases"].as_array().map(Vec::len), Some(7));
+}
+
+#[test]
+fn a_trigger_picks_the_pipeline_and_the_default_runs_otherwise() {
+    let (code, events, out) = run("Explore an idea: saved searches for orders");
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(events[0]["pipeline"]["name"], "discovery");
+    assert_eq!(phases_run(&events), DISCOVERY);
+
+    let (code, events, out) = run(REQUEST);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(events[0]["pipeline"]["name"], "backend");
+
+    // --pipeline wins over a trigger; an unknown name is a usage error.
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "none",
+        "--pipeline",
+        "backend",
+        "Explore an idea: saved searches",
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(events_of(&sandbox)[0]["pipeline"]["name"], "backend");
+    let output = sandbox.run(&["run", "--headless", "--pipeline", "nope", REQUEST]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no pipeline `nope` (the file has: backend, discovery)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+fn events_of(sandbox: &Sandbox) -> Vec<Value> {
+    events(&sandbox.log())
+}
+
+#[test]
+fn check_validates_every_pipeline() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&["check"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains("pipeline `backend` (default), 6 phases"),
+        "{out}"
+    );
+    assert!(
+        out.contains("pipeline `discovery`, 7 phases: discovery → definition → architecture → tech-spec → implementation → qa → release"),
+        "{out}"
+    );
+}

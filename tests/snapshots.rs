@@ -61,6 +61,11 @@ impl Sink for Recorder {
 }
 
 fn record(request: &str) -> Vec<Event> {
+    record_in("backend", request)
+}
+
+/// Records a session of the built-in pipeline `pipeline`.
+fn record_in(pipeline: &str, request: &str) -> Vec<Event> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -77,7 +82,7 @@ fn record(request: &str) -> Vec<Event> {
         let spec = SessionSpec {
             id: "20261120-100000-abcd".into(),
             request: request.into(),
-            pipeline: load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
+            pipeline: load_pipeline(&SkillsFile::builtin(), Some(pipeline)).expect("pipeline"),
             provider: Arc::new(OfflineProvider::new(Pace::INSTANT)),
             model: "offline-scripted".into(),
             context_tokens: None,
@@ -587,4 +592,32 @@ fn an_unreadable_verdict_at_its_gate() {
     let screen = draw(&mut app, 160, 30);
     assert!(screen.contains("could not be read"), "{screen}");
     insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn the_discovery_board_has_seven_columns_and_goes_narrow_when_they_would_not_fit() {
+    let events = record_in("discovery", "Explore an idea: saved searches for orders");
+    let n = after(
+        &events,
+        |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "tech-spec"),
+    );
+    let mut app = live_after(&events, n);
+    app.focus = 3;
+    let wide = draw(&mut app, 160, 30);
+    for role in [
+        "Discovery Lead",
+        "Product Analyst",
+        "Architect",
+        "Tech Spec Wr",
+        "Backend Go",
+        "QA Lead",
+        "DevOps SRE",
+    ] {
+        assert!(wide.contains(role), "{role} in\n{wide}");
+    }
+    insta::assert_snapshot!("discovery_board_160", wide);
+    // 7 columns in 120 would be 17 wide: the strip and one wide column.
+    let narrow = draw(&mut app, 120, 30);
+    assert!(narrow.contains("4 Tech Spec Writer"), "{narrow}");
+    insta::assert_snapshot!("discovery_board_120", narrow);
 }

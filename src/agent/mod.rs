@@ -76,7 +76,10 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
         let _ = write!(system, "\n\n{shape}");
     }
     if let Some(language) = &phase.language {
-        let _ = write!(system, " Write it in {language}.");
+        let _ = write!(
+            system,
+            " Write it in {language}, unless the request asks for another language."
+        );
     }
     let mut user = format!("## Feature request\n{}\n", brief.request.trim());
     for input in &brief.inputs {

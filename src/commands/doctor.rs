@@ -33,7 +33,7 @@ fn diagnose(error: &str, base_url: &str, model: &str) -> String {
 
 pub async fn doctor(g: &Global) -> Outcome {
     let chosen = provider(g, false)?;
-    let pipeline = pipeline(g)?;
+    let pipeline = pipeline(g, None)?;
     println!("provider  {}", chosen.provider.name());
     println!("model     {}", chosen.model);
     if chosen.provider.name() == "offline" {

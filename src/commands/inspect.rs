@@ -221,19 +221,32 @@ pub fn sessions(g: &Global, as_json: bool) -> Outcome {
 pub fn check(g: &Global) -> Outcome {
     let mut mistakes: Vec<Diagnostic> = Vec::new();
     let file = skills_file(g)?;
-    match load_pipeline(&file, None) {
-        Ok(p) => println!(
-            "{}: ok — pipeline `{}`, {} phases: {}",
-            file.display_name(),
-            p.name,
-            p.phases.len(),
-            p.phases
-                .iter()
-                .map(|p| p.id.as_str())
-                .collect::<Vec<_>>()
-                .join(" → ")
-        ),
-        Err(found) => mistakes.extend(found),
+    // Every pipeline in the file, the default first.
+    let names = crate::pipeline::pipeline_names(&file)
+        .map_err(|found| mistakes.extend(found))
+        .unwrap_or_default();
+    for (i, name) in names.iter().enumerate() {
+        match load_pipeline(&file, Some(name)) {
+            Ok(p) => println!(
+                "{}: ok — pipeline `{}`{}, {} phases: {}",
+                file.display_name(),
+                p.name,
+                if i == 0 { " (default)" } else { "" },
+                p.phases.len(),
+                p.phases
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            ),
+            Err(found) => {
+                for d in found {
+                    if !mistakes.contains(&d) {
+                        mistakes.push(d);
+                    }
+                }
+            }
+        }
     }
     let dir = config::config_dir(super::env_var);
     let config = match dir.as_ref().map(|d| config::load(&d.join("config.toml"))) {

@@ -139,9 +139,16 @@ fn skills_file(g: &Global) -> Result<SkillsFile, Failure> {
 }
 
 /// Loads and checks the pipeline, printing every mistake.
-fn pipeline(g: &Global) -> Result<Pipeline, Failure> {
+/// The pipeline to run: `--pipeline`, else the one whose triggers
+/// `request` matches, else the file's default.
+fn pipeline(g: &Global, request: Option<&str>) -> Result<Pipeline, Failure> {
     let file = skills_file(g)?;
-    load_pipeline(&file, None).map_err(|diagnostics| {
+    let picked = match (&g.pipeline, request) {
+        (Some(name), _) => Some(name.clone()),
+        (None, Some(request)) => crate::pipeline::pick_pipeline(&file, request).map(|(n, _)| n),
+        (None, None) => None,
+    };
+    load_pipeline(&file, picked.as_deref()).map_err(|diagnostics| {
         let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
         Failure::usage(format!(
             "{} is not valid:\n{}",

@@ -117,9 +117,10 @@ fn open_workspace(
 }
 
 pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
-    let pipeline = pipeline(g)?;
+    // The default (or named) pipeline, for the start screen; the request
+    // may pick another by its triggers once it is known.
+    let pipeline = pipeline(g, None)?;
     let interactive = !h.headless && std::io::stdout().is_terminal();
-    let policy = gate_policy(h, &pipeline)?;
     if !h.headless && !interactive {
         return Err(Failure::usage(
             "stdout is not a terminal: use --headless to run without the TUI",
@@ -144,6 +145,8 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
         }
         Start::Editing | Start::Stats | Start::Cancel => return Ok(exit::OK),
     };
+    let pipeline = super::pipeline(g, Some(&request))?;
+    let policy = gate_policy(h, &pipeline)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let id = store::new_id(clock.now());
     let (workspace, branch) = open_workspace(g, &pipeline, &id)?;

@@ -80,6 +80,9 @@ struct RawPipeline {
     max_tool_rounds: Option<u32>,
     max_format_retries: Option<u32>,
     max_return_rounds: Option<u32>,
+    /// Glob patterns (`*` for anything) a request matches to run this one.
+    #[serde(default)]
+    triggers: Vec<String>,
     #[serde(default)]
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
@@ -224,6 +227,38 @@ pub fn load_pipeline(file: &SkillsFile, name: Option<&str>) -> Result<Pipeline, 
     }
 }
 
+/// The names of the file's pipelines, the default first.
+pub fn pipeline_names(file: &SkillsFile) -> Result<Vec<String>, Vec<Diagnostic>> {
+    let raw: RawFile = toml::from_str(&file.text)
+        .map_err(|e| vec![Diagnostic::from_toml(&file.display_name(), &file.text, &e)])?;
+    let default = raw.default_pipeline.map(Spanned::into_inner);
+    let mut names: Vec<String> = raw.pipelines.into_inner().into_keys().collect();
+    names.sort_by_key(|n| Some(n) != default.as_ref());
+    Ok(names)
+}
+
+/// The pipeline a request runs when none is named: the first pipeline
+/// other than the default (by name) with a trigger the request matches,
+/// with that trigger; `None` for the default. Triggers are globs matched
+/// against the whole request, ignoring case.
+pub fn pick_pipeline(file: &SkillsFile, request: &str) -> Option<(String, String)> {
+    let raw: RawFile = toml::from_str(&file.text).ok()?;
+    let default = raw.default_pipeline.as_ref().map(|d| d.get_ref().clone());
+    let request = request.trim().to_lowercase();
+    raw.pipelines
+        .into_inner()
+        .into_iter()
+        .filter(|(name, _)| Some(name) != default.as_ref())
+        .find_map(|(name, p)| {
+            let trigger = p
+                .into_inner()
+                .triggers
+                .into_iter()
+                .find(|t| crate::tools::policy::glob_match(&t.to_lowercase(), &request))?;
+            Some((name, trigger))
+        })
+}
+
 /// A phase as far as it could be read: every field that was present and of
 /// the right type. Phases with gaps still take part in the reference checks.
 struct DraftPhase {
@@ -325,6 +360,7 @@ fn check_pipeline(
         max_return_rounds: raw
             .max_return_rounds
             .unwrap_or(super::DEFAULT_RETURN_ROUNDS),
+        triggers: raw.triggers,
         phases,
     })
 }
@@ -635,7 +671,7 @@ output = "poem"
         assert!(
             crate::agent::messages(&brief)[0]
                 .content
-                .ends_with("Write it in Chinese.")
+                .ends_with("Write it in Chinese, unless the request asks for another language.")
         );
     }
 }

@@ -8,7 +8,9 @@
 
 mod load;
 
-pub use load::{BUILTIN_SKILLS, Diagnostic, SkillsFile, load_pipeline};
+pub use load::{
+    BUILTIN_SKILLS, Diagnostic, SkillsFile, load_pipeline, pick_pipeline, pipeline_names,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +43,9 @@ pub struct Pipeline {
     /// gate opens for a person to decide.
     #[serde(default = "default_return_rounds")]
     pub max_return_rounds: u32,
+    /// Request patterns that pick this pipeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<String>,
     pub phases: Vec<Phase>,
 }
 

@@ -356,8 +356,9 @@ impl App {
                 let count = self.state.phases.len();
                 let (width, _) = self.size;
                 // The board starts below the status bar and the request line.
-                let on_strip = width < super::view::NARROW && mouse.row == 2;
-                if count == 0 || mouse.row < 2 || (width < super::view::NARROW && !on_strip) {
+                let narrow = super::view::is_narrow(width, count);
+                let on_strip = narrow && mouse.row == 2;
+                if count == 0 || mouse.row < 2 || (narrow && !on_strip) {
                     return;
                 }
                 let column = usize::from(mouse.column) * count / usize::from(width.max(1));

@@ -27,6 +27,14 @@ const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 const COLUMN_HEADER: usize = 4;
 /// Below this width the board shows one column wide and the rest as a strip.
 pub const NARROW: u16 = 120;
+/// Nor is a column drawn narrower than this: more phases need more width.
+const MIN_COLUMN: u16 = 18;
+
+/// Whether a board of `phases` columns is drawn narrow at `width`.
+pub fn is_narrow(width: u16, phases: usize) -> bool {
+    let phases = u16::try_from(phases.max(1)).unwrap_or(u16::MAX);
+    width < NARROW || width / phases < MIN_COLUMN
+}
 
 /// Sizes derived from the terminal size, shared by drawing and scrolling.
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +47,7 @@ impl Geometry {
     pub fn of(app: &App, (width, height): (u16, u16)) -> Self {
         let main_height = usize::from(height.saturating_sub(4 + u16::from(app.is_replay())));
         match app.screen {
-            Screen::Board if width < NARROW => Self {
+            Screen::Board if is_narrow(width, app.state.phases.len()) => Self {
                 text_width: usize::from(width).saturating_sub(2).max(1),
                 text_height: main_height.saturating_sub(3 + COLUMN_HEADER).max(1),
             },
@@ -80,7 +88,9 @@ impl Widget for &App {
         ])
         .render(request, buf);
         match self.screen {
-            Screen::Board if area.width < NARROW => narrow_board(self, main, buf),
+            Screen::Board if is_narrow(area.width, self.state.phases.len()) => {
+                narrow_board(self, main, buf);
+            }
             Screen::Board => board(self, main, buf),
             Screen::Artifact { phase, attempt } => artifact(self, phase, attempt, main, buf),
             Screen::Diff { phase, base } => diff(self, phase, base, main, buf),
