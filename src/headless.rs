@@ -534,6 +534,9 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             let how = if *automatic { "sent back" } else { "returned" };
             format!("{from:<10} ↺ {how} to {to}: {}", clip(reason, 60))
         }
+        EventKind::Engaged {
+            phase, specialists, ..
+        } => format!("{phase:<10} ✦ specialists: {}", specialists.join(", ")),
         EventKind::Invalid {
             phase,
             errors,

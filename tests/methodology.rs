@@ -264,3 +264,36 @@ fn check_validates_every_pipeline() {
         "{out}"
     );
 }
+
+#[test]
+fn specialists_are_engaged_by_the_request_and_by_the_plan_and_advise_their_roles() {
+    let (code, events, out) = run(REQUEST);
+    assert_eq!(code, Some(0), "{out}");
+    let engaged = |phase: &str| -> Vec<String> {
+        of_kind(&events, "engaged")
+            .into_iter()
+            .filter(|e| e["phase"] == phase)
+            .flat_map(|e| e["specialists"].as_array().cloned().unwrap_or_default())
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    };
+    // The request says "rate limiting": the architect hears from redis.
+    assert_eq!(engaged("plan"), ["redis (rate limiting)"]);
+    // The analyst is advised by none of them (roles), and nothing in the
+    // request engages the others.
+    assert!(engaged("summarize").is_empty());
+    // The plan mentions migrations: the developer also hears from the
+    // database specialist, which the request alone would not engage.
+    let implement = engaged("implement");
+    assert!(
+        implement.iter().any(|s| s.starts_with("database (")),
+        "{implement:?}"
+    );
+    assert!(implement.contains(&"redis (rate limiting)".to_owned()));
+    let implementation = attempts_of(&events, "implement").remove(0);
+    assert!(
+        implementation.contains("## Specialist guidance applied\n- database (engaged by"),
+        "{implementation}"
+    );
+    assert!(out.contains("implement  ✦ specialists: database"), "{out}");
+}

@@ -131,6 +131,10 @@ fn a_whole_session_against_an_openai_compatible_server() {
         .as_str()
         .expect("system");
     assert!(system.contains("\"task_order\""), "{system}");
+    assert!(
+        system.contains("Guidance from the redis specialist (the work mentions “rate limiting”)"),
+        "{system}"
+    );
     let third = requests[2].body["messages"][1]["content"]
         .as_str()
         .expect("user message");

@@ -42,7 +42,9 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
         .collect();
     let own = &state.phases[index];
     let rejected = own.current().filter(|a| a.rejected_with.is_some());
+    let specialists = engaged(state, pipeline, index);
     Brief {
+        specialists,
         request: state.request.clone(),
         attempt: u32::try_from(own.attempts.len())
             .unwrap_or(u32::MAX)
@@ -54,6 +56,34 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
         branch: None,
         phase,
     }
+}
+
+/// The specialists that advise phase `index`'s role: those whose keywords
+/// occur in the request or in a plan handed over so far, each with the
+/// keyword that engaged it.
+pub fn engaged(
+    state: &SessionState,
+    pipeline: &Pipeline,
+    index: usize,
+) -> Vec<(crate::pipeline::Specialist, String)> {
+    let role = &pipeline.phases[index].role;
+    let plans: Vec<&str> = pipeline.phases[..index]
+        .iter()
+        .zip(&state.phases)
+        .filter(|(p, _)| p.output == crate::formats::OutputKind::Plan)
+        .filter_map(|(_, s)| s.effective_artifact())
+        .collect();
+    pipeline
+        .specialists
+        .iter()
+        .filter(|s| s.advises(role))
+        .filter_map(|s| {
+            let keyword = std::iter::once(state.request.as_str())
+                .chain(plans.iter().copied())
+                .find_map(|text| s.matches(text))?;
+            Some((s.clone(), keyword.to_owned()))
+        })
+        .collect()
 }
 
 /// The chat a model is sent for a brief.
@@ -72,6 +102,14 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
         prompt = phase.prompt.trim(),
         artifact = phase.artifact,
     );
+    for (specialist, keyword) in &brief.specialists {
+        let _ = write!(
+            system,
+            "\n\nGuidance from the {} specialist (the work mentions “{keyword}”):\n{}",
+            specialist.name,
+            specialist.guidance.trim()
+        );
+    }
     if let Some(shape) = phase.output.instructions() {
         let _ = write!(system, "\n\n{shape}");
     }

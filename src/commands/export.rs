@@ -89,6 +89,7 @@ fn records(events: &[Event]) -> Vec<Record<'_>> {
             | EventKind::Retry { .. }
             | EventKind::Returned { .. }
             | EventKind::Invalid { .. }
+            | EventKind::Engaged { .. }
             | EventKind::SessionFinished { .. }
             | EventKind::Unknown => {}
         }

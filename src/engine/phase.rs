@@ -69,6 +69,18 @@ impl Engine {
             phase: phase.id.clone(),
             attempt,
         })?;
+        if !request.brief.specialists.is_empty() {
+            self.emit(EventKind::Engaged {
+                phase: phase.id.clone(),
+                attempt,
+                specialists: request
+                    .brief
+                    .specialists
+                    .iter()
+                    .map(|(s, keyword)| format!("{} ({keyword})", s.name))
+                    .collect(),
+            })?;
+        }
         let (mut prompt_tokens, mut completion_tokens) = (0, 0);
         let mut rounds = 0;
         let answer = loop {

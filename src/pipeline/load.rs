@@ -65,6 +65,9 @@ struct RawFile {
     version: Option<u32>,
     default_pipeline: Option<Spanned<String>>,
     pipelines: Spanned<BTreeMap<String, Spanned<RawPipeline>>>,
+    /// Shared by every pipeline of the file.
+    #[serde(default)]
+    specialists: Vec<Spanned<super::Specialist>>,
 }
 
 #[derive(Deserialize)]
@@ -219,7 +222,25 @@ pub fn load_pipeline(file: &SkillsFile, name: Option<&str>) -> Result<Pipeline, 
     };
     let table_span = raw_pipeline.span();
     let raw_pipeline = raw_pipeline.into_inner();
-    let pipeline = check_pipeline(&mut checker, &wanted, raw_pipeline, &table_span);
+    let mut pipeline = check_pipeline(&mut checker, &wanted, raw_pipeline, &table_span);
+    let mut specialists = Vec::new();
+    for s in raw.specialists {
+        let span = s.span();
+        let s = s.into_inner();
+        if s.name.trim().is_empty() || s.guidance.trim().is_empty() {
+            checker.error(Some(span), "a specialist needs a `name` and `guidance`");
+        } else if s.keywords.iter().all(|k| k.trim().is_empty()) {
+            checker.error(
+                Some(span),
+                format!("specialist `{}` has no `keywords`", s.name),
+            );
+        } else {
+            specialists.push(s);
+        }
+    }
+    if let Some(p) = pipeline.as_mut() {
+        p.specialists = specialists;
+    }
     checker.found.sort_by_key(|d| (d.line, d.column));
     match pipeline {
         Some(p) if checker.found.is_empty() => Ok(p),
@@ -361,6 +382,7 @@ fn check_pipeline(
             .max_return_rounds
             .unwrap_or(super::DEFAULT_RETURN_ROUNDS),
         triggers: raw.triggers,
+        specialists: Vec::new(),
         phases,
     })
 }

@@ -46,6 +46,10 @@ pub struct Pipeline {
     /// Request patterns that pick this pipeline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<String>,
+    /// Domain experts whose guidance joins a role's prompt when their
+    /// keywords appear in the request or the plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub specialists: Vec<Specialist>,
     pub phases: Vec<Phase>,
 }
 
@@ -68,6 +72,47 @@ pub const DEFAULT_RETURN_ROUNDS: u32 = 2;
 
 fn default_return_rounds() -> u32 {
     DEFAULT_RETURN_ROUNDS
+}
+
+/// A domain specialist (seed 004's routing): keywords that engage it and
+/// the guidance it gives the roles it advises.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Specialist {
+    pub name: String,
+    pub keywords: Vec<String>,
+    pub guidance: String,
+    /// The roles it advises (role names); empty for every role.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+}
+
+impl Specialist {
+    /// The first keyword that occurs in `text` as a whole word or phrase,
+    /// ignoring case.
+    pub fn matches(&self, text: &str) -> Option<&str> {
+        let text = text.to_lowercase();
+        self.keywords
+            .iter()
+            .find(|k| contains_word(&text, &k.to_lowercase()))
+            .map(String::as_str)
+    }
+
+    pub fn advises(&self, role: &str) -> bool {
+        self.roles.is_empty() || self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
+    }
+}
+
+/// Whether `word` occurs in `text` with no letter or digit on either side.
+fn contains_word(text: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
 }
 
 /// What a session may spend before a human must say to go on.
@@ -121,5 +166,28 @@ impl Pipeline {
     /// The phase with this id.
     pub fn phase(&self, id: &str) -> Option<&Phase> {
         self.phases.iter().find(|p| p.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specialists_match_whole_words_ignoring_case() {
+        let redis = Specialist {
+            name: "redis".into(),
+            keywords: vec!["redis".into(), "rate limit".into()],
+            guidance: "Use Lua for atomic counters.".into(),
+            roles: vec!["Senior Backend Developer".into()],
+        };
+        assert_eq!(
+            redis.matches("Add a Rate Limit to orders"),
+            Some("rate limit")
+        );
+        assert_eq!(redis.matches("Keep state in Redis."), Some("redis"));
+        assert_eq!(redis.matches("rediscover the rate limiter"), None);
+        assert!(redis.advises("senior backend developer"));
+        assert!(!redis.advises("QA Engineer"));
     }
 }

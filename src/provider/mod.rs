@@ -91,6 +91,8 @@ pub struct Brief {
     /// The branch deliveries are committed on, when the workspace is a git
     /// work tree.
     pub branch: Option<String>,
+    /// Specialists engaged for this role, with the keyword that engaged each.
+    pub specialists: Vec<(crate::pipeline::Specialist, String)>,
 }
 
 impl Brief {
@@ -105,6 +107,7 @@ impl Brief {
             previous: None,
             feedback: None,
             branch: None,
+            specialists: Vec::new(),
         }
     }
 }

@@ -52,6 +52,12 @@ pub enum EventKind {
         phase: String,
         attempt: u32,
     },
+    /// Specialists advising this attempt: `name (keyword)` each.
+    Engaged {
+        phase: String,
+        attempt: u32,
+        specialists: Vec<String>,
+    },
     /// Streamed text of the running attempt, coalesced into chunks.
     Output {
         phase: String,
@@ -316,6 +322,7 @@ impl EventKind {
             | Self::Snapshot { .. }
             | Self::Forked { .. } => true,
             Self::PhaseStarted { .. }
+            | Self::Engaged { .. }
             | Self::Output { .. }
             | Self::Usage { .. }
             | Self::Retry { .. }
@@ -328,6 +335,7 @@ impl EventKind {
         match self {
             Self::SessionStarted { .. } => "session_started",
             Self::PhaseStarted { .. } => "phase_started",
+            Self::Engaged { .. } => "engaged",
             Self::Output { .. } => "output",
             Self::Usage { .. } => "usage",
             Self::Artifact { .. } => "artifact",

@@ -107,6 +107,8 @@ pub struct Attempt {
     pub usage: Usage,
     /// Why a structured answer (a plan, a verdict) could not be read.
     pub invalid: Option<Vec<String>>,
+    /// Specialists advising it: `name (keyword)`.
+    pub specialists: Vec<String>,
 }
 
 /// The feedback an unreadable structured answer is asked again with.
@@ -588,6 +590,15 @@ impl SessionState {
                     for p in &mut self.phases[index..] {
                         p.status = PhaseStatus::Pending;
                     }
+                }
+            }
+            EventKind::Engaged {
+                phase,
+                attempt,
+                specialists,
+            } => {
+                if let Some(a) = self.phase_mut(phase).and_then(|p| p.attempt_mut(*attempt)) {
+                    a.specialists.clone_from(specialists);
                 }
             }
             EventKind::Invalid {

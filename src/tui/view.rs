@@ -418,6 +418,17 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
         Line::styled(clip(&usage_line(app, index, phase), width), app.theme.dim),
         Line::styled("─".repeat(width), app.theme.border),
     ];
+    if let Some(a) = attempt.filter(|a| !a.specialists.is_empty()) {
+        let names: Vec<&str> = a
+            .specialists
+            .iter()
+            .map(|s| s.split(" (").next().unwrap_or(s))
+            .collect();
+        lines.push(Line::styled(
+            clip(&format!("✦ {}", names.join(", ")), width),
+            app.theme.badge,
+        ));
+    }
     for past in history(&phase.attempts) {
         lines.push(Line::styled(clip(&past, width), app.theme.dim));
     }

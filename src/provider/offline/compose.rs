@@ -155,6 +155,18 @@ pub fn compose(brief: &Brief) -> String {
             let _ = writeln!(out, "- Addressed: {}", line.trim());
         }
     }
+    if !brief.specialists.is_empty() {
+        out.push_str("\n## Specialist guidance applied\n");
+        for (s, keyword) in &brief.specialists {
+            let first = s.guidance.split(". ").next().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {} (engaged by “{keyword}”): {}",
+                s.name,
+                one_line(first).trim_end_matches('.')
+            );
+        }
+    }
     if !brief.notes.is_empty() {
         out.push_str("\n## Notes from earlier checkpoints\n");
         for note in &brief.notes {
