@@ -621,3 +621,21 @@ fn the_discovery_board_has_seven_columns_and_goes_narrow_when_they_would_not_fit
     assert!(narrow.contains("4 Tech Spec Writer"), "{narrow}");
     insta::assert_snapshot!("discovery_board_120", narrow);
 }
+
+#[test]
+fn the_handoff_matrix_after_qa_sent_work_back() {
+    let events = record("Add rate limiting to the orders API !qa-fails:1");
+    let mut app = live_after(&events, events.len());
+    press(&mut app, "m");
+    let screen = draw(&mut app, 120, 36);
+    for expected in [
+        "Handoffs",
+        "Business Analyst          Solution Architect        requirements",
+        "QA Engineer ↺ Senior Backend Developer",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+    press(&mut app, "x");
+    assert!(app.modal.is_none(), "any key closes it");
+}

@@ -201,6 +201,8 @@ pub struct PhaseState {
     /// by itself (a failing verdict).
     pub returns: u32,
     pub automatic_returns: u32,
+    /// Where work was returned to from this phase, in order.
+    pub returned_to: Vec<String>,
 }
 
 /// How much of a phase's history a fork copied from the session it came
@@ -578,6 +580,7 @@ impl SessionState {
             } => {
                 if let Some(p) = self.phase_mut(from) {
                     p.returns += 1;
+                    p.returned_to.push(to.clone());
                     p.automatic_returns += u32::from(*automatic);
                 }
                 if let Some(index) = self.phase_index(to) {

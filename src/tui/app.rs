@@ -57,6 +57,8 @@ pub enum Screen {
 #[derive(Debug)]
 pub enum Modal {
     Help,
+    /// The handoff matrix.
+    Matrix,
     ConfirmQuit,
     ConfirmAbort,
     /// Typing a search in the artifact view.
@@ -273,6 +275,7 @@ impl App {
                         .any(|p| p.status == PhaseStatus::Running)
             }
             Act::Open => shown.is_some_and(|p| !p.attempts.is_empty()),
+            Act::Matrix => !self.state.phases.is_empty(),
             Act::Diff => shown.is_some_and(|p| diff_base(p, None).is_some()),
             Act::PrevAttempt | Act::NextAttempt => shown.is_some_and(|p| p.attempts.len() > 1),
             Act::NextMatch | Act::PrevMatch => self.search.is_some(),
@@ -327,7 +330,7 @@ impl App {
                 }
                 return Flow::Continue;
             }
-            Some(Modal::Help) => return Flow::Continue,
+            Some(Modal::Help | Modal::Matrix) => return Flow::Continue,
             Some(Modal::SearchInput(query)) => {
                 self.search_key(key, query);
                 return Flow::Continue;
@@ -430,6 +433,7 @@ impl App {
                 }
             }
             Act::Help => self.modal = Some(Modal::Help),
+            Act::Matrix => self.modal = Some(Modal::Matrix),
             Act::Back => {
                 if self.search.take().is_none() {
                     if let Screen::Diff { phase, .. } = self.screen {

@@ -113,10 +113,11 @@ pub enum Act {
     Deny,
     NextGate,
     PrevGate,
+    Matrix,
 }
 
 impl Act {
-    pub const ALL: [Self; 38] = [
+    pub const ALL: [Self; 39] = [
         Self::Left,
         Self::Right,
         Self::Down,
@@ -155,6 +156,7 @@ impl Act {
         Self::Deny,
         Self::NextGate,
         Self::PrevGate,
+        Self::Matrix,
     ];
 
     /// The `snake_case` name keymap.toml uses.
@@ -198,6 +200,7 @@ impl Act {
             Self::Deny => "deny",
             Self::NextGate => "next_gate",
             Self::PrevGate => "prev_gate",
+            Self::Matrix => "matrix",
         }
     }
 }
@@ -315,6 +318,13 @@ const DEFAULTS: &[(Context, &[&str], Act, &str, &str)] = {
             A::Up,
             "scroll the focused column up",
             "",
+        ),
+        (
+            Board,
+            &["m"],
+            A::Matrix,
+            "show which artifact went to which role",
+            "handoffs",
         ),
         (Board, &["?"], A::Help, "show or hide this help", "help"),
         (

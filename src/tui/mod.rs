@@ -13,6 +13,7 @@ pub mod compose;
 pub mod diff;
 pub mod keymap;
 pub mod markdown;
+pub mod matrix;
 pub mod prompt;
 pub mod replay;
 pub mod stats;

@@ -99,6 +99,7 @@ impl Widget for &App {
         hints(self, footer, buf);
         match &self.modal {
             Some(Modal::Help) => help(self, area, buf),
+            Some(Modal::Matrix) => super::matrix::render(self, area, buf),
             Some(Modal::ConfirmQuit) => confirm(
                 self,
                 area,
@@ -753,7 +754,7 @@ fn hints(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// A box of `width` x `height` in the middle of `area`.
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
     let height = height.min(area.height);
     Rect {
