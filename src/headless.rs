@@ -534,6 +534,34 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             let how = if *automatic { "sent back" } else { "returned" };
             format!("{from:<10} ↺ {how} to {to}: {}", clip(reason, 60))
         }
+        EventKind::TaskStarted {
+            phase,
+            task,
+            round,
+            name,
+            ..
+        } => {
+            let again = if *round > 1 {
+                format!(" (round {round})")
+            } else {
+                String::new()
+            };
+            format!("{phase:<10} ▸ task {task}: {}{again}", clip(name, 70))
+        }
+        EventKind::TaskFinished {
+            phase,
+            task,
+            outcome,
+            summary,
+            ..
+        } => {
+            let detail = if summary.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", clip(summary, 70))
+            };
+            format!("{phase:<10} ◂ task {task} {}{detail}", outcome.as_str())
+        }
         EventKind::Engaged {
             phase, specialists, ..
         } => format!("{phase:<10} ✦ specialists: {}", specialists.join(", ")),
@@ -553,7 +581,8 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             outcome.as_str(),
             state.usage.total()
         ),
-        EventKind::Unknown => return None,
+        // Task text streams into the artifact's report; unknown kinds are skipped.
+        EventKind::TaskOutput { .. } | EventKind::Unknown => return None,
     };
     Some(format!("{stamp}  {}", sanitize(&body)))
 }

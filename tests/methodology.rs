@@ -297,3 +297,146 @@ fn specialists_are_engaged_by_the_request_and_by_the_plan_and_advise_their_roles
     );
     assert!(out.contains("implement  ✦ specialists: database"), "{out}");
 }
+
+/// `(kind, task, round, outcome)` of every task event of the implement phase.
+fn task_events(events: &[Value]) -> Vec<(String, u64, u64, String)> {
+    events
+        .iter()
+        .filter(|e| e["phase"] == "implement")
+        .filter(|e| e["kind"] == "task_started" || e["kind"] == "task_finished")
+        .map(|e| {
+            (
+                e["kind"].as_str().expect("kind").to_owned(),
+                e["task"].as_u64().expect("task"),
+                e["round"].as_u64().expect("round"),
+                e["outcome"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The most task runs in flight at once.
+fn most_at_once(tasks: &[(String, u64, u64, String)]) -> usize {
+    let mut running = 0usize;
+    let mut most = 0;
+    for (kind, ..) in tasks {
+        if kind == "task_started" {
+            running += 1;
+            most = most.max(running);
+        } else {
+            running -= 1;
+        }
+    }
+    most
+}
+
+#[test]
+fn the_developer_runs_the_plan_task_by_task_in_dependency_order_each_checked() {
+    let (code, events, out) = run(REQUEST);
+    assert_eq!(code, Some(0), "{out}");
+    let tasks = task_events(&events);
+    let started: Vec<u64> = tasks
+        .iter()
+        .filter(|t| t.0 == "task_started")
+        .map(|t| t.1)
+        .collect();
+    assert_eq!(
+        started.len(),
+        8,
+        "four makers and four critiques: {tasks:?}"
+    );
+    let position = |kind: &str, task: u64| {
+        tasks
+            .iter()
+            .position(|t| t.0 == kind && t.1 == task)
+            .expect("the task event")
+    };
+    // Every critique starts after its maker finished, and every task after
+    // the critique it depends on passed.
+    for (maker, critique) in [(1, 2), (3, 4), (5, 6), (7, 8)] {
+        assert!(position("task_finished", maker) < position("task_started", critique));
+    }
+    for (task, after) in [(3, 2), (7, 2), (5, 4)] {
+        assert!(position("task_finished", after) < position("task_started", task));
+    }
+    // 3 and 7 both wait only for 2: they run side by side.
+    assert!(position("task_started", 7) < position("task_finished", 3));
+    assert_eq!(most_at_once(&tasks), 2, "max_parallel_tasks = 2");
+    let artifact = attempts_of(&events, "implement").remove(0);
+    assert!(
+        artifact.contains("| 3 | Implement the rate limiting service | passed | 1 |"),
+        "{artifact}"
+    );
+    assert!(
+        artifact.contains("> Critique (task 4): passed"),
+        "{artifact}"
+    );
+}
+
+#[test]
+fn a_failing_critique_sends_its_task_back_and_the_parallel_bound_holds() {
+    let skills = common::BUILTIN_SKILLS.replace("max_parallel_tasks = 2", "max_parallel_tasks = 1");
+    let sandbox = Sandbox::new();
+    let file = sandbox.dir.path().join("skills.toml");
+    std::fs::write(&file, skills).expect("write skills");
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--skills",
+        file.to_str().expect("path"),
+        &format!("{REQUEST} !critique-fails:3"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let events = events(&sandbox.log());
+    let tasks = task_events(&events);
+    assert_eq!(most_at_once(&tasks), 1, "max_parallel_tasks = 1: {tasks:?}");
+    let of = |task: u64| -> Vec<(u64, String)> {
+        tasks
+            .iter()
+            .filter(|t| t.0 == "task_finished" && t.1 == task)
+            .map(|t| (t.2, t.3.clone()))
+            .collect()
+    };
+    assert_eq!(of(4), [(1, "failed".into()), (2, "passed".into())]);
+    assert_eq!(of(3), [(1, "done".into()), (2, "done".into())]);
+    // The maker's second round answered what the critique found.
+    let artifact = attempts_of(&events, "implement").remove(0);
+    assert!(
+        artifact.contains("Revised after review (round 2)"),
+        "{artifact}"
+    );
+    assert!(artifact.contains("| 3 | Implement the rate limiting service | passed | 2 |"));
+}
+
+#[test]
+fn a_task_still_failing_after_max_task_rounds_stops_at_the_gate() {
+    let skills = common::BUILTIN_SKILLS.replace("max_task_rounds = 2", "max_task_rounds = 1");
+    let sandbox = Sandbox::new();
+    let file = sandbox.dir.path().join("skills.toml");
+    std::fs::write(&file, skills).expect("write skills");
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--skills",
+        file.to_str().expect("path"),
+        &format!("{REQUEST} !critique-fails:3"),
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let events = events(&sandbox.log());
+    let gate = of_kind(&events, "gate_opened").pop().expect("gate");
+    assert_eq!(gate["phase"], "implement");
+    assert_eq!(
+        gate["question"],
+        "Task 3 still fails its critique after 1 round. Approve anyway, edit, reject or return?"
+    );
+    // Later tasks still ran: the failure is reported, not hidden.
+    assert!(
+        task_events(&events)
+            .iter()
+            .any(|t| t.0 == "task_finished" && t.1 == 6)
+    );
+}

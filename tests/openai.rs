@@ -69,7 +69,7 @@ const PLAN: &str = r#"The plan:
 fn well_behaved(role: &str) -> String {
     match role {
         "Solution Architect" => PLAN.to_owned(),
-        "QA Engineer" => "{\"verdict\": \"pass\", \"issues\": []}".to_owned(),
+        "QA Engineer" | "reviewer" => "{\"verdict\": \"pass\", \"issues\": []}".to_owned(),
         _ => format!("# {role} artifact\n\nWork by the {role} for the request.\n"),
     }
 }
@@ -100,11 +100,34 @@ fn a_whole_session_against_an_openai_compatible_server() {
         "the plan and verdict read"
     );
     for usage in of_kind(&events, "usage") {
-        assert_eq!(usage["prompt_tokens"], 120, "usage comes from the server");
-        assert_eq!(usage["completion_tokens"], 30);
+        // The developer ran the plan's task and its critique: two calls.
+        let calls = if usage["phase"] == "implement" { 2 } else { 1 };
+        assert_eq!(
+            usage["prompt_tokens"],
+            120 * calls,
+            "usage comes from the server"
+        );
+        assert_eq!(usage["completion_tokens"], 30 * calls);
     }
     let requests = server.recorded();
-    assert_eq!(requests.len(), 6);
+    assert_eq!(requests.len(), 7);
+    let task = requests[2].body["messages"][0]["content"]
+        .as_str()
+        .expect("system");
+    assert!(task.contains("This call is one task of the plan"), "{task}");
+    let critique = requests[3].body["messages"][1]["content"]
+        .as_str()
+        .expect("user");
+    assert!(
+        critique
+            .contains("## The work as its maker reported it\n# Senior Backend Developer artifact"),
+        "{critique}"
+    );
+    let finished: Vec<&str> = of_kind(&events, "task_finished")
+        .iter()
+        .filter_map(|t| t["outcome"].as_str())
+        .collect();
+    assert_eq!(finished, ["done", "passed"]);
     let first = &requests[0];
     assert_eq!(first.path, "/v1/chat/completions");
     assert_eq!(

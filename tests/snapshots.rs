@@ -639,3 +639,26 @@ fn the_handoff_matrix_after_qa_sent_work_back() {
     press(&mut app, "x");
     assert!(app.modal.is_none(), "any key closes it");
 }
+
+#[test]
+fn the_developer_card_lists_the_plans_tasks_while_they_run() {
+    let events = record("Add rate limiting to the orders API !critique-fails:3");
+    // Task 3 is back for its second round while 7's critique runs.
+    let n = after(&events, |k| {
+        matches!(
+            k,
+            EventKind::TaskStarted {
+                task: 3,
+                round: 2,
+                ..
+            }
+        )
+    });
+    let mut app = live_after(&events, n);
+    app.focus = 2;
+    let screen = draw(&mut app, 160, 30);
+    for expected in ["✓ 1 Implement the orders", "3 ↻2 Implement the ra"] {
+        assert!(screen.contains(expected), "{expected:?} in\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}

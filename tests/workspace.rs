@@ -33,12 +33,18 @@ fn the_offline_team_writes_runs_and_commits_in_a_git_workspace() {
     );
     assert_eq!(events[0]["workspace"]["branch"], "main");
 
-    // The developer's file appeared.
-    let notes = repo.join("handoff-notes/rate-limiting-orders.md");
-    assert!(
-        std::fs::read_to_string(&notes).is_ok_and(|t| t.contains("rate limiting")),
-        "{notes:?}"
-    );
+    // Each of the developer's tasks wrote its file.
+    for (task, name) in [
+        (1, "data model"),
+        (3, "rate limiting service"),
+        (7, "metrics"),
+    ] {
+        let notes = repo.join(format!("handoff-notes/rate-limiting-orders/task-{task}.md"));
+        assert!(
+            std::fs::read_to_string(&notes).is_ok_and(|t| t.contains(name)),
+            "{notes:?}"
+        );
+    }
 
     // Tool calls, permissions and results are all in the log.
     let calls = of_kind(&events, "tool_call");
@@ -49,6 +55,7 @@ fn the_offline_team_writes_runs_and_commits_in_a_git_workspace() {
     assert!(
         tools.contains(&"write_file")
             && tools.contains(&"run_command")
+            && tools.contains(&"read_file")
             && tools.contains(&"report_status"),
         "{tools:?}"
     );
@@ -73,7 +80,8 @@ fn the_offline_team_writes_runs_and_commits_in_a_git_workspace() {
         "feat(orders): rate limiting"
     );
     assert!(
-        git(&repo, &["show", "--stat", "HEAD"]).contains("handoff-notes/rate-limiting-orders.md")
+        git(&repo, &["show", "--stat", "HEAD"])
+            .contains("handoff-notes/rate-limiting-orders/task-7.md")
     );
     assert_eq!(git(&repo, &["rev-parse", "HEAD~1"]), start);
 
@@ -94,10 +102,10 @@ fn the_offline_team_writes_runs_and_commits_in_a_git_workspace() {
             &repo,
             &[
                 "show",
-                &format!("{commit}:handoff-notes/rate-limiting-orders.md")
+                &format!("{commit}:handoff-notes/rate-limiting-orders/task-3.md")
             ]
         )
-        .contains("rate limiting")
+        .contains("rate limiting service")
     );
 }
 

@@ -45,6 +45,7 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
     let specialists = engaged(state, pipeline, index);
     Brief {
         specialists,
+        task: None,
         request: state.request.clone(),
         attempt: u32::try_from(own.attempts.len())
             .unwrap_or(u32::MAX)
@@ -149,6 +150,79 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
         Message::new(Role::System, system),
         Message::new(Role::User, user),
     ]
+}
+
+/// The chat for one task of a plan: the maker does that task only, and
+/// reports; the critique checks the report (and the workspace, read-only)
+/// against the task's criteria and answers with a verdict.
+pub fn task_messages(brief: &Brief, task: &crate::provider::TaskBrief) -> Vec<Message> {
+    let mut chat = messages(brief);
+    let criteria = criteria_text(&task.criteria);
+    if let Some(maker) = task.critique_of {
+        chat[0].content = format!(
+            "You are the reviewer on a software team, checking one piece of work strictly \
+             against its criteria before anyone builds on it. The work is task {maker} of the \
+             plan. Fail it only when a critical criterion is not met; shortfalls against expected \
+             or nice-to-have criteria are issues of lower severity under a pass. Each issue names \
+             the criterion it is about and says exactly what to change.\n\n{}",
+            crate::formats::OutputKind::Verdict
+                .instructions()
+                .unwrap_or_default()
+        );
+        let _ = write!(
+            chat[1].content,
+            "\n## The task you check: {maker}. {}\n{}\n\n## Its criteria\n{criteria}\n## The work as its maker reported it\n{}\n",
+            task.name.trim(),
+            task.description.trim(),
+            task.work.as_deref().unwrap_or("(no report)").trim()
+        );
+    } else {
+        let _ = write!(
+            chat[0].content,
+            "\n\nThis call is one task of the plan, not the whole plan: task {}, “{}”. Do that task \
+             only, then answer with a short Markdown report: what you did, the files you changed, \
+             and how each critical criterion is met. A reviewer checks it against the criteria \
+             before later tasks build on it.",
+            task.order,
+            task.name.trim()
+        );
+        let _ = write!(
+            chat[1].content,
+            "\n## Your task: {}. {}\n{}\n\n## Its criteria\n{criteria}",
+            task.order,
+            task.name.trim(),
+            task.description.trim()
+        );
+        if !task.files.is_empty() {
+            let _ = writeln!(chat[1].content, "\n## Files\n{}", task.files.join(", "));
+        }
+        if let (Some(work), Some(feedback)) = (&task.work, &task.feedback) {
+            let _ = write!(
+                chat[1].content,
+                "\n## Your previous report on this task\n{}\n\n## The reviewer sent it back\n{}\nFix what the reviewer found, then report again.\n",
+                work.trim(),
+                feedback.trim()
+            );
+        }
+    }
+    chat
+}
+
+fn criteria_text(c: &crate::formats::plan::Criteria) -> String {
+    let mut out = String::new();
+    for (level, items) in [
+        ("critical", &c.critical),
+        ("expected", &c.expected),
+        ("nice to have", &c.nice_to_have),
+    ] {
+        for item in items {
+            let _ = writeln!(out, "- {level}: {}", item.trim());
+        }
+    }
+    if out.is_empty() {
+        out.push_str("- (none given: judge against the task's description)\n");
+    }
+    out
 }
 
 /// Tells the role where it works: appended to the request's last user

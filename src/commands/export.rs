@@ -90,6 +90,9 @@ fn records(events: &[Event]) -> Vec<Record<'_>> {
             | EventKind::Returned { .. }
             | EventKind::Invalid { .. }
             | EventKind::Engaged { .. }
+            | EventKind::TaskStarted { .. }
+            | EventKind::TaskOutput { .. }
+            | EventKind::TaskFinished { .. }
             | EventKind::SessionFinished { .. }
             | EventKind::Unknown => {}
         }

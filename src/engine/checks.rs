@@ -106,6 +106,29 @@ impl Engine {
                 }
             );
         }
+        let failing: Vec<String> = current
+            .map(|a| {
+                a.failing_tasks()
+                    .iter()
+                    .map(|t| t.task.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !failing.is_empty() {
+            return format!(
+                "Task{} {} still fail{} {} critique after {} round{}. Approve anyway, edit, reject or return?",
+                if failing.len() == 1 { "" } else { "s" },
+                failing.join(", "),
+                if failing.len() == 1 { "s" } else { "" },
+                if failing.len() == 1 { "its" } else { "their" },
+                self.spec.pipeline.max_task_rounds,
+                if self.spec.pipeline.max_task_rounds == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+            );
+        }
         if let Some(v) = self.state.verdict(index)
             && !v.passed()
         {

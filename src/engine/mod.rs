@@ -12,6 +12,7 @@
 
 mod checks;
 mod phase;
+mod tasks;
 mod tool_calls;
 
 pub use tool_calls::always_pattern;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::Instant;
 
+use super::tasks::PlanEnd;
 use super::tool_calls::CallEnd;
 use super::{Command, Engine, EngineError};
 use crate::agent;
@@ -21,9 +22,9 @@ use crate::session::EventKind;
 use crate::tools;
 
 /// The longest text waits before it is logged.
-const FLUSH_AFTER: Duration = Duration::from_millis(80);
+pub(super) const FLUSH_AFTER: Duration = Duration::from_millis(80);
 /// The most text gathered before it is logged regardless of time.
-const FLUSH_BYTES: usize = 2048;
+pub(super) const FLUSH_BYTES: usize = 2048;
 
 /// One turn of the conversation: what the model said and asked for.
 struct Turn {
@@ -80,6 +81,27 @@ impl Engine {
                     .map(|(s, keyword)| format!("{} ({keyword})", s.name))
                     .collect(),
             })?;
+        }
+        if let Some(plan) = self.plan_for(index, &request.brief) {
+            return match self.run_plan(index, attempt, &plan, &request).await? {
+                PlanEnd::Stopped => Ok(false),
+                PlanEnd::Failed(error) => self.fail(&phase.id, attempt, error),
+                PlanEnd::Done(content, (prompt_tokens, completion_tokens)) => {
+                    self.emit(EventKind::Usage {
+                        phase: phase.id.clone(),
+                        attempt,
+                        prompt_tokens,
+                        completion_tokens,
+                    })?;
+                    self.emit(EventKind::Artifact {
+                        phase: phase.id,
+                        attempt,
+                        name: phase.artifact,
+                        content,
+                    })?;
+                    Ok(true)
+                }
+            };
         }
         let (mut prompt_tokens, mut completion_tokens) = (0, 0);
         let mut rounds = 0;
@@ -138,6 +160,24 @@ impl Engine {
             content,
         })?;
         Ok(true)
+    }
+
+    /// The plan phase `index` runs task by task, if it has `tasks_from` and
+    /// that phase's plan can be read. An attempt that answers feedback (a
+    /// rejection, issues QA sent back) runs as one conversation instead: it
+    /// fixes the last attempt's work rather than doing the plan again.
+    fn plan_for(
+        &self,
+        index: usize,
+        brief: &crate::provider::Brief,
+    ) -> Option<crate::formats::Plan> {
+        let from = self.spec.pipeline.phases[index].tasks_from.as_ref()?;
+        if brief.feedback.is_some() {
+            return None;
+        }
+        let source = self.spec.pipeline.index_of(from)?;
+        let text = self.state.phases.get(source)?.effective_artifact()?;
+        crate::formats::plan::read(text).ok()
     }
 
     fn fail(&mut self, phase: &str, attempt: u32, error: String) -> Result<bool, EngineError> {

@@ -86,11 +86,13 @@ struct RawPipeline {
     /// Glob patterns (`*` for anything) a request matches to run this one.
     #[serde(default)]
     triggers: Vec<String>,
+    max_parallel_tasks: Option<u32>,
+    max_task_rounds: Option<u32>,
     #[serde(default)]
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
 
-const PHASE_KEYS: [&str; 13] = [
+const PHASE_KEYS: [&str; 14] = [
     "id",
     "role",
     "artifact",
@@ -104,6 +106,7 @@ const PHASE_KEYS: [&str; 13] = [
     "permissions",
     "output",
     "returns_to",
+    "tasks_from",
 ];
 
 /// Collects diagnostics against one file's text.
@@ -296,6 +299,7 @@ struct DraftPhase {
     permissions: Rules,
     output: OutputKind,
     returns_to: Option<Spanned<String>>,
+    tasks_from: Option<Spanned<String>>,
 }
 
 impl DraftPhase {
@@ -322,6 +326,7 @@ impl DraftPhase {
             permissions: self.permissions,
             output: self.output,
             returns_to: self.returns_to.map(Spanned::into_inner),
+            tasks_from: self.tasks_from.map(Spanned::into_inner),
         })
     }
 }
@@ -382,6 +387,14 @@ fn check_pipeline(
             .max_return_rounds
             .unwrap_or(super::DEFAULT_RETURN_ROUNDS),
         triggers: raw.triggers,
+        max_parallel_tasks: raw
+            .max_parallel_tasks
+            .unwrap_or(super::DEFAULT_PARALLEL_TASKS)
+            .max(1),
+        max_task_rounds: raw
+            .max_task_rounds
+            .unwrap_or(super::DEFAULT_TASK_ROUNDS)
+            .max(1),
         specialists: Vec::new(),
         phases,
     })
@@ -429,6 +442,7 @@ fn check_phase(
         .map(Spanned::into_inner)
         .unwrap_or_default();
     let returns_to = checker.take::<String>(&mut table, "returns_to", &span, false);
+    let tasks_from = checker.take::<String>(&mut table, "tasks_from", &span, false);
     if let Some(t) = &temperature
         && !(0.0..=2.0).contains(t.get_ref())
     {
@@ -482,6 +496,7 @@ fn check_phase(
         permissions,
         output,
         returns_to,
+        tasks_from,
     }
 }
 
@@ -540,6 +555,19 @@ fn check_references(checker: &mut Checker<'_>, drafts: &[DraftPhase]) {
                 format!(
                     "`returns_to` must name an earlier phase, not `{}`",
                     to.get_ref()
+                ),
+            );
+        }
+        if let Some(from) = &d.tasks_from
+            && !earlier
+                .iter()
+                .any(|e| e.id() == Some(from.get_ref()) && e.output == OutputKind::Plan)
+        {
+            checker.error(
+                Some(from.span()),
+                format!(
+                    "`tasks_from` must name an earlier phase whose output is \"plan\", not `{}`",
+                    from.get_ref()
                 ),
             );
         }
@@ -638,6 +666,7 @@ role = "E"
 artifact = "v"
 prompt = "do e"
 output = "poem"
+tasks_from = "a"
 "#;
         let errors = load(text).expect_err("invalid");
         assert_eq!(
@@ -648,9 +677,10 @@ output = "poem"
                 "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
-                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, output, returns_to)".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, output, returns_to, tasks_from)".to_owned(),
                 "skills.toml:29:14: `returns_to` must name an earlier phase, not `d`".to_owned(),
                 "skills.toml:36:10: `output`: unknown variant `poem`, expected one of `markdown`, `plan`, `verdict`".to_owned(),
+                "skills.toml:37:14: `tasks_from` must name an earlier phase whose output is \"plan\", not `a`".to_owned(),
             ],
         );
     }

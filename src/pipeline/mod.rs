@@ -43,6 +43,12 @@ pub struct Pipeline {
     /// gate opens for a person to decide.
     #[serde(default = "default_return_rounds")]
     pub max_return_rounds: u32,
+    /// How many plan tasks run at once.
+    #[serde(default = "default_parallel_tasks")]
+    pub max_parallel_tasks: u32,
+    /// How often a critique may send a task back before it counts as failed.
+    #[serde(default = "default_task_rounds")]
+    pub max_task_rounds: u32,
     /// Request patterns that pick this pipeline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<String>,
@@ -65,6 +71,20 @@ pub const DEFAULT_FORMAT_RETRIES: u32 = 2;
 
 fn default_format_retries() -> u32 {
     DEFAULT_FORMAT_RETRIES
+}
+
+/// Plan tasks at once unless skills.toml says otherwise.
+pub const DEFAULT_PARALLEL_TASKS: u32 = 2;
+
+fn default_parallel_tasks() -> u32 {
+    DEFAULT_PARALLEL_TASKS
+}
+
+/// Runs of a task (the first and those its critique asked for).
+pub const DEFAULT_TASK_ROUNDS: u32 = 2;
+
+fn default_task_rounds() -> u32 {
+    DEFAULT_TASK_ROUNDS
 }
 
 /// Automatic returns on a failing verdict unless skills.toml says otherwise.
@@ -155,6 +175,10 @@ pub struct Phase {
     /// Where a failing verdict sends the work (an earlier phase).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub returns_to: Option<String>,
+    /// Run the plan of this (earlier, `output = "plan"`) phase task by
+    /// task, each followed by its critique, instead of one conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_from: Option<String>,
 }
 
 impl Pipeline {

@@ -93,6 +93,28 @@ pub struct Brief {
     pub branch: Option<String>,
     /// Specialists engaged for this role, with the keyword that engaged each.
     pub specialists: Vec<(crate::pipeline::Specialist, String)>,
+    /// When the phase runs a plan task by task: the one this call is for.
+    pub task: Option<TaskBrief>,
+}
+
+/// One task of a plan, as a maker or a critique is asked to do it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskBrief {
+    pub order: u32,
+    pub name: String,
+    pub description: String,
+    /// What the work is judged against.
+    pub criteria: crate::formats::plan::Criteria,
+    pub files: Vec<String>,
+    /// For a critique: the task it checks.
+    pub critique_of: Option<u32>,
+    /// 1 for the first run; more when a critique sent the task back.
+    pub round: u32,
+    /// For a critique, the maker's report it checks; for a maker sent back,
+    /// its previous report.
+    pub work: Option<String>,
+    /// For a maker sent back: what its critique found.
+    pub feedback: Option<String>,
 }
 
 impl Brief {
@@ -108,6 +130,7 @@ impl Brief {
             feedback: None,
             branch: None,
             specialists: Vec::new(),
+            task: None,
         }
     }
 }

@@ -58,6 +58,35 @@ pub enum EventKind {
         attempt: u32,
         specialists: Vec<String>,
     },
+    /// One task of a plan starts (a maker, or the critique of one), in an
+    /// attempt that runs the plan task by task.
+    TaskStarted {
+        phase: String,
+        attempt: u32,
+        task: u32,
+        round: u32,
+        name: String,
+        /// For a critique: the task it checks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        critique_of: Option<u32>,
+    },
+    /// Streamed text of one task, coalesced like `output`.
+    TaskOutput {
+        phase: String,
+        attempt: u32,
+        task: u32,
+        text: String,
+    },
+    /// How one run of a task ended.
+    TaskFinished {
+        phase: String,
+        attempt: u32,
+        task: u32,
+        round: u32,
+        outcome: TaskOutcome,
+        /// One line: a critique's failing criteria, an error.
+        summary: String,
+    },
     /// Streamed text of the running attempt, coalesced into chunks.
     Output {
         phase: String,
@@ -302,6 +331,34 @@ impl Outcome {
     }
 }
 
+/// How one run of a plan task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskOutcome {
+    /// A maker answered.
+    Done,
+    /// A critique found every critical criterion met.
+    Passed,
+    /// A critique found a critical criterion unmet: the maker goes again.
+    Failed,
+    /// A critique's verdict could not be read; the work goes on unchecked.
+    Unchecked,
+    /// The run broke off (the provider failed).
+    Error,
+}
+
+impl TaskOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Unchecked => "unchecked",
+            Self::Error => "error",
+        }
+    }
+}
+
 impl EventKind {
     /// Whether the log must be on disk (fsynced) once this event is written.
     pub fn is_durable(&self) -> bool {
@@ -313,6 +370,7 @@ impl EventKind {
             | Self::PhaseFailed { .. }
             | Self::Returned { .. }
             | Self::Invalid { .. }
+            | Self::TaskFinished { .. }
             | Self::SessionFinished { .. }
             // A call is on disk before it runs, its result as soon as it has.
             | Self::ToolCall { .. }
@@ -323,6 +381,8 @@ impl EventKind {
             | Self::Forked { .. } => true,
             Self::PhaseStarted { .. }
             | Self::Engaged { .. }
+            | Self::TaskStarted { .. }
+            | Self::TaskOutput { .. }
             | Self::Output { .. }
             | Self::Usage { .. }
             | Self::Retry { .. }
@@ -336,6 +396,9 @@ impl EventKind {
             Self::SessionStarted { .. } => "session_started",
             Self::PhaseStarted { .. } => "phase_started",
             Self::Engaged { .. } => "engaged",
+            Self::TaskStarted { .. } => "task_started",
+            Self::TaskOutput { .. } => "task_output",
+            Self::TaskFinished { .. } => "task_finished",
             Self::Output { .. } => "output",
             Self::Usage { .. } => "usage",
             Self::Artifact { .. } => "artifact",

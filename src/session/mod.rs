@@ -9,7 +9,9 @@ pub mod log;
 pub mod state;
 pub mod store;
 
-pub use event::{Action, DecidedBy, Decision, Event, EventKind, Outcome, Permit, WorkspaceInfo};
+pub use event::{
+    Action, DecidedBy, Decision, Event, EventKind, Outcome, Permit, TaskOutcome, WorkspaceInfo,
+};
 pub use state::{
     Attempt, Decided, Gate, Inherited, PhaseState, PhaseStatus, SessionState, SessionStatus, Usage,
 };

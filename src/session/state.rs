@@ -109,6 +109,23 @@ pub struct Attempt {
     pub invalid: Option<Vec<String>>,
     /// Specialists advising it: `name (keyword)`.
     pub specialists: Vec<String>,
+    /// The plan's tasks, when the attempt runs a plan task by task.
+    pub tasks: Vec<TaskRun>,
+}
+
+/// One task of a plan, as far as its runs have got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TaskRun {
+    pub task: u32,
+    pub name: String,
+    /// For a critique: the task it checks.
+    pub critique_of: Option<u32>,
+    pub round: u32,
+    /// `None` while it runs.
+    pub outcome: Option<crate::session::TaskOutcome>,
+    pub summary: String,
+    /// The text of its latest run.
+    pub output: String,
 }
 
 /// The feedback an unreadable structured answer is asked again with.
@@ -124,6 +141,19 @@ pub fn invalid_feedback(errors: &[String]) -> String {
 }
 
 impl Attempt {
+    /// The plan tasks whose critique still finds them failing (no run
+    /// came after the failing critique).
+    pub fn failing_tasks(&self) -> Vec<&TaskRun> {
+        self.tasks
+            .iter()
+            .filter(|c| c.outcome == Some(crate::session::TaskOutcome::Failed))
+            .filter_map(|c| {
+                let maker = self.tasks.iter().find(|m| Some(m.task) == c.critique_of)?;
+                (maker.round <= c.round && maker.outcome.is_some()).then_some(maker)
+            })
+            .collect()
+    }
+
     fn tool_mut(&mut self, call_id: &str) -> Option<&mut ToolRun> {
         self.tools.iter_mut().rev().find(|t| t.call_id == call_id)
     }
@@ -304,14 +334,13 @@ impl SessionState {
     }
 
     /// Whether the gate on phase `index` needs a person, not a blanket
-    /// approval: its answer could not be read, or its verdict failed.
+    /// approval: its answer could not be read, its verdict failed, or a plan
+    /// task still fails its critique.
     pub fn needs_a_person(&self, index: usize) -> bool {
-        let unreadable = self
-            .phases
-            .get(index)
-            .and_then(PhaseState::current)
-            .is_some_and(|a| a.invalid.is_some());
-        unreadable || self.verdict(index).is_some_and(|v| !v.passed())
+        let current = self.phases.get(index).and_then(PhaseState::current);
+        let unreadable = current.is_some_and(|a| a.invalid.is_some());
+        let failing = current.is_some_and(|a| !a.failing_tasks().is_empty());
+        unreadable || failing || self.verdict(index).is_some_and(|v| !v.passed())
     }
 
     pub fn active_phase(&self) -> Option<usize> {
@@ -593,6 +622,61 @@ impl SessionState {
                     for p in &mut self.phases[index..] {
                         p.status = PhaseStatus::Pending;
                     }
+                }
+            }
+            EventKind::TaskStarted {
+                phase,
+                attempt,
+                task,
+                round,
+                name,
+                critique_of,
+            } => {
+                if let Some(a) = self.phase_mut(phase).and_then(|p| p.attempt_mut(*attempt)) {
+                    let run = TaskRun {
+                        task: *task,
+                        name: name.clone(),
+                        critique_of: *critique_of,
+                        round: *round,
+                        outcome: None,
+                        summary: String::new(),
+                        output: String::new(),
+                    };
+                    match a.tasks.iter_mut().find(|t| t.task == *task) {
+                        Some(t) => *t = run,
+                        None => a.tasks.push(run),
+                    }
+                }
+            }
+            EventKind::TaskOutput {
+                phase,
+                attempt,
+                task,
+                text,
+            } => {
+                if let Some(t) = self
+                    .phase_mut(phase)
+                    .and_then(|p| p.attempt_mut(*attempt))
+                    .and_then(|a| a.tasks.iter_mut().find(|t| t.task == *task))
+                {
+                    t.output.push_str(text);
+                }
+            }
+            EventKind::TaskFinished {
+                phase,
+                attempt,
+                task,
+                outcome,
+                summary,
+                ..
+            } => {
+                if let Some(t) = self
+                    .phase_mut(phase)
+                    .and_then(|p| p.attempt_mut(*attempt))
+                    .and_then(|a| a.tasks.iter_mut().find(|t| t.task == *task))
+                {
+                    t.outcome = Some(*outcome);
+                    t.summary.clone_from(summary);
                 }
             }
             EventKind::Engaged {

@@ -33,6 +33,9 @@ pub const TOOL_NAMES: [&str; 6] = [
     "report_status",
 ];
 
+/// The tools that change nothing: what a reviewer (a critique) is offered.
+pub const READ_ONLY: [&str; 4] = ["read_file", "list_dir", "search", "report_status"];
+
 /// The longest a command may run when the model does not say.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// The longest a model may ask a command to run.

@@ -310,6 +310,50 @@ fn narrow_board(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// A plan run task by task: one line per implementation task that has
+/// started — `✓ 1 name`, `⠋ 3 ↻2 name` (its second round), `? 5 name` (its
+/// critique is checking it), `✗ 7 name failed` — with how far it and its
+/// critique got.
+fn task_lines(app: &App, attempt: &Attempt, width: usize) -> Vec<Line<'static>> {
+    use crate::session::TaskOutcome;
+    let mut lines = Vec::new();
+    for maker in attempt.tasks.iter().filter(|t| t.critique_of.is_none()) {
+        let critique = attempt
+            .tasks
+            .iter()
+            .find(|t| t.critique_of == Some(maker.task));
+        let spinner = SPINNER[app.frame % SPINNER.len()];
+        let (mark, style, note) = match (maker.outcome, critique.map(|c| (c.outcome, c.round))) {
+            (None, _) => (spinner, app.theme.running, ""),
+            (Some(TaskOutcome::Error), _) => ("✗", app.theme.failed, " error"),
+            (Some(_), Some((None, _))) => ("?", app.theme.awaiting, ""),
+            (Some(_), Some((Some(TaskOutcome::Failed), r))) if r >= maker.round => {
+                ("✗", app.theme.failed, " failed")
+            }
+            (Some(_), Some((Some(TaskOutcome::Unchecked), _))) => {
+                ("~", app.theme.dim, " unchecked")
+            }
+            (Some(_), _) => ("✓", app.theme.approved, ""),
+        };
+        let round = if maker.round > 1 {
+            format!(" ↻{}", maker.round)
+        } else {
+            String::new()
+        };
+        lines.push(Line::styled(
+            clip(
+                &format!("{mark} {}{round} {}{note}", maker.task, maker.name),
+                width,
+            ),
+            style,
+        ));
+    }
+    if !lines.is_empty() {
+        lines.push(Line::styled("─".repeat(width), app.theme.border));
+    }
+    lines
+}
+
 /// The attempt's latest tool calls (`write_file a.go ✓`, `run_command go
 /// test ./... ✗ exit 1`) and its status checklist.
 fn tool_lines(app: &App, attempt: &Attempt, width: usize) -> Vec<Line<'static>> {
@@ -448,8 +492,17 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
                         .map(|l| Line::styled(l, app.theme.awaiting)),
                 );
             }
+            out.extend(task_lines(app, a, width));
             let room = rows.saturating_sub(out.len());
-            out.extend(tail(&a.output, width, room).into_iter().map(Line::from));
+            // The latest words of the task that spoke last, else the answer.
+            let latest = a
+                .tasks
+                .iter()
+                .filter(|t| t.outcome.is_none())
+                .map(|t| t.output.as_str())
+                .next_back()
+                .unwrap_or(&a.output);
+            out.extend(tail(latest, width, room).into_iter().map(Line::from));
             out
         }
         (PhaseStatus::Failed, Some(a)) => {

@@ -11,6 +11,10 @@ pub mod server;
 
 pub const REQUEST: &str = "Add rate limiting to the orders API";
 
+/// The built-in skills.toml, to derive variants from.
+#[allow(dead_code)] // Not every test file uses it.
+pub const BUILTIN_SKILLS: &str = handoff::pipeline::BUILTIN_SKILLS;
+
 /// A private sessions folder and a way to run `handoff` against it.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,

@@ -131,6 +131,9 @@ pub fn compose(brief: &Brief) -> String {
             one_line(feedback)
         );
     }
+    if let Some(task) = &brief.task {
+        return super::structured::task(&topic, brief, task);
+    }
     if let Some(garbage) = super::structured::garbage(brief) {
         return garbage;
     }

@@ -10,13 +10,17 @@
 //!   (a dependency on a missing task, a task with no critique).
 //! * `!garbage:<phase>`: every attempt answers without any JSON.
 //! * `!qa-fails:N`: the verdict fails for the first N attempts.
+//! * `!critique-fails:N`: the critique of plan task N fails its first round.
+//!
+//! When the developer runs the plan task by task, a maker reports on its
+//! task against the task's criteria, and a critique answers with a verdict.
 
 use std::fmt::Write;
 
 use serde_json::{Value, json};
 
 use super::compose::{Topic, criteria, test_name};
-use crate::provider::Brief;
+use crate::provider::{Brief, TaskBrief};
 
 /// Whether the request carries `marker` (such as `!invalid:plan`).
 fn marked(brief: &Brief, marker: &str) -> bool {
@@ -224,6 +228,119 @@ pub(super) fn verdict(brief: &Brief) -> String {
         let _ = write!(intro, " {} issue(s) block the release.", issues.len());
     }
     fenced(&intro, &json!({"verdict": verdict, "issues": issues}))
+}
+
+/// A maker's report on its task, or a critique's verdict on one.
+pub(super) fn task(t: &Topic, brief: &Brief, task: &TaskBrief) -> String {
+    if let Some(maker) = task.critique_of {
+        let fails = brief
+            .request
+            .split_whitespace()
+            .any(|w| w == format!("!critique-fails:{maker}"))
+            && task
+                .work
+                .as_deref()
+                .is_some_and(|w| !w.contains("Revised after review"));
+        let issues: Vec<Value> = if fails {
+            let criterion = task
+                .criteria
+                .critical
+                .first()
+                .cloned()
+                .unwrap_or_else(|| task.name.clone());
+            vec![json!({
+                "severity": "critical",
+                "title": format!("Task {maker} does not show “{criterion}”"),
+                "detail": "The report claims it but names no test or file that demonstrates it.",
+                "criterion": criterion,
+            })]
+        } else {
+            Vec::new()
+        };
+        let verdict = if issues.is_empty() { "pass" } else { "fail" };
+        return fenced(
+            &format!(
+                "Checked task {maker} against {} critical criteria.",
+                task.criteria.critical.len()
+            ),
+            &json!({"verdict": verdict, "issues": issues}),
+        );
+    }
+    let mut out = format!(
+        "### Task {}: {}\n{}\n\n",
+        task.order,
+        task.name.trim(),
+        if task.description.trim().is_empty() {
+            format!("Done for {}.", t.title)
+        } else {
+            task.description.trim().to_owned()
+        }
+    );
+    if !task.files.is_empty() {
+        let _ = writeln!(
+            out,
+            "Files: {}\n",
+            task.files
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    out.push_str("Criteria:\n");
+    for c in &task.criteria.critical {
+        let _ = writeln!(out, "- [x] {c} — covered by `{}`", test_for(c));
+    }
+    if !brief.specialists.is_empty() {
+        out.push_str("\n## Specialist guidance applied\n");
+        for (s, keyword) in &brief.specialists {
+            let first = s.guidance.split(". ").next().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {} (engaged by “{keyword}”): {}",
+                s.name,
+                first
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .trim_end_matches('.')
+            );
+        }
+    }
+    if !brief.notes.is_empty() {
+        out.push_str("\n## Notes from earlier checkpoints\n");
+        for note in &brief.notes {
+            let _ = writeln!(
+                out,
+                "- Taken into account: {}",
+                note.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+        }
+    }
+    if let Some(feedback) = &task.feedback {
+        let first = feedback
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        let _ = writeln!(
+            out,
+            "\nRevised after review (round {}): {}",
+            task.round,
+            first.trim().trim_start_matches("- ")
+        );
+    }
+    out
+}
+
+/// A test name for a criterion, for the offline reports.
+fn test_for(criterion: &str) -> String {
+    let words: String = criterion
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(4)
+        .map(capital)
+        .collect();
+    format!("Test{words}")
 }
 
 fn capital(word: &str) -> String {

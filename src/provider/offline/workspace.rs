@@ -19,47 +19,73 @@ pub const NOTES_DIR: &str = "handoff-notes";
 pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
     let topic = Topic::of(&brief.request);
     let notes = format!("{NOTES_DIR}/{}.md", topic.slug);
-    let calls: Vec<(&str, serde_json::Value)> = match brief.phase.artifact.as_str() {
-        "implementation" => vec![
-            (
-                "write_file",
-                json!({
-                    "path": notes,
-                    "content": format!(
-                        "# {}\n\nNotes from the offline Senior Backend Developer: {} for `/api/v1/{}`.\n",
-                        topic.title, topic.feature, topic.resource
-                    ),
-                }),
-            ),
-            (
-                "run_command",
-                json!({ "command": format!("ls {NOTES_DIR}") }),
-            ),
-            (
-                "report_status",
-                json!({ "completed": ["Notes written"], "pending": ["Tests", "Review"] }),
-            ),
-        ],
-        "test-report" => vec![
-            ("run_command", json!({ "command": "git status --short" })),
-            (
-                "report_status",
-                json!({ "completed": ["Workspace checked"], "pending": [] }),
-            ),
-        ],
-        "verdict" => vec![("read_file", json!({ "path": notes }))],
-        "delivery" => match &brief.branch {
-            Some(branch) => vec![(
-                "run_command",
-                json!({ "command": format!(
+    let task_notes = |order: u32| format!("{NOTES_DIR}/{}/task-{order}.md", topic.slug);
+    let calls: Vec<(&str, serde_json::Value)> = match (&brief.task, brief.phase.artifact.as_str()) {
+        // One task of a plan: the maker writes its note, the critique reads it.
+        (Some(task), _) => {
+            if let Some(maker) = task.critique_of {
+                vec![("read_file", json!({ "path": task_notes(maker) }))]
+            } else {
+                let mut calls = vec![(
+                    "write_file",
+                    json!({
+                        "path": task_notes(task.order),
+                        "content": format!("# Task {}: {}\n\nRound {}.\n", task.order, task.name, task.round),
+                    }),
+                )];
+                // The first task looks at what is there, through the policy.
+                if task.order == 1 {
+                    calls.push((
+                        "run_command",
+                        json!({ "command": format!("ls {NOTES_DIR}") }),
+                    ));
+                }
+                calls
+            }
+        }
+        (None, artifact) => match artifact {
+            "implementation" => vec![
+                (
+                    "write_file",
+                    json!({
+                        "path": notes,
+                        "content": format!(
+                            "# {}\n\nNotes from the offline Senior Backend Developer: {} for `/api/v1/{}`.\n",
+                            topic.title, topic.feature, topic.resource
+                        ),
+                    }),
+                ),
+                (
+                    "run_command",
+                    json!({ "command": format!("ls {NOTES_DIR}") }),
+                ),
+                (
+                    "report_status",
+                    json!({ "completed": ["Notes written"], "pending": ["Tests", "Review"] }),
+                ),
+            ],
+            "test-report" => vec![
+                ("run_command", json!({ "command": "git status --short" })),
+                (
+                    "report_status",
+                    json!({ "completed": ["Workspace checked"], "pending": [] }),
+                ),
+            ],
+            // The developer's notes: one file, or one per plan task.
+            "verdict" => vec![("list_dir", json!({ "path": NOTES_DIR }))],
+            "delivery" => match &brief.branch {
+                Some(branch) => vec![(
+                    "run_command",
+                    json!({ "command": format!(
                     "git checkout -B {branch} && git add {NOTES_DIR} && git commit -m \"feat({}): {}\"",
                     topic.package(),
                     topic.feature
                 ) }),
-            )],
-            None => vec![("list_dir", json!({ "path": "." }))],
+                )],
+                None => vec![("list_dir", json!({ "path": "." }))],
+            },
+            _ => vec![("list_dir", json!({ "path": "." }))],
         },
-        _ => vec![("list_dir", json!({ "path": "." }))],
     };
     calls
         .into_iter()

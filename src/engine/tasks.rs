@@ -1,0 +1,576 @@
+//! Maker→checker: running a plan task by task (seed 003).
+//!
+//! A phase with `tasks_from` runs the plan of that earlier phase instead of
+//! one conversation. Each implementation task (maker) is followed by its
+//! critique, which answers with a verdict against the task's criteria; a
+//! failing verdict sends the task back with the issues, at most
+//! `max_task_rounds` runs in all. A task starts once every task it depends
+//! on is through; up to `max_parallel_tasks` run at once.
+//!
+//! Each run is a worker on its own tokio task that talks to the provider
+//! and reports to the engine over a channel: streamed text, tool calls
+//! (which the engine runs, permission policy and all, and answers), and how
+//! it ended. The engine stays the only writer of the log: every step is a
+//! `task_started`, `task_output` or `task_finished` event, and the attempt's
+//! artifact is the report of every task with its critique.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::phase::{FLUSH_AFTER, FLUSH_BYTES};
+use super::tool_calls::CallEnd;
+use super::{Command, Engine, EngineError};
+use crate::agent;
+use crate::formats::plan::{Plan, Task};
+use crate::provider::{
+    Chunk, CompletionRequest, Message, Provider, Role, TaskBrief, ToolCall, estimate_tokens,
+};
+use crate::session::{EventKind, TaskOutcome};
+use crate::tools;
+
+/// What a worker tells the engine.
+enum Report {
+    Text(String),
+    Retry {
+        reason: String,
+        wait: Duration,
+        next_try: u32,
+        tries: u32,
+    },
+    /// Tool calls to run; the results (tool messages) go back on `reply`.
+    Calls(Vec<ToolCall>, oneshot::Sender<Vec<Message>>),
+    Done {
+        text: String,
+        usage: (u64, u64),
+    },
+    Failed(String),
+}
+
+/// What every task run of one attempt shares.
+struct Ctx<'a> {
+    index: usize,
+    attempt: u32,
+    /// The phase's request, which each task's is made from.
+    base: &'a CompletionRequest,
+    max_rounds: u32,
+    tx: mpsc::UnboundedSender<(u32, Report)>,
+}
+
+/// One maker and the critique that checks it.
+struct Unit {
+    maker: Task,
+    critique: Option<Task>,
+    round: u32,
+    stage: Stage,
+    /// The maker's latest report.
+    work: Option<String>,
+    /// What the critique found when it sent the task back.
+    feedback: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Stage {
+    Waiting,
+    Making,
+    Checking,
+    Finished(TaskOutcome, String),
+}
+
+/// How running the plan ended.
+pub(super) enum PlanEnd {
+    /// The attempt's artifact, with the tokens used.
+    Done(String, (u64, u64)),
+    Failed(String),
+    Stopped,
+}
+
+/// Runs one conversation of a task to its answer, reporting as it goes.
+async fn worker(
+    provider: Arc<dyn Provider>,
+    mut request: CompletionRequest,
+    max_rounds: u32,
+    key: u32,
+    tx: mpsc::UnboundedSender<(u32, Report)>,
+) {
+    let send = |report| drop(tx.send((key, report)));
+    let (mut prompt_tokens, mut completion_tokens) = (0, 0);
+    let mut rounds = 0;
+    loop {
+        let estimated: u64 = request
+            .messages
+            .iter()
+            .map(|m| estimate_tokens(&m.content))
+            .sum();
+        let mut stream = provider.stream(request.clone());
+        let (mut text, mut calls, mut usage, mut ended) = (String::new(), Vec::new(), None, false);
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(Chunk::Text(delta)) => {
+                    text.push_str(&delta);
+                    send(Report::Text(delta));
+                }
+                Ok(Chunk::Usage {
+                    prompt_tokens,
+                    completion_tokens,
+                }) => usage = Some((prompt_tokens, completion_tokens)),
+                Ok(Chunk::ToolCall(call)) => calls.push(call),
+                Ok(Chunk::Retry {
+                    reason,
+                    wait,
+                    next_try,
+                    tries,
+                }) => send(Report::Retry {
+                    reason,
+                    wait,
+                    next_try,
+                    tries,
+                }),
+                Ok(Chunk::Done { .. }) => {
+                    ended = true;
+                    break;
+                }
+                Err(e) => return send(Report::Failed(e.to_string())),
+            }
+        }
+        if !ended {
+            return send(Report::Failed(
+                "the answer was cut short: the stream ended without a finish reason".into(),
+            ));
+        }
+        let (p, c) = usage.unwrap_or_else(|| (estimated, estimate_tokens(&text)));
+        prompt_tokens += p;
+        completion_tokens += c;
+        if calls.is_empty() {
+            return send(Report::Done {
+                text,
+                usage: (prompt_tokens, completion_tokens),
+            });
+        }
+        rounds += 1;
+        if rounds > max_rounds {
+            return send(Report::Failed(format!(
+                "used all {max_rounds} rounds of tool calls without finishing (max_tool_rounds)"
+            )));
+        }
+        request.messages.push(Message {
+            role: Role::Assistant,
+            content: text,
+            tool_calls: calls.clone(),
+            tool_call_id: None,
+        });
+        let (reply, results) = oneshot::channel();
+        send(Report::Calls(calls, reply));
+        match results.await {
+            Ok(messages) => request.messages.extend(messages),
+            // The engine stopped the task.
+            Err(_) => return,
+        }
+    }
+}
+
+/// The units of a plan: every maker, with the critique that checks it.
+fn units(plan: &Plan) -> Vec<Unit> {
+    plan.order()
+        .into_iter()
+        .filter(|t| !t.is_critique())
+        .map(|maker| Unit {
+            critique: plan.critique_of(maker.task_order).cloned(),
+            maker: maker.clone(),
+            round: 0,
+            stage: Stage::Waiting,
+            work: None,
+            feedback: None,
+        })
+        .collect()
+}
+
+fn files(task: &Task) -> Vec<String> {
+    ["files_to_create", "files_to_modify"]
+        .iter()
+        .filter_map(|k| task.inputs.get(*k)?.as_array())
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+impl Engine {
+    /// Runs the plan's tasks for attempt `attempt` of phase `index`.
+    pub(super) async fn run_plan(
+        &mut self,
+        index: usize,
+        attempt: u32,
+        plan: &Plan,
+        base: &CompletionRequest,
+    ) -> Result<PlanEnd, EngineError> {
+        let phase = self.spec.pipeline.phases[index].clone();
+        let limit = self.spec.pipeline.max_parallel_tasks.max(1) as usize;
+        let max_rounds = self.spec.pipeline.max_task_rounds.max(1);
+        let mut units = units(plan);
+        let (tx, mut rx) = mpsc::unbounded_channel::<(u32, Report)>();
+        let ctx = Ctx {
+            index,
+            attempt,
+            base,
+            max_rounds,
+            tx,
+        };
+        let mut workers: BTreeMap<u32, JoinHandle<()>> = BTreeMap::new();
+        let mut pending: BTreeMap<u32, String> = BTreeMap::new();
+        let mut usage = (0, 0);
+        let mut last_flush = Instant::now();
+        let stop = |workers: &mut BTreeMap<u32, JoinHandle<()>>| {
+            for (_, w) in std::mem::take(workers) {
+                w.abort();
+            }
+        };
+        loop {
+            // Start what is ready, lowest task first, up to the limit.
+            let done: BTreeSet<u32> = units
+                .iter()
+                .filter(|u| matches!(u.stage, Stage::Finished(..)))
+                .flat_map(|u| {
+                    std::iter::once(u.maker.task_order)
+                        .chain(u.critique.as_ref().map(|c| c.task_order))
+                })
+                .collect();
+            while workers.len() < limit {
+                let Some(u) = units.iter().position(|u| {
+                    u.stage == Stage::Waiting
+                        && u.maker.dependencies.iter().all(|d| done.contains(d))
+                }) else {
+                    break;
+                };
+                let key = self.start_maker(&ctx, &mut units[u])?;
+                workers.insert(key.0, key.1);
+            }
+            if workers.is_empty() {
+                break;
+            }
+            let deadline = last_flush + FLUSH_AFTER;
+            tokio::select! {
+                received = rx.recv() => {
+                    let Some((key, report)) = received else { break };
+                    match report {
+                        Report::Text(delta) => {
+                            let buffer = pending.entry(key).or_default();
+                            buffer.push_str(&delta);
+                            if buffer.len() >= FLUSH_BYTES || Instant::now() >= deadline {
+                                self.flush_tasks(&phase.id, attempt, &mut pending)?;
+                                last_flush = Instant::now();
+                            }
+                        }
+                        Report::Retry { reason, wait, next_try, tries } => {
+                            self.emit(EventKind::Retry {
+                                phase: phase.id.clone(),
+                                attempt,
+                                reason,
+                                wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                                next_try,
+                                tries,
+                            })?;
+                        }
+                        Report::Calls(calls, reply) => {
+                            self.flush_tasks(&phase.id, attempt, &mut pending)?;
+                            let mut results = Vec::new();
+                            for call in &calls {
+                                // Ids are unique per conversation, not per attempt.
+                                let logged = ToolCall { id: format!("t{key}-{}", call.id), ..call.clone() };
+                                match self.run_tool_call(index, attempt, &logged).await? {
+                                    CallEnd::Result(content) => results.push(Message {
+                                        role: Role::Tool,
+                                        content,
+                                        tool_calls: Vec::new(),
+                                        tool_call_id: Some(call.id.clone()),
+                                    }),
+                                    CallEnd::Cancelled => {
+                                        stop(&mut workers);
+                                        return Ok(PlanEnd::Failed("cancelled by the user".into()));
+                                    }
+                                    CallEnd::Stopped => {
+                                        stop(&mut workers);
+                                        return Ok(PlanEnd::Stopped);
+                                    }
+                                }
+                            }
+                            let _ = reply.send(results);
+                        }
+                        Report::Failed(error) => {
+                            self.flush_tasks(&phase.id, attempt, &mut pending)?;
+                            workers.remove(&key);
+                            self.emit(EventKind::TaskFinished {
+                                phase: phase.id.clone(),
+                                attempt,
+                                task: key,
+                                round: units.iter().find(|u| u.owns(key)).map_or(1, |u| u.round),
+                                outcome: TaskOutcome::Error,
+                                summary: error.clone(),
+                            })?;
+                            stop(&mut workers);
+                            return Ok(PlanEnd::Failed(format!("task {key} failed: {error}")));
+                        }
+                        Report::Done { text, usage: (p, c) } => {
+                            self.flush_tasks(&phase.id, attempt, &mut pending)?;
+                            workers.remove(&key);
+                            usage.0 += p;
+                            usage.1 += c;
+                            let Some(u) = units.iter().position(|u| u.owns(key)) else { continue };
+                            if let Some(worker) = self.finished(&ctx, &mut units[u], key, text)? {
+                                workers.insert(worker.0, worker.1);
+                            }
+                        }
+                    }
+                }
+                () = tokio::time::sleep_until(deadline), if !pending.values().all(String::is_empty) => {
+                    self.flush_tasks(&phase.id, attempt, &mut pending)?;
+                    last_flush = Instant::now();
+                }
+                command = self.commands.recv() => match command {
+                    Some(Command::Cancel) => {
+                        stop(&mut workers);
+                        self.flush_tasks(&phase.id, attempt, &mut pending)?;
+                        return Ok(PlanEnd::Failed("cancelled by the user".into()));
+                    }
+                    Some(Command::Decide(d)) => self.sink.notice(format!(
+                        "decision on `{}` refused: no gate is open while {} works",
+                        d.phase, phase.role
+                    )),
+                    Some(Command::Permission(answer)) => self.sink.notice(format!(
+                        "no permission is asked for call `{}`",
+                        answer.call_id
+                    )),
+                    None => {
+                        stop(&mut workers);
+                        return Ok(PlanEnd::Stopped);
+                    }
+                },
+            }
+        }
+        Ok(PlanEnd::Done(report(&units), usage))
+    }
+
+    /// Starts (or restarts) the maker of `unit`; returns its worker.
+    fn start_maker(
+        &mut self,
+        ctx: &Ctx<'_>,
+        unit: &mut Unit,
+    ) -> Result<(u32, JoinHandle<()>), EngineError> {
+        unit.round += 1;
+        unit.stage = Stage::Making;
+        let task = &unit.maker;
+        let brief = TaskBrief {
+            order: task.task_order,
+            name: task.task_name.clone(),
+            description: task.description.clone(),
+            criteria: task.validation_criteria.clone(),
+            files: files(task),
+            critique_of: None,
+            round: unit.round,
+            work: unit.feedback.as_ref().and(unit.work.clone()),
+            feedback: unit.feedback.clone(),
+        };
+        let label = task.task_name.clone();
+        self.start_task(ctx, &brief, &label)
+    }
+
+    /// Starts the critique of `unit`'s latest work; returns its worker.
+    fn start_critique(
+        &mut self,
+        ctx: &Ctx<'_>,
+        unit: &mut Unit,
+        critique: &Task,
+    ) -> Result<(u32, JoinHandle<()>), EngineError> {
+        unit.stage = Stage::Checking;
+        let brief = TaskBrief {
+            order: critique.task_order,
+            name: unit.maker.task_name.clone(),
+            description: unit.maker.description.clone(),
+            criteria: unit.maker.validation_criteria.clone(),
+            files: files(&unit.maker),
+            critique_of: Some(unit.maker.task_order),
+            round: unit.round,
+            work: unit.work.clone(),
+            feedback: None,
+        };
+        self.start_task(ctx, &brief, &critique.task_name)
+    }
+
+    /// Starts one run of a task (`label` is its name in the plan); a
+    /// critique is offered only the tools that change nothing.
+    fn start_task(
+        &mut self,
+        ctx: &Ctx<'_>,
+        task: &TaskBrief,
+        label: &str,
+    ) -> Result<(u32, JoinHandle<()>), EngineError> {
+        let phase = &self.spec.pipeline.phases[ctx.index];
+        self.emit(EventKind::TaskStarted {
+            phase: phase.id.clone(),
+            attempt: ctx.attempt,
+            task: task.order,
+            round: task.round,
+            name: label.to_owned(),
+            critique_of: task.critique_of,
+        })?;
+        let mut request = ctx.base.clone();
+        request.brief.task = Some(task.clone());
+        request.messages = agent::task_messages(&request.brief, task);
+        if let Some(workspace) = &self.spec.workspace {
+            agent::describe_workspace(
+                &mut request,
+                &workspace.root().display().to_string(),
+                self.spec.branch.as_deref(),
+            );
+        }
+        if task.critique_of.is_some() {
+            request
+                .tools
+                .retain(|t| tools::READ_ONLY.contains(&t.name.as_str()));
+        }
+        let handle = tokio::spawn(worker(
+            Arc::clone(&self.spec.provider),
+            request,
+            self.spec.pipeline.max_tool_rounds,
+            task.order,
+            ctx.tx.clone(),
+        ));
+        Ok((task.order, handle))
+    }
+
+    /// A worker of `unit` answered: record it, and start what comes next
+    /// for the unit (its critique, or its maker again).
+    fn finished(
+        &mut self,
+        ctx: &Ctx<'_>,
+        unit: &mut Unit,
+        key: u32,
+        text: String,
+    ) -> Result<Option<(u32, JoinHandle<()>)>, EngineError> {
+        let phase = self.spec.pipeline.phases[ctx.index].id.clone();
+        let finish = |outcome, summary: String| EventKind::TaskFinished {
+            phase: phase.clone(),
+            attempt: ctx.attempt,
+            task: key,
+            round: unit.round,
+            outcome,
+            summary,
+        };
+        if unit.stage == Stage::Making {
+            self.emit(finish(TaskOutcome::Done, String::new()))?;
+            unit.work = Some(text);
+            let Some(critique) = unit.critique.clone() else {
+                unit.stage = Stage::Finished(TaskOutcome::Done, String::new());
+                return Ok(None);
+            };
+            return self.start_critique(ctx, unit, &critique).map(Some);
+        }
+        match crate::formats::verdict::read(&text) {
+            Ok(v) if v.passed() => {
+                let summary = match v.issues.len() {
+                    0 => String::new(),
+                    n => format!("{n} minor issue(s)"),
+                };
+                self.emit(finish(TaskOutcome::Passed, summary.clone()))?;
+                unit.stage = Stage::Finished(TaskOutcome::Passed, summary);
+                Ok(None)
+            }
+            Ok(v) => {
+                let issues = v.issues_text();
+                let summary = v
+                    .issues
+                    .first()
+                    .map_or_else(String::new, |i| i.title.clone());
+                self.emit(finish(TaskOutcome::Failed, summary.clone()))?;
+                if unit.round >= ctx.max_rounds {
+                    unit.stage = Stage::Finished(TaskOutcome::Failed, summary);
+                    return Ok(None);
+                }
+                unit.feedback = Some(issues);
+                self.start_maker(ctx, unit).map(Some)
+            }
+            Err(errors) => {
+                let summary = format!("the critique could not be read: {}", errors.join("; "));
+                self.emit(finish(TaskOutcome::Unchecked, summary.clone()))?;
+                unit.stage = Stage::Finished(TaskOutcome::Unchecked, summary);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Logs the gathered text of every task, one `task_output` each.
+    fn flush_tasks(
+        &mut self,
+        phase: &str,
+        attempt: u32,
+        pending: &mut BTreeMap<u32, String>,
+    ) -> Result<(), EngineError> {
+        for (task, text) in std::mem::take(pending) {
+            if !text.is_empty() {
+                self.emit(EventKind::TaskOutput {
+                    phase: phase.to_owned(),
+                    attempt,
+                    task,
+                    text,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Unit {
+    /// Whether the worker under `key` (a task order) is this unit's.
+    fn owns(&self, key: u32) -> bool {
+        self.maker.task_order == key || self.critique.as_ref().is_some_and(|c| c.task_order == key)
+    }
+}
+
+/// The attempt's artifact: a table of the tasks, then each maker's report
+/// with its critique's finding.
+fn report(units: &[Unit]) -> String {
+    use std::fmt::Write;
+    let mut out = String::from(
+        "# Implementation: the plan, task by task\n\n| # | Task | Result | Rounds |\n|---|---|---|---|\n",
+    );
+    for u in units {
+        let result = match &u.stage {
+            Stage::Finished(outcome, _) => outcome.as_str(),
+            _ => "not run",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {result} | {} |",
+            u.maker.task_order,
+            u.maker.task_name.replace('|', "/"),
+            u.round
+        );
+    }
+    for u in units {
+        let _ = write!(
+            out,
+            "\n## Task {}: {}\n\n{}\n",
+            u.maker.task_order,
+            u.maker.task_name.trim(),
+            u.work.as_deref().unwrap_or("(not run)").trim()
+        );
+        if let (Some(c), Stage::Finished(outcome, summary)) = (&u.critique, &u.stage) {
+            let _ = writeln!(
+                out,
+                "\n> Critique (task {}): {}{}",
+                c.task_order,
+                outcome.as_str(),
+                if summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {summary}")
+                }
+            );
+        }
+    }
+    out
+}
