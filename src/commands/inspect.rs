@@ -101,9 +101,9 @@ pub fn show(g: &Global, session: &str, as_json: bool, artifact: Option<&str>) ->
         return Ok(exit::OK);
     }
     if as_json {
-        serde_json::to_writer_pretty(&mut out, &state_json(&loaded))
+        let text = crate::sanitize::json(&state_json(&loaded), true)
             .map_err(|e| Failure::failed(e.to_string()))?;
-        writeln!(out)?;
+        writeln!(out, "{text}")?;
         return Ok(exit::OK);
     }
     let outcome = state
@@ -178,9 +178,9 @@ pub fn sessions(g: &Global, as_json: bool) -> Outcome {
                 Err(e) => json!({ "error": e.to_string() }),
             })
             .collect();
-        serde_json::to_writer_pretty(&mut out, &items)
-            .map_err(|e| Failure::failed(e.to_string()))?;
-        writeln!(out)?;
+        let text =
+            crate::sanitize::json(&items, true).map_err(|e| Failure::failed(e.to_string()))?;
+        writeln!(out, "{text}")?;
         return Ok(exit::OK);
     }
     if all.is_empty() {

@@ -263,3 +263,25 @@ pub fn status(code: u16, headers: &[(&str, &str)], body: &str) -> Reply {
         body: body.to_owned(),
     }
 }
+
+/// One streamed fragment of a tool call: the first for a call carries its
+/// id and name, later ones more of its arguments.
+pub fn tool_call_chunk(
+    index: usize,
+    id: Option<&str>,
+    name: Option<&str>,
+    arguments: &str,
+) -> Piece {
+    let mut call = json!({ "index": index, "function": { "arguments": arguments } });
+    if let Some(id) = id {
+        call["id"] = id.into();
+        call["type"] = "function".into();
+    }
+    if let Some(name) = name {
+        call["function"]["name"] = name.into();
+    }
+    Piece::Data(json!({
+        "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": "test-model",
+        "choices": [{ "index": 0, "delta": { "tool_calls": [call] }, "finish_reason": null }]
+    }))
+}
