@@ -108,6 +108,17 @@ async fn dispatch(cli: Cli) -> Outcome {
     }
 }
 
+/// A log that cannot be used, and what the user can do about it.
+fn unusable(e: &crate::session::log::LogError) -> Failure {
+    match e.line() {
+        Some(line) => Failure::failed(format!(
+            "{e}\n  the session log is damaged at line {line}; the lines before it are intact. \
+             Repair or delete that line (keep a copy), or move the file out of the sessions folder."
+        )),
+        None => Failure::failed(e.to_string()),
+    }
+}
+
 fn env_var(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.is_empty())
 }

@@ -37,6 +37,21 @@ pub enum LogError {
 }
 
 impl LogError {
+    /// The log file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Io { path, .. } | Self::Corrupt { path, .. } | Self::Locked { path } => path,
+        }
+    }
+
+    /// The 1-based line of the damage, for a damaged log.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Self::Corrupt { line, .. } => Some(*line),
+            Self::Io { .. } | Self::Locked { .. } => None,
+        }
+    }
+
     fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
         move |source| Self::Io {
             path: path.to_owned(),
@@ -84,7 +99,8 @@ impl LogWriter {
 
     /// Opens an existing log to continue it: takes the exclusive lock (so
     /// two processes never write one session), cuts a torn last line off
-    /// the file, and returns the events already recorded.
+    /// the file, and returns the events already recorded. A file that is
+    /// not a session is refused before anything is cut from it.
     pub fn open_append(path: &Path) -> Result<(Self, Vec<Event>), LogError> {
         let file = OpenOptions::new()
             .read(true)
@@ -98,6 +114,7 @@ impl LogWriter {
         }
         let bytes = fs::read(path).map_err(LogError::io(path))?;
         let contents = parse_log(path, &bytes)?;
+        check_session(path, &contents.events, contents.torn_line)?;
         if contents.torn_line.is_some() {
             let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
             file.set_len(keep as u64).map_err(LogError::io(path))?;
@@ -154,6 +171,61 @@ pub fn read_log(path: &Path) -> Result<LogContents, LogError> {
     parse_log(path, &bytes)
 }
 
+/// Reads a log that must be a session: one that starts with
+/// `session_started`. An empty file, one cut short in its first line, or
+/// one that starts with anything else is damaged at line 1.
+pub fn read_session(path: &Path) -> Result<LogContents, LogError> {
+    let contents = read_log(path)?;
+    check_session(path, &contents.events, contents.torn_line)?;
+    Ok(contents)
+}
+
+/// Whether `events` (read from `path`) begin a session.
+pub fn check_session(
+    path: &Path,
+    events: &[Event],
+    torn_line: Option<usize>,
+) -> Result<(), LogError> {
+    let message = match (events.first().map(|e| &e.kind), torn_line) {
+        (Some(EventKind::SessionStarted { .. }), _) => return Ok(()),
+        (Some(kind), _) => format!(
+            "the first event is `{}`, not `session_started`: not the start of a session",
+            kind.name()
+        ),
+        (None, Some(_)) => {
+            "the first line was cut short (a crash as the session started?); nothing can be read"
+                .to_owned()
+        }
+        (None, None) => "the file is empty: no session_started event".to_owned(),
+    };
+    Err(LogError::Corrupt {
+        path: path.to_owned(),
+        line: 1,
+        message,
+    })
+}
+
+/// Why one line is not an event, in words a user can act on.
+fn explain(number: usize, raw: &[u8]) -> String {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    if number == 1 && raw.starts_with(BOM) {
+        return "the file starts with a byte-order mark (U+FEFF), which handoff never writes \
+                (was it saved by an editor?); remove those three bytes"
+            .to_owned();
+    }
+    let text = match std::str::from_utf8(raw) {
+        Ok(text) => text,
+        Err(e) => return format!("not UTF-8 text ({e})"),
+    };
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Err(e) => format!("not JSON ({e})"),
+        Ok(_) => match serde_json::from_str::<Event>(text) {
+            Err(e) => format!("not an event ({e})"),
+            Ok(_) => "not an event".to_owned(),
+        },
+    }
+}
+
 /// Parses log bytes; `path` is only used in messages.
 pub fn parse_log(path: &Path, bytes: &[u8]) -> Result<LogContents, LogError> {
     let mut contents = LogContents::default();
@@ -172,8 +244,9 @@ pub fn parse_log(path: &Path, bytes: &[u8]) -> Result<LogContents, LogError> {
             continue;
         }
         let parsed = std::str::from_utf8(raw)
-            .map_err(|e| e.to_string())
-            .and_then(|text| serde_json::from_str::<Event>(text).map_err(|e| e.to_string()));
+            .ok()
+            .and_then(|text| serde_json::from_str::<Event>(text).ok())
+            .ok_or_else(|| explain(number, raw));
         match parsed {
             Ok(event) => {
                 let expected = contents.events.len() as u64;
@@ -219,6 +292,57 @@ mod tests {
         }
     }
 
+    fn started() -> EventKind {
+        let pipeline =
+            crate::pipeline::load_pipeline(&crate::pipeline::SkillsFile::builtin(), None)
+                .expect("pipeline");
+        EventKind::SessionStarted {
+            id: "s1".into(),
+            request: "r".into(),
+            pipeline: Box::new(pipeline),
+            provider: "offline".into(),
+            model: "m".into(),
+            version: "0".into(),
+            workspace: None,
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_session_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (bytes, why) in [
+            (&b""[..], "empty"),
+            (br#"{"seq":0,"t":"2026-11-20T10:0"#, "cut short"),
+        ] {
+            let path = dir.path().join("s.jsonl");
+            fs::write(&path, bytes).expect("write");
+            let err = LogWriter::open_append(&path).expect_err("not a session");
+            assert!(err.to_string().contains(why), "{err}");
+            assert_eq!(err.line(), Some(1));
+            assert_eq!(fs::read(&path).expect("read"), bytes, "nothing was cut");
+        }
+    }
+
+    #[test]
+    fn names_a_byte_order_mark_and_text_that_is_not_json() {
+        let event = r#"{"seq":0,"t":"2026-11-20T10:00:00.000Z","kind":"gate_opened","phase":"a","question":"Ready?"}"#;
+        let bom = [b"\xEF\xBB\xBF".as_slice(), event.as_bytes(), b"\n"].concat();
+        let err = parse_log(Path::new("s.jsonl"), &bom).expect_err("bom");
+        assert!(
+            err.to_string()
+                .contains("s.jsonl:1: unreadable event: the file starts with a byte-order mark"),
+            "{err}"
+        );
+        let err = parse_log(Path::new("s.jsonl"), b"hello\nworld\n").expect_err("text");
+        assert!(
+            err.to_string()
+                .contains("s.jsonl:1: unreadable event: not JSON"),
+            "{err}"
+        );
+        let err = parse_log(Path::new("s.jsonl"), b"[1,2]\n").expect_err("json");
+        assert!(err.to_string().contains("not an event"), "{err}");
+    }
+
     #[test]
     fn writes_numbered_lines_with_private_permissions() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -249,7 +373,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = {
             let mut log = LogWriter::create(dir.path(), "s1").expect("create");
-            log.append(t(), gate("a")).expect("append");
+            log.append(t(), started()).expect("append");
             log.path().to_owned()
         };
         let mut file = OpenOptions::new().append(true).open(&path).expect("open");
