@@ -306,10 +306,14 @@ pub fn check(g: &Global) -> Outcome {
         }
     }
     if let Some(path) = dir.map(|d| d.join("keymap.toml"))
-        && let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(bytes) = std::fs::read(&path)
     {
-        match Keymap::patched(&path.display().to_string(), &text) {
-            Ok(_) => println!("{}: ok", path.display()),
+        let file = path.display().to_string();
+        match crate::diagnostic::decode(&file, bytes).map_err(|d| vec![d]) {
+            Ok(text) => match Keymap::patched(&file, &text) {
+                Ok(_) => println!("{file}: ok"),
+                Err(found) => mistakes.extend(found),
+            },
             Err(found) => mistakes.extend(found),
         }
     }
