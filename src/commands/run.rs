@@ -294,8 +294,12 @@ async fn attend(
         }
     };
     // The engine stops once its client is gone; wait so the log is closed.
-    let _ = task.await;
-    Ok(code)
+    // An engine that stopped because it could not record is a failure,
+    // whatever the state it had reached.
+    match task.await {
+        Ok(Err(_)) => Ok(exit::FAILED),
+        _ => Ok(code),
+    }
 }
 
 /// `handoff fork SESSION --at PHASE`: a new session whose log copies the

@@ -34,13 +34,19 @@ pub enum LogError {
     },
     #[error("{path}: the session is open in another handoff process")]
     Locked { path: PathBuf },
+    /// The file was deleted or replaced under a running session.
+    #[error("{path}: {message}")]
+    Gone { path: PathBuf, message: String },
 }
 
 impl LogError {
     /// The log file the error is about.
     pub fn path(&self) -> &Path {
         match self {
-            Self::Io { path, .. } | Self::Corrupt { path, .. } | Self::Locked { path } => path,
+            Self::Io { path, .. }
+            | Self::Corrupt { path, .. }
+            | Self::Locked { path }
+            | Self::Gone { path, .. } => path,
         }
     }
 
@@ -48,7 +54,7 @@ impl LogError {
     pub fn line(&self) -> Option<usize> {
         match self {
             Self::Corrupt { line, .. } => Some(*line),
-            Self::Io { .. } | Self::Locked { .. } => None,
+            Self::Io { .. } | Self::Locked { .. } | Self::Gone { .. } => None,
         }
     }
 
@@ -77,7 +83,10 @@ impl LogWriter {
             .create(dir)
             .map_err(LogError::io(dir))?;
         let path = dir.join(format!("{id}.jsonl"));
+        // Readable too, so that a log deleted under the session can be
+        // saved again from the open file.
         let file = OpenOptions::new()
+            .read(true)
             .append(true)
             .create_new(true)
             .mode(0o600)
@@ -141,6 +150,7 @@ impl LogWriter {
             t: DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t),
             kind,
         };
+        self.check_still_there()?;
         let mut line = serde_json::to_vec(&event).map_err(|e| LogError::Io {
             path: self.path.clone(),
             source: e.into(),
@@ -154,6 +164,63 @@ impl LogWriter {
         }
         self.next_seq += 1;
         Ok(event)
+    }
+}
+
+impl LogWriter {
+    /// Fails when the path no longer names the file this writer holds (it
+    /// was deleted or replaced while the session ran): writing on would
+    /// record into a file nobody can open. What was recorded is saved
+    /// again first — at the path when it is free, else beside it — and the
+    /// error says where.
+    fn check_still_there(&self) -> Result<(), LogError> {
+        use std::os::unix::fs::MetadataExt;
+        let held = self.file.metadata().map_err(LogError::io(&self.path))?;
+        let named = fs::metadata(&self.path);
+        if named
+            .as_ref()
+            .is_ok_and(|m| m.dev() == held.dev() && m.ino() == held.ino())
+        {
+            return Ok(());
+        }
+        let saved = self.save_copy(named.is_err());
+        let message = match saved {
+            Ok(to) => format!(
+                "the log file was deleted or replaced while the session ran, so nothing more \
+                 is recorded; everything recorded so far was saved again to {}",
+                to.display()
+            ),
+            Err(e) => format!(
+                "the log file was deleted or replaced while the session ran, so nothing more \
+                 is recorded, and saving what was recorded failed: {e}"
+            ),
+        };
+        Err(LogError::Gone {
+            path: self.path.clone(),
+            message,
+        })
+    }
+
+    /// Writes everything in the held file to a new private file: the
+    /// original path if `path_free`, else `<id>.recovered.jsonl` beside it.
+    fn save_copy(&self, path_free: bool) -> std::io::Result<PathBuf> {
+        use std::os::unix::fs::FileExt;
+        let len = self.file.metadata()?.len();
+        let mut bytes = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
+        self.file.read_exact_at(&mut bytes, 0)?;
+        let to = if path_free {
+            self.path.clone()
+        } else {
+            self.path.with_extension("recovered.jsonl")
+        };
+        let mut copy = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&to)?;
+        copy.write_all(&bytes)?;
+        copy.sync_all()?;
+        Ok(to)
     }
 }
 
@@ -391,6 +458,56 @@ mod tests {
             LogWriter::open_append(&path).is_err(),
             "the first writer still holds the lock"
         );
+    }
+
+    #[test]
+    fn a_log_deleted_under_the_writer_is_saved_again_and_refuses_more() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log = LogWriter::create(dir.path(), "s1").expect("create");
+        log.append(t(), gate("a")).expect("append");
+        let recorded = fs::read(log.path()).expect("read");
+        fs::remove_file(log.path()).expect("delete");
+        let err = log.append(t(), gate("b")).expect_err("gone");
+        assert!(matches!(err, LogError::Gone { .. }), "{err}");
+        assert!(err.to_string().contains("deleted or replaced"), "{err}");
+        assert_eq!(fs::read(log.path()).expect("saved again"), recorded);
+        let mode = fs::metadata(log.path()).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+
+        // Replaced by another file: that file is left alone, the copy goes beside it.
+        let mut log = LogWriter::create(dir.path(), "s2").expect("create");
+        log.append(t(), gate("a")).expect("append");
+        fs::remove_file(log.path()).expect("delete");
+        fs::write(log.path(), "someone else's\n").expect("replace");
+        let err = log.append(t(), gate("b")).expect_err("replaced");
+        let beside = dir.path().join("s2.recovered.jsonl");
+        assert!(
+            err.to_string().contains(&beside.display().to_string()),
+            "{err}"
+        );
+        assert_eq!(fs::read(&beside).expect("copy"), recorded);
+        assert_eq!(fs::read(log.path()).expect("other"), b"someone else's\n");
+    }
+
+    #[test]
+    fn a_full_disk_fails_the_append_and_numbers_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // /dev/full answers every write with ENOSPC; the path check is
+        // satisfied by linking the name to the device.
+        let path = dir.path().join("full.jsonl");
+        std::os::unix::fs::symlink("/dev/full", &path).expect("link");
+        let file = OpenOptions::new().append(true).open(&path).expect("open");
+        let mut log = LogWriter {
+            file,
+            path,
+            next_seq: 7,
+        };
+        let err = log.append(t(), gate("a")).expect_err("disk full");
+        assert!(
+            matches!(&err, LogError::Io { source, .. } if source.raw_os_error() == Some(28)),
+            "ENOSPC: {err}"
+        );
+        assert_eq!(log.next_seq, 7, "a failed append takes no number");
     }
 
     #[test]
