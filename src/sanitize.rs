@@ -62,7 +62,7 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
 }
 
 /// `value` as JSON (pretty or one line) in which every character
-/// [`sanitize`] would remove is a `\uXXXX` escape. serde_json escapes only
+/// [`sanitize`] would remove is a `\uXXXX` escape. `serde_json` escapes only
 /// C0 controls, leaving DEL, C1 controls and bidi overrides raw.
 pub fn json(value: &impl serde::Serialize, pretty: bool) -> serde_json::Result<String> {
     let text = if pretty {

@@ -30,11 +30,12 @@ fn sandbox() -> (Sandbox, String) {
 }
 
 fn run(sandbox: &Sandbox, repo: &str, server: &TestServer) -> std::process::Output {
+    // The first phase is all these tests need: stop at its gate.
     sandbox.run(&[
         "run",
         "--headless",
         "--approve",
-        "all",
+        "none",
         "--workspace",
         repo,
         "--base-url",
@@ -95,8 +96,9 @@ fn malformed_arguments_and_unknown_tools_go_back_to_the_model_as_errors() {
     });
     let (sandbox, repo) = sandbox();
     let out = run(&sandbox, &repo, &server);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let events = events(&sandbox.log());
+    assert_eq!(of_kind(&events, "artifact").len(), 1, "the phase finished");
     let results = of_kind(&events, "tool_result");
     assert_eq!(results.len(), 4);
     for r in &results {

@@ -101,8 +101,9 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| *i != skip)
-                .map(|(_, l)| format!("{l}\n"))
-                .collect::<String>()
+                .map(|(_, l)| *l)
+                .collect::<Vec<_>>()
+                .join("\n")
                 .into_bytes();
         }
         3 => {
@@ -166,9 +167,8 @@ fn check(
     load: impl FnOnce(&str) -> Result<(), Vec<Diagnostic>>,
 ) -> bool {
     let result = catch_unwind(AssertUnwindSafe(|| load(text)));
-    let Ok(result) = result else {
-        panic!("{what}: the loader panicked on:\n{text}");
-    };
+    assert!(result.is_ok(), "{what}: the loader panicked on:\n{text}");
+    let Ok(result) = result else { return false };
     let Err(diagnostics) = result else {
         return false;
     };

@@ -7,6 +7,7 @@
 mod common;
 
 use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::mpsc;
@@ -263,7 +264,6 @@ fn a_sessions_folder_that_cannot_be_written_is_reported_before_anything_runs() {
         // Permission bits do not bind root; nothing to prove here.
         return;
     }
-    use std::os::unix::fs::PermissionsExt;
     let sandbox = Sandbox::new();
     std::fs::create_dir(sandbox.sessions()).expect("sessions");
     std::fs::set_permissions(sandbox.sessions(), std::fs::Permissions::from_mode(0o500))

@@ -194,6 +194,7 @@ fn hostile_session() -> Vec<Event> {
             from: "plan".into(),
             to: "summarize".into(),
             reason: corpus.clone(),
+            automatic: false,
         },
     ];
     kinds
@@ -201,7 +202,7 @@ fn hostile_session() -> Vec<Event> {
         .enumerate()
         .map(|(i, kind)| Event {
             seq: i as u64,
-            t: at(i as i64),
+            t: at(i64::try_from(i).unwrap_or_default()),
             kind,
         })
         .collect()
@@ -406,7 +407,15 @@ fn headless_runs_replays_show_sessions_stats_and_export_print_no_payload() {
     let (sandbox, repo) = hostile_sandbox();
     let repo = repo.to_str().expect("path");
     for json in [false, true] {
-        let mut args = vec!["run", "--headless", "--approve", "all", "--workspace", repo];
+        // The hostile phase is the first: stop at its gate.
+        let mut args = vec![
+            "run",
+            "--headless",
+            "--approve",
+            "none",
+            "--workspace",
+            repo,
+        ];
         args.extend(["--base-url", &server.base_url, "--model", "m"]);
         if json {
             args.push("--json");
@@ -429,7 +438,7 @@ fn headless_runs_replays_show_sessions_stats_and_export_print_no_payload() {
             .write_all(request.as_bytes())
             .expect("request");
         let output = child.wait_with_output().expect("run");
-        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
         if json {
             assert_no_control(&output.stdout, Capture::InProcess, "run --json");
         } else {

@@ -69,7 +69,7 @@ fn error_answer(message: &str) -> Reply {
 fn the_api_key_is_in_no_file_no_output_and_no_message() {
     let echo = format!("Incorrect API key provided: {SENTINEL}");
     // A whole session whose developer runs `env` in the workspace.
-    let good = TestServer::start(|n, request| {
+    let good = TestServer::start(|_, request| {
         let role = role_of(request);
         let has_result = request.body["messages"]
             .as_array()
@@ -86,7 +86,7 @@ fn the_api_key_is_in_no_file_no_output_and_no_message() {
                 Piece::Raw("data: [DONE]".into()),
             ]);
         }
-        answer(&format!("# {role} {n}\n\nDone.\n"), 10, 5)
+        answer(&common::server::well_behaved(&role), 10, 5)
     });
     let unauthorized = {
         let echo = echo.clone();
@@ -195,10 +195,16 @@ fn the_api_key_is_in_no_file_no_output_and_no_message() {
     for output in &outputs {
         for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
             let text = String::from_utf8_lossy(bytes);
-            if let Some(at) = text.find(SENTINEL) {
-                let around: String = text[at.saturating_sub(120)..].chars().take(200).collect();
-                panic!("the key was printed on {stream}: …{around}…");
-            }
+            let at = text.find(SENTINEL);
+            assert!(
+                at.is_none(),
+                "the key was printed on {stream}: …{}…",
+                text.get(at.unwrap_or_default().saturating_sub(120)..)
+                    .unwrap_or_default()
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            );
         }
     }
     let written = files(sandbox.dir.path());

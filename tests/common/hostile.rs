@@ -50,11 +50,12 @@ pub const CORPUS: &[&str] = &[
 
 /// The corpus as one text, one payload per line with its visible marker.
 pub fn text() -> String {
-    CORPUS
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{p}|v{i}\n"))
-        .collect()
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    for (i, payload) in CORPUS.iter().enumerate() {
+        let _ = writeln!(text, "{payload}|v{i}");
+    }
+    text
 }
 
 /// How the bytes were produced: a pseudo-terminal adds `\r\n` line ends
@@ -79,38 +80,44 @@ const MODES: [&str; 8] = [
 /// output in the failure.
 pub fn assert_terminal_safe(bytes: &[u8], capture: Capture, what: &str) {
     let text = String::from_utf8_lossy(bytes);
-    if let Some(at) = text.find(HIDDEN) {
-        let context: String = text[..at]
-            .chars()
-            .rev()
-            .take(60)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        panic!("{what}: a payload's hidden text shows at byte {at}, after {context:?}");
-    }
+    let hidden = text.find(HIDDEN);
+    assert!(
+        hidden.is_none(),
+        "{what}: a payload's hidden text shows at byte {hidden:?}: {}",
+        around(bytes, hidden.unwrap_or_default())
+    );
     assert_no_control(bytes, capture, what);
 }
 
 /// The control-byte half of [`assert_terminal_safe`], for JSON output,
 /// which rightly quotes payloads as inert `\uXXXX` text.
 pub fn assert_no_control(bytes: &[u8], capture: Capture, what: &str) {
-    let fail = |at: usize, why: &str| -> ! {
-        let from = at.saturating_sub(40);
-        let to = (at + 40).min(bytes.len());
-        panic!(
-            "{what}: {why} at byte {at}: {:?}",
-            String::from_utf8_lossy(&bytes[from..to])
-        )
-    };
+    let found = first_control(bytes, capture);
+    assert!(
+        found.is_none(),
+        "{what}: {} at byte {}: {}",
+        found.map_or("", |f| f.1),
+        found.map_or(0, |f| f.0),
+        around(bytes, found.map_or(0, |f| f.0))
+    );
+}
+
+/// The bytes around `at`, for a failure message.
+fn around(bytes: &[u8], at: usize) -> String {
+    let from = at.saturating_sub(60);
+    let to = (at + 60).min(bytes.len());
+    format!("{:?}", String::from_utf8_lossy(&bytes[from.min(to)..to]))
+}
+
+/// Where the first byte or sequence crossterm would not write is, and
+/// what it is.
+fn first_control(bytes: &[u8], capture: Capture) -> Option<(usize, &'static str)> {
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        match b {
+        match bytes[i] {
             0x1b => {
                 if bytes.get(i + 1) != Some(&b'[') {
-                    fail(i, "an escape that is not a CSI");
+                    return Some((i, "an escape that is not a CSI"));
                 }
                 let start = i + 2;
                 let mut end = start;
@@ -118,11 +125,11 @@ pub fn assert_no_control(bytes: &[u8], capture: Capture, what: &str) {
                     end += 1;
                 }
                 let Some(&final_byte) = bytes.get(end) else {
-                    fail(i, "an unterminated CSI")
+                    return Some((i, "an unterminated CSI"));
                 };
                 let params = std::str::from_utf8(&bytes[start..end]).unwrap_or("?");
                 if params.contains("1337") {
-                    fail(i, "a payload's CSI");
+                    return Some((i, "a payload's CSI"));
                 }
                 let allowed = match final_byte {
                     b'm' | b'H' => params.bytes().all(|c| c.is_ascii_digit() || c == b';'),
@@ -131,26 +138,29 @@ pub fn assert_no_control(bytes: &[u8], capture: Capture, what: &str) {
                     _ => false,
                 };
                 if !allowed {
-                    fail(i, "a CSI crossterm does not write to draw");
+                    return Some((i, "a CSI crossterm does not write to draw"));
                 }
                 i = end + 1;
             }
             b'\n' => i += 1,
             b'\r' if capture == Capture::Pty && bytes.get(i + 1) == Some(&b'\n') => i += 2,
-            0x00..=0x1f | 0x7f => fail(i, "a control character"),
+            0x00..=0x1f | 0x7f => return Some((i, "a control character")),
             // C1 controls encoded in UTF-8: U+0080..U+009F.
-            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => fail(i, "a C1 control"),
+            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => {
+                return Some((i, "a C1 control"));
+            }
             // Bidi embeddings, overrides (U+202A..E), isolates (U+2066..9).
             0xe2 if matches!(
                 (bytes.get(i + 1), bytes.get(i + 2)),
                 (Some(0x80), Some(0xaa..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
             ) =>
             {
-                fail(i, "a bidi control");
+                return Some((i, "a bidi control"));
             }
             // U+061C, the Arabic letter mark.
-            0xd8 if bytes.get(i + 1) == Some(&0x9c) => fail(i, "a bidi control"),
+            0xd8 if bytes.get(i + 1) == Some(&0x9c) => return Some((i, "a bidi control")),
             _ => i += 1,
         }
     }
+    None
 }

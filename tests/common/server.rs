@@ -285,3 +285,26 @@ pub fn tool_call_chunk(
         "choices": [{ "index": 0, "delta": { "tool_calls": [call] }, "finish_reason": null }]
     }))
 }
+
+/// A small valid plan for the Solution Architect: one maker task and its
+/// critique (the pipeline reads the plan as JSON).
+pub const PLAN: &str = r#"The plan:
+```json
+{"architecture": {"summary": "A token bucket per client in Redis"},
+ "tasks": [
+  {"task_name": "Implement the limiter", "skill_id": "backend-implement", "task_order": 1,
+   "validation_criteria": {"critical": ["429 past the limit"]}},
+  {"task_name": "Critique the limiter", "skill_id": "backend-critique", "task_order": 2,
+   "dependencies": [1], "inputs": {"preceding_task": {"task_order": 1}}}]}
+```
+"#;
+
+/// What each role of a well-behaved model answers: Markdown, or the plan
+/// and a passing verdict where the pipeline wants JSON.
+pub fn well_behaved(role: &str) -> String {
+    match role {
+        "Solution Architect" => PLAN.to_owned(),
+        "QA Engineer" => "{\"verdict\": \"pass\", \"issues\": []}".to_owned(),
+        _ => format!("# {role} artifact\n\nWork by the {role} for the request.\n"),
+    }
+}
