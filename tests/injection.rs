@@ -180,6 +180,12 @@ fn hostile_session() -> Vec<Event> {
             pattern: Some(line(6)),
             reason: Some(corpus.clone()),
         },
+        EventKind::Invalid {
+            phase: "plan".into(),
+            attempt: 1,
+            errors: vec![corpus.clone(), line(3)],
+            retry: false,
+        },
         EventKind::PhaseFailed {
             phase: "plan".into(),
             attempt: 1,
