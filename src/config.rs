@@ -167,8 +167,11 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Diagnostic> {
 
 /// Reads the config file if there is one.
 pub fn load(path: &Path) -> Result<Config, Diagnostic> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&path.display().to_string(), &text),
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let file = path.display().to_string();
+            parse(&file, &crate::diagnostic::decode(&file, bytes)?)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
         Err(e) => Err(Diagnostic::at(
             &path.display().to_string(),

@@ -46,6 +46,23 @@ impl Diagnostic {
     }
 }
 
+/// A file's bytes as text, or a mistake at the first byte that is not
+/// UTF-8 (counting the characters before it on its line).
+pub fn decode(file: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let (line, column) = line_col(&before, before.len());
+        Diagnostic {
+            file: file.to_owned(),
+            line,
+            column,
+            message: format!("not UTF-8 text (byte 0x{:02x})", bytes[at]),
+        }
+    })
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
@@ -70,6 +87,13 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_placed() {
+        let d = decode("f.toml", b"a = 1\nb = \"\xc3\xa9\xff\"\n".to_vec()).expect_err("not UTF-8");
+        assert_eq!(d.to_string(), "f.toml:2:7: not UTF-8 text (byte 0xff)");
+        assert_eq!(decode("f", b"ok".to_vec()).as_deref(), Ok("ok"));
+    }
 
     #[test]
     fn line_col_counts_characters() {

@@ -313,8 +313,8 @@ pub fn print_event(
     out: &mut impl Write,
 ) -> io::Result<()> {
     if json {
-        serde_json::to_writer(&mut *out, event)?;
-        writeln!(out)
+        let line = crate::sanitize::json(event, false)?;
+        writeln!(out, "{line}")
     } else {
         match describe(event, state) {
             Some(line) => writeln!(out, "{line}"),

@@ -7,8 +7,13 @@
 //! other C0/C1 control except newline, and the bidi embedding, override and
 //! isolate characters. Tabs become spaces so widths stay predictable. Every
 //! widget and the headless printer take text through here.
+//!
+//! JSON output cannot drop characters, so [`json`] keeps the text and
+//! writes those same characters as `\uXXXX` escapes instead: a parser reads
+//! the original string, a terminal sees only ASCII letters.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 const TAB: &str = "    ";
 
@@ -56,6 +61,31 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `value` as JSON (pretty or one line) in which every character
+/// [`sanitize`] would remove is a `\uXXXX` escape. `serde_json` escapes only
+/// C0 controls, leaving DEL, C1 controls and bidi overrides raw.
+pub fn json(value: &impl serde::Serialize, pretty: bool) -> serde_json::Result<String> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)?
+    } else {
+        serde_json::to_string(value)?
+    };
+    if !text.chars().any(is_unsafe) {
+        return Ok(text);
+    }
+    // JSON's own syntax is printable ASCII, so these are all inside strings,
+    // where an escape means the same character.
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_unsafe(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
 /// Skips the parameters and final byte of a control sequence.
 fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     for c in chars.by_ref() {
@@ -83,7 +113,7 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 
 #[cfg(test)]
 mod tests {
-    use super::sanitize;
+    use super::{json, sanitize};
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {
@@ -115,6 +145,22 @@ mod tests {
             sanitize("admin\u{202E}txt.exe\u{2066}x\u{2069}"),
             "admintxt.exex"
         );
+    }
+
+    #[test]
+    fn json_escapes_what_a_terminal_would_obey_and_parses_back_the_same() {
+        let text = "a\u{1b}]0;t\u{7}\u{9b}2J\u{7f}\u{202e}b\n";
+        let value = serde_json::json!({ "text": text });
+        for pretty in [false, true] {
+            let out = json(&value, pretty).expect("json");
+            assert!(
+                out.is_ascii() && !out.chars().any(|c| c.is_control() && c != '\n'),
+                "{out}"
+            );
+            let back: serde_json::Value = serde_json::from_str(&out).expect("parses");
+            assert_eq!(back["text"], text);
+        }
+        assert_eq!(json(&"plain ✓", false).expect("json"), "\"plain ✓\"");
     }
 
     #[test]

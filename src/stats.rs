@@ -236,11 +236,7 @@ impl Stats {
                     continue;
                 }
                 Err(e) => {
-                    let path = match e {
-                        LogError::Io { path, .. }
-                        | LogError::Corrupt { path, .. }
-                        | LogError::Locked { path } => path,
-                    };
+                    let path = e.path();
                     stats.unreadable.push(Unreadable {
                         path: path.display().to_string(),
                         error: e.to_string(),

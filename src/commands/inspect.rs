@@ -21,7 +21,7 @@ use crate::tui::theme::{BUILTIN_THEMES, check_theme_file};
 pub(super) fn load(g: &Global, session: &str) -> Result<Loaded, Failure> {
     let dir = sessions_dir(g);
     let path = store::resolve(&dir, session).map_err(|e| Failure::usage(e.to_string()))?;
-    let loaded = store::load(&path).map_err(|e| Failure::failed(e.to_string()))?;
+    let loaded = store::load(&path).map_err(|e| super::unusable(&e))?;
     if loaded.state.pipeline.is_none() {
         return Err(Failure::failed(format!(
             "{}: no session_started event; not a session log",
@@ -101,9 +101,9 @@ pub fn show(g: &Global, session: &str, as_json: bool, artifact: Option<&str>) ->
         return Ok(exit::OK);
     }
     if as_json {
-        serde_json::to_writer_pretty(&mut out, &state_json(&loaded))
+        let text = crate::sanitize::json(&state_json(&loaded), true)
             .map_err(|e| Failure::failed(e.to_string()))?;
-        writeln!(out)?;
+        writeln!(out, "{text}")?;
         return Ok(exit::OK);
     }
     let outcome = state
@@ -166,6 +166,13 @@ pub(super) fn age(then: Option<chrono::DateTime<Utc>>) -> String {
     }
 }
 
+/// The id a damaged log would have: its file name without `.jsonl`.
+fn damaged_id(e: &crate::session::log::LogError) -> String {
+    e.path()
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+}
+
 pub fn sessions(g: &Global, as_json: bool) -> Outcome {
     let dir = sessions_dir(g);
     let all = store::list(&dir);
@@ -174,13 +181,25 @@ pub fn sessions(g: &Global, as_json: bool) -> Outcome {
         let items: Vec<_> = all
             .iter()
             .map(|l| match l {
-                Ok(loaded) => state_json(loaded),
-                Err(e) => json!({ "error": e.to_string() }),
+                Ok(loaded) => {
+                    let mut item = state_json(loaded);
+                    if let Some(line) = loaded.torn_line {
+                        item["torn_line"] = line.into();
+                    }
+                    item
+                }
+                Err(e) => json!({
+                    "id": damaged_id(e),
+                    "path": e.path(),
+                    "status": "damaged",
+                    "line": e.line(),
+                    "error": e.to_string(),
+                }),
             })
             .collect();
-        serde_json::to_writer_pretty(&mut out, &items)
-            .map_err(|e| Failure::failed(e.to_string()))?;
-        writeln!(out)?;
+        let text =
+            crate::sanitize::json(&items, true).map_err(|e| Failure::failed(e.to_string()))?;
+        writeln!(out, "{text}")?;
         return Ok(exit::OK);
     }
     if all.is_empty() {
@@ -200,7 +219,14 @@ pub fn sessions(g: &Global, as_json: bool) -> Outcome {
                     .active_phase()
                     .or_else(|| s.phases.iter().rposition(|p| !p.attempts.is_empty()))
                     .map_or("-", |i| s.phases[i].id.as_str());
-                let request: String = sanitize(&s.request).chars().take(60).collect();
+                let torn = l
+                    .torn_line
+                    .map(|n| format!("[line {n} cut short] "))
+                    .unwrap_or_default();
+                let request: String = format!("{torn}{}", sanitize(&s.request))
+                    .chars()
+                    .take(60)
+                    .collect();
                 writeln!(
                     out,
                     "{:<22} {:<14} {:<10} {:>4}  {request}",
@@ -210,7 +236,16 @@ pub fn sessions(g: &Global, as_json: bool) -> Outcome {
                     age(s.started_at)
                 )?;
             }
-            Err(e) => writeln!(out, "unreadable: {}", sanitize(&e.to_string()))?,
+            Err(e) => writeln!(
+                out,
+                "{:<22} {:<14} {:<10} {:>4}  {}",
+                sanitize(&damaged_id(e)),
+                "damaged",
+                e.line()
+                    .map_or_else(|| "-".to_owned(), |n| format!("line {n}")),
+                "-",
+                sanitize(&e.to_string())
+            )?,
         }
     }
     Ok(exit::OK)
@@ -271,10 +306,14 @@ pub fn check(g: &Global) -> Outcome {
         }
     }
     if let Some(path) = dir.map(|d| d.join("keymap.toml"))
-        && let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(bytes) = std::fs::read(&path)
     {
-        match Keymap::patched(&path.display().to_string(), &text) {
-            Ok(_) => println!("{}: ok", path.display()),
+        let file = path.display().to_string();
+        match crate::diagnostic::decode(&file, bytes).map_err(|d| vec![d]) {
+            Ok(text) => match Keymap::patched(&file, &text) {
+                Ok(_) => println!("{file}: ok"),
+                Err(found) => mistakes.extend(found),
+            },
             Err(found) => mistakes.extend(found),
         }
     }

@@ -108,6 +108,17 @@ async fn dispatch(cli: Cli) -> Outcome {
     }
 }
 
+/// A log that cannot be used, and what the user can do about it.
+fn unusable(e: &crate::session::log::LogError) -> Failure {
+    match e.line() {
+        Some(line) => Failure::failed(format!(
+            "{e}\n  the session log is damaged at line {line}; the lines before it are intact. \
+             Repair or delete that line (keep a copy), or move the file out of the sessions folder."
+        )),
+        None => Failure::failed(e.to_string()),
+    }
+}
+
 fn env_var(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.is_empty())
 }
@@ -120,9 +131,7 @@ fn sessions_dir(g: &Global) -> PathBuf {
 /// Finds the skills file: `--skills`, `./skills.toml`,
 /// `$XDG_CONFIG_HOME/handoff/skills.toml`, else the built-in.
 fn skills_file(g: &Global) -> Result<SkillsFile, Failure> {
-    let read = |path: &Path| {
-        SkillsFile::read(path).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
-    };
+    let read = |path: &Path| SkillsFile::read(path).map_err(|d| Failure::usage(d.to_string()));
     if let Some(path) = &g.skills {
         return read(path);
     }
@@ -262,9 +271,14 @@ fn keymap() -> Result<crate::tui::keymap::Keymap, Failure> {
     let Some(path) = crate::config::config_dir(env_var).map(|d| d.join("keymap.toml")) else {
         return Ok(crate::tui::keymap::Keymap::default());
     };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => crate::tui::keymap::Keymap::patched(&path.display().to_string(), &text)
-            .map_err(|d| Failure::usage(crate::diagnostic::render(&d))),
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let file = path.display().to_string();
+            let text = crate::diagnostic::decode(&file, bytes)
+                .map_err(|d| Failure::usage(d.to_string()))?;
+            crate::tui::keymap::Keymap::patched(&file, &text)
+                .map_err(|d| Failure::usage(crate::diagnostic::render(&d)))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Ok(crate::tui::keymap::Keymap::default())
         }

@@ -5,7 +5,7 @@ use std::io::Write;
 use super::{Failure, Outcome, exit, sessions_dir};
 use crate::cli::{Global, Speed};
 use crate::headless::print_event;
-use crate::session::log::read_log;
+use crate::session::log::read_session;
 use crate::session::{SessionState, store};
 use crate::tui::{self, replay::gap};
 
@@ -18,7 +18,7 @@ pub async fn replay(
 ) -> Outcome {
     let path =
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
-    let contents = read_log(&path).map_err(|e| Failure::failed(e.to_string()))?;
+    let contents = read_session(&path).map_err(|e| super::unusable(&e))?;
     if let Some(line) = contents.torn_line {
         eprintln!(
             "handoff: {}:{line}: a torn last line is ignored",

@@ -160,8 +160,8 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
 pub async fn resume(g: &Global, session: &str, h: &Headless) -> Outcome {
     let path =
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
-    let (log, events) =
-        LogWriter::open_append(&path).map_err(|e| Failure::failed(e.to_string()))?;
+    let (log, events) = LogWriter::open_append(&path).map_err(|e| super::unusable(&e))?;
+    crate::session::log::check_session(&path, &events, None).map_err(|e| super::unusable(&e))?;
     let state = crate::session::SessionState::from_events(&events);
     let Some(pipeline) = state.pipeline.clone() else {
         return Err(Failure::failed(format!(
@@ -294,8 +294,12 @@ async fn attend(
         }
     };
     // The engine stops once its client is gone; wait so the log is closed.
-    let _ = task.await;
-    Ok(code)
+    // An engine that stopped because it could not record is a failure,
+    // whatever the state it had reached.
+    match task.await {
+        Ok(Err(_)) => Ok(exit::FAILED),
+        _ => Ok(code),
+    }
 }
 
 /// `handoff fork SESSION --at PHASE`: a new session whose log copies the
@@ -305,8 +309,8 @@ async fn attend(
 pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome {
     let source =
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
-    let recorded = crate::session::log::read_log(&source)
-        .map_err(|e| Failure::failed(e.to_string()))?
+    let recorded = crate::session::log::read_session(&source)
+        .map_err(|e| super::unusable(&e))?
         .events;
     let gate = recorded
         .iter()

@@ -29,9 +29,9 @@ pub async fn stats(g: &Global, as_json: bool, tui: bool) -> Outcome {
     let stats = count();
     let mut out = std::io::stdout().lock();
     if as_json {
-        serde_json::to_writer_pretty(&mut out, &stats)
-            .map_err(|e| Failure::failed(e.to_string()))?;
-        writeln!(out)?;
+        let text =
+            crate::sanitize::json(&stats, true).map_err(|e| Failure::failed(e.to_string()))?;
+        writeln!(out, "{text}")?;
     } else {
         out.write_all(text(&stats, prices.is_empty()).as_bytes())?;
     }

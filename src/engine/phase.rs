@@ -25,6 +25,10 @@ use crate::tools;
 pub(super) const FLUSH_AFTER: Duration = Duration::from_millis(80);
 /// The most text gathered before it is logged regardless of time.
 pub(super) const FLUSH_BYTES: usize = 2048;
+/// The longest answer a turn may stream (far past any model's output
+/// limit); a longer one fails the attempt, so memory, the log and the
+/// screen stay bounded.
+pub(super) const ANSWER_LIMIT: usize = 512 * 1024;
 
 /// One turn of the conversation: what the model said and asked for.
 struct Turn {
@@ -151,6 +155,10 @@ impl Engine {
             prompt_tokens,
             completion_tokens,
         })?;
+        if answer.trim().is_empty() {
+            let error = "the model's answer was empty: there is no artifact to review".to_owned();
+            return self.fail(&phase.id, attempt, error);
+        }
         let mut content = answer.trim().to_owned();
         content.push('\n');
         self.emit(EventKind::Artifact {
@@ -213,6 +221,13 @@ impl Engine {
             tokio::select! {
                 chunk = stream.next() => match chunk {
                     Some(Ok(Chunk::Text(delta))) => {
+                        if text.len() + delta.len() > ANSWER_LIMIT {
+                            break Some(TurnEnd::Failed(format!(
+                                "the answer passed {} KiB, more than any artifact needs, so \
+                                 handoff stopped reading it (a model repeating itself?)",
+                                ANSWER_LIMIT / 1024
+                            )));
+                        }
                         text.push_str(&delta);
                         pending.push_str(&delta);
                         if pending.len() >= FLUSH_BYTES || Instant::now() >= deadline {

@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::phase::{FLUSH_AFTER, FLUSH_BYTES};
+use super::phase::{ANSWER_LIMIT, FLUSH_AFTER, FLUSH_BYTES};
 use super::tool_calls::CallEnd;
 use super::{Command, Engine, EngineError};
 use crate::agent;
@@ -112,6 +112,12 @@ async fn worker(
         while let Some(chunk) = stream.next().await {
             match chunk {
                 Ok(Chunk::Text(delta)) => {
+                    if text.len() + delta.len() > ANSWER_LIMIT {
+                        return send(Report::Failed(format!(
+                            "the answer passed {} KiB; a task's report should be far shorter",
+                            ANSWER_LIMIT / 1024
+                        )));
+                    }
                     text.push_str(&delta);
                     send(Report::Text(delta));
                 }

@@ -40,11 +40,15 @@ impl SkillsFile {
         }
     }
 
-    /// Reads a file from disk.
-    pub fn read(path: &Path) -> std::io::Result<Self> {
+    /// Reads a file from disk; a file that cannot be read or is not UTF-8
+    /// is a positioned mistake.
+    pub fn read(path: &Path) -> Result<Self, Diagnostic> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Diagnostic::at(&file, "", None, format!("cannot read: {e}")))?;
         Ok(Self {
             path: Some(path.to_owned()),
-            text: std::fs::read_to_string(path)?,
+            text: crate::diagnostic::decode(&file, bytes)?,
         })
     }
 

@@ -34,9 +34,30 @@ pub enum LogError {
     },
     #[error("{path}: the session is open in another handoff process")]
     Locked { path: PathBuf },
+    /// The file was deleted or replaced under a running session.
+    #[error("{path}: {message}")]
+    Gone { path: PathBuf, message: String },
 }
 
 impl LogError {
+    /// The log file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Io { path, .. }
+            | Self::Corrupt { path, .. }
+            | Self::Locked { path }
+            | Self::Gone { path, .. } => path,
+        }
+    }
+
+    /// The 1-based line of the damage, for a damaged log.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Self::Corrupt { line, .. } => Some(*line),
+            Self::Io { .. } | Self::Locked { .. } | Self::Gone { .. } => None,
+        }
+    }
+
     fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
         move |source| Self::Io {
             path: path.to_owned(),
@@ -62,7 +83,10 @@ impl LogWriter {
             .create(dir)
             .map_err(LogError::io(dir))?;
         let path = dir.join(format!("{id}.jsonl"));
+        // Readable too, so that a log deleted under the session can be
+        // saved again from the open file.
         let file = OpenOptions::new()
+            .read(true)
             .append(true)
             .create_new(true)
             .mode(0o600)
@@ -84,7 +108,8 @@ impl LogWriter {
 
     /// Opens an existing log to continue it: takes the exclusive lock (so
     /// two processes never write one session), cuts a torn last line off
-    /// the file, and returns the events already recorded.
+    /// the file, and returns the events already recorded. A file that is
+    /// not a session is refused before anything is cut from it.
     pub fn open_append(path: &Path) -> Result<(Self, Vec<Event>), LogError> {
         let file = OpenOptions::new()
             .read(true)
@@ -98,6 +123,7 @@ impl LogWriter {
         }
         let bytes = fs::read(path).map_err(LogError::io(path))?;
         let contents = parse_log(path, &bytes)?;
+        check_session(path, &contents.events, contents.torn_line)?;
         if contents.torn_line.is_some() {
             let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
             file.set_len(keep as u64).map_err(LogError::io(path))?;
@@ -124,6 +150,7 @@ impl LogWriter {
             t: DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t),
             kind,
         };
+        self.check_still_there()?;
         let mut line = serde_json::to_vec(&event).map_err(|e| LogError::Io {
             path: self.path.clone(),
             source: e.into(),
@@ -140,6 +167,63 @@ impl LogWriter {
     }
 }
 
+impl LogWriter {
+    /// Fails when the path no longer names the file this writer holds (it
+    /// was deleted or replaced while the session ran): writing on would
+    /// record into a file nobody can open. What was recorded is saved
+    /// again first — at the path when it is free, else beside it — and the
+    /// error says where.
+    fn check_still_there(&self) -> Result<(), LogError> {
+        use std::os::unix::fs::MetadataExt;
+        let held = self.file.metadata().map_err(LogError::io(&self.path))?;
+        let named = fs::metadata(&self.path);
+        if named
+            .as_ref()
+            .is_ok_and(|m| m.dev() == held.dev() && m.ino() == held.ino())
+        {
+            return Ok(());
+        }
+        let saved = self.save_copy(named.is_err());
+        let message = match saved {
+            Ok(to) => format!(
+                "the log file was deleted or replaced while the session ran, so nothing more \
+                 is recorded; everything recorded so far was saved again to {}",
+                to.display()
+            ),
+            Err(e) => format!(
+                "the log file was deleted or replaced while the session ran, so nothing more \
+                 is recorded, and saving what was recorded failed: {e}"
+            ),
+        };
+        Err(LogError::Gone {
+            path: self.path.clone(),
+            message,
+        })
+    }
+
+    /// Writes everything in the held file to a new private file: the
+    /// original path if `path_free`, else `<id>.recovered.jsonl` beside it.
+    fn save_copy(&self, path_free: bool) -> std::io::Result<PathBuf> {
+        use std::os::unix::fs::FileExt;
+        let len = self.file.metadata()?.len();
+        let mut bytes = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
+        self.file.read_exact_at(&mut bytes, 0)?;
+        let to = if path_free {
+            self.path.clone()
+        } else {
+            self.path.with_extension("recovered.jsonl")
+        };
+        let mut copy = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&to)?;
+        copy.write_all(&bytes)?;
+        copy.sync_all()?;
+        Ok(to)
+    }
+}
+
 /// A log as read from disk.
 #[derive(Debug, Default)]
 pub struct LogContents {
@@ -152,6 +236,61 @@ pub struct LogContents {
 pub fn read_log(path: &Path) -> Result<LogContents, LogError> {
     let bytes = fs::read(path).map_err(LogError::io(path))?;
     parse_log(path, &bytes)
+}
+
+/// Reads a log that must be a session: one that starts with
+/// `session_started`. An empty file, one cut short in its first line, or
+/// one that starts with anything else is damaged at line 1.
+pub fn read_session(path: &Path) -> Result<LogContents, LogError> {
+    let contents = read_log(path)?;
+    check_session(path, &contents.events, contents.torn_line)?;
+    Ok(contents)
+}
+
+/// Whether `events` (read from `path`) begin a session.
+pub fn check_session(
+    path: &Path,
+    events: &[Event],
+    torn_line: Option<usize>,
+) -> Result<(), LogError> {
+    let message = match (events.first().map(|e| &e.kind), torn_line) {
+        (Some(EventKind::SessionStarted { .. }), _) => return Ok(()),
+        (Some(kind), _) => format!(
+            "the first event is `{}`, not `session_started`: not the start of a session",
+            kind.name()
+        ),
+        (None, Some(_)) => {
+            "the first line was cut short (a crash as the session started?); nothing can be read"
+                .to_owned()
+        }
+        (None, None) => "the file is empty: no session_started event".to_owned(),
+    };
+    Err(LogError::Corrupt {
+        path: path.to_owned(),
+        line: 1,
+        message,
+    })
+}
+
+/// Why one line is not an event, in words a user can act on.
+fn explain(number: usize, raw: &[u8]) -> String {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    if number == 1 && raw.starts_with(BOM) {
+        return "the file starts with a byte-order mark (U+FEFF), which handoff never writes \
+                (was it saved by an editor?); remove those three bytes"
+            .to_owned();
+    }
+    let text = match std::str::from_utf8(raw) {
+        Ok(text) => text,
+        Err(e) => return format!("not UTF-8 text ({e})"),
+    };
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Err(e) => format!("not JSON ({e})"),
+        Ok(_) => match serde_json::from_str::<Event>(text) {
+            Err(e) => format!("not an event ({e})"),
+            Ok(_) => "not an event".to_owned(),
+        },
+    }
 }
 
 /// Parses log bytes; `path` is only used in messages.
@@ -172,8 +311,9 @@ pub fn parse_log(path: &Path, bytes: &[u8]) -> Result<LogContents, LogError> {
             continue;
         }
         let parsed = std::str::from_utf8(raw)
-            .map_err(|e| e.to_string())
-            .and_then(|text| serde_json::from_str::<Event>(text).map_err(|e| e.to_string()));
+            .ok()
+            .and_then(|text| serde_json::from_str::<Event>(text).ok())
+            .ok_or_else(|| explain(number, raw));
         match parsed {
             Ok(event) => {
                 let expected = contents.events.len() as u64;
@@ -219,6 +359,57 @@ mod tests {
         }
     }
 
+    fn started() -> EventKind {
+        let pipeline =
+            crate::pipeline::load_pipeline(&crate::pipeline::SkillsFile::builtin(), None)
+                .expect("pipeline");
+        EventKind::SessionStarted {
+            id: "s1".into(),
+            request: "r".into(),
+            pipeline: Box::new(pipeline),
+            provider: "offline".into(),
+            model: "m".into(),
+            version: "0".into(),
+            workspace: None,
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_session_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (bytes, why) in [
+            (&b""[..], "empty"),
+            (br#"{"seq":0,"t":"2026-11-20T10:0"#, "cut short"),
+        ] {
+            let path = dir.path().join("s.jsonl");
+            fs::write(&path, bytes).expect("write");
+            let err = LogWriter::open_append(&path).expect_err("not a session");
+            assert!(err.to_string().contains(why), "{err}");
+            assert_eq!(err.line(), Some(1));
+            assert_eq!(fs::read(&path).expect("read"), bytes, "nothing was cut");
+        }
+    }
+
+    #[test]
+    fn names_a_byte_order_mark_and_text_that_is_not_json() {
+        let event = r#"{"seq":0,"t":"2026-11-20T10:00:00.000Z","kind":"gate_opened","phase":"a","question":"Ready?"}"#;
+        let bom = [b"\xEF\xBB\xBF".as_slice(), event.as_bytes(), b"\n"].concat();
+        let err = parse_log(Path::new("s.jsonl"), &bom).expect_err("bom");
+        assert!(
+            err.to_string()
+                .contains("s.jsonl:1: unreadable event: the file starts with a byte-order mark"),
+            "{err}"
+        );
+        let err = parse_log(Path::new("s.jsonl"), b"hello\nworld\n").expect_err("text");
+        assert!(
+            err.to_string()
+                .contains("s.jsonl:1: unreadable event: not JSON"),
+            "{err}"
+        );
+        let err = parse_log(Path::new("s.jsonl"), b"[1,2]\n").expect_err("json");
+        assert!(err.to_string().contains("not an event"), "{err}");
+    }
+
     #[test]
     fn writes_numbered_lines_with_private_permissions() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -249,7 +440,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = {
             let mut log = LogWriter::create(dir.path(), "s1").expect("create");
-            log.append(t(), gate("a")).expect("append");
+            log.append(t(), started()).expect("append");
             log.path().to_owned()
         };
         let mut file = OpenOptions::new().append(true).open(&path).expect("open");
@@ -267,6 +458,56 @@ mod tests {
             LogWriter::open_append(&path).is_err(),
             "the first writer still holds the lock"
         );
+    }
+
+    #[test]
+    fn a_log_deleted_under_the_writer_is_saved_again_and_refuses_more() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log = LogWriter::create(dir.path(), "s1").expect("create");
+        log.append(t(), gate("a")).expect("append");
+        let recorded = fs::read(log.path()).expect("read");
+        fs::remove_file(log.path()).expect("delete");
+        let err = log.append(t(), gate("b")).expect_err("gone");
+        assert!(matches!(err, LogError::Gone { .. }), "{err}");
+        assert!(err.to_string().contains("deleted or replaced"), "{err}");
+        assert_eq!(fs::read(log.path()).expect("saved again"), recorded);
+        let mode = fs::metadata(log.path()).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+
+        // Replaced by another file: that file is left alone, the copy goes beside it.
+        let mut log = LogWriter::create(dir.path(), "s2").expect("create");
+        log.append(t(), gate("a")).expect("append");
+        fs::remove_file(log.path()).expect("delete");
+        fs::write(log.path(), "someone else's\n").expect("replace");
+        let err = log.append(t(), gate("b")).expect_err("replaced");
+        let beside = dir.path().join("s2.recovered.jsonl");
+        assert!(
+            err.to_string().contains(&beside.display().to_string()),
+            "{err}"
+        );
+        assert_eq!(fs::read(&beside).expect("copy"), recorded);
+        assert_eq!(fs::read(log.path()).expect("other"), b"someone else's\n");
+    }
+
+    #[test]
+    fn a_full_disk_fails_the_append_and_numbers_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // /dev/full answers every write with ENOSPC; the path check is
+        // satisfied by linking the name to the device.
+        let path = dir.path().join("full.jsonl");
+        std::os::unix::fs::symlink("/dev/full", &path).expect("link");
+        let file = OpenOptions::new().append(true).open(&path).expect("open");
+        let mut log = LogWriter {
+            file,
+            path,
+            next_seq: 7,
+        };
+        let err = log.append(t(), gate("a")).expect_err("disk full");
+        assert!(
+            matches!(&err, LogError::Io { source, .. } if source.raw_os_error() == Some(28)),
+            "ENOSPC: {err}"
+        );
+        assert_eq!(log.next_seq, 7, "a failed append takes no number");
     }
 
     #[test]

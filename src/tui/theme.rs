@@ -151,8 +151,11 @@ pub fn parse_theme(source_name: &str, text: &str) -> Result<Theme, Vec<ThemeErro
 /// Reads and parses a theme file; an unreadable file is one error at 1:1.
 pub fn check_theme_file(path: &Path) -> Result<Theme, Vec<ThemeError>> {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse_theme(&file, &text),
+    match std::fs::read(path) {
+        Ok(bytes) => parse_theme(
+            &file,
+            &crate::diagnostic::decode(&file, bytes).map_err(|d| vec![d])?,
+        ),
         Err(e) => Err(vec![Diagnostic::at(
             &file,
             "",

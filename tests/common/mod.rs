@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+pub mod hostile;
 pub mod server;
 
 pub const REQUEST: &str = "Add rate limiting to the orders API";

@@ -263,3 +263,48 @@ pub fn status(code: u16, headers: &[(&str, &str)], body: &str) -> Reply {
         body: body.to_owned(),
     }
 }
+
+/// One streamed fragment of a tool call: the first for a call carries its
+/// id and name, later ones more of its arguments.
+pub fn tool_call_chunk(
+    index: usize,
+    id: Option<&str>,
+    name: Option<&str>,
+    arguments: &str,
+) -> Piece {
+    let mut call = json!({ "index": index, "function": { "arguments": arguments } });
+    if let Some(id) = id {
+        call["id"] = id.into();
+        call["type"] = "function".into();
+    }
+    if let Some(name) = name {
+        call["function"]["name"] = name.into();
+    }
+    Piece::Data(json!({
+        "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": "test-model",
+        "choices": [{ "index": 0, "delta": { "tool_calls": [call] }, "finish_reason": null }]
+    }))
+}
+
+/// A small valid plan for the Solution Architect: one maker task and its
+/// critique (the pipeline reads the plan as JSON).
+pub const PLAN: &str = r#"The plan:
+```json
+{"architecture": {"summary": "A token bucket per client in Redis"},
+ "tasks": [
+  {"task_name": "Implement the limiter", "skill_id": "backend-implement", "task_order": 1,
+   "validation_criteria": {"critical": ["429 past the limit"]}},
+  {"task_name": "Critique the limiter", "skill_id": "backend-critique", "task_order": 2,
+   "dependencies": [1], "inputs": {"preceding_task": {"task_order": 1}}}]}
+```
+"#;
+
+/// What each role of a well-behaved model answers: Markdown, or the plan
+/// and a passing verdict where the pipeline wants JSON.
+pub fn well_behaved(role: &str) -> String {
+    match role {
+        "Solution Architect" => PLAN.to_owned(),
+        "QA Engineer" => "{\"verdict\": \"pass\", \"issues\": []}".to_owned(),
+        _ => format!("# {role} artifact\n\nWork by the {role} for the request.\n"),
+    }
+}

@@ -47,14 +47,26 @@ impl Default for Timeouts {
     }
 }
 
-/// Where and how to reach the server.
-#[derive(Clone, Debug)]
+/// Where and how to reach the server. Its `Debug` never shows the key,
+/// so neither can a panic message or a debug print.
+#[derive(Clone)]
 pub struct Settings {
     /// Including `/v1`, without a trailing slash.
     pub base_url: String,
     pub api_key: Option<String>,
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[set]"))
+            .field("timeouts", &self.timeouts)
+            .field("retry", &self.retry)
+            .finish()
+    }
 }
 
 /// The OpenAI-compatible provider.
@@ -99,7 +111,7 @@ impl OpenAiProvider {
 }
 
 /// What error messages say about the target: base URL and model, no key.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct Target {
     base_url: String,
     model: String,
@@ -336,6 +348,20 @@ mod tests {
             target.redact("bad key secret-token-1234 and sk-proj-AbC_12**** here"),
             "bad key [key] and [key] here"
         );
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let provider = OpenAiProvider::new(Settings {
+            base_url: "http://localhost:1/v1".into(),
+            api_key: Some("sk-SENTINEL-debug-0123".into()),
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+        })
+        .expect("provider");
+        let shown = format!("{provider:?} {:#?}", provider.settings());
+        assert!(!shown.contains("SENTINEL"), "{shown}");
+        assert!(shown.contains("[set]"), "{shown}");
     }
 
     #[test]

@@ -1,0 +1,283 @@
+//! Disk faults under a running session, caused for real: write errors (the
+//! file-size limit of `ulimit -f` makes the kernel refuse a write part-way,
+//! like a full disk), the log deleted while the TUI waits at a gate, and a
+//! sessions folder that cannot be written. The user is told, no decision is
+//! taken that was not recorded, and everything shown as done is on disk.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+/// The file-size limit, in 512-byte blocks: past the first event (which
+/// carries the whole pipeline), well short of a finished session.
+const BLOCKS: &str = "24";
+
+/// `handoff` with a file-size limit: a write that would pass it fails with
+/// `EFBIG` (the signal that would kill the process is ignored).
+fn limited(sandbox: &Sandbox, args: &[&str]) -> Output {
+    Command::new("sh")
+        .current_dir(sandbox.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", sandbox.dir.path())
+        .args([
+            "-c",
+            &format!("trap '' XFSZ; ulimit -f {BLOCKS}; exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_handoff"),
+            "--sessions",
+        ])
+        .arg(sandbox.sessions())
+        .args(args)
+        .output()
+        .expect("run handoff")
+}
+
+#[test]
+fn a_write_error_stops_the_session_and_everything_printed_is_on_disk() {
+    let sandbox = Sandbox::new();
+    let run = limited(
+        &sandbox,
+        &["run", "--headless", "--approve", "all", "--json", REQUEST],
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(err.contains("cannot write the session log"), "{err}");
+    assert!(err.contains("File too large"), "{err}");
+    let log = sandbox.log();
+    let on_disk = std::fs::read_to_string(&log).expect("log");
+    let printed = stdout(&run);
+    assert!(
+        printed.lines().count() > 2,
+        "the session got going: {printed}"
+    );
+    for line in printed.lines() {
+        assert!(
+            on_disk.lines().any(|l| l == line),
+            "printed as done but not on disk: {line}"
+        );
+    }
+    assert!(
+        of_kind(&events_lenient(&on_disk), "session_finished").is_empty(),
+        "the session did not finish"
+    );
+
+    // Without the limit it resumes, cuts the torn line and finishes.
+    let resumed = sandbox.run(&[
+        "resume",
+        log.to_str().expect("path"),
+        "--headless",
+        "--approve",
+        "all",
+    ]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    let events = events(&log);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["seq"], i, "no gap and no duplicate");
+    }
+    assert_eq!(of_kind(&events, "session_finished").len(), 1);
+}
+
+/// The complete lines of a log (a torn last line left out).
+fn events_lenient(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// `handoff` in a pseudo-terminal, the screen read with vt100.
+struct Tui {
+    parser: vt100::Parser,
+    output: mpsc::Receiver<Vec<u8>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Tui {
+    fn spawn(dir: &Path, program: &str, args: &[&str]) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 40,
+                cols: 160,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(program);
+        cmd.cwd(dir);
+        cmd.env_clear();
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("HOME", dir);
+        cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+        cmd.env("HANDOFF_OFFLINE_PACE", "instant");
+        for a in args {
+            cmd.arg(a);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("spawn");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let (tx, output) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            parser: vt100::Parser::new(40, 160, 0),
+            output,
+            writer,
+            child,
+            _master: pair.master,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    fn wait_for(&mut self, text: &str) {
+        let start = Instant::now();
+        loop {
+            while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(20)) {
+                self.parser.process(&bytes);
+            }
+            if self.screen().contains(text) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out waiting for {text}; the screen:\n{}",
+                self.screen()
+            );
+        }
+    }
+
+    fn press(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("type");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Quits (confirming if asked) and returns the exit code.
+    fn quit(mut self) -> u32 {
+        self.press("q");
+        let start = Instant::now();
+        loop {
+            while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(20)) {
+                self.parser.process(&bytes);
+            }
+            if self.screen().contains("Quit now?") {
+                self.press("y");
+            }
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.exit_code();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "did not exit:\n{}",
+                self.screen()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_log_deleted_at_a_gate_is_saved_again_and_the_decision_is_refused() {
+    let sandbox = Sandbox::new();
+    let sessions = sandbox.sessions();
+    let sessions = sessions.to_str().expect("path");
+    let mut tui = Tui::spawn(
+        sandbox.dir.path(),
+        env!("CARGO_BIN_EXE_handoff"),
+        &["--sessions", sessions, "run", REQUEST],
+    );
+    tui.wait_for("Ready to assign Solution Architect?");
+    let log = sandbox.log();
+    let before = std::fs::read(&log).expect("log");
+    std::fs::remove_file(&log).expect("delete the log");
+    tui.press("a");
+    tui.wait_for("the session stopped");
+    tui.wait_for("deleted or replaced");
+    // Nothing moved on: the next role never started.
+    assert!(
+        !tui.screen().contains("Solution Architect is working"),
+        "{}",
+        tui.screen()
+    );
+    tui.press("a");
+    assert_eq!(tui.quit(), 1);
+
+    let after = std::fs::read(&log).expect("the log was saved again");
+    assert_eq!(
+        after, before,
+        "everything recorded is back, and no decision"
+    );
+    let resumed = sandbox.run(&[
+        "resume",
+        log.to_str().expect("path"),
+        "--headless",
+        "--approve",
+        "all",
+    ]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+}
+
+#[test]
+fn a_write_error_in_the_tui_is_shown_and_nothing_more_is_taken() {
+    let sandbox = Sandbox::new();
+    let sessions = sandbox.sessions();
+    let script = format!(
+        "trap '' XFSZ; ulimit -f {BLOCKS}; exec '{}' --sessions '{}' run '{REQUEST}'",
+        env!("CARGO_BIN_EXE_handoff"),
+        sessions.display()
+    );
+    let mut tui = Tui::spawn(sandbox.dir.path(), "sh", &["-c", &script]);
+    tui.wait_for("Ready to assign Solution Architect?");
+    tui.press("a");
+    tui.wait_for("cannot write the session log");
+    tui.wait_for("File too large");
+    let stopped = std::fs::read(sandbox.log()).expect("log");
+    // Decisions now go nowhere, and nothing more is written.
+    tui.press("a");
+    tui.press("r");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(tui.quit(), 1);
+    assert_eq!(std::fs::read(sandbox.log()).expect("log"), stopped);
+    let on_disk = String::from_utf8_lossy(&stopped).into_owned();
+    assert!(of_kind(&events_lenient(&on_disk), "decision").len() <= 1);
+}
+
+#[test]
+fn a_sessions_folder_that_cannot_be_written_is_reported_before_anything_runs() {
+    if rustix::process::geteuid().is_root() {
+        // Permission bits do not bind root; nothing to prove here.
+        return;
+    }
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.sessions()).expect("sessions");
+    std::fs::set_permissions(sandbox.sessions(), std::fs::Permissions::from_mode(0o500))
+        .expect("read-only");
+    let run = sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    std::fs::set_permissions(sandbox.sessions(), std::fs::Permissions::from_mode(0o700))
+        .expect("writable again");
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("Permission denied"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(stderr(&run).contains(&sandbox.sessions().display().to_string()));
+    assert!(stdout(&run).is_empty(), "nothing ran: {}", stdout(&run));
+    assert!(sandbox.logs().is_empty());
+}

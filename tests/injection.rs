@@ -1,0 +1,666 @@
+//! Terminal injection: hostile text from a model, a tool, a file or a
+//! crafted log, fed through every way `handoff` writes to a terminal — the
+//! TUI (drawn through crossterm in-process, and the real binary in a
+//! pseudo-terminal), headless printing, replay, `show`, `sessions` and
+//! `export` — asserting on the exact bytes written that no payload passes,
+//! while the log keeps every original byte.
+
+mod common;
+
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use common::hostile::{self, Capture, assert_no_control, assert_terminal_safe};
+use common::server::{Piece, Reply, TestServer, answer, finish_chunk, role_of, text_chunk};
+use common::{Sandbox, events, of_kind, stderr, stdout};
+use handoff::engine::Update;
+use handoff::pipeline::{SkillsFile, load_pipeline};
+use handoff::session::{Action, DecidedBy, Decision, Event, EventKind};
+use handoff::tui::Theme;
+use handoff::tui::app::{App, DiffBase, Modal, Screen, Source};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use serde_json::json;
+
+/// What crossterm writes, kept in memory.
+#[derive(Clone, Default)]
+struct Captured(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Draws `app` once through ratatui's crossterm backend and returns the
+/// bytes it wrote to the terminal.
+fn draw_bytes(app: &mut App, width: u16, height: u16) -> Vec<u8> {
+    let sink = Captured::default();
+    let mut terminal = Terminal::with_options(
+        CrosstermBackend::new(sink.clone()),
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, width, height)),
+        },
+    )
+    .expect("terminal");
+    app.size = (width, height);
+    terminal
+        .draw(|frame| frame.render_widget(&*app, frame.area()))
+        .expect("draw");
+    drop(terminal);
+    sink.0.take()
+}
+
+fn at(second: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_000_000 + second, 0).expect("time")
+}
+
+/// A session in which every field a model, tool, file or crafted log can
+/// fill carries the corpus.
+fn hostile_session() -> Vec<Event> {
+    let corpus = hostile::text();
+    let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("pipeline");
+    let line = |i: usize| hostile::CORPUS[i % hostile::CORPUS.len()].to_owned();
+    let kinds = vec![
+        EventKind::SessionStarted {
+            id: format!("20261120-100000-abcd{}", line(2)),
+            request: format!("Add rate limiting {corpus}"),
+            pipeline: Box::new(pipeline),
+            provider: format!("openai{}", line(0)),
+            model: format!("gpt{}", line(14)),
+            version: "0.1.0".into(),
+            workspace: None,
+        },
+        EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 1,
+        },
+        EventKind::Retry {
+            phase: "summarize".into(),
+            attempt: 1,
+            reason: format!("HTTP 500{}", line(4)),
+            wait_ms: 500,
+            next_try: 2,
+            tries: 3,
+        },
+        EventKind::Output {
+            phase: "summarize".into(),
+            attempt: 1,
+            text: corpus.clone(),
+        },
+        EventKind::ToolCall {
+            phase: "summarize".into(),
+            attempt: 1,
+            call_id: "call_1".into(),
+            tool: "read_file".into(),
+            args: json!({ "path": format!("docs/{}.md", line(3)) }),
+        },
+        EventKind::ToolResult {
+            phase: "summarize".into(),
+            attempt: 1,
+            call_id: "call_1".into(),
+            ok: true,
+            summary: format!("read {}", line(10)),
+            output: corpus.clone(),
+        },
+        EventKind::ToolCall {
+            phase: "summarize".into(),
+            attempt: 1,
+            call_id: "call_2".into(),
+            tool: format!("no_such_tool{}", line(7)),
+            args: json!({ "x": line(6) }),
+        },
+        EventKind::ToolResult {
+            phase: "summarize".into(),
+            attempt: 1,
+            call_id: "call_2".into(),
+            ok: false,
+            summary: format!("unknown tool {}", line(12)),
+            output: corpus.clone(),
+        },
+        EventKind::Artifact {
+            phase: "summarize".into(),
+            attempt: 1,
+            name: "requirements".into(),
+            content: corpus.clone(),
+        },
+        EventKind::GateOpened {
+            phase: "summarize".into(),
+            question: format!("Ready?{}", line(5)),
+            over_budget: None,
+        },
+        EventKind::Decision(Decision {
+            content: Some(format!("{corpus}edited by a human {}", line(15))),
+            ..Decision::new("summarize", Action::Edit, DecidedBy::User)
+        }),
+        EventKind::Decision(Decision {
+            notes: Some(corpus.clone()),
+            ..Decision::new("summarize", Action::ApproveWithNotes, DecidedBy::User)
+        }),
+        EventKind::PhaseStarted {
+            phase: "plan".into(),
+            attempt: 1,
+        },
+        EventKind::Output {
+            phase: "plan".into(),
+            attempt: 1,
+            text: corpus.clone(),
+        },
+        EventKind::ToolCall {
+            phase: "plan".into(),
+            attempt: 1,
+            call_id: "call_3".into(),
+            tool: "run_command".into(),
+            args: json!({ "command": format!("cat {}", line(4)) }),
+        },
+        EventKind::PermissionAsked {
+            phase: "plan".into(),
+            attempt: 1,
+            call_id: "call_3".into(),
+            tool: "run_command".into(),
+            detail: format!("cat {}", line(4)),
+            reason: corpus.clone(),
+        },
+        EventKind::Permission {
+            phase: "plan".into(),
+            call_id: "call_3".into(),
+            decision: handoff::session::Permit::Deny,
+            by: DecidedBy::User,
+            pattern: Some(line(6)),
+            reason: Some(corpus.clone()),
+        },
+        EventKind::Invalid {
+            phase: "plan".into(),
+            attempt: 1,
+            errors: vec![corpus.clone(), line(3)],
+            retry: false,
+        },
+        EventKind::PhaseFailed {
+            phase: "plan".into(),
+            attempt: 1,
+            error: corpus.clone(),
+        },
+        EventKind::GateOpened {
+            phase: "plan".into(),
+            question: "Retry?".into(),
+            over_budget: Some(line(13)),
+        },
+        EventKind::Returned {
+            from: "plan".into(),
+            to: "summarize".into(),
+            reason: corpus.clone(),
+            automatic: false,
+        },
+    ];
+    kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| Event {
+            seq: i as u64,
+            t: at(i64::try_from(i).unwrap_or_default()),
+            kind,
+        })
+        .collect()
+}
+
+fn live_app() -> App {
+    let (commands, _) = tokio::sync::mpsc::unbounded_channel();
+    App::new(Source::Live(Some(commands)), Theme::default())
+}
+
+/// Draws every screen the app can show for its current state at a wide
+/// and a narrow size, checking each frame's bytes.
+fn draw_every_screen(app: &mut App, what: &str) {
+    let phases = app.state.phases.len();
+    let mut screens = vec![Screen::Board];
+    for phase in 0..phases {
+        screens.push(Screen::Artifact {
+            phase,
+            attempt: None,
+        });
+        screens.push(Screen::Diff {
+            phase,
+            base: DiffBase::Draft,
+        });
+    }
+    for (width, height) in [(200, 50), (80, 24)] {
+        for screen in &screens {
+            for focus in 0..phases.max(1) {
+                app.screen = *screen;
+                app.focus = focus;
+                let bytes = draw_bytes(app, width, height);
+                assert_terminal_safe(
+                    &bytes,
+                    Capture::InProcess,
+                    &format!("{what}, {screen:?} focus {focus} at {width}x{height}"),
+                );
+            }
+        }
+        app.screen = Screen::Board;
+        app.modal = Some(Modal::Help);
+        let bytes = draw_bytes(app, width, height);
+        assert_terminal_safe(&bytes, Capture::InProcess, &format!("{what}, help"));
+        app.modal = None;
+    }
+}
+
+#[test]
+fn the_check_catches_every_payload_written_raw() {
+    for payload in hostile::CORPUS {
+        let caught = std::panic::catch_unwind(|| {
+            assert_terminal_safe(payload.as_bytes(), Capture::Pty, "raw");
+        });
+        assert!(caught.is_err(), "the check let {payload:?} through");
+    }
+}
+
+#[test]
+fn every_view_of_a_hostile_session_draws_only_crosstermss_own_sequences() {
+    let events = hostile_session();
+    let mut app = live_app();
+    for event in &events {
+        app.on_update(Update::Event(event.clone()));
+        app.now = event.t;
+        let bytes = draw_bytes(&mut app, 160, 40);
+        assert_terminal_safe(
+            &bytes,
+            Capture::InProcess,
+            &format!("the board after {}", event.kind.name()),
+        );
+    }
+    app.on_update(Update::Notice(hostile::text()));
+    draw_every_screen(&mut app, "live");
+
+    // The same log replayed, played to its end.
+    let mut player = handoff::tui::replay::Player::new(events.clone(), handoff::cli::Speed::Max);
+    let mut state = handoff::session::SessionState::default();
+    player.seek(events.len(), &mut state);
+    player.playing = false;
+    let mut replay = App::new(Source::Replay(player), Theme::default());
+    replay.state = state;
+    replay.now = at(100);
+    draw_every_screen(&mut replay, "replay");
+}
+
+#[test]
+fn a_stream_split_at_every_character_never_shows_a_payload() {
+    let events = hostile_session();
+    let start = &events[..2]; // session_started, phase_started
+    let corpus = hostile::text();
+    let boundaries: Vec<usize> = (0..=corpus.len())
+        .filter(|i| corpus.is_char_boundary(*i))
+        .collect();
+    for split in boundaries {
+        let mut app = live_app();
+        for event in start {
+            app.on_update(Update::Event(event.clone()));
+        }
+        for (n, piece) in [&corpus[..split], &corpus[split..]].into_iter().enumerate() {
+            app.on_update(Update::Event(Event {
+                seq: 2 + n as u64,
+                t: at(2),
+                kind: EventKind::Output {
+                    phase: "summarize".into(),
+                    attempt: 1,
+                    text: piece.to_owned(),
+                },
+            }));
+            let bytes = draw_bytes(&mut app, 120, 40);
+            assert_terminal_safe(
+                &bytes,
+                Capture::InProcess,
+                &format!("stream split at byte {split}, after piece {n}"),
+            );
+        }
+    }
+}
+
+/// The Business Analyst first calls tools — a file holding the corpus, a
+/// hostile path, an unknown tool with a hostile name — then answers with
+/// the corpus one character per chunk. Everyone else answers plainly.
+fn hostile_server() -> TestServer {
+    use common::server::tool_call_chunk;
+    TestServer::start(|_, request| {
+        let role = role_of(request);
+        let answered_tools = request.body["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
+        if role != "Business Analyst" {
+            return answer(&format!("# {role}\n\nDone.\n"), 10, 5);
+        }
+        if !answered_tools {
+            let hostile_path = json!({ "path": hostile::CORPUS[2] }).to_string();
+            return Reply::Sse(vec![
+                tool_call_chunk(
+                    0,
+                    Some("call_a"),
+                    Some("read_file"),
+                    r#"{"path":"hostile.md"}"#,
+                ),
+                tool_call_chunk(1, Some("call_b"), Some("read_file"), &hostile_path),
+                tool_call_chunk(2, Some("call_c"), Some("\u{1b}]0;PWNED\u{7}evil"), "{}"),
+                finish_chunk("tool_calls"),
+                Piece::Raw("data: [DONE]".into()),
+            ]);
+        }
+        let corpus = hostile::text();
+        let mut pieces: Vec<Piece> = corpus.chars().map(|c| text_chunk(&c.to_string())).collect();
+        pieces.push(finish_chunk("stop"));
+        pieces.push(Piece::Raw("data: [DONE]".into()));
+        Reply::Sse(pieces)
+    })
+}
+
+/// A sandbox with a git workspace holding `hostile.md` (the corpus), a
+/// config with the bell off (a bell is a control byte the check refuses)
+/// and fast timeouts.
+fn hostile_sandbox() -> (Sandbox, std::path::PathBuf) {
+    let sandbox = Sandbox::new();
+    let config = sandbox.dir.path().join(".config/handoff");
+    std::fs::create_dir_all(&config).expect("config dir");
+    std::fs::write(
+        config.join("config.toml"),
+        "bell = false\n[retries]\nmax = 0\n[timeouts]\nconnect = 5\nfirst_byte = 20\nidle = 20\n",
+    )
+    .expect("config");
+    let repo = common::repository(sandbox.dir.path());
+    std::fs::write(repo.join("hostile.md"), hostile::text()).expect("hostile file");
+    (sandbox, repo)
+}
+
+/// The log keeps the model's and the file's bytes exactly.
+fn assert_log_keeps_the_original_bytes(log: &std::path::Path) {
+    let corpus = hostile::text();
+    let events = events(log);
+    let artifact = of_kind(&events, "artifact")[0]["content"]
+        .as_str()
+        .expect("content")
+        .to_owned();
+    assert_eq!(
+        artifact, corpus,
+        "the artifact is stored as the model wrote it"
+    );
+    let streamed: String = of_kind(&events, "output")
+        .iter()
+        .filter(|e| e["phase"] == "summarize")
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert_eq!(streamed, corpus, "the stream is stored as it came");
+    let results = of_kind(&events, "tool_result");
+    assert!(
+        results[0]["output"]
+            .as_str()
+            .is_some_and(|o| o.contains(&corpus)),
+        "the file's contents are stored as read: {}",
+        results[0]["output"]
+    );
+}
+
+#[test]
+fn headless_runs_replays_show_sessions_stats_and_export_print_no_payload() {
+    let server = hostile_server();
+    let (sandbox, repo) = hostile_sandbox();
+    let repo = repo.to_str().expect("path");
+    for json in [false, true] {
+        // The hostile phase is the first: stop at its gate.
+        let mut args = vec![
+            "run",
+            "--headless",
+            "--approve",
+            "none",
+            "--workspace",
+            repo,
+        ];
+        args.extend(["--base-url", &server.base_url, "--model", "m"]);
+        if json {
+            args.push("--json");
+        }
+        args.push("-");
+        let mut child = sandbox
+            .command()
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // The request, typed on stdin, is hostile too.
+        let request = format!("Add rate limiting {}", hostile::text().replace('\0', ""));
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(request.as_bytes())
+            .expect("request");
+        let output = child.wait_with_output().expect("run");
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+        if json {
+            assert_no_control(&output.stdout, Capture::InProcess, "run --json");
+        } else {
+            assert_terminal_safe(&output.stdout, Capture::InProcess, "run");
+        }
+        assert_terminal_safe(&output.stderr, Capture::InProcess, "run (stderr)");
+    }
+    let logs = sandbox.logs();
+    assert_eq!(logs.len(), 2);
+    let log = logs[0].to_str().expect("path");
+    assert_log_keeps_the_original_bytes(&logs[0]);
+
+    let out = sandbox.dir.path().join("export");
+    let out = out.to_str().expect("path");
+    let commands: [&[&str]; 10] = [
+        &["show", log],
+        &["show", "--json", log],
+        &["sessions"],
+        &["sessions", "--json"],
+        &["replay", "--headless", log],
+        &["replay", "--headless", "--json", log],
+        &["stats"],
+        &["stats", "--json"],
+        &["export", log, "--out", out],
+        &["show", log, "--artifact", "nope"],
+    ];
+    for args in commands {
+        let output = sandbox.run(args);
+        let what = args.join(" ");
+        assert!(
+            output.status.code().is_some_and(|c| c <= 2),
+            "{what}: {}",
+            stderr(&output)
+        );
+        if args.contains(&"--json") {
+            assert_no_control(&output.stdout, Capture::InProcess, &what);
+        } else {
+            assert_terminal_safe(&output.stdout, Capture::InProcess, &what);
+        }
+        assert_terminal_safe(&output.stderr, Capture::InProcess, &what);
+    }
+    // JSON output is still exactly the recorded text once parsed.
+    let shown = sandbox.run(&["show", "--json", log]);
+    let state: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
+    assert_eq!(state["phases"][0]["artifact"], hostile::text());
+
+    // Piped, `show --artifact` prints the artifact byte for byte.
+    let piped = sandbox.run(&["show", log, "--artifact", "requirements"]);
+    assert_eq!(piped.status.code(), Some(0));
+    assert_eq!(stdout(&piped), hostile::text());
+    // Export writes the recorded text to its files unchanged.
+    let exported = std::fs::read_dir(out)
+        .expect("export dir")
+        .filter_map(Result::ok)
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(
+        exported.contains(&hostile::text()),
+        "export keeps the artifact"
+    );
+}
+
+/// Output of `handoff` in a pseudo-terminal: every raw byte it wrote, and a
+/// VT100 parser of the screen; typed into by `press`.
+struct Pty {
+    bytes: Vec<u8>,
+    parser: vt100::Parser,
+    output: mpsc::Receiver<Vec<u8>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Pty {
+    fn spawn(sandbox: &Sandbox, args: &[&str]) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 40,
+                cols: 120,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_handoff"));
+        cmd.cwd(sandbox.dir.path());
+        cmd.env_clear();
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("HOME", sandbox.dir.path());
+        cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+        cmd.arg("--sessions");
+        cmd.arg(sandbox.sessions());
+        for a in args {
+            cmd.arg(a);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("spawn handoff");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let (tx, output) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            bytes: Vec::new(),
+            parser: vt100::Parser::new(40, 120, 0),
+            output,
+            writer,
+            child,
+            _master: pair.master,
+        }
+    }
+
+    fn pump(&mut self) {
+        while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(20)) {
+            self.parser.process(&bytes);
+            self.bytes.extend_from_slice(&bytes);
+        }
+    }
+
+    fn wait_for(&mut self, text: &str) {
+        let start = Instant::now();
+        loop {
+            self.pump();
+            if self.parser.screen().contents().contains(text) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out waiting for {text}; the screen:\n{}",
+                self.parser.screen().contents()
+            );
+        }
+    }
+
+    fn press(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("type");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Waits for the process to end and returns every byte it wrote.
+    fn finish(mut self) -> Vec<u8> {
+        let start = Instant::now();
+        while self.child.try_wait().expect("wait").is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "handoff did not exit"
+            );
+            self.pump();
+        }
+        self.pump();
+        self.bytes
+    }
+}
+
+#[test]
+fn the_tui_in_a_terminal_writes_no_payload_from_the_model_a_tool_or_a_file() {
+    let server = hostile_server();
+    let (sandbox, repo) = hostile_sandbox();
+    let repo = repo.to_str().expect("path");
+    let mut tui = Pty::spawn(
+        &sandbox,
+        &[
+            "run",
+            "--workspace",
+            repo,
+            "--base-url",
+            &server.base_url,
+            "--model",
+            "m",
+            "Add rate limiting",
+        ],
+    );
+    tui.wait_for("Ready to assign Solution Architect?");
+    tui.press("\r");
+    tui.wait_for("|v17");
+    tui.press("\u{1b}");
+    tui.wait_for("Ready to assign Solution Architect?");
+    tui.press("q");
+    tui.wait_for("Quit now?");
+    tui.press("y");
+    let bytes = tui.finish();
+    assert_terminal_safe(&bytes, Capture::Pty, "the TUI");
+    let log = sandbox.log();
+    assert_log_keeps_the_original_bytes(&log);
+
+    // Replayed in the TUI, and printed by `show` to a terminal: cleaned.
+    let log = log.to_str().expect("path");
+    let mut replay = Pty::spawn(&sandbox, &["replay", log, "--speed", "max"]);
+    replay.wait_for("REPLAY");
+    replay.press("\r");
+    replay.wait_for("|v17");
+    replay.press("q");
+    replay.press("q");
+    assert_terminal_safe(&replay.finish(), Capture::Pty, "replay");
+    for args in [
+        &["show", log, "--artifact", "requirements"][..],
+        &["show", log],
+        &["sessions"],
+        &["replay", "--headless", log],
+    ] {
+        let shown = Pty::spawn(&sandbox, args).finish();
+        assert_terminal_safe(&shown, Capture::Pty, &args.join(" "));
+    }
+    let artifact = Pty::spawn(&sandbox, &["show", log, "--artifact", "requirements"]).finish();
+    let artifact = String::from_utf8_lossy(&artifact);
+    // The last payload, never terminated, swallows its line's marker.
+    for i in 0..hostile::CORPUS.len() - 1 {
+        let marker = format!("|v{i}\r\n");
+        assert!(
+            artifact.contains(&marker),
+            "the text around the payloads shows: {artifact:?}"
+        );
+    }
+}
