@@ -157,6 +157,41 @@ fn hostile_session() -> Vec<Event> {
             attempt: 1,
             text: corpus.clone(),
         },
+        EventKind::Engaged {
+            phase: "plan".into(),
+            attempt: 1,
+            specialists: vec![corpus.clone(), line(5)],
+        },
+        EventKind::TaskStarted {
+            phase: "plan".into(),
+            attempt: 1,
+            task: 1,
+            round: 2,
+            name: corpus.clone(),
+            critique_of: None,
+        },
+        EventKind::TaskOutput {
+            phase: "plan".into(),
+            attempt: 1,
+            task: 1,
+            text: corpus.clone(),
+        },
+        EventKind::TaskStarted {
+            phase: "plan".into(),
+            attempt: 1,
+            task: 2,
+            round: 2,
+            name: line(7),
+            critique_of: Some(1),
+        },
+        EventKind::TaskFinished {
+            phase: "plan".into(),
+            attempt: 1,
+            task: 2,
+            round: 2,
+            outcome: handoff::session::TaskOutcome::Failed,
+            summary: corpus.clone(),
+        },
         EventKind::ToolCall {
             phase: "plan".into(),
             attempt: 1,
@@ -248,9 +283,12 @@ fn draw_every_screen(app: &mut App, what: &str) {
             }
         }
         app.screen = Screen::Board;
-        app.modal = Some(Modal::Help);
-        let bytes = draw_bytes(app, width, height);
-        assert_terminal_safe(&bytes, Capture::InProcess, &format!("{what}, help"));
+        for modal in [Modal::Help, Modal::Matrix] {
+            let name = format!("{what}, {modal:?}");
+            app.modal = Some(modal);
+            let bytes = draw_bytes(app, width, height);
+            assert_terminal_safe(&bytes, Capture::InProcess, &name);
+        }
         app.modal = None;
     }
 }
