@@ -42,6 +42,14 @@ fn the_example_session_folds_to_finished() {
         state.phases[1].decisions[0].decision.action,
         Action::ApproveWithNotes
     );
+    // And the method: the plan run task by task, one task sent back by its
+    // critique, and QA's failing verdict returning the work once.
+    let implement = &state.phases[2];
+    assert_eq!(implement.attempts.len(), 2);
+    let tasks = &implement.attempts[0].tasks;
+    assert_eq!(tasks.len(), 8);
+    assert!(tasks.iter().any(|t| t.task == 3 && t.round == 2));
+    assert_eq!(state.phases[4].automatic_returns, 1);
 }
 
 #[test]
