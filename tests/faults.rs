@@ -260,24 +260,43 @@ fn a_write_error_in_the_tui_is_shown_and_nothing_more_is_taken() {
 
 #[test]
 fn a_sessions_folder_that_cannot_be_written_is_reported_before_anything_runs() {
-    if rustix::process::geteuid().is_root() {
-        // Permission bits do not bind root; nothing to prove here.
-        return;
-    }
     let sandbox = Sandbox::new();
-    std::fs::create_dir(sandbox.sessions()).expect("sessions");
-    std::fs::set_permissions(sandbox.sessions(), std::fs::Permissions::from_mode(0o500))
-        .expect("read-only");
-    let run = sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
-    std::fs::set_permissions(sandbox.sessions(), std::fs::Permissions::from_mode(0o700))
-        .expect("writable again");
+    // Permission bits do not bind root, but sysfs refuses new files to
+    // everyone: as root, that is the folder nobody can write.
+    let root = rustix::process::geteuid().is_root();
+    let folder = if root {
+        std::path::PathBuf::from("/sys")
+    } else {
+        std::fs::create_dir(sandbox.sessions()).expect("sessions");
+        std::fs::set_permissions(sandbox.sessions(), std::fs::Permissions::from_mode(0o500))
+            .expect("read-only");
+        sandbox.sessions()
+    };
+    let before = std::fs::read_dir(&folder).map(Iterator::count).ok();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .current_dir(sandbox.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", sandbox.dir.path())
+        .args(["--sessions", folder.to_str().expect("path")])
+        .args(["run", "--headless", "--approve", "all", REQUEST])
+        .output()
+        .expect("run handoff");
+    if !root {
+        std::fs::set_permissions(sandbox.sessions(), std::fs::Permissions::from_mode(0o700))
+            .expect("writable again");
+    }
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert!(
         stderr(&run).contains("Permission denied"),
         "{}",
         stderr(&run)
     );
-    assert!(stderr(&run).contains(&sandbox.sessions().display().to_string()));
+    assert!(stderr(&run).contains(&folder.display().to_string()));
     assert!(stdout(&run).is_empty(), "nothing ran: {}", stdout(&run));
-    assert!(sandbox.logs().is_empty());
+    assert_eq!(
+        std::fs::read_dir(&folder).map(Iterator::count).ok(),
+        before,
+        "nothing was written"
+    );
 }
