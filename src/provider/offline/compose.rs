@@ -149,7 +149,8 @@ pub fn compose(brief: &Brief) -> String {
         "test-report" => test_report(&topic, brief),
         "verdict" => verdict(&topic, brief),
         "delivery" => delivery(&topic, brief),
-        _ => generic(&topic, brief),
+        other => super::discovery::compose(other, &topic, brief)
+            .unwrap_or_else(|| generic(&topic, brief)),
     };
     out.push_str(&body);
     if let Some(feedback) = &brief.feedback {

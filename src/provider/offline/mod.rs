@@ -14,6 +14,7 @@
 //! makes a few harmless tool calls ([`workspace`]), then answers.
 
 mod compose;
+mod discovery;
 mod structured;
 mod workspace;
 

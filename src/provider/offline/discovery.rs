@@ -1,0 +1,169 @@
+//! The offline provider's writing for the `discovery` preset's artifacts:
+//! the discovery brief, the architecture, the tech spec, the service
+//! implementation and the deployment guide. Like the backend ones they are
+//! built from the request and what the role was handed, so an edit upstream
+//! shows downstream (the spec and the implementation list the acceptance
+//! criteria they were given).
+
+use std::fmt::Write;
+
+use super::compose::{Topic, criteria};
+use crate::provider::Brief;
+
+/// The artifact for `name`, if it is one of the preset's.
+pub(super) fn compose(name: &str, t: &Topic, brief: &Brief) -> Option<String> {
+    Some(match name {
+        "discovery-brief" => discovery_brief(t),
+        "architecture" => architecture(t),
+        "tech-spec" => tech_spec(t, brief),
+        "service-implementation" => service(t, brief),
+        "deployment-guide" => deployment(t),
+        _ => return None,
+    })
+}
+
+fn discovery_brief(t: &Topic) -> String {
+    format!(
+        "# Discovery brief: {title}\n\n## Problem and people\nClients of `{path}` ask for {feature}. Today \
+         they work around its absence by hand, several times a week, and support answers the same \
+         questions about it.\n\n## Fit\nIt extends `{path}` rather than adding a new product area; it \
+         displaces nothing, but it adds state the service must keep and operate.\n\n## Work units\n\
+         1. {Feature} for a single client, behind a flag.\n2. Limits and defaults configurable without a deploy.\n\
+         3. Metrics and an operator runbook.\n\n## Open questions\n- Which clients need it first?\n\
+         - What does success look like after a month?\n",
+        title = t.title,
+        path = format!("/api/v1/{}", t.resource),
+        feature = t.feature,
+        Feature = capital(&t.feature),
+    )
+}
+
+fn architecture(t: &Topic) -> String {
+    let pkg = t.package();
+    format!(
+        "# Architecture: {title}\n\n## Context map\n- **{Pkg} context** owns {feature} and its settings.\n\
+         - **Orders context** calls it through an interface; it never reads its tables.\n- **Identity** \
+         supplies the client id on every request.\n\n## API contracts\n| Method | Path | Success | Errors |\n\
+         |---|---|---|---|\n| GET | `/api/v1/{res}` | 200 | 400, 401 |\n| PUT | `/api/v1/{res}/settings` | 204 | 400, 401, 403 |\n\n\
+         ## Decision log\n- **State in Postgres, hot path cached in Redis** — chosen over Redis only \
+         (durability) and Postgres only (latency).\n- **Go service inside the existing binary** — \
+         chosen over a new deployable (one release train).\n",
+        title = t.title,
+        Pkg = capital(&pkg),
+        feature = t.feature,
+        res = t.resource,
+    )
+}
+
+fn tech_spec(t: &Topic, brief: &Brief) -> String {
+    let pkg = t.package();
+    let mut out = format!(
+        "# Tech spec: {}\n\n## Overview\nPackage `internal/{pkg}` implements {} behind the interface the \
+         architecture names; handlers stay thin.\n\n## Components\n- `internal/{pkg}/store.go` — \
+         Postgres access, one query per use case, context deadlines.\n- `internal/{pkg}/service.go` — \
+         the rules; returns typed errors.\n- `internal/{pkg}/handler.go` — HTTP mapping of those errors \
+         to 400/401/403.\n\n## Migrations and configuration\n- `migrations/0043_{pkg}.sql`, reversible.\n\
+         - `{}_ENABLED` and limits read at start-up and on SIGHUP.\n\n## Test strategy\n",
+        t.title,
+        t.feature,
+        pkg.to_uppercase()
+    );
+    let given = criteria(brief);
+    if given.is_empty() {
+        out.push_str("- Table-driven unit tests for the service; one HTTP test per endpoint.\n");
+    }
+    for (id, text) in given {
+        let _ = writeln!(
+            out,
+            "- {id}: {text} — a table-driven test in `service_test.go`"
+        );
+    }
+    out
+}
+
+fn service(t: &Topic, brief: &Brief) -> String {
+    let pkg = t.package();
+    let mut out = format!(
+        "# Service implementation: {}\n\n## Summary\n`internal/{pkg}` is in place: store, service and \
+         handler, wired into the router behind `{}_ENABLED`.\n\n## Changes\n\
+         - `internal/{pkg}/store.go`, `service.go`, `handler.go` — created\n\
+         - `internal/routes/routes.go` — mounts the handler\n- `migrations/0043_{pkg}.sql` — created\n\n\
+         ## Criteria covered\n",
+        t.title,
+        pkg.to_uppercase()
+    );
+    let given = criteria(brief);
+    if given.is_empty() {
+        out.push_str("- (no acceptance criteria were handed over)\n");
+    }
+    for (id, text) in given {
+        let _ = writeln!(out, "- [x] {id}: {text}");
+    }
+    out.push_str(
+        "\n## How to run\n`go test ./internal/...` then `go run ./cmd/server` with the flag on.\n",
+    );
+    out
+}
+
+fn deployment(t: &Topic) -> String {
+    let pkg = t.package();
+    format!(
+        "# Deployment guide: {title}\n\n## Deployment\n1. Apply `migrations/0043_{pkg}.sql`.\n\
+         2. Deploy with `{flag}_ENABLED=false`; turn it on for 5% of clients, then all.\n\
+         3. Roll back by turning the flag off; the migration is backwards compatible.\n\n## Monitoring\n\
+         - Rate, errors and p95 duration of `/api/v1/{res}`.\n- Alert: error rate above 1% for 5 minutes.\n\n\
+         ## Runbook\n- **Error rate alert**: check the last deploy, turn the flag off, then look at the \
+         service logs by request id.\n",
+        title = t.title,
+        flag = pkg.to_uppercase(),
+        res = t.resource,
+    )
+}
+
+fn capital(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{SkillsFile, load_pipeline};
+    use crate::provider::Input;
+
+    #[test]
+    fn the_spec_and_the_service_carry_the_criteria_they_were_handed() {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), Some("discovery")).expect("preset");
+        let t = Topic::of("Saved searches for the orders API");
+        for phase in ["tech-spec", "implementation"] {
+            let brief = Brief {
+                inputs: vec![Input {
+                    phase: "definition".into(),
+                    role: "Product Analyst".into(),
+                    name: "requirements".into(),
+                    content: "- [ ] AC-9: Searches are private to their owner\n".into(),
+                }],
+                ..Brief::new(
+                    t.request.clone(),
+                    pipeline.phase(phase).expect("phase").clone(),
+                )
+            };
+            let text = compose(&brief.phase.artifact, &t, &brief).expect("a preset artifact");
+            assert!(
+                text.contains("AC-9: Searches are private to their owner"),
+                "{text}"
+            );
+        }
+        assert!(
+            compose(
+                "something-else",
+                &t,
+                &Brief::new("r", pipeline.phases[0].clone())
+            )
+            .is_none()
+        );
+    }
+}
