@@ -4,17 +4,24 @@
 //! and its fields are [`EventKind`]; kinds this build does not know parse as
 //! [`EventKind::Unknown`] and are ignored by the fold, so newer logs still
 //! open. Field names here are a contract other tools read (DESIGN.md §5).
+//!
+//! Reading is the hot path of opening a long log, so an [`Event`] is read by
+//! hand (see [`read`]): `seq` and `t` directly, then the kind's fields
+//! straight from the line, instead of serde's flattening, which buffers
+//! every field twice.
+
+mod read;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::pipeline::Pipeline;
 
-/// One entry of the session log.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One entry of the session log. Deserialized by hand in [`read`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Event {
     pub seq: u64,
-    #[serde(serialize_with = "write_time", deserialize_with = "read_time")]
+    #[serde(serialize_with = "write_time")]
     pub t: DateTime<Utc>,
     #[serde(flatten)]
     pub kind: EventKind,
@@ -22,13 +29,6 @@ pub struct Event {
 
 fn write_time<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
-}
-
-fn read_time<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-    let text = String::deserialize(d)?;
-    DateTime::parse_from_rfc3339(&text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(serde::de::Error::custom)
 }
 
 /// What happened.

@@ -6,10 +6,11 @@
 //! events from 0, and fsyncs after the events that must survive a crash
 //! (gates, decisions, artifacts, the end). [`read_log`] parses a file back,
 //! skipping kinds it does not know, dropping a torn last line and naming the
-//! line of anything else it cannot read.
+//! line of anything else it cannot read; [`for_each_event`] does the same
+//! a line at a time, for folding a long log without holding its events.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -296,47 +297,101 @@ fn explain(number: usize, raw: &[u8]) -> String {
 /// Parses log bytes; `path` is only used in messages.
 pub fn parse_log(path: &Path, bytes: &[u8]) -> Result<LogContents, LogError> {
     let mut contents = LogContents::default();
-    let ends_with_newline = bytes.last() == Some(&b'\n');
-    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-    // `split` yields an empty piece after a final newline.
-    let count = if ends_with_newline {
-        lines.len() - 1
-    } else {
-        lines.len()
-    };
-    for (index, raw) in lines.iter().take(count).enumerate() {
-        let number = index + 1;
-        let is_last = number == count;
+    let mut lines = Lines::new(path);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (line, complete) = match rest.iter().position(|b| *b == b'\n') {
+            Some(end) => (&rest[..end], true),
+            None => (rest, false),
+        };
+        rest = &rest[(line.len() + 1).min(rest.len())..];
+        if let Some(event) = lines.next(line, complete)? {
+            contents.events.push(event);
+        }
+    }
+    contents.torn_line = lines.torn;
+    Ok(contents)
+}
+
+/// Reads a log line by line, handing each event to `each` without keeping
+/// it: what folding a long log needs, in the memory of one line. Returns
+/// the number of a torn last line that was dropped.
+pub fn for_each_event(path: &Path, mut each: impl FnMut(Event)) -> Result<Option<usize>, LogError> {
+    let file = File::open(path).map_err(LogError::io(path))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut lines = Lines::new(path);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(LogError::io(path))?;
+        if read == 0 {
+            return Ok(lines.torn);
+        }
+        let complete = line.last() == Some(&b'\n');
+        if complete {
+            line.pop();
+        }
+        if let Some(event) = lines.next(&line, complete)? {
+            each(event);
+        }
+    }
+}
+
+/// The rules every line of a log is read by, one line at a time: blank
+/// lines are skipped, `seq` must count up from 0, a last line cut short
+/// (no newline, not parseable) is torn and dropped, anything else that
+/// does not parse is corrupt and named by its line number.
+struct Lines<'p> {
+    path: &'p Path,
+    number: usize,
+    events: u64,
+    torn: Option<usize>,
+}
+
+impl<'p> Lines<'p> {
+    fn new(path: &'p Path) -> Self {
+        Self {
+            path,
+            number: 0,
+            events: 0,
+            torn: None,
+        }
+    }
+
+    /// One line without its newline; `complete` is false only for a last
+    /// line the file ends in without a newline.
+    fn next(&mut self, raw: &[u8], complete: bool) -> Result<Option<Event>, LogError> {
+        self.number += 1;
         if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
+            return Ok(None);
         }
         let parsed = std::str::from_utf8(raw)
             .ok()
             .and_then(|text| serde_json::from_str::<Event>(text).ok())
-            .ok_or_else(|| explain(number, raw));
+            .ok_or_else(|| explain(self.number, raw));
         match parsed {
-            Ok(event) => {
-                let expected = contents.events.len() as u64;
-                if event.seq != expected {
-                    return Err(LogError::Corrupt {
-                        path: path.to_owned(),
-                        line: number,
-                        message: format!("seq {} where {expected} was expected", event.seq),
-                    });
-                }
-                contents.events.push(event);
+            Ok(event) if event.seq == self.events => {
+                self.events += 1;
+                Ok(Some(event))
             }
-            Err(_) if is_last && !ends_with_newline => contents.torn_line = Some(number),
-            Err(message) => {
-                return Err(LogError::Corrupt {
-                    path: path.to_owned(),
-                    line: number,
-                    message,
-                });
+            Ok(event) => Err(LogError::Corrupt {
+                path: self.path.to_owned(),
+                line: self.number,
+                message: format!("seq {} where {} was expected", event.seq, self.events),
+            }),
+            Err(_) if !complete => {
+                self.torn = Some(self.number);
+                Ok(None)
             }
+            Err(message) => Err(LogError::Corrupt {
+                path: self.path.to_owned(),
+                line: self.number,
+                message,
+            }),
         }
     }
-    Ok(contents)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::log::{LogError, read_session};
+use super::log::{LogError, check_session, for_each_event};
 use super::state::{SessionState, SessionStatus};
 
 /// Why a `SESSION` argument could not be resolved.
@@ -125,11 +125,20 @@ pub struct Loaded {
     pub torn_line: Option<usize>,
 }
 
-/// Reads and folds one session's log; a log that does not start a
-/// session is damaged at line 1.
+/// Reads and folds one session's log, a line at a time: the events are
+/// folded as they are read and not kept, so a long log opens in about the
+/// memory of its folded state. A log that does not start a session is
+/// damaged at line 1.
 pub fn load(path: &Path) -> Result<Loaded, LogError> {
-    let contents = read_session(path)?;
-    let state = SessionState::from_events(&contents.events);
+    let mut state = SessionState::default();
+    let mut first = Vec::with_capacity(1);
+    let torn_line = for_each_event(path, |event| {
+        state.apply(&event);
+        if first.is_empty() {
+            first.push(event);
+        }
+    })?;
+    check_session(path, &first, torn_line)?;
     let status = match state.status {
         SessionStatus::Running if !is_live(path) => SessionStatus::Interrupted,
         other => other,
@@ -138,7 +147,7 @@ pub fn load(path: &Path) -> Result<Loaded, LogError> {
         path: path.to_owned(),
         state,
         status,
-        torn_line: contents.torn_line,
+        torn_line,
     })
 }
 

@@ -6,6 +6,8 @@
 //! modal. Keys become [`Command`]s for the engine; nothing here writes the
 //! log or touches the terminal. Drawing is in [`super::view`].
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use tokio::sync::mpsc;
@@ -14,11 +16,13 @@ use super::compose::{self, Compose, Purpose};
 use super::keymap::{Act, Context, Keymap, key_name};
 use super::markdown;
 use super::replay::Player;
+use super::rows::{RowCache, RowsKey};
 use super::theme::Theme;
 use crate::engine::{Command, Update};
 use crate::session::{
-    Action, DecidedBy, Decision, EventKind, PhaseState, PhaseStatus, SessionState,
+    Action, Attempt, DecidedBy, Decision, EventKind, PhaseState, PhaseStatus, SessionState,
 };
+use ratatui::text::Line;
 
 /// Where events come from.
 #[derive(Debug)]
@@ -104,6 +108,8 @@ pub struct App {
     pub keymap: Keymap,
     /// Prices per model, for costs on screen.
     pub prices: crate::cost::Prices,
+    /// Artifact layouts kept between frames.
+    pub rows: RowCache,
 }
 
 impl App {
@@ -124,6 +130,7 @@ impl App {
             theme,
             keymap: Keymap::default(),
             prices: crate::cost::Prices::new(),
+            rows: RowCache::default(),
         }
     }
 
@@ -709,20 +716,63 @@ impl App {
     }
 
     /// The rendered rows of the open artifact, as the view draws them.
-    pub fn artifact_rows(&self, width: usize) -> Vec<ratatui::text::Line<'static>> {
+    pub fn artifact_rows(&self, width: usize) -> Arc<[Line<'static>]> {
         let Screen::Artifact { phase, attempt } = self.screen else {
-            return Vec::new();
+            return Arc::new([]);
         };
         let Some(state) = self.state.phases.get(phase) else {
-            return Vec::new();
+            return Arc::new([]);
         };
-        let chosen = attempt
-            .and_then(|i| state.attempts.get(i))
-            .or(state.current());
-        let text = chosen.map(|a| super::text::shown(&self.state, phase, a));
-        let mut rows = markdown::render(text.as_deref().unwrap_or(""), width, &self.theme);
-        rows.extend(decision_rows(state, width, &self.theme));
-        rows
+        let attempt = attempt
+            .filter(|i| *i < state.attempts.len())
+            .unwrap_or(state.attempts.len().saturating_sub(1));
+        self.markdown_rows(phase, attempt, width, true)
+    }
+
+    /// The Markdown layout of one attempt's text (the human's edit, else
+    /// the agent's artifact, else what it has streamed) at `width`, with
+    /// the phase's decisions after it when `with_decisions`; kept between
+    /// frames in [`RowCache`].
+    pub fn markdown_rows(
+        &self,
+        phase: usize,
+        attempt: usize,
+        width: usize,
+        with_decisions: bool,
+    ) -> Arc<[Line<'static>]> {
+        let Some(state) = self.state.phases.get(phase) else {
+            return Arc::new([]);
+        };
+        let chosen = state.attempts.get(attempt);
+        let (kind, text) = match chosen {
+            Some(Attempt {
+                edited: Some(text), ..
+            }) => (2, text.as_str()),
+            Some(Attempt {
+                artifact: Some(text),
+                ..
+            }) => (1, text.as_str()),
+            Some(a) => (0, a.output.as_str()),
+            None => (0, ""),
+        };
+        let key = RowsKey {
+            phase,
+            attempt,
+            text: kind,
+            address: text.as_ptr() as usize,
+            len: text.len(),
+            decisions: state.decisions.len(),
+            width,
+            with_decisions,
+        };
+        self.rows.get(key, || {
+            let shown = chosen.map(|a| super::text::shown(&self.state, phase, a));
+            let mut rows = markdown::render(shown.as_deref().unwrap_or(""), width, &self.theme);
+            if with_decisions {
+                rows.extend(decision_rows(state, width, &self.theme));
+            }
+            rows
+        })
     }
 
     /// Scrolls to the next (or previous) row holding the search text.
@@ -847,15 +897,9 @@ impl App {
                 let Some(phase) = self.state.phases.get(self.focus) else {
                     return 0;
                 };
-                let body = phase
-                    .current()
-                    .map(|a| super::text::shown(&self.state, self.focus, a));
-                markdown::render(
-                    body.as_deref().unwrap_or(""),
-                    geometry.text_width,
-                    &self.theme,
-                )
-                .len()
+                let attempt = phase.attempts.len().saturating_sub(1);
+                self.markdown_rows(self.focus, attempt, geometry.text_width, false)
+                    .len()
             }
         };
         rows.saturating_sub(geometry.text_height)

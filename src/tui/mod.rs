@@ -16,6 +16,7 @@ pub mod markdown;
 pub mod matrix;
 pub mod prompt;
 pub mod replay;
+pub mod rows;
 pub mod stats;
 pub mod text;
 pub mod theme;

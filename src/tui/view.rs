@@ -5,7 +5,8 @@
 //! full-screen artifact or diff, the checkpoint bar and the key hints, with
 //! any modal on top. Every string from a session goes through the sanitizer
 //! (via [`super::text`], [`super::markdown`] or [`super::diff`]); nothing
-//! here changes state or performs I/O.
+//! here changes state or performs I/O (beyond keeping layouts in
+//! [`super::rows::RowCache`]).
 
 use std::fmt::Write as _;
 
@@ -18,7 +19,6 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
 use super::app::{App, DiffBase, Modal, Screen, Source};
 use super::diff::diff_lines;
-use super::markdown;
 use super::text::{clip, safe, tail, wrap};
 use crate::session::{Attempt, PhaseState, PhaseStatus, SessionStatus};
 
@@ -525,12 +525,14 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
             }
             out
         }
-        (PhaseStatus::AwaitingGate | PhaseStatus::Approved, Some(a)) => {
-            let text = super::text::shown(&app.state, index, a);
+        (PhaseStatus::AwaitingGate | PhaseStatus::Approved, Some(_)) => {
             let skip = if focused { app.scroll } else { 0 };
-            markdown::render(&text, width, &app.theme)
-                .into_iter()
+            let attempt = phase.attempts.len() - 1;
+            app.markdown_rows(index, attempt, width, false)
+                .iter()
                 .skip(skip)
+                .take(rows)
+                .cloned()
                 .collect()
         }
     };
@@ -647,9 +649,10 @@ fn artifact(app: &App, index: usize, attempt: Option<usize>, area: Rect, buf: &m
     block.render(area, buf);
     let rows = app.artifact_rows(usize::from(inner.width));
     let lines: Vec<Line<'static>> = rows
-        .into_iter()
+        .iter()
         .skip(app.scroll)
         .take(usize::from(inner.height))
+        .cloned()
         .map(|l| match &app.search {
             Some(q) => highlight(l, q, app.theme.search_match),
             None => l,
