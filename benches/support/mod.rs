@@ -113,7 +113,7 @@ impl Script {
         });
         let mut written = String::new();
         for i in 0..chunks {
-            let size = 60 + usize::try_from(self.rng.below(80)).unwrap_or(0);
+            let size = 40 + usize::try_from(self.rng.below(80)).unwrap_or(0);
             let text = self.prose(size);
             written.push_str(&text);
             self.push(EventKind::Output {
@@ -125,10 +125,11 @@ impl Script {
                 self.tool_call(phase, attempt, i);
             }
         }
+        let prompt_tokens = 1200 + self.rng.below(800);
         self.push(EventKind::Usage {
             phase: phase.into(),
             attempt,
-            prompt_tokens: 1200 + self.rng.below(800),
+            prompt_tokens,
             completion_tokens: (written.len() / 4) as u64,
         });
         self.push(EventKind::Artifact {

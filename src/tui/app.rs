@@ -865,7 +865,7 @@ impl App {
     /// Applies the replay's next event (the loop calls this when it is due).
     pub fn replay_tick(&mut self) {
         if let Source::Replay(player) = &mut self.source {
-            player.step(&mut self.state);
+            player.advance(&mut self.state);
         }
         self.sync_replay_clock();
         self.follow_active();

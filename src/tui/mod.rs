@@ -4,8 +4,8 @@
 //! its engine; [`run_replay`] plays a recorded log through the same views,
 //! read-only. Both use one loop that only selects: terminal input, engine
 //! updates (drained in batches), the replay clock, and a spinner tick that
-//! runs only while something is animating. The screen is redrawn when
-//! something changed, at most once a frame. The terminal is restored on
+//! runs only while something is animating ([`drive`]). The screen is redrawn
+//! when something changed, at most once a frame, and at once for a key. The terminal is restored on
 //! every exit path and, through ratatui's hook, on panic.
 
 pub mod app;
@@ -29,8 +29,9 @@ use crossterm::event::{
     DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, KeyEventKind,
 };
 use crossterm::execute;
-use futures::StreamExt;
-use ratatui::DefaultTerminal;
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -43,7 +44,7 @@ use crate::session::{Event, SessionState};
 use app::{Flow, Source};
 
 /// The shortest time between two frames (~60 per second).
-const FRAME: Duration = Duration::from_millis(16);
+pub const FRAME: Duration = Duration::from_millis(16);
 /// How often the spinner turns while a phase runs.
 const SPIN: Duration = Duration::from_millis(100);
 
@@ -95,7 +96,10 @@ async fn with_terminal(
     app.prices = options.prices;
     let mut terminal = ratatui::try_init()?;
     let result = match execute!(io::stdout(), EnableMouseCapture) {
-        Ok(()) => event_loop(&mut terminal, &mut app, updates, options.bell).await,
+        Ok(()) => {
+            let input = EventStream::new();
+            drive(&mut terminal, &mut app, input, updates, options.bell).await
+        }
         Err(e) => Err(e),
     };
     // Restoring tries every step and reports the first error.
@@ -105,27 +109,39 @@ async fn with_terminal(
     Ok(app.state)
 }
 
-async fn event_loop(
-    terminal: &mut DefaultTerminal,
+/// The UI loop: draws `app` on `terminal` while it takes `input` (terminal
+/// events), engine `updates` and the replay clock, until the user quits or
+/// the input ends. `run_live` and `run_replay` run it on the real terminal;
+/// the benches drive it with a counting writer and scripted keys.
+///
+/// Frames are drawn on change only, at most one per [`FRAME`], except that
+/// a key, a click or a resize is drawn at once: a burst of streamed text
+/// never delays the answer to the user.
+pub async fn drive<W: io::Write>(
+    terminal: &mut Terminal<CrosstermBackend<W>>,
     app: &mut App,
+    mut input: impl Stream<Item = io::Result<TermEvent>> + Unpin,
     mut updates: Option<mpsc::UnboundedReceiver<Update>>,
     bell: bool,
 ) -> io::Result<()> {
-    let mut input = EventStream::new();
     let mut batch = Vec::with_capacity(256);
     let mut dirty = true;
+    let mut urgent = false;
     let mut last_draw = Instant::now() - FRAME;
     let mut spin = tokio::time::interval(SPIN);
     loop {
         let now = Instant::now();
-        if dirty && now >= last_draw + FRAME {
-            let size = terminal.size()?;
-            app.size = (size.width, size.height);
+        if dirty && (urgent || now >= last_draw + FRAME) {
             if !app.is_replay() {
                 app.now = chrono::Utc::now();
             }
-            terminal.draw(|frame| frame.render_widget(&*app, frame.area()))?;
+            terminal.draw(|frame| {
+                let area = frame.area();
+                app.size = (area.width, area.height);
+                frame.render_widget(&*app, area);
+            })?;
             dirty = false;
+            urgent = false;
             last_draw = now;
         }
         let replay_due = match &mut app.source {
@@ -138,13 +154,13 @@ async fn event_loop(
                     if app.on_key(&key) == Flow::Quit {
                         return Ok(());
                     }
-                    dirty = true;
+                    (dirty, urgent) = (true, true);
                 }
                 Some(Ok(TermEvent::Mouse(mouse))) => {
                     app.on_mouse(&mouse);
-                    dirty = true;
+                    (dirty, urgent) = (true, true);
                 }
-                Some(Ok(TermEvent::Resize(..))) => dirty = true,
+                Some(Ok(TermEvent::Resize(..))) => (dirty, urgent) = (true, true),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),

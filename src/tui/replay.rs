@@ -16,6 +16,10 @@ use crate::session::{Event, SessionState};
 /// The longest pause between two events in a replay, before speed-up.
 pub const MAX_GAP: Duration = Duration::from_millis(1500);
 
+/// At max speed, how long one tick may spend applying events before the
+/// screen is drawn again.
+pub const MAX_SPEED_SLICE: Duration = Duration::from_millis(8);
+
 /// Speeds `+` and `-` step through.
 pub const SPEEDS: [f64; 8] = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
@@ -99,6 +103,21 @@ impl Player {
         state.apply(event);
         self.position += 1;
         true
+    }
+
+    /// Applies what is due: the next event at a set speed; at max speed as
+    /// many as fit in [`MAX_SPEED_SLICE`], so a long log plays at the speed
+    /// of the fold rather than one event per turn of the UI loop.
+    pub fn advance(&mut self, state: &mut SessionState) {
+        if self.speed.is_some() {
+            self.step(state);
+            return;
+        }
+        let until = std::time::Instant::now() + MAX_SPEED_SLICE;
+        self.step(state);
+        while !self.at_end() && std::time::Instant::now() < until {
+            self.step(state);
+        }
     }
 
     /// Rebuilds `state` at `position` by folding from the start.

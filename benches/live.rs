@@ -1,0 +1,371 @@
+//! The UI loop under load (issue 8, targets 4 and 7).
+//!
+//! Streaming: an engine runs the first phase against a provider that emits
+//! 100,000 deltas as fast as it can, while the real UI loop
+//! (`handoff::tui::drive`) draws a 200x50 board into a counting writer
+//! behind the real crossterm backend, and a thread presses `→`/`←` every
+//! 37 ms. It reports the frame rate, the key-to-frame latency (a key's send
+//! to the end of the first frame written after it), and how many `output`
+//! events and bytes the log got for those deltas.
+//!
+//! Replay: the 200,000-event session of the `session` bench played at max
+//! speed through the same loop, timed to the frame that shows it ended.
+//!
+//! These are whole-system runs of a second or so each, timed directly
+//! rather than with criterion's repetitions; criterion keeps the fold of a
+//! replay step's worth of events as its measured function.
+
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)] // Figures for display.
+
+#[allow(dead_code)] // Shared by several benches; each uses part of it.
+mod support;
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use futures::channel::mpsc as keys;
+use handoff::cli::Speed;
+use handoff::clock::SystemClock;
+use handoff::engine::{Engine, SessionSpec, Sink, Update};
+use handoff::provider::{Chunk, ChunkStream, CompletionRequest, Provider};
+use handoff::session::log::{LogWriter, read_log};
+use handoff::session::{Event, EventKind, SessionState};
+use handoff::tui::app::Source;
+use handoff::tui::replay::Player;
+use handoff::tui::{App, Theme, drive};
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use tokio::sync::mpsc;
+
+const DELTAS: usize = 100_000;
+
+/// A provider that answers with `DELTAS` small deltas, all at once.
+struct Flood;
+
+impl Provider for Flood {
+    fn name(&self) -> &'static str {
+        "flood"
+    }
+
+    fn stream(&self, _request: CompletionRequest) -> ChunkStream {
+        let text = (0..DELTAS).map(|i| {
+            Ok(Chunk::Text(if i % 12 == 11 {
+                "limits\n".into()
+            } else {
+                " rate".into()
+            }))
+        });
+        let end = [
+            Ok(Chunk::Usage {
+                prompt_tokens: 100,
+                completion_tokens: DELTAS as u64,
+            }),
+            Ok(Chunk::Done {
+                finish_reason: "stop".into(),
+            }),
+        ];
+        Box::pin(futures::stream::iter(text.chain(end)))
+    }
+}
+
+/// A key press as the terminal's event stream yields it.
+type Input = io::Result<TermEvent>;
+
+/// What the counting writer saw: bytes and, per frame, when its first
+/// byte was written and when it was flushed.
+#[derive(Default)]
+struct Frames {
+    bytes: usize,
+    open: Option<Instant>,
+    drawn: Vec<(Instant, Instant)>,
+    /// When a frame showing the replay's end mark (`■`) was flushed.
+    ended: Option<Instant>,
+    saw_end: bool,
+}
+
+#[derive(Clone, Default)]
+struct Screen(Arc<Mutex<Frames>>);
+
+impl Screen {
+    fn with<T>(&self, f: impl FnOnce(&mut Frames) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn terminal(&self) -> Terminal<CrosstermBackend<Self>> {
+        let options = TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, 200, 50)),
+        };
+        Terminal::with_options(CrosstermBackend::new(self.clone()), options).expect("terminal")
+    }
+}
+
+impl Write for Screen {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let end_mark = "■".as_bytes();
+        self.with(|f| {
+            f.bytes += buf.len();
+            f.open.get_or_insert_with(Instant::now);
+            f.saw_end |= buf.windows(end_mark.len()).any(|w| w == end_mark);
+        });
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.with(|f| {
+            if let Some(open) = f.open.take() {
+                let now = Instant::now();
+                f.drawn.push((open, now));
+                if f.saw_end && f.ended.is_none() {
+                    f.ended = Some(now);
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Passes events to the UI and says when the first gate opened.
+struct Tap {
+    ui: mpsc::UnboundedSender<Update>,
+    gate: std::sync::mpsc::Sender<Instant>,
+}
+
+impl Sink for Tap {
+    fn publish(&mut self, event: &Event, state: &SessionState) {
+        self.ui.publish(event, state);
+        if matches!(event.kind, EventKind::GateOpened { .. }) {
+            let _ = self.gate.send(Instant::now());
+        }
+    }
+
+    fn notice(&mut self, text: String) {
+        self.ui.notice(text);
+    }
+}
+
+fn key(code: KeyCode) -> TermEvent {
+    TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// The most frames flushed within any one second.
+fn busiest_second(flushes: &[Instant]) -> usize {
+    let mut best = 0;
+    let mut from = 0;
+    for (to, t) in flushes.iter().enumerate() {
+        while *t - flushes[from] >= Duration::from_secs(1) {
+            from += 1;
+        }
+        best = best.max(to + 1 - from);
+    }
+    best
+}
+
+fn streaming(runtime: &tokio::runtime::Runtime) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = LogWriter::create(dir.path(), "flood").expect("log");
+    let log_path = log.path().to_owned();
+    let (ui_tx, ui_rx) = mpsc::unbounded_channel();
+    let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel();
+    let spec = SessionSpec {
+        id: "flood".into(),
+        request: "Add rate limiting to the orders API".into(),
+        pipeline: support::pipeline(),
+        provider: Arc::new(Flood),
+        model: "flood".into(),
+        context_tokens: None,
+        prices: handoff::cost::Prices::new(),
+        workspace: None,
+        branch: None,
+        clock: Arc::new(SystemClock),
+    };
+    let tap = Tap {
+        ui: ui_tx,
+        gate: gate_tx,
+    };
+    let engine = Engine::new(spec, log, Box::new(tap), commands_rx);
+    let screen = Screen::default();
+    let mut terminal = screen.terminal();
+    let mut app = App::new(Source::Live(Some(commands_tx)), Theme::ansi());
+    let (keys_tx, keys_rx) = keys::unbounded::<Input>();
+
+    let (app, engine_state, started, gate_at, pressed) = runtime.block_on(async move {
+        let ui = tokio::spawn(async move {
+            drive(&mut terminal, &mut app, keys_rx, Some(ui_rx), false)
+                .await
+                .expect("ui loop");
+            app
+        });
+        let started = Instant::now();
+        let engine = tokio::spawn(engine.run());
+        let keyboard = std::thread::spawn(move || {
+            let mut pressed = Vec::new();
+            loop {
+                std::thread::sleep(Duration::from_millis(37));
+                if let Ok(at) = gate_rx.try_recv() {
+                    return (pressed, at, keys_tx);
+                }
+                let code = if pressed.len() % 2 == 0 {
+                    KeyCode::Right
+                } else {
+                    KeyCode::Left
+                };
+                pressed.push(Instant::now());
+                keys_tx.unbounded_send(Ok(key(code))).expect("send a key");
+            }
+        });
+        let (pressed, gate_at, keys_tx) = tokio::task::spawn_blocking(move || keyboard.join())
+            .await
+            .expect("join")
+            .expect("presser");
+        // Let the UI take in the last updates, then end its input.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(keys_tx);
+        let app = ui.await.expect("ui task");
+        drop(app.source);
+        let state = engine.await.expect("engine task").expect("engine");
+        (app.state, state, started, gate_at, pressed)
+    });
+
+    let frames = screen.with(|f| std::mem::take(&mut f.drawn));
+    let flushes: Vec<Instant> = frames
+        .iter()
+        .map(|(_, end)| *end)
+        .filter(|end| *end >= started && *end <= gate_at)
+        .collect();
+    let mut latencies: Vec<Duration> = pressed
+        .iter()
+        .filter_map(|sent| {
+            frames
+                .iter()
+                .find(|(open, _)| open >= sent)
+                .map(|(_, end)| *end - *sent)
+        })
+        .collect();
+    latencies.sort();
+    let events = read_log(&log_path).expect("read the log").events;
+    let outputs: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Output { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let text: usize = outputs.iter().map(|t| t.len()).sum();
+    let log_bytes = std::fs::metadata(&log_path).map_or(0, |m| m.len());
+    let streaming = gate_at - started;
+    println!("\n== issue 8 figures: streaming {DELTAS} deltas ==");
+    println!(
+        "streamed to the gate in {}; the UI folded {} of the engine's {} events",
+        ms(streaming),
+        app.events,
+        engine_state.events
+    );
+    println!(
+        "frames while streaming: {} = {:.0}/s; busiest second {} (target <= 60)",
+        flushes.len(),
+        flushes.len() as f64 / streaming.as_secs_f64(),
+        busiest_second(&flushes)
+    );
+    if !latencies.is_empty() {
+        println!(
+            "key to frame ({} keys): median {} p99 {} max {} (target p99 < 16 ms)",
+            latencies.len(),
+            ms(percentile(&latencies, 0.5)),
+            ms(percentile(&latencies, 0.99)),
+            ms(latencies[latencies.len() - 1])
+        );
+    }
+    println!(
+        "log: {} output events for {DELTAS} deltas ({text} bytes of text); the whole log {log_bytes} bytes",
+        outputs.len()
+    );
+}
+
+fn replay(runtime: &tokio::runtime::Runtime, events: Vec<Event>) {
+    let count = events.len();
+    let screen = Screen::default();
+    let mut terminal = screen.terminal();
+    let mut app = App::new(Source::Replay(Player::new(events, Speed::Max)), Theme::ansi());
+    let (keys_tx, keys_rx) = keys::unbounded::<Input>();
+    let watch = screen.clone();
+    let (elapsed, at_end) = runtime.block_on(async move {
+        let started = Instant::now();
+        let ui = tokio::spawn(async move {
+            drive(&mut terminal, &mut app, keys_rx, None, false)
+                .await
+                .expect("ui loop");
+            app
+        });
+        let ended = loop {
+            if let Some(at) = watch.with(|f| f.ended) {
+                break at;
+            }
+            if started.elapsed() > Duration::from_secs(120) {
+                break Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        keys_tx.unbounded_send(Ok(key(KeyCode::Char('q')))).expect("quit");
+        let app = ui.await.expect("ui task");
+        let at_end = match &app.source {
+            Source::Replay(player) => player.at_end(),
+            Source::Live(_) => false,
+        };
+        (ended - started, at_end)
+    });
+    let frames = screen.with(|f| f.drawn.len());
+    println!("\n== issue 8 figures: replay at max speed ==");
+    println!(
+        "{count} events played to the end ({at_end}) in {} with {frames} frames (target < 1 s)",
+        ms(elapsed)
+    );
+}
+
+fn benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    streaming(&runtime);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("long.jsonl");
+    support::write_log(&path, &support::long_session(200_000));
+    let start = Instant::now();
+    let events = read_log(&path).expect("read").events;
+    println!("\nreading the 200,000-event log for replay: {}", ms(start.elapsed()));
+    let slice: Vec<Event> = events[..20_000].to_vec();
+    replay(&runtime, events);
+
+    c.bench_function("replay_step_20k_events", |b| {
+        b.iter(|| {
+            let mut player = Player::new(slice.clone(), Speed::Max);
+            let mut state = SessionState::default();
+            while !player.at_end() {
+                player.advance(&mut state);
+            }
+            state.events
+        });
+    });
+}
+
+criterion_group!(live, benches);
+criterion_main!(live);

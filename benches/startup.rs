@@ -1,0 +1,277 @@
+//! Start-up and engine overhead (issue 8, targets 5 and 6).
+//!
+//! Start-up: `handoff --version` as a process, and the time from spawning
+//! `handoff run` in a pseudo-terminal to the first frame on its screen (the
+//! six role names drawn). Engine: six phases run headless in-process
+//! against a provider that answers at once, with every gate approved as it
+//! opens, the log on disk (with its fsyncs) and on tmpfs (where an fsync
+//! costs next to nothing); and the real binary headless against a local
+//! OpenAI-compatible server that takes 100 ms to answer each call.
+
+#![allow(clippy::cast_precision_loss)] // Figures for display.
+
+#[allow(dead_code)] // Shared by several benches; each uses part of it.
+mod support;
+
+#[path = "../tests/common/server.rs"]
+mod server;
+
+use std::hint::black_box;
+use std::io::Read;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use handoff::clock::SystemClock;
+use handoff::engine::{Command as EngineCommand, Engine, SessionSpec, Sink};
+use handoff::provider::{Chunk, ChunkStream, CompletionRequest, Provider};
+use handoff::session::log::LogWriter;
+use handoff::session::{DecidedBy, Decision, Event, EventKind, SessionState};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use tokio::sync::mpsc;
+
+const BIN: &str = env!("CARGO_BIN_EXE_handoff");
+const REQUEST: &str = "Add rate limiting to the orders API";
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn version() {
+    let out = Command::new(BIN).arg("--version").output().expect("run");
+    assert!(out.status.success());
+}
+
+/// From spawning `handoff run` in a 120x40 pseudo-terminal to a screen
+/// that shows the board.
+fn first_frame(dir: &Path) -> Duration {
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("openpty");
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.cwd(dir);
+    cmd.env_clear();
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("HOME", dir);
+    cmd.env("HANDOFF_OFFLINE_PACE", "readable");
+    cmd.args(["--sessions", "sessions", "run", REQUEST]);
+    let start = Instant::now();
+    let mut child = pair.slave.spawn_command(cmd).expect("spawn");
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().expect("reader");
+    let mut parser = vt100::Parser::new(40, 120, 0);
+    let mut buf = [0_u8; 8192];
+    let elapsed = loop {
+        let n = reader.read(&mut buf).expect("read");
+        assert!(n > 0, "handoff exited before drawing");
+        parser.process(&buf[..n]);
+        let screen = parser.screen().contents();
+        if screen.contains("Business Analyst") && screen.contains("DevOps Engineer") {
+            break start.elapsed();
+        }
+    };
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    elapsed
+}
+
+/// Answers every call at once with a short Markdown artifact.
+struct Instantly;
+
+impl Provider for Instantly {
+    fn name(&self) -> &'static str {
+        "instant"
+    }
+
+    fn stream(&self, _request: CompletionRequest) -> ChunkStream {
+        let answer = "## Done\n\n- the limit is 100 requests a minute\n- `429` with `Retry-After`\n";
+        Box::pin(futures::stream::iter([
+            Ok(Chunk::Text(answer.repeat(20))),
+            Ok(Chunk::Usage {
+                prompt_tokens: 500,
+                completion_tokens: 400,
+            }),
+            Ok(Chunk::Done {
+                finish_reason: "stop".into(),
+            }),
+        ]))
+    }
+}
+
+/// Approves every gate as it opens; counts what must be fsynced.
+struct Approver {
+    commands: mpsc::UnboundedSender<EngineCommand>,
+    durable: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Sink for Approver {
+    fn publish(&mut self, event: &Event, _state: &SessionState) {
+        if event.kind.is_durable() {
+            self.durable
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let EventKind::GateOpened { phase, .. } = &event.kind {
+            let decision = Decision::approve(phase, DecidedBy::Policy);
+            let _ = self.commands.send(EngineCommand::Decide(decision));
+        }
+    }
+
+    fn notice(&mut self, _text: String) {}
+}
+
+/// Six phases headless in-process; the log in `dir`. Returns the time and
+/// how many events were fsynced.
+fn six_phases(runtime: &tokio::runtime::Runtime, dir: &Path, id: &str) -> (Duration, usize) {
+    let durable = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let log = LogWriter::create(dir, id).expect("log");
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let spec = SessionSpec {
+        id: id.into(),
+        request: REQUEST.into(),
+        pipeline: support::pipeline(),
+        provider: Arc::new(Instantly),
+        model: "instant".into(),
+        context_tokens: None,
+        prices: handoff::cost::Prices::new(),
+        workspace: None,
+        branch: None,
+        clock: Arc::new(SystemClock),
+    };
+    let sink = Approver {
+        commands,
+        durable: Arc::clone(&durable),
+    };
+    let state = runtime
+        .block_on(Engine::new(spec, log, Box::new(sink), commands_rx).run())
+        .expect("engine");
+    let elapsed = start.elapsed();
+    assert!(state.is_over(), "the session finished");
+    (
+        elapsed,
+        durable.load(std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
+/// One fsync of a small append on `dir`'s file system.
+fn fsync_cost(dir: &Path) -> Duration {
+    use std::io::Write;
+    let mut file = std::fs::File::create(dir.join("fsync-probe")).expect("probe");
+    let times = (0..20)
+        .map(|_| {
+            file.write_all(b"{\"seq\":0}\n").expect("write");
+            let start = Instant::now();
+            file.sync_data().expect("sync");
+            start.elapsed()
+        })
+        .collect();
+    median(times)
+}
+
+/// The real binary, headless, against a server that answers each call
+/// after 100 ms. Returns the wall time and the number of calls.
+fn against_slow_server() -> (Duration, usize) {
+    let server = server::TestServer::start(|_, request| {
+        let role = server::role_of(request);
+        server::Reply::Sse(vec![
+            server::Piece::Pause(Duration::from_millis(100)),
+            server::text_chunk(&format!("## {role}\n\nDone: the limit is 100 a minute.\n")),
+            server::usage_chunk(500, 40),
+            server::finish_chunk("stop"),
+        ])
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = Instant::now();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("HOME", dir.path())
+        .args(["--sessions", "sessions", "--base-url", &server.base_url])
+        .args(["--model", "m", "run", "--headless", "--approve", "all", REQUEST])
+        .output()
+        .expect("run");
+    let elapsed = start.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (elapsed, server.recorded().len())
+}
+
+fn benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    c.bench_function("version_process", |b| b.iter(version));
+    let disk = tempfile::tempdir().expect("tempdir");
+    let shm = tempfile::tempdir_in("/dev/shm").ok();
+    let mut n = 0;
+    c.bench_function("six_phases_in_process_disk", |b| {
+        b.iter(|| {
+            n += 1;
+            black_box(six_phases(&runtime, disk.path(), &format!("d{n}")))
+        });
+    });
+
+    let versions = (0..30)
+        .map(|_| {
+            let start = Instant::now();
+            version();
+            start.elapsed()
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let frames = (0..10).map(|_| first_frame(dir.path())).collect();
+    println!("\n== issue 8 figures: start-up ==");
+    println!("handoff --version: median {} (target < 5 ms)", ms(median(versions)));
+    println!(
+        "first frame of `handoff run` in a pty: median {} (target < 50 ms)",
+        ms(median(frames))
+    );
+
+    println!("\n== issue 8 figures: engine ==");
+    let mut runs: Vec<(Duration, usize)> = (0..9)
+        .map(|i| six_phases(&runtime, disk.path(), &format!("m{i}")))
+        .collect();
+    runs.sort();
+    let (on_disk, fsyncs) = runs[runs.len() / 2];
+    let fsync = fsync_cost(disk.path());
+    println!(
+        "six phases, zero-latency provider, log on disk: median {} with {fsyncs} fsyncs (one costs {} here: {} in all)",
+        ms(on_disk),
+        ms(fsync),
+        ms(fsync * u32::try_from(fsyncs).unwrap_or(u32::MAX))
+    );
+    if let Some(shm) = &shm {
+        let times = (0..9)
+            .map(|i| six_phases(&runtime, shm.path(), &format!("s{i}")).0)
+            .collect();
+        println!(
+            "six phases, zero-latency provider, log on tmpfs: median {} (target < 20 ms plus the fsyncs)",
+            ms(median(times))
+        );
+    }
+    let slow: Vec<(Duration, usize)> = (0..3).map(|_| against_slow_server()).collect();
+    let calls = slow[0].1;
+    let wall = median(slow.into_iter().map(|(d, _)| d).collect());
+    let critical = Duration::from_millis(100) * u32::try_from(calls).unwrap_or(0);
+    println!(
+        "headless binary, server answering in 100 ms: {} for {calls} calls ({} on the critical path) = {:+.1}% (target within 5%)",
+        ms(wall),
+        ms(critical),
+        (wall.as_secs_f64() / critical.as_secs_f64() - 1.0) * 100.0
+    );
+}
+
+criterion_group!(startup, benches);
+criterion_main!(startup);
