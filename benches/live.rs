@@ -1,7 +1,8 @@
 //! The UI loop under load (issue 8, targets 4 and 7).
 //!
 //! Streaming: an engine runs the first phase against a provider that emits
-//! 100,000 deltas as fast as it can, while the real UI loop
+//! 100,000 deltas as fast as it can (and again paced over a few seconds, so
+//! there is time to press keys while it streams), while the real UI loop
 //! (`handoff::tui::drive`) draws a 200x50 board into a counting writer
 //! behind the real crossterm backend, and a thread presses `→`/`←` every
 //! 37 ms. It reports the frame rate, the key-to-frame latency (a key's send
@@ -30,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use futures::StreamExt;
 use futures::channel::mpsc as keys;
 use handoff::cli::Speed;
 use handoff::clock::SystemClock;
@@ -47,8 +49,11 @@ use tokio::sync::mpsc;
 
 const DELTAS: usize = 100_000;
 
-/// A provider that answers with `DELTAS` small deltas, all at once.
-struct Flood;
+/// A provider that answers with `DELTAS` small deltas: all at once, or
+/// paced, pausing `pause` after every `burst` of them.
+struct Flood {
+    pace: Option<(usize, Duration)>,
+}
 
 impl Provider for Flood {
     fn name(&self) -> &'static str {
@@ -56,7 +61,13 @@ impl Provider for Flood {
     }
 
     fn stream(&self, _request: CompletionRequest) -> ChunkStream {
-        let text = (0..DELTAS).map(|i| {
+        let pace = self.pace;
+        let text = futures::stream::iter(0..DELTAS).then(move |i| async move {
+            if let Some((burst, pause)) = pace
+                && i % burst == 0
+            {
+                tokio::time::sleep(pause).await;
+            }
             Ok(Chunk::Text(if i % 12 == 11 {
                 "limits\n".into()
             } else {
@@ -72,7 +83,7 @@ impl Provider for Flood {
                 finish_reason: "stop".into(),
             }),
         ];
-        Box::pin(futures::stream::iter(text.chain(end)))
+        Box::pin(text.chain(futures::stream::iter(end)))
     }
 }
 
@@ -176,7 +187,7 @@ fn busiest_second(flushes: &[Instant]) -> usize {
     best
 }
 
-fn streaming(runtime: &tokio::runtime::Runtime) {
+fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = LogWriter::create(dir.path(), "flood").expect("log");
     let log_path = log.path().to_owned();
@@ -187,7 +198,7 @@ fn streaming(runtime: &tokio::runtime::Runtime) {
         id: "flood".into(),
         request: "Add rate limiting to the orders API".into(),
         pipeline: support::pipeline(),
-        provider: Arc::new(Flood),
+        provider: Arc::new(Flood { pace }),
         model: "flood".into(),
         context_tokens: None,
         prices: handoff::cost::Prices::new(),
@@ -205,13 +216,9 @@ fn streaming(runtime: &tokio::runtime::Runtime) {
     let mut app = App::new(Source::Live(Some(commands_tx)), Theme::ansi());
     let (keys_tx, keys_rx) = keys::unbounded::<Input>();
 
+    // As in `handoff run`: the engine is a task, the UI loop runs on the
+    // thread that blocks on the runtime.
     let (app, engine_state, started, gate_at, pressed) = runtime.block_on(async move {
-        let ui = tokio::spawn(async move {
-            drive(&mut terminal, &mut app, keys_rx, Some(ui_rx), false)
-                .await
-                .expect("ui loop");
-            app
-        });
         let started = Instant::now();
         let engine = tokio::spawn(engine.run());
         let keyboard = std::thread::spawn(move || {
@@ -230,14 +237,19 @@ fn streaming(runtime: &tokio::runtime::Runtime) {
                 keys_tx.unbounded_send(Ok(key(code))).expect("send a key");
             }
         });
-        let (pressed, gate_at, keys_tx) = tokio::task::spawn_blocking(move || keyboard.join())
-            .await
-            .expect("join")
-            .expect("presser");
-        // Let the UI take in the last updates, then end its input.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        drop(keys_tx);
-        let app = ui.await.expect("ui task");
+        let closer = async {
+            let (pressed, gate_at, keys_tx) = tokio::task::spawn_blocking(move || keyboard.join())
+                .await
+                .expect("join")
+                .expect("keyboard");
+            // Let the UI take in the last updates, then end its input.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            drop(keys_tx);
+            (pressed, gate_at)
+        };
+        let ui = drive(&mut terminal, &mut app, keys_rx, Some(ui_rx), false);
+        let (drawn, (pressed, gate_at)) = tokio::join!(ui, closer);
+        drawn.expect("ui loop");
         drop(app.source);
         let state = engine.await.expect("engine task").expect("engine");
         (app.state, state, started, gate_at, pressed)
@@ -270,7 +282,13 @@ fn streaming(runtime: &tokio::runtime::Runtime) {
     let text: usize = outputs.iter().map(|t| t.len()).sum();
     let log_bytes = std::fs::metadata(&log_path).map_or(0, |m| m.len());
     let streaming = gate_at - started;
-    println!("\n== issue 8 figures: streaming {DELTAS} deltas ==");
+    match pace {
+        None => println!("\n== issue 8 figures: streaming {DELTAS} deltas at once =="),
+        Some((burst, pause)) => println!(
+            "\n== issue 8 figures: streaming {DELTAS} deltas, {burst} every {} ==",
+            ms(pause)
+        ),
+    }
     println!(
         "streamed to the gate in {}; the UI folded {} of the engine's {} events",
         ms(streaming),
@@ -278,8 +296,9 @@ fn streaming(runtime: &tokio::runtime::Runtime) {
         engine_state.events
     );
     println!(
-        "frames while streaming: {} = {:.0}/s; busiest second {} (target <= 60)",
+        "frames while streaming: {} in {} = {:.0}/s; busiest second {} (target <= 60)",
         flushes.len(),
+        ms(streaming),
         flushes.len() as f64 / streaming.as_secs_f64(),
         busiest_second(&flushes)
     );
@@ -307,23 +326,24 @@ fn replay(runtime: &tokio::runtime::Runtime, events: Vec<Event>) {
     let watch = screen.clone();
     let (elapsed, at_end) = runtime.block_on(async move {
         let started = Instant::now();
-        let ui = tokio::spawn(async move {
-            drive(&mut terminal, &mut app, keys_rx, None, false)
-                .await
-                .expect("ui loop");
-            app
-        });
-        let ended = loop {
-            if let Some(at) = watch.with(|f| f.ended) {
-                break at;
-            }
-            if started.elapsed() > Duration::from_secs(120) {
-                break Instant::now();
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        let watcher = async {
+            let ended = loop {
+                if let Some(at) = watch.with(|f| f.ended) {
+                    break at;
+                }
+                if started.elapsed() > Duration::from_secs(120) {
+                    break Instant::now();
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            };
+            keys_tx
+                .unbounded_send(Ok(key(KeyCode::Char('q'))))
+                .expect("quit");
+            ended
         };
-        keys_tx.unbounded_send(Ok(key(KeyCode::Char('q')))).expect("quit");
-        let app = ui.await.expect("ui task");
+        let ui = drive(&mut terminal, &mut app, keys_rx, None, false);
+        let (drawn, ended) = tokio::join!(ui, watcher);
+        drawn.expect("ui loop");
         let at_end = match &app.source {
             Source::Replay(player) => player.at_end(),
             Source::Live(_) => false,
@@ -344,7 +364,8 @@ fn benches(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    streaming(&runtime);
+    streaming(&runtime, None);
+    streaming(&runtime, Some((40, Duration::from_millis(2))));
 
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("long.jsonl");

@@ -46,7 +46,7 @@ fn busy_session() -> Vec<Event> {
     let mut s = support::Script::new(8);
     s.started(&pipeline);
     for (index, phase) in pipeline.phases.iter().enumerate().take(STREAMING) {
-        let chunks = if index == BIG { 10_000 } else { 300 };
+        let chunks = if index == BIG { 12_500 } else { 300 };
         s.attempt(&phase.id, 1, chunks, &phase.artifact);
         s.gate(&phase.id, &phase.gate);
         s.decide(Decision::approve(&phase.id, DecidedBy::User));

@@ -43,8 +43,8 @@ use crate::engine::{Command, Update};
 use crate::session::{Event, SessionState};
 use app::{Flow, Source};
 
-/// The shortest time between two frames (~60 per second).
-pub const FRAME: Duration = Duration::from_millis(16);
+/// The time between two frames at the steady pace (60 per second).
+pub const FRAME: Duration = Duration::from_micros(16_667);
 /// How often the spinner turns while a phase runs.
 const SPIN: Duration = Duration::from_millis(100);
 
@@ -114,9 +114,11 @@ async fn with_terminal(
 /// the input ends. `run_live` and `run_replay` run it on the real terminal;
 /// the benches drive it with a counting writer and scripted keys.
 ///
-/// Frames are drawn on change only, at most one per [`FRAME`], except that
-/// a key, a click or a resize is drawn at once: a burst of streamed text
-/// never delays the answer to the user.
+/// Frames are drawn on change only, paced to one per [`FRAME`] on average:
+/// changes from the engine or the replay clock wait for the next frame's
+/// time, while a key, a click or a resize may take a frame one [`FRAME`]
+/// early (the frame after it waits the longer), so a stream of text never
+/// delays the answer to the user and never pushes the rate past the pace.
 pub async fn drive<W: io::Write>(
     terminal: &mut Terminal<CrosstermBackend<W>>,
     app: &mut App,
@@ -127,11 +129,12 @@ pub async fn drive<W: io::Write>(
     let mut batch = Vec::with_capacity(256);
     let mut dirty = true;
     let mut urgent = false;
-    let mut last_draw = Instant::now() - FRAME;
+    // When the next frame is due at the steady pace; input may come early.
+    let mut next_frame = Instant::now();
     let mut spin = tokio::time::interval(SPIN);
     loop {
         let now = Instant::now();
-        if dirty && (urgent || now >= last_draw + FRAME) {
+        if dirty && now >= frame_due(next_frame, urgent) {
             if !app.is_replay() {
                 app.now = chrono::Utc::now();
             }
@@ -142,7 +145,7 @@ pub async fn drive<W: io::Write>(
             })?;
             dirty = false;
             urgent = false;
-            last_draw = now;
+            next_frame = next_frame.max(now) + FRAME;
         }
         let replay_due = match &mut app.source {
             Source::Replay(player) => player.due(now),
@@ -187,8 +190,17 @@ pub async fn drive<W: io::Write>(
                 app.frame = app.frame.wrapping_add(1);
                 dirty = true;
             }
-            () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
+            () = tokio::time::sleep_until(frame_due(next_frame, urgent)), if dirty => {}
         }
+    }
+}
+
+/// When a frame may be drawn: at the steady pace, or a frame early for input.
+fn frame_due(next_frame: Instant, urgent: bool) -> Instant {
+    if urgent {
+        next_frame.checked_sub(FRAME).unwrap_or(next_frame)
+    } else {
+        next_frame
     }
 }
 
