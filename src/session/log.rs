@@ -298,16 +298,22 @@ fn explain(number: usize, raw: &[u8]) -> String {
 pub fn parse_log(path: &Path, bytes: &[u8]) -> Result<LogContents, LogError> {
     let mut contents = LogContents::default();
     let mut lines = Lines::new(path);
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let (line, complete) = match rest.iter().position(|b| *b == b'\n') {
-            Some(end) => (&rest[..end], true),
-            None => (rest, false),
+    // Checked as UTF-8 in one pass when it all is; else line by line.
+    let text = std::str::from_utf8(bytes).ok();
+    let mut start = 0;
+    while start < bytes.len() {
+        let (end, complete) = match memchr::memchr(b'\n', &bytes[start..]) {
+            Some(len) => (start + len, true),
+            None => (bytes.len(), false),
         };
-        rest = &rest[(line.len() + 1).min(rest.len())..];
-        if let Some(event) = lines.next(line, complete)? {
+        let raw = match text {
+            Some(text) => Raw::Text(&text[start..end]),
+            None => Raw::Bytes(&bytes[start..end]),
+        };
+        if let Some(event) = lines.next(raw, complete)? {
             contents.events.push(event);
         }
+        start = end + 1;
     }
     contents.torn_line = lines.torn;
     Ok(contents)
@@ -337,20 +343,41 @@ pub fn for_each_event(path: &Path, mut each: impl FnMut(Event)) -> Result<Option
         let read = file.read(&mut buf[filled..]).map_err(LogError::io(path))?;
         if read == 0 {
             if start < filled
-                && let Some(event) = lines.next(&buf[start..filled], false)?
+                && let Some(event) = lines.next(Raw::Bytes(&buf[start..filled]), false)?
             {
                 each(event);
             }
             return Ok(lines.torn);
         }
         filled += read;
-        while let Some(end) = buf[start..filled].iter().position(|b| *b == b'\n') {
-            if let Some(event) = lines.next(&buf[start..start + end], true)? {
+        // The complete lines read so far, checked as UTF-8 in one pass (a
+        // newline always ends a character); one that is not UTF-8 is read
+        // line by line below, to name the line.
+        let complete = memchr::memrchr(b'\n', &buf[start..filled]).map_or(start, |i| start + i + 1);
+        if let Ok(text) = std::str::from_utf8(&buf[start..complete]) {
+            let mut rest = text;
+            while let Some(end) = memchr::memchr(b'\n', rest.as_bytes()) {
+                if let Some(event) = lines.next(Raw::Text(&rest[..end]), true)? {
+                    each(event);
+                }
+                rest = &rest[end + 1..];
+            }
+            start = complete;
+        }
+        while let Some(end) = memchr::memchr(b'\n', &buf[start..filled]) {
+            if let Some(event) = lines.next(Raw::Bytes(&buf[start..start + end]), true)? {
                 each(event);
             }
             start += end + 1;
         }
     }
+}
+
+/// One line without its newline: already checked as UTF-8, or not yet.
+#[derive(Clone, Copy)]
+enum Raw<'a> {
+    Text(&'a str),
+    Bytes(&'a [u8]),
 }
 
 /// The rules every line of a log is read by, one line at a time: blank
@@ -376,12 +403,20 @@ impl<'p> Lines<'p> {
 
     /// One line without its newline; `complete` is false only for a last
     /// line the file ends in without a newline.
-    fn next(&mut self, raw: &[u8], complete: bool) -> Result<Option<Event>, LogError> {
+    fn next(&mut self, raw: Raw<'_>, complete: bool) -> Result<Option<Event>, LogError> {
         self.number += 1;
-        if raw.iter().all(u8::is_ascii_whitespace) {
+        let bytes = match raw {
+            Raw::Text(text) => text.as_bytes(),
+            Raw::Bytes(bytes) => bytes,
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let parsed = serde_json::from_slice::<Event>(raw).map_err(|_| explain(self.number, raw));
+        let parsed = match raw {
+            Raw::Text(text) => serde_json::from_str::<Event>(text),
+            Raw::Bytes(bytes) => serde_json::from_slice::<Event>(bytes),
+        }
+        .map_err(|_| explain(self.number, bytes));
         match parsed {
             Ok(event) if event.seq == self.events => {
                 self.events += 1;
@@ -627,6 +662,19 @@ mod tests {
         assert_eq!(events, whole.events);
         assert_eq!(events.len(), 2000);
         assert_eq!((torn, whole.torn_line), (Some(2003), Some(2003)));
+    }
+
+    #[test]
+    fn names_the_line_that_is_not_utf8() {
+        let mut bytes = br#"{"seq":0,"t":"2026-11-20T10:00:00.000Z","kind":"gate_opened","phase":"a","question":"Ready?"}"#.to_vec();
+        bytes.extend_from_slice(b"\n{\"seq\":1,\"x\":\"\xff\"}\n");
+        let err = parse_log(Path::new("s.jsonl"), &bytes).expect_err("not UTF-8");
+        assert!(err.to_string().starts_with("s.jsonl:2: unreadable event"), "{err}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.jsonl");
+        fs::write(&path, &bytes).expect("write");
+        let err = for_each_event(&path, drop).expect_err("not UTF-8");
+        assert!(err.to_string().ends_with("s.jsonl:2: unreadable event: invalid unicode code point at line 1 column 15"), "{err}");
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Reading an [`Event`] from its JSON line, fast.
 //!
 //! The writer puts `seq`, `t` and `kind` first. The visitor reads those
-//! directly (the time through a parser for the log's own fixed format) and
-//! then hands the rest of the line, with the kind in front, to the derived
-//! reader of [`EventKind`], which builds the variant's fields from it: one
-//! pass over the line and no second buffer. `seq` or `t` after `kind` are
+//! directly (the time through a parser for the log's own fixed format);
+//! an `output` line's fields are then read straight into place, and any
+//! other kind's line is handed, with the kind in front, to the derived
+//! reader of [`EventKind`]: one pass over the line, no second buffer. `seq` or `t` after `kind` are
 //! picked out on the way. A line that puts another field before `kind`
 //! (written by some other tool) is read the general way, through a
 //! `serde_json::Value`.
@@ -40,6 +40,25 @@ impl<'de> Visitor<'de> for EventVisitor {
                 "t" => t = Some(map.next_value::<Stamp>()?.0),
                 "kind" => {
                     let kind = map.next_value::<Text<'de>>()?;
+                    if kind.as_str() == "output" {
+                        let rest = KindFirst {
+                            kind: None,
+                            key_given: true,
+                            rest: map,
+                            seq: &mut seq,
+                            t: &mut t,
+                        };
+                        let fields = OutputFields::deserialize(MapAccessDeserializer::new(rest))?;
+                        return Ok(Event {
+                            seq: seq.ok_or_else(|| de::Error::missing_field("seq"))?,
+                            t: t.ok_or_else(|| de::Error::missing_field("t"))?,
+                            kind: EventKind::Output {
+                                phase: fields.phase,
+                                attempt: fields.attempt,
+                                text: fields.text,
+                            },
+                        });
+                    }
                     let rest = KindFirst {
                         kind: Some(kind),
                         key_given: false,
@@ -59,6 +78,16 @@ impl<'de> Visitor<'de> for EventVisitor {
         }
         Err(de::Error::missing_field("kind"))
     }
+}
+
+/// The fields of `output`, the kind most lines are, read straight from the
+/// line (the other kinds go through serde's reader of a tagged enum, which
+/// gathers the fields first).
+#[derive(Deserialize)]
+struct OutputFields {
+    phase: String,
+    attempt: u32,
+    text: String,
 }
 
 /// The general way, for fields in an order this writer never uses: the
