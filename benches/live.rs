@@ -321,7 +321,10 @@ fn replay(runtime: &tokio::runtime::Runtime, events: Vec<Event>) {
     let count = events.len();
     let screen = Screen::default();
     let mut terminal = screen.terminal();
-    let mut app = App::new(Source::Replay(Player::new(events, Speed::Max)), Theme::ansi());
+    let mut app = App::new(
+        Source::Replay(Player::new(events, Speed::Max)),
+        Theme::ansi(),
+    );
     let (keys_tx, keys_rx) = keys::unbounded::<Input>();
     let watch = screen.clone();
     let (elapsed, at_end) = runtime.block_on(async move {
@@ -372,7 +375,10 @@ fn benches(c: &mut Criterion) {
     support::write_log(&path, &support::long_session(200_000));
     let start = Instant::now();
     let events = read_log(&path).expect("read").events;
-    println!("\nreading the 200,000-event log for replay: {}", ms(start.elapsed()));
+    println!(
+        "\nreading the 200,000-event log for replay: {}",
+        ms(start.elapsed())
+    );
     let slice: Vec<Event> = events[..20_000].to_vec();
     replay(&runtime, events);
 

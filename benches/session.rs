@@ -123,7 +123,10 @@ fn benches(c: &mut Criterion) {
     let opened = median(5, || drop(black_box(open(&path))));
     let rate = EVENTS as f64 / fold.as_secs_f64() / 1e6;
     println!("\n== issue 8 figures ({mb:.1} MB, {EVENTS} events) ==");
-    println!("fold alone:           {} = {rate:.1} M events/s (target >= 5)", ms(fold));
+    println!(
+        "fold alone:           {} = {rate:.1} M events/s (target >= 5)",
+        ms(fold)
+    );
     println!("floor (IgnoredAny):   {}", ms(floor));
     println!(
         "open (read+parse+fold): {} = {:.2}x the floor (target <= 2x)",

@@ -111,7 +111,8 @@ impl Provider for Instantly {
     }
 
     fn stream(&self, _request: CompletionRequest) -> ChunkStream {
-        let answer = "## Done\n\n- the limit is 100 requests a minute\n- `429` with `Retry-After`\n";
+        let answer =
+            "## Done\n\n- the limit is 100 requests a minute\n- `429` with `Retry-After`\n";
         Box::pin(futures::stream::iter([
             Ok(Chunk::Text(answer.repeat(20))),
             Ok(Chunk::Usage {
@@ -174,10 +175,7 @@ fn six_phases(runtime: &tokio::runtime::Runtime, dir: &Path, id: &str) -> (Durat
         .expect("engine");
     let elapsed = start.elapsed();
     assert!(state.is_over(), "the session finished");
-    (
-        elapsed,
-        durable.load(std::sync::atomic::Ordering::Relaxed),
-    )
+    (elapsed, durable.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// One fsync of a small append on `dir`'s file system.
@@ -215,11 +213,23 @@ fn against_slow_server() -> (Duration, usize, (Duration, Duration)) {
         .env_clear()
         .env("HOME", dir.path())
         .args(["--sessions", "sessions", "--base-url", &server.base_url])
-        .args(["--model", "m", "run", "--headless", "--approve", "all", REQUEST])
+        .args([
+            "--model",
+            "m",
+            "run",
+            "--headless",
+            "--approve",
+            "all",
+            REQUEST,
+        ])
         .output()
         .expect("run");
     let elapsed = start.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let log = std::fs::read_dir(dir.path().join("sessions"))
         .expect("sessions")
         .filter_map(Result::ok)
@@ -251,7 +261,10 @@ fn where_time_went(events: &[Event]) -> (Duration, Duration) {
         _ => chrono::TimeDelta::zero(),
     };
     let calls = calls.to_std().unwrap_or_default();
-    (calls, whole.to_std().unwrap_or_default().saturating_sub(calls))
+    (
+        calls,
+        whole.to_std().unwrap_or_default().saturating_sub(calls),
+    )
 }
 
 fn benches(c: &mut Criterion) {
@@ -280,7 +293,10 @@ fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let frames = (0..10).map(|_| first_frame(dir.path())).collect();
     println!("\n== issue 8 figures: start-up ==");
-    println!("handoff --version: median {} (target < 5 ms)", ms(median(versions)));
+    println!(
+        "handoff --version: median {} (target < 5 ms)",
+        ms(median(versions))
+    );
     println!(
         "first frame of `handoff run` in a pty: median {} (target < 50 ms)",
         ms(median(frames))

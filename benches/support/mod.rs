@@ -13,9 +13,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use handoff::pipeline::{Pipeline, SkillsFile, load_pipeline};
-use handoff::session::{
-    Action, DecidedBy, Decision, Event, EventKind, Outcome, Permit,
-};
+use handoff::session::{Action, DecidedBy, Decision, Event, EventKind, Outcome, Permit};
 
 /// A small deterministic random source (xorshift), so every run of a bench
 /// reads the same bytes.
@@ -35,10 +33,43 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "request", "limit", "orders", "API", "token", "bucket", "Redis", "client", "window",
-    "returns", "`429`", "header", "`Retry-After`", "per", "minute", "the", "a", "and", "with",
-    "middleware", "handler", "config", "test", "latency", "p99", "burst", "quota", "key",
-    "tenant", "exempt", "—", "“quoted”", "état", "速率", "metrics", "counter", "store",
+    "request",
+    "limit",
+    "orders",
+    "API",
+    "token",
+    "bucket",
+    "Redis",
+    "client",
+    "window",
+    "returns",
+    "`429`",
+    "header",
+    "`Retry-After`",
+    "per",
+    "minute",
+    "the",
+    "a",
+    "and",
+    "with",
+    "middleware",
+    "handler",
+    "config",
+    "test",
+    "latency",
+    "p99",
+    "burst",
+    "quota",
+    "key",
+    "tenant",
+    "exempt",
+    "—",
+    "“quoted”",
+    "état",
+    "速率",
+    "metrics",
+    "counter",
+    "store",
 ];
 
 /// The built-in pipeline, as `session_started` stores it.
@@ -147,7 +178,10 @@ impl Script {
                 "read_file",
                 serde_json::json!({ "path": format!("src/orders/handler_{i}.rs") }),
             ),
-            1 => ("run_command", serde_json::json!({ "command": "cargo test --quiet" })),
+            1 => (
+                "run_command",
+                serde_json::json!({ "command": "cargo test --quiet" }),
+            ),
             _ => (
                 "report_status",
                 serde_json::json!({ "completed": ["spec", "limits"], "pending": ["docs"] }),

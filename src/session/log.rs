@@ -654,7 +654,8 @@ mod tests {
             log.path().to_owned()
         };
         let mut file = OpenOptions::new().append(true).open(&path).expect("open");
-        file.write_all(b"\n   \n{\"seq\":2000,\"t\":\"2026").expect("torn write");
+        file.write_all(b"\n   \n{\"seq\":2000,\"t\":\"2026")
+            .expect("torn write");
         drop(file);
         let whole = read_log(&path).expect("whole");
         let mut events = Vec::new();
@@ -669,12 +670,20 @@ mod tests {
         let mut bytes = br#"{"seq":0,"t":"2026-11-20T10:00:00.000Z","kind":"gate_opened","phase":"a","question":"Ready?"}"#.to_vec();
         bytes.extend_from_slice(b"\n{\"seq\":1,\"x\":\"\xff\"}\n");
         let err = parse_log(Path::new("s.jsonl"), &bytes).expect_err("not UTF-8");
-        assert!(err.to_string().starts_with("s.jsonl:2: unreadable event"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("s.jsonl:2: unreadable event: not UTF-8 text"),
+            "{err}"
+        );
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s.jsonl");
         fs::write(&path, &bytes).expect("write");
         let err = for_each_event(&path, drop).expect_err("not UTF-8");
-        assert!(err.to_string().ends_with("s.jsonl:2: unreadable event: invalid unicode code point at line 1 column 15"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("s.jsonl:2: unreadable event: not UTF-8 text (invalid utf-8 sequence of 1 bytes from index 14)"),
+            "{err}"
+        );
     }
 
     #[test]

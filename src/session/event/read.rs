@@ -10,9 +10,9 @@
 //! `serde_json::Value`.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
 use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
 
 use super::{Event, EventKind};
 
@@ -117,8 +117,8 @@ fn read_in_any_order<'de, A: MapAccess<'de>>(
         let text = t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         object.insert("t".into(), text.into());
     }
-    let shuffled = Shuffled::deserialize(serde_json::Value::Object(object))
-        .map_err(de::Error::custom)?;
+    let shuffled =
+        Shuffled::deserialize(serde_json::Value::Object(object)).map_err(de::Error::custom)?;
     Ok(Event {
         seq: shuffled.seq,
         t: shuffled.t.0,
@@ -145,7 +145,9 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for KindFirst<'_, 'de, A> {
     ) -> Result<Option<K::Value>, A::Error> {
         if !self.key_given {
             self.key_given = true;
-            return seed.deserialize(BorrowedStrDeserializer::new("kind")).map(Some);
+            return seed
+                .deserialize(BorrowedStrDeserializer::new("kind"))
+                .map(Some);
         }
         while let Some(key) = self.rest.next_key::<Text<'de>>()? {
             match key.as_str() {
@@ -222,9 +224,9 @@ impl<'de> Deserialize<'de> for Stamp {
                 f.write_str("an RFC 3339 time")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Stamp, E> {
-                parse_time(v).map(Stamp).ok_or_else(|| {
-                    de::Error::custom(format!("`{v}` is not an RFC 3339 time"))
-                })
+                parse_time(v)
+                    .map(Stamp)
+                    .ok_or_else(|| de::Error::custom(format!("`{v}` is not an RFC 3339 time")))
             }
         }
         deserializer.deserialize_str(StampVisitor)
