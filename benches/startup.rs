@@ -102,7 +102,7 @@ fn first_frame(dir: &Path) -> Duration {
     elapsed
 }
 
-/// Answers every call at once with a short Markdown artifact.
+/// Answers every call at once.
 struct Instantly;
 
 impl Provider for Instantly {
@@ -110,11 +110,12 @@ impl Provider for Instantly {
         "instant"
     }
 
-    fn stream(&self, _request: CompletionRequest) -> ChunkStream {
-        let answer =
-            "## Done\n\n- the limit is 100 requests a minute\n- `429` with `Retry-After`\n";
+    fn stream(&self, request: CompletionRequest) -> ChunkStream {
+        // What a well-behaved model answers (the plan and the verdict as
+        // the JSON the pipeline reads), in one delta.
+        let answer = server::well_behaved(&request.brief.phase.role);
         Box::pin(futures::stream::iter([
-            Ok(Chunk::Text(answer.repeat(20))),
+            Ok(Chunk::Text(answer)),
             Ok(Chunk::Usage {
                 prompt_tokens: 500,
                 completion_tokens: 400,
@@ -201,7 +202,7 @@ fn against_slow_server() -> (Duration, usize, (Duration, Duration)) {
         let role = server::role_of(request);
         server::Reply::Sse(vec![
             server::Piece::Pause(Duration::from_millis(100)),
-            server::text_chunk(&format!("## {role}\n\nDone: the limit is 100 a minute.\n")),
+            server::text_chunk(&server::well_behaved(&role)),
             server::usage_chunk(500, 40),
             server::finish_chunk("stop"),
         ])
