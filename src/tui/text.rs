@@ -115,17 +115,37 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     rows
 }
 
-/// The last `rows` wrapped rows of `text`, reading only its end.
+/// The end of a growing text in `rows` rows of `width`, for a live stream.
+///
+/// The view turns like pages rather than scrolling: text fills the rows
+/// downwards, and when it reaches the bottom the window moves up by half
+/// its height at once. A token that starts a new row then changes one row,
+/// not every row of the column, so streaming writes little to the terminal
+/// and the text holds still long enough to read.
 pub fn tail(text: &str, width: usize, rows: usize) -> Vec<String> {
-    // Wrapping the last few kilobytes is enough for any screen.
-    let budget = width.max(1) * rows.max(1) * 4 + 256;
-    let start = text.len().saturating_sub(budget);
-    let start = (start..text.len())
+    let rows = rows.max(1);
+    // Wrapping the last few kilobytes is enough for any screen. The cut
+    // moves in whole steps of that size, and starts a line, so the rows
+    // after it stay numbered alike from one frame to the next.
+    let budget = width.max(1) * rows * 4 + 256;
+    let step = text.len().saturating_sub(budget) / budget * budget;
+    let step = (step..=text.len())
         .find(|i| text.is_char_boundary(*i))
         .unwrap_or(text.len());
+    // From the first line that starts after the cut (or the cut itself,
+    // inside one long line).
+    let start = text[step..]
+        .find('\n')
+        .filter(|_| step > 0)
+        .map_or(step, |at| step + at + 1);
     let mut wrapped = wrap(&text[start..], width);
-    let skip = wrapped.len().saturating_sub(rows);
-    wrapped.drain(..skip);
+    let page = (rows / 2).max(1);
+    let first = match wrapped.len().checked_sub(rows) {
+        None | Some(0) => 0,
+        Some(over) => over.div_ceil(page) * page,
+    };
+    wrapped.drain(..first.min(wrapped.len()));
+    wrapped.truncate(rows);
     wrapped
 }
 
@@ -155,6 +175,25 @@ mod tests {
     fn tail_keeps_the_last_rows_and_strips_escapes() {
         let text = "l1\nl2\nl3 \u{1b}[2Jcleared\nl4";
         assert_eq!(tail(text, 20, 2), ["l3 cleared", "l4"]);
+    }
+
+    #[test]
+    fn the_tail_turns_by_half_pages_so_most_new_rows_change_one_row() {
+        let lines: Vec<String> = (1..=30).map(|i| format!("line {i}")).collect();
+        let upto = |n: usize| lines[..n].join("\n");
+        // Four rows: it fills, then moves two rows at a time.
+        assert_eq!(tail(&upto(3), 20, 4), ["line 1", "line 2", "line 3"]);
+        assert_eq!(tail(&upto(4), 20, 4), ["line 1", "line 2", "line 3", "line 4"]);
+        assert_eq!(tail(&upto(5), 20, 4), ["line 3", "line 4", "line 5"]);
+        assert_eq!(tail(&upto(6), 20, 4), ["line 3", "line 4", "line 5", "line 6"]);
+        assert_eq!(tail(&upto(7), 20, 4), ["line 5", "line 6", "line 7"]);
+        // Always the last line, however long the text, and a cut inside a
+        // character or a line is harmless.
+        let one_line = "é".repeat(5000);
+        assert!(!tail(&one_line, 20, 4).is_empty());
+        let long = upto(30).repeat(40);
+        assert_eq!(tail(&long, 20, 4).last().map(String::as_str), Some("line 30"));
+        assert!(tail(&long, 20, 4).len() <= 4);
     }
 
     #[test]
