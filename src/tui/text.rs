@@ -118,8 +118,8 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 /// The end of a growing text in `rows` rows of `width`, for a live stream.
 ///
 /// The view turns like pages rather than scrolling: text fills the rows
-/// downwards, and when it reaches the bottom the window moves up by half
-/// its height at once. A token that starts a new row then changes one row,
+/// downwards, and when it reaches the bottom the window moves up by three
+/// quarters of its height at once. A token that starts a new row then changes one row,
 /// not every row of the column, so streaming writes little to the terminal
 /// and the text holds still long enough to read.
 pub fn tail(text: &str, width: usize, rows: usize) -> Vec<String> {
@@ -139,7 +139,8 @@ pub fn tail(text: &str, width: usize, rows: usize) -> Vec<String> {
         .filter(|_| step > 0)
         .map_or(step, |at| step + at + 1);
     let mut wrapped = wrap(&text[start..], width);
-    let page = (rows / 2).max(1);
+    // Three quarters of the rows: a quarter stays on screen for context.
+    let page = (rows - rows / 4).max(1);
     let first = match wrapped.len().checked_sub(rows) {
         None | Some(0) => 0,
         Some(over) => over.div_ceil(page) * page,
@@ -178,21 +179,30 @@ mod tests {
     }
 
     #[test]
-    fn the_tail_turns_by_half_pages_so_most_new_rows_change_one_row() {
+    fn the_tail_turns_by_pages_so_most_new_rows_change_one_row() {
         let lines: Vec<String> = (1..=30).map(|i| format!("line {i}")).collect();
         let upto = |n: usize| lines[..n].join("\n");
-        // Four rows: it fills, then moves two rows at a time.
+        // Four rows: it fills, then moves three rows at a time.
         assert_eq!(tail(&upto(3), 20, 4), ["line 1", "line 2", "line 3"]);
-        assert_eq!(tail(&upto(4), 20, 4), ["line 1", "line 2", "line 3", "line 4"]);
-        assert_eq!(tail(&upto(5), 20, 4), ["line 3", "line 4", "line 5"]);
-        assert_eq!(tail(&upto(6), 20, 4), ["line 3", "line 4", "line 5", "line 6"]);
-        assert_eq!(tail(&upto(7), 20, 4), ["line 5", "line 6", "line 7"]);
+        assert_eq!(
+            tail(&upto(4), 20, 4),
+            ["line 1", "line 2", "line 3", "line 4"]
+        );
+        assert_eq!(tail(&upto(5), 20, 4), ["line 4", "line 5"]);
+        assert_eq!(
+            tail(&upto(7), 20, 4),
+            ["line 4", "line 5", "line 6", "line 7"]
+        );
+        assert_eq!(tail(&upto(8), 20, 4), ["line 7", "line 8"]);
         // Always the last line, however long the text, and a cut inside a
         // character or a line is harmless.
         let one_line = "é".repeat(5000);
         assert!(!tail(&one_line, 20, 4).is_empty());
         let long = upto(30).repeat(40);
-        assert_eq!(tail(&long, 20, 4).last().map(String::as_str), Some("line 30"));
+        assert_eq!(
+            tail(&long, 20, 4).last().map(String::as_str),
+            Some("line 30")
+        );
         assert!(tail(&long, 20, 4).len() <= 4);
     }
 
