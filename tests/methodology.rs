@@ -373,12 +373,12 @@ fn the_developer_runs_the_plan_task_by_task_in_dependency_order_each_checked() {
     );
 }
 
-#[test]
-fn a_failing_critique_sends_its_task_back_and_the_parallel_bound_holds() {
-    let skills = common::BUILTIN_SKILLS.replace("max_parallel_tasks = 2", "max_parallel_tasks = 1");
+/// A run of the built-in skills.toml with one setting changed, in which the
+/// critique of task 3 fails its first round.
+fn run_with((from, to): (&str, &str)) -> (Option<i32>, Vec<Value>, String) {
     let sandbox = Sandbox::new();
     let file = sandbox.dir.path().join("skills.toml");
-    std::fs::write(&file, skills).expect("write skills");
+    std::fs::write(&file, common::BUILTIN_SKILLS.replace(from, to)).expect("write skills");
     let output = sandbox.run(&[
         "run",
         "--headless",
@@ -388,8 +388,14 @@ fn a_failing_critique_sends_its_task_back_and_the_parallel_bound_holds() {
         file.to_str().expect("path"),
         &format!("{REQUEST} !critique-fails:3"),
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let events = events(&sandbox.log());
+    let out = format!("{}{}", stdout(&output), stderr(&output));
+    (output.status.code(), events(&sandbox.log()), out)
+}
+
+#[test]
+fn a_failing_critique_sends_its_task_back_and_the_parallel_bound_holds() {
+    let (code, events, out) = run_with(("max_parallel_tasks = 2", "max_parallel_tasks = 1"));
+    assert_eq!(code, Some(0), "{out}");
     let tasks = task_events(&events);
     assert_eq!(most_at_once(&tasks), 1, "max_parallel_tasks = 1: {tasks:?}");
     let of = |task: u64| -> Vec<(u64, String)> {
@@ -412,21 +418,8 @@ fn a_failing_critique_sends_its_task_back_and_the_parallel_bound_holds() {
 
 #[test]
 fn a_task_still_failing_after_max_task_rounds_stops_at_the_gate() {
-    let skills = common::BUILTIN_SKILLS.replace("max_task_rounds = 2", "max_task_rounds = 1");
-    let sandbox = Sandbox::new();
-    let file = sandbox.dir.path().join("skills.toml");
-    std::fs::write(&file, skills).expect("write skills");
-    let output = sandbox.run(&[
-        "run",
-        "--headless",
-        "--approve",
-        "all",
-        "--skills",
-        file.to_str().expect("path"),
-        &format!("{REQUEST} !critique-fails:3"),
-    ]);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    let events = events(&sandbox.log());
+    let (code, events, out) = run_with(("max_task_rounds = 2", "max_task_rounds = 1"));
+    assert_eq!(code, Some(3), "{out}");
     let gate = of_kind(&events, "gate_opened").pop().expect("gate");
     assert_eq!(gate["phase"], "implement");
     assert_eq!(

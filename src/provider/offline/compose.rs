@@ -159,6 +159,14 @@ pub fn compose(brief: &Brief) -> String {
             let _ = writeln!(out, "- Addressed: {}", line.trim());
         }
     }
+    out.push_str(&acknowledgements(brief));
+    out
+}
+
+/// What the answer says of the specialists' guidance and the approvers'
+/// notes it was given.
+pub(super) fn acknowledgements(brief: &Brief) -> String {
+    let mut out = String::new();
     if !brief.specialists.is_empty() {
         out.push_str("\n## Specialist guidance applied\n");
         for (s, keyword) in &brief.specialists {

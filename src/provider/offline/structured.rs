@@ -291,32 +291,7 @@ pub(super) fn task(t: &Topic, brief: &Brief, task: &TaskBrief) -> String {
     for c in &task.criteria.critical {
         let _ = writeln!(out, "- [x] {c} — covered by `{}`", test_for(c));
     }
-    if !brief.specialists.is_empty() {
-        out.push_str("\n## Specialist guidance applied\n");
-        for (s, keyword) in &brief.specialists {
-            let first = s.guidance.split(". ").next().unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "- {} (engaged by “{keyword}”): {}",
-                s.name,
-                first
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .trim_end_matches('.')
-            );
-        }
-    }
-    if !brief.notes.is_empty() {
-        out.push_str("\n## Notes from earlier checkpoints\n");
-        for note in &brief.notes {
-            let _ = writeln!(
-                out,
-                "- Taken into account: {}",
-                note.split_whitespace().collect::<Vec<_>>().join(" ")
-            );
-        }
-    }
+    out.push_str(&super::compose::acknowledgements(brief));
     if let Some(feedback) = &task.feedback {
         let first = feedback
             .lines()
