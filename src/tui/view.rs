@@ -546,10 +546,12 @@ fn usage_line(app: &App, index: usize, phase: &PhaseState) -> String {
     let running = phase.status == PhaseStatus::Running;
     let mut line = match phase.current() {
         Some(a) if running && a.usage.total() == 0 => {
-            format!(
-                "~{} tok",
-                tokens(phase.usage.total() + crate::provider::estimate_tokens(&a.output))
-            )
+            // A plan run task by task streams into its tasks, not its output.
+            let streamed: u64 = std::iter::once(a.output.as_str())
+                .chain(a.tasks.iter().map(|t| t.output.as_str()))
+                .map(crate::provider::estimate_tokens)
+                .sum();
+            format!("~{} tok", tokens(phase.usage.total() + streamed))
         }
         _ => format!("{} tok", tokens(phase.usage.total())),
     };
