@@ -437,7 +437,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
                 .iter()
                 .find(|p| &p.id == phase)
                 .and_then(|p| p.current())
-                .and_then(|a| a.tools.iter().find(|t| &t.call_id == call_id))
+                .and_then(|a| a.tool(call_id))
                 .map_or_else(String::new, |t| clip(&t.target, 70));
             format!("{phase:<10} ⚙ {tool} {target}")
         }
@@ -491,7 +491,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
                 .iter()
                 .find(|p| &p.id == phase)
                 .and_then(|p| p.current())
-                .and_then(|a| a.tools.iter().find(|t| &t.call_id == call_id))
+                .and_then(|a| a.tool(call_id))
                 .map_or("tool", |t| t.tool.as_str());
             format!(
                 "{phase:<10} {} {tool}: {}",

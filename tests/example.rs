@@ -49,7 +49,7 @@ fn the_example_session_folds_to_finished() {
     let tasks = &implement.attempts[0].tasks;
     assert_eq!(tasks.len(), 8);
     assert!(tasks.iter().any(|t| t.task == 3 && t.round == 2));
-    assert_eq!(state.phases[4].automatic_returns, 1);
+    assert_eq!(state.phases[4].automatic_returns(), 1);
 }
 
 #[test]

@@ -41,7 +41,15 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
         .flat_map(|p| p.notes.iter().cloned())
         .collect();
     let own = &state.phases[index];
-    let rejected = own.current().filter(|a| a.rejected_with.is_some());
+    // The attempt this one answers: the latest that was rejected or sent
+    // back, looking past any that broke off with nothing (an interrupted
+    // or failed attempt did not answer it).
+    let rejected = own
+        .attempts
+        .iter()
+        .rev()
+        .find(|a| a.rejected_with.is_some() || a.artifact.is_some())
+        .filter(|a| a.rejected_with.is_some());
     let specialists = engaged(state, pipeline, index);
     Brief {
         specialists,
@@ -53,7 +61,9 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
         inputs,
         notes,
         previous: rejected.and_then(|a| a.effective().map(str::to_owned)),
-        feedback: rejected.and_then(|a| a.rejected_with.clone()),
+        feedback: rejected
+            .and_then(|a| a.rejected_with.clone())
+            .filter(|f| !f.trim().is_empty()),
         branch: None,
         phase,
     }

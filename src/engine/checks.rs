@@ -60,7 +60,7 @@ impl Engine {
                 let Some(to) = phase.returns_to.clone() else {
                     return Ok(None);
                 };
-                let round = state.automatic_returns;
+                let round = state.automatic_returns();
                 let Some(target) = self.spec.pipeline.index_of(&to) else {
                     return Ok(None);
                 };
@@ -132,7 +132,7 @@ impl Engine {
         if let Some(v) = self.state.verdict(index)
             && !v.passed()
         {
-            let rounds = match (&phase.returns_to, state.automatic_returns) {
+            let rounds = match (&phase.returns_to, state.automatic_returns()) {
                 (Some(to), n) if n > 0 => {
                     format!(
                         " after {n} round{} back to {to}",

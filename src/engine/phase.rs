@@ -90,13 +90,7 @@ impl Engine {
             return match self.run_plan(index, attempt, &plan, &request).await? {
                 PlanEnd::Stopped => Ok(false),
                 PlanEnd::Failed(error) => self.fail(&phase.id, attempt, error),
-                PlanEnd::Done(content, (prompt_tokens, completion_tokens)) => {
-                    self.emit(EventKind::Usage {
-                        phase: phase.id.clone(),
-                        attempt,
-                        prompt_tokens,
-                        completion_tokens,
-                    })?;
+                PlanEnd::Done(content) => {
                     self.emit(EventKind::Artifact {
                         phase: phase.id,
                         attempt,
@@ -107,7 +101,6 @@ impl Engine {
                 }
             };
         }
-        let (mut prompt_tokens, mut completion_tokens) = (0, 0);
         let mut rounds = 0;
         let answer = loop {
             let turn = match self.stream_turn(index, attempt, request.clone()).await? {
@@ -115,8 +108,13 @@ impl Engine {
                 TurnEnd::Failed(error) => return self.fail(&phase.id, attempt, error),
                 TurnEnd::Done(turn) => turn,
             };
-            prompt_tokens += turn.usage.0;
-            completion_tokens += turn.usage.1;
+            // Every turn's tokens count, whatever becomes of the attempt.
+            self.emit(EventKind::Usage {
+                phase: phase.id.clone(),
+                attempt,
+                prompt_tokens: turn.usage.0,
+                completion_tokens: turn.usage.1,
+            })?;
             if turn.calls.is_empty() {
                 break turn.text;
             }
@@ -135,7 +133,7 @@ impl Engine {
                 tool_call_id: None,
             });
             for call in &turn.calls {
-                match self.run_tool_call(index, attempt, call).await? {
+                match self.run_tool_call(index, attempt, call, false).await? {
                     CallEnd::Result(content) => request.messages.push(Message {
                         role: Role::Tool,
                         content,
@@ -149,12 +147,6 @@ impl Engine {
                 }
             }
         };
-        self.emit(EventKind::Usage {
-            phase: phase.id.clone(),
-            attempt,
-            prompt_tokens,
-            completion_tokens,
-        })?;
         if answer.trim().is_empty() {
             let error = "the model's answer was empty: there is no artifact to review".to_owned();
             return self.fail(&phase.id, attempt, error);
@@ -171,16 +163,16 @@ impl Engine {
     }
 
     /// The plan phase `index` runs task by task, if it has `tasks_from` and
-    /// that phase's plan can be read. An attempt that answers feedback (a
-    /// rejection, issues QA sent back) runs as one conversation instead: it
-    /// fixes the last attempt's work rather than doing the plan again.
+    /// that phase's plan can be read. An attempt that answers a rejected or
+    /// returned one runs as one conversation instead: it fixes that work
+    /// rather than doing the plan again.
     fn plan_for(
         &self,
         index: usize,
         brief: &crate::provider::Brief,
     ) -> Option<crate::formats::Plan> {
         let from = self.spec.pipeline.phases[index].tasks_from.as_ref()?;
-        if brief.feedback.is_some() {
+        if brief.previous.is_some() {
             return None;
         }
         let source = self.spec.pipeline.index_of(from)?;
@@ -239,7 +231,7 @@ impl Engine {
                         usage = Some((prompt_tokens, completion_tokens));
                     }
                     Some(Ok(Chunk::ToolCall(call))) => calls.push(call),
-                    Some(Ok(Chunk::Done { .. })) => break None,
+                    Some(Ok(Chunk::Done { finish_reason })) => break cut_off(&finish_reason).map(TurnEnd::Failed),
                     Some(Ok(Chunk::Retry { reason, wait, next_try, tries })) => {
                         self.emit(EventKind::Retry {
                             phase: phase_id.clone(),
@@ -296,5 +288,19 @@ impl Engine {
             attempt,
             text: std::mem::take(pending),
         })
+    }
+}
+
+/// Why an answer that finished for `finish_reason` is not whole: cut at the
+/// model's output limit or by its content filter.
+pub(super) fn cut_off(finish_reason: &str) -> Option<String> {
+    match finish_reason {
+        "length" => {
+            Some("the answer was cut at the model's output limit (finish_reason: length)".into())
+        }
+        "content_filter" => {
+            Some("the model's content filter cut the answer (finish_reason: content_filter)".into())
+        }
+        _ => None,
     }
 }

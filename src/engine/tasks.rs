@@ -27,7 +27,7 @@ use super::phase::{ANSWER_LIMIT, FLUSH_AFTER, FLUSH_BYTES};
 use super::tool_calls::CallEnd;
 use super::{Command, Engine, EngineError};
 use crate::agent;
-use crate::formats::plan::{Plan, Task};
+use crate::formats::plan::{Criteria, Plan, Task};
 use crate::provider::{
     Chunk, CompletionRequest, Message, Provider, Role, TaskBrief, ToolCall, estimate_tokens,
 };
@@ -45,10 +45,9 @@ enum Report {
     },
     /// Tool calls to run; the results (tool messages) go back on `reply`.
     Calls(Vec<ToolCall>, oneshot::Sender<Vec<Message>>),
-    Done {
-        text: String,
-        usage: (u64, u64),
-    },
+    /// The tokens of one finished turn.
+    Usage(u64, u64),
+    Done(String),
     Failed(String),
 }
 
@@ -66,6 +65,9 @@ struct Ctx<'a> {
 struct Unit {
     maker: Task,
     critique: Option<Task>,
+    /// What the critique judges the maker's work against (as the plan
+    /// shows it: the criteria handed to the critique, else the maker's).
+    checks: Criteria,
     round: u32,
     stage: Stage,
     /// The maker's latest report.
@@ -84,8 +86,8 @@ enum Stage {
 
 /// How running the plan ended.
 pub(super) enum PlanEnd {
-    /// The attempt's artifact, with the tokens used.
-    Done(String, (u64, u64)),
+    /// The attempt's artifact.
+    Done(String),
     Failed(String),
     Stopped,
 }
@@ -99,7 +101,6 @@ async fn worker(
     tx: mpsc::UnboundedSender<(u32, Report)>,
 ) {
     let send = |report| drop(tx.send((key, report)));
-    let (mut prompt_tokens, mut completion_tokens) = (0, 0);
     let mut rounds = 0;
     loop {
         let estimated: u64 = request
@@ -137,7 +138,10 @@ async fn worker(
                     next_try,
                     tries,
                 }),
-                Ok(Chunk::Done { .. }) => {
+                Ok(Chunk::Done { finish_reason }) => {
+                    if let Some(why) = super::phase::cut_off(&finish_reason) {
+                        return send(Report::Failed(why));
+                    }
                     ended = true;
                     break;
                 }
@@ -150,13 +154,9 @@ async fn worker(
             ));
         }
         let (p, c) = usage.unwrap_or_else(|| (estimated, estimate_tokens(&text)));
-        prompt_tokens += p;
-        completion_tokens += c;
+        send(Report::Usage(p, c));
         if calls.is_empty() {
-            return send(Report::Done {
-                text,
-                usage: (prompt_tokens, completion_tokens),
-            });
+            return send(Report::Done(text));
         }
         rounds += 1;
         if rounds > max_rounds {
@@ -187,6 +187,10 @@ fn units(plan: &Plan) -> Vec<Unit> {
         .filter(|t| !t.is_critique())
         .map(|maker| Unit {
             critique: plan.critique_of(maker.task_order).cloned(),
+            checks: plan.critique_of(maker.task_order).map_or_else(
+                || maker.validation_criteria.clone(),
+                |c| plan.criteria_to_check(c),
+            ),
             maker: maker.clone(),
             round: 0,
             stage: Stage::Waiting,
@@ -228,7 +232,6 @@ impl Engine {
         };
         let mut workers: BTreeMap<u32, JoinHandle<()>> = BTreeMap::new();
         let mut pending: BTreeMap<u32, String> = BTreeMap::new();
-        let mut usage = (0, 0);
         let mut last_flush = Instant::now();
         let stop = |workers: &mut BTreeMap<u32, JoinHandle<()>>| {
             for (_, w) in std::mem::take(workers) {
@@ -283,11 +286,17 @@ impl Engine {
                         }
                         Report::Calls(calls, reply) => {
                             self.flush_tasks(&phase.id, attempt, &mut pending)?;
+                            let Some(unit) = units.iter().find(|u| u.owns(key)) else { continue };
+                            // A provider's ids are unique in one conversation at
+                            // best: the log names them by task and round too.
+                            let (round, read_only) = (unit.round, unit.maker.task_order != key);
                             let mut results = Vec::new();
-                            for call in &calls {
-                                // Ids are unique per conversation, not per attempt.
-                                let logged = ToolCall { id: format!("t{key}-{}", call.id), ..call.clone() };
-                                match self.run_tool_call(index, attempt, &logged).await? {
+                            for (n, call) in calls.iter().enumerate() {
+                                let logged = ToolCall {
+                                    id: format!("t{key}.{round}.{}-{}", n + 1, call.id),
+                                    ..call.clone()
+                                };
+                                match self.run_tool_call(index, attempt, &logged, read_only).await? {
                                     CallEnd::Result(content) => results.push(Message {
                                         role: Role::Tool,
                                         content,
@@ -295,7 +304,7 @@ impl Engine {
                                         tool_call_id: Some(call.id.clone()),
                                     }),
                                     CallEnd::Cancelled => {
-                                        stop(&mut workers);
+                                        self.abandon(&ctx, &mut workers, &units, "cancelled by the user")?;
                                         return Ok(PlanEnd::Failed("cancelled by the user".into()));
                                     }
                                     CallEnd::Stopped => {
@@ -317,14 +326,20 @@ impl Engine {
                                 outcome: TaskOutcome::Error,
                                 summary: error.clone(),
                             })?;
-                            stop(&mut workers);
+                            self.abandon(&ctx, &mut workers, &units, &format!("stopped: task {key} failed"))?;
                             return Ok(PlanEnd::Failed(format!("task {key} failed: {error}")));
                         }
-                        Report::Done { text, usage: (p, c) } => {
+                        Report::Usage(prompt_tokens, completion_tokens) => {
+                            self.emit(EventKind::Usage {
+                                phase: phase.id.clone(),
+                                attempt,
+                                prompt_tokens,
+                                completion_tokens,
+                            })?;
+                        }
+                        Report::Done(text) => {
                             self.flush_tasks(&phase.id, attempt, &mut pending)?;
                             workers.remove(&key);
-                            usage.0 += p;
-                            usage.1 += c;
                             let Some(u) = units.iter().position(|u| u.owns(key)) else { continue };
                             if let Some(worker) = self.finished(&ctx, &mut units[u], key, text)? {
                                 workers.insert(worker.0, worker.1);
@@ -338,8 +353,8 @@ impl Engine {
                 }
                 command = self.commands.recv() => match command {
                     Some(Command::Cancel) => {
-                        stop(&mut workers);
                         self.flush_tasks(&phase.id, attempt, &mut pending)?;
+                        self.abandon(&ctx, &mut workers, &units, "cancelled by the user")?;
                         return Ok(PlanEnd::Failed("cancelled by the user".into()));
                     }
                     Some(Command::Decide(d)) => self.sink.notice(format!(
@@ -357,7 +372,7 @@ impl Engine {
                 },
             }
         }
-        Ok(PlanEnd::Done(report(&units), usage))
+        Ok(PlanEnd::Done(report(&units)))
     }
 
     /// Starts (or restarts) the maker of `unit`; returns its worker.
@@ -396,7 +411,7 @@ impl Engine {
             order: critique.task_order,
             name: unit.maker.task_name.clone(),
             description: unit.maker.description.clone(),
-            criteria: unit.maker.validation_criteria.clone(),
+            criteria: unit.checks.clone(),
             files: files(&unit.maker),
             critique_of: Some(unit.maker.task_order),
             round: unit.round,
@@ -506,6 +521,29 @@ impl Engine {
                 Ok(None)
             }
         }
+    }
+
+    /// Stops every running task and records why, so none is left running
+    /// in the log.
+    fn abandon(
+        &mut self,
+        ctx: &Ctx<'_>,
+        workers: &mut BTreeMap<u32, JoinHandle<()>>,
+        units: &[Unit],
+        why: &str,
+    ) -> Result<(), EngineError> {
+        for (key, worker) in std::mem::take(workers) {
+            worker.abort();
+            self.emit(EventKind::TaskFinished {
+                phase: self.spec.pipeline.phases[ctx.index].id.clone(),
+                attempt: ctx.attempt,
+                task: key,
+                round: units.iter().find(|u| u.owns(key)).map_or(1, |u| u.round),
+                outcome: TaskOutcome::Error,
+                summary: why.to_owned(),
+            })?;
+        }
+        Ok(())
     }
 
     /// Logs the gathered text of every task, one `task_output` each.

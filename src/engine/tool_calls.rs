@@ -58,12 +58,15 @@ fn cap(mut text: String) -> String {
 }
 
 impl Engine {
-    /// Runs one tool call of phase `index`'s current attempt.
+    /// Runs one tool call of phase `index`'s current attempt. A reviewer
+    /// (`read_only`) may use only the tools that change nothing, whatever
+    /// it was offered or asks for.
     pub(super) async fn run_tool_call(
         &mut self,
         index: usize,
         attempt: u32,
         call: &ToolCall,
+        read_only: bool,
     ) -> Result<CallEnd, EngineError> {
         let phase = self.spec.pipeline.phases[index].clone();
         let args: Value = serde_json::from_str(&call.arguments)
@@ -77,6 +80,11 @@ impl Engine {
         })?;
         let output = if phase.tools.iter().all(|t| t != &call.name) {
             ToolOutput::failed(format!("the {} may not use `{}`", phase.role, call.name))
+        } else if read_only && !tools::READ_ONLY.contains(&call.name.as_str()) {
+            ToolOutput::failed(format!(
+                "a reviewer only reads: `{}` changes things, so it is refused",
+                call.name
+            ))
         } else {
             match ToolArgs::parse(&call.name, &call.arguments) {
                 Err(e) => ToolOutput::failed(e),

@@ -154,6 +154,11 @@ impl Attempt {
             .collect()
     }
 
+    /// The latest call with this id (the fold and every reader agree).
+    pub fn tool(&self, call_id: &str) -> Option<&ToolRun> {
+        self.tools.iter().rev().find(|t| t.call_id == call_id)
+    }
+
     fn tool_mut(&mut self, call_id: &str) -> Option<&mut ToolRun> {
         self.tools.iter_mut().rev().find(|t| t.call_id == call_id)
     }
@@ -227,12 +232,16 @@ pub struct PhaseState {
     pub usage: Usage,
     /// What a forked session copied from its origin: counted there, not here.
     pub inherited: Inherited,
-    /// How often work was returned from this phase, and how often of those
-    /// by itself (a failing verdict).
-    pub returns: u32,
-    pub automatic_returns: u32,
-    /// Where work was returned to from this phase, in order.
-    pub returned_to: Vec<String>,
+    /// Where work was returned to from this phase, in order, and whether
+    /// it went by itself (a failing verdict) rather than by a decision.
+    pub returned: Vec<Returned>,
+}
+
+/// One return of work from a phase to an earlier one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Returned {
+    pub to: String,
+    pub automatic: bool,
 }
 
 /// How much of a phase's history a fork copied from the session it came
@@ -245,6 +254,12 @@ pub struct Inherited {
 }
 
 impl PhaseState {
+    /// How often work was sent back from this phase by itself.
+    pub fn automatic_returns(&self) -> u32 {
+        let count = self.returned.iter().filter(|r| r.automatic).count();
+        u32::try_from(count).unwrap_or(u32::MAX)
+    }
+
     pub fn current(&self) -> Option<&Attempt> {
         self.attempts.last()
     }
@@ -338,7 +353,16 @@ impl SessionState {
     /// task still fails its critique.
     pub fn needs_a_person(&self, index: usize) -> bool {
         let current = self.phases.get(index).and_then(PhaseState::current);
-        let unreadable = current.is_some_and(|a| a.invalid.is_some());
+        // Read again, not remembered: a person's edit may have mended it.
+        let kind = self
+            .pipeline
+            .as_ref()
+            .and_then(|p| p.phases.get(index))
+            .map(|p| p.output)
+            .unwrap_or_default();
+        let unreadable = current
+            .and_then(Attempt::effective)
+            .is_some_and(|text| crate::formats::read(kind, text).is_err());
         let failing = current.is_some_and(|a| !a.failing_tasks().is_empty());
         unreadable || failing || self.verdict(index).is_some_and(|v| !v.passed())
     }
@@ -479,6 +503,7 @@ impl SessionState {
             } => {
                 let parsed = crate::tools::ToolArgs::parse(tool, &args.to_string());
                 if let Some(a) = self.phase_mut(phase).and_then(|p| p.attempt_mut(*attempt)) {
+                    a.retrying = None;
                     if let Ok(crate::tools::ToolArgs::ReportStatus { completed, pending }) = &parsed
                     {
                         a.checklist = Some(Checklist {
@@ -608,9 +633,10 @@ impl SessionState {
                 automatic,
             } => {
                 if let Some(p) = self.phase_mut(from) {
-                    p.returns += 1;
-                    p.returned_to.push(to.clone());
-                    p.automatic_returns += u32::from(*automatic);
+                    p.returned.push(Returned {
+                        to: to.clone(),
+                        automatic: *automatic,
+                    });
                 }
                 if let Some(index) = self.phase_index(to) {
                     // The reason is what the phase runs again with.
@@ -654,12 +680,12 @@ impl SessionState {
                 task,
                 text,
             } => {
-                if let Some(t) = self
-                    .phase_mut(phase)
-                    .and_then(|p| p.attempt_mut(*attempt))
-                    .and_then(|a| a.tasks.iter_mut().find(|t| t.task == *task))
-                {
-                    t.output.push_str(text);
+                if let Some(a) = self.phase_mut(phase).and_then(|p| p.attempt_mut(*attempt)) {
+                    // Text is through again: whatever was being retried worked.
+                    a.retrying = None;
+                    if let Some(t) = a.tasks.iter_mut().find(|t| t.task == *task) {
+                        t.output.push_str(text);
+                    }
                 }
             }
             EventKind::TaskFinished {

@@ -65,7 +65,7 @@ pub fn rows(state: &SessionState) -> (Vec<Handoff>, Vec<String>) {
     }
     let mut returns = Vec::new();
     for p in &state.phases {
-        for to in &p.returned_to {
+        for to in p.returned.iter().map(|r| &r.to) {
             let role = state
                 .phases
                 .iter()
