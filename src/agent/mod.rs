@@ -407,6 +407,64 @@ mod tests {
     }
 
     #[test]
+    fn a_retry_after_an_interrupted_attempt_still_answers_what_was_sent_back() {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let started = |attempt| EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt,
+        };
+        let kinds = vec![
+            EventKind::SessionStarted {
+                id: "s".into(),
+                request: "Add X".into(),
+                pipeline: Box::new(pipeline.clone()),
+                provider: "offline".into(),
+                model: "m".into(),
+                version: "0".into(),
+                workspace: None,
+            },
+            started(1),
+            EventKind::Artifact {
+                phase: "summarize".into(),
+                attempt: 1,
+                name: "requirements".into(),
+                content: "draft one".into(),
+            },
+            EventKind::Decision(Decision {
+                feedback: Some("name the exempt clients".into()),
+                ..Decision::new("summarize", Action::Reject, DecidedBy::User)
+            }),
+            // The retry broke off (a crash, resumed) with nothing written.
+            started(2),
+            EventKind::PhaseFailed {
+                phase: "summarize".into(),
+                attempt: 2,
+                error: "interrupted".into(),
+            },
+        ];
+        let events: Vec<Event> = kinds
+            .into_iter()
+            .zip(0..)
+            .map(|(k, i)| event(i, k))
+            .collect();
+        let brief = brief(&SessionState::from_events(&events), &pipeline, 0);
+        assert_eq!(brief.attempt, 3);
+        assert_eq!(brief.previous.as_deref(), Some("draft one"));
+        assert_eq!(brief.feedback.as_deref(), Some("name the exempt clients"));
+
+        // A retry of a failed attempt with no words sends no empty section.
+        let mut events = events;
+        let retry = Decision::new("summarize", Action::Reject, DecidedBy::User);
+        events.push(event(6, EventKind::Decision(retry)));
+        let brief = brief_of(&events, &pipeline);
+        assert_eq!(brief.feedback.as_deref(), Some("name the exempt clients"));
+    }
+
+    fn brief_of(events: &[Event], pipeline: &crate::pipeline::Pipeline) -> Brief {
+        brief(&SessionState::from_events(events), pipeline, 0)
+    }
+
+    #[test]
     fn oversized_inputs_are_cut_with_a_visible_marker() {
         let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
         let input = |name: &str, size: usize| Input {

@@ -34,7 +34,6 @@ pub(super) const ANSWER_LIMIT: usize = 512 * 1024;
 struct Turn {
     text: String,
     calls: Vec<ToolCall>,
-    usage: (u64, u64),
 }
 
 /// How a turn ended.
@@ -108,13 +107,6 @@ impl Engine {
                 TurnEnd::Failed(error) => return self.fail(&phase.id, attempt, error),
                 TurnEnd::Done(turn) => turn,
             };
-            // Every turn's tokens count, whatever becomes of the attempt.
-            self.emit(EventKind::Usage {
-                phase: phase.id.clone(),
-                attempt,
-                prompt_tokens: turn.usage.0,
-                completion_tokens: turn.usage.1,
-            })?;
             if turn.calls.is_empty() {
                 break turn.text;
             }
@@ -267,10 +259,23 @@ impl Engine {
         };
         drop(stream);
         self.flush(&phase_id, attempt, &mut pending)?;
-        Ok(end.unwrap_or_else(|| {
-            let usage = usage.unwrap_or_else(|| (estimated_prompt, estimate_tokens(&text)));
-            TurnEnd::Done(Turn { text, calls, usage })
-        }))
+        // Every call's tokens count, whatever becomes of the turn: as the
+        // server reported them, else estimated from what was streamed.
+        let counted = usage.or_else(|| {
+            let any = end.is_none() || !text.is_empty();
+            any.then(|| (estimated_prompt, estimate_tokens(&text)))
+        });
+        if let Some((prompt_tokens, completion_tokens)) = counted
+            && !matches!(end, Some(TurnEnd::Stopped))
+        {
+            self.emit(EventKind::Usage {
+                phase: phase_id,
+                attempt,
+                prompt_tokens,
+                completion_tokens,
+            })?;
+        }
+        Ok(end.unwrap_or(TurnEnd::Done(Turn { text, calls })))
     }
 
     /// Logs the gathered text, if any, as one `output` event.

@@ -140,12 +140,20 @@ async fn worker(
                 }),
                 Ok(Chunk::Done { finish_reason }) => {
                     if let Some(why) = super::phase::cut_off(&finish_reason) {
+                        let (p, c) = usage.unwrap_or_else(|| (estimated, estimate_tokens(&text)));
+                        send(Report::Usage(p, c));
                         return send(Report::Failed(why));
                     }
                     ended = true;
                     break;
                 }
-                Err(e) => return send(Report::Failed(e.to_string())),
+                Err(e) => {
+                    // What streamed before the failure was still paid for.
+                    if !text.is_empty() {
+                        send(Report::Usage(estimated, estimate_tokens(&text)));
+                    }
+                    return send(Report::Failed(e.to_string()));
+                }
             }
         }
         if !ended {

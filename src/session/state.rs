@@ -770,8 +770,13 @@ impl SessionState {
                 true
             }
             Action::Reject => {
-                if let Some(a) = p.current_mut() {
-                    a.rejected_with = Some(decision.feedback.clone().unwrap_or_default());
+                // A retry with no words (of a failed attempt) leaves nothing
+                // for the next attempt to answer but what came before.
+                if let Some(a) = p.current_mut()
+                    && let Some(feedback) =
+                        decision.feedback.as_ref().filter(|f| !f.trim().is_empty())
+                {
+                    a.rejected_with = Some(feedback.clone());
                 }
                 p.status = PhaseStatus::Pending;
                 false
