@@ -662,3 +662,45 @@ fn the_developer_card_lists_the_plans_tasks_while_they_run() {
     }
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn a_long_command_keeps_the_permission_answers_on_an_80x24_screen() {
+    let events = record(REQUEST);
+    let started = after(
+        &events,
+        |k| matches!(k, EventKind::PhaseStarted { phase, .. } if phase == "implement"),
+    );
+    let mut shown = events[..started].to_vec();
+    let t = events[started - 1].t;
+    let heredoc: String = (1..=40)
+        .map(|i| format!("echo line {i} of a long script\n"))
+        .collect();
+    let command = format!("sh <<'EOF'\n{heredoc}EOF");
+    for kind in [
+        EventKind::ToolCall {
+            phase: "implement".into(),
+            attempt: 1,
+            call_id: "c1".into(),
+            tool: "run_command".into(),
+            args: serde_json::json!({ "command": command }),
+        },
+        EventKind::PermissionAsked {
+            phase: "implement".into(),
+            attempt: 1,
+            call_id: "c1".into(),
+            tool: "run_command".into(),
+            detail: command.clone(),
+            reason: "ask: `sh` (sh: * (default))".into(),
+        },
+    ] {
+        let seq = shown.len() as u64;
+        shown.push(Event { seq, t, kind });
+    }
+    let n = shown.len();
+    let mut app = live_after(&shown, n);
+    let screen = draw(&mut app, 80, 24);
+    for expected in ["y once · n deny · a always", "more lines"] {
+        assert!(screen.contains(expected), "{expected:?} in\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}

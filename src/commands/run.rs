@@ -151,15 +151,17 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
     let id = store::new_id(clock.now());
     let (workspace, branch) = open_workspace(g, &pipeline, &id)?;
     let dir = sessions_dir(g);
+    let ui = ui(g, h)?;
     let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
     let spec = session_spec(id, request, pipeline, chosen, (workspace, branch), clock)?;
-    attend(g, h, policy, spec, log, None).await
+    attend(h, policy, spec, log, None, ui).await
 }
 
 /// `handoff resume`: continue an interrupted session from its log.
 pub async fn resume(g: &Global, session: &str, h: &Headless) -> Outcome {
     let path =
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
+    let ui = ui(g, h)?;
     let (log, events) = LogWriter::open_append(&path).map_err(|e| super::unusable(&e))?;
     crate::session::log::check_session(&path, &events, None).map_err(|e| super::unusable(&e))?;
     let state = crate::session::SessionState::from_events(&events);
@@ -194,7 +196,7 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Outcome {
         (workspace, branch),
         Arc::new(SystemClock),
     )?;
-    attend(g, h, policy, spec, log, Some(events)).await
+    attend(h, policy, spec, log, Some(events), ui).await
 }
 
 /// What the engine needs for a session.
@@ -247,16 +249,22 @@ fn gate_policy(h: &Headless, pipeline: &crate::pipeline::Pipeline) -> Result<Gat
     })
 }
 
+/// The TUI's options (theme, keys, …) unless the run is headless: read,
+/// and their mistakes reported, before a session is created or opened.
+fn ui(g: &Global, h: &Headless) -> Result<Option<tui::Options>, Failure> {
+    (!h.headless).then(|| super::ui_options(g)).transpose()
+}
+
 /// Runs the engine (a new session, or `recorded` events to resume from)
 /// and attends to it from the TUI or headless; the exit code says how it
 /// ended.
 async fn attend(
-    g: &Global,
     h: &Headless,
     policy: GatePolicy,
     spec: SessionSpec,
     log: LogWriter,
     recorded: Option<Vec<crate::session::Event>>,
+    ui: Option<tui::Options>,
 ) -> Outcome {
     let path = log.path().to_owned();
     let (updates_tx, updates) = mpsc::unbounded_channel();
@@ -272,16 +280,8 @@ async fn attend(
         }
         result
     });
-    let code = if h.headless {
-        let mut out = std::io::stdout().lock();
-        let ending = headless::drive(updates, commands, policy, h.json, &mut out).await?;
-        drop(out);
-        if !h.json {
-            eprintln!("handoff: session log {}", path.display());
-        }
-        ending.exit_code()
-    } else {
-        let state = tui::run_live(updates, commands, super::ui_options(g)?).await?;
+    let code = if let Some(ui) = ui {
+        let state = tui::run_live(updates, commands, ui).await?;
         eprintln!("handoff: session log {}", path.display());
         match state.status {
             SessionStatus::Finished
@@ -292,6 +292,14 @@ async fn attend(
             SessionStatus::AwaitingGate => exit::AWAITING_GATE,
             _ => exit::FAILED,
         }
+    } else {
+        let mut out = std::io::stdout().lock();
+        let ending = headless::drive(updates, commands, policy, h.json, &mut out).await?;
+        drop(out);
+        if !h.json {
+            eprintln!("handoff: session log {}", path.display());
+        }
+        ending.exit_code()
     };
     // The engine stops once its client is gone; wait so the log is closed.
     // An engine that stopped because it could not record is a failure,
@@ -332,6 +340,7 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome 
     let chosen = provider(g, !h.headless)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let id = store::new_id(clock.now());
+    let ui = ui(g, h)?;
     let mut log =
         LogWriter::create(&sessions_dir(g), &id).map_err(|e| Failure::failed(e.to_string()))?;
     let mut events = Vec::with_capacity(gate + 2);
@@ -377,5 +386,5 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome 
         (workspace, branch),
         clock,
     )?;
-    attend(g, h, policy, spec, log, Some(events)).await
+    attend(h, policy, spec, log, Some(events), ui).await
 }

@@ -355,9 +355,10 @@ impl App {
     }
 
     /// Handles the mouse: a click focuses a column, the wheel scrolls.
-    pub fn on_mouse(&mut self, mouse: &MouseEvent) {
+    /// Handles the mouse; whether the view changed (movement alone does not).
+    pub fn on_mouse(&mut self, mouse: &MouseEvent) -> bool {
         if self.modal.is_some() {
-            return;
+            return false;
         }
         match mouse.kind {
             MouseEventKind::ScrollDown => self.scroll_by(3),
@@ -369,17 +370,19 @@ impl App {
                 let narrow = super::view::is_narrow(width, count);
                 let on_strip = narrow && mouse.row == 2;
                 if count == 0 || mouse.row < 2 || (narrow && !on_strip) {
-                    return;
+                    return false;
                 }
                 let column = usize::from(mouse.column) * count / usize::from(width.max(1));
-                if column < count && column != self.focus {
-                    self.focus = column;
-                    self.follow = false;
-                    self.scroll = 0;
+                if column >= count || column == self.focus {
+                    return false;
                 }
+                self.focus = column;
+                self.follow = false;
+                self.scroll = 0;
             }
-            _ => {}
+            _ => return false,
         }
+        true
     }
 
     fn search_key(&mut self, key: &KeyEvent, mut query: String) {
@@ -701,7 +704,10 @@ impl App {
         let Screen::Artifact { phase, attempt } = self.screen else {
             return;
         };
-        let count = self.state.phases[phase].attempts.len();
+        // A replay stepped back before the phase existed has none.
+        let Some(count) = self.state.phases.get(phase).map(|p| p.attempts.len()) else {
+            return;
+        };
         let current = attempt.unwrap_or(count.saturating_sub(1));
         let next = if forward {
             (current + 1).min(count.saturating_sub(1))

@@ -132,6 +132,8 @@ pub async fn drive<W: io::Write>(
     // When the next frame is due at the steady pace; input may come early.
     let mut next_frame = Instant::now();
     let mut spin = tokio::time::interval(SPIN);
+    // After a long wait at a gate, turn on from now rather than catch up.
+    spin.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let now = Instant::now();
         if dirty && now >= frame_due(next_frame, urgent) {
@@ -159,9 +161,12 @@ pub async fn drive<W: io::Write>(
                     }
                     (dirty, urgent) = (true, true);
                 }
+                // Pointer movement is reported too: only what changed the
+                // view is drawn.
                 Some(Ok(TermEvent::Mouse(mouse))) => {
-                    app.on_mouse(&mouse);
-                    (dirty, urgent) = (true, true);
+                    if app.on_mouse(&mouse) {
+                        (dirty, urgent) = (true, true);
+                    }
                 }
                 Some(Ok(TermEvent::Resize(..))) => (dirty, urgent) = (true, true),
                 Some(Ok(_)) => {}

@@ -595,7 +595,12 @@ fn highlight(line: Line<'static>, query: &str, style: Style) -> Line<'static> {
     let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
     let lower = text.to_lowercase();
     let needle = query.to_lowercase();
-    if needle.is_empty() || !lower.contains(&needle) || lower.len() != text.len() {
+    // Offsets in the lowercased text must be offsets in the text: every
+    // character must keep its length (not so for `İ` or the Kelvin sign).
+    let same_lengths = text
+        .chars()
+        .all(|c| c.to_lowercase().map(char::len_utf8).sum::<usize>() == c.len_utf8());
+    if needle.is_empty() || !same_lengths || !lower.contains(&needle) {
         return line;
     }
     let mut spans = Vec::new();
@@ -792,22 +797,43 @@ fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
     Line::styled(clip(&text, usize::from(area.width)), style).render(area, buf);
 }
 
+/// The keys that do something now, as many as fit; help and quit always
+/// show, at the end, so a narrow footer still says how to learn the rest.
 fn hints(app: &App, area: Rect, buf: &mut Buffer) {
-    let mut spans = Vec::new();
-    let mut shown: Vec<&str> = Vec::new();
+    let mut offered: Vec<(&str, &str, super::keymap::Act)> = Vec::new();
     for context in app.contexts() {
         for b in app.keymap.bindings.iter().filter(|b| b.context == context) {
             // A key a more specific context already claims is not offered twice.
             if let (Some(hint), Some(key)) = (&b.hint, b.keys.first())
                 && app.available(b.act)
-                && !shown.contains(&key.as_str())
+                && !offered.iter().any(|(k, ..)| k == key)
             {
-                shown.push(key);
-                spans.push(Span::styled(format!(" {key}"), app.theme.key));
-                spans.push(Span::styled(format!(" {hint} "), app.theme.dim));
+                offered.push((key, hint, b.act));
             }
         }
     }
+    let width = |(key, hint, _): &(&str, &str, super::keymap::Act)| {
+        use unicode_width::UnicodeWidthStr;
+        key.width() + hint.width() + 3
+    };
+    let (last, rest): (Vec<_>, Vec<_>) = offered
+        .into_iter()
+        .partition(|(.., act)| matches!(act, super::keymap::Act::Help | super::keymap::Act::Quit));
+    let mut room = usize::from(area.width).saturating_sub(last.iter().map(width).sum());
+    let fitting = rest.into_iter().take_while(|h| {
+        let fits = width(h) <= room;
+        room = room.saturating_sub(width(h));
+        fits
+    });
+    let spans: Vec<Span> = fitting
+        .chain(last)
+        .flat_map(|(key, hint, _)| {
+            [
+                Span::styled(format!(" {key}"), app.theme.key),
+                Span::styled(format!(" {hint} "), app.theme.dim),
+            ]
+        })
+        .collect();
     Line::from(spans).render(area, buf);
 }
 
@@ -903,25 +929,39 @@ fn permission(
     let width = area.width.saturating_sub(8).min(100);
     let inner = usize::from(width.saturating_sub(2));
     let mut lines = vec![
-        Line::raw(format!("The {role} wants to run:")),
+        Line::raw(clip(&format!("The {role} wants to run:"), inner)),
         Line::raw(""),
     ];
-    for row in wrap(&format!("$ {}", request.detail), inner) {
+    // However long the command, the answers stay on screen: the box shows
+    // as much of it as fits above them, and says what it left out.
+    let room = usize::from(area.height).saturating_sub(12).max(1);
+    let command = wrap(&format!("$ {}", request.detail), inner);
+    let hidden = command.len().saturating_sub(room);
+    for row in command.into_iter().take(room) {
         lines.push(Line::styled(row, app.theme.code));
     }
+    if hidden > 0 {
+        lines.push(Line::styled(
+            format!("… {hidden} more lines"),
+            app.theme.dim,
+        ));
+    }
     lines.push(Line::raw(""));
-    for row in wrap(&format!("policy: {}", request.reason), inner) {
+    for row in wrap(&format!("policy: {}", request.reason), inner)
+        .into_iter()
+        .take(2)
+    {
         lines.push(Line::styled(row, app.theme.dim));
     }
     lines.push(Line::raw(""));
-    let pattern = crate::engine::always_pattern(&request.detail);
+    let pattern = clip(&crate::engine::always_pattern(&request.detail), inner / 3);
     lines.push(Line::from(vec![
         Span::styled("y", app.theme.key),
         Span::raw(" once · "),
-        Span::styled("a", app.theme.key),
-        Span::raw(format!(" always `{}` this session · ", safe(&pattern))),
         Span::styled("n", app.theme.key),
-        Span::raw(" deny"),
+        Span::raw(" deny · "),
+        Span::styled("a", app.theme.key),
+        Span::raw(format!(" always `{pattern}` this session")),
     ]));
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let rect = centered(area, width, height);
@@ -967,4 +1007,26 @@ fn return_pick(app: &App, phase: usize, selected: usize, area: Rect, buf: &mut B
                 .border_style(app.theme.border_focus),
         )
         .render(rect, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_highlights_any_case_and_never_cuts_a_character() {
+        let marked = Style::new().add_modifier(Modifier::REVERSED);
+        let line = highlight(Line::from("Rate LIMIT and limit"), "limit", marked);
+        let hits: Vec<&str> = line
+            .spans
+            .iter()
+            .filter(|s| s.style == marked)
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert_eq!(hits, ["LIMIT", "limit"]);
+        // Lowercasing `İ` and the Kelvin sign changes their length: the
+        // row is left as it is rather than sliced inside a character.
+        let tricky = Line::from("İİxK");
+        assert_eq!(highlight(tricky.clone(), "x", marked), tricky);
+    }
 }
