@@ -672,9 +672,7 @@ fn a_long_command_keeps_the_permission_answers_on_an_80x24_screen() {
     );
     let mut shown = events[..started].to_vec();
     let t = events[started - 1].t;
-    let heredoc: String = (1..=40)
-        .map(|i| format!("echo line {i} of a long script\n"))
-        .collect();
+    let heredoc = "echo one line of a long script\n".repeat(40);
     let command = format!("sh <<'EOF'\n{heredoc}EOF");
     for kind in [
         EventKind::ToolCall {
