@@ -227,7 +227,7 @@ impl Compose {
         } else if let Some(query) = &self.search {
             Line::from(vec![
                 Span::styled(" search: ", theme.key),
-                Span::raw(query.clone()),
+                Span::raw(super::text::safe(query)),
                 Span::styled("▏", theme.key),
             ])
         } else if let Some(problem) = &self.problem {

@@ -717,7 +717,9 @@ impl Keymap {
         })
     }
 
-    /// The first key bound to `act` in `context`, for hints.
+    /// The first key bound to `act` in `context` (what the tests check a
+    /// patch against).
+    #[cfg(test)]
     pub fn key_for(&self, context: Context, act: Act) -> Option<&str> {
         self.bindings
             .iter()

@@ -190,10 +190,11 @@ impl RequestBox<'_> {
             .take(usize::from(inner.height))
             .map(|(i, r)| {
                 let text = format!(
-                    "{:<13} {:>4} {:<10} {}",
+                    "{:<13} {:>4} {:<10} {:<7} {}",
                     r.status,
                     r.age,
                     safe(&r.phase),
+                    super::text::clip(&r.provider, 7),
                     safe(&r.request)
                 );
                 let style = if self.in_list && i == self.selected {
@@ -221,7 +222,7 @@ impl Widget for &RequestBox<'_> {
         .areas(area);
         Line::from(vec![
             Span::styled(" handoff ", self.theme.title),
-            Span::styled(format!(" {} ", self.provider), self.theme.badge),
+            Span::styled(format!(" {} ", safe(self.provider)), self.theme.badge),
             Span::raw(" What should the team build?"),
         ])
         .render(title, buf);

@@ -100,7 +100,7 @@ impl StatsView<'_> {
             .map(|p| {
                 let rate = p.completion_rate.map_or(0, |r| whole(r * 100.0));
                 Bar::new(rate)
-                    .label(Line::from(clip(&safe(&p.id), usize::from(width))))
+                    .label(Line::from(clip(&p.id, usize::from(width))))
                     .text_value(format!("{rate}%"))
                     .style(self.theme.approved)
             })
@@ -143,10 +143,7 @@ impl StatsView<'_> {
                 let c = r.decisions;
                 let length = usize::try_from(r.interventions * room as u64 / most).unwrap_or(room);
                 Line::from(vec![
-                    Span::styled(
-                        format!("{:<name$} ", clip(&safe(&r.role), name)),
-                        self.theme.dim,
-                    ),
+                    Span::styled(format!("{:<name$} ", clip(&r.role, name)), self.theme.dim),
                     Span::styled(
                         format!("{:<room$}", "█".repeat(length)),
                         self.theme.awaiting,

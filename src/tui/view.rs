@@ -981,7 +981,7 @@ fn return_pick(app: &App, phase: usize, selected: usize, area: Rect, buf: &mut B
     let rect = centered(area, 60, height);
     Clear.render(rect, buf);
     let mut lines = vec![
-        Line::raw(format!("Return the {}'s work to:", from.role)),
+        Line::raw(clip(&format!("Return the {}'s work to:", from.role), 58)),
         Line::raw(""),
     ];
     for (i, p) in app.state.phases[..phase].iter().enumerate() {
@@ -992,7 +992,10 @@ fn return_pick(app: &App, phase: usize, selected: usize, area: Rect, buf: &mut B
             Style::new()
         };
         lines.push(Line::styled(
-            format!("{marker}{} {} ({})", i + 1, p.role, p.artifact_name),
+            clip(
+                &format!("{marker}{} {} ({})", i + 1, p.role, p.artifact_name),
+                58,
+            ),
             style,
         ));
     }
