@@ -404,10 +404,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             None => format!("{phase:<10} ? {question}"),
         },
         EventKind::Decision(d) => {
-            let by = match d.by {
-                DecidedBy::User => "user",
-                DecidedBy::Policy => "policy",
-            };
+            let by = d.by.as_str();
             let detail = d
                 .notes
                 .as_deref()
@@ -465,10 +462,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
                 crate::session::Permit::Allow => ("✓", "allowed"),
                 crate::session::Permit::Deny => ("✗", "denied"),
             };
-            let by = match by {
-                DecidedBy::User => "user",
-                DecidedBy::Policy => "policy",
-            };
+            let by = by.as_str();
             let always = pattern
                 .as_ref()
                 .map(|p| format!(", always `{p}`"))

@@ -24,7 +24,7 @@ use crate::sanitize::sanitize;
 use crate::session::log::read_log;
 use crate::session::state::ToolState;
 use crate::session::store::Loaded;
-use crate::session::{Action, DecidedBy, Decision, Event, EventKind, PhaseStatus, SessionState};
+use crate::session::{Action, Decision, Event, EventKind, PhaseStatus, SessionState};
 
 /// Loads a session as `show` does, and its events.
 fn load(g: &Global, session: &str) -> Result<(Loaded, Vec<Event>), Failure> {
@@ -249,13 +249,6 @@ fn fenced(lang: &str, text: &str) -> String {
     format!("{fence}{lang}\n{text}{newline}{fence}\n")
 }
 
-fn by(by: DecidedBy) -> &'static str {
-    match by {
-        DecidedBy::User => "user",
-        DecidedBy::Policy => "policy",
-    }
-}
-
 /// The unified diff from the agent's draft to a human's edit.
 fn edit_diff(draft: Option<&str>, edited: &str) -> String {
     similar::TextDiff::from_lines(draft.unwrap_or_default(), edited)
@@ -293,7 +286,7 @@ fn decisions_md(state: &SessionState, records: &[Record<'_>]) -> String {
             d.action.as_str()
         );
         let _ = writeln!(md, "- Role: {}", cell(role_of(state, &d.phase)));
-        let _ = writeln!(md, "- By: {}", by(d.by));
+        let _ = writeln!(md, "- By: {}", d.by.as_str());
         let _ = writeln!(md, "- When: {}", when(Some(r.t)));
         if let Some(n) = r.attempt {
             let _ = writeln!(md, "- Attempt: {n}");
@@ -432,7 +425,7 @@ fn approvals(md: &mut String, state: &SessionState, records: &[Record<'_>]) {
             cell(&d.phase),
             attempt_text(r.attempt),
             cell(role_of(state, &d.phase)),
-            by(d.by),
+            d.by.as_str(),
             when(Some(r.t))
         );
         if let Some(notes) = &d.notes {
@@ -461,7 +454,7 @@ fn interventions(md: &mut String, state: &SessionState, records: &[Record<'_>]) 
             cell(&d.phase),
             attempt_text(r.attempt),
             cell(role_of(state, &d.phase)),
-            by(d.by),
+            d.by.as_str(),
             when(Some(r.t))
         );
         if let Some(feedback) = &d.feedback {
@@ -483,7 +476,7 @@ fn interventions(md: &mut String, state: &SessionState, records: &[Record<'_>]) 
             "- `{}` → `{}`: returned by {} at {}",
             cell(&d.phase),
             cell(d.to.as_deref().unwrap_or("?")),
-            by(d.by),
+            d.by.as_str(),
             when(Some(r.t))
         );
         if let Some(feedback) = &d.feedback {
@@ -506,7 +499,7 @@ fn interventions(md: &mut String, state: &SessionState, records: &[Record<'_>]) 
             "### `{}`{}, edited by {} at {}\n\n{}",
             cell(&d.phase),
             attempt_text(r.attempt),
-            by(d.by),
+            d.by.as_str(),
             when(Some(r.t)),
             fenced("diff", &edit_diff(r.draft, content))
         );
@@ -520,7 +513,7 @@ fn interventions(md: &mut String, state: &SessionState, records: &[Record<'_>]) 
             md,
             "Aborted at `{}` by {} at {}.\n",
             cell(&r.decision.phase),
-            by(r.decision.by),
+            r.decision.by.as_str(),
             when(Some(r.t))
         );
     }

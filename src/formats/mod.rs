@@ -151,6 +151,14 @@ pub fn json_object(text: &str) -> Option<&str> {
     (start < end).then(|| &trimmed[start..=end])
 }
 
+/// Text for one Markdown table cell: one line, no pipes.
+fn cell(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "/")
+}
+
 /// Parses the object in `text` as `T`, or says why not in words a model can
 /// act on.
 fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, Vec<String>> {

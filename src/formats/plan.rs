@@ -290,10 +290,10 @@ impl Plan {
                 let _ = writeln!(
                     out,
                     "| {} | `{}` | {} | {} |",
-                    cell(&e.method),
-                    cell(&e.path),
-                    cell(&e.purpose),
-                    cell(&e.auth)
+                    super::cell(&e.method),
+                    super::cell(&e.path),
+                    super::cell(&e.purpose),
+                    super::cell(&e.auth)
                 );
             }
             out.push('\n');
@@ -306,10 +306,10 @@ impl Plan {
                 let _ = writeln!(
                     out,
                     "| {} | `{}` | {} | {} |",
-                    cell(&m.name),
-                    cell(&m.table),
-                    cell(&m.key_fields.join(", ")),
-                    cell(&m.purpose)
+                    super::cell(&m.name),
+                    super::cell(&m.table),
+                    super::cell(&m.key_fields.join(", ")),
+                    super::cell(&m.purpose)
                 );
             }
             out.push('\n');
@@ -344,7 +344,7 @@ impl Plan {
                 out,
                 "| {} | {} | {kind} | {} | {} | {} |",
                 t.task_order,
-                cell(&t.task_name),
+                super::cell(&t.task_name),
                 if after.is_empty() { "-" } else { &after },
                 self.criteria_to_check(t).critical.len(),
                 t.timeout_seconds
@@ -440,14 +440,6 @@ fn tree_walk(
         out.push('\n');
         tree_walk(out, children, Some(t.task_order), &next, depth + 1);
     }
-}
-
-/// Text for one table cell: one line, no pipes.
-fn cell(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('|', "/")
 }
 
 #[cfg(test)]

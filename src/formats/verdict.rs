@@ -109,20 +109,13 @@ impl Verdict {
                 out,
                 "| {} | {} | {} | {} |",
                 i.severity.name(),
-                one_line(&i.title),
-                one_line(&i.criterion),
-                one_line(&i.detail)
+                super::cell(&i.title),
+                super::cell(&i.criterion),
+                super::cell(&i.detail)
             );
         }
         out
     }
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('|', "/")
 }
 
 #[cfg(test)]

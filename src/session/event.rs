@@ -309,6 +309,16 @@ pub enum DecidedBy {
     Policy,
 }
 
+impl DecidedBy {
+    /// The word the log and every view use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Policy => "policy",
+        }
+    }
+}
+
 /// How a session ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

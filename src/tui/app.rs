@@ -952,10 +952,7 @@ fn decision_rows(
     ];
     for decided in &phase.decisions {
         let d = &decided.decision;
-        let by = match d.by {
-            DecidedBy::User => "user",
-            DecidedBy::Policy => "policy",
-        };
+        let by = d.by.as_str();
         let detail = match d.action {
             Action::Edit => d.content.as_ref().map(|c| {
                 format!(

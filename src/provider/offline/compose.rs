@@ -541,7 +541,7 @@ fn generic(t: &Topic, brief: &Brief) -> String {
     out
 }
 
-fn capitalise(word: &str) -> String {
+pub(super) fn capitalise(word: &str) -> String {
     let mut chars = word.chars();
     chars
         .next()

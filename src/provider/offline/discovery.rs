@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use super::compose::{Topic, criteria};
+use super::compose::{Topic, capitalise, criteria};
 use crate::provider::Brief;
 
 /// The artifact for `name`, if it is one of the preset's.
@@ -34,7 +34,7 @@ fn discovery_brief(t: &Topic) -> String {
         title = t.title,
         path = format!("/api/v1/{}", t.resource),
         feature = t.feature,
-        Feature = capital(&t.feature),
+        Feature = capitalise(&t.feature),
     )
 }
 
@@ -49,7 +49,7 @@ fn architecture(t: &Topic) -> String {
          (durability) and Postgres only (latency).\n- **Go service inside the existing binary** — \
          chosen over a new deployable (one release train).\n",
         title = t.title,
-        Pkg = capital(&pkg),
+        Pkg = capitalise(&pkg),
         feature = t.feature,
         res = t.resource,
     )
@@ -118,14 +118,6 @@ fn deployment(t: &Topic) -> String {
         flag = pkg.to_uppercase(),
         res = t.resource,
     )
-}
-
-fn capital(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

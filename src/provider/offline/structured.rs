@@ -19,7 +19,7 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
-use super::compose::{Topic, criteria, test_name};
+use super::compose::{Topic, capitalise, criteria, test_name};
 use crate::provider::{Brief, TaskBrief};
 
 /// Whether the request carries `marker` (such as `!invalid:plan`).
@@ -153,17 +153,17 @@ pub(super) fn plan(t: &Topic, brief: &Brief) -> String {
             "summary": format!(
                 "{} as middleware in front of the {path} handlers, backed by a small {pkg} service \
                  whose state lives in Redis so every instance agrees.",
-                capital(&t.feature)
+                capitalise(&t.feature)
             ),
             "endpoints": [
                 {"method": "GET", "path": path, "purpose": format!("List {}", t.resource), "auth": "required"},
                 {"method": "POST", "path": path, "purpose": format!("Create one of {}", t.resource), "auth": "required"},
             ],
             "data_models": [
-                {"name": format!("{}Setting", capital(&pkg)), "purpose": format!("Configuration of {}", t.feature),
+                {"name": format!("{}Setting", capitalise(&pkg)), "purpose": format!("Configuration of {}", t.feature),
                  "table": format!("{pkg}_settings"), "key_fields": ["id", "scope", "updated_at"]},
             ],
-            "services": [format!("{}Service - {}", capital(&pkg), t.feature)],
+            "services": [format!("{}Service - {}", capitalise(&pkg), t.feature)],
             "external_integrations": ["Redis"],
         },
         "tasks": tasks,
@@ -313,17 +313,9 @@ fn test_for(criterion: &str) -> String {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(4)
-        .map(capital)
+        .map(capitalise)
         .collect();
     format!("Test{words}")
-}
-
-fn capital(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
