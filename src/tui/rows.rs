@@ -21,7 +21,8 @@ use ratatui::text::Line;
 pub struct RowsKey {
     pub phase: usize,
     pub attempt: usize,
-    /// 0 the streamed output, 1 the agent's artifact, 2 a human's edit.
+    /// 0 the streamed output, 1 the agent's artifact, 2 a human's edit,
+    /// 3 and 4 a diff against the draft or against the previous attempt.
     pub text: u8,
     pub address: usize,
     pub len: usize,
@@ -31,12 +32,13 @@ pub struct RowsKey {
     pub with_decisions: bool,
 }
 
-/// The most recent layouts: one per board column and the open artifact.
+/// The most recent layouts: one per board column (up to eight phases),
+/// the open artifact or diff, and room to spare.
 #[derive(Debug, Default)]
 pub struct RowCache(RefCell<Vec<(RowsKey, Arc<[Line<'static>]>)>>);
 
 impl RowCache {
-    const ENTRIES: usize = 8;
+    const ENTRIES: usize = 12;
 
     /// The rows for `key`, laid out by `lay_out` unless they are kept.
     pub fn get(

@@ -692,15 +692,44 @@ fn diff_sides(phase: &PhaseState, base: DiffBase) -> Option<(String, &str, Strin
 }
 
 /// The rows of a diff as drawn (also used for scroll limits).
-pub fn diff_rows(app: &App, phase: usize, base: DiffBase, width: usize) -> Vec<Line<'static>> {
-    let Some((old_label, old, new_label, new)) = app
-        .state
-        .phases
-        .get(phase)
-        .and_then(|p| diff_sides(p, base))
-    else {
-        return vec![Line::styled("nothing to compare", app.theme.dim)];
+/// Kept between frames: diffing two artifacts is work in proportion to
+/// their length, and they do not change while the diff is open.
+pub fn diff_rows(
+    app: &App,
+    phase: usize,
+    base: DiffBase,
+    width: usize,
+) -> std::sync::Arc<[Line<'static>]> {
+    let Some(state) = app.state.phases.get(phase) else {
+        return vec![Line::styled("nothing to compare", app.theme.dim)].into();
     };
+    let Some((old_label, old, new_label, new)) = diff_sides(state, base) else {
+        return vec![Line::styled("nothing to compare", app.theme.dim)].into();
+    };
+    let key = super::rows::RowsKey {
+        phase,
+        attempt: state.attempts.len(),
+        text: match base {
+            DiffBase::Draft => 3,
+            DiffBase::PreviousAttempt => 4,
+        },
+        address: new.as_ptr() as usize,
+        len: new.len() + old.len(),
+        decisions: state.decisions.len(),
+        width,
+        with_decisions: false,
+    };
+    app.rows.get(key, || {
+        lay_out_diff(app, (&old_label, old), (&new_label, new), width)
+    })
+}
+
+fn lay_out_diff(
+    app: &App,
+    (old_label, old): (&str, &str),
+    (new_label, new): (&str, &str),
+    width: usize,
+) -> Vec<Line<'static>> {
     let (mut lines, stat) = diff_lines(old, new, width, &app.theme);
     lines.insert(
         0,
@@ -734,9 +763,10 @@ fn diff(app: &App, phase: usize, base: DiffBase, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let lines: Vec<Line<'static>> = diff_rows(app, phase, base, usize::from(inner.width))
-        .into_iter()
+        .iter()
         .skip(app.scroll)
         .take(usize::from(inner.height))
+        .cloned()
         .collect();
     Paragraph::new(lines).render(inner, buf);
 }
