@@ -6,15 +6,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::server::{
     Piece, Reply, TestServer, answer, finish_chunk, role_of, text_chunk, tool_call_chunk,
 };
+use common::pty::{self, Term};
 use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 fn sandbox() -> (Sandbox, String) {
     let sandbox = Sandbox::new();
@@ -186,106 +184,32 @@ fn the_tui_keeps_answering_keys_with_the_longest_answer_on_screen() {
         }
     });
     let (sandbox, _) = sandbox();
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 30,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("openpty");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_handoff"));
-    cmd.cwd(sandbox.dir.path());
-    cmd.env_clear();
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("HOME", sandbox.dir.path());
-    for a in [
-        "--sessions",
-        sandbox.sessions().to_str().expect("path"),
-        "run",
-        "--base-url",
-        &server.base_url,
-        "--model",
-        "m",
-        REQUEST,
-    ] {
-        cmd.arg(a);
-    }
-    let mut child = pair.slave.spawn_command(cmd).expect("spawn");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let mut writer = pair.master.take_writer().expect("writer");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut parser = vt100::Parser::new(30, 120, 0);
-    let wait_for = |parser: &mut vt100::Parser, text: &str, limit: Duration| {
-        let start = Instant::now();
-        loop {
-            while let Ok(bytes) = rx.recv_timeout(Duration::from_millis(10)) {
-                parser.process(&bytes);
-            }
-            if parser.screen().contents().contains(text) {
-                return;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "waited {limit:?} for {text}:\n{}",
-                parser.screen().contents()
-            );
-        }
-    };
-    wait_for(
-        &mut parser,
-        "Ready to assign Solution Architect?",
-        Duration::from_secs(60),
+    let cmd = pty::handoff(
+        sandbox.dir.path(),
+        &[
+            "run",
+            "--base-url",
+            &server.base_url,
+            "--model",
+            "m",
+            REQUEST,
+        ],
     );
-    let mut press = |keys: &str| {
-        writer.write_all(keys.as_bytes()).expect("type");
-        writer.flush().expect("flush");
-    };
+    let mut tui = Term::spawn(cmd, 120, 30);
+    tui.wait_for("Ready to assign Solution Architect?");
     // Open the artifact, jump to its end, open help and close it: each
     // shows within three seconds.
-    press("\r");
-    wait_for(
-        &mut parser,
-        "requirements · Business Analyst",
-        Duration::from_secs(3),
-    );
-    press("G");
-    wait_for(&mut parser, "THE LAST LINE", Duration::from_secs(3));
-    press("?");
-    wait_for(
-        &mut parser,
-        "approve and hand off to the next role",
-        Duration::from_secs(3),
-    );
+    let quick = Duration::from_secs(3);
+    tui.press("\r");
+    tui.wait_for_within("requirements · Business Analyst", quick);
+    tui.press("G");
+    tui.wait_for_within("THE LAST LINE", quick);
+    tui.press("?");
+    tui.wait_for_within("approve and hand off to the next role", quick);
     // Apart, so the terminal does not read them as one Alt sequence.
     for key in ["\u{1b}", "\u{1b}", "q"] {
-        press(key);
+        tui.press(key);
         std::thread::sleep(Duration::from_millis(150));
     }
-    let start = Instant::now();
-    loop {
-        while let Ok(bytes) = rx.recv_timeout(Duration::from_millis(10)) {
-            parser.process(&bytes);
-        }
-        if parser.screen().contents().contains("Quit now?") {
-            press("y");
-        }
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "did not quit:\n{}",
-            parser.screen().contents()
-        );
-    }
+    tui.confirm_quit_within(Duration::from_secs(5));
 }

@@ -6,15 +6,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Command, Output};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
+use common::pty::{self, Term};
 use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use portable_pty::CommandBuilder;
 
 /// The file-size limit, in 512-byte blocks: past the first event (which
 /// carries the whole pipeline), well short of a finished session.
@@ -23,17 +21,9 @@ const BLOCKS: &str = "24";
 /// `handoff` with a file-size limit: a write that would pass it fails with
 /// `EFBIG` (the signal that would kill the process is ignored).
 fn limited(sandbox: &Sandbox, args: &[&str]) -> Output {
-    Command::new("sh")
-        .current_dir(sandbox.dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", sandbox.dir.path())
-        .args([
-            "-c",
-            &format!("trap '' XFSZ; ulimit -f {BLOCKS}; exec \"$0\" \"$@\""),
-            env!("CARGO_BIN_EXE_handoff"),
-            "--sessions",
-        ])
+    sandbox
+        .shell_command(&format!("trap '' XFSZ; ulimit -f {BLOCKS}"))
+        .arg("--sessions")
         .arg(sandbox.sessions())
         .args(args)
         .output()
@@ -92,116 +82,16 @@ fn events_lenient(text: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// `handoff` in a pseudo-terminal, the screen read with vt100.
-struct Tui {
-    parser: vt100::Parser,
-    output: mpsc::Receiver<Vec<u8>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
-}
-
-impl Tui {
-    fn spawn(dir: &Path, program: &str, args: &[&str]) -> Self {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: 40,
-                cols: 160,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let mut cmd = CommandBuilder::new(program);
-        cmd.cwd(dir);
-        cmd.env_clear();
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("HOME", dir);
-        cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
-        cmd.env("HANDOFF_OFFLINE_PACE", "instant");
-        for a in args {
-            cmd.arg(a);
-        }
-        let child = pair.slave.spawn_command(cmd).expect("spawn");
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("reader");
-        let writer = pair.master.take_writer().expect("writer");
-        let (tx, output) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            parser: vt100::Parser::new(40, 160, 0),
-            output,
-            writer,
-            child,
-            _master: pair.master,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.screen().contents()
-    }
-
-    fn wait_for(&mut self, text: &str) {
-        let start = Instant::now();
-        loop {
-            while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(20)) {
-                self.parser.process(&bytes);
-            }
-            if self.screen().contains(text) {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "timed out waiting for {text}; the screen:\n{}",
-                self.screen()
-            );
-        }
-    }
-
-    fn press(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("type");
-        self.writer.flush().expect("flush");
-    }
-
-    /// Quits (confirming if asked) and returns the exit code.
-    fn quit(mut self) -> u32 {
-        self.press("q");
-        let start = Instant::now();
-        loop {
-            while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(20)) {
-                self.parser.process(&bytes);
-            }
-            if self.screen().contains("Quit now?") {
-                self.press("y");
-            }
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status.exit_code();
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "did not exit:\n{}",
-                self.screen()
-            );
-        }
-    }
+/// `cmd` in a 160×40 pseudo-terminal, the offline model answering at once.
+fn in_terminal(mut cmd: CommandBuilder) -> Term {
+    cmd.env("HANDOFF_OFFLINE_PACE", "instant");
+    Term::spawn(cmd, 160, 40)
 }
 
 #[test]
 fn a_log_deleted_at_a_gate_is_saved_again_and_the_decision_is_refused() {
     let sandbox = Sandbox::new();
-    let sessions = sandbox.sessions();
-    let sessions = sessions.to_str().expect("path");
-    let mut tui = Tui::spawn(
-        sandbox.dir.path(),
-        env!("CARGO_BIN_EXE_handoff"),
-        &["--sessions", sessions, "run", REQUEST],
-    );
+    let mut tui = in_terminal(pty::handoff(sandbox.dir.path(), &["run", REQUEST]));
     tui.wait_for("Ready to assign Solution Architect?");
     let log = sandbox.log();
     let before = std::fs::read(&log).expect("log");
@@ -211,9 +101,9 @@ fn a_log_deleted_at_a_gate_is_saved_again_and_the_decision_is_refused() {
     tui.wait_for("deleted or replaced");
     // Nothing moved on: the next role never started.
     assert!(
-        !tui.screen().contains("Solution Architect is working"),
+        !tui.contents().contains("Solution Architect is working"),
         "{}",
-        tui.screen()
+        tui.contents()
     );
     tui.press("a");
     assert_eq!(tui.quit(), 1);
@@ -242,7 +132,7 @@ fn a_write_error_in_the_tui_is_shown_and_nothing_more_is_taken() {
         env!("CARGO_BIN_EXE_handoff"),
         sessions.display()
     );
-    let mut tui = Tui::spawn(sandbox.dir.path(), "sh", &["-c", &script]);
+    let mut tui = in_terminal(pty::command(sandbox.dir.path(), "sh", &["-c", &script]));
     tui.wait_for("Ready to assign Solution Architect?");
     tui.press("a");
     tui.wait_for("cannot write the session log");
@@ -273,11 +163,8 @@ fn a_sessions_folder_that_cannot_be_written_is_reported_before_anything_runs() {
         sandbox.sessions()
     };
     let before = std::fs::read_dir(&folder).map(Iterator::count).ok();
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_handoff"))
-        .current_dir(sandbox.dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", sandbox.dir.path())
+    let run = sandbox
+        .bare_command()
         .args(["--sessions", folder.to_str().expect("path")])
         .args(["run", "--headless", "--approve", "all", REQUEST])
         .output()

@@ -8,13 +8,12 @@
 mod common;
 
 use std::cell::RefCell;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::rc::Rc;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use common::hostile::{self, Capture, assert_no_control, assert_terminal_safe};
+use common::pty::{self, Term};
 use common::server::{Piece, Reply, TestServer, answer, finish_chunk, role_of, text_chunk};
 use common::{Sandbox, events, of_kind, stderr, stdout};
 use handoff::engine::Update;
@@ -22,7 +21,6 @@ use handoff::pipeline::{SkillsFile, load_pipeline};
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind};
 use handoff::tui::Theme;
 use handoff::tui::app::{App, DiffBase, Modal, Screen, Source};
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
@@ -545,101 +543,9 @@ fn headless_runs_replays_show_sessions_stats_and_export_print_no_payload() {
     );
 }
 
-/// Output of `handoff` in a pseudo-terminal: every raw byte it wrote, and a
-/// VT100 parser of the screen; typed into by `press`.
-struct Pty {
-    bytes: Vec<u8>,
-    parser: vt100::Parser,
-    output: mpsc::Receiver<Vec<u8>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
-}
-
-impl Pty {
-    fn spawn(sandbox: &Sandbox, args: &[&str]) -> Self {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: 40,
-                cols: 120,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_handoff"));
-        cmd.cwd(sandbox.dir.path());
-        cmd.env_clear();
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("HOME", sandbox.dir.path());
-        cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
-        cmd.arg("--sessions");
-        cmd.arg(sandbox.sessions());
-        for a in args {
-            cmd.arg(a);
-        }
-        let child = pair.slave.spawn_command(cmd).expect("spawn handoff");
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("reader");
-        let writer = pair.master.take_writer().expect("writer");
-        let (tx, output) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            bytes: Vec::new(),
-            parser: vt100::Parser::new(40, 120, 0),
-            output,
-            writer,
-            child,
-            _master: pair.master,
-        }
-    }
-
-    fn pump(&mut self) {
-        while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(20)) {
-            self.parser.process(&bytes);
-            self.bytes.extend_from_slice(&bytes);
-        }
-    }
-
-    fn wait_for(&mut self, text: &str) {
-        let start = Instant::now();
-        loop {
-            self.pump();
-            if self.parser.screen().contents().contains(text) {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "timed out waiting for {text}; the screen:\n{}",
-                self.parser.screen().contents()
-            );
-        }
-    }
-
-    fn press(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("type");
-        self.writer.flush().expect("flush");
-    }
-
-    /// Waits for the process to end and returns every byte it wrote.
-    fn finish(mut self) -> Vec<u8> {
-        let start = Instant::now();
-        while self.child.try_wait().expect("wait").is_none() {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "handoff did not exit"
-            );
-            self.pump();
-        }
-        self.pump();
-        self.bytes
-    }
+/// `handoff` on the sandbox's sessions in a 120×40 pseudo-terminal.
+fn in_terminal(sandbox: &Sandbox, args: &[&str]) -> Term {
+    Term::spawn(pty::handoff(sandbox.dir.path(), args), 120, 40)
 }
 
 #[test]
@@ -647,7 +553,7 @@ fn the_tui_in_a_terminal_writes_no_payload_from_the_model_a_tool_or_a_file() {
     let server = hostile_server();
     let (sandbox, repo) = hostile_sandbox();
     let repo = repo.to_str().expect("path");
-    let mut tui = Pty::spawn(
+    let mut tui = in_terminal(
         &sandbox,
         &[
             "run",
@@ -675,7 +581,7 @@ fn the_tui_in_a_terminal_writes_no_payload_from_the_model_a_tool_or_a_file() {
 
     // Replayed in the TUI, and printed by `show` to a terminal: cleaned.
     let log = log.to_str().expect("path");
-    let mut replay = Pty::spawn(&sandbox, &["replay", log, "--speed", "max"]);
+    let mut replay = in_terminal(&sandbox, &["replay", log, "--speed", "max"]);
     replay.wait_for("REPLAY");
     replay.press("\r");
     replay.wait_for("|v17");
@@ -688,10 +594,10 @@ fn the_tui_in_a_terminal_writes_no_payload_from_the_model_a_tool_or_a_file() {
         &["sessions"],
         &["replay", "--headless", log],
     ] {
-        let shown = Pty::spawn(&sandbox, args).finish();
+        let shown = in_terminal(&sandbox, args).finish();
         assert_terminal_safe(&shown, Capture::Pty, &args.join(" "));
     }
-    let artifact = Pty::spawn(&sandbox, &["show", log, "--artifact", "requirements"]).finish();
+    let artifact = in_terminal(&sandbox, &["show", log, "--artifact", "requirements"]).finish();
     let artifact = String::from_utf8_lossy(&artifact);
     // The last payload, never terminated, swallows its line's marker.
     for i in 0..hostile::CORPUS.len() - 1 {

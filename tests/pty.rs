@@ -3,14 +3,8 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
-use common::{REQUEST, events, of_kind, only_log};
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
-
-const WAIT: Duration = Duration::from_secs(60);
+use common::pty::{self, Term};
+use common::{REQUEST, Sandbox, of_kind};
 
 const QUESTIONS: [&str; 6] = [
     "Ready to assign Solution Architect?",
@@ -30,119 +24,18 @@ const ROLES: [&str; 6] = [
     "DevOps Engineer",
 ];
 
-/// `handoff` running in a pseudo-terminal of a given size.
-struct Screen {
-    parser: vt100::Parser,
-    output: mpsc::Receiver<Vec<u8>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn Child + Send + Sync>,
-    /// Terminal bells (BEL bytes) seen so far.
-    bells: usize,
-    master: Box<dyn MasterPty + Send>,
-}
-
-impl Screen {
-    fn spawn(dir: &std::path::Path, cols: u16, rows: u16, args: &[&str], pace: &str) -> Self {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_handoff"));
-        cmd.cwd(dir);
-        cmd.env_clear();
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("HOME", dir);
-        cmd.env("HANDOFF_OFFLINE_PACE", pace);
-        cmd.arg("--sessions");
-        cmd.arg(dir.join("sessions"));
-        for a in args {
-            cmd.arg(a);
-        }
-        let child = pair.slave.spawn_command(cmd).expect("spawn handoff");
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("reader");
-        let writer = pair.master.take_writer().expect("writer");
-        let (tx, output) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            parser: vt100::Parser::new(rows, cols, 0),
-            output,
-            writer,
-            child,
-            bells: 0,
-            master: pair.master,
-        }
-    }
-
-    fn contents(&self) -> String {
-        self.parser.screen().contents()
-    }
-
-    /// Reads output until the screen satisfies `done`.
-    fn wait_until(&mut self, what: &str, done: impl Fn(&str) -> bool) {
-        let start = Instant::now();
-        loop {
-            while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(20)) {
-                #[allow(clippy::naive_bytecount)] // A few kilobytes per read.
-                let bells = bytes.iter().filter(|b| **b == 7).count();
-                self.bells += bells;
-                self.parser.process(&bytes);
-            }
-            if done(&self.contents()) {
-                return;
-            }
-            assert!(
-                start.elapsed() < WAIT,
-                "timed out waiting for {what}; the screen:\n{}",
-                self.contents()
-            );
-        }
-    }
-
-    fn wait_for(&mut self, text: &str) {
-        self.wait_until(text, |screen| screen.contains(text));
-    }
-
-    fn press(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("type");
-        self.writer.flush().expect("flush");
-    }
-
-    /// Waits for the process to exit and returns its code.
-    fn exit_code(&mut self) -> u32 {
-        let start = Instant::now();
-        loop {
-            while let Ok(bytes) = self.output.try_recv() {
-                self.parser.process(&bytes);
-            }
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status.exit_code();
-            }
-            assert!(
-                start.elapsed() < WAIT,
-                "handoff did not exit; the screen:\n{}",
-                self.contents()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+/// `handoff` on the sandbox's sessions in a pseudo-terminal of a given
+/// size, the offline model at `pace`.
+fn spawn(sandbox: &Sandbox, cols: u16, rows: u16, args: &[&str], pace: &str) -> Term {
+    let mut cmd = pty::handoff(sandbox.dir.path(), args);
+    cmd.env("HANDOFF_OFFLINE_PACE", pace);
+    Term::spawn(cmd, cols, rows)
 }
 
 /// Runs a whole session at one terminal size, approving each gate by key.
-fn approve_every_gate(cols: u16, rows: u16, pace: &str) -> std::path::PathBuf {
-    let dir = tempfile::tempdir().expect("tempdir").keep();
-    let mut screen = Screen::spawn(&dir, cols, rows, &["run", REQUEST], pace);
+fn approve_every_gate(cols: u16, rows: u16, pace: &str) -> Sandbox {
+    let sandbox = Sandbox::new();
+    let mut screen = spawn(&sandbox, cols, rows, &["run", REQUEST], pace);
     screen.wait_for(QUESTIONS[0]);
     let board = screen.contents();
     for (i, role) in ROLES.iter().enumerate() {
@@ -164,34 +57,32 @@ fn approve_every_gate(cols: u16, rows: u16, pace: &str) -> std::path::PathBuf {
     screen.wait_for("Session finished: completed");
     screen.press("q");
     assert_eq!(screen.exit_code(), 0);
-    dir
+    sandbox
 }
 
-fn approvals(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    let log = only_log(dir);
-    let events = events(&log);
+fn approvals(sandbox: &Sandbox) -> Vec<serde_json::Value> {
+    let events = sandbox.events();
     of_kind(&events, "decision").into_iter().cloned().collect()
 }
 
 #[test]
 fn a_whole_session_by_keyboard_at_80x24() {
-    let dir = approve_every_gate(80, 24, "instant");
-    let decisions = approvals(&dir);
+    let sandbox = approve_every_gate(80, 24, "instant");
+    let decisions = approvals(&sandbox);
     assert_eq!(decisions.len(), 6);
     for d in &decisions {
         assert_eq!(d["action"], "approve");
         assert_eq!(d["by"], "user");
     }
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn a_whole_session_by_keyboard_at_200x50_then_replayed() {
-    let dir = approve_every_gate(200, 50, "instant");
-    assert_eq!(approvals(&dir).len(), 6);
-    let log = only_log(&dir);
-    let mut replay = Screen::spawn(
-        &dir,
+    let sandbox = approve_every_gate(200, 50, "instant");
+    assert_eq!(approvals(&sandbox).len(), 6);
+    let log = sandbox.log();
+    let mut replay = spawn(
+        &sandbox,
         200,
         50,
         &["replay", log.to_str().expect("path"), "--speed", "max"],
@@ -201,13 +92,12 @@ fn a_whole_session_by_keyboard_at_200x50_then_replayed() {
     replay.wait_for("Session finished: completed");
     replay.press("q");
     assert_eq!(replay.exit_code(), 0);
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn streaming_shows_progress_and_quitting_mid_run_asks_first() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut screen = Screen::spawn(dir.path(), 120, 40, &["run", REQUEST], "readable");
+    let sandbox = Sandbox::new();
+    let mut screen = spawn(&sandbox, 120, 40, &["run", REQUEST], "readable");
     screen.wait_for("Business Analyst is working on the requirements");
     screen.press("q");
     screen.wait_for("Quit now?");
@@ -221,12 +111,13 @@ fn streaming_shows_progress_and_quitting_mid_run_asks_first() {
     screen.press("y");
     // Quitting mid-run is not a finished session.
     assert_eq!(screen.exit_code(), 1);
-    let log = only_log(dir.path());
-    let events = events(&log);
+    let log = sandbox.log();
+    let events = common::events(&log);
     assert_eq!(of_kind(&events, "decision").len(), 1);
     assert!(of_kind(&events, "session_finished").is_empty());
     // Nobody writes the log any more: it reads as interrupted.
-    let show = std::process::Command::new(env!("CARGO_BIN_EXE_handoff"))
+    let show = sandbox
+        .bare_command()
         .args(["show", "--json"])
         .arg(&log)
         .output()
@@ -238,8 +129,8 @@ fn streaming_shows_progress_and_quitting_mid_run_asks_first() {
 
 #[test]
 fn with_no_arguments_the_request_is_typed_in_a_box() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut screen = Screen::spawn(dir.path(), 100, 30, &[], "instant");
+    let sandbox = Sandbox::new();
+    let mut screen = spawn(&sandbox, 100, 30, &[], "instant");
     screen.wait_for("What should the team build?");
     screen.press("Add an audit log");
     screen.wait_for("Add an audit log");
@@ -249,12 +140,12 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
     screen.wait_for("Quit now?");
     screen.press("y");
     assert_eq!(screen.exit_code(), 3, "quit at a gate: awaiting a human");
-    let log = only_log(dir.path());
-    let events = events(&log);
+    let log = sandbox.log();
+    let events = common::events(&log);
     assert_eq!(events[0]["request"], "Add an audit log");
 
     // The start screen lists the session; Enter on it resumes at its gate.
-    let mut screen = Screen::spawn(dir.path(), 120, 30, &[], "instant");
+    let mut screen = spawn(&sandbox, 120, 30, &[], "instant");
     screen.wait_for("Recent sessions");
     screen.wait_for("Add an audit log");
     screen.press("\t");
@@ -276,7 +167,7 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
     );
 
     // ctrl-t shows the stats across sessions; q comes back to the box.
-    let mut screen = Screen::spawn(dir.path(), 100, 30, &["run"], "instant");
+    let mut screen = spawn(&sandbox, 100, 30, &["run"], "instant");
     screen.wait_for("What should the team build?");
     screen.press("\u{14}");
     screen.wait_for("completion by phase");
@@ -287,25 +178,15 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
     // Esc in the box leaves without a session.
     screen.press("\u{1b}");
     assert_eq!(screen.exit_code(), 0);
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("sessions"))
-            .expect("sessions")
-            .count(),
-        1
-    );
+    assert_eq!(sandbox.logs().len(), 1);
 }
 
 const CTRL_S: &str = "\u{13}";
 
-/// The events of the only session in `dir`.
-fn session_events(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    events(&only_log(dir))
-}
-
 #[test]
 fn reject_edit_notes_and_return_by_keyboard() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut screen = Screen::spawn(dir.path(), 120, 40, &["run", REQUEST], "instant");
+    let sandbox = Sandbox::new();
+    let mut screen = spawn(&sandbox, 120, 40, &["run", REQUEST], "instant");
     screen.wait_for(QUESTIONS[0]);
 
     // Reject with feedback: attempt 2 runs and the same gate asks again.
@@ -345,7 +226,7 @@ fn reject_edit_notes_and_return_by_keyboard() {
     screen.press("y");
     assert_eq!(screen.exit_code(), 3);
 
-    let events = session_events(dir.path());
+    let events = sandbox.events();
     let decisions = of_kind(&events, "decision");
     let actions: Vec<_> = decisions
         .iter()
@@ -386,8 +267,8 @@ fn reject_edit_notes_and_return_by_keyboard() {
 
 #[test]
 fn cancel_a_running_phase_retry_it_and_survive_a_resize_to_80x24() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut screen = Screen::spawn(dir.path(), 160, 40, &["run", REQUEST], "readable");
+    let sandbox = Sandbox::new();
+    let mut screen = spawn(&sandbox, 160, 40, &["run", REQUEST], "readable");
     screen.wait_for("Business Analyst is working on the requirements");
     screen.press("c");
     screen.wait_for("Business Analyst failed. Retry?");
@@ -398,16 +279,7 @@ fn cancel_a_running_phase_retry_it_and_survive_a_resize_to_80x24() {
     screen.wait_for("attempt 2/3");
 
     // Shrink the terminal mid-run: the narrow layout takes over.
-    screen
-        .master
-        .resize(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("resize");
-    screen.parser.screen_mut().set_size(24, 80);
+    screen.resize(80, 24);
     screen.wait_for(QUESTIONS[0]);
     screen.wait_until("the phase strip", |s| {
         s.contains("1 Business") && s.contains("6 DevOps")
@@ -419,7 +291,7 @@ fn cancel_a_running_phase_retry_it_and_survive_a_resize_to_80x24() {
     screen.press("y");
     assert_eq!(screen.exit_code(), 1);
 
-    let events = session_events(dir.path());
+    let events = sandbox.events();
     let failed = of_kind(&events, "phase_failed");
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["error"], "cancelled by the user");
@@ -434,8 +306,8 @@ fn cancel_a_running_phase_retry_it_and_survive_a_resize_to_80x24() {
 
 #[test]
 fn a_user_keymap_rebinds_keys_and_the_footer_follows_and_the_bell_can_be_turned_off() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut screen = Screen::spawn(dir.path(), 120, 30, &["run", REQUEST], "instant");
+    let sandbox = Sandbox::new();
+    let mut screen = spawn(&sandbox, 120, 30, &["run", REQUEST], "instant");
     screen.wait_for(QUESTIONS[0]);
     assert!(screen.bells >= 1, "a bell rings when a gate opens");
     screen.press("q");
@@ -443,15 +315,13 @@ fn a_user_keymap_rebinds_keys_and_the_footer_follows_and_the_bell_can_be_turned_
     screen.press("y");
     screen.exit_code();
 
-    let config = dir.path().join(".config/handoff");
-    std::fs::create_dir_all(&config).expect("config dir");
     std::fs::write(
-        config.join("keymap.toml"),
+        sandbox.config_dir().join("keymap.toml"),
         "[[board]]\non = \"y\"\naction = \"approve\"\n",
     )
     .expect("keymap");
-    std::fs::write(config.join("config.toml"), "bell = false\n").expect("config");
-    let mut screen = Screen::spawn(dir.path(), 120, 30, &["run", REQUEST], "instant");
+    sandbox.config("bell = false\n");
+    let mut screen = spawn(&sandbox, 120, 30, &["run", REQUEST], "instant");
     screen.wait_for(QUESTIONS[0]);
     screen.wait_for(" y approve");
     assert_eq!(screen.bells, 0, "bell = false");
@@ -475,12 +345,10 @@ fn the_tui_names_the_model_shows_a_failure_and_offers_a_retry() {
             8,
         ),
     });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join(".config/handoff");
-    std::fs::create_dir_all(&config).expect("config");
-    std::fs::write(config.join("config.toml"), "[retries]\nmax = 0\n").expect("config");
-    let mut screen = Screen::spawn(
-        dir.path(),
+    let sandbox = Sandbox::new();
+    sandbox.config("[retries]\nmax = 0\n");
+    let mut screen = spawn(
+        &sandbox,
         140,
         30,
         &[
@@ -513,13 +381,13 @@ fn the_tui_names_the_model_shows_a_failure_and_offers_a_retry() {
 
 #[test]
 fn a_permission_prompt_is_answered_by_keyboard() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let repo = common::repository(dir.path());
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
     // `ls` must be asked about in this pipeline.
     let skills = include_str!("../skills.toml").replace("\"ls*\" = \"allow\"", "\"ls*\" = \"ask\"");
-    std::fs::write(dir.path().join("skills.toml"), skills).expect("skills");
+    std::fs::write(sandbox.dir.path().join("skills.toml"), skills).expect("skills");
     let decisions_free = ["run", "--workspace", repo.to_str().expect("path"), REQUEST];
-    let mut screen = Screen::spawn(dir.path(), 140, 36, &decisions_free, "instant");
+    let mut screen = spawn(&sandbox, 140, 36, &decisions_free, "instant");
     for question in &QUESTIONS[..2] {
         screen.wait_for(question);
         screen.press("a");
@@ -534,8 +402,7 @@ fn a_permission_prompt_is_answered_by_keyboard() {
     screen.wait_for("Quit now?");
     screen.press("y");
     assert_eq!(screen.exit_code(), 3);
-    let log = only_log(dir.path());
-    let events = events(&log);
+    let events = sandbox.events();
     let asked = of_kind(&events, "permission_asked");
     assert_eq!(asked.len(), 1);
     let answer = of_kind(&events, "permission")

@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 pub mod hostile;
+pub mod pty;
 pub mod server;
 
 pub const REQUEST: &str = "Add rate limiting to the orders API";
@@ -32,43 +33,88 @@ impl Sandbox {
         self.dir.path().join("sessions")
     }
 
-    /// `handoff` with this sandbox's sessions folder, run from the sandbox
-    /// (so no stray ./skills.toml is picked up) with a clean environment.
-    pub fn command(&self) -> Command {
+    /// `handoff` run from the sandbox (so no stray ./skills.toml is picked
+    /// up) with a clean environment whose `HOME` is the sandbox; no
+    /// sessions folder is named.
+    pub fn bare_command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_handoff"));
+        self.clean(&mut cmd);
+        cmd
+    }
+
+    /// `handoff` with this sandbox's sessions folder, started like
+    /// [`Sandbox::bare_command`].
+    pub fn command(&self) -> Command {
+        let mut cmd = self.bare_command();
+        cmd.arg("--sessions").arg(self.sessions());
+        cmd
+    }
+
+    /// `handoff` started by `sh`, which runs `prelude` (say, a `ulimit` or
+    /// a `umask`) and then execs it with the arguments given; otherwise
+    /// like [`Sandbox::bare_command`].
+    pub fn shell_command(&self, prelude: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        self.clean(&mut cmd);
+        cmd.args([
+            "-c",
+            &format!("{prelude}; exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_handoff"),
+        ]);
+        cmd
+    }
+
+    fn clean(&self, cmd: &mut Command) {
         cmd.current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .arg("--sessions")
-            .arg(self.sessions());
-        cmd
+            .env("HOME", self.dir.path());
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
         self.command().args(args).output().expect("run handoff")
     }
 
+    /// `~/.config/handoff` in the sandbox, created if missing.
+    pub fn config_dir(&self) -> PathBuf {
+        let dir = self.dir.path().join(".config/handoff");
+        std::fs::create_dir_all(&dir).expect("config dir");
+        dir
+    }
+
+    /// Writes `text` as the user's `config.toml`.
+    pub fn config(&self, text: &str) {
+        std::fs::write(self.config_dir().join("config.toml"), text).expect("config");
+    }
+
     /// The logs in the sessions folder.
     pub fn logs(&self) -> Vec<PathBuf> {
-        let mut logs: Vec<PathBuf> = std::fs::read_dir(self.sessions())
-            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        logs.sort();
-        logs
+        logs_in(&self.sessions())
     }
 
     /// The only log in the sessions folder.
     pub fn log(&self) -> PathBuf {
         only_log(self.dir.path())
     }
+
+    /// Every event of the only log in the sessions folder.
+    pub fn events(&self) -> Vec<Value> {
+        events(&self.log())
+    }
+}
+
+/// The files in `dir`, sorted; none if it does not exist.
+pub fn logs_in(dir: &Path) -> Vec<PathBuf> {
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    logs.sort();
+    logs
 }
 
 /// The only session log in `<dir>/sessions`.
 pub fn only_log(dir: &Path) -> PathBuf {
-    let mut logs: Vec<PathBuf> = std::fs::read_dir(dir.join("sessions"))
-        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut logs = logs_in(&dir.join("sessions"));
     assert_eq!(logs.len(), 1, "expected one session log, found {logs:?}");
     logs.remove(0)
 }
@@ -114,6 +160,15 @@ pub fn events(path: &Path) -> Vec<Value> {
 /// The events of one kind.
 pub fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["kind"] == kind).collect()
+}
+
+/// The content of every artifact of `phase`, attempt by attempt.
+pub fn artifacts<'a>(events: &'a [Value], phase: &str) -> Vec<&'a str> {
+    of_kind(events, "artifact")
+        .into_iter()
+        .filter(|a| a["phase"] == phase)
+        .map(|a| a["content"].as_str().expect("content"))
+        .collect()
 }
 
 pub fn stdout(output: &Output) -> String {
