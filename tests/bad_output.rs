@@ -16,13 +16,9 @@ use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
 
 fn sandbox() -> (Sandbox, String) {
     let sandbox = Sandbox::new();
-    let config = sandbox.dir.path().join(".config/handoff");
-    std::fs::create_dir_all(&config).expect("config dir");
-    std::fs::write(
-        config.join("config.toml"),
+    sandbox.config(
         "bell = false\n[retries]\nmax = 0\n[timeouts]\nconnect = 5\nfirst_byte = 30\nidle = 30\n",
-    )
-    .expect("config");
+    );
     let repo = common::repository(sandbox.dir.path());
     (sandbox, repo.to_str().expect("path").to_owned())
 }

@@ -260,8 +260,7 @@ fn mutated_configuration_never_panics_and_always_says_where() {
 #[test]
 fn check_exits_2_with_file_line_and_column_for_broken_files() {
     let sandbox = Sandbox::new();
-    let config = sandbox.dir.path().join(".config/handoff");
-    std::fs::create_dir_all(&config).expect("config dir");
+    let config = sandbox.config_dir();
     let mut rng = Rng(0xbad_c0f1_6000);
     let original = shipped("skills.toml");
     let mut tried = 0;

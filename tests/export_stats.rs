@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
+use common::{REQUEST, Sandbox, artifacts, events, of_kind, stderr, stdout};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
@@ -60,14 +60,6 @@ fn busy_run(sandbox: &Sandbox) -> PathBuf {
     )
 }
 
-fn artifacts<'a>(events: &'a [Value], phase: &str) -> Vec<&'a str> {
-    of_kind(events, "artifact")
-        .into_iter()
-        .filter(|a| a["phase"] == phase)
-        .map(|a| a["content"].as_str().expect("content"))
-        .collect()
-}
-
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name))
         .map_err(|e| format!("{name}: {e}"))
@@ -76,13 +68,7 @@ fn read(dir: &Path, name: &str) -> String {
 
 /// Prices the offline model in config.toml: $1000 and $2000 per million.
 fn price_the_offline_model(sandbox: &Sandbox) {
-    let config = sandbox.dir.path().join(".config/handoff");
-    std::fs::create_dir_all(&config).expect("config dir");
-    std::fs::write(
-        config.join("config.toml"),
-        "[prices.\"offline-scripted\"]\nprompt = 1000.0\ncompletion = 2000.0\n",
-    )
-    .expect("config");
+    sandbox.config("[prices.\"offline-scripted\"]\nprompt = 1000.0\ncompletion = 2000.0\n");
 }
 
 #[allow(clippy::cast_precision_loss)]

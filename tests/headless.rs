@@ -517,14 +517,13 @@ fn check_validates_themes_keymaps_and_config_with_positions() {
         "[styles]\ngate = { fg = \"chartreuse\" }\nborder = { modifiers = [\"blinking\"] }\n",
     )
     .expect("write theme");
-    let config = sandbox.dir.path().join(".config/handoff");
-    std::fs::create_dir_all(&config).expect("config dir");
+    let config = sandbox.config_dir();
     std::fs::write(
         config.join("keymap.toml"),
         "[[board]]\non = \"a\"\naction = \"dance\"\n",
     )
     .expect("keymap");
-    std::fs::write(config.join("config.toml"), "bell = \"loud\"\n").expect("config");
+    sandbox.config("bell = \"loud\"\n");
     let output = sandbox.run(&["check", "--theme", "bad.toml"]);
     assert_eq!(output.status.code(), Some(2));
     let out = stdout(&output);

@@ -403,13 +403,9 @@ fn hostile_server() -> TestServer {
 /// and fast timeouts.
 fn hostile_sandbox() -> (Sandbox, std::path::PathBuf) {
     let sandbox = Sandbox::new();
-    let config = sandbox.dir.path().join(".config/handoff");
-    std::fs::create_dir_all(&config).expect("config dir");
-    std::fs::write(
-        config.join("config.toml"),
+    sandbox.config(
         "bell = false\n[retries]\nmax = 0\n[timeouts]\nconnect = 5\nfirst_byte = 20\nidle = 20\n",
-    )
-    .expect("config");
+    );
     let repo = common::repository(sandbox.dir.path());
     std::fs::write(repo.join("hostile.md"), hostile::text()).expect("hostile file");
     (sandbox, repo)

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
+use common::{REQUEST, Sandbox, artifacts, events, of_kind, stderr, stdout};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
@@ -14,14 +14,6 @@ fn run(request: &str) -> (Option<i32>, Vec<Value>, String) {
     let output = sandbox.run(&["run", "--headless", "--approve", "all", request]);
     let out = format!("{}{}", stdout(&output), stderr(&output));
     (output.status.code(), events(&sandbox.log()), out)
-}
-
-fn attempts_of(events: &[Value], phase: &str) -> Vec<String> {
-    of_kind(events, "artifact")
-        .into_iter()
-        .filter(|a| a["phase"] == phase)
-        .map(|a| a["content"].as_str().expect("content").to_owned())
-        .collect()
 }
 
 #[test]
@@ -56,7 +48,7 @@ fn an_invalid_plan_is_asked_for_again_with_its_mistakes_and_then_passes() {
         .filter(|g| g["phase"] == "plan")
         .count();
     assert_eq!(plan_gates, 1);
-    assert_eq!(attempts_of(&events, "plan").len(), 2);
+    assert_eq!(artifacts(&events, "plan").len(), 2);
     assert!(out.contains("plan       ✗ unreadable"), "{out}");
 }
 
@@ -82,7 +74,7 @@ fn a_failing_verdict_sends_the_work_back_with_its_issues_and_the_next_round_pass
         .count();
     assert_eq!(validate_decisions, 1, "only the final approval");
     // The developer's second attempt answered QA's issues.
-    let implementations = attempts_of(&events, "implement");
+    let implementations = artifacts(&events, "implement");
     assert_eq!(implementations.len(), 2);
     assert!(
         implementations[1].contains("AC-1 fails end to end"),
@@ -90,8 +82,8 @@ fn a_failing_verdict_sends_the_work_back_with_its_issues_and_the_next_round_pass
         implementations[1]
     );
     // Test and QA ran again after it, and QA passed.
-    assert_eq!(attempts_of(&events, "test").len(), 2);
-    let verdicts = attempts_of(&events, "validate");
+    assert_eq!(artifacts(&events, "test").len(), 2);
+    let verdicts = artifacts(&events, "validate");
     assert_eq!(verdicts.len(), 2);
     assert!(
         verdicts[1].contains("\"verdict\": \"pass\""),
@@ -107,7 +99,7 @@ fn verdicts_that_keep_failing_stop_at_the_gate_after_max_return_rounds() {
     let returned = of_kind(&events, "returned");
     assert_eq!(returned.len(), 2, "max_return_rounds = 2");
     assert!(returned.iter().all(|r| r["automatic"] == true));
-    assert_eq!(attempts_of(&events, "validate").len(), 3);
+    assert_eq!(artifacts(&events, "validate").len(), 3);
     let gate = of_kind(&events, "gate_opened").pop().expect("gate");
     assert_eq!(gate["phase"], "validate");
     assert_eq!(
@@ -148,7 +140,7 @@ fn a_garbage_verdict_is_retried_a_bounded_number_of_times_then_stops_at_a_gate()
             .collect::<Vec<_>>(),
         [true, true, false]
     );
-    assert_eq!(attempts_of(&events, "validate").len(), 3);
+    assert_eq!(artifacts(&events, "validate").len(), 3);
     let gate = of_kind(&events, "gate_opened").pop().expect("gate");
     assert!(
         gate["question"]
@@ -204,7 +196,7 @@ fn the_discovery_pipeline_runs_end_to_end_by_name_and_qa_can_send_work_back() {
         (returned[0]["from"].as_str(), returned[0]["to"].as_str()),
         (Some("qa"), Some("implementation"))
     );
-    assert_eq!(attempts_of(&events, "implementation").len(), 2);
+    assert_eq!(artifacts(&events, "implementation").len(), 2);
     assert_eq!(events.last().expect("events")["outcome"], "completed");
 
     let show = sandbox.run(&["show", sandbox.log().to_str().expect("path"), "--json"]);
@@ -235,7 +227,7 @@ fn a_trigger_picks_the_pipeline_and_the_default_runs_otherwise() {
         "Explore an idea: saved searches",
     ]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert_eq!(events_of(&sandbox)[0]["pipeline"]["name"], "backend");
+    assert_eq!(sandbox.events()[0]["pipeline"]["name"], "backend");
     let output = sandbox.run(&["run", "--headless", "--pipeline", "nope", REQUEST]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
@@ -243,10 +235,6 @@ fn a_trigger_picks_the_pipeline_and_the_default_runs_otherwise() {
         "{}",
         stderr(&output)
     );
-}
-
-fn events_of(sandbox: &Sandbox) -> Vec<Value> {
-    events(&sandbox.log())
 }
 
 #[test]
@@ -290,7 +278,7 @@ fn specialists_are_engaged_by_the_request_and_by_the_plan_and_advise_their_roles
         "{implement:?}"
     );
     assert!(implement.contains(&"redis (rate limiting)".to_owned()));
-    let implementation = attempts_of(&events, "implement").remove(0);
+    let implementation = artifacts(&events, "implement").remove(0);
     assert!(
         implementation.contains("## Specialist guidance applied\n- database (engaged by"),
         "{implementation}"
@@ -362,7 +350,7 @@ fn the_developer_runs_the_plan_task_by_task_in_dependency_order_each_checked() {
     // 3 and 7 both wait only for 2: they run side by side.
     assert!(position("task_started", 7) < position("task_finished", 3));
     assert_eq!(most_at_once(&tasks), 2, "max_parallel_tasks = 2");
-    let artifact = attempts_of(&events, "implement").remove(0);
+    let artifact = artifacts(&events, "implement").remove(0);
     assert!(
         artifact.contains("| 3 | Implement the rate limiting service | passed | 1 |"),
         "{artifact}"
@@ -408,7 +396,7 @@ fn a_failing_critique_sends_its_task_back_and_the_parallel_bound_holds() {
     assert_eq!(of(4), [(1, "failed".into()), (2, "passed".into())]);
     assert_eq!(of(3), [(1, "done".into()), (2, "done".into())]);
     // The maker's second round answered what the critique found.
-    let artifact = attempts_of(&events, "implement").remove(0);
+    let artifact = artifacts(&events, "implement").remove(0);
     assert!(
         artifact.contains("Revised after review (round 2)"),
         "{artifact}"

@@ -15,10 +15,8 @@ const KEY: &str = "sk-test-SECRET-key-0123456789";
 /// A sandbox whose config makes timeouts and retries fast, after `config`.
 fn fast_sandbox(config: &str) -> Sandbox {
     let sandbox = Sandbox::new();
-    let dir = sandbox.dir.path().join(".config/handoff");
-    std::fs::create_dir_all(&dir).expect("config dir");
     let base = "[retries]\nmax = 2\nbase_ms = 50\ncap_s = 5\n[timeouts]\nconnect = 2\nfirst_byte = 2\nidle = 2\n";
-    std::fs::write(dir.join("config.toml"), format!("{config}\n{base}")).expect("config");
+    sandbox.config(&format!("{config}\n{base}"));
     sandbox
 }
 
@@ -327,13 +325,7 @@ fn quota_errors_and_auth_failures_are_not_retried_and_never_show_the_key() {
 fn a_server_that_never_answers_times_out_before_the_first_byte() {
     let server = TestServer::start(|_, _| Reply::Stall);
     let sandbox_fast = Sandbox::new();
-    let dir = sandbox_fast.dir.path().join(".config/handoff");
-    std::fs::create_dir_all(&dir).expect("config dir");
-    std::fs::write(
-        dir.join("config.toml"),
-        "[retries]\nmax = 0\n[timeouts]\nfirst_byte = 1\n",
-    )
-    .expect("config");
+    sandbox_fast.config("[retries]\nmax = 0\n[timeouts]\nfirst_byte = 1\n");
     let start = Instant::now();
     let output = run(&sandbox_fast, &server, "all");
     assert_eq!(output.status.code(), Some(1));

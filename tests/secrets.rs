@@ -19,13 +19,9 @@ const SENTINEL: &str = "sk-SENTINEL-7f3a9c2e41d8b6a0";
 
 fn sandbox() -> Sandbox {
     let sandbox = Sandbox::new();
-    let dir = sandbox.dir.path().join(".config/handoff");
-    std::fs::create_dir_all(&dir).expect("config dir");
-    std::fs::write(
-        dir.join("config.toml"),
+    sandbox.config(
         "[retries]\nmax = 1\nbase_ms = 20\ncap_s = 1\n[timeouts]\nconnect = 2\nfirst_byte = 5\nidle = 5\n",
-    )
-    .expect("config");
+    );
     sandbox
 }
 
@@ -236,17 +232,9 @@ fn the_api_key_is_in_no_file_no_output_and_no_message() {
 /// `handoff` started by a shell that first sets `umask 000`, with sessions
 /// in the default place under `$XDG_DATA_HOME`.
 fn with_open_umask(sandbox: &Sandbox, args: &[&str]) -> Output {
-    Command::new("sh")
-        .current_dir(sandbox.dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", sandbox.dir.path())
+    sandbox
+        .shell_command("umask 000")
         .env("XDG_DATA_HOME", sandbox.dir.path().join("data"))
-        .args([
-            "-c",
-            "umask 000; exec \"$0\" \"$@\"",
-            env!("CARGO_BIN_EXE_handoff"),
-        ])
         .args(args)
         .output()
         .expect("run handoff")
