@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::server::{
-    Piece, Reply, TestServer, answer, finish_chunk, role_of, text_chunk, tool_call_chunk,
+    Piece, Reply, TestServer, answer, finish_chunk, role_of, text_chunk, tool_turn,
 };
 use common::pty::{self, Term};
 use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
@@ -40,23 +40,6 @@ fn run(sandbox: &Sandbox, repo: &str, server: &TestServer) -> std::process::Outp
     ])
 }
 
-fn has_tool_result(request: &common::server::Recorded) -> bool {
-    request.body["messages"]
-        .as_array()
-        .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"))
-}
-
-fn tool_turn(calls: &[(&str, &str, &str)]) -> Reply {
-    let mut pieces: Vec<Piece> = calls
-        .iter()
-        .enumerate()
-        .map(|(i, (id, name, args))| tool_call_chunk(i, Some(id), Some(name), args))
-        .collect();
-    pieces.push(finish_chunk("tool_calls"));
-    pieces.push(Piece::Raw("data: [DONE]".into()));
-    Reply::Sse(pieces)
-}
-
 #[test]
 fn an_empty_answer_fails_the_phase_with_a_clear_message() {
     let server = TestServer::start(|_, _| answer("", 10, 0));
@@ -78,7 +61,7 @@ fn an_empty_answer_fails_the_phase_with_a_clear_message() {
 #[test]
 fn malformed_arguments_and_unknown_tools_go_back_to_the_model_as_errors() {
     let server = TestServer::start(|_, request| {
-        if role_of(request) == "Business Analyst" && !has_tool_result(request) {
+        if role_of(request) == "Business Analyst" && !request.has_tool_result() {
             return tool_turn(&[
                 ("c1", "read_file", r#"{"path": "README.md""#),
                 ("c2", "read_file", r#"{"file": "README.md"}"#),

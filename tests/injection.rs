@@ -14,7 +14,9 @@ use std::rc::Rc;
 use chrono::{DateTime, Utc};
 use common::hostile::{self, Capture, assert_no_control, assert_terminal_safe};
 use common::pty::{self, Term};
-use common::server::{Piece, Reply, TestServer, answer, finish_chunk, role_of, text_chunk};
+use common::server::{
+    Piece, Reply, TestServer, answer, finish_chunk, role_of, text_chunk, tool_turn,
+};
 use common::{Sandbox, events, of_kind, stderr, stdout};
 use handoff::engine::Update;
 use handoff::pipeline::{SkillsFile, load_pipeline};
@@ -366,28 +368,17 @@ fn a_stream_split_at_every_character_never_shows_a_payload() {
 /// hostile path, an unknown tool with a hostile name — then answers with
 /// the corpus one character per chunk. Everyone else answers plainly.
 fn hostile_server() -> TestServer {
-    use common::server::tool_call_chunk;
     TestServer::start(|_, request| {
         let role = role_of(request);
-        let answered_tools = request.body["messages"]
-            .as_array()
-            .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
         if role != "Business Analyst" {
             return answer(&format!("# {role}\n\nDone.\n"), 10, 5);
         }
-        if !answered_tools {
+        if !request.has_tool_result() {
             let hostile_path = json!({ "path": hostile::CORPUS[2] }).to_string();
-            return Reply::Sse(vec![
-                tool_call_chunk(
-                    0,
-                    Some("call_a"),
-                    Some("read_file"),
-                    r#"{"path":"hostile.md"}"#,
-                ),
-                tool_call_chunk(1, Some("call_b"), Some("read_file"), &hostile_path),
-                tool_call_chunk(2, Some("call_c"), Some("\u{1b}]0;PWNED\u{7}evil"), "{}"),
-                finish_chunk("tool_calls"),
-                Piece::Raw("data: [DONE]".into()),
+            return tool_turn(&[
+                ("call_a", "read_file", r#"{"path":"hostile.md"}"#),
+                ("call_b", "read_file", hostile_path.as_str()),
+                ("call_c", "\u{1b}]0;PWNED\u{7}evil", "{}"),
             ]);
         }
         let corpus = hostile::text();

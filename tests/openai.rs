@@ -6,7 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::server::{Piece, Reply, TestServer, answer, finish_chunk, role_of, status, text_chunk};
+use common::server::{
+    PLAN, Piece, Reply, TestServer, answer, finish_chunk, role_of, status, text_chunk,
+    tool_call_chunk, well_behaved,
+};
 use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
 use serde_json::Value;
 
@@ -48,28 +51,6 @@ fn failure(events: &[Value]) -> String {
     let failed = of_kind(events, "phase_failed");
     assert_eq!(failed.len(), 1, "one failed phase");
     failed[0]["error"].as_str().expect("error").to_owned()
-}
-
-/// A small valid plan: one maker and its critique.
-const PLAN: &str = r#"The plan:
-```json
-{"architecture": {"summary": "A token bucket per client in Redis"},
- "tasks": [
-  {"task_name": "Implement the limiter", "skill_id": "backend-implement", "task_order": 1,
-   "validation_criteria": {"critical": ["429 past the limit"]}},
-  {"task_name": "Critique the limiter", "skill_id": "backend-critique", "task_order": 2,
-   "dependencies": [1], "inputs": {"preceding_task": {"task_order": 1}}}]}
-```
-"#;
-
-/// What each role of a well-behaved model answers: Markdown, or the plan
-/// and a passing verdict where the pipeline wants JSON.
-fn well_behaved(role: &str) -> String {
-    match role {
-        "Solution Architect" => PLAN.to_owned(),
-        "QA Engineer" | "reviewer" => "{\"verdict\": \"pass\", \"issues\": []}".to_owned(),
-        _ => format!("# {role} artifact\n\nWork by the {role} for the request.\n"),
-    }
 }
 
 #[test]
@@ -480,21 +461,6 @@ fn doctor_says_what_works_and_exactly_what_does_not() {
     assert!(stdout(&offline).contains("provider  offline"));
 }
 
-fn tool_fragment(index: usize, id: Option<&str>, name: Option<&str>, arguments: &str) -> Piece {
-    let mut call = serde_json::json!({ "index": index, "function": { "arguments": arguments } });
-    if let Some(id) = id {
-        call["id"] = id.into();
-        call["type"] = "function".into();
-    }
-    if let Some(name) = name {
-        call["function"]["name"] = name.into();
-    }
-    Piece::Data(serde_json::json!({
-        "id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-        "choices": [{ "index": 0, "delta": { "tool_calls": [call] }, "finish_reason": null }]
-    }))
-}
-
 #[tokio::test]
 async fn tool_calls_are_assembled_from_fragments_and_results_go_back_as_a_second_turn() {
     use futures::StreamExt;
@@ -505,11 +471,11 @@ async fn tool_calls_are_assembled_from_fragments_and_results_go_back_as_a_second
 
     let server = TestServer::start(|n, _| match n {
         0 => Reply::Sse(vec![
-            tool_fragment(0, Some("call_a"), Some("read_file"), ""),
-            tool_fragment(1, Some("call_b"), Some("list_dir"), "{\"pa"),
-            tool_fragment(0, None, None, "{\"path\": \"src/"),
-            tool_fragment(0, None, None, "main.go\"}"),
-            tool_fragment(1, None, None, "th\": \".\"}"),
+            tool_call_chunk(0, Some("call_a"), Some("read_file"), ""),
+            tool_call_chunk(1, Some("call_b"), Some("list_dir"), "{\"pa"),
+            tool_call_chunk(0, None, None, "{\"path\": \"src/"),
+            tool_call_chunk(0, None, None, "main.go\"}"),
+            tool_call_chunk(1, None, None, "th\": \".\"}"),
             finish_chunk("tool_calls"),
             Piece::Raw("data: [DONE]".into()),
         ]),

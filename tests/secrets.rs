@@ -11,7 +11,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::server::{Piece, Reply, TestServer, answer, finish_chunk, role_of, status};
+use common::server::{
+    Piece, Reply, TestServer, answer, role_of, status, tool_turn, well_behaved,
+};
 use common::{REQUEST, Sandbox, events, of_kind, stderr};
 use serde_json::json;
 
@@ -67,22 +69,10 @@ fn the_api_key_is_in_no_file_no_output_and_no_message() {
     // A whole session whose developer runs `env` in the workspace.
     let good = TestServer::start(|_, request| {
         let role = role_of(request);
-        let has_result = request.body["messages"]
-            .as_array()
-            .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
-        if role == "Senior Backend Developer" && !has_result {
-            return Reply::Sse(vec![
-                common::server::tool_call_chunk(
-                    0,
-                    Some("call_env"),
-                    Some("run_command"),
-                    r#"{"command":"env"}"#,
-                ),
-                finish_chunk("tool_calls"),
-                Piece::Raw("data: [DONE]".into()),
-            ]);
+        if role == "Senior Backend Developer" && !request.has_tool_result() {
+            return tool_turn(&[("call_env", "run_command", r#"{"command":"env"}"#)]);
         }
-        answer(&common::server::well_behaved(&role), 10, 5)
+        answer(&well_behaved(&role), 10, 5)
     });
     let unauthorized = {
         let echo = echo.clone();

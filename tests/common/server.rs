@@ -61,6 +61,14 @@ impl Recorded {
             .as_str()
             .unwrap_or_default()
     }
+
+    /// Whether the conversation sent already holds a tool's result: the
+    /// model's tool calls were answered.
+    pub fn has_tool_result(&self) -> bool {
+        self.body["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"))
+    }
 }
 
 type Responder = dyn Fn(usize, &Recorded) -> Reply + Send + Sync;
@@ -286,6 +294,19 @@ pub fn tool_call_chunk(
     }))
 }
 
+/// A whole turn of tool calls, each `(id, name, arguments)` in one
+/// fragment, ending with `finish_reason: tool_calls`.
+pub fn tool_turn(calls: &[(&str, &str, &str)]) -> Reply {
+    let mut pieces: Vec<Piece> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, (id, name, args))| tool_call_chunk(i, Some(id), Some(name), args))
+        .collect();
+    pieces.push(finish_chunk("tool_calls"));
+    pieces.push(Piece::Raw("data: [DONE]".into()));
+    Reply::Sse(pieces)
+}
+
 /// A small valid plan for the Solution Architect: one maker task and its
 /// critique (the pipeline reads the plan as JSON).
 pub const PLAN: &str = r#"The plan:
@@ -300,11 +321,12 @@ pub const PLAN: &str = r#"The plan:
 "#;
 
 /// What each role of a well-behaved model answers: Markdown, or the plan
-/// and a passing verdict where the pipeline wants JSON.
+/// and a passing verdict where the pipeline wants JSON (from the QA
+/// Engineer, or a plan's reviewer).
 pub fn well_behaved(role: &str) -> String {
     match role {
         "Solution Architect" => PLAN.to_owned(),
-        "QA Engineer" => "{\"verdict\": \"pass\", \"issues\": []}".to_owned(),
+        "QA Engineer" | "reviewer" => "{\"verdict\": \"pass\", \"issues\": []}".to_owned(),
         _ => format!("# {role} artifact\n\nWork by the {role} for the request.\n"),
     }
 }
