@@ -94,7 +94,9 @@ impl Sandbox {
 
     /// The only log in the sessions folder.
     pub fn log(&self) -> PathBuf {
-        only_log(self.dir.path())
+        let mut logs = self.logs();
+        assert_eq!(logs.len(), 1, "expected one session log, found {logs:?}");
+        logs.remove(0)
     }
 
     /// Every event of the only log in the sessions folder.
@@ -110,13 +112,6 @@ pub fn logs_in(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     logs.sort();
     logs
-}
-
-/// The only session log in `<dir>/sessions`.
-pub fn only_log(dir: &Path) -> PathBuf {
-    let mut logs = logs_in(&dir.join("sessions"));
-    assert_eq!(logs.len(), 1, "expected one session log, found {logs:?}");
-    logs.remove(0)
 }
 
 /// Runs git in `dir`, failing the test if it fails; its trimmed stdout.
