@@ -8,10 +8,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::pty::{self, Term};
 use common::server::{
     Piece, Reply, TestServer, answer, finish_chunk, role_of, text_chunk, tool_turn,
 };
-use common::pty::{self, Term};
 use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
 
 fn sandbox() -> (Sandbox, String) {

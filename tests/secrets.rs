@@ -11,9 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::server::{
-    Piece, Reply, TestServer, answer, role_of, status, tool_turn, well_behaved,
-};
+use common::server::{Piece, Reply, TestServer, answer, role_of, status, tool_turn, well_behaved};
 use common::{REQUEST, Sandbox, events, of_kind, stderr};
 use serde_json::json;
 
