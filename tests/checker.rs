@@ -37,10 +37,7 @@ fn ending(text: &str, reason: &str) -> Reply {
 fn a_reviewer_that_asks_to_write_is_refused_and_writes_nothing() {
     let server = TestServer::start(|_, request| {
         let role = role_of(request);
-        let has_result = request.body["messages"]
-            .as_array()
-            .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
-        if role == "reviewer" && !has_result {
+        if role == "reviewer" && !request.has_tool_result() {
             // The critique tries to change the work it judges.
             let args = r#"{"path": "verdict.txt", "content": "looks fine"}"#;
             return Reply::Sse(vec![
