@@ -30,9 +30,13 @@ impl Iterator for Delays {
 fn killed_twenty_times_and_resumed_it_finishes_with_one_approval_per_gate() {
     let sandbox = Sandbox::new();
     let repo = repository(sandbox.dir.path());
-    let start = |sandbox: &Sandbox| {
+    // Every other run types at a reading pace, so twenty kills never add up
+    // to the whole session (it takes about 4 s briskly) however the random
+    // delays fall, and a brisk run in between still gets kills deep into it.
+    let start = |sandbox: &Sandbox, round: usize| {
         let mut cmd = sandbox.command();
-        cmd.env("HANDOFF_OFFLINE_PACE", "brisk")
+        let pace = if round % 2 == 0 { "brisk" } else { "readable" };
+        cmd.env("HANDOFF_OFFLINE_PACE", pace)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         match sandbox.logs().first() {
@@ -48,8 +52,8 @@ fn killed_twenty_times_and_resumed_it_finishes_with_one_approval_per_gate() {
         cmd.spawn().expect("spawn")
     };
     let mut kills = 0;
-    for delay in Delays(7).take(20) {
-        let mut child = start(&sandbox);
+    for (round, delay) in Delays(7).take(20).enumerate() {
+        let mut child = start(&sandbox, round);
         std::thread::sleep(delay);
         if child.try_wait().expect("wait").is_some() {
             break;
