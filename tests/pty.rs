@@ -420,3 +420,18 @@ fn a_permission_prompt_is_answered_by_keyboard() {
     assert_eq!(result["ok"], true);
     assert_eq!(result["summary"], "exit 0");
 }
+
+#[test]
+fn a_bad_theme_is_reported_before_any_session_starts() {
+    let sandbox = Sandbox::new();
+    let mut term = spawn(
+        &sandbox,
+        80,
+        24,
+        &["--theme", "nosuch", "run", REQUEST],
+        "instant",
+    );
+    assert_eq!(term.exit_code(), 2);
+    term.wait_for("nosuch");
+    assert!(sandbox.logs().is_empty(), "no session was created");
+}

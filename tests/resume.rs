@@ -35,7 +35,11 @@ fn killed_twenty_times_and_resumed_it_finishes_with_one_approval_per_gate() {
     // delays fall, and a brisk run in between still gets kills deep into it.
     let start = |sandbox: &Sandbox, round: usize| {
         let mut cmd = sandbox.command();
-        let pace = if round.is_multiple_of(2) { "brisk" } else { "readable" };
+        let pace = if round.is_multiple_of(2) {
+            "brisk"
+        } else {
+            "readable"
+        };
         cmd.env("HANDOFF_OFFLINE_PACE", pace)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
