@@ -702,3 +702,21 @@ fn a_long_command_keeps_the_permission_answers_on_an_80x24_screen() {
     }
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn scrolling_a_column_to_its_end_reaches_the_last_row_under_a_tall_header() {
+    let events = record(REQUEST);
+    let n = after(
+        &events,
+        |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "plan"),
+    );
+    let mut app = live_after(&events, n);
+    app.size = (160, 30);
+    app.focus = 1;
+    // Far more than the plan has: the scroll stops at its limit.
+    press(&mut app, &"j".repeat(2000));
+    let screen = draw(&mut app, 160, 30);
+    // The plan ends with what the answer said around its JSON.
+    assert!(screen.contains("maker→checker"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -904,8 +904,15 @@ impl App {
                     return 0;
                 };
                 let attempt = phase.attempts.len().saturating_sub(1);
-                self.markdown_rows(self.focus, attempt, geometry.text_width, false)
-                    .len()
+                let rows = self
+                    .markdown_rows(self.focus, attempt, geometry.text_width, false)
+                    .len();
+                // The column's own header may be taller than the fixed part
+                // (specialists, earlier attempts, tool calls).
+                let header =
+                    super::view::column_header(self, self.focus, phase, geometry.text_width).len();
+                let extra = header.saturating_sub(super::view::COLUMN_HEADER);
+                return rows.saturating_sub(geometry.text_height.saturating_sub(extra));
             }
         };
         rows.saturating_sub(geometry.text_height)

@@ -24,7 +24,7 @@ use crate::session::{Attempt, PhaseState, PhaseStatus, SessionStatus};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 /// Rows above the text in a column: status, attempt and time, tokens, rule.
-const COLUMN_HEADER: usize = 4;
+pub(super) const COLUMN_HEADER: usize = 4;
 /// Below this width the board shows one column wide and the rest as a strip.
 pub const NARROW: u16 = 120;
 /// Nor is a column drawn narrower than this: more phases need more width.
@@ -411,26 +411,15 @@ fn history(attempts: &[Attempt]) -> Vec<String> {
         .collect()
 }
 
-fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &mut Buffer) {
-    let focused = index == app.focus;
-    let width = usize::from(area.width.saturating_sub(2));
-    let block = Block::bordered()
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
-        .border_style(if focused {
-            app.theme.border_focus
-        } else {
-            app.theme.border
-        })
-        .title(Span::styled(
-            clip(&format!(" {} {} ", index + 1, phase.role), width),
-            app.theme.title,
-        ));
-    let inner = block.inner(area);
-    block.render(area, buf);
+/// The rows a column shows above its text: status, attempt and time,
+/// tokens, a rule, then the specialists, earlier attempts and the latest
+/// tool calls. Drawing and the scroll limit both count them from here.
+pub(super) fn column_header(
+    app: &App,
+    index: usize,
+    phase: &PhaseState,
+    width: usize,
+) -> Vec<Line<'static>> {
     let attempt = phase.current();
     let elapsed = attempt
         .and_then(|a| {
@@ -480,6 +469,31 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
     if let Some(a) = attempt {
         lines.extend(tool_lines(app, a, width));
     }
+    lines
+}
+
+fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &mut Buffer) {
+    let focused = index == app.focus;
+    let width = usize::from(area.width.saturating_sub(2));
+    let block = Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(if focused {
+            app.theme.border_focus
+        } else {
+            app.theme.border
+        })
+        .title(Span::styled(
+            clip(&format!(" {} {} ", index + 1, phase.role), width),
+            app.theme.title,
+        ));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let attempt = phase.current();
+    let mut lines = column_header(app, index, phase, width);
     let rows = usize::from(inner.height).saturating_sub(lines.len());
     let body: Vec<Line<'static>> = match (phase.status, attempt) {
         (PhaseStatus::Pending, _) | (_, None) => pending_body(app, index, phase, width),
