@@ -18,6 +18,9 @@ use chrono::{DateTime, Utc};
 
 use super::event::{Event, EventKind};
 
+mod lines;
+use lines::Lines;
+
 /// What can go wrong with a log file.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -273,56 +276,25 @@ pub fn check_session(
     })
 }
 
-/// Why one line is not an event, in words a user can act on.
-fn explain(number: usize, raw: &[u8]) -> String {
-    const BOM: &[u8] = b"\xEF\xBB\xBF";
-    if number == 1 && raw.starts_with(BOM) {
-        return "the file starts with a byte-order mark (U+FEFF), which handoff never writes \
-                (was it saved by an editor?); remove those three bytes"
-            .to_owned();
-    }
-    let text = match std::str::from_utf8(raw) {
-        Ok(text) => text,
-        Err(e) => return format!("not UTF-8 text ({e})"),
-    };
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Err(e) => format!("not JSON ({e})"),
-        Ok(_) => match serde_json::from_str::<Event>(text) {
-            Err(e) => format!("not an event ({e})"),
-            Ok(_) => "not an event".to_owned(),
-        },
-    }
-}
-
 /// Parses log bytes; `path` is only used in messages.
 pub fn parse_log(path: &Path, bytes: &[u8]) -> Result<LogContents, LogError> {
-    let mut contents = LogContents::default();
+    let mut events = Vec::new();
     let mut lines = Lines::new(path);
-    // Checked as UTF-8 in one pass when it all is; else line by line.
-    let text = std::str::from_utf8(bytes).ok();
-    let mut start = 0;
-    while start < bytes.len() {
-        let (end, complete) = match memchr::memchr(b'\n', &bytes[start..]) {
-            Some(len) => (start + len, true),
-            None => (bytes.len(), false),
-        };
-        let raw = match text {
-            Some(text) => Raw::Text(&text[start..end]),
-            None => Raw::Bytes(&bytes[start..end]),
-        };
-        if let Some(event) = lines.next(raw, complete)? {
-            contents.events.push(event);
-        }
-        start = end + 1;
+    let complete = memchr::memrchr(b'\n', bytes).map_or(0, |i| i + 1);
+    lines.complete(&bytes[..complete], &mut |event| events.push(event))?;
+    if complete < bytes.len() {
+        events.extend(lines.last(&bytes[complete..])?);
     }
-    contents.torn_line = lines.torn;
-    Ok(contents)
+    Ok(LogContents {
+        events,
+        torn_line: lines.torn,
+    })
 }
 
-/// Reads a log line by line, handing each event to `each` without keeping
-/// it: what folding a long log needs, in the memory of one block of the
-/// file. Lines are parsed where they lie in the block, not copied out.
-/// Returns the number of a torn last line that was dropped.
+/// Reads a log a block at a time, handing each event to `each` without
+/// keeping it: what folding a long log needs, in the memory of one block
+/// of the file. Lines are parsed where they lie in the block, not copied
+/// out. Returns the number of a torn last line that was dropped.
 pub fn for_each_event(path: &Path, mut each: impl FnMut(Event)) -> Result<Option<usize>, LogError> {
     const BLOCK: usize = 1 << 20;
     let mut file = File::open(path).map_err(LogError::io(path))?;
@@ -343,100 +315,16 @@ pub fn for_each_event(path: &Path, mut each: impl FnMut(Event)) -> Result<Option
         let read = file.read(&mut buf[filled..]).map_err(LogError::io(path))?;
         if read == 0 {
             if start < filled
-                && let Some(event) = lines.next(Raw::Bytes(&buf[start..filled]), false)?
+                && let Some(event) = lines.last(&buf[start..filled])?
             {
                 each(event);
             }
             return Ok(lines.torn);
         }
         filled += read;
-        // The complete lines read so far, checked as UTF-8 in one pass (a
-        // newline always ends a character); one that is not UTF-8 is read
-        // line by line below, to name the line.
         let complete = memchr::memrchr(b'\n', &buf[start..filled]).map_or(start, |i| start + i + 1);
-        if let Ok(text) = std::str::from_utf8(&buf[start..complete]) {
-            let mut rest = text;
-            while let Some(end) = memchr::memchr(b'\n', rest.as_bytes()) {
-                if let Some(event) = lines.next(Raw::Text(&rest[..end]), true)? {
-                    each(event);
-                }
-                rest = &rest[end + 1..];
-            }
-            start = complete;
-        }
-        while let Some(end) = memchr::memchr(b'\n', &buf[start..filled]) {
-            if let Some(event) = lines.next(Raw::Bytes(&buf[start..start + end]), true)? {
-                each(event);
-            }
-            start += end + 1;
-        }
-    }
-}
-
-/// One line without its newline: already checked as UTF-8, or not yet.
-#[derive(Clone, Copy)]
-enum Raw<'a> {
-    Text(&'a str),
-    Bytes(&'a [u8]),
-}
-
-/// The rules every line of a log is read by, one line at a time: blank
-/// lines are skipped, `seq` must count up from 0, a last line cut short
-/// (no newline, not parseable) is torn and dropped, anything else that
-/// does not parse is corrupt and named by its line number.
-struct Lines<'p> {
-    path: &'p Path,
-    number: usize,
-    events: u64,
-    torn: Option<usize>,
-}
-
-impl<'p> Lines<'p> {
-    fn new(path: &'p Path) -> Self {
-        Self {
-            path,
-            number: 0,
-            events: 0,
-            torn: None,
-        }
-    }
-
-    /// One line without its newline; `complete` is false only for a last
-    /// line the file ends in without a newline.
-    fn next(&mut self, raw: Raw<'_>, complete: bool) -> Result<Option<Event>, LogError> {
-        self.number += 1;
-        let bytes = match raw {
-            Raw::Text(text) => text.as_bytes(),
-            Raw::Bytes(bytes) => bytes,
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(None);
-        }
-        let parsed = match raw {
-            Raw::Text(text) => serde_json::from_str::<Event>(text),
-            Raw::Bytes(bytes) => serde_json::from_slice::<Event>(bytes),
-        }
-        .map_err(|_| explain(self.number, bytes));
-        match parsed {
-            Ok(event) if event.seq == self.events => {
-                self.events += 1;
-                Ok(Some(event))
-            }
-            Ok(event) => Err(LogError::Corrupt {
-                path: self.path.to_owned(),
-                line: self.number,
-                message: format!("seq {} where {} was expected", event.seq, self.events),
-            }),
-            Err(_) if !complete => {
-                self.torn = Some(self.number);
-                Ok(None)
-            }
-            Err(message) => Err(LogError::Corrupt {
-                path: self.path.to_owned(),
-                line: self.number,
-                message,
-            }),
-        }
+        lines.complete(&buf[start..complete], &mut each)?;
+        start = complete;
     }
 }
 
