@@ -425,7 +425,7 @@ impl App {
             Some(Act::Submit) => {
                 let to = &self.state.phases[selected];
                 let title = format!("Why return work to the {}?", to.role);
-                self.open_compose(phase, Purpose::Reason { to: selected }, title, "");
+                self.open_compose(Purpose::Reason { to: selected }, title, "");
             }
             Some(Act::Back) => {}
             _ => self.modal = Some(Modal::ReturnPick { phase, selected }),
@@ -536,7 +536,7 @@ impl App {
             Act::Approve => self.decide(Action::Approve, |d| d),
             Act::ApproveWithNotes => {
                 let title = format!("Notes for every role after the {role}");
-                self.open_compose(phase, Purpose::Notes, title, "");
+                self.open_compose(Purpose::Notes, title, "");
             }
             Act::Edit => {
                 let text = state.effective_artifact().unwrap_or_default().to_owned();
@@ -544,7 +544,7 @@ impl App {
                     "Editing the {} · ctrl-s saves, esc cancels",
                     state.artifact_name
                 );
-                self.open_compose(phase, Purpose::Edit, title, &text);
+                self.open_compose(Purpose::Edit, title, &text);
             }
             Act::Reject => {
                 let failed = state.status == PhaseStatus::Failed;
@@ -554,7 +554,7 @@ impl App {
                 } else {
                     format!("Feedback for the {role}: attempt {next} will read it")
                 };
-                self.open_compose(phase, Purpose::Feedback { required: !failed }, title, "");
+                self.open_compose(Purpose::Feedback { required: !failed }, title, "");
             }
             Act::Return => {
                 self.modal = Some(Modal::ReturnPick {
@@ -588,8 +588,8 @@ impl App {
         }
     }
 
-    fn open_compose(&mut self, phase: usize, purpose: Purpose, title: String, initial: &str) {
-        let compose = Compose::new(phase, purpose, title, initial, &self.theme);
+    fn open_compose(&mut self, purpose: Purpose, title: String, initial: &str) {
+        let compose = Compose::new(purpose, title, initial, &self.theme);
         self.modal = Some(Modal::Compose(Box::new(compose)));
     }
 
@@ -659,8 +659,7 @@ impl App {
             Act::PermitAlways => self.answer_permission(call_id, true, true, None),
             Act::Deny => {
                 let title = "Why not? (optional: the agent reads it) · ctrl-s denies".to_owned();
-                let phase = request.phase;
-                self.open_compose(phase, Purpose::DenyReason { call_id }, title, "");
+                self.open_compose(Purpose::DenyReason { call_id }, title, "");
             }
             _ => {}
         }

@@ -45,8 +45,6 @@ pub enum Outcome {
 /// A box being written in.
 #[derive(Debug)]
 pub struct Compose {
-    /// The phase the gate is open on.
-    pub phase: usize,
     pub purpose: Purpose,
     pub title: String,
     pub editor: TextArea<'static>,
@@ -72,13 +70,7 @@ fn literal(query: &str) -> String {
 }
 
 impl Compose {
-    pub fn new(
-        phase: usize,
-        purpose: Purpose,
-        title: String,
-        initial: &str,
-        theme: &Theme,
-    ) -> Self {
+    pub fn new(purpose: Purpose, title: String, initial: &str, theme: &Theme) -> Self {
         let mut editor = TextArea::new(initial.lines().map(str::to_owned).collect());
         editor.set_wrap_mode(WrapMode::WordOrGlyph);
         editor.set_cursor_line_style(theme.editor_cursor_line);
@@ -88,7 +80,6 @@ impl Compose {
             editor.set_line_number_style(theme.line_number);
         }
         Self {
-            phase,
             purpose,
             title,
             editor,
@@ -268,7 +259,6 @@ mod tests {
     #[test]
     fn feedback_is_required_then_submitted_trimmed() {
         let mut c = Compose::new(
-            0,
             Purpose::Feedback { required: true },
             "t".into(),
             "",
@@ -290,25 +280,13 @@ mod tests {
 
     #[test]
     fn cancelling_changed_text_asks_first_and_undo_works() {
-        let mut c = Compose::new(
-            0,
-            Purpose::Edit,
-            "t".into(),
-            "# Plan\nline\n",
-            &Theme::mono(),
-        );
+        let mut c = Compose::new(Purpose::Edit, "t".into(), "# Plan\nline\n", &Theme::mono());
         assert_eq!(
             press(&mut c, KeyCode::Esc, KeyModifiers::NONE),
             Outcome::Cancelled,
             "unchanged: no question"
         );
-        let mut c = Compose::new(
-            0,
-            Purpose::Edit,
-            "t".into(),
-            "# Plan\nline\n",
-            &Theme::mono(),
-        );
+        let mut c = Compose::new(Purpose::Edit, "t".into(), "# Plan\nline\n", &Theme::mono());
         typed(&mut c, "X");
         assert!(c.modified());
         assert_eq!(
@@ -332,7 +310,6 @@ mod tests {
     #[test]
     fn search_moves_the_cursor_to_a_literal_match() {
         let mut c = Compose::new(
-            0,
             Purpose::Edit,
             "t".into(),
             "a\nb (x)\nc (x)\n",
