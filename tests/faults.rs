@@ -60,13 +60,7 @@ fn a_write_error_stops_the_session_and_everything_printed_is_on_disk() {
     );
 
     // Without the limit it resumes, cuts the torn line and finishes.
-    let resumed = sandbox.run(&[
-        "resume",
-        log.to_str().expect("path"),
-        "--headless",
-        "--approve",
-        "all",
-    ]);
+    let resumed = sandbox.resume_approving(&log);
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
     let events = events(&log);
     for (i, e) in events.iter().enumerate() {
@@ -113,13 +107,7 @@ fn a_log_deleted_at_a_gate_is_saved_again_and_the_decision_is_refused() {
         after, before,
         "everything recorded is back, and no decision"
     );
-    let resumed = sandbox.run(&[
-        "resume",
-        log.to_str().expect("path"),
-        "--headless",
-        "--approve",
-        "all",
-    ]);
+    let resumed = sandbox.resume_approving(&log);
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
 }
 

@@ -249,17 +249,10 @@ fn a_failed_phase_opens_a_retry_gate_and_headless_exits_1() {
 
     // A retry from a decisions file carries on to the end.
     let sandbox = Sandbox::new();
-    let decisions = sandbox.dir.path().join("d.toml");
-    std::fs::write(&decisions, "[plan]\naction = \"reject\"\n").expect("write");
-    let output = sandbox.run(&[
-        "run",
-        "--headless",
-        "--approve",
-        "all",
-        "--decisions",
-        decisions.to_str().expect("path"),
+    let output = sandbox.run_deciding(
+        "[plan]\naction = \"reject\"\n",
         "Add an audit log !fail:plan",
-    ]);
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
 }
 

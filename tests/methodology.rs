@@ -111,17 +111,10 @@ fn verdicts_that_keep_failing_stop_at_the_gate_after_max_return_rounds() {
 #[test]
 fn a_person_can_override_a_failing_verdict_at_the_gate() {
     let sandbox = Sandbox::new();
-    let decisions = sandbox.dir.path().join("decisions.toml");
-    std::fs::write(&decisions, "[validate]\naction = \"approve\"\n").expect("write");
-    let output = sandbox.run(&[
-        "run",
-        "--headless",
-        "--approve",
-        "all",
-        "--decisions",
-        decisions.to_str().expect("path"),
+    let output = sandbox.run_deciding(
+        "[validate]\naction = \"approve\"\n",
         &format!("{REQUEST} !qa-fails:9"),
-    ]);
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let events = events(&sandbox.log());
     assert_eq!(of_kind(&events, "returned").len(), 2);
@@ -420,4 +413,73 @@ fn a_task_still_failing_after_max_task_rounds_stops_at_the_gate() {
             .iter()
             .any(|t| t.0 == "task_finished" && t.1 == 6)
     );
+}
+
+#[test]
+fn a_retry_after_a_task_broke_off_keeps_the_tasks_that_passed_and_runs_the_rest() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run_deciding(
+        "[implement]\naction = \"reject\"\n",
+        &format!("{REQUEST} !task-fails:5"),
+    );
+    let out = format!("{}{}", stdout(&output), stderr(&output));
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let events = events(&sandbox.log());
+    // `(task, outcome, summary)` of each task that finished in `attempt`.
+    let finished = |attempt: u64| -> Vec<(u64, String, String)> {
+        events
+            .iter()
+            .filter(|e| e["phase"] == "implement" && e["attempt"] == attempt)
+            .filter(|e| e["kind"] == "task_finished")
+            .map(|e| {
+                let text = |k: &str| e[k].as_str().expect(k).to_owned();
+                (
+                    e["task"].as_u64().expect("task"),
+                    text("outcome"),
+                    text("summary"),
+                )
+            })
+            .collect()
+    };
+    let first = finished(1);
+    assert!(
+        first
+            .iter()
+            .any(|(t, o, s)| *t == 5 && o == "error" && s.contains("simulated failure")),
+        "{first:?}"
+    );
+    let second = finished(2);
+    let of = |task: u64| {
+        second
+            .iter()
+            .find(|(t, ..)| *t == task)
+            .map(|(_, o, s)| (o.as_str(), s.as_str()))
+    };
+    // Tasks 1-4 passed their critiques before task 5 broke off: kept, not
+    // run again.
+    for maker in [1, 3] {
+        assert_eq!(
+            of(maker),
+            Some(("done", "kept from attempt 1")),
+            "{second:?}"
+        );
+    }
+    for critique in [2, 4] {
+        assert_eq!(of(critique).map(|(o, _)| o), Some("passed"), "{second:?}");
+    }
+    // Task 5 and its critique ran again, this time through.
+    assert_eq!(of(5), Some(("done", "")), "{second:?}");
+    assert_eq!(of(6).map(|(o, _)| o), Some("passed"), "{second:?}");
+    let artifact = artifacts(&events, "implement").remove(0);
+    for row in [
+        "| 1 | Implement the orders data model and migration | passed | 1 |",
+        "| 5 | Implement the HTTP middleware for /api/v1/orders | passed | 1 |",
+    ] {
+        assert!(artifact.contains(row), "{row} in {artifact}");
+    }
+    for task in [1, 3, 5, 7] {
+        let heading = format!("## Task {task}:");
+        assert!(artifact.contains(&heading), "{heading} in {artifact}");
+    }
+    assert!(!artifact.contains("(not run)"), "{artifact}");
 }

@@ -565,3 +565,58 @@ async fn tool_calls_are_assembled_from_fragments_and_results_go_back_as_a_second
     assert_eq!(sent["messages"][3]["tool_call_id"], "call_b");
     assert_eq!(sent["messages"][3]["content"], "result of list_dir");
 }
+
+#[test]
+fn a_plan_task_that_runs_past_its_timeout_fails_the_attempt() {
+    let plan = PLAN.replace(
+        r#""task_order": 1,"#,
+        r#""task_order": 1, "timeout_seconds": 1,"#,
+    );
+    assert_ne!(plan, PLAN);
+    let server = TestServer::start(move |_, request| match role_of(request).as_str() {
+        "Solution Architect" => answer(&plan, 10, 10),
+        // The maker streams slowly enough that no read times out, for far
+        // longer than its task may take.
+        "Senior Backend Developer" => {
+            let mut pieces = Vec::new();
+            for _ in 0..30 {
+                pieces.push(text_chunk("still working "));
+                pieces.push(Piece::Pause(Duration::from_millis(200)));
+            }
+            pieces.push(finish_chunk("stop"));
+            Reply::Sse(pieces)
+        }
+        role => answer(&well_behaved(role), 10, 10),
+    });
+    let sandbox = fast_sandbox("");
+    let started = Instant::now();
+    let output = run(&sandbox, &server, "all");
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        took < Duration::from_secs(5),
+        "stopped at the timeout: {took:?}"
+    );
+    let events = events(&sandbox.log());
+    let error = failure(&events);
+    assert!(
+        error.contains("task 1 failed: the task ran past its timeout_seconds (1 s)"),
+        "{error}"
+    );
+    let task = of_kind(&events, "task_finished")
+        .pop()
+        .expect("task_finished");
+    assert_eq!(task["outcome"], "error");
+    // What streamed before the timeout is kept, and its tokens counted.
+    assert!(
+        of_kind(&events, "task_output").iter().any(|o| o["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("still working"))),
+        "the streamed text is in the log"
+    );
+    assert!(
+        of_kind(&events, "usage")
+            .iter()
+            .any(|u| u["phase"] == "implement")
+    );
+}

@@ -146,13 +146,7 @@ fn resume_reopens_a_pending_gate_without_asking_a_recorded_decision_again() {
     assert_eq!(first.status.code(), Some(3), "stopped at the plan's gate");
     let log = sandbox.logs()[0].clone();
     let before = events(&log).len();
-    let resumed = sandbox.run(&[
-        "resume",
-        log.to_str().expect("path"),
-        "--headless",
-        "--approve",
-        "all",
-    ]);
+    let resumed = sandbox.resume_approving(&log);
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
     let events = events(&log);
     let decisions = of_kind(&events, "decision");
@@ -171,13 +165,7 @@ fn resume_reopens_a_pending_gate_without_asking_a_recorded_decision_again() {
         "the open gate was answered first"
     );
     assert_eq!(events[before]["phase"], "plan");
-    let again = sandbox.run(&[
-        "resume",
-        log.to_str().expect("path"),
-        "--headless",
-        "--approve",
-        "all",
-    ]);
+    let again = sandbox.resume_approving(&log);
     assert_eq!(again.status.code(), Some(0));
     assert!(stderr(&again).contains("already finished"));
 }
@@ -278,4 +266,61 @@ fn a_fork_copies_the_log_to_a_gate_restores_the_workspace_and_goes_on() {
         String::from_utf8_lossy(&head.stdout).trim(),
         format!("handoff/{new_id}")
     );
+}
+
+#[test]
+fn a_session_cut_off_mid_plan_resumes_without_redoing_the_tasks_that_passed() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    // Cut the log where a crash would have left it: after task 5 (the
+    // third maker) started, its earlier tasks through their critiques.
+    let log = sandbox.logs()[0].clone();
+    let text = std::fs::read_to_string(&log).expect("log");
+    let cut = text
+        .lines()
+        .position(|l| l.contains(r#""kind":"task_started""#) && l.contains(r#""task":5,"#))
+        .expect("task 5 started");
+    let kept = text.lines().take(cut + 1).collect::<Vec<_>>().join("\n") + "\n";
+    std::fs::write(&log, kept).expect("cut the log");
+
+    let resumed = sandbox.resume_approving(&log);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    let events = events(&log);
+    let failed = of_kind(&events, "phase_failed");
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("interrupted"))
+    );
+    // The second attempt kept tasks 1 to 4 and ran 5 and 6 (7 and 8 were
+    // kept or run, depending on how far they had got).
+    let second: Vec<(u64, String)> = events
+        .iter()
+        .filter(|e| e["kind"] == "task_finished" && e["attempt"] == 2)
+        .map(|e| {
+            let summary = e["summary"].as_str().expect("summary").to_owned();
+            (e["task"].as_u64().expect("task"), summary)
+        })
+        .collect();
+    for maker in [1, 3] {
+        assert!(
+            second.contains(&(maker, "kept from attempt 1".to_owned())),
+            "{second:?}"
+        );
+    }
+    assert!(
+        second.contains(&(5, String::new())),
+        "task 5 ran: {second:?}"
+    );
+    let usage_in_second = of_kind(&events, "usage")
+        .iter()
+        .filter(|u| u["phase"] == "implement" && u["attempt"] == 2)
+        .count();
+    assert!(
+        (2..=4).contains(&usage_in_second),
+        "only task 5, its critique and perhaps 7 and 8 called the model: {usage_in_second}"
+    );
+    assert_eq!(events.last().expect("events")["outcome"], "completed");
 }

@@ -93,15 +93,20 @@ pub(super) enum PlanEnd {
 }
 
 /// Runs one conversation of a task to its answer, reporting as it goes.
+/// `budget` (the plan's `timeout_seconds`) bounds the time spent waiting
+/// on the model; tool runs have their own limits, and a person answering a
+/// permission question is not the task's time.
 async fn worker(
     provider: Arc<dyn Provider>,
     mut request: CompletionRequest,
     max_rounds: u32,
+    budget: Option<Duration>,
     key: u32,
     tx: mpsc::UnboundedSender<(u32, Report)>,
 ) {
     let send = |report| drop(tx.send((key, report)));
     let mut rounds = 0;
+    let mut spent = Duration::ZERO;
     loop {
         let estimated: u64 = request
             .messages
@@ -110,7 +115,24 @@ async fn worker(
             .sum();
         let mut stream = provider.stream(request.clone());
         let (mut text, mut calls, mut usage, mut ended) = (String::new(), Vec::new(), None, false);
-        while let Some(chunk) = stream.next().await {
+        let turn_started = Instant::now();
+        let deadline = budget.map(|b| turn_started + b.saturating_sub(spent));
+        loop {
+            let next = if let Some(deadline) = deadline {
+                let Ok(next) = tokio::time::timeout_at(deadline, stream.next()).await else {
+                    if !text.is_empty() {
+                        send(Report::Usage(estimated, estimate_tokens(&text)));
+                    }
+                    let seconds = budget.unwrap_or_default().as_secs();
+                    return send(Report::Failed(format!(
+                        "the task ran past its timeout_seconds ({seconds} s) waiting on the model"
+                    )));
+                };
+                next
+            } else {
+                stream.next().await
+            };
+            let Some(chunk) = next else { break };
             match chunk {
                 Ok(Chunk::Text(delta)) => {
                     if text.len() + delta.len() > ANSWER_LIMIT {
@@ -156,6 +178,7 @@ async fn worker(
                 }
             }
         }
+        spent += turn_started.elapsed();
         if !ended {
             return send(Report::Failed(
                 "the answer was cut short: the stream ended without a finish reason".into(),
@@ -238,6 +261,7 @@ impl Engine {
             max_rounds,
             tx,
         };
+        self.keep_passed(&ctx, &mut units)?;
         let mut workers: BTreeMap<u32, JoinHandle<()>> = BTreeMap::new();
         let mut pending: BTreeMap<u32, String> = BTreeMap::new();
         let mut last_flush = Instant::now();
@@ -383,6 +407,94 @@ impl Engine {
         Ok(PlanEnd::Done(report(&units)))
     }
 
+    /// Keeps the tasks the attempt before this one got through, when that
+    /// attempt broke off (handoff stopped, a task failed, a cancel): a
+    /// retry goes on from where the plan stopped instead of redoing work
+    /// that passed its critique. A task is kept only while the plan still
+    /// names it and its critique as it did. Kept tasks are written into
+    /// this attempt again, so it reads whole on its own.
+    fn keep_passed(&mut self, ctx: &Ctx<'_>, units: &mut [Unit]) -> Result<(), EngineError> {
+        let phase = &self.state.phases[ctx.index];
+        let Some(before) = phase
+            .attempts
+            .iter()
+            .find(|a| a.number + 1 == ctx.attempt)
+            .filter(|a| a.error.is_some() && a.artifact.is_none())
+        else {
+            return Ok(());
+        };
+        let run = |order: u32, name: &str, of: Option<u32>| {
+            before
+                .tasks
+                .iter()
+                .find(|t| t.task == order && t.name == name && t.critique_of == of)
+        };
+        let mut kept = Vec::new();
+        for (i, unit) in units.iter().enumerate() {
+            let Some(maker) = run(unit.maker.task_order, &unit.maker.task_name, None)
+                .filter(|m| m.outcome == Some(TaskOutcome::Done))
+            else {
+                continue;
+            };
+            let check = match &unit.critique {
+                None => None,
+                Some(c) => match run(c.task_order, &c.task_name, Some(unit.maker.task_order)) {
+                    Some(check)
+                        if check.outcome == Some(TaskOutcome::Passed)
+                            && check.round == maker.round =>
+                    {
+                        Some(check.clone())
+                    }
+                    _ => continue,
+                },
+            };
+            kept.push((i, maker.clone(), check, before.number));
+        }
+        let phase = phase.id.clone();
+        for (i, maker, check, number) in kept {
+            let unit = &mut units[i];
+            for (run, summary) in [
+                Some((maker.clone(), format!("kept from attempt {number}"))),
+                check.clone().map(|c| (c.clone(), c.summary)),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                self.emit(EventKind::TaskStarted {
+                    phase: phase.clone(),
+                    attempt: ctx.attempt,
+                    task: run.task,
+                    round: run.round,
+                    name: run.name.clone(),
+                    critique_of: run.critique_of,
+                })?;
+                if !run.output.is_empty() {
+                    self.emit(EventKind::TaskOutput {
+                        phase: phase.clone(),
+                        attempt: ctx.attempt,
+                        task: run.task,
+                        text: run.output.clone(),
+                    })?;
+                }
+                self.emit(EventKind::TaskFinished {
+                    phase: phase.clone(),
+                    attempt: ctx.attempt,
+                    task: run.task,
+                    round: run.round,
+                    outcome: run.outcome.unwrap_or(TaskOutcome::Done),
+                    summary,
+                })?;
+            }
+            unit.round = maker.round;
+            unit.work = Some(maker.output);
+            unit.stage = match check {
+                Some(c) => Stage::Finished(TaskOutcome::Passed, c.summary),
+                None => Stage::Finished(TaskOutcome::Done, String::new()),
+            };
+        }
+        Ok(())
+    }
+
     /// Starts (or restarts) the maker of `unit`; returns its worker.
     fn start_maker(
         &mut self,
@@ -403,8 +515,8 @@ impl Engine {
             work: unit.feedback.as_ref().and(unit.work.clone()),
             feedback: unit.feedback.clone(),
         };
-        let label = task.task_name.clone();
-        self.start_task(ctx, &brief, &label)
+        let maker = unit.maker.clone();
+        self.start_task(ctx, &brief, &maker)
     }
 
     /// Starts the critique of `unit`'s latest work; returns its worker.
@@ -426,16 +538,16 @@ impl Engine {
             work: unit.work.clone(),
             feedback: None,
         };
-        self.start_task(ctx, &brief, &critique.task_name)
+        self.start_task(ctx, &brief, critique)
     }
 
-    /// Starts one run of a task (`label` is its name in the plan); a
-    /// critique is offered only the tools that change nothing.
+    /// Starts one run of `planned` as `task` briefs it; a critique is
+    /// offered only the tools that change nothing.
     fn start_task(
         &mut self,
         ctx: &Ctx<'_>,
         task: &TaskBrief,
-        label: &str,
+        planned: &Task,
     ) -> Result<(u32, JoinHandle<()>), EngineError> {
         let phase = &self.spec.pipeline.phases[ctx.index];
         self.emit(EventKind::TaskStarted {
@@ -443,7 +555,7 @@ impl Engine {
             attempt: ctx.attempt,
             task: task.order,
             round: task.round,
-            name: label.to_owned(),
+            name: planned.task_name.clone(),
             critique_of: task.critique_of,
         })?;
         let mut request = ctx.base.clone();
@@ -465,6 +577,7 @@ impl Engine {
             Arc::clone(&self.spec.provider),
             request,
             self.spec.pipeline.max_tool_rounds,
+            planned.timeout_seconds.map(Duration::from_secs),
             task.order,
             ctx.tx.clone(),
         ));

@@ -75,6 +75,29 @@ impl Sandbox {
         self.command().args(args).output().expect("run handoff")
     }
 
+    /// A headless run of `request` that answers gates from `decisions` (a
+    /// decisions file's text) first, then approves everything.
+    pub fn run_deciding(&self, decisions: &str, request: &str) -> Output {
+        let file = self.dir.path().join("decisions.toml");
+        std::fs::write(&file, decisions).expect("write decisions");
+        let file = file.to_str().expect("path");
+        self.run(&[
+            "run",
+            "--headless",
+            "--approve",
+            "all",
+            "--decisions",
+            file,
+            request,
+        ])
+    }
+
+    /// `handoff resume <log> --headless --approve all`.
+    pub fn resume_approving(&self, log: &Path) -> Output {
+        let log = log.to_str().expect("path");
+        self.run(&["resume", log, "--headless", "--approve", "all"])
+    }
+
     /// `~/.config/handoff` in the sandbox, created if missing.
     pub fn config_dir(&self) -> PathBuf {
         let dir = self.dir.path().join(".config/handoff");

@@ -9,7 +9,9 @@
 //! streams at once.
 //!
 //! A request containing `!fail:<phase>` makes the first attempt of that phase
-//! break off mid-stream, to show (and test) how a failed phase is handled.
+//! break off mid-stream, to show (and test) how a failed phase is handled;
+//! `!task-fails:N` does the same to the maker of plan task N in the first
+//! attempt that runs the plan.
 //! When the role is offered tools (the session has a workspace) it first
 //! makes a few harmless tool calls ([`workspace`]), then answers.
 
@@ -125,8 +127,14 @@ impl Provider for OfflineProvider {
             .map(|m| estimate_tokens(&m.content))
             .sum();
         let completion_tokens = estimate_tokens(&text);
-        let fail =
-            brief.attempt == 1 && brief.request.contains(&format!("!fail:{}", brief.phase.id));
+        let marker = match &brief.task {
+            Some(task) if task.critique_of.is_none() => format!("!task-fails:{}", task.order),
+            Some(_) => String::new(),
+            None => format!("!fail:{}", brief.phase.id),
+        };
+        let fail = brief.attempt == 1
+            && !marker.is_empty()
+            && brief.request.split_whitespace().any(|w| w == marker);
         let mut pieces: Vec<Result<Chunk, ProviderError>> = chunks(&text)
             .into_iter()
             .map(|c| Ok(Chunk::Text(c)))
@@ -134,8 +142,8 @@ impl Provider for OfflineProvider {
         if fail {
             pieces.truncate(pieces.len() / 2);
             pieces.push(Err(ProviderError(format!(
-                "offline provider: simulated failure of `{}` (the request asks for it with !fail:{})",
-                brief.phase.id, brief.phase.id
+                "offline provider: simulated failure of `{}` (the request asks for it with {marker})",
+                brief.phase.id
             ))));
         } else {
             let finish_reason = if calls.is_empty() {
