@@ -18,6 +18,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod formats;
 pub mod headless;
+pub mod parallel;
 pub mod pipeline;
 pub mod provider;
 pub mod sanitize;

@@ -543,6 +543,7 @@ fn stats_view_over_three_sessions() {
     let theme = Theme::mono();
     let view = handoff::tui::stats::StatsView {
         stats: &stats,
+        counting: false,
         theme: &theme,
     };
     let mut terminal = Terminal::new(TestBackend::new(100, 28)).expect("terminal");

@@ -33,7 +33,9 @@ async fn read_request(
         }
         Some(text) => text.to_owned(),
         None if interactive => loop {
-            let recent = recent_sessions(g);
+            let dir = sessions_dir(g);
+            let recent = tokio::task::spawn_blocking(move || recent_sessions(&dir));
+            let recent = async { recent.await.unwrap_or_default() };
             match tui::prompt::ask(pipeline, provider, &super::theme(g)?, recent).await? {
                 Start::Stats => drop(super::stats::stats(g, false, true).await?),
                 start => return Ok(start),
@@ -56,8 +58,8 @@ async fn read_request(
 type Start = tui::prompt::Outcome;
 
 /// The saved sessions the start screen lists, newest first.
-fn recent_sessions(g: &Global) -> Vec<tui::prompt::Recent> {
-    store::list(&sessions_dir(g))
+fn recent_sessions(dir: &std::path::Path) -> Vec<tui::prompt::Recent> {
+    store::list(dir)
         .into_iter()
         .filter_map(Result::ok)
         .take(50)

@@ -16,14 +16,18 @@ use crate::stats::Stats;
 pub async fn stats(g: &Global, as_json: bool, tui: bool) -> Outcome {
     let dir = sessions_dir(g);
     let prices = super::config()?.prices;
-    let count = || Stats::gather(&dir.display().to_string(), &store::list(&dir), &prices);
+    let name = dir.display().to_string();
+    let count = {
+        let (name, prices) = (name.clone(), prices.clone());
+        move || Stats::gather(&name, &store::list(&dir), &prices)
+    };
     if tui {
         if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             return Err(Failure::usage(
                 "stdout is not a terminal: use `stats` or `stats --json`",
             ));
         }
-        crate::tui::stats::show(&super::theme(g)?, count).await?;
+        crate::tui::stats::show(&super::theme(g)?, &name, count).await?;
         return Ok(exit::OK);
     }
     let stats = count();

@@ -152,11 +152,20 @@ pub fn load(path: &Path) -> Result<Loaded, LogError> {
 }
 
 /// Every session in `dir`, newest first; unreadable logs keep their error.
+/// The logs are read on every core the machine offers.
 pub fn list(dir: &Path) -> Vec<Result<Loaded, LogError>> {
-    let mut all: Vec<_> = session_ids(dir)
+    let paths: Vec<PathBuf> = session_ids(dir)
         .into_iter()
-        .map(|id| load(&dir.join(format!("{id}.jsonl"))))
+        .map(|id| dir.join(format!("{id}.jsonl")))
         .collect();
+    let share = paths.len().div_ceil(crate::parallel::threads()).max(1);
+    let parts: Vec<&[PathBuf]> = paths.chunks(share).collect();
+    let mut all: Vec<_> = crate::parallel::map(&parts, |part| {
+        part.iter().map(|path| load(path)).collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     all.sort_by_key(|l| std::cmp::Reverse(l.as_ref().ok().and_then(|l| l.state.started_at)));
     all
 }

@@ -4,8 +4,10 @@
 //! pipeline that will run, and the recent sessions. Enter starts a new
 //! session with the text; Tab moves to the list, where typing filters it
 //! and Enter resumes a session that can go on (or replays one that ended),
-//! `ctrl-r` replays. `ctrl-t` opens the stats across sessions. Esc leaves. Pasted text arrives whole (bracketed
-//! paste) with its line breaks folded to spaces.
+//! `ctrl-r` replays. `ctrl-t` opens the stats across sessions. Esc leaves.
+//! Pasted text arrives whole (bracketed paste) with its line breaks folded
+//! to spaces. The list is read off the UI task and appears when it is
+//! ready, so a full sessions folder never holds up typing.
 
 use std::io;
 
@@ -14,7 +16,7 @@ use crossterm::event::{
     KeyEvent, KeyEventKind, KeyModifiers,
 };
 use crossterm::execute;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -308,11 +310,12 @@ impl Widget for &RequestBox<'_> {
 }
 
 /// Asks for a request in the terminal; `None` when the user leaves.
+/// `recent` gives the saved sessions, listed once it is ready.
 pub async fn ask(
     pipeline: &Pipeline,
     provider: &str,
     theme: &Theme,
-    recent: Vec<Recent>,
+    recent: impl Future<Output = Vec<Recent>>,
 ) -> io::Result<Outcome> {
     let mut terminal = ratatui::try_init()?;
     execute!(io::stdout(), EnableBracketedPaste)?;
@@ -322,17 +325,26 @@ pub async fn ask(
         pipeline,
         provider,
         theme,
-        recent,
+        recent: Vec::new(),
         in_list: false,
         selected: 0,
         filter: String::new(),
     };
     let mut input = EventStream::new();
+    let recent = recent.fuse();
+    futures::pin_mut!(recent);
     let result = loop {
         if let Err(e) = terminal.draw(|f| f.render_widget(&request, f.area())) {
             break Err(e);
         }
-        match input.next().await {
+        let event = tokio::select! {
+            list = &mut recent => {
+                request.recent = list;
+                continue;
+            }
+            event = input.next() => event,
+        };
+        match event {
             Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                 match request.on_key(&key) {
                     Outcome::Editing => {}

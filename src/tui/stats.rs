@@ -4,7 +4,8 @@
 //! by status, bar charts of each phase's completion rate and retries and of
 //! each role's interventions, and sparklines of time to finish, tokens and
 //! interventions per session, oldest on the left. `q` or `Esc` leaves; `r`
-//! counts again from the sessions folder.
+//! counts again from the sessions folder. Counting reads every log, so it
+//! runs off the UI task; the screen says so meanwhile and keeps answering.
 
 use std::io;
 
@@ -23,6 +24,8 @@ use crate::stats::Stats;
 #[derive(Debug)]
 pub struct StatsView<'a> {
     pub stats: &'a Stats,
+    /// A count is under way (the first, or one `r` asked for).
+    pub counting: bool,
     pub theme: &'a Theme,
 }
 
@@ -47,16 +50,18 @@ impl StatsView<'_> {
             .cost
             .usd
             .map_or_else(String::new, |usd| format!(" · ${usd:.4}"));
+        let count = if self.counting {
+            "counting sessions…".to_owned()
+        } else {
+            format!(
+                "{} session{}",
+                s.sessions,
+                if s.sessions == 1 { "" } else { "s" }
+            )
+        };
         let mut lines = vec![
             Line::from(vec![
-                Span::styled(
-                    format!(
-                        "{} session{}",
-                        s.sessions,
-                        if s.sessions == 1 { "" } else { "s" }
-                    ),
-                    self.theme.heading,
-                ),
+                Span::styled(count, self.theme.heading),
                 Span::styled(format!("  in {}", safe(&s.sessions_dir)), self.theme.dim),
             ]),
             Line::from(vec![
@@ -202,7 +207,12 @@ impl Widget for &StatsView<'_> {
         Paragraph::new(header).render(top, buf);
 
         if self.stats.phases.is_empty() {
-            Paragraph::new("No sessions yet: `handoff run \"…\"` starts one.")
+            let empty = if self.counting {
+                "Reading every session log…"
+            } else {
+                "No sessions yet: `handoff run \"…\"` starts one."
+            };
+            Paragraph::new(empty)
                 .style(self.theme.dim)
                 .block(self.block(" phases "))
                 .render(charts, buf);
@@ -241,26 +251,48 @@ impl Widget for &StatsView<'_> {
     }
 }
 
-/// Shows the stats until the user leaves; `recount` gives a fresh count.
-pub async fn show(theme: &Theme, recount: impl Fn() -> Stats) -> io::Result<()> {
-    let mut stats = recount();
+/// Shows the stats of the sessions in `dir` until the user leaves; `count`
+/// counts them afresh, on a thread of its own.
+pub async fn show<F>(theme: &Theme, dir: &str, count: F) -> io::Result<()>
+where
+    F: Fn() -> Stats + Clone + Send + 'static,
+{
+    let mut stats = Stats {
+        sessions_dir: dir.to_owned(),
+        ..Stats::default()
+    };
+    let mut counting = Some(tokio::task::spawn_blocking(count.clone()));
     let mut terminal = ratatui::try_init()?;
     let mut input = EventStream::new();
     let result = loop {
         let view = StatsView {
             stats: &stats,
+            counting: counting.is_some(),
             theme,
         };
         if let Err(e) = terminal.draw(|f| f.render_widget(&view, f.area())) {
             break Err(e);
         }
-        match input.next().await {
+        let event = tokio::select! {
+            counted = async { counting.as_mut().expect("counting").await }, if counting.is_some() => {
+                counting = None;
+                match counted {
+                    Ok(counted) => stats = counted,
+                    Err(e) => break Err(io::Error::other(format!("counting the sessions failed: {e}"))),
+                }
+                continue;
+            }
+            event = input.next() => event,
+        };
+        match event {
             Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => match key.code {
                 KeyCode::Char('q') | KeyCode::Esc => break Ok(()),
                 KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
                     break Ok(());
                 }
-                KeyCode::Char('r') => stats = recount(),
+                KeyCode::Char('r') if counting.is_none() => {
+                    counting = Some(tokio::task::spawn_blocking(count.clone()));
+                }
                 _ => {}
             },
             Some(Ok(_)) => {}
@@ -270,4 +302,44 @@ pub async fn show(theme: &Theme, recount: impl Fn() -> Stats) -> io::Result<()> 
     };
     let restored = ratatui::try_restore();
     result.and(restored)
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+
+    fn screen(stats: &Stats, counting: bool) -> String {
+        let theme = Theme::mono();
+        let view = StatsView {
+            stats,
+            counting,
+            theme: &theme,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(90, 24)).expect("terminal");
+        terminal
+            .draw(|f| f.render_widget(&view, f.area()))
+            .expect("draw");
+        terminal.backend().to_string()
+    }
+
+    #[test]
+    fn while_counting_the_screen_says_so_instead_of_claiming_no_sessions() {
+        let empty = Stats {
+            sessions_dir: "/tmp/sessions".into(),
+            ..Stats::default()
+        };
+        let counting = screen(&empty, true);
+        assert!(counting.contains("counting sessions…"), "{counting}");
+        assert!(
+            counting.contains("Reading every session log…"),
+            "{counting}"
+        );
+        assert!(!counting.contains("No sessions yet"), "{counting}");
+        let counted = screen(&empty, false);
+        assert!(counted.contains("0 sessions"), "{counted}");
+        assert!(counted.contains("No sessions yet"), "{counted}");
+    }
 }

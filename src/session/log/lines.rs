@@ -8,20 +8,16 @@
 //! as many threads as the machine offers. The rules are then applied in
 //! order on the caller's thread, which is the only one that sees events.
 
-use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::path::Path;
-use std::thread;
 
 use super::LogError;
+use crate::parallel;
 use crate::session::event::Event;
 
 /// Below this many bytes a stretch is parsed on the caller's thread alone:
 /// starting a thread costs more than the parsing it would take over.
 const PARALLEL_FROM: usize = 256 << 10;
-
-/// The most threads one stretch is split across.
-const MAX_THREADS: usize = 8;
 
 /// What one line parsed to, before the rules are applied.
 #[allow(clippy::large_enum_variant)] // Nearly every line is an event; a box each would cost more.
@@ -65,11 +61,7 @@ impl<'p> Lines<'p> {
         let threads = if stretch.len() < PARALLEL_FROM {
             1
         } else {
-            *self.threads.get_or_insert_with(|| {
-                thread::available_parallelism()
-                    .map_or(1, NonZeroUsize::get)
-                    .min(MAX_THREADS)
-            })
+            *self.threads.get_or_insert_with(parallel::threads)
         };
         for (range, parsed) in parse_stretch(stretch, threads) {
             if let Some(event) = self.accept(parsed, &stretch[range], true)? {
@@ -123,30 +115,13 @@ impl<'p> Lines<'p> {
 /// back in line order, with each line's place in `stretch`.
 fn parse_stretch(stretch: &[u8], threads: usize) -> Vec<(Range<usize>, Parsed)> {
     let pieces = split(stretch, threads);
-    thread::scope(|scope| {
-        // The first piece is parsed here; a thread that cannot be started
-        // leaves its piece to be parsed here too.
-        let helpers: Vec<_> = pieces[1..]
-            .iter()
-            .map(|piece| {
-                let run = piece.clone();
-                thread::Builder::new()
-                    .spawn_scoped(scope, || parse_piece(stretch, run))
-                    .map_err(|_| piece.clone())
-            })
-            .collect();
-        let mut all = parse_piece(stretch, pieces[0].clone());
-        for helper in helpers {
-            let parsed = match helper {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(piece) => parse_piece(stretch, piece),
-            };
-            all.extend(parsed);
-        }
-        all
-    })
+    if let [whole] = pieces.as_slice() {
+        return parse_piece(stretch, whole.clone());
+    }
+    parallel::map(&pieces, |run| parse_piece(stretch, run.clone()))
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Cuts `stretch` into up to `n` runs of whole lines of about equal size.
