@@ -218,7 +218,7 @@ fn session_spec(
         model: chosen.model,
         context_tokens: chosen.context_tokens,
         prices: super::config()?.prices,
-        workspace,
+        workspace: workspace.map(Arc::new),
         branch,
         clock,
     })

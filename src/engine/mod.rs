@@ -115,7 +115,7 @@ pub struct SessionSpec {
     /// Prices for the budget's cost limit.
     pub prices: Prices,
     /// Where tools work; `None` offers no tools.
-    pub workspace: Option<crate::tools::workspace::Workspace>,
+    pub workspace: Option<Arc<crate::tools::workspace::Workspace>>,
     /// The branch the delivery role commits on (for a git workspace).
     pub branch: Option<String>,
     pub clock: Arc<dyn Clock>,
@@ -183,6 +183,18 @@ impl Engine {
     /// Runs the session until it finishes or its client goes away, and
     /// returns the final state.
     pub async fn run(mut self) -> Result<SessionState, EngineError> {
+        // Asking git runs a process: not on the engine's task.
+        let root = self.spec.workspace.as_ref().map(|w| w.root().to_owned());
+        let workspace = match root {
+            None => None,
+            Some(root) => tokio::task::spawn_blocking(move || crate::session::WorkspaceInfo {
+                path: root.display().to_string(),
+                head: crate::tools::git::head(&root),
+                branch: crate::tools::git::branch(&root),
+            })
+            .await
+            .ok(),
+        };
         self.emit(EventKind::SessionStarted {
             id: self.spec.id.clone(),
             request: self.spec.request.clone(),
@@ -190,14 +202,7 @@ impl Engine {
             provider: self.spec.provider.name().to_owned(),
             model: self.spec.model.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            workspace: self.spec.workspace.as_ref().map(|w| {
-                let root = w.root();
-                crate::session::WorkspaceInfo {
-                    path: root.display().to_string(),
-                    head: crate::tools::git::head(root),
-                    branch: crate::tools::git::branch(root),
-                }
-            }),
+            workspace,
         })?;
         self.drive(Next::Run(0)).await
     }

@@ -115,8 +115,14 @@ impl Engine {
                         Asked::Stopped => return Ok(CallEnd::Stopped),
                     }
                 }
-                Ok(other) => match &self.spec.workspace {
-                    Some(workspace) => tools::run_file_tool(workspace, &other),
+                // File tools touch the disk (`search` walks the tree): on
+                // a blocking thread, not the engine's task.
+                Ok(other) => match self.spec.workspace.clone() {
+                    Some(workspace) => tokio::task::spawn_blocking(move || {
+                        tools::run_file_tool(&workspace, &other)
+                    })
+                    .await
+                    .unwrap_or_else(|e| ToolOutput::failed(format!("the tool broke off: {e}"))),
                     None => ToolOutput::failed("this session has no workspace"),
                 },
             }
