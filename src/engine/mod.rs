@@ -10,6 +10,7 @@
 //! recorded. When the command channel closes (the user quit) the engine
 //! stops where it is; the log then reads as interrupted or awaiting a gate.
 
+mod answer;
 mod checks;
 mod phase;
 mod tasks;

@@ -13,11 +13,12 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::Instant;
 
+use super::answer::{Answer, Step};
 use super::tasks::PlanEnd;
 use super::tool_calls::CallEnd;
 use super::{Command, Engine, EngineError};
 use crate::agent;
-use crate::provider::{Chunk, CompletionRequest, Message, Role, ToolCall, estimate_tokens};
+use crate::provider::{CompletionRequest, Message, Role, ToolCall};
 use crate::session::EventKind;
 use crate::tools;
 
@@ -25,10 +26,6 @@ use crate::tools;
 pub(super) const FLUSH_AFTER: Duration = Duration::from_millis(80);
 /// The most text gathered before it is logged regardless of time.
 pub(super) const FLUSH_BYTES: usize = 2048;
-/// The longest answer a turn may stream (far past any model's output
-/// limit); a longer one fails the attempt, so memory, the log and the
-/// screen stay bounded.
-pub(super) const ANSWER_LIMIT: usize = 512 * 1024;
 
 /// One turn of the conversation: what the model said and asked for.
 struct Turn {
@@ -189,55 +186,25 @@ impl Engine {
         request: CompletionRequest,
     ) -> Result<TurnEnd, EngineError> {
         let phase_id = self.spec.pipeline.phases[index].id.clone();
-        let estimated_prompt: u64 = request
-            .messages
-            .iter()
-            .map(|m| estimate_tokens(&m.content))
-            .sum();
+        let mut answer = Answer::new(&request);
         let mut stream = self.spec.provider.stream(request);
-        let mut text = String::new();
-        let mut calls = Vec::new();
         let mut pending = String::new();
-        let mut usage = None;
         let mut last_flush = Instant::now();
         let end = loop {
             let deadline = last_flush + FLUSH_AFTER;
             tokio::select! {
-                chunk = stream.next() => match chunk {
-                    Some(Ok(Chunk::Text(delta))) => {
-                        if text.len() + delta.len() > ANSWER_LIMIT {
-                            break Some(TurnEnd::Failed(format!(
-                                "the answer passed {} KiB, more than any artifact needs, so \
-                                 handoff stopped reading it (a model repeating itself?)",
-                                ANSWER_LIMIT / 1024
-                            )));
-                        }
-                        text.push_str(&delta);
+                item = stream.next() => match answer.step(item) {
+                    Step::Text(delta) => {
                         pending.push_str(&delta);
                         if pending.len() >= FLUSH_BYTES || Instant::now() >= deadline {
                             self.flush(&phase_id, attempt, &mut pending)?;
                             last_flush = Instant::now();
                         }
                     }
-                    Some(Ok(Chunk::Usage { prompt_tokens, completion_tokens })) => {
-                        usage = Some((prompt_tokens, completion_tokens));
-                    }
-                    Some(Ok(Chunk::ToolCall(call))) => calls.push(call),
-                    Some(Ok(Chunk::Done { finish_reason })) => break cut_off(&finish_reason).map(TurnEnd::Failed),
-                    Some(Ok(Chunk::Retry { reason, wait, next_try, tries })) => {
-                        self.emit(EventKind::Retry {
-                            phase: phase_id.clone(),
-                            attempt,
-                            reason,
-                            wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                            next_try,
-                            tries,
-                        })?;
-                    }
-                    Some(Err(e)) => break Some(TurnEnd::Failed(e.to_string())),
-                    None => break Some(TurnEnd::Failed(
-                        "the answer was cut short: the stream ended without a finish reason".into(),
-                    )),
+                    Step::Retry(retrying) => self.emit(retrying.event(&phase_id, attempt))?,
+                    Step::Quiet => {}
+                    Step::Done => break None,
+                    Step::Failed(error) => break Some(TurnEnd::Failed(error)),
                 },
                 () = tokio::time::sleep_until(deadline), if !pending.is_empty() => {
                     self.flush(&phase_id, attempt, &mut pending)?;
@@ -259,13 +226,8 @@ impl Engine {
         };
         drop(stream);
         self.flush(&phase_id, attempt, &mut pending)?;
-        // Every call's tokens count, whatever becomes of the turn: as the
-        // server reported them, else estimated from what was streamed.
-        let counted = usage.or_else(|| {
-            let any = end.is_none() || !text.is_empty();
-            any.then(|| (estimated_prompt, estimate_tokens(&text)))
-        });
-        if let Some((prompt_tokens, completion_tokens)) = counted
+        // Every call's tokens count, whatever becomes of the turn.
+        if let Some((prompt_tokens, completion_tokens)) = answer.tokens(end.is_none())
             && !matches!(end, Some(TurnEnd::Stopped))
         {
             self.emit(EventKind::Usage {
@@ -275,7 +237,10 @@ impl Engine {
                 completion_tokens,
             })?;
         }
-        Ok(end.unwrap_or(TurnEnd::Done(Turn { text, calls })))
+        Ok(end.unwrap_or(TurnEnd::Done(Turn {
+            text: answer.text,
+            calls: answer.calls,
+        })))
     }
 
     /// Logs the gathered text, if any, as one `output` event.
@@ -293,19 +258,5 @@ impl Engine {
             attempt,
             text: std::mem::take(pending),
         })
-    }
-}
-
-/// Why an answer that finished for `finish_reason` is not whole: cut at the
-/// model's output limit or by its content filter.
-pub(super) fn cut_off(finish_reason: &str) -> Option<String> {
-    match finish_reason {
-        "length" => {
-            Some("the answer was cut at the model's output limit (finish_reason: length)".into())
-        }
-        "content_filter" => {
-            Some("the model's content filter cut the answer (finish_reason: content_filter)".into())
-        }
-        _ => None,
     }
 }

@@ -23,26 +23,20 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::phase::{ANSWER_LIMIT, FLUSH_AFTER, FLUSH_BYTES};
+use super::answer::{Answer, Retrying, Step};
+use super::phase::{FLUSH_AFTER, FLUSH_BYTES};
 use super::tool_calls::CallEnd;
 use super::{Command, Engine, EngineError};
 use crate::agent;
 use crate::formats::plan::{Criteria, Plan, Task};
-use crate::provider::{
-    Chunk, CompletionRequest, Message, Provider, Role, TaskBrief, ToolCall, estimate_tokens,
-};
+use crate::provider::{CompletionRequest, Message, Provider, Role, TaskBrief, ToolCall};
 use crate::session::{EventKind, TaskOutcome};
 use crate::tools;
 
 /// What a worker tells the engine.
 enum Report {
     Text(String),
-    Retry {
-        reason: String,
-        wait: Duration,
-        next_try: u32,
-        tries: u32,
-    },
+    Retry(Retrying),
     /// Tool calls to run; the results (tool messages) go back on `reply`.
     Calls(Vec<ToolCall>, oneshot::Sender<Vec<Message>>),
     /// The tokens of one finished turn.
@@ -108,84 +102,38 @@ async fn worker(
     let mut rounds = 0;
     let mut spent = Duration::ZERO;
     loop {
-        let estimated: u64 = request
-            .messages
-            .iter()
-            .map(|m| estimate_tokens(&m.content))
-            .sum();
+        let mut answer = Answer::new(&request);
         let mut stream = provider.stream(request.clone());
-        let (mut text, mut calls, mut usage, mut ended) = (String::new(), Vec::new(), None, false);
         let turn_started = Instant::now();
         let deadline = budget.map(|b| turn_started + b.saturating_sub(spent));
-        loop {
-            let next = if let Some(deadline) = deadline {
-                let Ok(next) = tokio::time::timeout_at(deadline, stream.next()).await else {
-                    if !text.is_empty() {
-                        send(Report::Usage(estimated, estimate_tokens(&text)));
-                    }
-                    let seconds = budget.unwrap_or_default().as_secs();
-                    return send(Report::Failed(format!(
-                        "the task ran past its timeout_seconds ({seconds} s) waiting on the model"
-                    )));
-                };
-                next
-            } else {
-                stream.next().await
+        let failed = loop {
+            let item = match deadline {
+                None => Ok(stream.next().await),
+                Some(deadline) => tokio::time::timeout_at(deadline, stream.next()).await,
             };
-            let Some(chunk) = next else { break };
-            match chunk {
-                Ok(Chunk::Text(delta)) => {
-                    if text.len() + delta.len() > ANSWER_LIMIT {
-                        return send(Report::Failed(format!(
-                            "the answer passed {} KiB; a task's report should be far shorter",
-                            ANSWER_LIMIT / 1024
-                        )));
-                    }
-                    text.push_str(&delta);
-                    send(Report::Text(delta));
-                }
-                Ok(Chunk::Usage {
-                    prompt_tokens,
-                    completion_tokens,
-                }) => usage = Some((prompt_tokens, completion_tokens)),
-                Ok(Chunk::ToolCall(call)) => calls.push(call),
-                Ok(Chunk::Retry {
-                    reason,
-                    wait,
-                    next_try,
-                    tries,
-                }) => send(Report::Retry {
-                    reason,
-                    wait,
-                    next_try,
-                    tries,
-                }),
-                Ok(Chunk::Done { finish_reason }) => {
-                    if let Some(why) = super::phase::cut_off(&finish_reason) {
-                        let (p, c) = usage.unwrap_or_else(|| (estimated, estimate_tokens(&text)));
-                        send(Report::Usage(p, c));
-                        return send(Report::Failed(why));
-                    }
-                    ended = true;
-                    break;
-                }
-                Err(e) => {
-                    // What streamed before the failure was still paid for.
-                    if !text.is_empty() {
-                        send(Report::Usage(estimated, estimate_tokens(&text)));
-                    }
-                    return send(Report::Failed(e.to_string()));
-                }
+            let Ok(item) = item else {
+                let seconds = budget.unwrap_or_default().as_secs();
+                break Some(format!(
+                    "the task ran past its timeout_seconds ({seconds} s) waiting on the model"
+                ));
+            };
+            match answer.step(item) {
+                Step::Text(delta) => send(Report::Text(delta)),
+                Step::Retry(retrying) => send(Report::Retry(retrying)),
+                Step::Quiet => {}
+                Step::Done => break None,
+                Step::Failed(error) => break Some(error),
             }
-        }
+        };
         spent += turn_started.elapsed();
-        if !ended {
-            return send(Report::Failed(
-                "the answer was cut short: the stream ended without a finish reason".into(),
-            ));
+        // Every call's tokens count, whatever becomes of the task.
+        if let Some((prompt, completion)) = answer.tokens(failed.is_none()) {
+            send(Report::Usage(prompt, completion));
         }
-        let (p, c) = usage.unwrap_or_else(|| (estimated, estimate_tokens(&text)));
-        send(Report::Usage(p, c));
+        if let Some(error) = failed {
+            return send(Report::Failed(error));
+        }
+        let Answer { text, calls, .. } = answer;
         if calls.is_empty() {
             return send(Report::Done(text));
         }
@@ -306,16 +254,7 @@ impl Engine {
                                 last_flush = Instant::now();
                             }
                         }
-                        Report::Retry { reason, wait, next_try, tries } => {
-                            self.emit(EventKind::Retry {
-                                phase: phase.id.clone(),
-                                attempt,
-                                reason,
-                                wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                                next_try,
-                                tries,
-                            })?;
-                        }
+                        Report::Retry(retrying) => self.emit(retrying.event(&phase.id, attempt))?,
                         Report::Calls(calls, reply) => {
                             self.flush_tasks(&phase.id, attempt, &mut pending)?;
                             let Some(unit) = units.iter().find(|u| u.owns(key)) else { continue };
