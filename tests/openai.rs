@@ -620,3 +620,79 @@ fn a_plan_task_that_runs_past_its_timeout_fails_the_attempt() {
             .any(|u| u["phase"] == "implement")
     );
 }
+
+#[test]
+fn resume_and_fork_go_on_with_the_provider_and_model_the_session_started_with() {
+    let server = TestServer::start(|_, request| answer(&well_behaved(&role_of(request)), 10, 10));
+    let sandbox = fast_sandbox("");
+    let started = run(&sandbox, &server, "none");
+    assert_eq!(started.status.code(), Some(3), "{}", stderr(&started));
+    let log = sandbox.log();
+    let asked = server.recorded().len();
+    // Resumed with the server's address but no model: the recorded model
+    // is asked, not the default one.
+    let resumed = sandbox
+        .command()
+        .env("OPENAI_API_KEY", KEY)
+        .args(["resume", log.to_str().expect("path"), "--headless"])
+        .args(["--approve", "all", "--base-url", &server.base_url])
+        .output()
+        .expect("resume");
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    assert!(
+        !stderr(&resumed).contains("resuming with"),
+        "{}",
+        stderr(&resumed)
+    );
+    let models: Vec<String> = server.recorded()[asked..]
+        .iter()
+        .map(|r| r.body["model"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(!models.is_empty());
+    assert!(models.iter().all(|m| m == "test-model"), "{models:?}");
+
+    // An offline session stays offline on resume, even with a key and an
+    // unreachable server in the environment.
+    let offline = Sandbox::new();
+    let first = offline.run(&["run", "--headless", "--approve", "none", REQUEST]);
+    assert_eq!(first.status.code(), Some(3), "{}", stderr(&first));
+    let log = offline.log();
+    let resumed = offline
+        .command()
+        .env("OPENAI_API_KEY", KEY)
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        .args([
+            "resume",
+            log.to_str().expect("path"),
+            "--headless",
+            "--approve",
+            "all",
+        ])
+        .output()
+        .expect("resume");
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    // A fork may choose another model; its log says which.
+    let gate = "summarize";
+    let forked = offline
+        .command()
+        .args([
+            "fork",
+            log.to_str().expect("path"),
+            "--at",
+            gate,
+            "--model",
+            "other-model",
+        ])
+        .args(["--headless", "--approve", "all"])
+        .output()
+        .expect("fork");
+    assert_eq!(forked.status.code(), Some(0), "{}", stderr(&forked));
+    let fork_log = offline
+        .logs()
+        .into_iter()
+        .find(|l| *l != log)
+        .expect("the fork's log");
+    let started = events(&fork_log).remove(0);
+    assert_eq!(started["provider"], "offline");
+    assert_eq!(started["model"], "other-model");
+}

@@ -32,7 +32,7 @@ fn diagnose(error: &str, base_url: &str, model: &str) -> String {
 }
 
 pub async fn doctor(g: &Global) -> Outcome {
-    let chosen = provider(g, false)?;
+    let chosen = provider(g, false, None)?;
     let pipeline = pipeline(g, None)?;
     println!("provider  {}", chosen.provider.name());
     println!("model     {}", chosen.model);

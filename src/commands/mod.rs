@@ -174,21 +174,46 @@ pub struct Chosen {
     pub context_tokens: Option<usize>,
 }
 
-/// Which provider runs, and with which model: `--provider`, else
-/// config.toml's, else `openai` when an API key or a base URL is given,
-/// else `offline`.
-fn provider(g: &Global, interactive: bool) -> Result<Chosen, Failure> {
+/// The provider and model a session recorded when it started.
+pub struct Recorded<'a> {
+    pub provider: &'a str,
+    pub model: &'a str,
+}
+
+/// Which provider runs, and with which model: `--provider`, else the one
+/// the session recorded (when it goes on from a log), else config.toml's,
+/// else `openai` when an API key or a base URL is given, else `offline`.
+/// The model likewise: `--model`, else the recorded one if the provider is
+/// the recorded one, else `HANDOFF_MODEL`, else config.toml's.
+fn provider(
+    g: &Global,
+    interactive: bool,
+    recorded: Option<Recorded<'_>>,
+) -> Result<Chosen, Failure> {
     let config = config()?;
     let base_url = explicit_base_url(g, &config);
     let api_key = env_var("OPENAI_API_KEY");
-    let kind = g.provider.unwrap_or(match config.provider {
-        Some(ProviderName::Openai) => ProviderKind::Openai,
-        None if api_key.is_some() || base_url.is_some() => ProviderKind::Openai,
-        Some(ProviderName::Offline) | None => ProviderKind::Offline,
+    let recorded_kind = recorded.as_ref().and_then(|r| match r.provider {
+        "openai" => Some(ProviderKind::Openai),
+        "offline" => Some(ProviderKind::Offline),
+        _ => None,
     });
+    let kind = g
+        .provider
+        .or(recorded_kind)
+        .unwrap_or(match config.provider {
+            Some(ProviderName::Openai) => ProviderKind::Openai,
+            None if api_key.is_some() || base_url.is_some() => ProviderKind::Openai,
+            Some(ProviderName::Offline) | None => ProviderKind::Offline,
+        });
     let model = g
         .model
         .clone()
+        .or_else(|| {
+            recorded
+                .filter(|_| recorded_kind == Some(kind))
+                .map(|r| r.model.to_owned())
+        })
         .or_else(|| env_var("HANDOFF_MODEL"))
         .or(config.model.clone());
     match kind {

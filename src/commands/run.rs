@@ -128,7 +128,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
             "stdout is not a terminal: use --headless to run without the TUI",
         ));
     }
-    let chosen = provider(g, !h.headless)?;
+    let chosen = provider(g, !h.headless, None)?;
     let request = match read_request(
         request.as_deref(),
         interactive,
@@ -188,7 +188,20 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Outcome {
             "stdout is not a terminal: use --headless to resume without the TUI",
         ));
     }
-    let chosen = provider(g, !h.headless)?;
+    let recorded = super::Recorded {
+        provider: &state.provider,
+        model: &state.model,
+    };
+    let chosen = provider(g, !h.headless, Some(recorded))?;
+    if (chosen.provider.name(), chosen.model.as_str()) != (&state.provider, &state.model) {
+        eprintln!(
+            "handoff: resuming with {} · {}; the session started with {} · {}",
+            chosen.provider.name(),
+            crate::sanitize::sanitize(&chosen.model),
+            crate::sanitize::sanitize(&state.provider),
+            crate::sanitize::sanitize(&state.model),
+        );
+    }
     let (workspace, branch) = reopen_workspace(state.workspace.as_ref(), &state.id)?;
     let spec = session_spec(
         state.id.clone(),
@@ -339,7 +352,11 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome 
             "stdout is not a terminal: use --headless to fork without the TUI",
         ));
     }
-    let chosen = provider(g, !h.headless)?;
+    let origin = super::Recorded {
+        provider: &old.provider,
+        model: &old.model,
+    };
+    let chosen = provider(g, !h.headless, Some(origin))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let id = store::new_id(clock.now());
     let ui = ui(g, h)?;
@@ -348,8 +365,18 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome 
     let mut events = Vec::with_capacity(gate + 2);
     for event in &recorded[..=gate] {
         let mut kind = event.kind.clone();
-        if let EventKind::SessionStarted { id: started, .. } = &mut kind {
+        // The fork records what it runs with: the origin's provider and
+        // model unless the flags chose others.
+        if let EventKind::SessionStarted {
+            id: started,
+            provider: by,
+            model,
+            ..
+        } = &mut kind
+        {
             started.clone_from(&id);
+            chosen.provider.name().clone_into(by);
+            model.clone_from(&chosen.model);
         }
         events.push(
             log.append(event.t, kind)
