@@ -26,23 +26,26 @@ impl Iterator for Delays {
     }
 }
 
+/// How far `log` has got: its lines, and its decisions.
+fn progress(log: Option<&std::path::PathBuf>) -> (usize, usize) {
+    let text = log
+        .and_then(|log| std::fs::read_to_string(log).ok())
+        .unwrap_or_default();
+    (
+        text.lines().count(),
+        text.matches(r#""kind":"decision""#).count(),
+    )
+}
+
 #[test]
 fn killed_twenty_times_and_resumed_it_finishes_with_one_approval_per_gate() {
     let sandbox = Sandbox::new();
     let repo = repository(sandbox.dir.path());
-    // Every other run types at a reading pace, so twenty kills never add up
-    // to the whole session (it takes about 4 s briskly) however the random
-    // delays fall, and a brisk run in between still gets kills deep into it.
-    let start = |sandbox: &Sandbox, round: usize| {
+    let start = |sandbox: &Sandbox| {
         let mut cmd = sandbox.command();
-        let pace = if round.is_multiple_of(2) {
-            "brisk"
-        } else {
-            "readable"
-        };
-        cmd.env("HANDOFF_OFFLINE_PACE", pace)
+        cmd.env("HANDOFF_OFFLINE_PACE", "brisk")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(std::fs::File::create(sandbox.dir.path().join("stderr")).expect("stderr"));
         match sandbox.logs().first() {
             Some(log) => cmd
                 .args(["resume"])
@@ -55,11 +58,38 @@ fn killed_twenty_times_and_resumed_it_finishes_with_one_approval_per_gate() {
         };
         cmd.spawn().expect("spawn")
     };
-    let mut kills = 0;
-    for (round, delay) in Delays(7).take(20).enumerate() {
-        let mut child = start(&sandbox, round);
-        std::thread::sleep(delay);
-        if child.try_wait().expect("wait").is_some() {
+    // The moments are picked by progress, not time, so any machine gets
+    // the same spread: most runs are killed 1 to 10 events after they
+    // start writing, mid-phase; every fourth goes on until a gate is
+    // approved, so the kills reach every phase while the session (about
+    // 190 events, six approvals) still has work left for the last resume.
+    // A few milliseconds more after the moment let some kills land
+    // mid-write.
+    let (mut kills, mut ended) = (0, None);
+    let mut reached = std::collections::BTreeSet::new();
+    for (round, pick) in Delays(7).take(20).map(|d| d.as_millis()).enumerate() {
+        let (lines, decisions) = progress(sandbox.logs().first());
+        let extra = usize::try_from(pick % 10).expect("small");
+        let mut child = start(&sandbox);
+        let give_up = std::time::Instant::now() + Duration::from_secs(30);
+        while child.try_wait().expect("wait").is_none() && std::time::Instant::now() < give_up {
+            let (now_lines, now_decisions) = progress(sandbox.logs().first());
+            let there = if round % 4 == 3 {
+                now_decisions > decisions
+            } else {
+                now_lines > lines + extra
+            };
+            if there {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(
+            u64::try_from(pick % 7).expect("small"),
+        ));
+        if let Some(status) = child.try_wait().expect("wait") {
+            let said = std::fs::read_to_string(sandbox.dir.path().join("stderr"));
+            ended = Some(format!("run {round} ended by itself ({status}): {said:?}"));
             break;
         }
         child.kill().expect("SIGKILL");
@@ -73,10 +103,26 @@ fn killed_twenty_times_and_resumed_it_finishes_with_one_approval_per_gate() {
                 // Killed between creating the file and its first line:
                 // there is no session yet, so start again.
                 std::fs::remove_file(log).expect("remove");
+            } else {
+                let state = handoff::session::SessionState::from_events(&contents.events);
+                reached.insert(
+                    state
+                        .phases
+                        .iter()
+                        .filter(|p| !p.attempts.is_empty())
+                        .count(),
+                );
             }
         }
     }
-    assert_eq!(kills, 20, "the run was interrupted at 20 moments");
+    assert_eq!(
+        kills, 20,
+        "the run was interrupted at 20 moments: {ended:?}"
+    );
+    assert!(
+        reached.len() >= 4,
+        "the kills reached only {reached:?} phases"
+    );
     // The last resume runs to the end.
     let log = sandbox.logs().first().cloned().expect("a log");
     let output = sandbox
@@ -322,5 +368,45 @@ fn a_session_cut_off_mid_plan_resumes_without_redoing_the_tasks_that_passed() {
         (2..=4).contains(&usage_in_second),
         "only task 5, its critique and perhaps 7 and 8 called the model: {usage_in_second}"
     );
+    assert_eq!(events.last().expect("events")["outcome"], "completed");
+}
+
+#[test]
+fn a_crash_right_after_an_interruption_was_recorded_still_runs_the_attempt_again() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    // The log as a resume leaves it when it is killed just after writing
+    // that the plan's attempt was interrupted, before the next attempt.
+    let log = sandbox.log();
+    let text = std::fs::read_to_string(&log).expect("log");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let started = lines
+        .iter()
+        .position(|l| l.contains(r#""kind":"phase_started","phase":"plan""#))
+        .expect("the plan started");
+    lines.truncate(started + 2);
+    let failed = format!(
+        r#"{{"seq":{},"t":"2026-11-20T10:00:00.000Z","kind":"phase_failed","phase":"plan","attempt":1,"error":"interrupted: handoff stopped while this attempt ran; it runs again as a new attempt"}}"#,
+        started + 2
+    );
+    lines.push(&failed);
+    std::fs::write(&log, lines.join("\n") + "\n").expect("write");
+
+    let resumed = sandbox.resume_approving(&log);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    let events = events(&log);
+    assert!(
+        of_kind(&events, "gate_opened")
+            .iter()
+            .all(|g| !g["question"].as_str().unwrap_or_default().contains("Retry")),
+        "no retry question for an interruption"
+    );
+    let plan_starts = of_kind(&events, "phase_started")
+        .iter()
+        .filter(|p| p["phase"] == "plan")
+        .map(|p| p["attempt"].as_u64().expect("attempt"))
+        .collect::<Vec<_>>();
+    assert_eq!(plan_starts, [1, 2]);
     assert_eq!(events.last().expect("events")["outcome"], "completed");
 }

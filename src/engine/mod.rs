@@ -29,6 +29,9 @@ use crate::provider::Provider;
 use crate::session::log::{LogError, LogWriter};
 use crate::session::{Action, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState};
 
+/// How the failure of an attempt cut off by a crash or a quit begins.
+const INTERRUPTED: &str = "interrupted";
+
 /// What a client asks of the engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -267,13 +270,25 @@ impl Engine {
             PhaseStatus::Running if phase.current().is_some_and(|a| a.artifact.is_some()) => {
                 Ok(Next::Check(index))
             }
+            // Stopped again between recording an interruption and the new
+            // attempt: that attempt is still owed.
+            PhaseStatus::Failed
+                if phase
+                    .current()
+                    .and_then(|a| a.error.as_deref())
+                    .is_some_and(|e| e.starts_with(INTERRUPTED)) =>
+            {
+                Ok(Next::Run(index))
+            }
             PhaseStatus::Failed => Ok(Next::OpenGate(index)),
             PhaseStatus::Running => {
                 let attempt = phase.current().map_or(1, |a| a.number);
                 self.emit(EventKind::PhaseFailed {
                     phase: phase.id.clone(),
                     attempt,
-                    error: "interrupted: handoff stopped while this attempt ran; it runs again as a new attempt".into(),
+                    error: format!(
+                        "{INTERRUPTED}: handoff stopped while this attempt ran; it runs again as a new attempt"
+                    ),
                 })?;
                 Ok(Next::Run(index))
             }
