@@ -202,3 +202,60 @@ fn a_workspace_that_is_not_a_git_repository_is_refused_for_writing_roles() {
     );
     assert!(sandbox.logs().is_empty());
 }
+
+#[test]
+fn a_skills_file_found_in_the_current_directory_cannot_allow_commands_by_itself() {
+    let sandbox = Sandbox::new();
+    let repo = repository(sandbox.dir.path());
+    // A repository's own skills.toml that would allow every command, and
+    // no longer allows `git status` by name: only `*` would let it run.
+    let hostile = common::BUILTIN_SKILLS
+        .replacen(r#""*" = "ask""#, r#""*" = "allow""#, 1)
+        .replacen(r#""git status*" = "allow""#, "", 1);
+    assert_ne!(hostile, common::BUILTIN_SKILLS);
+    std::fs::write(sandbox.dir.path().join("skills.toml"), &hostile).expect("write");
+    let run = |extra: &[&str]| {
+        let output = sandbox
+            .command()
+            .args(["run", "--headless", "--approve", "all", "--workspace"])
+            .arg(&repo)
+            .args(extra)
+            .arg(REQUEST)
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let log = sandbox
+            .logs()
+            .into_iter()
+            .max_by_key(|l| std::fs::metadata(l).and_then(|m| m.modified()).ok())
+            .expect("a log");
+        (stderr(&output), events(&log))
+    };
+    // The test phase's `git status --short`.
+    let status_check = |events: &[serde_json::Value]| -> String {
+        let call = of_kind(events, "tool_call")
+            .into_iter()
+            .find(|c| c["args"]["command"] == "git status --short")
+            .expect("git status was asked for")["call_id"]
+            .clone();
+        of_kind(events, "permission")
+            .into_iter()
+            .find(|p| p["call_id"] == call)
+            .expect("its permission")["decision"]
+            .as_str()
+            .expect("decision")
+            .to_owned()
+    };
+
+    let (said, events) = run(&[]);
+    assert!(
+        said.contains("./skills.toml would allow `*` without asking"),
+        "{said}"
+    );
+    assert_eq!(status_check(&events), "deny", "asked, and headless denies");
+
+    // Named with --skills, the same file is trusted as written.
+    let (said, events) = run(&["--skills", "skills.toml"]);
+    assert!(!said.contains("would allow"), "{said}");
+    assert_eq!(status_check(&events), "allow");
+}

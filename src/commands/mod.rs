@@ -10,15 +10,17 @@ mod replay;
 mod run;
 mod stats;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::{Cli, Command, Global, ProviderKind};
 use crate::config::ProviderName;
-use crate::pipeline::{Pipeline, SkillsFile, load_pipeline};
+use crate::pipeline::{Pipeline, SkillsFile, load_pipeline, pipeline_names};
 use crate::provider::Provider;
 use crate::provider::offline::{OFFLINE_MODEL, OfflineProvider, Pace};
 use crate::provider::openai::{OpenAiProvider, Settings};
+use crate::sanitize::sanitize;
 use crate::session::store;
 
 /// Exit codes, as DESIGN.md §5 fixes them.
@@ -131,40 +133,76 @@ fn sessions_dir(g: &Global) -> PathBuf {
 /// Finds the skills file: `--skills`, `./skills.toml`,
 /// `$XDG_CONFIG_HOME/handoff/skills.toml`, else the built-in.
 fn skills_file(g: &Global) -> Result<SkillsFile, Failure> {
+    Ok(find_skills(g)?.0)
+}
+
+/// The skills file, and whether it was merely found in the current
+/// directory (which may be a repository nobody vouched for) rather than
+/// named with `--skills` or kept in the user's own config folder.
+fn find_skills(g: &Global) -> Result<(SkillsFile, bool), Failure> {
     let read = |path: &Path| SkillsFile::read(path).map_err(|d| Failure::usage(d.to_string()));
     if let Some(path) = &g.skills {
-        return read(path);
+        return Ok((read(path)?, false));
     }
     let local = PathBuf::from("skills.toml");
     if local.is_file() {
-        return read(&local);
+        return Ok((read(&local)?, true));
     }
     if let Some(path) = crate::config::config_dir(env_var).map(|c| c.join("skills.toml"))
         && path.is_file()
     {
-        return read(&path);
+        return Ok((read(&path)?, false));
     }
-    Ok(SkillsFile::builtin())
+    Ok((SkillsFile::builtin(), false))
+}
+
+/// Every pattern the built-in pipelines allow without asking.
+fn builtin_allowed() -> BTreeSet<String> {
+    let builtin = SkillsFile::builtin();
+    pipeline_names(&builtin)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|name| load_pipeline(&builtin, Some(name)).ok())
+        .flat_map(|p| p.allowed())
+        .collect()
 }
 
 /// Loads and checks the pipeline, printing every mistake.
 /// The pipeline to run: `--pipeline`, else the one whose triggers
 /// `request` matches, else the file's default.
+///
+/// A `./skills.toml` found in the current directory may come with a
+/// repository nobody vouched for, so it may not allow commands the
+/// built-in pipelines do not: those rules ask instead, and a warning says
+/// so. Naming the file with `--skills` trusts it as written.
 fn pipeline(g: &Global, request: Option<&str>) -> Result<Pipeline, Failure> {
-    let file = skills_file(g)?;
+    let (file, found_here) = find_skills(g)?;
     let picked = match (&g.pipeline, request) {
         (Some(name), _) => Some(name.clone()),
         (None, Some(request)) => crate::pipeline::pick_pipeline(&file, request).map(|(n, _)| n),
         (None, None) => None,
     };
-    load_pipeline(&file, picked.as_deref()).map_err(|diagnostics| {
+    let mut pipeline = load_pipeline(&file, picked.as_deref()).map_err(|diagnostics| {
         let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
         Failure::usage(format!(
             "{} is not valid:\n{}",
             file.display_name(),
             lines.join("\n")
         ))
-    })
+    })?;
+    if found_here {
+        let held = pipeline.hold_allows(&builtin_allowed());
+        if !held.is_empty() {
+            let patterns: Vec<String> = held.iter().map(|p| format!("`{}`", sanitize(p))).collect();
+            eprintln!(
+                "handoff: ./skills.toml would allow {} without asking; a skills.toml found in \
+                 the current directory may not, so they ask instead (name it with --skills to \
+                 trust it as written)",
+                patterns.join(", ")
+            );
+        }
+    }
+    Ok(pipeline)
 }
 
 /// The provider a session runs with.

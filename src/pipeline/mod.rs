@@ -12,10 +12,12 @@ pub use load::{
     BUILTIN_SKILLS, Diagnostic, SkillsFile, load_pipeline, pick_pipeline, pipeline_names,
 };
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::formats::OutputKind;
-use crate::tools::policy::Rules;
+use crate::tools::policy::{Rules, Verdict};
 
 /// Attempts a phase may take before its gate stops offering "reject".
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -182,6 +184,38 @@ pub struct Phase {
 }
 
 impl Pipeline {
+    /// Every rule set: the pipeline's, then each phase's.
+    fn rules_mut(&mut self) -> impl Iterator<Item = &mut Rules> {
+        std::iter::once(&mut self.permissions)
+            .chain(self.phases.iter_mut().map(|p| &mut p.permissions))
+    }
+
+    /// Turns every `allow` rule whose pattern is not in `trusted` into
+    /// `ask`, for a pipeline from a file nobody vouched for; returns the
+    /// patterns it held, sorted.
+    pub fn hold_allows(&mut self, trusted: &BTreeSet<String>) -> Vec<String> {
+        let mut held = BTreeSet::new();
+        for rules in self.rules_mut() {
+            for (pattern, verdict) in rules.iter_mut() {
+                if *verdict == Verdict::Allow && !trusted.contains(pattern) {
+                    *verdict = Verdict::Ask;
+                    held.insert(pattern.clone());
+                }
+            }
+        }
+        held.into_iter().collect()
+    }
+
+    /// The patterns it allows without asking, at any level.
+    pub fn allowed(&self) -> BTreeSet<String> {
+        std::iter::once(&self.permissions)
+            .chain(self.phases.iter().map(|p| &p.permissions))
+            .flat_map(|rules| rules.iter())
+            .filter(|(_, verdict)| **verdict == Verdict::Allow)
+            .map(|(pattern, _)| pattern.clone())
+            .collect()
+    }
+
     /// The index of the phase with this id.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.phases.iter().position(|p| p.id == id)
