@@ -483,3 +483,30 @@ fn a_retry_after_a_task_broke_off_keeps_the_tasks_that_passed_and_runs_the_rest(
     }
     assert!(!artifact.contains("(not run)"), "{artifact}");
 }
+
+#[test]
+fn a_retry_with_words_or_after_a_new_plan_runs_every_task_again() {
+    let kept = |decisions: &str| -> usize {
+        let sandbox = Sandbox::new();
+        let output = sandbox.run_deciding(decisions, &format!("{REQUEST} !task-fails:5"));
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        of_kind(&sandbox.events(), "task_finished")
+            .iter()
+            .filter(|t| {
+                t["summary"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("kept from"))
+            })
+            .count()
+    };
+    // What to change was said: the plan runs afresh with it.
+    assert_eq!(
+        kept("[implement]\naction = \"reject\"\nfeedback = \"Use a sliding window\"\n"),
+        0
+    );
+    // The work went back to the architect, whose new plan runs afresh.
+    assert_eq!(
+        kept("[implement]\naction = \"return\"\nto = \"plan\"\nfeedback = \"Split task 5\"\n"),
+        0
+    );
+}

@@ -629,6 +629,15 @@ fn resume_and_fork_go_on_with_the_provider_and_model_the_session_started_with() 
     assert_eq!(started.status.code(), Some(3), "{}", stderr(&started));
     let log = sandbox.log();
     let asked = server.recorded().len();
+    // Without the server's address or a key, resume does not guess one.
+    let lost = sandbox.run(&["resume", log.to_str().expect("path"), "--headless"]);
+    assert_eq!(lost.status.code(), Some(2), "{}", stderr(&lost));
+    assert!(
+        stderr(&lost).contains("give --base-url"),
+        "{}",
+        stderr(&lost)
+    );
+    assert_eq!(server.recorded().len(), asked);
     // Resumed with the server's address but no model: the recorded model
     // is asked, not the default one.
     let resumed = sandbox

@@ -259,3 +259,33 @@ fn a_skills_file_found_in_the_current_directory_cannot_allow_commands_by_itself(
     assert!(!said.contains("would allow"), "{said}");
     assert_eq!(status_check(&events), "allow");
 }
+
+#[test]
+fn a_kept_task_keeps_its_report_not_its_tool_chatter() {
+    let sandbox = Sandbox::new();
+    let repo = repository(sandbox.dir.path());
+    let output = sandbox.run_deciding_with(
+        "[implement]\naction = \"reject\"\n",
+        &["--workspace", repo.to_str().expect("path")],
+        &format!("{REQUEST} !task-fails:5"),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let events = events(&sandbox.log());
+    let kept = of_kind(&events, "task_finished")
+        .into_iter()
+        .filter(|t| {
+            t["summary"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("kept from"))
+        })
+        .count();
+    assert!(kept >= 2, "tasks 1 and 3 were kept: {kept}");
+    // Each task looked at the workspace before it reported; the report is
+    // what is kept, in the new attempt's log and in the artifact.
+    let artifact = common::artifacts(&events, "implement").remove(0);
+    assert!(artifact.contains("## Task 1:"), "{artifact}");
+    assert!(
+        !artifact.contains("Looking at the workspace first"),
+        "{artifact}"
+    );
+}

@@ -69,7 +69,13 @@ pub fn main(cli: Cli) -> u8 {
         .enable_all()
         .build()
         .map_err(Failure::from)
-        .and_then(|rt| rt.block_on(dispatch(cli)));
+        .and_then(|rt| {
+            let result = rt.block_on(dispatch(cli));
+            // Everything the command waits for is done by now; a listing
+            // the user left before it finished is not worth waiting for.
+            rt.shutdown_background();
+            result
+        });
     match result {
         Ok(code) => code,
         Err(failure) => {
@@ -244,6 +250,20 @@ fn provider(
             None if api_key.is_some() || base_url.is_some() => ProviderKind::Openai,
             Some(ProviderName::Offline) | None => ProviderKind::Offline,
         });
+    // Going on with a recorded OpenAI-compatible session needs to know
+    // where: its server is not recorded, and with nothing said the default
+    // one would be sent the session's work.
+    if g.provider.is_none()
+        && recorded_kind == Some(ProviderKind::Openai)
+        && base_url.is_none()
+        && api_key.is_none()
+    {
+        return Err(Failure::usage(
+            "this session ran on an OpenAI-compatible server, whose address and key are not \
+             recorded: give --base-url (or OPENAI_BASE_URL) and OPENAI_API_KEY, or \
+             --provider offline to go on offline",
+        ));
+    }
     let model = g
         .model
         .clone()

@@ -24,6 +24,8 @@ pub(super) struct Answer {
     pub calls: Vec<ToolCall>,
     /// As the server reported it.
     usage: Option<(u64, u64)>,
+    /// The server finished the call (with a finish reason, whole or cut).
+    finished: bool,
     /// The prompt's size, for a server that reports no usage.
     estimated_prompt: u64,
 }
@@ -70,6 +72,7 @@ impl Answer {
             text: String::new(),
             calls: Vec::new(),
             usage: None,
+            finished: false,
             estimated_prompt: request
                 .messages
                 .iter()
@@ -104,6 +107,7 @@ impl Answer {
                 Step::Quiet
             }
             Some(Ok(Chunk::Done { finish_reason })) => {
+                self.finished = true;
                 cut_off(&finish_reason).map_or(Step::Done, Step::Failed)
             }
             Some(Ok(Chunk::Retry {
@@ -125,11 +129,12 @@ impl Answer {
     }
 
     /// The tokens the call cost, `(prompt, completion)`: as the server
-    /// reported them, else estimated. A call that failed before any text
-    /// arrived is not counted unless the server reported it.
-    pub(super) fn tokens(&self, whole: bool) -> Option<(u64, u64)> {
+    /// reported them, else estimated for a call the server finished (even
+    /// cut short) or that streamed text. A call that failed before either
+    /// is not counted.
+    pub(super) fn tokens(&self) -> Option<(u64, u64)> {
         self.usage.or_else(|| {
-            (whole || !self.text.is_empty())
+            (self.finished || !self.text.is_empty())
                 .then(|| (self.estimated_prompt, estimate_tokens(&self.text)))
         })
     }
@@ -190,14 +195,14 @@ mod tests {
         let mut a = answer();
         assert!(matches!(a.step(Some(Ok(text("Hello ")))), Step::Text(t) if t == "Hello "));
         assert!(matches!(a.step(Some(Ok(done("stop")))), Step::Done));
-        let (prompt, completion) = a.tokens(true).expect("counted");
+        let (prompt, completion) = a.tokens().expect("counted");
         assert!(prompt > 0 && completion > 0);
         let reported = Chunk::Usage {
             prompt_tokens: 7,
             completion_tokens: 3,
         };
         assert!(matches!(a.step(Some(Ok(reported))), Step::Quiet));
-        assert_eq!(a.tokens(true), Some((7, 3)));
+        assert_eq!(a.tokens(), Some((7, 3)));
     }
 
     #[test]
@@ -211,18 +216,19 @@ mod tests {
             let mut a = answer();
             assert!(matches!(a.step(Some(Ok(text("partial")))), Step::Text(_)));
             assert!(failed(&a.step(end), why), "{why}");
-            assert!(
-                a.tokens(false).is_some(),
-                "{why}: what streamed was paid for"
-            );
+            assert!(a.tokens().is_some(), "{why}: what streamed was paid for");
         }
         let mut silent = answer();
         assert!(failed(&silent.step(None), "cut short"));
-        assert_eq!(
-            silent.tokens(false),
-            None,
-            "nothing streamed, nothing reported"
-        );
+        assert_eq!(silent.tokens(), None, "nothing streamed, nothing reported");
+        // Cut at the output limit before any text (a model that spent it
+        // all reasoning): the server billed it, so it counts.
+        let mut thought = answer();
+        assert!(failed(
+            &thought.step(Some(Ok(done("length")))),
+            "output limit"
+        ));
+        assert!(thought.tokens().is_some());
     }
 
     #[test]

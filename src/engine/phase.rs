@@ -227,7 +227,7 @@ impl Engine {
         drop(stream);
         self.flush(&phase_id, attempt, &mut pending)?;
         // Every call's tokens count, whatever becomes of the turn.
-        if let Some((prompt_tokens, completion_tokens)) = answer.tokens(end.is_none())
+        if let Some((prompt_tokens, completion_tokens)) = answer.tokens()
             && !matches!(end, Some(TurnEnd::Stopped))
         {
             self.emit(EventKind::Usage {

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -30,6 +30,7 @@ use super::{Command, Engine, EngineError};
 use crate::agent;
 use crate::formats::plan::{Criteria, Plan, Task};
 use crate::provider::{CompletionRequest, Message, Provider, Role, TaskBrief, ToolCall};
+use crate::session::state::task_call_id;
 use crate::session::{EventKind, TaskOutcome};
 use crate::tools;
 
@@ -86,18 +87,40 @@ pub(super) enum PlanEnd {
     Stopped,
 }
 
-/// Runs one conversation of a task to its answer, reporting as it goes.
-/// `budget` (the plan's `timeout_seconds`) bounds the time spent waiting
-/// on the model; tool runs have their own limits, and a person answering a
-/// permission question is not the task's time.
+/// Runs one conversation of a task and reports how it ended exactly once,
+/// whatever happens to it (a panic included), so the engine never waits
+/// on a task that is gone. Nothing is reported when the engine stopped it.
 async fn worker(
+    provider: Arc<dyn Provider>,
+    request: CompletionRequest,
+    max_rounds: u32,
+    budget: Option<Duration>,
+    key: u32,
+    tx: mpsc::UnboundedSender<(u32, Report)>,
+) {
+    let talk = converse(provider, request, max_rounds, budget, key, tx.clone());
+    let report = match std::panic::AssertUnwindSafe(talk).catch_unwind().await {
+        Ok(None) => return,
+        Ok(Some(Ok(text))) => Report::Done(text),
+        Ok(Some(Err(error))) => Report::Failed(error),
+        Err(_) => Report::Failed("the task broke off: an internal error in handoff".into()),
+    };
+    let _ = tx.send((key, report));
+}
+
+/// The conversation of one task, reporting text, retries, tokens and tool
+/// calls as it goes: its last answer, why it failed, or `None` when the
+/// engine stopped it. `budget` (the plan's `timeout_seconds`) bounds the
+/// time spent waiting on the model; tool runs have their own limits, and a
+/// person answering a permission question is not the task's time.
+async fn converse(
     provider: Arc<dyn Provider>,
     mut request: CompletionRequest,
     max_rounds: u32,
     budget: Option<Duration>,
     key: u32,
     tx: mpsc::UnboundedSender<(u32, Report)>,
-) {
+) -> Option<Result<String, String>> {
     let send = |report| drop(tx.send((key, report)));
     let mut rounds = 0;
     let mut spent = Duration::ZERO;
@@ -105,7 +128,7 @@ async fn worker(
         let mut answer = Answer::new(&request);
         let mut stream = provider.stream(request.clone());
         let turn_started = Instant::now();
-        let deadline = budget.map(|b| turn_started + b.saturating_sub(spent));
+        let deadline = budget.and_then(|b| turn_started.checked_add(b.saturating_sub(spent)));
         let failed = loop {
             let item = match deadline {
                 None => Ok(stream.next().await),
@@ -127,19 +150,19 @@ async fn worker(
         };
         spent += turn_started.elapsed();
         // Every call's tokens count, whatever becomes of the task.
-        if let Some((prompt, completion)) = answer.tokens(failed.is_none()) {
+        if let Some((prompt, completion)) = answer.tokens() {
             send(Report::Usage(prompt, completion));
         }
         if let Some(error) = failed {
-            return send(Report::Failed(error));
+            return Some(Err(error));
         }
         let Answer { text, calls, .. } = answer;
         if calls.is_empty() {
-            return send(Report::Done(text));
+            return Some(Ok(text));
         }
         rounds += 1;
         if rounds > max_rounds {
-            return send(Report::Failed(format!(
+            return Some(Err(format!(
                 "used all {max_rounds} rounds of tool calls without finishing (max_tool_rounds)"
             )));
         }
@@ -151,11 +174,8 @@ async fn worker(
         });
         let (reply, results) = oneshot::channel();
         send(Report::Calls(calls, reply));
-        match results.await {
-            Ok(messages) => request.messages.extend(messages),
-            // The engine stopped the task.
-            Err(_) => return,
-        }
+        // An error: the engine stopped the task.
+        request.messages.extend(results.await.ok()?);
     }
 }
 
@@ -264,7 +284,7 @@ impl Engine {
                             let mut results = Vec::new();
                             for (n, call) in calls.iter().enumerate() {
                                 let logged = ToolCall {
-                                    id: format!("t{key}.{round}.{}-{}", n + 1, call.id),
+                                    id: task_call_id(key, round, n + 1, &call.id),
                                     ..call.clone()
                                 };
                                 match self.run_tool_call(index, attempt, &logged, read_only).await? {
@@ -349,16 +369,26 @@ impl Engine {
     /// Keeps the tasks the attempt before this one got through, when that
     /// attempt broke off (handoff stopped, a task failed, a cancel): a
     /// retry goes on from where the plan stopped instead of redoing work
-    /// that passed its critique. A task is kept only while the plan still
-    /// names it and its critique as it did. Kept tasks are written into
-    /// this attempt again, so it reads whole on its own.
+    /// that passed its critique. Nothing is kept when the person retrying
+    /// said what to change, or when the plan changed since (a new attempt
+    /// at it, an edit); a task is kept only while the plan still names it
+    /// and its critique as it did. Kept tasks are written into this
+    /// attempt again (their reports), so it reads whole on its own.
     fn keep_passed(&mut self, ctx: &Ctx<'_>, units: &mut [Unit]) -> Result<(), EngineError> {
+        let pipeline = &self.spec.pipeline;
+        let plan_changed = pipeline.phases[ctx.index]
+            .tasks_from
+            .as_deref()
+            .and_then(|from| pipeline.index_of(from))
+            .and_then(|source| self.state.phases[source].current())
+            .map_or(u64::MAX, |plan| plan.changed_seq);
         let phase = &self.state.phases[ctx.index];
         let Some(before) = phase
             .attempts
             .iter()
             .find(|a| a.number + 1 == ctx.attempt)
             .filter(|a| a.error.is_some() && a.artifact.is_none())
+            .filter(|a| a.rejected_with.is_none() && plan_changed < a.started_seq)
         else {
             return Ok(());
         };
@@ -407,12 +437,12 @@ impl Engine {
                     name: run.name.clone(),
                     critique_of: run.critique_of,
                 })?;
-                if !run.output.is_empty() {
+                if !run.report().is_empty() {
                     self.emit(EventKind::TaskOutput {
                         phase: phase.clone(),
                         attempt: ctx.attempt,
                         task: run.task,
-                        text: run.output.clone(),
+                        text: run.report().to_owned(),
                     })?;
                 }
                 self.emit(EventKind::TaskFinished {
@@ -425,7 +455,7 @@ impl Engine {
                 })?;
             }
             unit.round = maker.round;
-            unit.work = Some(maker.output);
+            unit.work = Some(maker.report().to_owned());
             unit.stage = match check {
                 Some(c) => Stage::Finished(TaskOutcome::Passed, c.summary),
                 None => Stage::Finished(TaskOutcome::Done, String::new()),

@@ -12,6 +12,8 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The longest a plan may give one task.
+pub const MAX_TIMEOUT_SECONDS: u64 = 24 * 60 * 60;
 /// A plan, as the Solution Architect wrote it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -167,8 +169,12 @@ impl Plan {
             if t.task_name.trim().is_empty() {
                 errors.push(format!("task {}: task_name is empty", t.task_order));
             }
-            if t.timeout_seconds == Some(0) {
-                errors.push(format!("{name}: timeout_seconds must be above 0"));
+            match t.timeout_seconds {
+                Some(0) => errors.push(format!("{name}: timeout_seconds must be above 0")),
+                Some(s) if s > MAX_TIMEOUT_SECONDS => errors.push(format!(
+                    "{name}: timeout_seconds is {s}; at most {MAX_TIMEOUT_SECONDS} (a day)"
+                )),
+                _ => {}
             }
             for d in &t.dependencies {
                 if *d == t.task_order {
@@ -539,6 +545,14 @@ mod tests {
         let errors = read(&twice).expect_err("duplicate");
         assert!(
             errors.contains(&"task_order 1 is used twice".to_owned()),
+            "{errors:?}"
+        );
+        let forever = GOOD.replace("3600", "18446744073709551615");
+        let errors = read(&forever).expect_err("too long");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("timeout_seconds is 18446744073709551615; at most 86400")),
             "{errors:?}"
         );
         let wrong_type = GOOD.replace("\"task_order\": 1,", "\"task_order\": \"one\",");

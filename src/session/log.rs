@@ -128,9 +128,15 @@ impl LogWriter {
         let bytes = fs::read(path).map_err(LogError::io(path))?;
         let contents = parse_log(path, &bytes)?;
         check_session(path, &contents.events, contents.torn_line)?;
+        let mut file = file;
         if contents.torn_line.is_some() {
             let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
             file.set_len(keep as u64).map_err(LogError::io(path))?;
+            file.sync_data().map_err(LogError::io(path))?;
+        } else if bytes.last().is_some_and(|b| *b != b'\n') {
+            // A whole event whose newline never reached the disk: end its
+            // line, or the next event would be written onto it.
+            file.write_all(b"\n").map_err(LogError::io(path))?;
             file.sync_data().map_err(LogError::io(path))?;
         }
         let writer = Self {
@@ -447,6 +453,26 @@ mod tests {
             LogWriter::open_append(&path).is_err(),
             "the first writer still holds the lock"
         );
+    }
+
+    #[test]
+    fn reopening_ends_a_whole_last_event_whose_newline_was_lost() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = {
+            let mut log = LogWriter::create(dir.path(), "s1").expect("create");
+            log.append(t(), started()).expect("append");
+            log.append(t(), gate("a")).expect("append");
+            log.path().to_owned()
+        };
+        let bytes = fs::read(&path).expect("read");
+        fs::write(&path, &bytes[..bytes.len() - 1]).expect("lose the newline");
+        let (mut log, events) = LogWriter::open_append(&path).expect("reopen");
+        assert_eq!(events.len(), 2, "the last event is whole and kept");
+        log.append(t(), gate("b")).expect("append");
+        drop(log);
+        let read = read_log(&path).expect("every line reads");
+        assert_eq!(read.events.len(), 3);
+        assert_eq!(read.torn_line, None);
     }
 
     #[test]

@@ -111,6 +111,13 @@ pub struct Attempt {
     pub specialists: Vec<String>,
     /// The plan's tasks, when the attempt runs a plan task by task.
     pub tasks: Vec<TaskRun>,
+    /// The `seq` of its `phase_started`.
+    #[serde(skip)]
+    pub started_seq: u64,
+    /// The `seq` of the last event that changed its text (its artifact,
+    /// an edit).
+    #[serde(skip)]
+    pub changed_seq: u64,
 }
 
 /// One task of a plan, as far as its runs have got.
@@ -126,6 +133,28 @@ pub struct TaskRun {
     pub summary: String,
     /// The text of its latest run.
     pub output: String,
+    /// Where in `output` its last turn began (after its last tool call):
+    /// the report it ended with.
+    #[serde(skip)]
+    pub report_from: usize,
+}
+
+impl TaskRun {
+    /// What the task's latest run answered in the end (its last turn).
+    pub fn report(&self) -> &str {
+        self.output.get(self.report_from..).unwrap_or_default()
+    }
+}
+
+/// The id a plan task's tool call is logged under: a provider's ids are
+/// unique in one conversation at best, so the task and round are in it.
+pub fn task_call_id(task: u32, round: u32, n: usize, id: &str) -> String {
+    format!("t{task}.{round}.{n}-{id}")
+}
+
+/// The task a call id made by [`task_call_id`] belongs to.
+fn task_of_call(call_id: &str) -> Option<u32> {
+    call_id.strip_prefix('t')?.split_once('.')?.0.parse().ok()
 }
 
 /// The feedback an unreadable structured answer is asked again with.
@@ -422,6 +451,7 @@ impl SessionState {
                     p.attempts.push(Attempt {
                         number: *attempt,
                         started_at: Some(event.t),
+                        started_seq: event.seq,
                         ..Attempt::default()
                     });
                 }
@@ -459,6 +489,7 @@ impl SessionState {
                 if let Some(a) = self.phase_mut(phase).and_then(|p| p.attempt_mut(*attempt)) {
                     a.artifact = Some(content.clone());
                     a.ended_at = Some(event.t);
+                    a.changed_seq = event.seq;
                 }
             }
             EventKind::GateOpened {
@@ -479,7 +510,7 @@ impl SessionState {
                     self.status = SessionStatus::AwaitingGate;
                 }
             }
-            EventKind::Decision(decision) => self.apply_decision(decision, event.t),
+            EventKind::Decision(decision) => self.apply_decision(decision, event.t, event.seq),
             EventKind::PhaseFailed {
                 phase,
                 attempt,
@@ -517,6 +548,12 @@ impl SessionState {
                         target: parsed.map_or_else(|_| args.to_string(), |p| p.target()),
                         state: ToolState::Running,
                     });
+                    // A task's turn ended in this call: its report comes after.
+                    if let Some(t) = task_of_call(call_id)
+                        .and_then(|task| a.tasks.iter_mut().find(|t| t.task == task))
+                    {
+                        t.report_from = t.output.len();
+                    }
                 }
             }
             EventKind::PermissionAsked {
@@ -667,6 +704,7 @@ impl SessionState {
                         outcome: None,
                         summary: String::new(),
                         output: String::new(),
+                        report_from: 0,
                     };
                     match a.tasks.iter_mut().find(|t| t.task == *task) {
                         Some(t) => *t = run,
@@ -745,7 +783,7 @@ impl SessionState {
         }
     }
 
-    fn apply_decision(&mut self, decision: &Decision, at: DateTime<Utc>) {
+    fn apply_decision(&mut self, decision: &Decision, at: DateTime<Utc>, seq: u64) {
         let Some(p) = self.phase_mut(&decision.phase) else {
             return;
         };
@@ -766,6 +804,7 @@ impl SessionState {
             Action::Edit => {
                 if let Some(a) = p.current_mut() {
                     a.edited.clone_from(&decision.content);
+                    a.changed_seq = seq;
                 }
                 true
             }

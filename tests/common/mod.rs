@@ -78,18 +78,18 @@ impl Sandbox {
     /// A headless run of `request` that answers gates from `decisions` (a
     /// decisions file's text) first, then approves everything.
     pub fn run_deciding(&self, decisions: &str, request: &str) -> Output {
+        self.run_deciding_with(decisions, &[], request)
+    }
+
+    /// [`Sandbox::run_deciding`] with more arguments before the request.
+    pub fn run_deciding_with(&self, decisions: &str, more: &[&str], request: &str) -> Output {
         let file = self.dir.path().join("decisions.toml");
         std::fs::write(&file, decisions).expect("write decisions");
         let file = file.to_str().expect("path");
-        self.run(&[
-            "run",
-            "--headless",
-            "--approve",
-            "all",
-            "--decisions",
-            file,
-            request,
-        ])
+        let mut args = vec!["run", "--headless", "--approve", "all", "--decisions", file];
+        args.extend_from_slice(more);
+        args.push(request);
+        self.run(&args)
     }
 
     /// `handoff resume <log> --headless --approve all`.

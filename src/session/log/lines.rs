@@ -104,7 +104,7 @@ impl<'p> Lines<'p> {
             Parsed::Unreadable => Err(LogError::Corrupt {
                 path: self.path.to_owned(),
                 line: self.number,
-                message: explain(raw),
+                message: explain(self.number, raw),
             }),
         }
     }
@@ -174,9 +174,9 @@ fn parse_line(bytes: &[u8], text: Option<&str>) -> Parsed {
     event.map_or(Parsed::Unreadable, Parsed::Event)
 }
 
-/// Why a line could not be read, in words a person can act on.
-fn explain(raw: &[u8]) -> String {
-    if raw.starts_with(b"\xEF\xBB\xBF") {
+/// Why line `number` could not be read, in words a person can act on.
+fn explain(number: usize, raw: &[u8]) -> String {
+    if number == 1 && raw.starts_with(b"\xEF\xBB\xBF") {
         return "the file starts with a byte-order mark (U+FEFF), which handoff never writes \
                 (was it saved by an editor?); remove those three bytes"
             .to_owned();
