@@ -410,86 +410,82 @@ fn timeline(md: &mut String, state: &SessionState, records: &[Record<'_>]) {
     md.push('\n');
 }
 
-fn approvals(md: &mut String, state: &SessionState, records: &[Record<'_>]) {
-    md.push_str("## Approvals\n\n");
+/// A `## heading` with one bullet per record `line` describes, each
+/// followed by its quoted text (`note` gives the lead-in and the text);
+/// "None." when there is none.
+fn decisions<'r>(
+    md: &mut String,
+    heading: &str,
+    records: impl Iterator<Item = &'r Record<'r>>,
+    line: impl Fn(&Record<'_>) -> String,
+    note: fn(&Decision) -> Option<(&'static str, &str)>,
+) {
+    let _ = write!(md, "## {heading}\n\n");
     let mut any = false;
     for r in records {
-        let d = r.decision;
-        if !matches!(d.action, Action::Approve | Action::ApproveWithNotes) {
-            continue;
-        }
         any = true;
-        let _ = writeln!(
-            md,
-            "- `{}`{} ({}): approved by {} at {}",
-            cell(&d.phase),
-            attempt_text(r.attempt),
-            cell(role_of(state, &d.phase)),
-            d.by.as_str(),
-            when(Some(r.t))
-        );
-        if let Some(notes) = &d.notes {
-            let _ = writeln!(md, "  with notes:\n");
-            push_quoted(md, notes);
+        let _ = writeln!(md, "- {}", line(r));
+        if let Some((lead, text)) = note(r.decision) {
+            md.push_str(lead);
+            push_quoted(md, text);
         }
     }
     if !any {
         md.push_str("None.\n");
     }
+}
+
+/// "`phase` (attempt N) (Role): `verb` by who at when".
+fn decided(state: &SessionState, r: &Record<'_>, verb: &str) -> String {
+    let d = r.decision;
+    format!(
+        "`{}`{} ({}): {verb} by {} at {}",
+        cell(&d.phase),
+        attempt_text(r.attempt),
+        cell(role_of(state, &d.phase)),
+        d.by.as_str(),
+        when(Some(r.t))
+    )
+}
+
+fn approvals(md: &mut String, state: &SessionState, records: &[Record<'_>]) {
+    let approved = records.iter().filter(|r| {
+        matches!(
+            r.decision.action,
+            Action::Approve | Action::ApproveWithNotes
+        )
+    });
+    let line = |r: &Record<'_>| decided(state, r, "approved");
+    decisions(md, "Approvals", approved, line, |d| {
+        d.notes.as_deref().map(|n| ("  with notes:\n\n", n))
+    });
     md.push('\n');
 }
 
 /// Rejections, returns, edits and aborts.
 fn interventions(md: &mut String, state: &SessionState, records: &[Record<'_>]) {
     let of = |action: Action| records.iter().filter(move |r| r.decision.action == action);
+    let feedback: fn(&Decision) -> Option<(&'static str, &str)> =
+        |d| d.feedback.as_deref().map(|f| ("\n", f));
 
-    md.push_str("## Rejections\n\n");
-    let mut any = false;
-    for r in of(Action::Reject) {
-        any = true;
-        let d = r.decision;
-        let _ = writeln!(
-            md,
-            "- `{}`{} ({}): rejected by {} at {}",
-            cell(&d.phase),
-            attempt_text(r.attempt),
-            cell(role_of(state, &d.phase)),
-            d.by.as_str(),
-            when(Some(r.t))
-        );
-        if let Some(feedback) = &d.feedback {
-            md.push('\n');
-            push_quoted(md, feedback);
-        }
-    }
-    if !any {
-        md.push_str("None.\n");
-    }
+    let rejected = |r: &Record<'_>| decided(state, r, "rejected");
+    decisions(md, "Rejections", of(Action::Reject), rejected, feedback);
 
-    md.push_str("\n## Returns\n\n");
-    any = false;
-    for r in of(Action::Return) {
-        any = true;
+    let returned = |r: &Record<'_>| {
         let d = r.decision;
-        let _ = writeln!(
-            md,
-            "- `{}` → `{}`: returned by {} at {}",
+        format!(
+            "`{}` → `{}`: returned by {} at {}",
             cell(&d.phase),
             cell(d.to.as_deref().unwrap_or("?")),
             d.by.as_str(),
             when(Some(r.t))
-        );
-        if let Some(feedback) = &d.feedback {
-            md.push('\n');
-            push_quoted(md, feedback);
-        }
-    }
-    if !any {
-        md.push_str("None.\n");
-    }
+        )
+    };
+    md.push('\n');
+    decisions(md, "Returns", of(Action::Return), returned, feedback);
 
     md.push_str("\n## Edits\n\n");
-    any = false;
+    let mut any = false;
     for r in of(Action::Edit) {
         let d = r.decision;
         let Some(content) = &d.content else { continue };
