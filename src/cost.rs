@@ -57,22 +57,12 @@ pub fn over_budget(state: &SessionState, budget: &Budget, prices: &Prices) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{Event, EventKind};
+    use crate::session::EventKind;
+    use crate::session::testing::{fold, started};
 
     fn state(tokens: u64) -> SessionState {
-        let pipeline =
-            crate::pipeline::load_pipeline(&crate::pipeline::SkillsFile::builtin(), None)
-                .expect("builtin");
         let kinds = [
-            EventKind::SessionStarted {
-                id: "s".into(),
-                request: "r".into(),
-                pipeline: Box::new(pipeline),
-                provider: "openai".into(),
-                model: "m".into(),
-                version: "0".into(),
-                workspace: None,
-            },
+            started("r", "openai"),
             EventKind::PhaseStarted {
                 phase: "summarize".into(),
                 attempt: 1,
@@ -84,16 +74,7 @@ mod tests {
                 completion_tokens: tokens,
             },
         ];
-        let events: Vec<Event> = kinds
-            .into_iter()
-            .zip(0..)
-            .map(|(kind, seq)| Event {
-                seq,
-                t: chrono::DateTime::UNIX_EPOCH,
-                kind,
-            })
-            .collect();
-        SessionState::from_events(&events)
+        fold(kinds)
     }
 
     #[test]

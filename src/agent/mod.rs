@@ -327,29 +327,14 @@ pub fn request(
 mod tests {
     use super::*;
     use crate::pipeline::{SkillsFile, load_pipeline};
+    use crate::session::testing::{fold, numbered, started};
     use crate::session::{Action, DecidedBy, Decision, Event, EventKind};
-
-    fn event(seq: u64, kind: EventKind) -> Event {
-        Event {
-            seq,
-            t: chrono::DateTime::UNIX_EPOCH,
-            kind,
-        }
-    }
 
     #[test]
     fn a_human_edit_wins_and_notes_and_feedback_travel() {
         let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
         let kinds = vec![
-            EventKind::SessionStarted {
-                id: "s".into(),
-                request: "Add X".into(),
-                pipeline: Box::new(pipeline.clone()),
-                provider: "offline".into(),
-                model: "m".into(),
-                version: "0".into(),
-                workspace: None,
-            },
+            started("Add X", "offline"),
             EventKind::PhaseStarted {
                 phase: "summarize".into(),
                 attempt: 1,
@@ -383,13 +368,7 @@ mod tests {
                 ..Decision::new("plan", Action::Reject, DecidedBy::User)
             }),
         ];
-        let events: Vec<Event> = kinds
-            .into_iter()
-            .zip(0..)
-            .map(|(k, i)| event(i, k))
-            .collect();
-        let state = SessionState::from_events(&events);
-        let brief = brief(&state, &pipeline, 1);
+        let brief = brief(&fold(kinds), &pipeline, 1);
         assert_eq!(brief.attempt, 2);
         assert_eq!(brief.inputs.len(), 1);
         assert_eq!(brief.inputs[0].content, "human text");
@@ -409,21 +388,13 @@ mod tests {
     #[test]
     fn a_retry_after_an_interrupted_attempt_still_answers_what_was_sent_back() {
         let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
-        let started = |attempt| EventKind::PhaseStarted {
+        let begun = |attempt| EventKind::PhaseStarted {
             phase: "summarize".into(),
             attempt,
         };
         let kinds = vec![
-            EventKind::SessionStarted {
-                id: "s".into(),
-                request: "Add X".into(),
-                pipeline: Box::new(pipeline.clone()),
-                provider: "offline".into(),
-                model: "m".into(),
-                version: "0".into(),
-                workspace: None,
-            },
-            started(1),
+            started("Add X", "offline"),
+            begun(1),
             EventKind::Artifact {
                 phase: "summarize".into(),
                 attempt: 1,
@@ -435,27 +406,25 @@ mod tests {
                 ..Decision::new("summarize", Action::Reject, DecidedBy::User)
             }),
             // The retry broke off (a crash, resumed) with nothing written.
-            started(2),
+            begun(2),
             EventKind::PhaseFailed {
                 phase: "summarize".into(),
                 attempt: 2,
                 error: "interrupted".into(),
             },
         ];
-        let events: Vec<Event> = kinds
-            .into_iter()
-            .zip(0..)
-            .map(|(k, i)| event(i, k))
-            .collect();
+        let mut events = numbered(kinds);
         let brief = brief(&SessionState::from_events(&events), &pipeline, 0);
         assert_eq!(brief.attempt, 3);
         assert_eq!(brief.previous.as_deref(), Some("draft one"));
         assert_eq!(brief.feedback.as_deref(), Some("name the exempt clients"));
 
         // A retry of a failed attempt with no words sends no empty section.
-        let mut events = events;
         let retry = Decision::new("summarize", Action::Reject, DecidedBy::User);
-        events.push(event(6, EventKind::Decision(retry)));
+        events.push(Event {
+            seq: 6,
+            ..numbered([EventKind::Decision(retry)]).remove(0)
+        });
         let brief = brief_of(&events, &pipeline);
         assert_eq!(brief.feedback.as_deref(), Some("name the exempt clients"));
     }

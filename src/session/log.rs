@@ -355,18 +355,7 @@ mod tests {
     }
 
     fn started() -> EventKind {
-        let pipeline =
-            crate::pipeline::load_pipeline(&crate::pipeline::SkillsFile::builtin(), None)
-                .expect("pipeline");
-        EventKind::SessionStarted {
-            id: "s1".into(),
-            request: "r".into(),
-            pipeline: Box::new(pipeline),
-            provider: "offline".into(),
-            model: "m".into(),
-            version: "0".into(),
-            workspace: None,
-        }
+        crate::session::testing::started("r", "offline")
     }
 
     #[test]

@@ -8,6 +8,8 @@ pub mod event;
 pub mod log;
 pub mod state;
 pub mod store;
+#[cfg(test)]
+pub mod testing;
 
 pub use event::{
     Action, DecidedBy, Decision, Event, EventKind, Outcome, Permit, TaskOutcome, WorkspaceInfo,

@@ -1008,22 +1008,9 @@ mod tests {
     }
 
     fn app_with_phases(width: u16) -> App {
-        let pipeline =
-            crate::pipeline::load_pipeline(&crate::pipeline::SkillsFile::builtin(), None)
-                .expect("builtin");
-        let event = crate::session::Event {
-            seq: 0,
-            t: chrono::DateTime::UNIX_EPOCH,
-            kind: EventKind::SessionStarted {
-                id: "s".into(),
-                request: "r".into(),
-                pipeline: Box::new(pipeline),
-                provider: "offline".into(),
-                model: "m".into(),
-                version: "0".into(),
-                workspace: None,
-            },
-        };
+        let event =
+            crate::session::testing::numbered([crate::session::testing::started("r", "offline")])
+                .remove(0);
         let mut app = App::new(Source::Live(None), Theme::mono());
         app.on_update(Update::Event(event));
         app.size = (width, 30);

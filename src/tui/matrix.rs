@@ -148,22 +148,13 @@ fn column<'a>(items: impl Iterator<Item = &'a str>, max: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::{SkillsFile, load_pipeline};
-    use crate::session::{Event, EventKind};
+    use crate::session::EventKind;
+    use crate::session::testing::{fold, started};
 
     #[test]
     fn handoffs_follow_the_inputs_and_say_how_far_they_got() {
-        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
         let kinds = [
-            EventKind::SessionStarted {
-                id: "s".into(),
-                request: "r".into(),
-                pipeline: Box::new(pipeline),
-                provider: "offline".into(),
-                model: "m".into(),
-                version: "0".into(),
-                workspace: None,
-            },
+            started("r", "offline"),
             EventKind::PhaseStarted {
                 phase: "summarize".into(),
                 attempt: 1,
@@ -179,17 +170,7 @@ mod tests {
                 attempt: 1,
             },
         ];
-        let events: Vec<Event> = kinds
-            .into_iter()
-            .zip(0..)
-            .map(|(kind, seq)| Event {
-                seq,
-                t: chrono::DateTime::UNIX_EPOCH,
-                kind,
-            })
-            .collect();
-        let state = SessionState::from_events(&events);
-        let (handoffs, returns) = rows(&state);
+        let (handoffs, returns) = rows(&fold(kinds));
         assert_eq!(
             handoffs[0],
             Handoff {
