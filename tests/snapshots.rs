@@ -268,9 +268,6 @@ fn request_box() {
     let request = handoff::tui::prompt::RequestBox {
         text: "Add rate limiting to the orders API".chars().collect(),
         cursor: 8,
-        pipeline: &pipeline,
-        provider: "offline",
-        theme: &theme,
         recent: vec![handoff::tui::prompt::Recent {
             path: "s.jsonl".into(),
             id: "20261120-100000-abcd".into(),
@@ -281,8 +278,7 @@ fn request_box() {
             age: "3h".into(),
         }],
         in_list: true,
-        selected: 0,
-        filter: String::new(),
+        ..handoff::tui::prompt::RequestBox::new(&pipeline, "offline", &theme)
     };
     let mut terminal = Terminal::new(TestBackend::new(80, 20)).expect("terminal");
     terminal

@@ -92,25 +92,11 @@ impl Engine {
                     match self.ask(index, attempt, call, &command).await? {
                         Asked::Granted => match self.run_command(&command, timeout).await {
                             Ok(output) => output,
-                            Err(end) => {
-                                self.tool_result(
-                                    &phase.id,
-                                    attempt,
-                                    call,
-                                    ToolOutput::failed("cancelled by the user"),
-                                )?;
-                                return Ok(end);
-                            }
+                            Err(end) => return self.cut_short(&phase.id, attempt, call, end),
                         },
                         Asked::Refused(reason) => ToolOutput::failed(format!("not run: {reason}")),
                         Asked::Cancelled => {
-                            self.tool_result(
-                                &phase.id,
-                                attempt,
-                                call,
-                                ToolOutput::failed("cancelled by the user"),
-                            )?;
-                            return Ok(CallEnd::Cancelled);
+                            return self.cut_short(&phase.id, attempt, call, CallEnd::Cancelled);
                         }
                         Asked::Stopped => return Ok(CallEnd::Stopped),
                     }
@@ -130,6 +116,19 @@ impl Engine {
         let content = output.content.clone();
         self.tool_result(&phase.id, attempt, call, output)?;
         Ok(CallEnd::Result(content))
+    }
+
+    /// Records that `call` was cut short by a cancel, and how it ended.
+    fn cut_short(
+        &mut self,
+        phase: &str,
+        attempt: u32,
+        call: &ToolCall,
+        end: CallEnd,
+    ) -> Result<CallEnd, EngineError> {
+        let cancelled = ToolOutput::failed("cancelled by the user");
+        self.tool_result(phase, attempt, call, cancelled)?;
+        Ok(end)
     }
 
     fn tool_result(

@@ -81,7 +81,22 @@ pub enum Outcome {
     Cancel,
 }
 
-impl RequestBox<'_> {
+impl<'a> RequestBox<'a> {
+    /// An empty request, with no sessions listed yet.
+    pub fn new(pipeline: &'a Pipeline, provider: &'a str, theme: &'a Theme) -> Self {
+        Self {
+            text: Vec::new(),
+            cursor: 0,
+            pipeline,
+            provider,
+            theme,
+            recent: Vec::new(),
+            in_list: false,
+            selected: 0,
+            filter: String::new(),
+        }
+    }
+
     fn insert(&mut self, text: &str) {
         for c in text.chars() {
             let c = if c.is_control() { ' ' } else { c };
@@ -319,17 +334,7 @@ pub async fn ask(
 ) -> io::Result<Outcome> {
     let mut terminal = ratatui::try_init()?;
     execute!(io::stdout(), EnableBracketedPaste)?;
-    let mut request = RequestBox {
-        text: Vec::new(),
-        cursor: 0,
-        pipeline,
-        provider,
-        theme,
-        recent: Vec::new(),
-        in_list: false,
-        selected: 0,
-        filter: String::new(),
-    };
+    let mut request = RequestBox::new(pipeline, provider, theme);
     let mut input = EventStream::new();
     let recent = recent.fuse();
     futures::pin_mut!(recent);
@@ -378,17 +383,7 @@ mod tests {
     fn editing_and_submitting() {
         let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
         let theme = Theme::mono();
-        let mut b = RequestBox {
-            text: Vec::new(),
-            cursor: 0,
-            pipeline: &pipeline,
-            provider: "offline",
-            theme: &theme,
-            recent: Vec::new(),
-            in_list: false,
-            selected: 0,
-            filter: String::new(),
-        };
+        let mut b = RequestBox::new(&pipeline, "offline", &theme);
         assert_eq!(
             b.on_key(&key(KeyCode::Enter)),
             Outcome::Editing,
@@ -423,18 +418,11 @@ mod tests {
             age: "1m".into(),
         };
         let mut b = RequestBox {
-            text: Vec::new(),
-            cursor: 0,
-            pipeline: &pipeline,
-            provider: "offline",
-            theme: &theme,
             recent: vec![
                 recent("a", "finished", "Add an audit log"),
                 recent("b", "interrupted", "Add rate limiting"),
             ],
-            in_list: false,
-            selected: 0,
-            filter: String::new(),
+            ..RequestBox::new(&pipeline, "offline", &theme)
         };
         b.on_key(&key(KeyCode::Tab));
         assert!(b.in_list);

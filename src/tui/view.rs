@@ -88,6 +88,11 @@ impl Widget for &App {
         ])
         .render(request, buf);
         match self.screen {
+            Screen::Board if self.state.phases.is_empty() => {
+                Paragraph::new("starting…")
+                    .style(self.theme.dim)
+                    .render(main, buf);
+            }
             Screen::Board if is_narrow(area.width, self.state.phases.len()) => {
                 narrow_board(self, main, buf);
             }
@@ -263,12 +268,6 @@ fn status_label(app: &App, status: PhaseStatus) -> String {
 
 fn board(app: &App, area: Rect, buf: &mut Buffer) {
     let phases = &app.state.phases;
-    if phases.is_empty() {
-        Paragraph::new("starting…")
-            .style(app.theme.dim)
-            .render(area, buf);
-        return;
-    }
     let columns = Layout::horizontal(vec![Constraint::Fill(1); phases.len()]).split(area);
     for (index, (phase, column)) in phases.iter().zip(columns.iter()).enumerate() {
         phase_column(app, index, phase, *column, buf);
@@ -278,12 +277,6 @@ fn board(app: &App, area: Rect, buf: &mut Buffer) {
 /// Narrow terminals: a one-row strip of every phase, then the focused one.
 fn narrow_board(app: &App, area: Rect, buf: &mut Buffer) {
     let phases = &app.state.phases;
-    if phases.is_empty() {
-        Paragraph::new("starting…")
-            .style(app.theme.dim)
-            .render(area, buf);
-        return;
-    }
     let [strip, column] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     let cells = Layout::horizontal(vec![Constraint::Fill(1); phases.len()]).split(strip);
