@@ -87,6 +87,23 @@ pub async fn run_replay(events: Vec<Event>, speed: Speed, options: Options) -> i
     .map(drop)
 }
 
+/// Takes the terminal over (raw mode, the alternate screen) with the
+/// screen cleared: the alternate screen may still show what an earlier
+/// view drew (the start screen before the stats, say), and a first frame
+/// only writes the cells it thinks changed.
+pub fn enter() -> io::Result<ratatui::DefaultTerminal> {
+    let terminal = ratatui::try_init()?;
+    // The first frame's buffer is blank, so is the screen now.
+    if let Err(e) = execute!(
+        io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    ) {
+        let _ = ratatui::try_restore();
+        return Err(e);
+    }
+    Ok(terminal)
+}
+
 async fn with_terminal(
     mut app: App,
     options: Options,
@@ -94,7 +111,7 @@ async fn with_terminal(
 ) -> io::Result<SessionState> {
     app.keymap = options.keymap;
     app.prices = options.prices;
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = enter()?;
     let result = match execute!(io::stdout(), EnableMouseCapture) {
         Ok(()) => {
             let input = EventStream::new();

@@ -332,7 +332,7 @@ pub async fn ask(
     theme: &Theme,
     recent: impl Future<Output = Vec<Recent>>,
 ) -> io::Result<Outcome> {
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = super::enter()?;
     execute!(io::stdout(), EnableBracketedPaste)?;
     let mut request = RequestBox::new(pipeline, provider, theme);
     let mut input = EventStream::new();

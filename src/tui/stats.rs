@@ -262,7 +262,7 @@ where
         ..Stats::default()
     };
     let mut counting = Some(tokio::task::spawn_blocking(count.clone()));
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = super::enter()?;
     let mut input = EventStream::new();
     let result = loop {
         let view = StatsView {
