@@ -717,3 +717,52 @@ fn scrolling_a_column_to_its_end_reaches_the_last_row_under_a_tall_header() {
     assert!(screen.contains("maker→checker"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn a_retry_of_the_plan_shows_the_tasks_it_kept() {
+    let events = record(&format!("{REQUEST} !task-fails:5"));
+    // The second attempt: tasks 1-4 kept from the first, task 5 running.
+    let n = after(&events, |k| {
+        matches!(
+            k,
+            EventKind::TaskStarted {
+                task: 5,
+                attempt: 2,
+                ..
+            }
+        )
+    });
+    let mut app = live_after(&events, n);
+    app.focus = 2;
+    let screen = draw(&mut app, 160, 30);
+    for expected in [
+        "attempt 2/3",
+        "✓ 1 Implement the orders",
+        "✓ 3 Implement the ra",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn the_stats_view_says_it_is_counting() {
+    let stats = handoff::stats::Stats {
+        sessions_dir: "sessions".into(),
+        ..handoff::stats::Stats::default()
+    };
+    let theme = Theme::mono();
+    let view = handoff::tui::stats::StatsView {
+        stats: &stats,
+        counting: true,
+        theme: &theme,
+    };
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    terminal
+        .draw(|f| f.render_widget(&view, f.area()))
+        .expect("draw");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("counting sessions…"), "{screen}");
+    assert!(!screen.contains("No sessions yet"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
