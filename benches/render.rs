@@ -24,7 +24,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use handoff::engine::Update;
+use handoff::protocol::Update;
 use handoff::session::{DecidedBy, Decision, Event, EventKind};
 use handoff::tui::app::{Screen, Source};
 use handoff::tui::rows::RowCache;

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use handoff::clock::SystemClock;
-use handoff::engine::{Command as EngineCommand, Engine, SessionSpec, Sink};
+use handoff::engine::{Engine, SessionSpec};
+use handoff::protocol::{Command as EngineCommand, Sink};
 use handoff::provider::{Chunk, ChunkStream, CompletionRequest, Provider};
 use handoff::session::log::LogWriter;
 use handoff::session::{DecidedBy, Decision, Event, EventKind, SessionState};

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::clock::Speed;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A terminal dashboard for running a team of LLM role agents through a
@@ -152,28 +153,3 @@ pub enum Command {
     Doctor,
 }
 
-/// A replay speed.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Speed {
-    Factor(f64),
-    Max,
-}
-
-impl std::str::FromStr for Speed {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.eq_ignore_ascii_case("max") {
-            return Ok(Self::Max);
-        }
-        let factor: f64 = s
-            .trim_end_matches('x')
-            .parse()
-            .map_err(|_| format!("`{s}` is not a speed: use a number such as 2 or 0.5, or max"))?;
-        if factor > 0.0 && factor.is_finite() {
-            Ok(Self::Factor(factor))
-        } else {
-            Err(format!("speed must be above 0, not {s}"))
-        }
-    }
-}

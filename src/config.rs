@@ -35,8 +35,6 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::diagnostic::Diagnostic;
-use crate::provider::openai::Timeouts;
-use crate::provider::openai::retry::RetryPolicy;
 
 /// Which provider config.toml asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -179,6 +177,47 @@ pub fn load(path: &Path) -> Result<Config, Diagnostic> {
             None,
             e.to_string(),
         )),
+    }
+}
+
+/// How long to wait for the model's server, for what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// From sending the request to the response headers.
+    pub first_byte: Duration,
+    /// Between two pieces of a streamed answer.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(120),
+            idle: Duration::from_secs(90),
+        }
+    }
+}
+
+/// How hard to try the model's server again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first try.
+    pub max_retries: u32,
+    /// The first backoff; it doubles each time.
+    pub base: Duration,
+    /// The longest wait, whatever the server asks for.
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 4,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(30),
+        }
     }
 }
 

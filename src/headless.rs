@@ -16,13 +16,13 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::diagnostic::Diagnostic;
-use crate::engine::{Command, PermissionAnswer, Update};
+use crate::protocol::{Command, PermissionAnswer, Update};
 use crate::pipeline::Pipeline;
 use crate::sanitize::sanitize;
 use crate::session::{
     Action, DecidedBy, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState,
 };
-use crate::tools::policy::glob_match;
+use crate::policy::glob_match;
 
 /// The longest stretch of streamed text one line shows.
 const OUTPUT_PREVIEW: usize = 72;

@@ -20,6 +20,8 @@ pub mod formats;
 pub mod headless;
 pub mod parallel;
 pub mod pipeline;
+pub mod policy;
+pub mod protocol;
 pub mod provider;
 pub mod sanitize;
 pub mod session;

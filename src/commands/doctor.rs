@@ -65,7 +65,7 @@ pub async fn doctor(g: &Global) -> Outcome {
         problems += 1;
     }
     let provider = OpenAiProvider::new(crate::provider::openai::Settings {
-        retry: crate::provider::openai::retry::RetryPolicy {
+        retry: crate::config::RetryPolicy {
             max_retries: 0,
             ..settings.retry
         },

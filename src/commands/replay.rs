@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use super::{Failure, Outcome, exit, sessions_dir};
-use crate::cli::{Global, Speed};
+use crate::cli::Global;
+use crate::clock::Speed;
 use crate::headless::print_event;
 use crate::session::log::read_session;
 use crate::session::{SessionState, store};

@@ -8,7 +8,8 @@ use tokio::sync::mpsc;
 use super::{Failure, Outcome, exit, pipeline, provider, sessions_dir};
 use crate::cli::{ApproveMode, Global, Headless};
 use crate::clock::{Clock, SystemClock};
-use crate::engine::{Engine, SessionSpec, Update};
+use crate::engine::{Engine, SessionSpec};
+use crate::protocol::Update;
 use crate::headless::{self, GatePolicy};
 use crate::session::log::LogWriter;
 use crate::session::{EventKind, SessionStatus, store};
@@ -141,7 +142,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
         Start::Submit(request) => request,
         Start::Resume(path) => return resume(g, &path.display().to_string(), h).await,
         Start::Replay(path) => {
-            let speed = crate::cli::Speed::Factor(1.0);
+            let speed = crate::clock::Speed::Factor(1.0);
             return super::replay::replay(g, &path.display().to_string(), speed, false, false)
                 .await;
         }

@@ -6,10 +6,12 @@
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::{Command, Engine, EngineError, PermissionAnswer};
+use super::{Engine, EngineError};
+use crate::protocol::{Command, PermissionAnswer};
 use crate::provider::ToolCall;
 use crate::session::{DecidedBy, EventKind, Permit};
-use crate::tools::policy::{self, Verdict};
+use crate::policy::Verdict;
+use crate::tools::ruling;
 use crate::tools::{self, SECRET_ENV, ToolArgs, ToolOutput, command};
 
 /// The most tool output that goes into the log and back to the model.
@@ -33,17 +35,6 @@ enum Asked {
     Stopped,
 }
 
-/// The pattern an "always" answer allows: the program and its first
-/// argument, then anything (`go test ./...` → `go test *`).
-pub fn always_pattern(command: &str) -> String {
-    let words: Vec<&str> = command.split_whitespace().collect();
-    match words.as_slice() {
-        [] => String::new(),
-        [one] => (*one).to_owned(),
-        [first, second] => format!("{first} {second}"),
-        [first, second, ..] => format!("{first} {second} *"),
-    }
-}
 
 fn cap(mut text: String) -> String {
     if text.len() > RESULT_LIMIT {
@@ -177,7 +168,7 @@ impl Engine {
     ) -> Result<Asked, EngineError> {
         let phase = self.spec.pipeline.phases[index].clone();
         let layers = [&self.spec.pipeline.permissions, &phase.permissions];
-        let ruling = policy::check_command(command, &layers, &self.state.session_allow);
+        let ruling = ruling::check_command(command, &layers, &self.state.session_allow);
         let summary = ruling.summary();
         match ruling.verdict {
             Verdict::Allow => {
@@ -204,6 +195,7 @@ impl Engine {
             }
             Verdict::Ask => {}
         }
+        let always_allows = crate::policy::always_pattern(command);
         self.emit(EventKind::PermissionAsked {
             phase: phase.id.clone(),
             attempt,
@@ -211,6 +203,7 @@ impl Engine {
             tool: call.name.clone(),
             detail: command.to_owned(),
             reason: summary,
+            always: Some(always_allows.clone()),
         })?;
         loop {
             match self.commands.recv().await {
@@ -233,7 +226,7 @@ impl Engine {
                     reason,
                     by,
                 })) if call_id == call.id => {
-                    let pattern = (allow && always).then(|| always_pattern(command));
+                    let pattern = (allow && always).then(|| always_allows.clone());
                     let decision = if allow { Permit::Allow } else { Permit::Deny };
                     self.permission(&phase.id, call, decision, by, pattern, reason.clone())?;
                     return Ok(if allow {
@@ -316,17 +309,5 @@ impl Engine {
                 }
             }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::always_pattern;
-
-    #[test]
-    fn always_patterns_generalise_the_arguments() {
-        assert_eq!(always_pattern("go test ./..."), "go test *");
-        assert_eq!(always_pattern("make"), "make");
-        assert_eq!(always_pattern("npm test"), "npm test");
     }
 }

@@ -18,7 +18,7 @@ use toml::{Spanned, Value};
 use super::{Budget, DEFAULT_MAX_ATTEMPTS, Phase, Pipeline};
 pub use crate::diagnostic::Diagnostic;
 use crate::formats::OutputKind;
-use crate::tools::policy::Rules;
+use crate::policy::Rules;
 
 /// The default `skills.toml`, compiled in as the fallback.
 pub const BUILTIN_SKILLS: &str = include_str!("../../skills.toml");
@@ -282,7 +282,7 @@ pub fn pick_pipeline(file: &SkillsFile, request: &str) -> Option<(String, String
                 .into_inner()
                 .triggers
                 .into_iter()
-                .find(|t| crate::tools::policy::glob_match(&t.to_lowercase(), &request))?;
+                .find(|t| crate::policy::glob_match(&t.to_lowercase(), &request))?;
             Some((name, trigger))
         })
 }

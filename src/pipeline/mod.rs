@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::formats::OutputKind;
-use crate::tools::policy::{Rules, Verdict};
+use crate::policy::{Rules, Verdict};
 
 /// Attempts a phase may take before its gate stops offering "reject".
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;

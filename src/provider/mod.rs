@@ -15,6 +15,7 @@ use std::pin::Pin;
 use futures::Stream;
 
 use crate::pipeline::Phase;
+use crate::tools::ToolSpec;
 
 /// Who said a message.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,15 +47,6 @@ impl Message {
             ..Self::default()
         }
     }
-}
-
-/// A tool the model may call: its name, what it does, and a JSON Schema of
-/// its arguments.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ToolSpec {
-    pub name: String,
-    pub description: String,
-    pub parameters: serde_json::Value,
 }
 
 /// A call the model made, assembled from its streamed fragments.

@@ -137,6 +137,10 @@ pub enum EventKind {
         detail: String,
         /// Why it is asked (the policy's ruling).
         reason: String,
+        /// The pattern an "always" answer would allow for the rest of the
+        /// session. Logs written before it was recorded lack it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        always: Option<String>,
     },
     /// The answer to a call's permission, from the policy or a person.
     Permission {

@@ -245,6 +245,8 @@ pub struct PermissionRequest {
     pub tool: String,
     pub detail: String,
     pub reason: String,
+    /// What an "always" answer allows.
+    pub always: String,
 }
 
 /// One phase of the pipeline, with its history.
@@ -563,6 +565,7 @@ impl SessionState {
                 tool,
                 detail,
                 reason,
+                always,
             } => {
                 if let Some(index) = self.phase_index(phase) {
                     if let Some(run) = self.phases[index]
@@ -577,6 +580,9 @@ impl SessionState {
                         tool: tool.clone(),
                         detail: detail.clone(),
                         reason: reason.clone(),
+                        always: always
+                            .clone()
+                            .unwrap_or_else(|| crate::policy::always_pattern(detail)),
                     });
                 }
             }

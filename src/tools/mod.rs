@@ -12,7 +12,7 @@
 
 pub mod command;
 pub mod git;
-pub mod policy;
+pub mod ruling;
 pub mod shell;
 pub mod workspace;
 
@@ -21,7 +21,6 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::provider::ToolSpec;
 
 /// Every tool, by its fixed name.
 pub const TOOL_NAMES: [&str; 6] = [
@@ -42,6 +41,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(1800);
 /// Environment variables a command never sees.
 pub const SECRET_ENV: [&str; 3] = ["OPENAI_API_KEY", "HANDOFF_API_KEY", "ANTHROPIC_API_KEY"];
+
+/// A tool the model may call: its name, what it does, and a JSON Schema of
+/// its arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub parameters: serde_json::Value,
+}
 
 /// The definition of tool `name` offered to a model.
 pub fn spec(name: &str) -> Option<ToolSpec> {

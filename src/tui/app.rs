@@ -18,7 +18,7 @@ use super::markdown;
 use super::replay::Player;
 use super::rows::{RowCache, RowsKey};
 use super::theme::Theme;
-use crate::engine::{Command, Update};
+use crate::protocol::{Command, Update};
 use crate::session::{
     Action, Attempt, DecidedBy, Decision, EventKind, PhaseState, PhaseStatus, SessionState,
 };
@@ -635,7 +635,7 @@ impl App {
         always: bool,
         reason: Option<String>,
     ) {
-        self.send(Command::Permission(crate::engine::PermissionAnswer {
+        self.send(Command::Permission(crate::protocol::PermissionAnswer {
             call_id,
             allow,
             always,

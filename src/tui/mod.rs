@@ -38,8 +38,8 @@ use tokio::time::Instant;
 pub use app::App;
 pub use theme::Theme;
 
-use crate::cli::Speed;
-use crate::engine::{Command, Update};
+use crate::clock::Speed;
+use crate::protocol::{Command, Update};
 use crate::session::{Event, SessionState};
 use app::{Flow, Source};
 

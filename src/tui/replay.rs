@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::cli::Speed;
+use crate::clock::Speed;
 use crate::session::{Event, SessionState};
 
 /// The longest pause between two events in a replay, before speed-up.

@@ -991,7 +991,7 @@ fn permission(
         lines.push(Line::styled(row, app.theme.dim));
     }
     lines.push(Line::raw(""));
-    let pattern = clip(&crate::engine::always_pattern(&request.detail), inner / 3);
+    let pattern = clip(&request.always, inner / 3);
     lines.push(Line::from(vec![
         Span::styled("y", app.theme.key),
         Span::raw(" once · "),

@@ -25,27 +25,9 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::{Chunk, ChunkStream, CompletionRequest, Provider, ProviderError, ToolCall};
-use retry::{RetryNotice, RetryPolicy, RetryingClient};
+use retry::{RetryNotice, RetryingClient};
+use crate::config::{RetryPolicy, Timeouts};
 
-/// How long to wait, for what.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timeouts {
-    pub connect: Duration,
-    /// From sending the request to the response headers.
-    pub first_byte: Duration,
-    /// Between two pieces of a streamed answer.
-    pub idle: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self {
-            connect: Duration::from_secs(10),
-            first_byte: Duration::from_secs(120),
-            idle: Duration::from_secs(90),
-        }
-    }
-}
 
 /// Where and how to reach the server. Its `Debug` never shows the key,
 /// so neither can a panic message or a debug print.

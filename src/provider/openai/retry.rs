@@ -21,26 +21,8 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Response, StatusCode};
 use tokio::sync::mpsc;
 
-/// How hard to try.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Retries after the first try.
-    pub max_retries: u32,
-    /// The first backoff; it doubles each time.
-    pub base: Duration,
-    /// The longest wait, whatever the server asks for.
-    pub cap: Duration,
-}
+use crate::config::RetryPolicy;
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_retries: 4,
-            base: Duration::from_millis(500),
-            cap: Duration::from_secs(30),
-        }
-    }
-}
 
 /// A wait before another try, for the user to see.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::provider::{Message, Role, ToolSpec};
+use crate::provider::{Message, Role};
+use crate::tools::ToolSpec;
 
 /// One message in the wire format, tool calls and results included.
 fn message(m: &Message) -> Value {

@@ -3,7 +3,7 @@
 //! it asks for, and an answer cut at the model's output limit is not
 //! taken as an artifact.
 
-mod common;
+use crate::common;
 
 use common::server::{
     Piece, Reply, TestServer, answer, role_of, text_chunk, tool_call_chunk, usage_chunk,

@@ -1,7 +1,7 @@
 //! End to end: the real binary in a pseudo-terminal, its screen read back
 //! with a VT100 parser, driven with key presses as a user would.
 
-mod common;
+use crate::common;
 
 use common::pty::{self, Term};
 use common::{REQUEST, Sandbox, of_kind};
@@ -384,7 +384,7 @@ fn a_permission_prompt_is_answered_by_keyboard() {
     let sandbox = Sandbox::new();
     let repo = common::repository(sandbox.dir.path());
     // `ls` must be asked about in this pipeline.
-    let skills = include_str!("../skills.toml").replace("\"ls*\" = \"allow\"", "\"ls*\" = \"ask\"");
+    let skills = include_str!("../../skills.toml").replace("\"ls*\" = \"allow\"", "\"ls*\" = \"ask\"");
     std::fs::write(sandbox.dir.path().join("skills.toml"), skills).expect("skills");
     let decisions_free = ["run", "--workspace", repo.to_str().expect("path"), REQUEST];
     let mut screen = spawn(&sandbox, 140, 36, &decisions_free, "instant");

@@ -4,7 +4,7 @@
 //! bounded number of requests, never a panic, and the TUI keeps answering
 //! keys while a huge artifact is on screen.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@
 //! `export` — asserting on the exact bytes written that no payload passes,
 //! while the log keeps every original byte.
 
-mod common;
+use crate::common;
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -18,7 +18,7 @@ use common::server::{
     Piece, Reply, TestServer, answer, finish_chunk, role_of, text_chunk, tool_turn,
 };
 use common::{Sandbox, events, of_kind, stderr, stdout};
-use handoff::engine::Update;
+use handoff::protocol::Update;
 use handoff::pipeline::{SkillsFile, load_pipeline};
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind};
 use handoff::tui::Theme;
@@ -206,6 +206,7 @@ fn hostile_session() -> Vec<Event> {
             tool: "run_command".into(),
             detail: format!("cat {}", line(4)),
             reason: corpus.clone(),
+            always: Some(corpus.clone()),
         },
         EventKind::Permission {
             phase: "plan".into(),
@@ -321,7 +322,7 @@ fn every_view_of_a_hostile_session_draws_only_crosstermss_own_sequences() {
     draw_every_screen(&mut app, "live");
 
     // The same log replayed, played to its end.
-    let mut player = handoff::tui::replay::Player::new(events.clone(), handoff::cli::Speed::Max);
+    let mut player = handoff::tui::replay::Player::new(events.clone(), handoff::clock::Speed::Max);
     let mut state = handoff::session::SessionState::default();
     player.seek(events.len(), &mut state);
     player.playing = false;

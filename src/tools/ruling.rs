@@ -28,35 +28,12 @@
 //! alias of a program run by path (`./go test` → `go test`) only count
 //! when an explicit pattern matches them; otherwise the other part decides.
 
-use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
 use super::shell::{self, Item, Piece};
-
-/// What may happen to a command. Ordered by strictness: `Allow < Ask <
-/// Deny`.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Allow,
-    Ask,
-    Deny,
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Allow => "allow",
-            Self::Ask => "ask",
-            Self::Deny => "deny",
-        })
-    }
-}
-
-/// One layer of patterns, as read from TOML (`"git status*" = "allow"`).
-pub type Rules = BTreeMap<String, Verdict>;
+use crate::policy::{Rules, Verdict, glob_match};
 
 /// One checked piece of a command line.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -209,35 +186,6 @@ fn rule(piece: &Piece, layers: &[&Rules], session_allow: &[String]) -> Part {
         }
     }
     Part { text, verdict, why }
-}
-
-/// Whether `text` matches the glob `pattern`: `*` matches any run of
-/// characters (spaces too, or none), every other character only itself,
-/// and the whole text must match.
-#[must_use]
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    let (mut p, mut t) = (0, 0);
-    // The last `*` seen, and where in the text it started matching.
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if pattern.get(p) == Some(&'*') {
-            star = Some((p, t));
-            p += 1;
-        } else if pattern.get(p) == Some(&text[t]) {
-            p += 1;
-            t += 1;
-        } else if let Some((sp, st)) = star {
-            // Let that `*` take one more character and retry.
-            p = sp + 1;
-            t = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
 }
 
 /// Whether some text matches both globs `a` and `b` (`*` as in
@@ -565,33 +513,6 @@ mod tests {
         assert_eq!(Deny.to_string(), "deny");
     }
 
-    #[test]
-    fn glob_matching() {
-        assert!(glob_match("go *", "go test ./..."));
-        assert!(!glob_match("go *", "gofmt x"));
-        assert!(!glob_match("go *", "go"));
-        assert!(glob_match("git status*", "git status"));
-        assert!(glob_match("git status*", "git status -s"));
-        assert!(!glob_match("git status*", "git stash"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("*", "anything at all"));
-        assert!(glob_match("", ""));
-        assert!(!glob_match("", "x"));
-        assert!(glob_match("exact", "exact"));
-        assert!(!glob_match("exact", "exact "));
-        assert!(!glob_match("exact", "inexact"));
-        assert!(glob_match("*--force*", "git push origin --force"));
-        assert!(glob_match("a*b*c", "aXbYc"));
-        assert!(glob_match("a*b*c", "abc"));
-        assert!(!glob_match("a*b*c", "acb"));
-        assert!(glob_match("a**b", "ab"));
-        assert!(glob_match("*.rs", "main.rs"));
-        assert!(!glob_match("*.rs", "main.rs.bak"));
-        assert!(glob_match("a*a*a", "aaaa"));
-        assert!(glob_match("é*", "école"));
-        assert!(!glob_match("?", "x"), "? is literal");
-        assert!(glob_match("?", "?"));
-    }
 
     #[test]
     fn glob_intersection() {

@@ -2,7 +2,7 @@
 //! resumed each time, finishes with a log that was always a valid prefix,
 //! exactly one approval per gate and no tool call run twice.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};

@@ -2,7 +2,7 @@
 //! commands under the permission policy, and the delivery role commits on
 //! the session's branch; the workspace is snapshotted at every gate.
 
-mod common;
+use crate::common;
 
 use common::{REQUEST, Sandbox, events, git, of_kind, repository, stderr, stdout};
 
@@ -114,7 +114,7 @@ fn headless_ask_means_deny_unless_allowed_and_deny_always_wins() {
     let sandbox = Sandbox::new();
     let repo = repository(sandbox.dir.path());
     // The same pipeline, but `ls` must be asked about and `git status` is denied.
-    let skills = include_str!("../skills.toml")
+    let skills = include_str!("../../skills.toml")
         .replace("\"ls*\" = \"allow\"", "\"ls*\" = \"ask\"")
         .replace("\"git status*\" = \"allow\"", "\"git status*\" = \"deny\"");
     std::fs::write(sandbox.dir.path().join("skills.toml"), skills).expect("skills");

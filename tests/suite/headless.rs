@@ -1,7 +1,7 @@
 //! Headless runs of the real binary: the log contract, `show`, exit codes,
 //! decisions files, failures, `check` and replay.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
@@ -553,7 +553,7 @@ fn check_validates_themes_keymaps_and_config_with_positions() {
 #[test]
 fn a_session_over_budget_pauses_at_the_next_gate_even_with_approve_all() {
     let sandbox = Sandbox::new();
-    let builtin = include_str!("../skills.toml");
+    let builtin = include_str!("../../skills.toml");
     std::fs::write(
         sandbox.dir.path().join("skills.toml"),
         format!("{builtin}\n[pipelines.backend.budget]\nmax_tokens = 1500\n"),

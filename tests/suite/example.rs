@@ -1,7 +1,7 @@
 //! The recorded example session the README points to still loads, folds to
 //! a finished session, and replays.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -5,7 +5,7 @@
 //! no byte printed. And under `umask 000` every session file is still 0600
 //! in 0700 folders.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! plans checked and asked for again, QA verdicts that send work back by
 //! themselves (bounded), and unreadable answers that stop for a person.
 
-mod common;
+use crate::common;
 
 use common::{REQUEST, Sandbox, artifacts, events, of_kind, stderr, stdout};
 use pretty_assertions::assert_eq;

@@ -4,7 +4,7 @@
 //! sessions folder that cannot be written. The user is told, no decision is
 //! taken that was not recorded, and everything shown as done is on disk.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;

@@ -5,7 +5,7 @@
 //! every refusal names the file, a line and a column inside the text; the
 //! binary's `check` exits 2 with those positions.
 
-mod common;
+use crate::common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 

@@ -2,7 +2,7 @@
 //! a whole session, and every fault with what the user sees (message, exit
 //! code, log contents).
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -464,9 +464,11 @@ fn doctor_says_what_works_and_exactly_what_does_not() {
 #[tokio::test]
 async fn tool_calls_are_assembled_from_fragments_and_results_go_back_as_a_second_turn() {
     use futures::StreamExt;
-    use handoff::provider::openai::{OpenAiProvider, Settings, Timeouts, retry::RetryPolicy};
+    use handoff::config::{RetryPolicy, Timeouts};
+    use handoff::tools::ToolSpec;
+    use handoff::provider::openai::{OpenAiProvider, Settings};
     use handoff::provider::{
-        Brief, Chunk, CompletionRequest, Message, Provider, Role, ToolCall, ToolSpec,
+        Brief, Chunk, CompletionRequest, Message, Provider, Role, ToolCall,
     };
 
     let server = TestServer::start(|n, _| match n {

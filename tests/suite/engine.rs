@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use handoff::clock::SystemClock;
-use handoff::engine::{Command, Engine, SessionSpec, Sink};
+use handoff::engine::{Engine, SessionSpec};
+use handoff::protocol::{Command, Sink};
 use handoff::pipeline::{SkillsFile, load_pipeline};
 use handoff::provider::offline::{OfflineProvider, Pace};
 use handoff::session::log::{LogWriter, read_log};

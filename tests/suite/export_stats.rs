@@ -2,7 +2,7 @@
 //! and what they say, and the figures `stats` counts across several
 //! sessions, a corrupt log among them.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

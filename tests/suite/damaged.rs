@@ -4,7 +4,7 @@
 //! damaged with its line and still lists the good session; `show`,
 //! `resume` and `replay` say which line is wrong and what to do.
 
-mod common;
+use crate::common;
 
 use common::{REQUEST, Sandbox, stderr, stdout};
 use serde_json::Value;

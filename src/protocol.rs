@@ -1,0 +1,79 @@
+//! What passes between the engine and its clients (the TUI, the headless
+//! printer): [`Command`]s in, [`Update`]s out through a [`Sink`].
+//!
+//! The engine, the TUI and headless all import this module; the clients never
+//! import the engine. A client holds an `UnboundedSender<Command>` to decide
+//! and the receiving end of the engine's updates; the engine publishes each
+//! event only after it is written to the log.
+
+use tokio::sync::mpsc;
+
+use crate::session::{DecidedBy, Decision, Event, SessionState};
+
+/// What a client asks of the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Answer the open gate.
+    Decide(Decision),
+    /// Stop the running phase; it fails with a gate that offers a retry.
+    Cancel,
+    /// Answer a tool call's permission request.
+    Permission(PermissionAnswer),
+}
+
+/// A person's (or a headless policy's) answer to a permission request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PermissionAnswer {
+    pub call_id: String,
+    pub allow: bool,
+    /// Allow commands like this one for the rest of the session.
+    pub always: bool,
+    /// Why not, for the agent to read.
+    pub reason: Option<String>,
+    pub by: DecidedBy,
+}
+
+/// What the engine tells its subscriber.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    /// An event, just written.
+    Event(Event),
+    /// An event a resumed session had recorded before: to fold and show,
+    /// not to answer.
+    Recorded(Event),
+    /// The recorded events are through; the session goes on live.
+    Resumed,
+    /// Something to show that is not part of the record (a refused decision).
+    Notice(String),
+}
+
+/// Receives every event after it is written, with the engine's state after it.
+pub trait Sink: Send {
+    fn publish(&mut self, event: &Event, state: &SessionState);
+    /// An event of a resumed session's history, folded again.
+    fn publish_recorded(&mut self, event: &Event, state: &SessionState) {
+        self.publish(event, state);
+    }
+    /// The history of a resumed session has been published.
+    fn resumed(&mut self) {}
+    fn notice(&mut self, text: String);
+}
+
+impl Sink for mpsc::UnboundedSender<Update> {
+    fn publish(&mut self, event: &Event, _state: &SessionState) {
+        // A subscriber that has gone away does not stop the session.
+        let _ = self.send(Update::Event(event.clone()));
+    }
+
+    fn publish_recorded(&mut self, event: &Event, _state: &SessionState) {
+        let _ = self.send(Update::Recorded(event.clone()));
+    }
+
+    fn resumed(&mut self) {
+        let _ = self.send(Update::Resumed);
+    }
+
+    fn notice(&mut self, text: String) {
+        let _ = self.send(Update::Notice(text));
+    }
+}
