@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use handoff::clock::SystemClock;
+use handoff::engine::LogWriter;
 use handoff::engine::{Engine, SessionSpec};
 use handoff::protocol::{Command as EngineCommand, Sink};
 use handoff::provider::{Chunk, ChunkStream, CompletionRequest, Provider};
-use handoff::session::log::LogWriter;
 use handoff::session::{DecidedBy, Decision, Event, EventKind, SessionState};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use tokio::sync::mpsc;

@@ -1,4 +1,5 @@
-//! The command line, as DESIGN.md §5 fixes it: clap definitions only.
+//! The command line (a contract, listed in ARCHITECTURE.md): clap
+//! definitions only.
 
 use std::path::PathBuf;
 
@@ -152,4 +153,3 @@ pub enum Command {
     /// Check the configured model endpoint with one tiny request.
     Doctor,
 }
-

@@ -16,13 +16,13 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::diagnostic::Diagnostic;
-use crate::protocol::{Command, PermissionAnswer, Update};
 use crate::pipeline::Pipeline;
+use crate::policy::glob_match;
+use crate::protocol::{Command, PermissionAnswer, Update};
 use crate::sanitize::sanitize;
 use crate::session::{
     Action, DecidedBy, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState,
 };
-use crate::policy::glob_match;
 
 /// The longest stretch of streamed text one line shows.
 const OUTPUT_PREVIEW: usize = 72;
@@ -193,7 +193,7 @@ pub enum Ending {
 }
 
 impl Ending {
-    /// The process exit code DESIGN.md §5 fixes.
+    /// The process exit code (ARCHITECTURE.md lists them).
     pub fn exit_code(self) -> u8 {
         match self {
             Self::Finished(Outcome::Completed) => 0,

@@ -37,7 +37,7 @@ pub(super) fn load(g: &Global, session: &str) -> Result<Loaded, Failure> {
     Ok(loaded)
 }
 
-/// The folded state as `show --json` prints it (DESIGN.md §5).
+/// The folded state as `show --json` prints it (a contract: ARCHITECTURE.md).
 pub fn state_json(loaded: &Loaded) -> serde_json::Value {
     let s = &loaded.state;
     json!({

@@ -23,7 +23,7 @@ use crate::provider::openai::{OpenAiProvider, Settings};
 use crate::sanitize::sanitize;
 use crate::session::store;
 
-/// Exit codes, as DESIGN.md §5 fixes them.
+/// Exit codes (a contract: ARCHITECTURE.md).
 pub mod exit {
     pub const OK: u8 = 0;
     pub const FAILED: u8 = 1;

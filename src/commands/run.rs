@@ -3,16 +3,16 @@
 use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::{Failure, Outcome, exit, pipeline, provider, sessions_dir};
 use crate::cli::{ApproveMode, Global, Headless};
 use crate::clock::{Clock, SystemClock};
-use crate::engine::{Engine, SessionSpec};
-use crate::protocol::Update;
+use crate::engine::{Engine, LogWriter, SessionSpec};
 use crate::headless::{self, GatePolicy};
-use crate::session::log::LogWriter;
-use crate::session::{EventKind, SessionStatus, store};
+use crate::protocol::Update;
+use crate::session::{Event, EventKind, SessionStatus, store};
 use crate::tools::git;
 use crate::tools::workspace::Workspace;
 use crate::tui;
@@ -157,7 +157,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
     let ui = ui(g, h)?;
     let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
     let spec = session_spec(id, request, pipeline, chosen, (workspace, branch), clock)?;
-    attend(h, policy, spec, log, None, ui).await
+    attend(h, policy, spec, log, Begin::New, ui).await
 }
 
 /// `handoff resume`: continue an interrupted session from its log.
@@ -212,7 +212,16 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Outcome {
         (workspace, branch),
         Arc::new(SystemClock),
     )?;
-    attend(h, policy, spec, log, Some(events), ui).await
+    attend(h, policy, spec, log, Begin::Resume(events), ui).await
+}
+
+/// How the engine begins a session.
+enum Begin {
+    New,
+    /// Go on from the events the log holds.
+    Resume(Vec<Event>),
+    /// Write these (another session's events, then `forked`) and go on.
+    Fork(Vec<(DateTime<Utc>, EventKind)>),
 }
 
 /// What the engine needs for a session.
@@ -271,15 +280,14 @@ fn ui(g: &Global, h: &Headless) -> Result<Option<tui::Options>, Failure> {
     (!h.headless).then(|| super::ui_options(g)).transpose()
 }
 
-/// Runs the engine (a new session, or `recorded` events to resume from)
-/// and attends to it from the TUI or headless; the exit code says how it
+/// Runs the engine (a new session, a resumed one or a fork) and attends to it from the TUI or headless; the exit code says how it
 /// ended.
 async fn attend(
     h: &Headless,
     policy: GatePolicy,
     spec: SessionSpec,
     log: LogWriter,
-    recorded: Option<Vec<crate::session::Event>>,
+    begin: Begin,
     ui: Option<tui::Options>,
 ) -> Outcome {
     let path = log.path().to_owned();
@@ -287,9 +295,10 @@ async fn attend(
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let engine = Engine::new(spec, log, Box::new(updates_tx.clone()), commands_rx);
     let task = tokio::spawn(async move {
-        let result = match recorded {
-            Some(events) => engine.resume(events).await,
-            None => engine.run().await,
+        let result = match begin {
+            Begin::New => engine.run().await,
+            Begin::Resume(events) => engine.resume(events).await,
+            Begin::Fork(copied) => engine.fork(copied).await,
         };
         if let Err(e) = &result {
             let _ = updates_tx.send(Update::Notice(format!("the session stopped: {e}")));
@@ -361,9 +370,9 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let id = store::new_id(clock.now());
     let ui = ui(g, h)?;
-    let mut log =
+    let log =
         LogWriter::create(&sessions_dir(g), &id).map_err(|e| Failure::failed(e.to_string()))?;
-    let mut events = Vec::with_capacity(gate + 2);
+    let mut copied = Vec::with_capacity(gate + 2);
     for event in &recorded[..=gate] {
         let mut kind = event.kind.clone();
         // The fork records what it runs with: the origin's provider and
@@ -379,21 +388,28 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome 
             chosen.provider.name().clone_into(by);
             model.clone_from(&chosen.model);
         }
-        events.push(
-            log.append(event.t, kind)
-                .map_err(|e| Failure::failed(e.to_string()))?,
-        );
+        copied.push((event.t, kind));
     }
-    let forked = EventKind::Forked {
-        from: old.id.clone(),
-        at: at.to_owned(),
-        from_seq: recorded[gate].seq,
-    };
-    events.push(
-        log.append(clock.now(), forked)
-            .map_err(|e| Failure::failed(e.to_string()))?,
-    );
-    let prefix = crate::session::SessionState::from_events(&events);
+    copied.push((
+        clock.now(),
+        EventKind::Forked {
+            from: old.id.clone(),
+            at: at.to_owned(),
+            from_seq: recorded[gate].seq,
+        },
+    ));
+    // What the new log will hold, folded before the engine writes it: the
+    // workspace and the snapshot to restore.
+    let written: Vec<Event> = copied
+        .iter()
+        .zip(0..)
+        .map(|((t, kind), seq)| Event {
+            seq,
+            t: *t,
+            kind: kind.clone(),
+        })
+        .collect();
+    let prefix = crate::session::SessionState::from_events(&written);
     let (workspace, branch) = reopen_workspace(prefix.workspace.as_ref(), &id)?;
     if let (Some(workspace), Some(branch)) = (&workspace, &branch)
         && let Some((_, commit)) = prefix.snapshots.iter().find(|(p, _)| p == at)
@@ -416,5 +432,5 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome 
         (workspace, branch),
         clock,
     )?;
-    attend(h, policy, spec, log, Some(events), ui).await
+    attend(h, policy, spec, log, Begin::Fork(copied), ui).await
 }

@@ -15,17 +15,21 @@ mod checks;
 mod phase;
 mod tasks;
 mod tool_calls;
+mod writer;
+
+pub use writer::LogWriter;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::cost::{Prices, over_budget};
-use crate::protocol::{Command, Sink};
 use crate::pipeline::Pipeline;
+use crate::protocol::{Command, Sink};
 use crate::provider::Provider;
-use crate::session::log::{LogError, LogWriter};
+use crate::session::log::LogError;
 use crate::session::{Action, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState};
 
 /// How the failure of an attempt cut off by a crash or a quit begins.
@@ -140,6 +144,21 @@ impl Engine {
             workspace,
         })?;
         self.drive(Next::Run(0)).await
+    }
+
+    /// Begins a forked session: writes `copied` (another session's events
+    /// up to a gate, as the fork records them, then its `forked` event)
+    /// to this engine's new log, then goes on from there as a resumed
+    /// session would: the gate the fork was made at waits again.
+    pub async fn fork(
+        mut self,
+        copied: Vec<(DateTime<Utc>, EventKind)>,
+    ) -> Result<SessionState, EngineError> {
+        let mut events = Vec::with_capacity(copied.len());
+        for (t, kind) in copied {
+            events.push(self.log.append(t, kind)?);
+        }
+        self.resume(events).await
     }
 
     /// Continues a session from `events`, its log as read (the writer was

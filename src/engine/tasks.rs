@@ -1,4 +1,4 @@
-//! Maker→checker: running a plan task by task (seed 003).
+//! Maker→checker: running a plan task by task.
 //!
 //! A phase with `tasks_from` runs the plan of that earlier phase instead of
 //! one conversation. Each implementation task (maker) is followed by its
@@ -27,9 +27,9 @@ use super::answer::{Answer, Retrying, Step};
 use super::phase::{FLUSH_AFTER, FLUSH_BYTES};
 use super::tool_calls::CallEnd;
 use super::{Engine, EngineError};
-use crate::protocol::Command;
 use crate::agent;
 use crate::formats::plan::{Criteria, Plan, Task};
+use crate::protocol::Command;
 use crate::provider::{CompletionRequest, Message, Provider, Role, TaskBrief, ToolCall};
 use crate::session::state::task_call_id;
 use crate::session::{EventKind, TaskOutcome};

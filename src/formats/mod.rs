@@ -1,7 +1,7 @@
 //! Structured artifacts: answers the engine must read, not only show.
 //!
 //! Most phases answer in Markdown. A phase whose `output` in skills.toml is
-//! `plan` answers with seed 003's plan object, and one whose `output` is
+//! `plan` answers with a maker→checker plan object, and one whose `output` is
 //! `verdict` with a QA verdict. [`json_object`] finds the object in a
 //! model's answer (bare, or in a `json` code fence among prose); [`plan`] and
 //! [`verdict`] check it against its schema, listing every mistake so the

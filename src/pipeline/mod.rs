@@ -96,7 +96,7 @@ fn default_return_rounds() -> u32 {
     DEFAULT_RETURN_ROUNDS
 }
 
-/// A domain specialist (seed 004's routing): keywords that engage it and
+/// A domain specialist (routing by domain): keywords that engage it and
 /// the guidance it gives the roles it advises.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

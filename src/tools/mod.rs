@@ -1,5 +1,5 @@
 //! The tools agents use in the workspace, with fixed names and arguments
-//! (DESIGN.md §5): `read_file{path}`, `write_file{path,content}`,
+//! (a contract, listed in ARCHITECTURE.md): `read_file{path}`, `write_file{path,content}`,
 //! `list_dir{path}`, `search{pattern,path?}`, `run_command{command,
 //! timeout_s?}` and `report_status{completed[],pending[]}`.
 //!
@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-
 
 /// Every tool, by its fixed name.
 pub const TOOL_NAMES: [&str; 6] = [

@@ -1,7 +1,9 @@
 //! Key bindings: one table that drives key handling, the footer hints and the
 //! help screen, so the three can never disagree.
 //!
-//! A binding maps a key name (`"a"`, `"enter"`, `"left"`, `"ctrl-c"`) in a
+//! The defaults are `keymap-default.toml` at the root of the repository,
+//! compiled in and read by the same loader as a user's file. A binding maps
+//! a key name (`"a"`, `"enter"`, `"left"`, `"ctrl-c"`) in a
 //! [`Context`] to an [`Act`], with the words the footer and help show. A
 //! user's `keymap.toml` patches the defaults, one entry per binding:
 //!
@@ -20,12 +22,14 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
+use strum::{EnumIter, EnumString, IntoEnumIterator as _, IntoStaticStr};
 use toml::Spanned;
 
 use crate::diagnostic::Diagnostic;
 
-/// Where a binding applies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a binding applies; the names are keymap.toml's tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, IntoStaticStr, EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Context {
     /// The six columns, live or replayed.
     Board,
@@ -46,34 +50,15 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Self; 8] = [
-        Self::Board,
-        Self::Artifact,
-        Self::Diff,
-        Self::Search,
-        Self::Editor,
-        Self::Picker,
-        Self::Permission,
-        Self::Replay,
-    ];
-
     /// The name used in headings and in keymap.toml.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Board => "board",
-            Self::Artifact => "artifact",
-            Self::Diff => "diff",
-            Self::Search => "search",
-            Self::Editor => "editor",
-            Self::Picker => "picker",
-            Self::Permission => "permission",
-            Self::Replay => "replay",
-        }
+        self.into()
     }
 }
 
 /// What a key does. The names are those of keymap.toml.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, IntoStaticStr, EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Act {
     Left,
     Right,
@@ -117,91 +102,9 @@ pub enum Act {
 }
 
 impl Act {
-    pub const ALL: [Self; 39] = [
-        Self::Left,
-        Self::Right,
-        Self::Down,
-        Self::Up,
-        Self::PageDown,
-        Self::PageUp,
-        Self::Top,
-        Self::Bottom,
-        Self::Open,
-        Self::Back,
-        Self::Approve,
-        Self::ApproveWithNotes,
-        Self::Edit,
-        Self::Reject,
-        Self::Return,
-        Self::Diff,
-        Self::Cancel,
-        Self::Abort,
-        Self::Help,
-        Self::Quit,
-        Self::Search,
-        Self::NextMatch,
-        Self::PrevMatch,
-        Self::PrevAttempt,
-        Self::NextAttempt,
-        Self::Submit,
-        Self::Undo,
-        Self::Redo,
-        Self::PlayPause,
-        Self::StepForward,
-        Self::StepBack,
-        Self::Faster,
-        Self::Slower,
-        Self::PermitOnce,
-        Self::PermitAlways,
-        Self::Deny,
-        Self::NextGate,
-        Self::PrevGate,
-        Self::Matrix,
-    ];
-
     /// The `snake_case` name keymap.toml uses.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Left => "left",
-            Self::Right => "right",
-            Self::Down => "down",
-            Self::Up => "up",
-            Self::PageDown => "page_down",
-            Self::PageUp => "page_up",
-            Self::Top => "top",
-            Self::Bottom => "bottom",
-            Self::Open => "open",
-            Self::Back => "back",
-            Self::Approve => "approve",
-            Self::ApproveWithNotes => "approve_with_notes",
-            Self::Edit => "edit",
-            Self::Reject => "reject",
-            Self::Return => "return",
-            Self::Diff => "diff",
-            Self::Cancel => "cancel",
-            Self::Abort => "abort",
-            Self::Help => "help",
-            Self::Quit => "quit",
-            Self::Search => "search",
-            Self::NextMatch => "next_match",
-            Self::PrevMatch => "prev_match",
-            Self::PrevAttempt => "prev_attempt",
-            Self::NextAttempt => "next_attempt",
-            Self::Submit => "submit",
-            Self::Undo => "undo",
-            Self::Redo => "redo",
-            Self::PlayPause => "play_pause",
-            Self::StepForward => "step_forward",
-            Self::StepBack => "step_back",
-            Self::Faster => "faster",
-            Self::Slower => "slower",
-            Self::PermitOnce => "permit_once",
-            Self::PermitAlways => "permit_always",
-            Self::Deny => "deny",
-            Self::NextGate => "next_gate",
-            Self::PrevGate => "prev_gate",
-            Self::Matrix => "matrix",
-        }
+        self.into()
     }
 }
 
@@ -223,323 +126,16 @@ pub struct Keymap {
     pub bindings: Vec<Binding>,
 }
 
-/// The defaults: (context, keys, act, help text, footer word).
-const DEFAULTS: &[(Context, &[&str], Act, &str, &str)] = {
-    use Act as A;
-    use Context::{Artifact, Board, Diff, Editor, Permission, Picker, Replay, Search};
-    &[
-        (
-            Board,
-            &["a"],
-            A::Approve,
-            "approve and hand off to the next role",
-            "approve",
-        ),
-        (
-            Board,
-            &["n"],
-            A::ApproveWithNotes,
-            "approve with notes for every later role",
-            "notes",
-        ),
-        (
-            Board,
-            &["e"],
-            A::Edit,
-            "edit the artifact before handing it on",
-            "edit",
-        ),
-        (
-            Board,
-            &["r"],
-            A::Reject,
-            "reject with feedback: the phase runs again",
-            "reject",
-        ),
-        (
-            Board,
-            &["b"],
-            A::Return,
-            "return work to an earlier phase",
-            "return",
-        ),
-        (
-            Board,
-            &["d"],
-            A::Diff,
-            "diff against the draft or the previous attempt",
-            "diff",
-        ),
-        (
-            Board,
-            &["c"],
-            A::Cancel,
-            "cancel the running phase",
-            "cancel",
-        ),
-        (
-            Board,
-            &["x"],
-            A::Abort,
-            "abort the session (asks first)",
-            "",
-        ),
-        (
-            Board,
-            &["enter"],
-            A::Open,
-            "open the focused artifact",
-            "read",
-        ),
-        (
-            Board,
-            &["h", "left"],
-            A::Left,
-            "focus the column to the left",
-            "column",
-        ),
-        (
-            Board,
-            &["l", "right"],
-            A::Right,
-            "focus the column to the right",
-            "",
-        ),
-        (
-            Board,
-            &["j", "down"],
-            A::Down,
-            "scroll the focused column down",
-            "scroll",
-        ),
-        (
-            Board,
-            &["k", "up"],
-            A::Up,
-            "scroll the focused column up",
-            "",
-        ),
-        (
-            Board,
-            &["m"],
-            A::Matrix,
-            "show which artifact went to which role",
-            "handoffs",
-        ),
-        (Board, &["?"], A::Help, "show or hide this help", "help"),
-        (
-            Board,
-            &["q", "ctrl-c"],
-            A::Quit,
-            "quit (asks first while work runs)",
-            "quit",
-        ),
-        (Artifact, &["j", "down"], A::Down, "scroll down", "scroll"),
-        (Artifact, &["k", "up"], A::Up, "scroll up", ""),
-        (
-            Artifact,
-            &["pagedown", "space"],
-            A::PageDown,
-            "page down",
-            "page",
-        ),
-        (Artifact, &["pageup"], A::PageUp, "page up", ""),
-        (Artifact, &["g", "home"], A::Top, "go to the top", ""),
-        (Artifact, &["G", "end"], A::Bottom, "go to the end", ""),
-        (Artifact, &["/"], A::Search, "search", "search"),
-        (
-            Artifact,
-            &["["],
-            A::PrevAttempt,
-            "the previous attempt",
-            "attempt",
-        ),
-        (Artifact, &["]"], A::NextAttempt, "the next attempt", ""),
-        (
-            Artifact,
-            &["h", "left"],
-            A::Left,
-            "the previous phase's artifact",
-            "phase",
-        ),
-        (
-            Artifact,
-            &["l", "right"],
-            A::Right,
-            "the next phase's artifact",
-            "",
-        ),
-        (
-            Artifact,
-            &["a"],
-            A::Approve,
-            "approve and hand off to the next role",
-            "approve",
-        ),
-        (
-            Artifact,
-            &["n"],
-            A::ApproveWithNotes,
-            "approve with notes",
-            "notes",
-        ),
-        (Artifact, &["e"], A::Edit, "edit this artifact", "edit"),
-        (
-            Artifact,
-            &["r"],
-            A::Reject,
-            "reject with feedback",
-            "reject",
-        ),
-        (
-            Artifact,
-            &["b"],
-            A::Return,
-            "return work to an earlier phase",
-            "",
-        ),
-        (
-            Artifact,
-            &["d"],
-            A::Diff,
-            "diff against the draft or the previous attempt",
-            "diff",
-        ),
-        (
-            Artifact,
-            &["esc", "q"],
-            A::Back,
-            "back to the board",
-            "back",
-        ),
-        (Artifact, &["?"], A::Help, "show or hide this help", "help"),
-        (Search, &["n"], A::NextMatch, "next match", "next"),
-        (Search, &["N"], A::PrevMatch, "previous match", "prev"),
-        (Search, &["esc"], A::Back, "clear the search", "clear"),
-        (Diff, &["j", "down"], A::Down, "scroll down", "scroll"),
-        (Diff, &["k", "up"], A::Up, "scroll up", ""),
-        (
-            Diff,
-            &["pagedown", "space"],
-            A::PageDown,
-            "page down",
-            "page",
-        ),
-        (Diff, &["pageup"], A::PageUp, "page up", ""),
-        (Diff, &["g", "home"], A::Top, "go to the top", ""),
-        (Diff, &["G", "end"], A::Bottom, "go to the end", ""),
-        (
-            Diff,
-            &["d"],
-            A::Diff,
-            "switch between draft and previous attempt",
-            "switch",
-        ),
-        (
-            Diff,
-            &["a"],
-            A::Approve,
-            "approve and hand off to the next role",
-            "approve",
-        ),
-        (Diff, &["esc", "q"], A::Back, "back", "back"),
-        (Diff, &["?"], A::Help, "show or hide this help", "help"),
-        (Editor, &["ctrl-s"], A::Submit, "save / submit", "submit"),
-        (
-            Editor,
-            &["esc"],
-            A::Back,
-            "cancel (asks when changed)",
-            "cancel",
-        ),
-        (Editor, &["ctrl-z"], A::Undo, "undo", "undo"),
-        (Editor, &["ctrl-y"], A::Redo, "redo", "redo"),
-        (
-            Editor,
-            &["ctrl-f"],
-            A::Search,
-            "search in the text",
-            "search",
-        ),
-        (Editor, &["ctrl-n"], A::NextMatch, "next match", ""),
-        (Editor, &["ctrl-p"], A::PrevMatch, "previous match", ""),
-        (Picker, &["j", "down"], A::Down, "next phase", "move"),
-        (Picker, &["k", "up"], A::Up, "previous phase", ""),
-        (
-            Picker,
-            &["enter"],
-            A::Submit,
-            "return work to this phase",
-            "choose",
-        ),
-        (Picker, &["esc", "q"], A::Back, "cancel", "cancel"),
-        (
-            Permission,
-            &["y"],
-            A::PermitOnce,
-            "allow this command once",
-            "once",
-        ),
-        (
-            Permission,
-            &["a"],
-            A::PermitAlways,
-            "allow commands like it for this session",
-            "always",
-        ),
-        (
-            Permission,
-            &["n"],
-            A::Deny,
-            "deny it, with an optional reason for the agent",
-            "deny",
-        ),
-        (
-            Permission,
-            &["?"],
-            A::Help,
-            "show or hide this help",
-            "help",
-        ),
-        (Permission, &["ctrl-c"], A::Quit, "quit (asks first)", ""),
-        (
-            Replay,
-            &["space"],
-            A::PlayPause,
-            "play or pause",
-            "play/pause",
-        ),
-        (
-            Replay,
-            &["."],
-            A::StepForward,
-            "step one event forward",
-            "step",
-        ),
-        (Replay, &[","], A::StepBack, "step one event back", ""),
-        (Replay, &["+", "="], A::Faster, "play faster", "speed"),
-        (Replay, &["-"], A::Slower, "play slower", ""),
-        (Replay, &["g", "home"], A::Top, "go to the start", ""),
-        (Replay, &["G", "end"], A::Bottom, "go to the end", ""),
-        (Replay, &[">"], A::NextGate, "jump to the next gate", "gate"),
-        (Replay, &["<"], A::PrevGate, "jump to the previous gate", ""),
-    ]
-};
+/// The default bindings, read by the same loader as a user's file.
+const DEFAULTS: &str = include_str!("../../keymap-default.toml");
 
 impl Default for Keymap {
     fn default() -> Self {
         Self {
-            bindings: DEFAULTS
-                .iter()
-                .map(|(context, keys, act, desc, hint)| Binding {
-                    context: *context,
-                    keys: keys.iter().map(|k| (*k).to_owned()).collect(),
-                    act: *act,
-                    desc: (*desc).to_owned(),
-                    hint: (!hint.is_empty()).then(|| (*hint).to_owned()),
-                })
-                .collect(),
+            bindings: Vec::new(),
         }
+        .patch("keymap-default.toml", DEFAULTS)
+        .expect("keymap-default.toml is valid: a unit test reads it")
     }
 }
 
@@ -579,25 +175,27 @@ struct RawBinding {
     on: Spanned<Keys>,
     action: Spanned<String>,
     desc: Option<String>,
+    /// The footer's word for it.
+    hint: Option<String>,
 }
 
 impl Keymap {
     /// The defaults patched by a keymap.toml's text; `file` names it in
     /// messages. Every mistake is reported with its position.
     pub fn patched(file: &str, text: &str) -> Result<Self, Vec<Diagnostic>> {
+        Self::default().patch(file, text)
+    }
+
+    /// This keymap patched by a keymap file's text.
+    fn patch(mut self, file: &str, text: &str) -> Result<Self, Vec<Diagnostic>> {
         let raw: BTreeMap<Spanned<String>, Vec<Spanned<RawBinding>>> =
             toml::from_str(text).map_err(|e| vec![Diagnostic::from_toml(file, text, &e)])?;
-        let mut keymap = Self::default();
         let mut found = Vec::new();
         let mut error =
             |span, message: String| found.push(Diagnostic::at(file, text, Some(span), message));
         for (context_name, entries) in raw {
-            let Some(context) = Context::ALL
-                .iter()
-                .copied()
-                .find(|c| c.name() == context_name.get_ref())
-            else {
-                let names: Vec<_> = Context::ALL.iter().map(|c| c.name()).collect();
+            let Ok(context) = context_name.get_ref().parse::<Context>() else {
+                let names: Vec<_> = Context::iter().map(Context::name).collect();
                 error(
                     context_name.span(),
                     format!(
@@ -610,11 +208,7 @@ impl Keymap {
             };
             for entry in entries {
                 let entry = entry.into_inner();
-                let Some(act) = Act::ALL
-                    .iter()
-                    .copied()
-                    .find(|a| a.name() == entry.action.get_ref())
-                else {
+                let Ok(act) = entry.action.get_ref().parse::<Act>() else {
                     error(
                         entry.action.span(),
                         format!("unknown action `{}`", entry.action.get_ref()),
@@ -636,11 +230,11 @@ impl Keymap {
                     );
                     continue;
                 }
-                keymap.rebind(context, act, keys, entry.desc);
+                self.rebind(context, act, keys, entry.desc, entry.hint);
             }
         }
         if found.is_empty() {
-            Ok(keymap)
+            Ok(self)
         } else {
             Err(found)
         }
@@ -648,7 +242,14 @@ impl Keymap {
 
     /// Gives `act` in `context` these keys (taking them from any other
     /// binding of the context), adding the binding if the defaults lack it.
-    fn rebind(&mut self, context: Context, act: Act, keys: Vec<String>, desc: Option<String>) {
+    fn rebind(
+        &mut self,
+        context: Context,
+        act: Act,
+        keys: Vec<String>,
+        desc: Option<String>,
+        hint: Option<String>,
+    ) {
         for b in self
             .bindings
             .iter_mut()
@@ -666,13 +267,16 @@ impl Keymap {
                 if let Some(desc) = desc {
                     b.desc = desc;
                 }
+                if hint.is_some() {
+                    b.hint = hint;
+                }
             }
             None => self.bindings.push(Binding {
                 context,
                 keys,
                 act,
                 desc: desc.unwrap_or_else(|| act.name().replace('_', " ")),
-                hint: None,
+                hint,
             }),
         }
     }
@@ -717,6 +321,15 @@ impl Keymap {
         })
     }
 
+    /// A keymap with only what `text` binds.
+    #[cfg(test)]
+    fn empty_patched(text: &str) -> Result<Self, Vec<Diagnostic>> {
+        Self {
+            bindings: Vec::new(),
+        }
+        .patch("keymap-default.toml", text)
+    }
+
     /// The first key bound to `act` in `context` (what the tests check a
     /// patch against).
     #[cfg(test)]
@@ -732,6 +345,19 @@ impl Keymap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_file_reads_and_binds_every_context() {
+        let keymap = Keymap::empty_patched(DEFAULTS).expect("keymap-default.toml is valid");
+        for context in Context::iter() {
+            assert!(
+                keymap.bindings.iter().any(|b| b.context == context),
+                "{} has no binding",
+                context.name()
+            );
+        }
+        assert_eq!(keymap, Keymap::default());
+    }
 
     #[test]
     fn keys_resolve_by_context_order() {

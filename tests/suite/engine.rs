@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use handoff::clock::SystemClock;
+use handoff::engine::LogWriter;
 use handoff::engine::{Engine, SessionSpec};
-use handoff::protocol::{Command, Sink};
 use handoff::pipeline::{SkillsFile, load_pipeline};
+use handoff::protocol::{Command, Sink};
 use handoff::provider::offline::{OfflineProvider, Pace};
-use handoff::session::log::{LogWriter, read_log};
+use handoff::session::log::read_log;
 use handoff::session::{
     Action, DecidedBy, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState,
 };

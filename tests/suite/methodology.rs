@@ -1,6 +1,7 @@
-//! The seeds' methodology through the offline provider and the real binary:
-//! plans checked and asked for again, QA verdicts that send work back by
-//! themselves (bounded), and unreadable answers that stop for a person.
+//! The method (maker→checker plans, verdicts, specialists, presets)
+//! through the offline provider and the real binary: plans checked and
+//! asked for again, QA verdicts that send work back by themselves
+//! (bounded), and unreadable answers that stop for a person.
 
 use crate::common;
 

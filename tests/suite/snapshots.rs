@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
-use handoff::clock::Speed;
 use handoff::clock::Clock;
+use handoff::clock::Speed;
+use handoff::engine::LogWriter;
 use handoff::engine::{Engine, SessionSpec};
-use handoff::protocol::{Command, Sink};
 use handoff::pipeline::{SkillsFile, load_pipeline};
+use handoff::protocol::{Command, Sink};
 use handoff::provider::offline::{OfflineProvider, Pace};
-use handoff::session::log::LogWriter;
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind, SessionState};
 use handoff::tui::app::{App, Modal, Screen, Source};
 use handoff::tui::replay::Player;
@@ -528,12 +528,17 @@ fn stats_view_over_three_sessions() {
     .into_iter()
     .enumerate()
     {
-        let mut log = LogWriter::create(dir.path(), id).expect("log");
         let later = chrono::TimeDelta::hours(i64::try_from(hour).expect("hour"));
+        let mut log = String::new();
         for event in events {
-            log.append(event.t + later, event.kind.clone())
-                .expect("append");
+            let moved = Event {
+                t: event.t + later,
+                ..event.clone()
+            };
+            log += &serde_json::to_string(&moved).expect("event");
+            log.push('\n');
         }
+        std::fs::write(dir.path().join(format!("{id}.jsonl")), log).expect("log");
     }
     let all = handoff::session::store::list(dir.path());
     let stats = handoff::stats::Stats::gather("sessions", &all, &handoff::cost::Prices::new());

@@ -1,4 +1,4 @@
-//! The offline provider's structured answers: seed 003 plans and QA verdicts
+//! The offline provider's structured answers: maker→checker plans and QA verdicts
 //! as JSON, built from the brief like its Markdown artifacts are.
 //!
 //! The plan turns the requirements' acceptance criteria into maker→checker
