@@ -152,4 +152,3 @@ pub enum Command {
     /// Check the configured model endpoint with one tiny request.
     Doctor,
 }
-

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::{Engine, EngineError};
+use crate::policy::Verdict;
 use crate::protocol::{Command, PermissionAnswer};
 use crate::provider::ToolCall;
 use crate::session::{DecidedBy, EventKind, Permit};
-use crate::policy::Verdict;
 use crate::tools::ruling;
 use crate::tools::{self, SECRET_ENV, ToolArgs, ToolOutput, command};
 
@@ -34,7 +34,6 @@ enum Asked {
     Cancelled,
     Stopped,
 }
-
 
 fn cap(mut text: String) -> String {
     if text.len() > RESULT_LIMIT {

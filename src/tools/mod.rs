@@ -21,7 +21,6 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-
 /// Every tool, by its fixed name.
 pub const TOOL_NAMES: [&str; 6] = [
     "read_file",

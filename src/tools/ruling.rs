@@ -513,7 +513,6 @@ mod tests {
         assert_eq!(Deny.to_string(), "deny");
     }
 
-
     #[test]
     fn glob_intersection() {
         assert!(globs_intersect("git push --force*", "git push *"));

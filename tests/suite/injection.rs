@@ -18,8 +18,8 @@ use common::server::{
     Piece, Reply, TestServer, answer, finish_chunk, role_of, text_chunk, tool_turn,
 };
 use common::{Sandbox, events, of_kind, stderr, stdout};
-use handoff::protocol::Update;
 use handoff::pipeline::{SkillsFile, load_pipeline};
+use handoff::protocol::Update;
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind};
 use handoff::tui::Theme;
 use handoff::tui::app::{App, DiffBase, Modal, Screen, Source};

@@ -465,11 +465,9 @@ fn doctor_says_what_works_and_exactly_what_does_not() {
 async fn tool_calls_are_assembled_from_fragments_and_results_go_back_as_a_second_turn() {
     use futures::StreamExt;
     use handoff::config::{RetryPolicy, Timeouts};
-    use handoff::tools::ToolSpec;
     use handoff::provider::openai::{OpenAiProvider, Settings};
-    use handoff::provider::{
-        Brief, Chunk, CompletionRequest, Message, Provider, Role, ToolCall,
-    };
+    use handoff::provider::{Brief, Chunk, CompletionRequest, Message, Provider, Role, ToolCall};
+    use handoff::tools::ToolSpec;
 
     let server = TestServer::start(|n, _| match n {
         0 => Reply::Sse(vec![

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
-use handoff::clock::Speed;
 use handoff::clock::Clock;
+use handoff::clock::Speed;
 use handoff::engine::{Engine, SessionSpec};
-use handoff::protocol::{Command, Sink};
 use handoff::pipeline::{SkillsFile, load_pipeline};
+use handoff::protocol::{Command, Sink};
 use handoff::provider::offline::{OfflineProvider, Pace};
 use handoff::session::log::LogWriter;
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind, SessionState};

@@ -25,9 +25,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::{Chunk, ChunkStream, CompletionRequest, Provider, ProviderError, ToolCall};
-use retry::{RetryNotice, RetryingClient};
 use crate::config::{RetryPolicy, Timeouts};
-
+use retry::{RetryNotice, RetryingClient};
 
 /// Where and how to reach the server. Its `Debug` never shows the key,
 /// so neither can a panic message or a debug print.

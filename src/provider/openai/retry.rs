@@ -23,7 +23,6 @@ use tokio::sync::mpsc;
 
 use crate::config::RetryPolicy;
 
-
 /// A wait before another try, for the user to see.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryNotice {
