@@ -293,8 +293,8 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
     println!(
         "streamed to the gate in {}; the UI folded {} of the engine's {} events",
         ms(streaming),
-        app.events,
-        engine_state.events
+        app.next_seq,
+        engine_state.next_seq
     );
     println!(
         "frames while streaming: {} in {} = {:.0}/s; busiest second {} (target <= 60)",
@@ -390,7 +390,7 @@ fn benches(c: &mut Criterion) {
             while !player.at_end() {
                 player.advance(&mut state);
             }
-            state.events
+            state.next_seq
         });
     });
 }

@@ -80,7 +80,7 @@ fn busy_app(events: &[Event]) -> App {
 /// One more streamed token for the running phase.
 fn token(app: &App) -> Update {
     Update::Event(Event {
-        seq: app.state.events,
+        seq: app.state.next_seq,
         t: app.now,
         kind: EventKind::Output {
             phase: app.state.phases[STREAMING].id.clone(),

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::cost::{self, Prices};
-use crate::session::event::Outcome as SessionOutcome;
+use crate::session::SessionOutcome;
 use crate::session::log::LogError;
 use crate::session::store::Loaded;
 use crate::session::{Action, DecidedBy, PhaseState, PhaseStatus, SessionStatus, Usage};

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use handoff::pipeline::{Pipeline, SkillsFile, load_pipeline};
-use handoff::session::{Action, DecidedBy, Decision, Event, EventKind, Outcome, Permit};
+use handoff::session::{Action, DecidedBy, Decision, Event, EventKind, Permit, SessionOutcome};
 
 /// A small deterministic random source (xorshift), so every run of a bench
 /// reads the same bytes.
@@ -268,7 +268,7 @@ pub fn long_session(events: usize) -> Vec<Event> {
         round += 1;
     }
     s.push(EventKind::SessionFinished {
-        outcome: Outcome::Completed,
+        outcome: SessionOutcome::Completed,
     });
     s.events
 }

@@ -44,7 +44,7 @@ pub fn state_json(loaded: &Loaded) -> serde_json::Value {
         "id": s.id,
         "request": s.request,
         "status": loaded.status.as_str(),
-        "outcome": s.outcome.map(super::super::session::event::Outcome::as_str),
+        "outcome": s.outcome.map(crate::session::SessionOutcome::as_str),
         "provider": s.provider,
         "model": s.model,
         "pipeline": s.pipeline.as_ref().map(|p| p.name.as_str()),

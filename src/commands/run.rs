@@ -9,8 +9,8 @@ use super::{Failure, Outcome, exit, pipeline, provider, sessions_dir};
 use crate::cli::{ApproveMode, Global, Headless};
 use crate::clock::{Clock, SystemClock};
 use crate::engine::{Engine, SessionSpec};
-use crate::protocol::Update;
 use crate::headless::{self, GatePolicy};
+use crate::protocol::Update;
 use crate::session::log::LogWriter;
 use crate::session::{EventKind, SessionStatus, store};
 use crate::tools::git;
@@ -301,7 +301,7 @@ async fn attend(
         eprintln!("handoff: session log {}", path.display());
         match state.status {
             SessionStatus::Finished
-                if state.outcome == Some(crate::session::Outcome::Completed) =>
+                if state.outcome == Some(crate::session::SessionOutcome::Completed) =>
             {
                 exit::OK
             }

@@ -22,11 +22,13 @@ use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::cost::{Prices, over_budget};
-use crate::protocol::{Command, Sink};
 use crate::pipeline::Pipeline;
+use crate::protocol::{Command, Sink};
 use crate::provider::Provider;
 use crate::session::log::{LogError, LogWriter};
-use crate::session::{Action, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState};
+use crate::session::{
+    Action, Decision, Event, EventKind, PhaseStatus, SessionOutcome, SessionState,
+};
 
 /// How the failure of an attempt cut off by a crash or a quit begins.
 const INTERRUPTED: &str = "interrupted";
@@ -77,7 +79,7 @@ enum Next {
     OpenGate(usize),
     /// The gate is open already: wait for a decision.
     Waiting(usize),
-    Finish(Outcome),
+    Finish(SessionOutcome),
     /// Nothing to do: the session ended.
     Over,
 }
@@ -86,7 +88,7 @@ enum Next {
 enum GateOutcome {
     /// Run this phase index next (the same one on a retry).
     Continue(usize),
-    Finished(Outcome),
+    Finished(SessionOutcome),
     /// The client went away.
     Stopped,
 }
@@ -169,7 +171,7 @@ impl Engine {
         }
         if let Some(EventKind::Decision(d)) = last.map(|e| &e.kind) {
             match d.action {
-                Action::Abort => return Ok(Next::Finish(Outcome::Aborted)),
+                Action::Abort => return Ok(Next::Finish(SessionOutcome::Aborted)),
                 Action::Return => {
                     let index = self.spec.pipeline.index_of(&d.phase).unwrap_or(0);
                     let to = d.to.clone().unwrap_or_default();
@@ -192,7 +194,7 @@ impl Engine {
             .iter()
             .position(|p| p.status != PhaseStatus::Approved);
         let Some(index) = unfinished else {
-            return Ok(Next::Finish(Outcome::Completed));
+            return Ok(Next::Finish(SessionOutcome::Completed));
         };
         let phase = &self.state.phases[index];
         match phase.status {
@@ -262,7 +264,7 @@ impl Engine {
                     return Ok(self.state);
                 }
                 Next::Run(index) if index >= self.spec.pipeline.phases.len() => {
-                    next = Next::Finish(Outcome::Completed);
+                    next = Next::Finish(SessionOutcome::Completed);
                     continue;
                 }
                 Next::Run(index) => {
@@ -337,7 +339,7 @@ impl Engine {
                     })?;
                     GateOutcome::Continue(target)
                 }
-                Action::Abort => GateOutcome::Finished(Outcome::Aborted),
+                Action::Abort => GateOutcome::Finished(SessionOutcome::Aborted),
             });
         }
     }

@@ -206,7 +206,7 @@ pub enum EventKind {
         retry: bool,
     },
     SessionFinished {
-        outcome: Outcome,
+        outcome: SessionOutcome,
     },
     /// A kind this build does not know; skipped.
     #[serde(other)]
@@ -326,7 +326,7 @@ impl DecidedBy {
 /// How a session ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum SessionOutcome {
     /// Every phase was approved.
     Completed,
     /// A human stopped it at a gate.
@@ -335,7 +335,7 @@ pub enum Outcome {
     Failed,
 }
 
-impl Outcome {
+impl SessionOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Completed => "completed",

@@ -337,7 +337,7 @@ pub fn for_each_event(path: &Path, mut each: impl FnMut(Event)) -> Result<Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::event::Outcome;
+    use crate::session::event::SessionOutcome;
     use std::os::unix::fs::PermissionsExt;
 
     fn t() -> DateTime<Utc> {
@@ -403,7 +403,7 @@ mod tests {
         log.append(
             t(),
             EventKind::SessionFinished {
-                outcome: Outcome::Completed,
+                outcome: SessionOutcome::Completed,
             },
         )
         .expect("append");

@@ -12,7 +12,8 @@ pub mod store;
 pub mod testing;
 
 pub use event::{
-    Action, DecidedBy, Decision, Event, EventKind, Outcome, Permit, TaskOutcome, WorkspaceInfo,
+    Action, DecidedBy, Decision, Event, EventKind, Permit, SessionOutcome, TaskOutcome,
+    WorkspaceInfo,
 };
 pub use state::{
     Attempt, Decided, Gate, Inherited, PhaseState, PhaseStatus, SessionState, SessionStatus, Usage,

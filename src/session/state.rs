@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::event::{Action, Decision, Event, EventKind, Outcome, Permit, WorkspaceInfo};
+use super::event::{Action, Decision, Event, EventKind, Permit, SessionOutcome, WorkspaceInfo};
 use crate::pipeline::Pipeline;
 
 /// Where a session stands, as `show --json` reports it.
@@ -326,15 +326,15 @@ pub struct SessionState {
     pub provider: String,
     pub model: String,
     pub status: SessionStatus,
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<SessionOutcome>,
     pub phases: Vec<PhaseState>,
     pub gate: Option<Gate>,
     pub usage: Usage,
     pub started_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// How many events have been applied; the `seq` the next one gets.
-    pub events: u64,
+    /// The `seq` the next event gets: how many events have been applied.
+    pub next_seq: u64,
     pub workspace: Option<WorkspaceInfo>,
     /// A tool call waiting for a person's yes or no.
     pub permission: Option<PermissionRequest>,
@@ -414,7 +414,7 @@ impl SessionState {
     /// Applies one event. Events that do not fit the state (a phase id the
     /// pipeline does not have) change nothing.
     pub fn apply(&mut self, event: &Event) {
-        self.events = event.seq + 1;
+        self.next_seq = event.seq + 1;
         self.updated_at = Some(event.t);
         match &event.kind {
             EventKind::SessionStarted {
@@ -781,8 +781,8 @@ impl SessionState {
                 self.gate = None;
                 self.finished_at = Some(event.t);
                 self.status = match outcome {
-                    Outcome::Completed | Outcome::Aborted => SessionStatus::Finished,
-                    Outcome::Failed => SessionStatus::Failed,
+                    SessionOutcome::Completed | SessionOutcome::Aborted => SessionStatus::Finished,
+                    SessionOutcome::Failed => SessionStatus::Failed,
                 };
             }
             EventKind::Unknown => {}
