@@ -12,7 +12,7 @@ pub mod store;
 pub mod testing;
 
 pub use event::{
-    Action, DecidedBy, Decision, Event, EventKind, Permit, SessionOutcome, TaskOutcome,
+    Action, Checklist, DecidedBy, Decision, Event, EventKind, Permit, SessionOutcome, TaskOutcome,
     WorkspaceInfo,
 };
 pub use state::{

@@ -11,7 +11,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::event::{Action, Decision, Event, EventKind, Permit, SessionOutcome, WorkspaceInfo};
+use super::event::{
+    Action, Checklist, Decision, Event, EventKind, Permit, SessionOutcome, WorkspaceInfo,
+};
 use crate::pipeline::Pipeline;
 
 /// Where a session stands, as `show --json` reports it.
@@ -157,6 +159,29 @@ fn task_of_call(call_id: &str) -> Option<u32> {
     call_id.strip_prefix('t')?.split_once('.')?.0.parse().ok()
 }
 
+/// The card of a call logged before the engine recorded it (its target,
+/// a `report_status`'s checklist), read the simple way from the arguments'
+/// usual fields: the path, the command, the search, the checklist's counts;
+/// else the arguments themselves.
+fn card_from_arguments(tool: &str, args: &serde_json::Value) -> (String, Option<Checklist>) {
+    let text = |field: &str| args.get(field).and_then(serde_json::Value::as_str);
+    let checklist = (tool == "report_status")
+        .then(|| serde_json::from_value::<Checklist>(args.clone()).ok())
+        .flatten();
+    let target = match tool {
+        "search" => {
+            text("pattern").map(|pattern| format!("“{pattern}” in {}", text("path").unwrap_or(".")))
+        }
+        "run_command" => text("command").map(str::to_owned),
+        "report_status" => checklist
+            .as_ref()
+            .map(|c| format!("{} done, {} to do", c.completed.len(), c.pending.len())),
+        "read_file" | "write_file" | "list_dir" => text("path").map(str::to_owned),
+        _ => None,
+    };
+    (target.unwrap_or_else(|| args.to_string()), checklist)
+}
+
 /// The feedback an unreadable structured answer is asked again with.
 pub fn invalid_feedback(errors: &[String]) -> String {
     let mut text =
@@ -221,13 +246,6 @@ pub enum ToolState {
         ok: bool,
         summary: String,
     },
-}
-
-/// A `report_status`: seed 004's status protocol.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Checklist {
-    pub completed: Vec<String>,
-    pub pending: Vec<String>,
 }
 
 /// A decision and when it was made.
@@ -533,21 +551,22 @@ impl SessionState {
                 call_id,
                 tool,
                 args,
+                target,
+                checklist,
             } => {
-                let parsed = crate::tools::ToolArgs::parse(tool, &args.to_string());
+                let (target, checklist) = match target {
+                    Some(target) => (target.clone(), checklist.clone()),
+                    None => card_from_arguments(tool, args),
+                };
                 if let Some(a) = self.phase_mut(phase).and_then(|p| p.attempt_mut(*attempt)) {
                     a.retrying = None;
-                    if let Ok(crate::tools::ToolArgs::ReportStatus { completed, pending }) = &parsed
-                    {
-                        a.checklist = Some(Checklist {
-                            completed: completed.clone(),
-                            pending: pending.clone(),
-                        });
+                    if checklist.is_some() {
+                        a.checklist = checklist;
                     }
                     a.tools.push(ToolRun {
                         call_id: call_id.clone(),
                         tool: tool.clone(),
-                        target: parsed.map_or_else(|_| args.to_string(), |p| p.target()),
+                        target,
                         state: ToolState::Running,
                     });
                     // A task's turn ended in this call: its report comes after.
@@ -832,5 +851,28 @@ impl SessionState {
             self.gate = None;
             self.status = SessionStatus::Running;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::card_from_arguments;
+
+    #[test]
+    fn an_old_log_s_card_is_read_from_the_arguments() {
+        let target = |tool: &str, args| card_from_arguments(tool, &args).0;
+        assert_eq!(target("read_file", json!({"path": "a.rs"})), "a.rs");
+        assert_eq!(target("run_command", json!({"command": "ls -l"})), "ls -l");
+        assert_eq!(target("search", json!({"pattern": "x"})), "“x” in .");
+        let raw = json!({"raw": "{not json"});
+        assert_eq!(target("write_file", raw.clone()), raw.to_string());
+        let (target, checklist) = card_from_arguments(
+            "report_status",
+            &json!({"completed": ["a"], "pending": ["b", "c"]}),
+        );
+        assert_eq!(target, "1 done, 2 to do");
+        assert_eq!(checklist.map(|c| c.pending.len()), Some(2));
     }
 }
