@@ -1,4 +1,5 @@
-//! The UI loop under load (issue 8, targets 4 and 7).
+//! The UI loop under load: frames and key latency while an answer streams,
+//! and replay at full speed.
 //!
 //! Streaming: an engine runs the first phase against a provider that emits
 //! 100,000 deltas as fast as it can (and again paced over a few seconds, so

@@ -1,4 +1,5 @@
-//! The command line, as DESIGN.md §5 fixes it: clap definitions only.
+//! The command line: clap definitions only. Its commands and flags are a
+//! contract scripts rely on; change none without a migration.
 
 use std::path::PathBuf;
 

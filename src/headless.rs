@@ -193,7 +193,7 @@ pub enum Ending {
 }
 
 impl Ending {
-    /// The process exit code DESIGN.md §5 fixes.
+    /// The process exit code: a contract scripts rely on.
     pub fn exit_code(self) -> u8 {
         match self {
             Self::Finished(SessionOutcome::Completed) => 0,

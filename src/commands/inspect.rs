@@ -37,7 +37,8 @@ pub(super) fn load(g: &Global, session: &str) -> Result<Loaded, Failure> {
     Ok(loaded)
 }
 
-/// The folded state as `show --json` prints it (DESIGN.md §5).
+/// The folded state as `show --json` prints it: a contract other tools
+/// read, kept apart from the fold's own types so neither binds the other.
 pub fn state_json(loaded: &Loaded) -> serde_json::Value {
     let s = &loaded.state;
     json!({

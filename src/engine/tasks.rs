@@ -1,4 +1,4 @@
-//! Maker→checker: running a plan task by task (seed 003).
+//! Maker→checker: running a plan task by task.
 //!
 //! A phase with `tasks_from` runs the plan of that earlier phase instead of
 //! one conversation. Each implementation task (maker) is followed by its
