@@ -408,7 +408,11 @@ impl Engine {
                 Some(target) if target < index => Ok(()),
                 _ => Err("work can only return to an earlier phase".into()),
             },
-            _ => Ok(()),
+            Action::Approve
+            | Action::ApproveWithNotes
+            | Action::Edit
+            | Action::Reject
+            | Action::Abort => Ok(()),
         }
     }
 }
