@@ -1,4 +1,5 @@
-//! The UI loop under load (issue 8, targets 4 and 7).
+//! The UI loop under load: frames and key latency while an answer streams,
+//! and replay at full speed.
 //!
 //! Streaming: an engine runs the first phase against a provider that emits
 //! 100,000 deltas as fast as it can (and again paced over a few seconds, so
@@ -294,8 +295,8 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
     println!(
         "streamed to the gate in {}; the UI folded {} of the engine's {} events",
         ms(streaming),
-        app.events,
-        engine_state.events
+        app.next_seq,
+        engine_state.next_seq
     );
     println!(
         "frames while streaming: {} in {} = {:.0}/s; busiest second {} (target <= 60)",
@@ -391,7 +392,7 @@ fn benches(c: &mut Criterion) {
             while !player.at_end() {
                 player.advance(&mut state);
             }
-            state.events
+            state.next_seq
         });
     });
 }

@@ -1,4 +1,5 @@
-//! Drawing a busy board (issue 8, target 3).
+//! Drawing a busy board: the cost of a frame, and the bytes one streamed
+//! token sends to the terminal.
 //!
 //! The board is 200x50 with six columns: three phases approved (one of them
 //! with a 1 MB implementation artifact), one approved, one streaming its
@@ -80,7 +81,7 @@ fn busy_app(events: &[Event]) -> App {
 /// One more streamed token for the running phase.
 fn token(app: &App) -> Update {
     Update::Event(Event {
-        seq: app.state.events,
+        seq: app.state.next_seq,
         t: app.now,
         kind: EventKind::Output {
             phase: app.state.phases[STREAMING].id.clone(),

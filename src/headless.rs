@@ -21,7 +21,7 @@ use crate::policy::glob_match;
 use crate::protocol::{Command, PermissionAnswer, Update};
 use crate::sanitize::sanitize;
 use crate::session::{
-    Action, DecidedBy, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState,
+    Action, DecidedBy, Decision, Event, EventKind, PhaseStatus, SessionOutcome, SessionState,
 };
 
 /// The longest stretch of streamed text one line shows.
@@ -183,7 +183,7 @@ impl GatePolicy {
 /// How a headless run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ending {
-    Finished(Outcome),
+    Finished(SessionOutcome),
     /// A gate opened that the policy had no answer for.
     AwaitingHuman,
     /// A phase failed and the policy had no decision for its gate.
@@ -196,8 +196,8 @@ impl Ending {
     /// The process exit code (ARCHITECTURE.md lists them).
     pub fn exit_code(self) -> u8 {
         match self {
-            Self::Finished(Outcome::Completed) => 0,
-            Self::Finished(Outcome::Aborted | Outcome::Failed)
+            Self::Finished(SessionOutcome::Completed) => 0,
+            Self::Finished(SessionOutcome::Aborted | SessionOutcome::Failed)
             | Self::EngineStopped
             | Self::PhaseFailed => 1,
             Self::AwaitingHuman => 3,

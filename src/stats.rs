@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::cost::{self, Prices};
-use crate::session::event::Outcome as SessionOutcome;
+use crate::session::SessionOutcome;
 use crate::session::log::LogError;
 use crate::session::store::Loaded;
 use crate::session::{Action, DecidedBy, PhaseState, PhaseStatus, SessionStatus, Usage};
@@ -360,8 +360,9 @@ impl Stats {
 
         // A fork's own clock starts when it was forked.
         let start = state.forked_at.or(state.started_at);
-        let seconds = match (state.outcome, start, state.finished_at) {
-            (Some(SessionOutcome::Completed), Some(start), Some(end)) => {
+        let completed = state.outcome == Some(SessionOutcome::Completed);
+        let seconds = match (start, state.finished_at) {
+            (Some(start), Some(end)) if completed => {
                 Some((end - start).num_milliseconds().max(0) as f64 / 1000.0)
             }
             _ => None,

@@ -13,7 +13,9 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use handoff::pipeline::{Pipeline, SkillsFile, load_pipeline};
-use handoff::session::{Action, DecidedBy, Decision, Event, EventKind, Outcome, Permit};
+use handoff::session::{
+    Action, Checklist, DecidedBy, Decision, Event, EventKind, Permit, SessionOutcome,
+};
 
 /// A small deterministic random source (xorshift), so every run of a bench
 /// reads the same bytes.
@@ -173,18 +175,28 @@ impl Script {
 
     fn tool_call(&mut self, phase: &str, attempt: u32, i: usize) {
         let call_id = format!("call_{phase}_{attempt}_{i}");
-        let (tool, args) = match self.rng.below(3) {
+        // What the engine records: the arguments, and the card read from them.
+        let (tool, args, target, checklist) = match self.rng.below(3) {
             0 => (
                 "read_file",
                 serde_json::json!({ "path": format!("src/orders/handler_{i}.rs") }),
+                format!("src/orders/handler_{i}.rs"),
+                None,
             ),
             1 => (
                 "run_command",
                 serde_json::json!({ "command": "cargo test --quiet" }),
+                "cargo test --quiet".to_owned(),
+                None,
             ),
             _ => (
                 "report_status",
                 serde_json::json!({ "completed": ["spec", "limits"], "pending": ["docs"] }),
+                "2 done, 1 to do".to_owned(),
+                Some(Checklist {
+                    completed: vec!["spec".into(), "limits".into()],
+                    pending: vec!["docs".into()],
+                }),
             ),
         };
         self.push(EventKind::ToolCall {
@@ -193,6 +205,8 @@ impl Script {
             call_id: call_id.clone(),
             tool: tool.into(),
             args,
+            target: Some(target),
+            checklist,
         });
         self.push(EventKind::Permission {
             phase: phase.into(),
@@ -268,7 +282,7 @@ pub fn long_session(events: usize) -> Vec<Event> {
         round += 1;
     }
     s.push(EventKind::SessionFinished {
-        outcome: Outcome::Completed,
+        outcome: SessionOutcome::Completed,
     });
     s.events
 }

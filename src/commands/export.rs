@@ -21,8 +21,8 @@ use super::{Failure, Outcome, exit};
 use crate::cli::Global;
 use crate::cost::{self, Prices};
 use crate::sanitize::sanitize;
+use crate::session::fold::ToolState;
 use crate::session::log::read_log;
-use crate::session::state::ToolState;
 use crate::session::store::Loaded;
 use crate::session::{Action, Decision, Event, EventKind, PhaseStatus, SessionState};
 

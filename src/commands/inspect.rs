@@ -37,14 +37,15 @@ pub(super) fn load(g: &Global, session: &str) -> Result<Loaded, Failure> {
     Ok(loaded)
 }
 
-/// The folded state as `show --json` prints it (a contract: ARCHITECTURE.md).
+/// The folded state as `show --json` prints it: a contract other tools
+/// read, kept apart from the fold's own types so neither binds the other.
 pub fn state_json(loaded: &Loaded) -> serde_json::Value {
     let s = &loaded.state;
     json!({
         "id": s.id,
         "request": s.request,
         "status": loaded.status.as_str(),
-        "outcome": s.outcome.map(super::super::session::event::Outcome::as_str),
+        "outcome": s.outcome.map(crate::session::SessionOutcome::as_str),
         "provider": s.provider,
         "model": s.model,
         "pipeline": s.pipeline.as_ref().map(|p| p.name.as_str()),

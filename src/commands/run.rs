@@ -310,7 +310,7 @@ async fn attend(
         eprintln!("handoff: session log {}", path.display());
         match state.status {
             SessionStatus::Finished
-                if state.outcome == Some(crate::session::Outcome::Completed) =>
+                if state.outcome == Some(crate::session::SessionOutcome::Completed) =>
             {
                 exit::OK
             }

@@ -30,7 +30,9 @@ use crate::pipeline::Pipeline;
 use crate::protocol::{Command, Sink};
 use crate::provider::Provider;
 use crate::session::log::LogError;
-use crate::session::{Action, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState};
+use crate::session::{
+    Action, Decision, Event, EventKind, PhaseStatus, SessionOutcome, SessionState,
+};
 
 /// How the failure of an attempt cut off by a crash or a quit begins.
 const INTERRUPTED: &str = "interrupted";
@@ -81,7 +83,7 @@ enum Next {
     OpenGate(usize),
     /// The gate is open already: wait for a decision.
     Waiting(usize),
-    Finish(Outcome),
+    Finish(SessionOutcome),
     /// Nothing to do: the session ended.
     Over,
 }
@@ -90,7 +92,7 @@ enum Next {
 enum GateOutcome {
     /// Run this phase index next (the same one on a retry).
     Continue(usize),
-    Finished(Outcome),
+    Finished(SessionOutcome),
     /// The client went away.
     Stopped,
 }
@@ -188,7 +190,7 @@ impl Engine {
         }
         if let Some(EventKind::Decision(d)) = last.map(|e| &e.kind) {
             match d.action {
-                Action::Abort => return Ok(Next::Finish(Outcome::Aborted)),
+                Action::Abort => return Ok(Next::Finish(SessionOutcome::Aborted)),
                 Action::Return => {
                     let index = self.spec.pipeline.index_of(&d.phase).unwrap_or(0);
                     let to = d.to.clone().unwrap_or_default();
@@ -211,7 +213,7 @@ impl Engine {
             .iter()
             .position(|p| p.status != PhaseStatus::Approved);
         let Some(index) = unfinished else {
-            return Ok(Next::Finish(Outcome::Completed));
+            return Ok(Next::Finish(SessionOutcome::Completed));
         };
         let phase = &self.state.phases[index];
         match phase.status {
@@ -281,7 +283,7 @@ impl Engine {
                     return Ok(self.state);
                 }
                 Next::Run(index) if index >= self.spec.pipeline.phases.len() => {
-                    next = Next::Finish(Outcome::Completed);
+                    next = Next::Finish(SessionOutcome::Completed);
                     continue;
                 }
                 Next::Run(index) => {
@@ -356,7 +358,7 @@ impl Engine {
                     })?;
                     GateOutcome::Continue(target)
                 }
-                Action::Abort => GateOutcome::Finished(Outcome::Aborted),
+                Action::Abort => GateOutcome::Finished(SessionOutcome::Aborted),
             });
         }
     }
@@ -425,7 +427,11 @@ impl Engine {
                 Some(target) if target < index => Ok(()),
                 _ => Err("work can only return to an earlier phase".into()),
             },
-            _ => Ok(()),
+            Action::Approve
+            | Action::ApproveWithNotes
+            | Action::Edit
+            | Action::Reject
+            | Action::Abort => Ok(()),
         }
     }
 }

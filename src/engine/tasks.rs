@@ -31,7 +31,7 @@ use crate::agent;
 use crate::formats::plan::{Criteria, Plan, Task};
 use crate::protocol::Command;
 use crate::provider::{CompletionRequest, Message, Provider, Role, TaskBrief, ToolCall};
-use crate::session::state::task_call_id;
+use crate::session::fold::task_call_id;
 use crate::session::{EventKind, TaskOutcome};
 use crate::tools;
 

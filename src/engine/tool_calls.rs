@@ -10,7 +10,7 @@ use super::{Engine, EngineError};
 use crate::policy::Verdict;
 use crate::protocol::{Command, PermissionAnswer};
 use crate::provider::ToolCall;
-use crate::session::{DecidedBy, EventKind, Permit};
+use crate::session::{Checklist, DecidedBy, EventKind, Permit};
 use crate::tools::ruling;
 use crate::tools::{self, SECRET_ENV, ToolArgs, ToolOutput, command};
 
@@ -33,6 +33,26 @@ enum Asked {
     Refused(String),
     Cancelled,
     Stopped,
+}
+
+/// What the card of a call shows: its target, and for `report_status` the
+/// checklist it reports. Recorded on the `tool_call` event, so the fold
+/// never reads tool arguments; read from the arguments as they are logged.
+fn card(tool: &str, args: &Value) -> (String, Option<Checklist>) {
+    match ToolArgs::parse(tool, &args.to_string()) {
+        Err(_) => (args.to_string(), None),
+        Ok(parsed) => {
+            let checklist = if let ToolArgs::ReportStatus { completed, pending } = &parsed {
+                Some(Checklist {
+                    completed: completed.clone(),
+                    pending: pending.clone(),
+                })
+            } else {
+                None
+            };
+            (parsed.target(), checklist)
+        }
+    }
 }
 
 fn cap(mut text: String) -> String {
@@ -61,12 +81,15 @@ impl Engine {
         let phase = self.spec.pipeline.phases[index].clone();
         let args: Value = serde_json::from_str(&call.arguments)
             .unwrap_or_else(|_| json!({ "raw": call.arguments }));
+        let (target, checklist) = card(&call.name, &args);
         self.emit(EventKind::ToolCall {
             phase: phase.id.clone(),
             attempt,
             call_id: call.id.clone(),
             tool: call.name.clone(),
             args,
+            target: Some(target),
+            checklist,
         })?;
         let output = if phase.tools.iter().all(|t| t != &call.name) {
             ToolOutput::failed(format!("the {} may not use `{}`", phase.role, call.name))

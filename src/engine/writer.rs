@@ -186,7 +186,7 @@ impl LogWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::event::Outcome;
+    use crate::session::event::SessionOutcome;
     use crate::session::log::{for_each_event, read_log};
     use std::os::unix::fs::PermissionsExt;
 
@@ -233,7 +233,7 @@ mod tests {
         log.append(
             t(),
             EventKind::SessionFinished {
-                outcome: Outcome::Completed,
+                outcome: SessionOutcome::Completed,
             },
         )
         .expect("append");

@@ -6,16 +6,17 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+/// What a verdict says of the work as a whole: it passes, or it goes back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum PassOrFail {
     Pass,
     Fail,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
-    pub verdict: Outcome,
+    pub verdict: PassOrFail,
     #[serde(default)]
     pub issues: Vec<Issue>,
 }
@@ -56,7 +57,7 @@ impl Severity {
 pub fn read(text: &str) -> Result<Verdict, Vec<String>> {
     let verdict: Verdict = super::parse(text, "verdict")?;
     let mut errors = Vec::new();
-    if verdict.verdict == Outcome::Fail && verdict.issues.is_empty() {
+    if verdict.verdict == PassOrFail::Fail && verdict.issues.is_empty() {
         errors.push("verdict is fail but issues is empty: name what fails".to_owned());
     }
     for (i, issue) in verdict.issues.iter().enumerate() {
@@ -73,7 +74,7 @@ pub fn read(text: &str) -> Result<Verdict, Vec<String>> {
 
 impl Verdict {
     pub fn passed(&self) -> bool {
-        self.verdict == Outcome::Pass
+        self.verdict == PassOrFail::Pass
     }
 
     /// The issues as a list a developer can work from.

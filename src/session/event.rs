@@ -3,7 +3,8 @@
 //! One [`Event`] is one JSON line: `{"seq":N,"t":"…","kind":"…",…}`. The kind
 //! and its fields are [`EventKind`]; kinds this build does not know parse as
 //! [`EventKind::Unknown`] and are ignored by the fold, so newer logs still
-//! open. Field names here are a contract other tools read (DESIGN.md §5).
+//! open. Field names here are a contract other tools read: rename none, and
+//! give a new field a default so that older logs, which lack it, still open.
 //!
 //! Reading is the hot path of opening a long log, so an [`Event`] is read by
 //! hand (see [`read`]): `seq` and `t` directly, then the kind's fields
@@ -126,6 +127,15 @@ pub enum EventKind {
         call_id: String,
         tool: String,
         args: serde_json::Value,
+        /// What the call is about (a path, a command), as its card shows
+        /// it: the engine reads the arguments, so the fold need not. Logs
+        /// written before it was recorded lack it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+        /// What a `report_status` call reports. Logs written before it was
+        /// recorded lack it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checklist: Option<Checklist>,
     },
     /// A call needs a human's yes or no before it runs.
     PermissionAsked {
@@ -206,7 +216,7 @@ pub enum EventKind {
         retry: bool,
     },
     SessionFinished {
-        outcome: Outcome,
+        outcome: SessionOutcome,
     },
     /// A kind this build does not know; skipped.
     #[serde(other)]
@@ -302,6 +312,16 @@ pub struct WorkspaceInfo {
     pub branch: Option<String>,
 }
 
+/// What an agent reports with `report_status`: what is done, what is still
+/// to do.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checklist {
+    #[serde(default)]
+    pub completed: Vec<String>,
+    #[serde(default)]
+    pub pending: Vec<String>,
+}
+
 /// Who made a decision.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -326,7 +346,7 @@ impl DecidedBy {
 /// How a session ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum SessionOutcome {
     /// Every phase was approved.
     Completed,
     /// A human stopped it at a gate.
@@ -335,7 +355,7 @@ pub enum Outcome {
     Failed,
 }
 
-impl Outcome {
+impl SessionOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Completed => "completed",

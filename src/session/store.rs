@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use super::fold::{SessionState, SessionStatus};
 use super::log::{LogError, check_session, for_each_event};
-use super::state::{SessionState, SessionStatus};
 
 /// Why a `SESSION` argument could not be resolved.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,8 @@
-//! The tools agents use in the workspace, with fixed names and arguments
-//! (a contract, listed in ARCHITECTURE.md): `read_file{path}`, `write_file{path,content}`,
-//! `list_dir{path}`, `search{pattern,path?}`, `run_command{command,
-//! timeout_s?}` and `report_status{completed[],pending[]}`.
+//! The tools agents use in the workspace, with fixed names and arguments (a
+//! contract: models are offered them, logs record them): `read_file{path}`,
+//! `write_file{path,content}`, `list_dir{path}`, `search{pattern,path?}`,
+//! `run_command{command, timeout_s?}` and
+//! `report_status{completed[],pending[]}`.
 //!
 //! This module owns the tool definitions offered to models ([`spec`]), the
 //! parsing of the arguments a model wrote ([`ToolArgs::parse`]), and running

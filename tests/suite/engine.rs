@@ -14,7 +14,7 @@ use handoff::protocol::{Command, Sink};
 use handoff::provider::offline::{OfflineProvider, Pace};
 use handoff::session::log::read_log;
 use handoff::session::{
-    Action, DecidedBy, Decision, Event, EventKind, Outcome, PhaseStatus, SessionState,
+    Action, DecidedBy, Decision, Event, EventKind, PhaseStatus, SessionOutcome, SessionState,
 };
 use pretty_assertions::assert_eq;
 use tokio::sync::mpsc;
@@ -180,7 +180,7 @@ async fn the_fold_of_the_log_equals_the_engine_state_after_every_event() {
     .await;
     assert_eq!(seen.checked, events.len());
     assert_eq!(seen.last_state.as_ref(), Some(&state));
-    assert_eq!(state.outcome, Some(Outcome::Completed));
+    assert_eq!(state.outcome, Some(SessionOutcome::Completed));
     assert_eq!(seen.notices.len(), 3, "{:?}", seen.notices);
     assert!(seen.notices[0].contains("the open gate is `summarize`"));
     assert!(seen.notices[1].contains("notes are empty"));
@@ -244,7 +244,7 @@ async fn streaming_at_a_readable_pace_is_coalesced_and_still_folds_the_same() {
     .into();
     let (state, seen, events) =
         run_session("Add an audit log to payments", Pace::READABLE, script).await;
-    assert_eq!(state.outcome, Some(Outcome::Completed));
+    assert_eq!(state.outcome, Some(SessionOutcome::Completed));
     assert_eq!(seen.checked, events.len());
     let outputs = events
         .iter()
@@ -291,7 +291,7 @@ async fn abort_finishes_the_session_and_reject_is_refused_after_max_attempts() {
         take(decide("summarize", Action::Abort)),
     ];
     let (state, seen, events) = run_session("Add X", Pace::INSTANT, script).await;
-    assert_eq!(state.outcome, Some(Outcome::Aborted));
+    assert_eq!(state.outcome, Some(SessionOutcome::Aborted));
     assert_eq!(state.phases[0].attempts.len(), 3);
     assert!(
         seen.notices
@@ -304,7 +304,7 @@ async fn abort_finishes_the_session_and_reject_is_refused_after_max_attempts() {
     assert_eq!(
         last.kind,
         EventKind::SessionFinished {
-            outcome: Outcome::Aborted
+            outcome: SessionOutcome::Aborted
         }
     );
 }

@@ -6,7 +6,7 @@ use crate::common;
 use std::path::Path;
 
 use handoff::session::store;
-use handoff::session::{Action, Outcome, PhaseStatus, SessionStatus};
+use handoff::session::{Action, PhaseStatus, SessionOutcome, SessionStatus};
 
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -19,7 +19,7 @@ fn the_example_session_folds_to_finished() {
     assert_eq!(loaded.torn_line, None);
     let state = &loaded.state;
     assert_eq!(loaded.status, SessionStatus::Finished);
-    assert_eq!(state.outcome, Some(Outcome::Completed));
+    assert_eq!(state.outcome, Some(SessionOutcome::Completed));
     assert_eq!(state.provider, "offline");
     assert_eq!(state.phases.len(), 6);
     assert!(

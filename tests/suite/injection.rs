@@ -105,6 +105,8 @@ fn hostile_session() -> Vec<Event> {
             call_id: "call_1".into(),
             tool: "read_file".into(),
             args: json!({ "path": format!("docs/{}.md", line(3)) }),
+            target: Some(format!("docs/{}.md", line(3))),
+            checklist: None,
         },
         EventKind::ToolResult {
             phase: "summarize".into(),
@@ -120,6 +122,8 @@ fn hostile_session() -> Vec<Event> {
             call_id: "call_2".into(),
             tool: format!("no_such_tool{}", line(7)),
             args: json!({ "x": line(6) }),
+            target: Some(json!({ "x": line(6) }).to_string()),
+            checklist: None,
         },
         EventKind::ToolResult {
             phase: "summarize".into(),
@@ -198,6 +202,8 @@ fn hostile_session() -> Vec<Event> {
             call_id: "call_3".into(),
             tool: "run_command".into(),
             args: json!({ "command": format!("cat {}", line(4)) }),
+            target: Some(format!("cat {}", line(4))),
+            checklist: None,
         },
         EventKind::PermissionAsked {
             phase: "plan".into(),

@@ -313,6 +313,44 @@ mod tests {
     }
 
     #[test]
+    fn a_tool_call_reads_with_its_card_and_without_it_as_older_logs_wrote_it() {
+        let old = r#"{"seq":5,"t":"2026-11-20T10:00:00.500Z","kind":"tool_call","phase":"plan","attempt":1,"call_id":"c1","tool":"read_file","args":{"path":"a.rs"}}"#;
+        let event: Event = serde_json::from_str(old).expect(old);
+        assert!(
+            matches!(
+                &event.kind,
+                EventKind::ToolCall {
+                    target: None,
+                    checklist: None,
+                    ..
+                }
+            ),
+            "{event:?}"
+        );
+        let new = Event {
+            kind: EventKind::ToolCall {
+                phase: "plan".into(),
+                attempt: 1,
+                call_id: "c2".into(),
+                tool: "report_status".into(),
+                args: serde_json::json!({"completed": ["a"], "pending": []}),
+                target: Some("1 done, 0 to do".into()),
+                checklist: Some(super::super::Checklist {
+                    completed: vec!["a".into()],
+                    pending: Vec::new(),
+                }),
+            },
+            ..event
+        };
+        let line = serde_json::to_string(&new).expect("write");
+        assert!(
+            line.contains(r#""target":"1 done, 0 to do","checklist":{"#),
+            "{line}"
+        );
+        assert_eq!(serde_json::from_str::<Event>(&line).expect("read"), new);
+    }
+
+    #[test]
     fn names_what_is_missing() {
         let err = serde_json::from_str::<Event>(r#"{"t":"2026-11-20T10:00:00.500Z","kind":"decision","phase":"plan","action":"approve"}"#)
             .expect_err("no seq");

@@ -1,0 +1,181 @@
+//! Folding what happens to the session as a whole: its start, a fork,
+//! workspace snapshots, its end.
+
+use chrono::{DateTime, Utc};
+
+use super::{Inherited, PhaseState, SessionState, SessionStatus};
+use crate::pipeline::Pipeline;
+use crate::session::event::{SessionOutcome, WorkspaceInfo};
+
+impl SessionState {
+    /// `session_started`: what the session is, and one pending phase for
+    /// each of its pipeline's.
+    pub(super) fn on_session_started(
+        &mut self,
+        t: DateTime<Utc>,
+        id: &str,
+        request: &str,
+        pipeline: &Pipeline,
+        (provider, model): (&str, &str),
+        workspace: Option<&WorkspaceInfo>,
+    ) {
+        id.clone_into(&mut self.id);
+        request.clone_into(&mut self.request);
+        provider.clone_into(&mut self.provider);
+        model.clone_into(&mut self.model);
+        self.phases = pipeline
+            .phases
+            .iter()
+            .map(|p| PhaseState {
+                id: p.id.clone(),
+                role: p.role.clone(),
+                artifact_name: p.artifact.clone(),
+                ..PhaseState::default()
+            })
+            .collect();
+        self.pipeline = Some(pipeline.clone());
+        self.started_at = Some(t);
+        self.status = SessionStatus::Running;
+        self.workspace = workspace.cloned();
+    }
+
+    /// `forked`: everything so far was copied from the session `from`;
+    /// each phase remembers how much of its history is inherited.
+    pub(super) fn on_forked(&mut self, t: DateTime<Utc>, from: &str, at: &str) {
+        self.forked_from = Some((from.to_owned(), at.to_owned()));
+        self.forked_at = Some(t);
+        for p in &mut self.phases {
+            p.inherited = Inherited {
+                attempts: p.attempts.len(),
+                decisions: p.decisions.len(),
+                usage: p.usage,
+            };
+        }
+    }
+
+    /// `snapshot`: the workspace commit kept at `phase`'s gate, replacing
+    /// an earlier one of the same phase.
+    pub(super) fn on_snapshot(&mut self, phase: &str, commit: &str) {
+        self.snapshots.retain(|(p, _)| p != phase);
+        self.snapshots.push((phase.to_owned(), commit.to_owned()));
+    }
+
+    /// `session_finished`: how it ended; no gate stays open.
+    pub(super) fn on_session_finished(&mut self, t: DateTime<Utc>, outcome: SessionOutcome) {
+        self.outcome = Some(outcome);
+        self.gate = None;
+        self.finished_at = Some(t);
+        self.status = match outcome {
+            SessionOutcome::Completed | SessionOutcome::Aborted => SessionStatus::Finished,
+            SessionOutcome::Failed => SessionStatus::Failed,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::session::event::{EventKind, SessionOutcome};
+    use crate::session::fold::{PhaseStatus, SessionStatus};
+    use crate::session::testing::{fold, started};
+
+    fn begun(phase: &str) -> EventKind {
+        EventKind::PhaseStarted {
+            phase: phase.into(),
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn a_start_lays_out_the_pipeline_s_phases() {
+        let state = fold([started("Add X", "offline")]);
+        assert_eq!(state.id, "s");
+        assert_eq!(state.request, "Add X");
+        assert_eq!(state.provider, "offline");
+        assert_eq!(state.model, "m");
+        assert_eq!(state.status, SessionStatus::Running);
+        assert!(state.started_at.is_some());
+        let ids: Vec<_> = state.phases.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids[..2], ["summarize", "plan"]);
+        assert!(
+            state
+                .phases
+                .iter()
+                .all(|p| p.status == PhaseStatus::Pending)
+        );
+        assert!(state.phases.iter().all(|p| !p.role.is_empty()));
+    }
+
+    #[test]
+    fn a_fork_marks_what_each_phase_inherited() {
+        let state = fold([
+            started("r", "offline"),
+            begun("summarize"),
+            EventKind::Usage {
+                phase: "summarize".into(),
+                attempt: 1,
+                prompt_tokens: 10,
+                completion_tokens: 5,
+            },
+            EventKind::Forked {
+                from: "old".into(),
+                at: "summarize".into(),
+                from_seq: 2,
+            },
+        ]);
+        assert_eq!(
+            state.forked_from,
+            Some(("old".to_owned(), "summarize".to_owned()))
+        );
+        assert!(state.forked_at.is_some());
+        let inherited = state.phases[0].inherited;
+        assert_eq!(inherited.attempts, 1);
+        assert_eq!(inherited.usage.total(), 15);
+        assert_eq!(state.phases[1].inherited.attempts, 0);
+    }
+
+    #[test]
+    fn a_later_snapshot_of_a_phase_replaces_the_earlier() {
+        let snap = |phase: &str, commit: &str| EventKind::Snapshot {
+            phase: phase.into(),
+            reference: "refs/handoff/x".into(),
+            commit: commit.into(),
+        };
+        let state = fold([
+            started("r", "offline"),
+            snap("summarize", "a1"),
+            snap("plan", "b1"),
+            snap("summarize", "a2"),
+        ]);
+        assert_eq!(
+            state.snapshots,
+            [
+                ("plan".to_owned(), "b1".to_owned()),
+                ("summarize".to_owned(), "a2".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_end_says_how_it_ended() {
+        for (outcome, status) in [
+            (SessionOutcome::Completed, SessionStatus::Finished),
+            (SessionOutcome::Aborted, SessionStatus::Finished),
+            (SessionOutcome::Failed, SessionStatus::Failed),
+        ] {
+            let state = fold([
+                started("r", "offline"),
+                EventKind::GateOpened {
+                    phase: "summarize".into(),
+                    question: "ok?".into(),
+                    over_budget: None,
+                },
+                EventKind::SessionFinished { outcome },
+            ]);
+            assert_eq!(state.outcome, Some(outcome));
+            assert_eq!(state.status, status);
+            assert!(state.gate.is_none());
+            assert!(state.is_over());
+            assert!(state.finished_at.is_some());
+        }
+    }
+}
