@@ -1,6 +1,10 @@
-//! The layering the imports show: the session (its events, the fold, the
-//! log) stands below the engine, the tools, the TUI and the commands, and
-//! names none of them, so any of them can read a session.
+//! The layering the imports show. Every top-level module of the crate has a
+//! layer, and its code may import only modules of lower layers, so the
+//! import graph has no cycle and no arrow up (the clients, `tui` and
+//! `headless`, never reach the engine: they speak `protocol`). Besides,
+//! the session (its events, the fold, the log) names neither the engine,
+//! the tools, the TUI nor the commands, so any of them can read a session.
+//! Unit-test modules (from `#[cfg(test)]` on) may reach further.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -69,6 +73,88 @@ fn first_segment(path: &str) -> String {
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
         .collect()
+}
+
+/// The layers, lowest first. ARCHITECTURE.md draws the same picture.
+const LAYERS: &[&[&str]] = &[
+    &[
+        "policy",
+        "clock",
+        "sanitize",
+        "diagnostic",
+        "parallel",
+        "formats",
+    ],
+    &["config", "tools"],
+    &["pipeline"],
+    &["session"],
+    &["protocol", "cost", "provider"],
+    &["stats", "agent"],
+    &["engine", "headless", "tui"],
+    &["cli"],
+    &["commands"],
+];
+
+fn layer(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|l| l.contains(&module))
+}
+
+/// The code of a file before its unit tests.
+fn before_tests(text: &str) -> &str {
+    text.find("#[cfg(test)]").map_or(text, |at| &text[..at])
+}
+
+#[test]
+fn every_module_imports_only_from_layers_below_it() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for file in sources(&src) {
+        let relative = file.strip_prefix(&src).expect("under src");
+        let module = first_segment(&relative.to_string_lossy().replace(".rs", ""));
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let Some(own) = layer(&module) else {
+            found.push(format!(
+                "{}: module `{module}` has no layer",
+                file.display()
+            ));
+            continue;
+        };
+        let text = fs::read_to_string(&file).expect("read a source file");
+        for name in crate_modules(&code(before_tests(&text))) {
+            if name == module {
+                continue;
+            }
+            match layer(&name) {
+                Some(theirs) if theirs < own => {}
+                _ => found.push(format!(
+                    "{}: `{module}` imports crate::{name}",
+                    file.display()
+                )),
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "imports that go sideways or up:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn every_module_of_the_crate_has_a_layer() {
+    let lib = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
+        .expect("read lib.rs");
+    let modules: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod "))
+        .map(|l| l.trim_end_matches(';'))
+        .collect();
+    assert!(modules.len() > 10, "{modules:?}");
+    for module in modules {
+        assert!(layer(module).is_some(), "`{module}` is in no layer");
+    }
 }
 
 #[test]
