@@ -17,13 +17,14 @@
 //! rather than with criterion's repetitions; criterion keeps the fold of a
 //! replay step's worth of events as its measured function.
 
-#![allow(
+#![expect(
     clippy::cast_precision_loss,
     clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)] // Figures for display.
+    clippy::cast_sign_loss,
+    reason = "Figures for display."
+)]
 
-#[allow(dead_code)] // Shared by several benches; each uses part of it.
+#[allow(dead_code, reason = "Shared by several benches; each uses part of it.")]
 mod support;
 
 use std::io::{self, Write};

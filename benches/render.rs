@@ -9,13 +9,14 @@
 //! draws into a counting writer to measure the bytes one appended token
 //! sends to the terminal.
 
-#![allow(
+#![expect(
     clippy::cast_precision_loss,
     clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)] // Figures for display.
+    clippy::cast_sign_loss,
+    reason = "Figures for display."
+)]
 
-#[allow(dead_code)] // Shared by several benches; each uses part of it.
+#[allow(dead_code, reason = "Shared by several benches; each uses part of it.")]
 mod support;
 
 use std::cell::Cell;

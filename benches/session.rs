@@ -9,13 +9,9 @@
 //! and the wall time and peak resident memory (from `/usr/bin/time`) of the
 //! real `handoff show` and `show --json` processes against the file size.
 
-#![allow(
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)] // Figures for display.
+#![expect(clippy::cast_precision_loss, reason = "Figures for display.")]
 
-#[allow(dead_code)] // Shared by several benches; each uses part of it.
+#[allow(dead_code, reason = "Shared by several benches; each uses part of it.")]
 mod support;
 
 use std::hint::black_box;

@@ -8,9 +8,7 @@
 //! costs next to nothing); and the real binary headless against a local
 //! OpenAI-compatible server that takes 100 ms to answer each call.
 
-#![allow(clippy::cast_precision_loss)] // Figures for display.
-
-#[allow(dead_code)] // Shared by several benches; each uses part of it.
+#[allow(dead_code, reason = "Shared by several benches; each uses part of it.")]
 mod support;
 
 #[path = "../tests/common/server.rs"]

@@ -143,7 +143,10 @@ pub struct Price {
 
 impl Price {
     /// The cost of some tokens at this price.
-    #[allow(clippy::cast_precision_loss)] // Token counts stay far below 2^52.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "Token counts stay far below 2^52."
+    )]
     pub fn cost(self, prompt_tokens: u64, completion_tokens: u64) -> f64 {
         (prompt_tokens as f64 * self.prompt + completion_tokens as f64 * self.completion)
             / 1_000_000.0

@@ -85,12 +85,13 @@ impl GatePolicy {
                 continue;
             };
             // One decision (a table) or several (an array of tables).
-            let entries: Vec<_> = match value.get_ref() {
-                DeValue::Array(_) => match value.into_inner() {
-                    DeValue::Array(items) => items.into_iter().collect(),
-                    _ => Vec::new(),
-                },
-                _ => vec![value],
+            let entries: Vec<_> = if value.get_ref().is_array() {
+                let DeValue::Array(items) = value.into_inner() else {
+                    continue;
+                };
+                items.into_iter().collect()
+            } else {
+                vec![value]
             };
             for entry in entries {
                 let span = entry.span();
@@ -130,7 +131,12 @@ impl GatePolicy {
                         Some("`edit` needs `content` or `content_file`")
                     }
                     Action::Return if raw.to.is_none() => Some("`return` needs `to`"),
-                    _ => None,
+                    Action::Approve
+                    | Action::ApproveWithNotes
+                    | Action::Edit
+                    | Action::Reject
+                    | Action::Return
+                    | Action::Abort => None,
                 };
                 if let Some(needs) = needs {
                     problem(span, needs.to_owned());
@@ -299,7 +305,27 @@ pub async fn drive(
                 }));
             }
             EventKind::SessionFinished { outcome } => return Ok(Ending::Finished(*outcome)),
-            _ => {}
+            // Nothing to answer: printed above, and that is all.
+            EventKind::SessionStarted { .. }
+            | EventKind::PhaseStarted { .. }
+            | EventKind::Engaged { .. }
+            | EventKind::TaskStarted { .. }
+            | EventKind::TaskOutput { .. }
+            | EventKind::TaskFinished { .. }
+            | EventKind::Output { .. }
+            | EventKind::Usage { .. }
+            | EventKind::Artifact { .. }
+            | EventKind::Decision(_)
+            | EventKind::PhaseFailed { .. }
+            | EventKind::ToolCall { .. }
+            | EventKind::Permission { .. }
+            | EventKind::ToolResult { .. }
+            | EventKind::Forked { .. }
+            | EventKind::Snapshot { .. }
+            | EventKind::Retry { .. }
+            | EventKind::Returned { .. }
+            | EventKind::Invalid { .. }
+            | EventKind::Unknown => {}
         }
     }
     Ok(Ending::EngineStopped)

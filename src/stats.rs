@@ -204,7 +204,7 @@ fn add_usage(to: &mut Usage, more: Usage) {
     to.completion_tokens += more.completion_tokens;
 }
 
-#[allow(clippy::cast_precision_loss)] // Counts stay far below 2^52.
+#[expect(clippy::cast_precision_loss, reason = "Counts stay far below 2^52.")]
 fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
@@ -266,7 +266,10 @@ impl Stats {
 
     /// Counts one session; returns its request-to-finish time in seconds
     /// when it completed.
-    #[allow(clippy::cast_precision_loss)] // Milliseconds stay far below 2^52.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "Milliseconds stay far below 2^52."
+    )]
     fn session(&mut self, loaded: &Loaded, prices: &Prices) -> Option<f64> {
         let state = &loaded.state;
         self.sessions += 1;
@@ -415,7 +418,7 @@ fn entry<T>(items: &mut Vec<T>, is: impl Fn(&T) -> bool, make: impl FnOnce() -> 
     &mut items[index]
 }
 
-#[allow(clippy::cast_precision_loss)] // A handful of sessions.
+#[expect(clippy::cast_precision_loss, reason = "A handful of sessions.")]
 fn durations(mut seconds: Vec<f64>) -> Durations {
     seconds.sort_by(f64::total_cmp);
     let n = seconds.len();

@@ -315,7 +315,10 @@ async fn attend(
                 exit::OK
             }
             SessionStatus::AwaitingGate => exit::AWAITING_GATE,
-            _ => exit::FAILED,
+            SessionStatus::Finished
+            | SessionStatus::Running
+            | SessionStatus::Failed
+            | SessionStatus::Interrupted => exit::FAILED,
         }
     } else {
         let mut out = std::io::stdout().lock();

@@ -54,7 +54,7 @@ fn fit(text: &str, width: usize) -> String {
 }
 
 fn seconds(s: Option<f64>) -> String {
-    #[allow(clippy::cast_possible_truncation)] // Durations of sessions.
+    #[expect(clippy::cast_possible_truncation, reason = "Durations of sessions.")]
     s.map_or_else(
         || "-".to_owned(),
         |s| super::export::duration(TimeDelta::milliseconds((s * 1000.0).round() as i64)),

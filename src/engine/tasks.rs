@@ -675,7 +675,7 @@ fn report(units: &[Unit]) -> String {
     for u in units {
         let result = match &u.stage {
             Stage::Finished(outcome, _) => outcome.as_str(),
-            _ => "not run",
+            Stage::Waiting | Stage::Making | Stage::Checking => "not run",
         };
         let _ = writeln!(
             out,

@@ -31,7 +31,6 @@ pub enum OutputKind {
 
 impl OutputKind {
     /// Takes a reference, as serde's `skip_serializing_if` passes one.
-    #[allow(clippy::trivially_copy_pass_by_ref)]
     pub fn is_markdown(&self) -> bool {
         *self == Self::Markdown
     }

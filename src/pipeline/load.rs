@@ -65,7 +65,7 @@ impl SkillsFile {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(default)]
-    #[allow(dead_code)] // Read so that a future format can be told apart.
+    #[expect(dead_code, reason = "Read so that a future format can be told apart.")]
     version: Option<u32>,
     default_pipeline: Option<Spanned<String>>,
     pipelines: Spanned<BTreeMap<String, Spanned<RawPipeline>>>,

@@ -141,7 +141,11 @@ pub fn load(path: &Path) -> Result<Loaded, LogError> {
     check_session(path, &first, torn_line)?;
     let status = match state.status {
         SessionStatus::Running if !is_live(path) => SessionStatus::Interrupted,
-        other => other,
+        status @ (SessionStatus::Running
+        | SessionStatus::AwaitingGate
+        | SessionStatus::Finished
+        | SessionStatus::Failed
+        | SessionStatus::Interrupted) => status,
     };
     Ok(Loaded {
         path: path.to_owned(),

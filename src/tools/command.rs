@@ -271,8 +271,6 @@ impl Capture {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::panic)]
-
     use super::*;
 
     fn no_cancel() -> watch::Receiver<bool> {

@@ -215,8 +215,6 @@ fn globs_intersect(a: &str, b: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::panic)]
-
     use super::*;
     use Verdict::{Allow, Ask, Deny};
 

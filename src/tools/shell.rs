@@ -285,7 +285,7 @@ impl Word {
                     }
                     out.push_lit(rest);
                 }
-                other => out.segs.push(other.clone()),
+                other @ (Seg::Lit(_) | Seg::Wild(_)) => out.segs.push(other.clone()),
             }
         }
         out
@@ -1351,8 +1351,6 @@ fn ansi_c(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::panic)]
-
     use super::*;
 
     fn words(line: &str) -> Vec<Vec<String>> {

@@ -292,10 +292,14 @@ impl Workspace {
     /// (`create_dir_all` says "exists" for a symlink leading outside too).
     fn parent_error(&self, path: &str, parent: &Path, error: &io::Error) -> ToolError {
         match self.dir.metadata(parent) {
-            Err(e) => match map_io(path, &e) {
-                outside @ ToolError::Outside { .. } => outside,
-                _ => map_io(path, error),
-            },
+            Err(e) => {
+                let why = map_io(path, &e);
+                if matches!(why, ToolError::Outside { .. }) {
+                    why
+                } else {
+                    map_io(path, error)
+                }
+            }
             Ok(meta) if !meta.is_dir() => ToolError::NotDir {
                 path: slash_path(parent),
             },
@@ -507,8 +511,6 @@ fn slash_path(rel: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::panic)]
-
     use super::*;
     use std::collections::BTreeMap;
     use std::os::unix::fs::symlink;

@@ -3,7 +3,6 @@
 //! [`assert_terminal_safe`] reads the exact bytes a program wrote to its
 //! terminal and fails on anything that did not come from the program's own
 //! drawing (crossterm's styling, cursor placement and screen modes).
-#![allow(dead_code)] // Each test binary uses a different part of this.
 
 /// Text that must never appear on the terminal: every payload hides it
 /// inside a sequence the sanitizer removes whole.

@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests: run the real binary against a
 //! private sessions folder and read what it wrote.
-#![allow(dead_code)] // Each test binary uses a different part of this.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,7 +13,6 @@ pub mod server;
 pub const REQUEST: &str = "Add rate limiting to the orders API";
 
 /// The built-in skills.toml, to derive variants from.
-#[allow(dead_code)] // Not every test file uses it.
 pub const BUILTIN_SKILLS: &str = handoff::pipeline::BUILTIN_SKILLS;
 
 /// A private sessions folder and a way to run `handoff` against it.

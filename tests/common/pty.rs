@@ -2,7 +2,6 @@
 //! the pty, the thread reading it, a VT100 parser of the screen and every
 //! raw byte written (for the terminal-injection checks), and answers key
 //! presses, waits on the screen, resizes and quits.
-#![allow(dead_code)] // Each test binary uses a different part of this.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -95,7 +94,7 @@ impl Term {
     /// Reads what the program wrote until it pauses for a moment.
     pub fn pump(&mut self) {
         while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(10)) {
-            #[allow(clippy::naive_bytecount)] // A few kilobytes per read.
+            #[expect(clippy::naive_bytecount, reason = "A few kilobytes per read.")]
             let bells = bytes.iter().filter(|b| **b == 7).count();
             self.bells += bells;
             self.parser.process(&bytes);

@@ -5,7 +5,10 @@
 //! [`Reply`]: a stream of SSE pieces (with pauses, a cut connection or raw
 //! lines), a plain status with headers and a body, or a stall that never
 //! answers. The server runs on its own thread and lives as long as the test.
-#![allow(dead_code)] // Each test binary uses a different part of this.
+#![allow(
+    dead_code,
+    reason = "The startup bench includes this file and uses part of it."
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

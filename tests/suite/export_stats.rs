@@ -71,7 +71,7 @@ fn price_the_offline_model(sandbox: &Sandbox) {
     sandbox.config("[prices.\"offline-scripted\"]\nprompt = 1000.0\ncompletion = 2000.0\n");
 }
 
-#[allow(clippy::cast_precision_loss)]
+#[expect(clippy::cast_precision_loss, reason = "token counts of a test")]
 fn cost_of(prompt: u64, completion: u64) -> f64 {
     (prompt as f64 * 1000.0 + completion as f64 * 2000.0) / 1_000_000.0
 }
@@ -293,7 +293,7 @@ fn stats_counts_sessions_phases_interventions_and_tokens_and_names_a_corrupt_log
         };
         let start = t(&events[0]);
         let end = t(events.last().expect("events"));
-        #[allow(clippy::cast_precision_loss)]
+        #[expect(clippy::cast_precision_loss, reason = "milliseconds of a test")]
         let s = (end - start).num_milliseconds() as f64 / 1000.0;
         s
     };

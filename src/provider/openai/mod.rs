@@ -118,6 +118,10 @@ impl Target {
         out
     }
 
+    #[expect(
+        clippy::wildcard_enum_match_arm,
+        reason = "async-openai's error enum: the kinds not named read well as they are"
+    )]
     fn error(&self, error: OpenAIError) -> ProviderError {
         let at = format!("{} (model {})", self.base_url, self.model);
         let message = match error {

@@ -20,7 +20,10 @@ use crate::session::event::Event;
 const PARALLEL_FROM: usize = 256 << 10;
 
 /// What one line parsed to, before the rules are applied.
-#[allow(clippy::large_enum_variant)] // Nearly every line is an event; a box each would cost more.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "Nearly every line is an event; a box each would cost more."
+)]
 enum Parsed {
     Blank,
     Event(Event),
