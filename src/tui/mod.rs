@@ -14,6 +14,7 @@ pub mod diff;
 pub mod keymap;
 pub mod markdown;
 pub mod matrix;
+pub mod pacing;
 pub mod prompt;
 pub mod replay;
 pub mod rows;
@@ -42,9 +43,9 @@ use crate::clock::Speed;
 use crate::protocol::{Command, Update};
 use crate::session::{Event, SessionState};
 use app::{Flow, Source};
+use pacing::FramePacer;
 
-/// The time between two frames at the steady pace (60 per second).
-pub const FRAME: Duration = Duration::from_micros(16_667);
+pub use pacing::FRAME;
 /// How often the spinner turns while a phase runs.
 const SPIN: Duration = Duration::from_millis(100);
 
@@ -144,16 +145,13 @@ pub async fn drive<W: io::Write>(
     bell: bool,
 ) -> io::Result<()> {
     let mut batch = Vec::with_capacity(256);
-    let mut dirty = true;
-    let mut urgent = false;
-    // When the next frame is due at the steady pace; input may come early.
-    let mut next_frame = Instant::now();
+    let mut pacer = FramePacer::new(Instant::now());
     let mut spin = tokio::time::interval(SPIN);
     // After a long wait at a gate, turn on from now rather than catch up.
     spin.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let now = Instant::now();
-        if dirty && now >= frame_due(next_frame, urgent) {
+        if pacer.due(now) {
             if !app.is_replay() {
                 app.now = chrono::Utc::now();
             }
@@ -162,9 +160,7 @@ pub async fn drive<W: io::Write>(
                 app.size = (area.width, area.height);
                 frame.render_widget(&*app, area);
             })?;
-            dirty = false;
-            urgent = false;
-            next_frame = next_frame.max(now) + FRAME;
+            pacer.drawn(now);
         }
         let replay_due = match &mut app.source {
             Source::Replay(player) => player.due(now),
@@ -176,16 +172,16 @@ pub async fn drive<W: io::Write>(
                     if app.on_key(&key) == Flow::Quit {
                         return Ok(());
                     }
-                    (dirty, urgent) = (true, true);
+                    pacer.request_now();
                 }
                 // Pointer movement is reported too: only what changed the
                 // view is drawn.
                 Some(Ok(TermEvent::Mouse(mouse))) => {
                     if app.on_mouse(&mouse) {
-                        (dirty, urgent) = (true, true);
+                        pacer.request_now();
                     }
                 }
-                Some(Ok(TermEvent::Resize(..))) => (dirty, urgent) = (true, true),
+                Some(Ok(TermEvent::Resize(..))) => pacer.request_now(),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),
@@ -202,27 +198,18 @@ pub async fn drive<W: io::Write>(
                 if gate_opened && bell {
                     io::Write::write_all(&mut io::stdout(), b"\x07")?;
                 }
-                dirty = true;
+                pacer.request();
             }
             () = sleep_until(replay_due) => {
                 app.replay_tick();
-                dirty = true;
+                pacer.request();
             }
             _ = spin.tick(), if app.animating() => {
                 app.frame = app.frame.wrapping_add(1);
-                dirty = true;
+                pacer.request();
             }
-            () = tokio::time::sleep_until(frame_due(next_frame, urgent)), if dirty => {}
+            () = pacer.wait() => {}
         }
-    }
-}
-
-/// When a frame may be drawn: at the steady pace, or a frame early for input.
-fn frame_due(next_frame: Instant, urgent: bool) -> Instant {
-    if urgent {
-        next_frame.checked_sub(FRAME).unwrap_or(next_frame)
-    } else {
-        next_frame
     }
 }
 
