@@ -10,6 +10,7 @@ mod export_stats;
 mod faults;
 mod headless;
 mod injection;
+mod keys;
 mod methodology;
 mod openai;
 mod pty;
