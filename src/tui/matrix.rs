@@ -12,8 +12,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
+use super::overlay::centered;
 use super::text::clip;
-use super::view::centered;
 use super::{App, Theme};
 use crate::session::SessionState;
 

@@ -9,11 +9,16 @@
 //! every exit path and, through ratatui's hook, on panic.
 
 pub mod app;
+mod artifact;
+mod board;
+mod chrome;
 pub mod compose;
 pub mod diff;
+mod gate;
 pub mod keymap;
 pub mod markdown;
 pub mod matrix;
+pub mod overlay;
 pub mod pacing;
 pub mod prompt;
 pub mod replay;

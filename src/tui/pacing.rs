@@ -150,7 +150,7 @@ mod tests {
         // A request every millisecond for a second, keys among them.
         while Instant::now() - start < Duration::from_secs(1) {
             let ms = (Instant::now() - start).as_millis();
-            if ms % 50 == 0 {
+            if ms.is_multiple_of(50) {
                 spy.pacer.request_now();
             } else {
                 spy.pacer.request();

@@ -18,11 +18,12 @@ use common::server::{
     Piece, Reply, TestServer, answer, finish_chunk, role_of, text_chunk, tool_turn,
 };
 use common::{Sandbox, events, of_kind, stderr, stdout};
-use handoff::protocol::Update;
 use handoff::pipeline::{SkillsFile, load_pipeline};
+use handoff::protocol::Update;
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind};
 use handoff::tui::Theme;
-use handoff::tui::app::{App, DiffBase, Modal, Screen, Source};
+use handoff::tui::app::{App, DiffBase, Screen, Source};
+use handoff::tui::overlay::Overlay;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
@@ -284,13 +285,13 @@ fn draw_every_screen(app: &mut App, what: &str) {
             }
         }
         app.screen = Screen::Board;
-        for modal in [Modal::Help, Modal::Matrix] {
+        for modal in [Overlay::Help, Overlay::Matrix] {
             let name = format!("{what}, {modal:?}");
-            app.modal = Some(modal);
+            app.overlay = Some(modal);
             let bytes = draw_bytes(app, width, height);
             assert_terminal_safe(&bytes, Capture::InProcess, &name);
         }
-        app.modal = None;
+        app.overlay = None;
     }
 }
 

@@ -6,15 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
-use handoff::clock::Speed;
 use handoff::clock::Clock;
+use handoff::clock::Speed;
 use handoff::engine::{Engine, SessionSpec};
-use handoff::protocol::{Command, Sink};
 use handoff::pipeline::{SkillsFile, load_pipeline};
+use handoff::protocol::{Command, Sink};
 use handoff::provider::offline::{OfflineProvider, Pace};
 use handoff::session::log::LogWriter;
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind, SessionState};
-use handoff::tui::app::{App, Modal, Screen, Source};
+use handoff::tui::app::{App, Screen, Source};
+use handoff::tui::overlay::Overlay;
 use handoff::tui::replay::Player;
 use handoff::tui::{Theme, keymap::Act};
 use ratatui::Terminal;
@@ -196,7 +197,7 @@ fn artifact_full_screen_scrolled() {
 fn help_overlay() {
     let events = record(REQUEST);
     let mut app = live_after(&events, 3);
-    app.modal = Some(Modal::Help);
+    app.overlay = Some(Overlay::Help);
     insta::assert_snapshot!(draw(&mut app, 120, 40));
 }
 
@@ -210,7 +211,7 @@ fn quitting_while_work_runs_asks_first() {
         crossterm::event::KeyModifiers::NONE,
     );
     assert_eq!(app.on_key(&q), handoff::tui::app::Flow::Continue);
-    assert!(matches!(app.modal, Some(Modal::ConfirmQuit)));
+    assert!(matches!(app.overlay, Some(Overlay::ConfirmQuit)));
     insta::assert_snapshot!(draw(&mut app, 120, 30));
 }
 
@@ -636,7 +637,7 @@ fn the_handoff_matrix_after_qa_sent_work_back() {
     }
     insta::assert_snapshot!(screen);
     press(&mut app, "x");
-    assert!(app.modal.is_none(), "any key closes it");
+    assert!(app.overlay.is_none(), "any key closes it");
 }
 
 #[test]

@@ -1,0 +1,177 @@
+//! The gate and the permission prompt: what the user's answers become.
+//!
+//! At an open gate the acts approve, add notes, edit, reject, return work or
+//! abort; those that need text open a box ([`Overlay::Compose`]) and are
+//! sent when it is submitted ([`App::submit`]). An act that does not apply
+//! is refused with a reason in the checkpoint bar. A permission request is
+//! answered once, always or with a denial (and an optional reason). Every
+//! answer is a [`Command`] sent to the engine; the decision itself is
+//! recorded by the engine and comes back as an event.
+
+use super::app::{App, Screen};
+use super::compose::{Compose, Purpose};
+use super::keymap::Act;
+use super::overlay::Overlay;
+use crate::protocol::{Command, PermissionAnswer};
+use crate::session::state::PermissionRequest;
+use crate::session::{Action, DecidedBy, Decision, PhaseStatus};
+
+impl App {
+    pub(super) fn gate_act(&mut self, act: Act) {
+        if !self.available(act) {
+            self.notice = Some(self.why_not(act));
+            return;
+        }
+        let Some(phase) = self.gate_phase() else {
+            return;
+        };
+        let state = &self.state.phases[phase];
+        let role = state.role.clone();
+        match act {
+            Act::Approve => self.decide(Action::Approve, |d| d),
+            Act::ApproveWithNotes => {
+                let title = format!("Notes for every role after the {role}");
+                self.open_compose(Purpose::Notes, title, "");
+            }
+            Act::Edit => {
+                let text = state.effective_artifact().unwrap_or_default().to_owned();
+                let title = format!(
+                    "Editing the {} · ctrl-s saves, esc cancels",
+                    state.artifact_name
+                );
+                self.open_compose(Purpose::Edit, title, &text);
+            }
+            Act::Reject => {
+                let failed = state.status == PhaseStatus::Failed;
+                let next = state.attempts.len() + 1;
+                let title = if failed {
+                    format!("Retry the {role} as attempt {next} (a note is optional)")
+                } else {
+                    format!("Feedback for the {role}: attempt {next} will read it")
+                };
+                self.open_compose(Purpose::Feedback { required: !failed }, title, "");
+            }
+            Act::Return => {
+                self.overlay = Some(Overlay::ReturnPick {
+                    phase,
+                    selected: phase - 1,
+                });
+            }
+            Act::Abort => self.overlay = Some(Overlay::ConfirmAbort),
+            _ => {}
+        }
+    }
+
+    fn why_not(&self, act: Act) -> String {
+        if self.is_replay() {
+            return "a replay is read-only".into();
+        }
+        let Some(gate) = self.state.gate.as_ref() else {
+            return "no checkpoint is open".into();
+        };
+        let phase = &self.state.phases[gate.phase];
+        match act {
+            Act::Reject => format!(
+                "the {} has used all its attempts: approve, edit, return or abort",
+                phase.role
+            ),
+            Act::Return => "there is no earlier phase to return to".into(),
+            _ if phase.status == PhaseStatus::Failed => {
+                format!("the {} failed: retry with r", phase.role)
+            }
+            _ => format!("the open checkpoint is the {}'s", phase.role),
+        }
+    }
+
+    pub(super) fn open_compose(&mut self, purpose: Purpose, title: String, initial: &str) {
+        let compose = Compose::new(purpose, title, initial, &self.theme);
+        self.overlay = Some(Overlay::Compose(Box::new(compose)));
+    }
+
+    /// Sends the decision a finished box stands for.
+    pub(super) fn submit(&mut self, purpose: &Purpose, text: String) {
+        match purpose {
+            Purpose::Notes => self.decide(Action::ApproveWithNotes, |d| Decision {
+                notes: Some(text),
+                ..d
+            }),
+            Purpose::Feedback { .. } => self.decide(Action::Reject, |d| Decision {
+                feedback: (!text.is_empty()).then_some(text),
+                ..d
+            }),
+            Purpose::Reason { to } => {
+                let to = self.state.phases[*to].id.clone();
+                self.decide(Action::Return, |d| Decision {
+                    to: Some(to),
+                    feedback: (!text.is_empty()).then_some(text),
+                    ..d
+                });
+            }
+            Purpose::Edit => {
+                self.decide(Action::Edit, |d| Decision {
+                    content: Some(text),
+                    ..d
+                });
+                self.notice =
+                    Some("edit saved: the next role reads it; d shows the diff, a approves".into());
+            }
+            Purpose::DenyReason { call_id } => {
+                let call_id = call_id.clone();
+                self.answer_permission(call_id, false, false, (!text.is_empty()).then_some(text));
+            }
+        }
+    }
+
+    /// Sends the answer to the pending permission request.
+    fn answer_permission(
+        &mut self,
+        call_id: String,
+        allow: bool,
+        always: bool,
+        reason: Option<String>,
+    ) {
+        self.send(Command::Permission(PermissionAnswer {
+            call_id,
+            allow,
+            always,
+            reason,
+            by: DecidedBy::User,
+        }));
+    }
+
+    /// The permission request the user must answer now, if any.
+    pub fn pending_permission(&self) -> Option<&PermissionRequest> {
+        self.state.permission.as_ref().filter(|_| self.is_live())
+    }
+
+    pub(super) fn permission_act(&mut self, act: Act) {
+        let Some(request) = self.pending_permission() else {
+            return;
+        };
+        let call_id = request.call_id.clone();
+        match act {
+            Act::PermitOnce => self.answer_permission(call_id, true, false, None),
+            Act::PermitAlways => self.answer_permission(call_id, true, true, None),
+            Act::Deny => {
+                let title = "Why not? (optional: the agent reads it) · ctrl-s denies".to_owned();
+                self.open_compose(Purpose::DenyReason { call_id }, title, "");
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends a decision on the open gate, built from a plain one.
+    pub(super) fn decide(&mut self, action: Action, build: impl FnOnce(Decision) -> Decision) {
+        let Some(gate) = &self.state.gate else {
+            return;
+        };
+        let phase = self.state.phases[gate.phase].id.clone();
+        let decision = build(Decision::new(phase, action, DecidedBy::User));
+        self.send(Command::Decide(decision));
+        if action != Action::Edit {
+            self.screen = Screen::Board;
+            self.follow = true;
+            self.scroll = 0;
+        }
+    }
+}
