@@ -267,10 +267,10 @@ fn hostile_text_never_reaches_the_screen_raw() {
 fn request_box() {
     let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("pipeline");
     let theme = Theme::mono();
-    let request = handoff::tui::prompt::RequestBox {
+    let request = handoff::tui::start::RequestBox {
         text: "Add rate limiting to the orders API".chars().collect(),
         cursor: 8,
-        recent: vec![handoff::tui::prompt::Recent {
+        recent: vec![handoff::tui::start::Recent {
             path: "s.jsonl".into(),
             id: "20261120-100000-abcd".into(),
             status: "awaiting_gate".into(),
@@ -280,7 +280,7 @@ fn request_box() {
             age: "3h".into(),
         }],
         in_list: true,
-        ..handoff::tui::prompt::RequestBox::new(&pipeline, "offline", &theme)
+        ..handoff::tui::start::RequestBox::new(&pipeline, "offline", &theme)
     };
     let mut terminal = Terminal::new(TestBackend::new(80, 20)).expect("terminal");
     terminal
