@@ -66,40 +66,46 @@ pub enum Flow {
     Quit,
 }
 
-/// Everything the TUI shows.
+/// Everything the TUI shows. The fields are the parts' to read and
+/// change (`pub(super)`); from outside, the methods below.
 #[derive(Debug)]
 pub struct App {
-    pub state: SessionState,
-    pub source: Source,
-    pub screen: Screen,
-    pub overlay: Option<Overlay>,
-    pub focus: usize,
+    pub(super) state: SessionState,
+    pub(super) source: Source,
+    pub(super) screen: Screen,
+    pub(super) overlay: Option<Overlay>,
+    pub(super) focus: usize,
     /// Focus follows the active phase until the user moves it.
-    pub follow: bool,
+    pub(super) follow: bool,
     /// Rows scrolled in the focused column or the open artifact.
-    pub scroll: usize,
+    pub(super) scroll: usize,
     /// The search in the artifact view.
-    pub search: Option<String>,
+    pub(super) search: Option<String>,
     /// A message for the user that is not part of the record.
-    pub notice: Option<String>,
+    pub(super) notice: Option<String>,
     /// Animation frame of the spinner.
-    pub frame: usize,
+    pub(super) frame: usize,
     /// The time elapsed figures are measured to.
-    pub now: DateTime<Utc>,
+    pub(super) now: DateTime<Utc>,
     /// The terminal's size, for scroll limits.
-    pub size: (u16, u16),
-    pub theme: Theme,
-    pub keymap: Keymap,
+    pub(super) size: (u16, u16),
+    pub(super) theme: Theme,
+    pub(super) keymap: Keymap,
     /// Prices per model, for costs on screen.
-    pub prices: crate::cost::Prices,
+    pub(super) prices: crate::cost::Prices,
     /// Artifact layouts kept between frames.
-    pub rows: RowCache,
+    pub(super) rows: RowCache,
 }
 
 impl App {
+    /// An app over `source`; a replay starts from where its player is.
     pub fn new(source: Source, theme: Theme) -> Self {
+        let state = match &source {
+            Source::Replay(player) => SessionState::from_events(player.played()),
+            Source::Live(_) => SessionState::default(),
+        };
         Self {
-            state: SessionState::default(),
+            state,
             source,
             screen: Screen::Board,
             overlay: None,
@@ -116,6 +122,83 @@ impl App {
             prices: crate::cost::Prices::new(),
             rows: RowCache::default(),
         }
+    }
+
+    /// The session as folded so far.
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    /// Where the events come from.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// Ends the app with the state it reached; a live app's channel to the
+    /// engine closes.
+    pub fn into_state(self) -> SessionState {
+        self.state
+    }
+
+    /// The screen in front.
+    pub fn screen(&self) -> Screen {
+        self.screen
+    }
+
+    /// Puts `screen` in front (the scroll stays).
+    pub fn show(&mut self, screen: Screen) {
+        self.screen = screen;
+    }
+
+    /// The focused phase.
+    pub fn focus(&self) -> usize {
+        self.focus
+    }
+
+    /// Focuses `phase`'s column.
+    pub fn set_focus(&mut self, phase: usize) {
+        self.focus = phase;
+    }
+
+    /// Rows scrolled in the focused column or the open artifact.
+    pub fn scroll(&self) -> usize {
+        self.scroll
+    }
+
+    pub fn set_scroll(&mut self, rows: usize) {
+        self.scroll = rows;
+    }
+
+    /// The box over the screen, if one is open.
+    pub fn overlay(&self) -> Option<&Overlay> {
+        self.overlay.as_ref()
+    }
+
+    /// Opens a box over the screen, or (`None`) closes the open one.
+    pub fn set_overlay(&mut self, overlay: Option<Overlay>) {
+        self.overlay = overlay;
+    }
+
+    /// The time elapsed figures are measured to.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Measures elapsed time to `now` (the live loop sets the clock's time
+    /// before each frame; tests and replays set their own).
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+    }
+
+    /// The terminal's size, for scroll limits (the loop sets it each frame).
+    pub fn set_size(&mut self, width: u16, height: u16) {
+        self.size = (width, height);
+    }
+
+    /// Forgets the layouts kept between frames, so the next frame lays
+    /// every text out afresh.
+    pub fn forget_layouts(&mut self) {
+        self.rows = RowCache::default();
     }
 
     pub fn is_replay(&self) -> bool {
