@@ -536,4 +536,75 @@ mod tests {
         b.on_key(&key(KeyCode::Tab));
         assert!(!b.in_list);
     }
+
+    /// What the terminal was sent, kept for the test to read.
+    #[derive(Clone, Default)]
+    struct Written(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+    impl io::Write for Written {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The start screen and the stats view run in one loop: type a
+    /// request, open the stats, close them, submit.
+    #[tokio::test(start_paused = true)]
+    async fn the_stats_open_and_close_inside_the_start_screens_loop() {
+        use futures::StreamExt;
+        use ratatui::layout::Rect;
+        use ratatui::{Terminal, TerminalOptions, Viewport};
+
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let theme = Theme::mono();
+        let mut request = RequestBox::new(&pipeline, "offline", &theme);
+        request.recent = vec![Recent {
+            path: PathBuf::from("a.jsonl"),
+            id: "a".into(),
+            status: "finished".into(),
+            request: "Add an audit log".into(),
+            phase: "review".into(),
+            provider: "offline".into(),
+            age: "1m".into(),
+        }];
+        let mut screen = StartScreen {
+            request,
+            recent: None::<Pin<Box<std::future::Ready<Vec<Recent>>>>>,
+            sessions_dir: "/tmp/sessions",
+            count: Stats::default,
+            stats: None,
+        };
+        let ctrl_t = KeyEvent::new(KeyCode::Char('t'), KeyModifiers::CONTROL);
+        let keys = "Add x".chars().map(|c| key(KeyCode::Char(c))).chain([
+            ctrl_t,
+            key(KeyCode::Char('q')),
+            key(KeyCode::Enter),
+        ]);
+        // A person types: a key every 50 ms, so each gets its frame.
+        let input = futures::stream::iter(keys)
+            .then(|k| async move {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Ok(TermEvent::Key(k))
+            })
+            .boxed();
+        let written = Written::default();
+        let area = Rect::new(0, 0, 100, 30);
+        let mut terminal = Terminal::with_options(
+            ratatui::backend::CrosstermBackend::new(written.clone()),
+            TerminalOptions {
+                viewport: Viewport::Fixed(area),
+            },
+        )
+        .expect("terminal");
+        let outcome = super::super::terminal::run_view(&mut terminal, &mut screen, input)
+            .await
+            .expect("the loop");
+        assert_eq!(outcome, Outcome::Submit("Add x".into()));
+        assert!(screen.stats.is_none(), "q closed the stats");
+        let drawn = String::from_utf8_lossy(&written.0.borrow()).into_owned();
+        assert!(drawn.contains("count again"), "the stats were drawn");
+    }
 }
