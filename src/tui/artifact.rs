@@ -4,7 +4,7 @@
 //! The artifact is laid out as Markdown with the phase's decisions after it
 //! ([`App::artifact_rows`]); layouts and diffs are kept between frames in
 //! [`super::rows::RowCache`], since both cost time in proportion to the
-//! text. A search typed in the search line ([`App::search_for`]) scrolls to
+//! text. A search typed in the search line (`App::search_for`) scrolls to
 //! the first row that holds it and marks every match; `n` and `N` move
 //! between them. Every session string goes through the sanitizer.
 
@@ -293,7 +293,7 @@ impl App {
     /// The Markdown layout of one attempt's text (the human's edit, else
     /// the agent's artifact, else what it has streamed) at `width`, with
     /// the phase's decisions after it when `with_decisions`; kept between
-    /// frames in [`RowCache`].
+    /// frames in [`super::rows::RowCache`].
     pub fn markdown_rows(
         &self,
         phase: usize,

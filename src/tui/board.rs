@@ -6,7 +6,7 @@
 //! task list and the latest streamed lines while running, the error when it
 //! failed, the artifact once delivered (the focused column scrolls). The
 //! [`BoardView`] draws from the app's state and view state (focus, scroll,
-//! spinner frame); a click on a column focuses it ([`App::click`]). Every
+//! spinner frame); a click on a column focuses it (`App::click`). Every
 //! session string goes through the sanitizer ([`super::text`]).
 
 use std::fmt::Write as _;

@@ -2,7 +2,7 @@
 //!
 //! At an open gate the acts approve, add notes, edit, reject, return work or
 //! abort; those that need text open a box ([`Overlay::Compose`]) and are
-//! sent when it is submitted ([`App::submit`]). An act that does not apply
+//! sent when it is submitted (`App::submit`). An act that does not apply
 //! is refused with a reason in the checkpoint bar. A permission request is
 //! answered once, always or with a denial (and an optional reason). Every
 //! answer is a [`Command`] sent to the engine; the decision itself is

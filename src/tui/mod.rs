@@ -19,12 +19,12 @@
 //! updates to them and [`view`] lays them out.
 
 pub mod app;
-mod artifact;
-mod board;
-mod chrome;
+pub mod artifact;
+pub mod board;
+pub mod chrome;
 pub mod compose;
 pub mod diff;
-mod gate;
+pub mod gate;
 pub mod keymap;
 pub mod markdown;
 pub mod matrix;

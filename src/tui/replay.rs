@@ -5,7 +5,7 @@
 //! out to the same [`SessionState`] fold a live session uses, and refolds
 //! from the start to step backwards. Long idle gaps (a human thinking at a
 //! gate) are compressed to [`MAX_GAP`]. The replay's keys (play, step,
-//! speed, jump to a gate) act on the app's player ([`App::replay_act`]).
+//! speed, jump to a gate) act on the app's player (`App::replay_act`).
 
 use std::time::Duration;
 

@@ -1,12 +1,12 @@
 //! The one terminal lifecycle and the one UI loop every screen runs in.
 //!
-//! [`run`] takes the terminal over (raw mode, the alternate screen, cleared,
-//! plus the [`Modes`] a view asks for), runs [`run_view`] and restores the
+//! `run` takes the terminal over (raw mode, the alternate screen, cleared,
+//! plus the [`Modes`] a view asks for), runs `run_view` and restores the
 //! terminal on every exit path (and, through ratatui's hook, on panic),
-//! trying every step and reporting the first error. [`run_view`] only
+//! trying every step and reporting the first error. `run_view` only
 //! selects: terminal input goes to the view, the view's own sources (engine
 //! updates, timers, work done off the UI task) wake it through
-//! [`View::next`], and the [`FramePacer`] says when to draw. A view answers
+//! `View::next`, and the [`FramePacer`] says when to draw. A view answers
 //! each event with a [`Step`]: whether the screen changed, whether the user
 //! is waiting for it, or that it is done.
 
