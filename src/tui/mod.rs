@@ -217,9 +217,9 @@ impl View for SessionView<'_> {
         })
     }
 
-    async fn next(&mut self) -> io::Result<Step<()>> {
+    async fn next(&mut self, now: Instant) -> io::Result<Step<()>> {
         let replay_due = match &mut self.app.source {
-            Source::Replay(player) => player.due(Instant::now()),
+            Source::Replay(player) => player.due(now),
             Source::Live(_) => None,
         };
         let animating = self.app.animating();

@@ -19,6 +19,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use tokio::time::Instant;
 
 use super::Theme;
 use super::stats::StatsScreen;
@@ -400,7 +401,7 @@ where
         })
     }
 
-    async fn next(&mut self) -> io::Result<Step<Outcome>> {
+    async fn next(&mut self, _now: Instant) -> io::Result<Step<Outcome>> {
         let Self {
             request,
             recent,

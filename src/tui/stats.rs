@@ -18,6 +18,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, Block, Paragraph, Sparkline, Widget};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::Theme;
 use super::terminal::{Modes, Step, View};
@@ -349,7 +350,7 @@ where
         })
     }
 
-    async fn next(&mut self) -> io::Result<Step<()>> {
+    async fn next(&mut self, _now: Instant) -> io::Result<Step<()>> {
         self.counted().await?;
         Ok(Step::Changed)
     }

@@ -49,9 +49,11 @@ pub(crate) trait View {
     fn on_input(&mut self, event: TermEvent) -> io::Result<Step<Self::Done>>;
 
     /// Waits for the view's own next event and takes it; never resolves
-    /// while the view has nothing to wait for. Must be cancel-safe: the
-    /// loop drops it when input comes first.
-    async fn next(&mut self) -> io::Result<Step<Self::Done>>;
+    /// while the view has nothing to wait for. `now` is when this turn of
+    /// the loop began (before its frame was drawn), for timers that count
+    /// from it. Must be cancel-safe: the loop drops it when input comes
+    /// first.
+    async fn next(&mut self, now: Instant) -> io::Result<Step<Self::Done>>;
 
     /// The terminal input ended.
     fn on_input_end(&mut self) -> Self::Done;
@@ -146,7 +148,7 @@ pub(crate) async fn run_view<W: io::Write, V: View>(
                 Some(Err(e)) => return Err(e),
                 None => return Ok(view.on_input_end()),
             },
-            step = view.next() => step?,
+            step = view.next(now) => step?,
             () = pacer.wait() => Step::Quiet,
         };
         match step {
