@@ -18,9 +18,10 @@ use tokio::sync::mpsc;
 
 use super::artifact::diff_base;
 use super::compose::Purpose;
+use super::gate::Answer;
 use super::keymap::{Act, Context, Keymap};
 use super::overlay::{self, Overlay};
-use super::replay::Player;
+use super::replay::{Player, ReplayAct};
 use super::rows::RowCache;
 use super::theme::Theme;
 use crate::protocol::{Command, Update};
@@ -488,27 +489,27 @@ impl App {
             Act::NextMatch | Act::PrevMatch => self.jump_to_match(act == Act::NextMatch, false),
             Act::PrevAttempt | Act::NextAttempt => self.step_attempt(act == Act::NextAttempt),
             Act::Diff => self.open_diff(),
-            Act::Approve
-            | Act::ApproveWithNotes
-            | Act::Edit
-            | Act::Reject
-            | Act::Return
-            | Act::Abort => {
-                self.gate_act(act);
-            }
+            Act::Approve => self.gate_act(Action::Approve),
+            Act::ApproveWithNotes => self.gate_act(Action::ApproveWithNotes),
+            Act::Edit => self.gate_act(Action::Edit),
+            Act::Reject => self.gate_act(Action::Reject),
+            Act::Return => self.gate_act(Action::Return),
+            Act::Abort => self.gate_act(Action::Abort),
             Act::Cancel => {
                 if self.available(Act::Cancel) {
                     self.send(Command::Cancel);
                 }
             }
-            Act::PlayPause
-            | Act::StepForward
-            | Act::StepBack
-            | Act::Faster
-            | Act::Slower
-            | Act::NextGate
-            | Act::PrevGate => self.replay_act(act),
-            Act::PermitOnce | Act::PermitAlways | Act::Deny => self.permission_act(act),
+            Act::PlayPause => self.replay_act(ReplayAct::PlayPause),
+            Act::StepForward => self.replay_act(ReplayAct::StepForward),
+            Act::StepBack => self.replay_act(ReplayAct::StepBack),
+            Act::Faster => self.replay_act(ReplayAct::Faster),
+            Act::Slower => self.replay_act(ReplayAct::Slower),
+            Act::NextGate => self.replay_act(ReplayAct::NextGate),
+            Act::PrevGate => self.replay_act(ReplayAct::PrevGate),
+            Act::PermitOnce => self.permission_act(Answer::Once),
+            Act::PermitAlways => self.permission_act(Answer::Always),
+            Act::Deny => self.permission_act(Answer::Deny),
         }
         Flow::Continue
     }

@@ -452,7 +452,7 @@ fn decision_rows(
                     .map(|f| format!(": “{f}”"))
                     .unwrap_or_default()
             )),
-            _ => d
+            Action::Approve | Action::ApproveWithNotes | Action::Reject | Action::Abort => d
                 .notes
                 .as_ref()
                 .or(d.feedback.as_ref())

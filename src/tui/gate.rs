@@ -16,10 +16,36 @@ use crate::protocol::{Command, PermissionAnswer};
 use crate::session::state::PermissionRequest;
 use crate::session::{Action, DecidedBy, Decision, PhaseStatus};
 
+/// How the user answers a permission request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Run this call.
+    Once,
+    /// Run this call and the ones like it for the rest of the session.
+    Always,
+    /// Refuse it, with a reason to write first.
+    Deny,
+}
+
+/// The keymap's act for a gate's decision.
+fn act_of(action: Action) -> Act {
+    match action {
+        Action::Approve => Act::Approve,
+        Action::ApproveWithNotes => Act::ApproveWithNotes,
+        Action::Edit => Act::Edit,
+        Action::Reject => Act::Reject,
+        Action::Return => Act::Return,
+        Action::Abort => Act::Abort,
+    }
+}
+
 impl App {
-    pub(super) fn gate_act(&mut self, act: Act) {
-        if !self.available(act) {
-            self.notice = Some(self.why_not(act));
+    /// Answers the open gate with `action`: at once (approve), after a
+    /// box (notes, an edit, feedback, the return's reason) or after asking
+    /// (abort); refused with a reason when it does not apply.
+    pub(super) fn gate_act(&mut self, action: Action) {
+        if !self.available(act_of(action)) {
+            self.notice = Some(self.why_not(action));
             return;
         }
         let Some(phase) = self.gate_phase() else {
@@ -27,13 +53,13 @@ impl App {
         };
         let state = &self.state.phases[phase];
         let role = state.role.clone();
-        match act {
-            Act::Approve => self.decide(Action::Approve, |d| d),
-            Act::ApproveWithNotes => {
+        match action {
+            Action::Approve => self.decide(Action::Approve, |d| d),
+            Action::ApproveWithNotes => {
                 let title = format!("Notes for every role after the {role}");
                 self.open_compose(Purpose::Notes, title, "");
             }
-            Act::Edit => {
+            Action::Edit => {
                 let text = state.effective_artifact().unwrap_or_default().to_owned();
                 let title = format!(
                     "Editing the {} · ctrl-s saves, esc cancels",
@@ -41,7 +67,7 @@ impl App {
                 );
                 self.open_compose(Purpose::Edit, title, &text);
             }
-            Act::Reject => {
+            Action::Reject => {
                 let failed = state.status == PhaseStatus::Failed;
                 let next = state.attempts.len() + 1;
                 let title = if failed {
@@ -51,18 +77,17 @@ impl App {
                 };
                 self.open_compose(Purpose::Feedback { required: !failed }, title, "");
             }
-            Act::Return => {
+            Action::Return => {
                 self.overlay = Some(Overlay::ReturnPick {
                     phase,
                     selected: phase - 1,
                 });
             }
-            Act::Abort => self.overlay = Some(Overlay::ConfirmAbort),
-            _ => {}
+            Action::Abort => self.overlay = Some(Overlay::ConfirmAbort),
         }
     }
 
-    fn why_not(&self, act: Act) -> String {
+    fn why_not(&self, action: Action) -> String {
         if self.is_replay() {
             return "a replay is read-only".into();
         }
@@ -70,16 +95,19 @@ impl App {
             return "no checkpoint is open".into();
         };
         let phase = &self.state.phases[gate.phase];
-        match act {
-            Act::Reject => format!(
+        match action {
+            Action::Reject => format!(
                 "the {} has used all its attempts: approve, edit, return or abort",
                 phase.role
             ),
-            Act::Return => "there is no earlier phase to return to".into(),
-            _ if phase.status == PhaseStatus::Failed => {
-                format!("the {} failed: retry with r", phase.role)
+            Action::Return => "there is no earlier phase to return to".into(),
+            Action::Approve | Action::ApproveWithNotes | Action::Edit | Action::Abort => {
+                if phase.status == PhaseStatus::Failed {
+                    format!("the {} failed: retry with r", phase.role)
+                } else {
+                    format!("the open checkpoint is the {}'s", phase.role)
+                }
             }
-            _ => format!("the open checkpoint is the {}'s", phase.role),
         }
     }
 
@@ -144,19 +172,19 @@ impl App {
         self.state.permission.as_ref().filter(|_| self.is_live())
     }
 
-    pub(super) fn permission_act(&mut self, act: Act) {
+    /// Answers the pending permission request, if there is one.
+    pub(super) fn permission_act(&mut self, answer: Answer) {
         let Some(request) = self.pending_permission() else {
             return;
         };
         let call_id = request.call_id.clone();
-        match act {
-            Act::PermitOnce => self.answer_permission(call_id, true, false, None),
-            Act::PermitAlways => self.answer_permission(call_id, true, true, None),
-            Act::Deny => {
+        match answer {
+            Answer::Once => self.answer_permission(call_id, true, false, None),
+            Answer::Always => self.answer_permission(call_id, true, true, None),
+            Answer::Deny => {
                 let title = "Why not? (optional: the agent reads it) · ctrl-s denies".to_owned();
                 self.open_compose(Purpose::DenyReason { call_id }, title, "");
             }
-            _ => {}
         }
     }
 

@@ -12,7 +12,6 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::app::{App, Source};
-use super::keymap::Act;
 use crate::clock::Speed;
 use crate::session::{Event, SessionState};
 
@@ -203,31 +202,45 @@ impl Player {
         self.position.checked_sub(1).map(|i| self.events[i].t)
     }
 }
+/// What the replay's keys do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayAct {
+    PlayPause,
+    StepForward,
+    StepBack,
+    Faster,
+    Slower,
+    NextGate,
+    PrevGate,
+}
+
 impl App {
-    pub(super) fn replay_act(&mut self, act: Act) {
+    /// Plays, pauses, steps, changes speed or jumps to a gate.
+    pub(super) fn replay_act(&mut self, act: ReplayAct) {
         let Source::Replay(player) = &mut self.source else {
             return;
         };
         match act {
-            Act::PlayPause => player.toggle(&mut self.state),
-            Act::StepForward => {
+            ReplayAct::PlayPause => player.toggle(&mut self.state),
+            ReplayAct::StepForward => {
                 player.playing = false;
                 player.step(&mut self.state);
             }
-            Act::StepBack => {
+            ReplayAct::StepBack => {
                 player.playing = false;
                 let back = player.position().saturating_sub(1);
                 player.seek(back, &mut self.state);
             }
-            Act::Faster | Act::Slower => player.change_speed(act == Act::Faster),
-            Act::NextGate | Act::PrevGate => {
+            ReplayAct::Faster | ReplayAct::Slower => {
+                player.change_speed(act == ReplayAct::Faster);
+            }
+            ReplayAct::NextGate | ReplayAct::PrevGate => {
                 player.playing = false;
-                match player.gate_position(act == Act::NextGate) {
+                match player.gate_position(act == ReplayAct::NextGate) {
                     Some(position) => player.seek(position, &mut self.state),
                     None => self.notice = Some("no more gates that way".into()),
                 }
             }
-            _ => {}
         }
         self.sync_replay_clock();
         self.follow_active();
