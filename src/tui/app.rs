@@ -60,6 +60,19 @@ pub enum Screen {
     },
 }
 
+impl Screen {
+    /// The keymap contexts whose keys the screen takes (and the footer
+    /// offers), most specific first; `searching` while a search is marked.
+    pub fn contexts(self, searching: bool) -> &'static [Context] {
+        match self {
+            Self::Board => &[Context::Board],
+            Self::Artifact { .. } if searching => &[Context::Search, Context::Artifact],
+            Self::Artifact { .. } => &[Context::Artifact],
+            Self::Diff { .. } => &[Context::Diff],
+        }
+    }
+}
+
 /// Whether the loop goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {
@@ -275,7 +288,9 @@ impl App {
         self.notice = Some("the session is no longer running".into());
     }
 
-    /// The keymap contexts in force, most specific first.
+    /// The keymap contexts in force, most specific first: the open
+    /// overlay's, else the permission prompt's, else the replay's and the
+    /// screen's. The footer offers their keys.
     pub fn contexts(&self) -> Vec<Context> {
         if let Some(contexts) = self.overlay.as_ref().and_then(Overlay::contexts) {
             return contexts;
@@ -287,16 +302,7 @@ impl App {
         if self.is_replay() {
             contexts.push(Context::Replay);
         }
-        match self.screen {
-            Screen::Board => contexts.push(Context::Board),
-            Screen::Artifact { .. } => {
-                if self.search.is_some() {
-                    contexts.push(Context::Search);
-                }
-                contexts.push(Context::Artifact);
-            }
-            Screen::Diff { .. } => contexts.push(Context::Diff),
-        }
+        contexts.extend_from_slice(self.screen.contexts(self.search.is_some()));
         contexts
     }
 
