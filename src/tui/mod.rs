@@ -256,3 +256,75 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use futures::StreamExt;
+    use pretty_assertions::assert_eq;
+    use ratatui::layout::Rect;
+    use ratatui::{TerminalOptions, Viewport};
+
+    use super::*;
+    use crate::session::testing::{numbered, started};
+    use crate::session::{Action, DecidedBy, Decision, EventKind};
+
+    /// The whole loop: the engine's updates open a gate, a key answers it,
+    /// and the decision comes out of the command channel; the loop ends
+    /// with its input.
+    #[tokio::test(start_paused = true)]
+    async fn updates_in_a_key_in_a_decision_out() {
+        let (commands, mut sent) = mpsc::unbounded_channel();
+        let (updates_tx, updates) = mpsc::unbounded_channel();
+        let mut app = App::new(Source::Live(Some(commands)), Theme::mono());
+        let events = numbered([
+            started("r", "offline"),
+            EventKind::PhaseStarted {
+                phase: "summarize".into(),
+                attempt: 1,
+            },
+            EventKind::Artifact {
+                phase: "summarize".into(),
+                attempt: 1,
+                name: "requirements".into(),
+                content: "x".into(),
+            },
+            EventKind::GateOpened {
+                phase: "summarize".into(),
+                question: "Approve?".into(),
+                over_budget: None,
+            },
+        ]);
+        for event in events {
+            updates_tx.send(Update::Event(event)).expect("send");
+        }
+        // The key comes after the updates had time to arrive.
+        let input = futures::stream::once(async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(TermEvent::Key(KeyEvent::new(
+                KeyCode::Char('a'),
+                KeyModifiers::NONE,
+            )))
+        })
+        .boxed();
+        let mut terminal = Terminal::with_options(
+            CrosstermBackend::new(io::sink()),
+            TerminalOptions {
+                viewport: Viewport::Fixed(Rect::new(0, 0, 120, 30)),
+            },
+        )
+        .expect("terminal");
+        drive(&mut terminal, &mut app, input, Some(updates), false)
+            .await
+            .expect("the loop");
+        assert_eq!(
+            sent.try_recv().ok(),
+            Some(Command::Decide(Decision::new(
+                "summarize",
+                Action::Approve,
+                DecidedBy::User
+            )))
+        );
+        assert_eq!(app.state().gate.as_ref().map(|g| g.phase), Some(0));
+    }
+}
