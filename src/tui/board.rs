@@ -442,3 +442,50 @@ impl App {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Update;
+    use crate::tui::Theme;
+    use crate::tui::app::Source;
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEventKind};
+
+    fn click(column: u16, row: u16) -> MouseEvent {
+        MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    fn app_with_phases(width: u16) -> App {
+        let event =
+            crate::session::testing::numbered([crate::session::testing::started("r", "offline")])
+                .remove(0);
+        let mut app = App::new(Source::Live(None), Theme::mono());
+        app.on_update(Update::Event(event));
+        app.size = (width, 30);
+        app
+    }
+
+    #[test]
+    fn a_click_focuses_the_column_under_it() {
+        let mut app = app_with_phases(180);
+        app.on_mouse(&click(95, 10));
+        assert_eq!(app.focus, 3);
+        assert!(!app.follow);
+        app.on_mouse(&click(5, 0));
+        assert_eq!(app.focus, 3, "the status bar is not a column");
+    }
+
+    #[test]
+    fn on_a_narrow_board_only_the_strip_is_clickable() {
+        let mut app = app_with_phases(90);
+        app.on_mouse(&click(80, 10));
+        assert_eq!(app.focus, 0);
+        app.on_mouse(&click(80, 2));
+        assert_eq!(app.focus, 5);
+    }
+}
