@@ -81,7 +81,10 @@ pub enum Flow {
 }
 
 /// Everything the TUI shows. The fields are the parts' to read and
-/// change (`pub(super)`); from outside, the methods below.
+/// change (`pub(super)`); from outside, the methods below. The focus and
+/// the scroll are kept here rather than in one part because the board and
+/// the artifact share them: the artifact opens on the focused phase, and
+/// moving between phases there moves the board's focus too.
 #[derive(Debug)]
 pub struct App {
     pub(super) state: SessionState,
