@@ -396,7 +396,8 @@ fn a_permission_prompt_is_answered_by_keyboard() {
     let sandbox = Sandbox::new();
     let repo = common::repository(sandbox.dir.path());
     // `ls` must be asked about in this pipeline.
-    let skills = include_str!("../../skills.toml").replace("\"ls*\" = \"allow\"", "\"ls*\" = \"ask\"");
+    let skills =
+        include_str!("../../skills.toml").replace("\"ls*\" = \"allow\"", "\"ls*\" = \"ask\"");
     std::fs::write(sandbox.dir.path().join("skills.toml"), skills).expect("skills");
     let decisions_free = ["run", "--workspace", repo.to_str().expect("path"), REQUEST];
     let mut screen = spawn(&sandbox, 140, 36, &decisions_free, "instant");
