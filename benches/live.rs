@@ -254,9 +254,10 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
         let ui = drive(&mut terminal, &mut app, keys_rx, Some(ui_rx), false);
         let (drawn, (pressed, gate_at)) = tokio::join!(ui, closer);
         drawn.expect("ui loop");
-        drop(app.source);
+        // The app's channel to the engine closes: the engine stops.
+        let app = app.into_state();
         let state = engine.await.expect("engine task").expect("engine");
-        (app.state, state, started, gate_at, pressed)
+        (app, state, started, gate_at, pressed)
     });
 
     let frames = screen.with(|f| std::mem::take(&mut f.drawn));
@@ -351,7 +352,7 @@ fn replay(runtime: &tokio::runtime::Runtime, events: Vec<Event>) {
         let ui = drive(&mut terminal, &mut app, keys_rx, None, false);
         let (drawn, ended) = tokio::join!(ui, watcher);
         drawn.expect("ui loop");
-        let at_end = match &app.source {
+        let at_end = match app.source() {
             Source::Replay(player) => player.at_end(),
             Source::Live(_) => false,
         };

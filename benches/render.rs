@@ -29,7 +29,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use handoff::protocol::Update;
 use handoff::session::{DecidedBy, Decision, Event, EventKind};
 use handoff::tui::app::{Screen, Source};
-use handoff::tui::rows::RowCache;
 use handoff::tui::{App, Theme};
 use ratatui::backend::{CrosstermBackend, TestBackend};
 use ratatui::layout::Rect;
@@ -74,18 +73,18 @@ fn busy_app(events: &[Event]) -> App {
     for event in events {
         app.on_update(Update::Event(event.clone()));
     }
-    app.now = events.last().map_or(app.now, |e| e.t);
-    app.size = (WIDTH, HEIGHT);
+    app.set_now(events.last().map_or(app.now(), |e| e.t));
+    app.set_size(WIDTH, HEIGHT);
     app
 }
 
 /// One more streamed token for the running phase.
 fn token(app: &App) -> Update {
     Update::Event(Event {
-        seq: app.state.next_seq,
-        t: app.now,
+        seq: app.state().next_seq,
+        t: app.now(),
         kind: EventKind::Output {
-            phase: app.state.phases[STREAMING].id.clone(),
+            phase: app.state().phases[STREAMING].id.clone(),
             attempt: 1,
             text: " limit".into(),
         },
@@ -139,7 +138,7 @@ fn bytes_per_token(events: &[Event]) -> Vec<usize> {
 fn benches(c: &mut Criterion) {
     let events = busy_session();
     let mut app = busy_app(&events);
-    let big = app.state.phases[BIG]
+    let big = app.state().phases[BIG]
         .effective_artifact()
         .map_or(0, str::len);
     println!("busy board: {} events, artifact {big} bytes", events.len());
@@ -151,7 +150,7 @@ fn benches(c: &mut Criterion) {
     };
 
     let cold = |app: &mut App, draw: &mut dyn FnMut(&App)| {
-        app.rows = RowCache::default();
+        app.forget_layouts();
         let start = Instant::now();
         draw(app);
         start.elapsed()
@@ -164,15 +163,15 @@ fn benches(c: &mut Criterion) {
             draw(black_box(&app));
         });
     });
-    app.screen = Screen::Artifact {
+    app.show(Screen::Artifact {
         phase: BIG,
         attempt: None,
-    };
+    });
     let cold_artifact = cold(&mut app, &mut draw);
     c.bench_function("frame_artifact_1mb_200x50", |b| {
         b.iter(|| draw(black_box(&app)));
     });
-    app.scroll = 10_000;
+    app.set_scroll(10_000);
     c.bench_function("frame_artifact_1mb_scrolled", |b| {
         b.iter(|| draw(black_box(&app)));
     });

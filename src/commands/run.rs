@@ -33,15 +33,15 @@ async fn read_request(
             text
         }
         Some(text) => text.to_owned(),
-        None if interactive => loop {
+        None if interactive => {
             let dir = sessions_dir(g);
             let recent = tokio::task::spawn_blocking(move || recent_sessions(&dir));
             let recent = async { recent.await.unwrap_or_default() };
-            match tui::prompt::ask(pipeline, provider, &super::theme(g)?, recent).await? {
-                Start::Stats => drop(super::stats::stats(g, false, true).await?),
-                start => return Ok(start),
-            }
-        },
+            let theme = super::theme(g)?;
+            let (name, _, count) = super::stats::counter(g)?;
+            let start = tui::start::ask(pipeline, provider, &theme, recent, &name, count);
+            return Ok(start.await?);
+        }
         None => {
             return Err(Failure::usage(
                 "what should the team build? Give a request: handoff run \"Add rate limiting to the orders API\"",
@@ -56,10 +56,10 @@ async fn read_request(
 }
 
 /// The start screen's answer.
-type Start = tui::prompt::Outcome;
+type Start = tui::start::Outcome;
 
 /// The saved sessions the start screen lists, newest first.
-fn recent_sessions(dir: &std::path::Path) -> Vec<tui::prompt::Recent> {
+fn recent_sessions(dir: &std::path::Path) -> Vec<tui::start::Recent> {
     store::list(dir)
         .into_iter()
         .filter_map(Result::ok)
@@ -70,7 +70,7 @@ fn recent_sessions(dir: &std::path::Path) -> Vec<tui::prompt::Recent> {
                 .active_phase()
                 .or_else(|| s.phases.iter().rposition(|p| !p.attempts.is_empty()))
                 .map_or_else(|| "-".to_owned(), |i| s.phases[i].id.clone());
-            tui::prompt::Recent {
+            tui::start::Recent {
                 path: l.path.clone(),
                 id: s.id.clone(),
                 status: l.status.as_str().to_owned(),

@@ -1,4 +1,4 @@
-//! `stats`: the seed's success metrics across every session in the sessions
+//! `stats`: the success metrics across every session in the sessions
 //! folder, as a few tables that fit in 80 columns, as one JSON object
 //! (`--json`, keys documented on [`Stats`]) or as charts in the terminal
 //! (`--tui`). The counting is [`crate::stats`]; this is only the printing.
@@ -13,14 +13,24 @@ use crate::sanitize::sanitize;
 use crate::session::store;
 use crate::stats::Stats;
 
-pub async fn stats(g: &Global, as_json: bool, tui: bool) -> Outcome {
+/// Where the sessions are (as shown), whether any model has a price, and
+/// how to count them.
+pub(super) fn counter(
+    g: &Global,
+) -> Result<(String, bool, impl Fn() -> Stats + Clone + Send + 'static), Failure> {
     let dir = sessions_dir(g);
     let prices = super::config()?.prices;
     let name = dir.display().to_string();
     let count = {
-        let (name, prices) = (name.clone(), prices.clone());
+        let name = name.clone();
+        let prices = prices.clone();
         move || Stats::gather(&name, &store::list(&dir), &prices)
     };
+    Ok((name, !prices.is_empty(), count))
+}
+
+pub async fn stats(g: &Global, as_json: bool, tui: bool) -> Outcome {
+    let (name, priced, count) = counter(g)?;
     if tui {
         if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             return Err(Failure::usage(
@@ -37,7 +47,7 @@ pub async fn stats(g: &Global, as_json: bool, tui: bool) -> Outcome {
             crate::sanitize::json(&stats, true).map_err(|e| Failure::failed(e.to_string()))?;
         writeln!(out, "{text}")?;
     } else {
-        out.write_all(text(&stats, prices.is_empty()).as_bytes())?;
+        out.write_all(text(&stats, !priced).as_bytes())?;
     }
     Ok(exit::OK)
 }

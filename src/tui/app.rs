@@ -1,28 +1,31 @@
-//! The TUI's state and its answers to keys and engine updates.
+//! The TUI's state and how a key, a click or an engine update reaches the
+//! part of the screen it is for.
 //!
 //! [`App`] holds the folded [`SessionState`] (changed only by applying
 //! events), where the events come from ([`Source`]: a live engine or a
-//! recorded log), and view-local state: focus, scroll, the open screen and
-//! modal. Keys become [`Command`]s for the engine; nothing here writes the
-//! log or touches the terminal. Drawing is in [`super::view`].
-
-use std::sync::Arc;
+//! recorded log), and view-local state: focus, scroll, the open [`Screen`]
+//! and [`Overlay`]. A key goes to the open overlay first, which consumes it
+//! ([`super::overlay`]); else the keymap turns it into an [`Act`] for the
+//! screen in front: the board ([`super::board`]), an artifact or a diff
+//! ([`super::artifact`]), the gate ([`super::gate`]) or the replay
+//! ([`super::replay`]). Acts that answer the engine become [`Command`]s;
+//! nothing here writes the log or touches the terminal. Drawing is in
+//! [`super::view`].
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use tokio::sync::mpsc;
 
-use super::compose::{self, Compose, Purpose};
-use super::keymap::{Act, Context, Keymap, key_name};
-use super::markdown;
-use super::replay::Player;
-use super::rows::{RowCache, RowsKey};
+use super::artifact::diff_base;
+use super::compose::Purpose;
+use super::gate::Answer;
+use super::keymap::{Act, Context, Keymap};
+use super::overlay::{self, Overlay};
+use super::replay::{Player, ReplayAct};
+use super::rows::RowCache;
 use super::theme::Theme;
 use crate::protocol::{Command, Update};
-use crate::session::{
-    Action, Attempt, DecidedBy, Decision, EventKind, PhaseState, PhaseStatus, SessionState,
-};
-use ratatui::text::Line;
+use crate::session::{Action, EventKind, PhaseState, PhaseStatus, SessionState};
 
 /// Where events come from.
 #[derive(Debug)]
@@ -57,22 +60,17 @@ pub enum Screen {
     },
 }
 
-/// A box over the screen that takes the keys.
-#[derive(Debug)]
-pub enum Modal {
-    Help,
-    /// The handoff matrix.
-    Matrix,
-    ConfirmQuit,
-    ConfirmAbort,
-    /// Typing a search in the artifact view.
-    SearchInput(String),
-    /// Choosing where work returns to; `selected` indexes earlier phases.
-    ReturnPick {
-        phase: usize,
-        selected: usize,
-    },
-    Compose(Box<Compose>),
+impl Screen {
+    /// The keymap contexts whose keys the screen takes (and the footer
+    /// offers), most specific first; `searching` while a search is marked.
+    pub fn contexts(self, searching: bool) -> &'static [Context] {
+        match self {
+            Self::Board => &[Context::Board],
+            Self::Artifact { .. } if searching => &[Context::Search, Context::Artifact],
+            Self::Artifact { .. } => &[Context::Artifact],
+            Self::Diff { .. } => &[Context::Diff],
+        }
+    }
 }
 
 /// Whether the loop goes on.
@@ -82,43 +80,52 @@ pub enum Flow {
     Quit,
 }
 
-/// Everything the TUI shows.
+/// Everything the TUI shows. The fields are the parts' to read and
+/// change (`pub(super)`); from outside, the methods below. The focus and
+/// the scroll are kept here rather than in one part because the board and
+/// the artifact share them: the artifact opens on the focused phase, and
+/// moving between phases there moves the board's focus too.
 #[derive(Debug)]
 pub struct App {
-    pub state: SessionState,
-    pub source: Source,
-    pub screen: Screen,
-    pub modal: Option<Modal>,
-    pub focus: usize,
+    pub(super) state: SessionState,
+    pub(super) source: Source,
+    pub(super) screen: Screen,
+    pub(super) overlay: Option<Overlay>,
+    pub(super) focus: usize,
     /// Focus follows the active phase until the user moves it.
-    pub follow: bool,
+    pub(super) follow: bool,
     /// Rows scrolled in the focused column or the open artifact.
-    pub scroll: usize,
+    pub(super) scroll: usize,
     /// The search in the artifact view.
-    pub search: Option<String>,
+    pub(super) search: Option<String>,
     /// A message for the user that is not part of the record.
-    pub notice: Option<String>,
+    pub(super) notice: Option<String>,
     /// Animation frame of the spinner.
-    pub frame: usize,
+    pub(super) frame: usize,
     /// The time elapsed figures are measured to.
-    pub now: DateTime<Utc>,
+    pub(super) now: DateTime<Utc>,
     /// The terminal's size, for scroll limits.
-    pub size: (u16, u16),
-    pub theme: Theme,
-    pub keymap: Keymap,
+    pub(super) size: (u16, u16),
+    pub(super) theme: Theme,
+    pub(super) keymap: Keymap,
     /// Prices per model, for costs on screen.
-    pub prices: crate::cost::Prices,
+    pub(super) prices: crate::cost::Prices,
     /// Artifact layouts kept between frames.
-    pub rows: RowCache,
+    pub(super) rows: RowCache,
 }
 
 impl App {
+    /// An app over `source`; a replay starts from where its player is.
     pub fn new(source: Source, theme: Theme) -> Self {
+        let state = match &source {
+            Source::Replay(player) => SessionState::from_events(player.played()),
+            Source::Live(_) => SessionState::default(),
+        };
         Self {
-            state: SessionState::default(),
+            state,
             source,
             screen: Screen::Board,
-            modal: None,
+            overlay: None,
             focus: 0,
             follow: true,
             scroll: 0,
@@ -134,11 +141,88 @@ impl App {
         }
     }
 
+    /// The session as folded so far.
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    /// Where the events come from.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// Ends the app with the state it reached; a live app's channel to the
+    /// engine closes.
+    pub fn into_state(self) -> SessionState {
+        self.state
+    }
+
+    /// The screen in front.
+    pub fn screen(&self) -> Screen {
+        self.screen
+    }
+
+    /// Puts `screen` in front (the scroll stays).
+    pub fn show(&mut self, screen: Screen) {
+        self.screen = screen;
+    }
+
+    /// The focused phase.
+    pub fn focus(&self) -> usize {
+        self.focus
+    }
+
+    /// Focuses `phase`'s column.
+    pub fn set_focus(&mut self, phase: usize) {
+        self.focus = phase;
+    }
+
+    /// Rows scrolled in the focused column or the open artifact.
+    pub fn scroll(&self) -> usize {
+        self.scroll
+    }
+
+    pub fn set_scroll(&mut self, rows: usize) {
+        self.scroll = rows;
+    }
+
+    /// The box over the screen, if one is open.
+    pub fn overlay(&self) -> Option<&Overlay> {
+        self.overlay.as_ref()
+    }
+
+    /// Opens a box over the screen, or (`None`) closes the open one.
+    pub fn set_overlay(&mut self, overlay: Option<Overlay>) {
+        self.overlay = overlay;
+    }
+
+    /// The time elapsed figures are measured to.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Measures elapsed time to `now` (the live loop sets the clock's time
+    /// before each frame; tests and replays set their own).
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+    }
+
+    /// The terminal's size, for scroll limits (the loop sets it each frame).
+    pub fn set_size(&mut self, width: u16, height: u16) {
+        self.size = (width, height);
+    }
+
+    /// Forgets the layouts kept between frames, so the next frame lays
+    /// every text out afresh.
+    pub fn forget_layouts(&mut self) {
+        self.rows = RowCache::default();
+    }
+
     pub fn is_replay(&self) -> bool {
         matches!(self.source, Source::Replay(_))
     }
 
-    fn is_live(&self) -> bool {
+    pub(super) fn is_live(&self) -> bool {
         matches!(self.source, Source::Live(Some(_)))
     }
 
@@ -183,7 +267,7 @@ impl App {
         }
     }
 
-    fn follow_active(&mut self) {
+    pub(super) fn follow_active(&mut self) {
         if let (true, Some(active)) = (self.follow, self.state.active_phase())
             && active != self.focus
             && self.screen == Screen::Board
@@ -198,7 +282,7 @@ impl App {
         self.is_live() && !self.state.is_over()
     }
 
-    fn send(&mut self, command: Command) {
+    pub(super) fn send(&mut self, command: Command) {
         if let Source::Live(Some(tx)) = &self.source
             && tx.send(command).is_ok()
         {
@@ -207,35 +291,26 @@ impl App {
         self.notice = Some("the session is no longer running".into());
     }
 
-    /// The keymap contexts in force, most specific first.
+    /// The keymap contexts in force, most specific first: the open
+    /// overlay's, else the permission prompt's, else the replay's and the
+    /// screen's. The footer offers their keys.
     pub fn contexts(&self) -> Vec<Context> {
-        let mut contexts = Vec::with_capacity(3);
-        match &self.modal {
-            Some(Modal::Compose(_)) => return vec![Context::Editor],
-            Some(Modal::ReturnPick { .. }) => return vec![Context::Picker],
-            _ => {}
+        if let Some(contexts) = self.overlay.as_ref().and_then(Overlay::contexts) {
+            return contexts;
         }
+        let mut contexts = Vec::with_capacity(3);
         if self.pending_permission().is_some() {
             return vec![Context::Permission];
         }
         if self.is_replay() {
             contexts.push(Context::Replay);
         }
-        match self.screen {
-            Screen::Board => contexts.push(Context::Board),
-            Screen::Artifact { .. } => {
-                if self.search.is_some() {
-                    contexts.push(Context::Search);
-                }
-                contexts.push(Context::Artifact);
-            }
-            Screen::Diff { .. } => contexts.push(Context::Diff),
-        }
+        contexts.extend_from_slice(self.screen.contexts(self.search.is_some()));
         contexts
     }
 
     /// The open gate's phase, if it is the one on screen (or any, on the board).
-    fn gate_phase(&self) -> Option<usize> {
+    pub(super) fn gate_phase(&self) -> Option<usize> {
         let gate = self.state.gate.as_ref()?.phase;
         match self.screen {
             Screen::Board => Some(gate),
@@ -312,41 +387,12 @@ impl App {
         }
     }
 
-    /// Handles one key press.
+    /// Handles one key press: the open overlay consumes it, else the
+    /// keymap makes it an act for the screen.
     pub fn on_key(&mut self, key: &KeyEvent) -> Flow {
         self.notice = None;
-        match self.modal.take() {
-            Some(Modal::Compose(mut compose)) => {
-                match compose.on_key(key, &self.keymap) {
-                    compose::Outcome::Editing => self.modal = Some(Modal::Compose(compose)),
-                    compose::Outcome::Cancelled => {}
-                    compose::Outcome::Submitted(text) => self.submit(&compose, text),
-                }
-                return Flow::Continue;
-            }
-            Some(Modal::ConfirmQuit) => {
-                return if matches!(key_name(key).as_deref(), Some("y" | "q" | "enter")) {
-                    Flow::Quit
-                } else {
-                    Flow::Continue
-                };
-            }
-            Some(Modal::ConfirmAbort) => {
-                if key_name(key).as_deref() == Some("y") {
-                    self.decide(Action::Abort, |d| d);
-                }
-                return Flow::Continue;
-            }
-            Some(Modal::Help | Modal::Matrix) => return Flow::Continue,
-            Some(Modal::SearchInput(query)) => {
-                self.search_key(key, query);
-                return Flow::Continue;
-            }
-            Some(Modal::ReturnPick { phase, selected }) => {
-                self.pick_key(key, phase, selected);
-                return Flow::Continue;
-            }
-            None => {}
+        if let Some(open) = self.overlay.take() {
+            return self.on_overlay(open.on_key(key, &self.keymap));
         }
         let Some(act) = self.keymap.lookup(&self.contexts(), key) else {
             return Flow::Continue;
@@ -354,82 +400,38 @@ impl App {
         self.act(act)
     }
 
-    /// Handles the mouse: a click focuses a column, the wheel scrolls.
-    /// Handles the mouse; whether the view changed (movement alone does not).
+    /// Carries out what a key did to the open overlay.
+    fn on_overlay(&mut self, outcome: overlay::Outcome) -> Flow {
+        match outcome {
+            overlay::Outcome::Open(open) => self.overlay = Some(open),
+            overlay::Outcome::Closed => {}
+            overlay::Outcome::Quit => return Flow::Quit,
+            overlay::Outcome::Abort => self.decide(Action::Abort, |d| d),
+            overlay::Outcome::Search(query) => self.search_for(query),
+            overlay::Outcome::ReturnTo(to) => {
+                let title = format!("Why return work to the {}?", self.state.phases[to].role);
+                self.open_compose(Purpose::Reason { to }, title, "");
+            }
+            overlay::Outcome::Submitted(purpose, text) => self.submit(&purpose, text),
+        }
+        Flow::Continue
+    }
+
+    /// Handles the mouse: a click focuses a column, the wheel scrolls;
+    /// whether the view changed (movement alone does not).
     pub fn on_mouse(&mut self, mouse: &MouseEvent) -> bool {
-        if self.modal.is_some() {
+        if self.overlay.is_some() {
             return false;
         }
         match mouse.kind {
             MouseEventKind::ScrollDown => self.scroll_by(3),
             MouseEventKind::ScrollUp => self.scroll = self.scroll.saturating_sub(3),
             MouseEventKind::Down(MouseButton::Left) if self.screen == Screen::Board => {
-                let count = self.state.phases.len();
-                let (width, _) = self.size;
-                // The board starts below the status bar and the request line.
-                let narrow = super::view::is_narrow(width, count);
-                let on_strip = narrow && mouse.row == 2;
-                if count == 0 || mouse.row < 2 || (narrow && !on_strip) {
-                    return false;
-                }
-                let column = usize::from(mouse.column) * count / usize::from(width.max(1));
-                if column >= count || column == self.focus {
-                    return false;
-                }
-                self.focus = column;
-                self.follow = false;
-                self.scroll = 0;
+                return self.click(*mouse);
             }
             _ => return false,
         }
         true
-    }
-
-    fn search_key(&mut self, key: &KeyEvent, mut query: String) {
-        match key.code {
-            crossterm::event::KeyCode::Enter => {
-                if query.is_empty() {
-                    self.search = None;
-                } else {
-                    self.search = Some(query);
-                    self.jump_to_match(true, true);
-                }
-            }
-            crossterm::event::KeyCode::Esc => {}
-            crossterm::event::KeyCode::Backspace => {
-                query.pop();
-                self.modal = Some(Modal::SearchInput(query));
-            }
-            crossterm::event::KeyCode::Char(c) => {
-                query.push(c);
-                self.modal = Some(Modal::SearchInput(query));
-            }
-            _ => self.modal = Some(Modal::SearchInput(query)),
-        }
-    }
-
-    fn pick_key(&mut self, key: &KeyEvent, phase: usize, selected: usize) {
-        match self.keymap.lookup(&[Context::Picker], key) {
-            Some(Act::Down) => {
-                self.modal = Some(Modal::ReturnPick {
-                    phase,
-                    selected: (selected + 1).min(phase.saturating_sub(1)),
-                });
-            }
-            Some(Act::Up) => {
-                self.modal = Some(Modal::ReturnPick {
-                    phase,
-                    selected: selected.saturating_sub(1),
-                });
-            }
-            Some(Act::Submit) => {
-                let to = &self.state.phases[selected];
-                let title = format!("Why return work to the {}?", to.role);
-                self.open_compose(Purpose::Reason { to: selected }, title, "");
-            }
-            Some(Act::Back) => {}
-            _ => self.modal = Some(Modal::ReturnPick { phase, selected }),
-        }
     }
 
     fn act(&mut self, act: Act) -> Flow {
@@ -437,13 +439,13 @@ impl App {
         match act {
             Act::Quit => {
                 if self.work_in_progress() {
-                    self.modal = Some(Modal::ConfirmQuit);
+                    self.overlay = Some(Overlay::ConfirmQuit);
                 } else {
                     return Flow::Quit;
                 }
             }
-            Act::Help => self.modal = Some(Modal::Help),
-            Act::Matrix => self.modal = Some(Modal::Matrix),
+            Act::Help => self.overlay = Some(Overlay::Help),
+            Act::Matrix => self.overlay = Some(Overlay::Matrix),
             Act::Back => {
                 if self.search.take().is_none() {
                     if let Screen::Diff { phase, .. } = self.screen {
@@ -492,411 +494,50 @@ impl App {
                     self.scroll = 0;
                 }
             }
-            Act::Search => self.modal = Some(Modal::SearchInput(String::new())),
+            Act::Search => self.overlay = Some(Overlay::SearchInput(String::new())),
             Act::NextMatch | Act::PrevMatch => self.jump_to_match(act == Act::NextMatch, false),
             Act::PrevAttempt | Act::NextAttempt => self.step_attempt(act == Act::NextAttempt),
             Act::Diff => self.open_diff(),
-            Act::Approve
-            | Act::ApproveWithNotes
-            | Act::Edit
-            | Act::Reject
-            | Act::Return
-            | Act::Abort => {
-                self.gate_act(act);
-            }
+            Act::Approve => self.gate_act(Action::Approve),
+            Act::ApproveWithNotes => self.gate_act(Action::ApproveWithNotes),
+            Act::Edit => self.gate_act(Action::Edit),
+            Act::Reject => self.gate_act(Action::Reject),
+            Act::Return => self.gate_act(Action::Return),
+            Act::Abort => self.gate_act(Action::Abort),
             Act::Cancel => {
                 if self.available(Act::Cancel) {
                     self.send(Command::Cancel);
                 }
             }
-            Act::PlayPause
-            | Act::StepForward
-            | Act::StepBack
-            | Act::Faster
-            | Act::Slower
-            | Act::NextGate
-            | Act::PrevGate => self.replay_act(act),
-            Act::PermitOnce | Act::PermitAlways | Act::Deny => self.permission_act(act),
+            Act::PlayPause => self.replay_act(ReplayAct::PlayPause),
+            Act::StepForward => self.replay_act(ReplayAct::StepForward),
+            Act::StepBack => self.replay_act(ReplayAct::StepBack),
+            Act::Faster => self.replay_act(ReplayAct::Faster),
+            Act::Slower => self.replay_act(ReplayAct::Slower),
+            Act::NextGate => self.replay_act(ReplayAct::NextGate),
+            Act::PrevGate => self.replay_act(ReplayAct::PrevGate),
+            Act::PermitOnce => self.permission_act(Answer::Once),
+            Act::PermitAlways => self.permission_act(Answer::Always),
+            Act::Deny => self.permission_act(Answer::Deny),
         }
         Flow::Continue
-    }
-
-    /// The acts that answer a gate: refused with a reason when they do not apply.
-    fn gate_act(&mut self, act: Act) {
-        if !self.available(act) {
-            self.notice = Some(self.why_not(act));
-            return;
-        }
-        let Some(phase) = self.gate_phase() else {
-            return;
-        };
-        let state = &self.state.phases[phase];
-        let role = state.role.clone();
-        match act {
-            Act::Approve => self.decide(Action::Approve, |d| d),
-            Act::ApproveWithNotes => {
-                let title = format!("Notes for every role after the {role}");
-                self.open_compose(Purpose::Notes, title, "");
-            }
-            Act::Edit => {
-                let text = state.effective_artifact().unwrap_or_default().to_owned();
-                let title = format!(
-                    "Editing the {} · ctrl-s saves, esc cancels",
-                    state.artifact_name
-                );
-                self.open_compose(Purpose::Edit, title, &text);
-            }
-            Act::Reject => {
-                let failed = state.status == PhaseStatus::Failed;
-                let next = state.attempts.len() + 1;
-                let title = if failed {
-                    format!("Retry the {role} as attempt {next} (a note is optional)")
-                } else {
-                    format!("Feedback for the {role}: attempt {next} will read it")
-                };
-                self.open_compose(Purpose::Feedback { required: !failed }, title, "");
-            }
-            Act::Return => {
-                self.modal = Some(Modal::ReturnPick {
-                    phase,
-                    selected: phase - 1,
-                });
-            }
-            Act::Abort => self.modal = Some(Modal::ConfirmAbort),
-            _ => {}
-        }
-    }
-
-    fn why_not(&self, act: Act) -> String {
-        if self.is_replay() {
-            return "a replay is read-only".into();
-        }
-        let Some(gate) = self.state.gate.as_ref() else {
-            return "no checkpoint is open".into();
-        };
-        let phase = &self.state.phases[gate.phase];
-        match act {
-            Act::Reject => format!(
-                "the {} has used all its attempts: approve, edit, return or abort",
-                phase.role
-            ),
-            Act::Return => "there is no earlier phase to return to".into(),
-            _ if phase.status == PhaseStatus::Failed => {
-                format!("the {} failed: retry with r", phase.role)
-            }
-            _ => format!("the open checkpoint is the {}'s", phase.role),
-        }
-    }
-
-    fn open_compose(&mut self, purpose: Purpose, title: String, initial: &str) {
-        let compose = Compose::new(purpose, title, initial, &self.theme);
-        self.modal = Some(Modal::Compose(Box::new(compose)));
-    }
-
-    /// Sends the decision a finished box stands for.
-    fn submit(&mut self, compose: &Compose, text: String) {
-        match &compose.purpose {
-            Purpose::Notes => self.decide(Action::ApproveWithNotes, |d| Decision {
-                notes: Some(text),
-                ..d
-            }),
-            Purpose::Feedback { .. } => self.decide(Action::Reject, |d| Decision {
-                feedback: (!text.is_empty()).then_some(text),
-                ..d
-            }),
-            Purpose::Reason { to } => {
-                let to = self.state.phases[*to].id.clone();
-                self.decide(Action::Return, |d| Decision {
-                    to: Some(to),
-                    feedback: (!text.is_empty()).then_some(text),
-                    ..d
-                });
-            }
-            Purpose::Edit => {
-                self.decide(Action::Edit, |d| Decision {
-                    content: Some(text),
-                    ..d
-                });
-                self.notice =
-                    Some("edit saved: the next role reads it; d shows the diff, a approves".into());
-            }
-            Purpose::DenyReason { call_id } => {
-                let call_id = call_id.clone();
-                self.answer_permission(call_id, false, false, (!text.is_empty()).then_some(text));
-            }
-        }
-    }
-
-    /// Sends the answer to the pending permission request.
-    fn answer_permission(
-        &mut self,
-        call_id: String,
-        allow: bool,
-        always: bool,
-        reason: Option<String>,
-    ) {
-        self.send(Command::Permission(crate::protocol::PermissionAnswer {
-            call_id,
-            allow,
-            always,
-            reason,
-            by: DecidedBy::User,
-        }));
-    }
-
-    /// The permission request the user must answer now, if any.
-    pub fn pending_permission(&self) -> Option<&crate::session::state::PermissionRequest> {
-        self.state.permission.as_ref().filter(|_| self.is_live())
-    }
-
-    fn permission_act(&mut self, act: Act) {
-        let Some(request) = self.pending_permission() else {
-            return;
-        };
-        let call_id = request.call_id.clone();
-        match act {
-            Act::PermitOnce => self.answer_permission(call_id, true, false, None),
-            Act::PermitAlways => self.answer_permission(call_id, true, true, None),
-            Act::Deny => {
-                let title = "Why not? (optional: the agent reads it) · ctrl-s denies".to_owned();
-                self.open_compose(Purpose::DenyReason { call_id }, title, "");
-            }
-            _ => {}
-        }
-    }
-
-    /// Sends a decision on the open gate, built from a plain one.
-    fn decide(&mut self, action: Action, build: impl FnOnce(Decision) -> Decision) {
-        let Some(gate) = &self.state.gate else {
-            return;
-        };
-        let phase = self.state.phases[gate.phase].id.clone();
-        let decision = build(Decision::new(phase, action, DecidedBy::User));
-        self.send(Command::Decide(decision));
-        if action != Action::Edit {
-            self.screen = Screen::Board;
-            self.follow = true;
-            self.scroll = 0;
-        }
-    }
-
-    fn open_diff(&mut self) {
-        let phase = self.shown_phase();
-        let Some(state) = self.state.phases.get(phase) else {
-            return;
-        };
-        let current = if let Screen::Diff { base, .. } = self.screen {
-            Some(base)
-        } else {
-            None
-        };
-        match diff_base(state, current) {
-            Some(base) => {
-                self.screen = Screen::Diff { phase, base };
-                self.scroll = 0;
-            }
-            None => self.notice = Some("nothing to compare: one attempt, not edited".into()),
-        }
-    }
-
-    fn step_attempt(&mut self, forward: bool) {
-        let Screen::Artifact { phase, attempt } = self.screen else {
-            return;
-        };
-        // A replay stepped back before the phase existed has none.
-        let Some(count) = self.state.phases.get(phase).map(|p| p.attempts.len()) else {
-            return;
-        };
-        let current = attempt.unwrap_or(count.saturating_sub(1));
-        let next = if forward {
-            (current + 1).min(count.saturating_sub(1))
-        } else {
-            current.saturating_sub(1)
-        };
-        self.screen = Screen::Artifact {
-            phase,
-            attempt: (next + 1 < count).then_some(next),
-        };
-        self.scroll = 0;
-    }
-
-    /// The rendered rows of the open artifact, as the view draws them.
-    pub fn artifact_rows(&self, width: usize) -> Arc<[Line<'static>]> {
-        let Screen::Artifact { phase, attempt } = self.screen else {
-            return Arc::new([]);
-        };
-        let Some(state) = self.state.phases.get(phase) else {
-            return Arc::new([]);
-        };
-        let attempt = attempt
-            .filter(|i| *i < state.attempts.len())
-            .unwrap_or(state.attempts.len().saturating_sub(1));
-        self.markdown_rows(phase, attempt, width, true)
-    }
-
-    /// The Markdown layout of one attempt's text (the human's edit, else
-    /// the agent's artifact, else what it has streamed) at `width`, with
-    /// the phase's decisions after it when `with_decisions`; kept between
-    /// frames in [`RowCache`].
-    pub fn markdown_rows(
-        &self,
-        phase: usize,
-        attempt: usize,
-        width: usize,
-        with_decisions: bool,
-    ) -> Arc<[Line<'static>]> {
-        let Some(state) = self.state.phases.get(phase) else {
-            return Arc::new([]);
-        };
-        let chosen = state.attempts.get(attempt);
-        let (kind, text) = match chosen {
-            Some(Attempt {
-                edited: Some(text), ..
-            }) => (2, text.as_str()),
-            Some(Attempt {
-                artifact: Some(text),
-                ..
-            }) => (1, text.as_str()),
-            Some(a) => (0, a.output.as_str()),
-            None => (0, ""),
-        };
-        let key = RowsKey {
-            phase,
-            attempt,
-            text: kind,
-            address: text.as_ptr() as usize,
-            len: text.len(),
-            decisions: state.decisions.len(),
-            width,
-            with_decisions,
-        };
-        self.rows.get(key, || {
-            let shown = chosen.map(|a| super::text::shown(&self.state, phase, a));
-            let mut rows = markdown::render(shown.as_deref().unwrap_or(""), width, &self.theme);
-            if with_decisions {
-                rows.extend(decision_rows(state, width, &self.theme));
-            }
-            rows
-        })
-    }
-
-    /// Scrolls to the next (or previous) row holding the search text.
-    fn jump_to_match(&mut self, forward: bool, from_here: bool) {
-        let Some(query) = self.search.as_ref().map(|q| q.to_lowercase()) else {
-            return;
-        };
-        let width = super::view::Geometry::of(self, self.size).text_width;
-        let rows: Vec<usize> = self
-            .artifact_rows(width)
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| {
-                l.spans
-                    .iter()
-                    .map(|s| s.content.as_ref())
-                    .collect::<String>()
-                    .to_lowercase()
-                    .contains(&query)
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let found = if forward {
-            rows.iter().copied().find(|r| {
-                if from_here {
-                    *r >= self.scroll
-                } else {
-                    *r > self.scroll
-                }
-            })
-        } else {
-            rows.iter().rev().copied().find(|r| *r < self.scroll)
-        };
-        match found.or_else(|| {
-            if forward {
-                rows.first().copied()
-            } else {
-                rows.last().copied()
-            }
-        }) {
-            Some(row) => self.scroll = row,
-            None => {
-                self.notice = Some(format!(
-                    "no match for “{}”",
-                    self.search.as_deref().unwrap_or("")
-                ));
-            }
-        }
-    }
-
-    fn replay_act(&mut self, act: Act) {
-        let Source::Replay(player) = &mut self.source else {
-            return;
-        };
-        match act {
-            Act::PlayPause => player.toggle(&mut self.state),
-            Act::StepForward => {
-                player.playing = false;
-                player.step(&mut self.state);
-            }
-            Act::StepBack => {
-                player.playing = false;
-                let back = player.position().saturating_sub(1);
-                player.seek(back, &mut self.state);
-            }
-            Act::Faster | Act::Slower => player.change_speed(act == Act::Faster),
-            Act::NextGate | Act::PrevGate => {
-                player.playing = false;
-                match player.gate_position(act == Act::NextGate) {
-                    Some(position) => player.seek(position, &mut self.state),
-                    None => self.notice = Some("no more gates that way".into()),
-                }
-            }
-            _ => {}
-        }
-        self.sync_replay_clock();
-        self.follow_active();
-    }
-
-    fn seek_end(&mut self, end: bool) {
-        if let Source::Replay(player) = &mut self.source {
-            let target = if end { player.len() } else { 0 };
-            player.seek(target, &mut self.state);
-            player.playing = false;
-        }
-        self.sync_replay_clock();
-        self.follow_active();
-    }
-
-    /// Applies the replay's next event (the loop calls this when it is due).
-    pub fn replay_tick(&mut self) {
-        if let Source::Replay(player) = &mut self.source {
-            player.advance(&mut self.state);
-        }
-        self.sync_replay_clock();
-        self.follow_active();
-    }
-
-    fn sync_replay_clock(&mut self) {
-        if let Source::Replay(player) = &self.source {
-            self.now = player.clock().unwrap_or(self.now);
-        }
     }
 
     fn page(&self) -> usize {
         usize::from(self.size.1.saturating_sub(6)).max(1)
     }
 
-    fn scroll_by(&mut self, rows: usize) {
+    pub(super) fn scroll_by(&mut self, rows: usize) {
         self.scroll = (self.scroll + rows).min(self.max_scroll());
     }
 
     /// How far the text on screen can scroll at the current size.
-    fn max_scroll(&self) -> usize {
+    pub(super) fn max_scroll(&self) -> usize {
         let geometry = super::view::Geometry::of(self, self.size);
         let rows = match self.screen {
             Screen::Artifact { .. } => self.artifact_rows(geometry.text_width).len(),
             Screen::Diff { phase, base } => {
-                super::view::diff_rows(self, phase, base, geometry.text_width).len()
+                super::artifact::diff_rows(self, phase, base, geometry.text_width).len()
             }
             Screen::Board => {
                 let Some(phase) = self.state.phases.get(self.focus) else {
@@ -909,130 +550,11 @@ impl App {
                 // The column's own header may be taller than the fixed part
                 // (specialists, earlier attempts, tool calls).
                 let header =
-                    super::view::column_header(self, self.focus, phase, geometry.text_width).len();
-                let extra = header.saturating_sub(super::view::COLUMN_HEADER);
+                    super::board::column_header(self, self.focus, phase, geometry.text_width).len();
+                let extra = header.saturating_sub(super::board::COLUMN_HEADER);
                 return rows.saturating_sub(geometry.text_height.saturating_sub(extra));
             }
         };
         rows.saturating_sub(geometry.text_height)
-    }
-}
-
-/// What a diff of `phase` compares with: first the agent's draft when the
-/// latest attempt was edited, else the previous attempt; given the `current`
-/// base, the other one when both exist.
-pub fn diff_base(phase: &PhaseState, current: Option<DiffBase>) -> Option<DiffBase> {
-    let edited = phase
-        .current()
-        .is_some_and(|a| a.edited.is_some() && a.artifact.is_some());
-    let previous = phase.attempts.len() > 1;
-    let candidates = match current {
-        None | Some(DiffBase::PreviousAttempt) => [
-            (edited, DiffBase::Draft),
-            (previous, DiffBase::PreviousAttempt),
-        ],
-        Some(DiffBase::Draft) => [
-            (previous, DiffBase::PreviousAttempt),
-            (edited, DiffBase::Draft),
-        ],
-    };
-    candidates
-        .into_iter()
-        .find_map(|(ok, base)| ok.then_some(base))
-}
-
-/// Who decided what at this phase's gates, and when: the end of the
-/// artifact view, so a replay shows the record too.
-fn decision_rows(
-    phase: &PhaseState,
-    width: usize,
-    theme: &Theme,
-) -> Vec<ratatui::text::Line<'static>> {
-    use ratatui::text::Line;
-    if phase.decisions.is_empty() {
-        return Vec::new();
-    }
-    let mut rows = vec![
-        Line::raw(""),
-        Line::styled(super::text::clip("── decisions ──", width), theme.heading),
-    ];
-    for decided in &phase.decisions {
-        let d = &decided.decision;
-        let by = d.by.as_str();
-        let detail = match d.action {
-            Action::Edit => d.content.as_ref().map(|c| {
-                format!(
-                    " — replaced the text ({} lines); d shows the diff",
-                    c.lines().count()
-                )
-            }),
-            Action::Return => Some(format!(
-                " — to {}{}",
-                d.to.as_deref().unwrap_or("?"),
-                d.feedback
-                    .as_ref()
-                    .map(|f| format!(": “{f}”"))
-                    .unwrap_or_default()
-            )),
-            _ => d
-                .notes
-                .as_ref()
-                .or(d.feedback.as_ref())
-                .map(|t| format!(" — “{t}”")),
-        }
-        .unwrap_or_default();
-        let line = format!(
-            "{} {} by {by}{detail}",
-            decided.at.format("%H:%M:%S"),
-            d.action.as_str()
-        );
-        for row in super::text::wrap(&line, width) {
-            rows.push(Line::styled(row, theme.dim));
-        }
-    }
-    rows
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crossterm::event::KeyModifiers;
-
-    fn click(column: u16, row: u16) -> MouseEvent {
-        MouseEvent {
-            kind: MouseEventKind::Down(MouseButton::Left),
-            column,
-            row,
-            modifiers: KeyModifiers::NONE,
-        }
-    }
-
-    fn app_with_phases(width: u16) -> App {
-        let event =
-            crate::session::testing::numbered([crate::session::testing::started("r", "offline")])
-                .remove(0);
-        let mut app = App::new(Source::Live(None), Theme::mono());
-        app.on_update(Update::Event(event));
-        app.size = (width, 30);
-        app
-    }
-
-    #[test]
-    fn a_click_focuses_the_column_under_it() {
-        let mut app = app_with_phases(180);
-        app.on_mouse(&click(95, 10));
-        assert_eq!(app.focus, 3);
-        assert!(!app.follow);
-        app.on_mouse(&click(5, 0));
-        assert_eq!(app.focus, 3, "the status bar is not a column");
-    }
-
-    #[test]
-    fn on_a_narrow_board_only_the_strip_is_clickable() {
-        let mut app = app_with_phases(90);
-        app.on_mouse(&click(80, 10));
-        assert_eq!(app.focus, 0);
-        app.on_mouse(&click(80, 2));
-        assert_eq!(app.focus, 5);
     }
 }

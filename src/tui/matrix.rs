@@ -1,8 +1,7 @@
 //! The handoff matrix: which artifact went from which role to which, for
 //! the session on screen, and where work was sent back.
 //!
-//! The pipeline's `inputs` are the matrix (seed 000's From → To → Artifact
-//! table); the folded session says how far each handoff has got: handed
+//! The pipeline's `inputs` are the matrix (from, to, artifact); the folded session says how far each handoff has got: handed
 //! over (which attempt, whether a person edited it) or still waiting for
 //! its producer. Return paths come from the `returned` events. [`rows`] is
 //! pure; [`render`] draws it as a box over the board (`m`).
@@ -12,8 +11,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
+use super::overlay::centered;
 use super::text::clip;
-use super::view::centered;
 use super::{App, Theme};
 use crate::session::SessionState;
 

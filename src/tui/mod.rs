@@ -1,23 +1,40 @@
-//! The terminal UI: six columns, a checkpoint bar, artifacts full-screen.
+//! The terminal UI: six columns, a checkpoint bar, artifacts full-screen;
+//! the start screen and the stats view.
 //!
 //! [`run_live`] shows a running session and sends the user's decisions to
 //! its engine; [`run_replay`] plays a recorded log through the same views,
-//! read-only. Both use one loop that only selects: terminal input, engine
-//! updates (drained in batches), the replay clock, and a spinner tick that
-//! runs only while something is animating ([`drive`]). The screen is redrawn
-//! when something changed, at most once a frame, and at once for a key. The terminal is restored on
-//! every exit path and, through ratatui's hook, on panic.
+//! read-only; [`start::ask`] asks for a request (or a saved session), and
+//! [`stats::show`] charts every session. Each is a view run by one loop on
+//! one terminal lifecycle ([`terminal`]): the loop only selects over
+//! terminal input and the view's own sources (for a session: engine
+//! updates drained in batches, the replay clock, and a spinner tick that
+//! runs only while something is animating). The screen is redrawn when
+//! something changed, at most once a frame, and at once for a key
+//! ([`pacing`]). The terminal is restored on every exit path and, through
+//! ratatui's hook, on panic.
+//!
+//! A session's screen is made of parts that each keep to themselves: the
+//! [`board`], the [`artifact`] and its diff, the [`gate`]'s answers, the
+//! [`overlay`]s and the [`chrome`] around them; [`App`] routes keys and
+//! updates to them and [`view`] lays them out.
 
 pub mod app;
+pub mod artifact;
+pub mod board;
+pub mod chrome;
 pub mod compose;
 pub mod diff;
+pub mod gate;
 pub mod keymap;
 pub mod markdown;
 pub mod matrix;
-pub mod prompt;
+pub mod overlay;
+pub mod pacing;
 pub mod replay;
 pub mod rows;
+pub mod start;
 pub mod stats;
+pub mod terminal;
 pub mod text;
 pub mod theme;
 pub mod view;
@@ -25,26 +42,23 @@ pub mod view;
 use std::io;
 use std::time::Duration;
 
-use crossterm::event::{
-    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, KeyEventKind,
-};
-use crossterm::execute;
-use futures::{Stream, StreamExt};
-use ratatui::Terminal;
+use crossterm::event::{Event as TermEvent, KeyEventKind};
+use futures::Stream;
 use ratatui::backend::CrosstermBackend;
+use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc;
-use tokio::time::Instant;
+use tokio::time::{Instant, Interval};
 
 pub use app::App;
+pub use pacing::FRAME;
 pub use theme::Theme;
 
 use crate::clock::Speed;
 use crate::protocol::{Command, Update};
 use crate::session::{Event, SessionState};
 use app::{Flow, Source};
+use terminal::{Modes, Step, View};
 
-/// The time between two frames at the steady pace (60 per second).
-pub const FRAME: Duration = Duration::from_micros(16_667);
 /// How often the spinner turns while a phase runs.
 const SPIN: Duration = Duration::from_millis(100);
 
@@ -66,7 +80,7 @@ pub async fn run_live(
     options: Options,
 ) -> io::Result<SessionState> {
     let app = App::new(Source::Live(Some(commands)), options.theme.clone());
-    with_terminal(app, options, Some(updates)).await
+    on_terminal(app, options, Some(updates)).await
 }
 
 /// Plays recorded events until the user quits.
@@ -75,7 +89,7 @@ pub async fn run_replay(events: Vec<Event>, speed: Speed, options: Options) -> i
         Source::Replay(replay::Player::new(events, speed)),
         options.theme.clone(),
     );
-    with_terminal(
+    on_terminal(
         app,
         Options {
             bell: false,
@@ -87,49 +101,26 @@ pub async fn run_replay(events: Vec<Event>, speed: Speed, options: Options) -> i
     .map(drop)
 }
 
-/// Takes the terminal over (raw mode, the alternate screen) with the
-/// screen cleared: the alternate screen may still show what an earlier
-/// view drew (the start screen before the stats, say), and a first frame
-/// only writes the cells it thinks changed.
-pub fn enter() -> io::Result<ratatui::DefaultTerminal> {
-    let terminal = ratatui::try_init()?;
-    // The first frame's buffer is blank, so is the screen now.
-    if let Err(e) = execute!(
-        io::stdout(),
-        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
-    ) {
-        let _ = ratatui::try_restore();
-        return Err(e);
-    }
-    Ok(terminal)
-}
-
-async fn with_terminal(
+async fn on_terminal(
     mut app: App,
     options: Options,
     updates: Option<mpsc::UnboundedReceiver<Update>>,
 ) -> io::Result<SessionState> {
     app.keymap = options.keymap;
     app.prices = options.prices;
-    let mut terminal = enter()?;
-    let result = match execute!(io::stdout(), EnableMouseCapture) {
-        Ok(()) => {
-            let input = EventStream::new();
-            drive(&mut terminal, &mut app, input, updates, options.bell).await
-        }
-        Err(e) => Err(e),
+    let mut view = SessionView::new(&mut app, updates, options.bell);
+    let modes = Modes {
+        mouse: true,
+        paste: false,
     };
-    // Restoring tries every step and reports the first error.
-    let mouse = execute!(io::stdout(), DisableMouseCapture);
-    let restored = ratatui::try_restore();
-    result.and(mouse).and(restored)?;
+    terminal::run(&mut view, modes).await?;
     Ok(app.state)
 }
 
-/// The UI loop: draws `app` on `terminal` while it takes `input` (terminal
-/// events), engine `updates` and the replay clock, until the user quits or
-/// the input ends. `run_live` and `run_replay` run it on the real terminal;
-/// the benches drive it with a counting writer and scripted keys.
+/// Runs a session's view on `terminal`: draws `app` while it takes `input`
+/// (terminal events), engine `updates` and the replay clock, until the user
+/// quits or the input ends. `run_live` and `run_replay` run it on the real
+/// terminal; the benches drive it with a counting writer and scripted keys.
 ///
 /// Frames are drawn on change only, paced to one per [`FRAME`] on average:
 /// changes from the engine or the replay clock wait for the next frame's
@@ -139,91 +130,112 @@ async fn with_terminal(
 pub async fn drive<W: io::Write>(
     terminal: &mut Terminal<CrosstermBackend<W>>,
     app: &mut App,
-    mut input: impl Stream<Item = io::Result<TermEvent>> + Unpin,
-    mut updates: Option<mpsc::UnboundedReceiver<Update>>,
+    input: impl Stream<Item = io::Result<TermEvent>> + Unpin,
+    updates: Option<mpsc::UnboundedReceiver<Update>>,
     bell: bool,
 ) -> io::Result<()> {
-    let mut batch = Vec::with_capacity(256);
-    let mut dirty = true;
-    let mut urgent = false;
-    // When the next frame is due at the steady pace; input may come early.
-    let mut next_frame = Instant::now();
-    let mut spin = tokio::time::interval(SPIN);
-    // After a long wait at a gate, turn on from now rather than catch up.
-    spin.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let now = Instant::now();
-        if dirty && now >= frame_due(next_frame, urgent) {
-            if !app.is_replay() {
-                app.now = chrono::Utc::now();
-            }
-            terminal.draw(|frame| {
-                let area = frame.area();
-                app.size = (area.width, area.height);
-                frame.render_widget(&*app, area);
-            })?;
-            dirty = false;
-            urgent = false;
-            next_frame = next_frame.max(now) + FRAME;
+    let mut view = SessionView::new(app, updates, bell);
+    terminal::run_view(terminal, &mut view, input).await
+}
+
+/// A session on screen: the app, the engine's channel, the spinner's clock.
+struct SessionView<'a> {
+    app: &'a mut App,
+    /// `None` for a replay, or once the engine is gone.
+    updates: Option<mpsc::UnboundedReceiver<Update>>,
+    batch: Vec<Update>,
+    spin: Interval,
+    /// Ring the bell when a gate opens.
+    bell: bool,
+}
+
+impl<'a> SessionView<'a> {
+    fn new(app: &'a mut App, updates: Option<mpsc::UnboundedReceiver<Update>>, bell: bool) -> Self {
+        let mut spin = tokio::time::interval(SPIN);
+        // After a long wait at a gate, turn on from now rather than catch up.
+        spin.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self {
+            app,
+            updates,
+            batch: Vec::with_capacity(256),
+            spin,
+            bell,
         }
-        let replay_due = match &mut app.source {
-            Source::Replay(player) => player.due(now),
-            Source::Live(_) => None,
-        };
-        tokio::select! {
-            event = input.next() => match event {
-                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
-                    if app.on_key(&key) == Flow::Quit {
-                        return Ok(());
-                    }
-                    (dirty, urgent) = (true, true);
-                }
-                // Pointer movement is reported too: only what changed the
-                // view is drawn.
-                Some(Ok(TermEvent::Mouse(mouse))) => {
-                    if app.on_mouse(&mouse) {
-                        (dirty, urgent) = (true, true);
-                    }
-                }
-                Some(Ok(TermEvent::Resize(..))) => (dirty, urgent) = (true, true),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e),
-                None => return Ok(()),
-            },
-            received = recv_batch(&mut updates, &mut batch) => {
-                if received == 0 {
-                    updates = None;
-                    app.on_engine_gone();
-                }
-                let mut gate_opened = false;
-                for update in batch.drain(..) {
-                    gate_opened |= app.on_update(update);
-                }
-                if gate_opened && bell {
-                    io::Write::write_all(&mut io::stdout(), b"\x07")?;
-                }
-                dirty = true;
-            }
-            () = sleep_until(replay_due) => {
-                app.replay_tick();
-                dirty = true;
-            }
-            _ = spin.tick(), if app.animating() => {
-                app.frame = app.frame.wrapping_add(1);
-                dirty = true;
-            }
-            () = tokio::time::sleep_until(frame_due(next_frame, urgent)), if dirty => {}
+    }
+
+    /// Takes a batch of updates from the engine (none: it is gone).
+    fn on_updates(&mut self, received: usize) -> io::Result<()> {
+        if received == 0 {
+            self.updates = None;
+            self.app.on_engine_gone();
         }
+        let mut gate_opened = false;
+        for update in self.batch.drain(..) {
+            gate_opened |= self.app.on_update(update);
+        }
+        if gate_opened && self.bell {
+            io::Write::write_all(&mut io::stdout(), b"\x07")?;
+        }
+        Ok(())
     }
 }
 
-/// When a frame may be drawn: at the steady pace, or a frame early for input.
-fn frame_due(next_frame: Instant, urgent: bool) -> Instant {
-    if urgent {
-        next_frame.checked_sub(FRAME).unwrap_or(next_frame)
-    } else {
-        next_frame
+impl View for SessionView<'_> {
+    type Done = ();
+
+    fn draw(&mut self, frame: &mut Frame) {
+        if !self.app.is_replay() {
+            self.app.now = chrono::Utc::now();
+        }
+        let area = frame.area();
+        self.app.size = (area.width, area.height);
+        frame.render_widget(&*self.app, area);
     }
+
+    fn on_input(&mut self, event: TermEvent) -> io::Result<Step<()>> {
+        Ok(match event {
+            TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
+                match self.app.on_key(&key) {
+                    Flow::Quit => Step::Done(()),
+                    Flow::Continue => Step::Answered,
+                }
+            }
+            // Pointer movement is reported too: only what changed the view
+            // is drawn.
+            TermEvent::Mouse(mouse) => {
+                if self.app.on_mouse(&mouse) {
+                    Step::Answered
+                } else {
+                    Step::Quiet
+                }
+            }
+            TermEvent::Resize(..) => Step::Answered,
+            TermEvent::Key(_)
+            | TermEvent::FocusGained
+            | TermEvent::FocusLost
+            | TermEvent::Paste(_) => Step::Quiet,
+        })
+    }
+
+    async fn next(&mut self, now: Instant) -> io::Result<Step<()>> {
+        let replay_due = match &mut self.app.source {
+            Source::Replay(player) => player.due(now),
+            Source::Live(_) => None,
+        };
+        let animating = self.app.animating();
+        tokio::select! {
+            received = recv_batch(&mut self.updates, &mut self.batch) => {
+                self.on_updates(received)?;
+            }
+            () = sleep_until(replay_due) => self.app.replay_tick(),
+            _ = self.spin.tick(), if animating => {
+                self.app.frame = self.app.frame.wrapping_add(1);
+            }
+        }
+        Ok(Step::Changed)
+    }
+
+    fn on_input_end(&mut self) {}
 }
 
 /// Receives a batch of updates; 0 when the channel closed. Never resolves
@@ -242,5 +254,77 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use futures::StreamExt;
+    use pretty_assertions::assert_eq;
+    use ratatui::layout::Rect;
+    use ratatui::{TerminalOptions, Viewport};
+
+    use super::*;
+    use crate::session::testing::{numbered, started};
+    use crate::session::{Action, DecidedBy, Decision, EventKind};
+
+    /// The whole loop: the engine's updates open a gate, a key answers it,
+    /// and the decision comes out of the command channel; the loop ends
+    /// with its input.
+    #[tokio::test(start_paused = true)]
+    async fn updates_in_a_key_in_a_decision_out() {
+        let (commands, mut sent) = mpsc::unbounded_channel();
+        let (updates_tx, updates) = mpsc::unbounded_channel();
+        let mut app = App::new(Source::Live(Some(commands)), Theme::mono());
+        let events = numbered([
+            started("r", "offline"),
+            EventKind::PhaseStarted {
+                phase: "summarize".into(),
+                attempt: 1,
+            },
+            EventKind::Artifact {
+                phase: "summarize".into(),
+                attempt: 1,
+                name: "requirements".into(),
+                content: "x".into(),
+            },
+            EventKind::GateOpened {
+                phase: "summarize".into(),
+                question: "Approve?".into(),
+                over_budget: None,
+            },
+        ]);
+        for event in events {
+            updates_tx.send(Update::Event(event)).expect("send");
+        }
+        // The key comes after the updates had time to arrive.
+        let input = futures::stream::once(async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(TermEvent::Key(KeyEvent::new(
+                KeyCode::Char('a'),
+                KeyModifiers::NONE,
+            )))
+        })
+        .boxed();
+        let mut terminal = Terminal::with_options(
+            CrosstermBackend::new(io::sink()),
+            TerminalOptions {
+                viewport: Viewport::Fixed(Rect::new(0, 0, 120, 30)),
+            },
+        )
+        .expect("terminal");
+        drive(&mut terminal, &mut app, input, Some(updates), false)
+            .await
+            .expect("the loop");
+        assert_eq!(
+            sent.try_recv().ok(),
+            Some(Command::Decide(Decision::new(
+                "summarize",
+                Action::Approve,
+                DecidedBy::User
+            )))
+        );
+        assert_eq!(app.state().gate.as_ref().map(|g| g.phase), Some(0));
     }
 }

@@ -4,12 +4,14 @@
 //! shown. The app asks it when the next event is due, applies what it hands
 //! out to the same [`SessionState`] fold a live session uses, and refolds
 //! from the start to step backwards. Long idle gaps (a human thinking at a
-//! gate) are compressed to [`MAX_GAP`].
+//! gate) are compressed to [`MAX_GAP`]. The replay's keys (play, step,
+//! speed, jump to a gate) act on the app's player (`App::replay_act`).
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::app::{App, Source};
 use crate::clock::Speed;
 use crate::session::{Event, SessionState};
 
@@ -121,6 +123,11 @@ impl Player {
     }
 
     /// Rebuilds `state` at `position` by folding from the start.
+    /// The events shown so far.
+    pub fn played(&self) -> &[Event] {
+        &self.events[..self.position]
+    }
+
     pub fn seek(&mut self, position: usize, state: &mut SessionState) {
         self.position = position.min(self.events.len());
         self.due = None;
@@ -193,5 +200,74 @@ impl Player {
     /// The time of the last applied event.
     pub fn clock(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.position.checked_sub(1).map(|i| self.events[i].t)
+    }
+}
+/// What the replay's keys do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayAct {
+    PlayPause,
+    StepForward,
+    StepBack,
+    Faster,
+    Slower,
+    NextGate,
+    PrevGate,
+}
+
+impl App {
+    /// Plays, pauses, steps, changes speed or jumps to a gate.
+    pub(super) fn replay_act(&mut self, act: ReplayAct) {
+        let Source::Replay(player) = &mut self.source else {
+            return;
+        };
+        match act {
+            ReplayAct::PlayPause => player.toggle(&mut self.state),
+            ReplayAct::StepForward => {
+                player.playing = false;
+                player.step(&mut self.state);
+            }
+            ReplayAct::StepBack => {
+                player.playing = false;
+                let back = player.position().saturating_sub(1);
+                player.seek(back, &mut self.state);
+            }
+            ReplayAct::Faster | ReplayAct::Slower => {
+                player.change_speed(act == ReplayAct::Faster);
+            }
+            ReplayAct::NextGate | ReplayAct::PrevGate => {
+                player.playing = false;
+                match player.gate_position(act == ReplayAct::NextGate) {
+                    Some(position) => player.seek(position, &mut self.state),
+                    None => self.notice = Some("no more gates that way".into()),
+                }
+            }
+        }
+        self.sync_replay_clock();
+        self.follow_active();
+    }
+
+    pub(super) fn seek_end(&mut self, end: bool) {
+        if let Source::Replay(player) = &mut self.source {
+            let target = if end { player.len() } else { 0 };
+            player.seek(target, &mut self.state);
+            player.playing = false;
+        }
+        self.sync_replay_clock();
+        self.follow_active();
+    }
+
+    /// Applies the replay's next event (the loop calls this when it is due).
+    pub fn replay_tick(&mut self) {
+        if let Source::Replay(player) = &mut self.source {
+            player.advance(&mut self.state);
+        }
+        self.sync_replay_clock();
+        self.follow_active();
+    }
+
+    fn sync_replay_clock(&mut self) {
+        if let Source::Replay(player) = &self.source {
+            self.now = player.clock().unwrap_or(self.now);
+        }
     }
 }

@@ -6,17 +6,22 @@
 //! interventions per session, oldest on the left. `q` or `Esc` leaves; `r`
 //! counts again from the sessions folder. Counting reads every log, so it
 //! runs off the UI task; the screen says so meanwhile and keeps answering.
+//! [`StatsScreen`] is the view as a component (the count, the one under
+//! way, its keys), on its own ([`show`]) or opened from the start screen.
 
 use std::io;
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
-use futures::StreamExt;
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, Block, Paragraph, Sparkline, Widget};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::Theme;
+use super::terminal::{Modes, Step, View};
 use super::text::{clip, safe};
 use crate::stats::Stats;
 
@@ -251,57 +256,116 @@ impl Widget for &StatsView<'_> {
     }
 }
 
+/// The stats view with its state: the count on screen, the one under way
+/// and how to count again.
+#[derive(Debug)]
+pub struct StatsScreen<F> {
+    stats: Stats,
+    counting: Option<JoinHandle<Stats>>,
+    count: F,
+    theme: Theme,
+}
+
+impl<F> StatsScreen<F>
+where
+    F: Fn() -> Stats + Clone + Send + 'static,
+{
+    /// The stats of the sessions in `dir`, counted at once by `count`, on a
+    /// thread of its own.
+    pub fn new(theme: Theme, dir: &str, count: F) -> Self {
+        let counting = Some(tokio::task::spawn_blocking(count.clone()));
+        Self {
+            stats: Stats {
+                sessions_dir: dir.to_owned(),
+                ..Stats::default()
+            },
+            counting,
+            count,
+            theme,
+        }
+    }
+
+    /// The widget that draws the screen.
+    pub fn view(&self) -> StatsView<'_> {
+        StatsView {
+            stats: &self.stats,
+            counting: self.counting.is_some(),
+            theme: &self.theme,
+        }
+    }
+
+    /// Takes one key: `q`, `Esc` or `ctrl-c` closes the view, `r` counts
+    /// again.
+    pub fn on_key(&mut self, key: &KeyEvent) -> Step<()> {
+        match key.code {
+            KeyCode::Char('q') | KeyCode::Esc => Step::Done(()),
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Step::Done(()),
+            KeyCode::Char('r') if self.counting.is_none() => {
+                self.counting = Some(tokio::task::spawn_blocking(self.count.clone()));
+                Step::Answered
+            }
+            _ => Step::Quiet,
+        }
+    }
+
+    /// Waits for the count under way and shows it; never resolves while
+    /// none is.
+    pub async fn counted(&mut self) -> io::Result<()> {
+        let Some(counting) = &mut self.counting else {
+            return std::future::pending().await;
+        };
+        let counted = counting.await;
+        self.counting = None;
+        match counted {
+            Ok(counted) => {
+                self.stats = counted;
+                Ok(())
+            }
+            Err(e) => Err(io::Error::other(format!(
+                "counting the sessions failed: {e}"
+            ))),
+        }
+    }
+}
+
+impl<F> View for StatsScreen<F>
+where
+    F: Fn() -> Stats + Clone + Send + 'static,
+{
+    type Done = ();
+
+    fn draw(&mut self, frame: &mut Frame) {
+        frame.render_widget(&self.view(), frame.area());
+    }
+
+    fn on_input(&mut self, event: TermEvent) -> io::Result<Step<()>> {
+        Ok(match event {
+            TermEvent::Key(key) if key.kind != KeyEventKind::Release => self.on_key(&key),
+            TermEvent::Resize(..) => Step::Answered,
+            TermEvent::Key(_)
+            | TermEvent::Mouse(_)
+            | TermEvent::FocusGained
+            | TermEvent::FocusLost
+            | TermEvent::Paste(_) => Step::Quiet,
+        })
+    }
+
+    async fn next(&mut self, _now: Instant) -> io::Result<Step<()>> {
+        self.counted().await?;
+        Ok(Step::Changed)
+    }
+
+    fn on_input_end(&mut self) {}
+}
+
 /// Shows the stats of the sessions in `dir` until the user leaves; `count`
 /// counts them afresh, on a thread of its own.
 pub async fn show<F>(theme: &Theme, dir: &str, count: F) -> io::Result<()>
 where
     F: Fn() -> Stats + Clone + Send + 'static,
 {
-    let mut stats = Stats {
-        sessions_dir: dir.to_owned(),
-        ..Stats::default()
-    };
-    let mut counting = Some(tokio::task::spawn_blocking(count.clone()));
-    let mut terminal = super::enter()?;
-    let mut input = EventStream::new();
-    let result = loop {
-        let view = StatsView {
-            stats: &stats,
-            counting: counting.is_some(),
-            theme,
-        };
-        if let Err(e) = terminal.draw(|f| f.render_widget(&view, f.area())) {
-            break Err(e);
-        }
-        let event = tokio::select! {
-            counted = async { counting.as_mut().expect("counting").await }, if counting.is_some() => {
-                counting = None;
-                match counted {
-                    Ok(counted) => stats = counted,
-                    Err(e) => break Err(io::Error::other(format!("counting the sessions failed: {e}"))),
-                }
-                continue;
-            }
-            event = input.next() => event,
-        };
-        match event {
-            Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => match key.code {
-                KeyCode::Char('q') | KeyCode::Esc => break Ok(()),
-                KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    break Ok(());
-                }
-                KeyCode::Char('r') if counting.is_none() => {
-                    counting = Some(tokio::task::spawn_blocking(count.clone()));
-                }
-                _ => {}
-            },
-            Some(Ok(_)) => {}
-            Some(Err(e)) => break Err(e),
-            None => break Ok(()),
-        }
-    };
-    let restored = ratatui::try_restore();
-    result.and(restored)
+    let mut screen = StatsScreen::new(theme.clone(), dir, count);
+    super::terminal::run(&mut screen, Modes::default()).await
 }
 
 #[cfg(test)]

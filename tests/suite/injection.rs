@@ -22,7 +22,8 @@ use handoff::pipeline::{SkillsFile, load_pipeline};
 use handoff::protocol::Update;
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind};
 use handoff::tui::Theme;
-use handoff::tui::app::{App, DiffBase, Modal, Screen, Source};
+use handoff::tui::app::{App, DiffBase, Screen, Source};
+use handoff::tui::overlay::Overlay;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
@@ -54,7 +55,7 @@ fn draw_bytes(app: &mut App, width: u16, height: u16) -> Vec<u8> {
         },
     )
     .expect("terminal");
-    app.size = (width, height);
+    app.set_size(width, height);
     terminal
         .draw(|frame| frame.render_widget(&*app, frame.area()))
         .expect("draw");
@@ -264,7 +265,7 @@ fn live_app() -> App {
 /// Draws every screen the app can show for its current state at a wide
 /// and a narrow size, checking each frame's bytes.
 fn draw_every_screen(app: &mut App, what: &str) {
-    let phases = app.state.phases.len();
+    let phases = app.state().phases.len();
     let mut screens = vec![Screen::Board];
     for phase in 0..phases {
         screens.push(Screen::Artifact {
@@ -279,8 +280,8 @@ fn draw_every_screen(app: &mut App, what: &str) {
     for (width, height) in [(200, 50), (80, 24)] {
         for screen in &screens {
             for focus in 0..phases.max(1) {
-                app.screen = *screen;
-                app.focus = focus;
+                app.show(*screen);
+                app.set_focus(focus);
                 let bytes = draw_bytes(app, width, height);
                 assert_terminal_safe(
                     &bytes,
@@ -289,14 +290,14 @@ fn draw_every_screen(app: &mut App, what: &str) {
                 );
             }
         }
-        app.screen = Screen::Board;
-        for modal in [Modal::Help, Modal::Matrix] {
+        app.show(Screen::Board);
+        for modal in [Overlay::Help, Overlay::Matrix] {
             let name = format!("{what}, {modal:?}");
-            app.modal = Some(modal);
+            app.set_overlay(Some(modal));
             let bytes = draw_bytes(app, width, height);
             assert_terminal_safe(&bytes, Capture::InProcess, &name);
         }
-        app.modal = None;
+        app.set_overlay(None);
     }
 }
 
@@ -316,7 +317,7 @@ fn every_view_of_a_hostile_session_draws_only_crosstermss_own_sequences() {
     let mut app = live_app();
     for event in &events {
         app.on_update(Update::Event(event.clone()));
-        app.now = event.t;
+        app.set_now(event.t);
         let bytes = draw_bytes(&mut app, 160, 40);
         assert_terminal_safe(
             &bytes,
@@ -333,8 +334,7 @@ fn every_view_of_a_hostile_session_draws_only_crosstermss_own_sequences() {
     player.seek(events.len(), &mut state);
     player.playing = false;
     let mut replay = App::new(Source::Replay(player), Theme::default());
-    replay.state = state;
-    replay.now = at(100);
+    replay.set_now(at(100));
     draw_every_screen(&mut replay, "replay");
 }
 

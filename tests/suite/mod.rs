@@ -10,6 +10,7 @@ mod export_stats;
 mod faults;
 mod headless;
 mod injection;
+mod keys;
 mod layers;
 mod methodology;
 mod openai;

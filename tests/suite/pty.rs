@@ -181,6 +181,18 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
     assert_eq!(sandbox.logs().len(), 1);
 }
 
+#[test]
+fn the_stats_view_runs_on_its_own_and_q_leaves() {
+    let sandbox = Sandbox::new();
+    let mut screen = spawn(&sandbox, 100, 30, &["stats", "--tui"], "instant");
+    screen.wait_for("No sessions yet");
+    // Counting again is offered and keeps the screen.
+    screen.press("r");
+    screen.wait_for("count again");
+    screen.press("q");
+    assert_eq!(screen.exit_code(), 0);
+}
+
 const CTRL_S: &str = "\u{13}";
 
 #[test]

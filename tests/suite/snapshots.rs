@@ -14,7 +14,8 @@ use handoff::pipeline::{SkillsFile, load_pipeline};
 use handoff::protocol::{Command, Sink};
 use handoff::provider::offline::{OfflineProvider, Pace};
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind, SessionState};
-use handoff::tui::app::{App, Modal, Screen, Source};
+use handoff::tui::app::{App, Screen, Source};
+use handoff::tui::overlay::Overlay;
 use handoff::tui::replay::Player;
 use handoff::tui::{Theme, keymap::Act};
 use ratatui::Terminal;
@@ -108,7 +109,7 @@ fn live_after(events: &[Event], n: usize) -> App {
     for event in &events[..n] {
         app.on_update(handoff::protocol::Update::Event(event.clone()));
     }
-    app.now = events[n - 1].t;
+    app.set_now(events[n - 1].t);
     app
 }
 
@@ -122,7 +123,7 @@ fn after(events: &[Event], pred: impl Fn(&EventKind) -> bool) -> usize {
 }
 
 fn draw(app: &mut App, width: u16, height: u16) -> String {
-    app.size = (width, height);
+    app.set_size(width, height);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
     terminal
         .draw(|f| f.render_widget(&*app, f.area()))
@@ -183,12 +184,12 @@ fn artifact_full_screen_scrolled() {
         |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "plan"),
     );
     let mut app = live_after(&events, n);
-    app.screen = Screen::Artifact {
+    app.show(Screen::Artifact {
         phase: 1,
         attempt: None,
-    };
-    app.focus = 1;
-    app.scroll = 3;
+    });
+    app.set_focus(1);
+    app.set_scroll(3);
     insta::assert_snapshot!(draw(&mut app, 100, 24));
 }
 
@@ -196,7 +197,7 @@ fn artifact_full_screen_scrolled() {
 fn help_overlay() {
     let events = record(REQUEST);
     let mut app = live_after(&events, 3);
-    app.modal = Some(Modal::Help);
+    app.set_overlay(Some(Overlay::Help));
     insta::assert_snapshot!(draw(&mut app, 120, 40));
 }
 
@@ -210,7 +211,7 @@ fn quitting_while_work_runs_asks_first() {
         crossterm::event::KeyModifiers::NONE,
     );
     assert_eq!(app.on_key(&q), handoff::tui::app::Flow::Continue);
-    assert!(matches!(app.modal, Some(Modal::ConfirmQuit)));
+    assert!(matches!(app.overlay(), Some(Overlay::ConfirmQuit)));
     insta::assert_snapshot!(draw(&mut app, 120, 30));
 }
 
@@ -226,9 +227,8 @@ fn replay_paused_mid_session() {
     player.seek(target, &mut state);
     player.playing = false;
     let mut app = App::new(Source::Replay(player), Theme::mono());
-    app.state = state;
-    app.focus = 2;
-    app.now = events[target - 1].t;
+    app.set_focus(2);
+    app.set_now(events[target - 1].t);
     assert!(!app.available(Act::Approve), "a replay is read-only");
     insta::assert_snapshot!(draw(&mut app, 160, 30));
 }
@@ -248,10 +248,10 @@ fn hostile_text_never_reaches_the_screen_raw() {
         }),
     });
     let mut app = live_after(&events, n + 1);
-    app.screen = Screen::Artifact {
+    app.show(Screen::Artifact {
         phase: 0,
         attempt: None,
-    };
+    });
     let screen = draw(&mut app, 80, 12);
     assert!(
         !screen
@@ -266,10 +266,10 @@ fn hostile_text_never_reaches_the_screen_raw() {
 fn request_box() {
     let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("pipeline");
     let theme = Theme::mono();
-    let request = handoff::tui::prompt::RequestBox {
+    let request = handoff::tui::start::RequestBox {
         text: "Add rate limiting to the orders API".chars().collect(),
         cursor: 8,
-        recent: vec![handoff::tui::prompt::Recent {
+        recent: vec![handoff::tui::start::Recent {
             path: "s.jsonl".into(),
             id: "20261120-100000-abcd".into(),
             status: "awaiting_gate".into(),
@@ -279,7 +279,7 @@ fn request_box() {
             age: "3h".into(),
         }],
         in_list: true,
-        ..handoff::tui::prompt::RequestBox::new(&pipeline, "offline", &theme)
+        ..handoff::tui::start::RequestBox::new(&pipeline, "offline", &theme)
     };
     let mut terminal = Terminal::new(TestBackend::new(80, 20)).expect("terminal");
     terminal
@@ -309,7 +309,7 @@ fn at_gate(phase: &str, keys: &str) -> App {
         |k| matches!(k, EventKind::GateOpened { phase: p, .. } if p == phase),
     );
     let mut app = live_after(&events, n);
-    app.size = (120, 30);
+    app.set_size(120, 30);
     press(&mut app, keys);
     app
 }
@@ -347,7 +347,7 @@ fn modal_abort_confirm() {
 #[test]
 fn artifact_search_highlights_and_jumps() {
     let mut app = at_gate("plan", "\r/redis\r");
-    assert!(app.scroll > 0, "jumped to the first match");
+    assert!(app.scroll() > 0, "jumped to the first match");
     insta::assert_snapshot!(draw(&mut app, 100, 24));
 }
 
@@ -372,7 +372,7 @@ fn diff_of_an_edit_against_the_draft() {
         }),
     });
     let mut app = live_after(&edited, n + 1);
-    app.size = (100, 24);
+    app.set_size(100, 24);
     press(&mut app, "d");
     insta::assert_snapshot!(draw(&mut app, 100, 24));
 }
@@ -470,10 +470,10 @@ fn replay_jumps_between_gates_and_its_state_equals_the_fold() {
         Theme::mono(),
     );
     let gate_of = |app: &App| {
-        app.state
+        app.state()
             .gate
             .as_ref()
-            .map(|g| app.state.phases[g.phase].id.clone())
+            .map(|g| app.state().phases[g.phase].id.clone())
     };
     press(&mut app, ">");
     assert_eq!(gate_of(&app).as_deref(), Some("summarize"));
@@ -482,13 +482,13 @@ fn replay_jumps_between_gates_and_its_state_equals_the_fold() {
     press(&mut app, "<");
     assert_eq!(gate_of(&app).as_deref(), Some("summarize"));
     // Seeking is a refold: the state is exactly the fold of the prefix.
-    let Source::Replay(player) = &app.source else {
+    let Source::Replay(player) = app.source() else {
         unreachable!("a replay")
     };
     let position = player.position();
-    assert_eq!(app.state, SessionState::from_events(&events[..position]));
+    assert_eq!(*app.state(), SessionState::from_events(&events[..position]));
     press(&mut app, "G");
-    assert_eq!(app.state, SessionState::from_events(&events));
+    assert_eq!(*app.state(), SessionState::from_events(&events));
 }
 
 #[test]
@@ -504,13 +504,12 @@ fn replay_shows_who_decided_what_and_when() {
     let mut state = SessionState::default();
     player.seek(player.len(), &mut state);
     let mut app = App::new(Source::Replay(player), Theme::mono());
-    app.state = state;
-    app.size = (100, 24);
+    app.set_size(100, 24);
     press(&mut app, "\r");
-    app.screen = Screen::Artifact {
+    app.show(Screen::Artifact {
         phase: 0,
         attempt: None,
-    };
+    });
     press(&mut app, "G");
     let screen = draw(&mut app, 100, 24);
     assert!(screen.contains("reject by policy"), "{screen}");
@@ -568,12 +567,12 @@ fn the_plan_as_tables_and_a_dependency_tree() {
         |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "plan"),
     );
     let mut app = live_after(&events, n);
-    app.screen = Screen::Artifact {
+    app.show(Screen::Artifact {
         phase: 1,
         attempt: None,
-    };
-    app.focus = 1;
-    app.scroll = 18;
+    });
+    app.set_focus(1);
+    app.set_scroll(18);
     let screen = draw(&mut app, 110, 40);
     for expected in [
         "Task",
@@ -596,7 +595,7 @@ fn an_unreadable_verdict_at_its_gate() {
         )
         .expect("the validate gate");
     let mut app = live_after(&events, gate + 1);
-    app.focus = 4;
+    app.set_focus(4);
     let screen = draw(&mut app, 160, 30);
     assert!(screen.contains("could not be read"), "{screen}");
     insta::assert_snapshot!(screen);
@@ -610,7 +609,7 @@ fn the_discovery_board_has_seven_columns_and_goes_narrow_when_they_would_not_fit
         |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "tech-spec"),
     );
     let mut app = live_after(&events, n);
-    app.focus = 3;
+    app.set_focus(3);
     let wide = draw(&mut app, 160, 30);
     for role in [
         "Discovery Lead",
@@ -645,7 +644,7 @@ fn the_handoff_matrix_after_qa_sent_work_back() {
     }
     insta::assert_snapshot!(screen);
     press(&mut app, "x");
-    assert!(app.modal.is_none(), "any key closes it");
+    assert!(app.overlay().is_none(), "any key closes it");
 }
 
 #[test]
@@ -663,7 +662,7 @@ fn the_developer_card_lists_the_plans_tasks_while_they_run() {
         )
     });
     let mut app = live_after(&events, n);
-    app.focus = 2;
+    app.set_focus(2);
     let screen = draw(&mut app, 160, 30);
     for expected in ["✓ 1 Implement the orders", "3 ↻2 Implement the ra"] {
         assert!(screen.contains(expected), "{expected:?} in\n{screen}");
@@ -722,8 +721,8 @@ fn scrolling_a_column_to_its_end_reaches_the_last_row_under_a_tall_header() {
         |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "plan"),
     );
     let mut app = live_after(&events, n);
-    app.size = (160, 30);
-    app.focus = 1;
+    app.set_size(160, 30);
+    app.set_focus(1);
     // Far more than the plan has: the scroll stops at its limit.
     press(&mut app, &"j".repeat(2000));
     let screen = draw(&mut app, 160, 30);
@@ -747,7 +746,7 @@ fn a_retry_of_the_plan_shows_the_tasks_it_kept() {
         )
     });
     let mut app = live_after(&events, n);
-    app.focus = 2;
+    app.set_focus(2);
     let screen = draw(&mut app, 160, 30);
     for expected in [
         "attempt 2/3",

@@ -1,0 +1,491 @@
+//! The board: one column per phase, or on narrow terminals a strip of every
+//! phase over the focused one.
+//!
+//! A column shows the phase's status, attempt and time, tokens and cost,
+//! then what fits of its work: what it reads and writes while pending, the
+//! task list and the latest streamed lines while running, the error when it
+//! failed, the artifact once delivered (the focused column scrolls). The
+//! [`BoardView`] draws from the app's state and view state (focus, scroll,
+//! spinner frame); a click on a column focuses it (`App::click`). Every
+//! session string goes through the sanitizer ([`super::text`]).
+
+use std::fmt::Write as _;
+
+use crossterm::event::MouseEvent;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
+
+use super::app::App;
+use super::chrome::{duration, tokens};
+use super::text::{clip, safe, tail, wrap};
+use crate::session::{Attempt, PhaseState, PhaseStatus};
+
+pub(super) const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+/// Rows above the text in a column: status, attempt and time, tokens, rule.
+pub(super) const COLUMN_HEADER: usize = 4;
+/// Below this width the board shows one column wide and the rest as a strip.
+pub const NARROW: u16 = 120;
+/// Nor is a column drawn narrower than this: more phases need more width.
+const MIN_COLUMN: u16 = 18;
+
+/// Whether a board of `phases` columns is drawn narrow at `width`.
+pub fn is_narrow(width: u16, phases: usize) -> bool {
+    let phases = u16::try_from(phases.max(1)).unwrap_or(u16::MAX);
+    width < NARROW || width / phases < MIN_COLUMN
+}
+
+pub(super) fn status_style(app: &App, status: PhaseStatus) -> Style {
+    match status {
+        PhaseStatus::Pending => app.theme.pending,
+        PhaseStatus::Running => app.theme.running,
+        PhaseStatus::AwaitingGate => app.theme.awaiting,
+        PhaseStatus::Approved => app.theme.approved,
+        PhaseStatus::Failed => app.theme.failed,
+    }
+}
+
+fn status_icon(app: &App, status: PhaseStatus) -> &'static str {
+    match status {
+        PhaseStatus::Pending => "·",
+        PhaseStatus::Running => SPINNER[app.frame % SPINNER.len()],
+        PhaseStatus::AwaitingGate => "?",
+        PhaseStatus::Approved => "✓",
+        PhaseStatus::Failed => "✗",
+    }
+}
+
+fn status_label(app: &App, status: PhaseStatus) -> String {
+    let word = match status {
+        PhaseStatus::Pending => "pending",
+        PhaseStatus::Running => "running",
+        PhaseStatus::AwaitingGate => "awaiting you",
+        PhaseStatus::Approved => "approved",
+        PhaseStatus::Failed => "failed",
+    };
+    format!("{} {word}", status_icon(app, status))
+}
+
+fn board(app: &App, area: Rect, buf: &mut Buffer) {
+    let phases = &app.state.phases;
+    let columns = Layout::horizontal(vec![Constraint::Fill(1); phases.len()]).split(area);
+    for (index, (phase, column)) in phases.iter().zip(columns.iter()).enumerate() {
+        phase_column(app, index, phase, *column, buf);
+    }
+}
+
+/// Narrow terminals: a one-row strip of every phase, then the focused one.
+fn narrow_board(app: &App, area: Rect, buf: &mut Buffer) {
+    let phases = &app.state.phases;
+    let [strip, column] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let cells = Layout::horizontal(vec![Constraint::Fill(1); phases.len()]).split(strip);
+    for (index, (phase, cell)) in phases.iter().zip(cells.iter()).enumerate() {
+        let style = if index == app.focus {
+            app.theme.border_focus.add_modifier(Modifier::REVERSED)
+        } else {
+            status_style(app, phase.status)
+        };
+        let label = format!(
+            "{} {} {}",
+            status_icon(app, phase.status),
+            index + 1,
+            phase.role
+        );
+        Line::styled(
+            clip(&label, usize::from(cell.width.saturating_sub(1))),
+            style,
+        )
+        .render(*cell, buf);
+    }
+    if let Some(phase) = phases.get(app.focus) {
+        phase_column(app, app.focus, phase, column, buf);
+    }
+}
+
+/// A plan run task by task: one line per implementation task that has
+/// started — `✓ 1 name`, `⠋ 3 ↻2 name` (its second round), `? 5 name` (its
+/// critique is checking it), `✗ 7 name failed` — with how far it and its
+/// critique got.
+fn task_lines(app: &App, attempt: &Attempt, width: usize) -> Vec<Line<'static>> {
+    use crate::session::TaskOutcome;
+    let mut lines = Vec::new();
+    for maker in attempt.tasks.iter().filter(|t| t.critique_of.is_none()) {
+        let critique = attempt
+            .tasks
+            .iter()
+            .find(|t| t.critique_of == Some(maker.task));
+        let spinner = SPINNER[app.frame % SPINNER.len()];
+        let (mark, style, note) = match (maker.outcome, critique.map(|c| (c.outcome, c.round))) {
+            (None, _) => (spinner, app.theme.running, ""),
+            (Some(TaskOutcome::Error), _) => ("✗", app.theme.failed, " error"),
+            (Some(_), Some((None, _))) => ("?", app.theme.awaiting, ""),
+            (Some(_), Some((Some(TaskOutcome::Failed), r))) if r >= maker.round => {
+                ("✗", app.theme.failed, " failed")
+            }
+            (Some(_), Some((Some(TaskOutcome::Unchecked), _))) => {
+                ("~", app.theme.dim, " unchecked")
+            }
+            (Some(_), _) => ("✓", app.theme.approved, ""),
+        };
+        let round = if maker.round > 1 {
+            format!(" ↻{}", maker.round)
+        } else {
+            String::new()
+        };
+        lines.push(Line::styled(
+            clip(
+                &format!("{mark} {}{round} {}{note}", maker.task, maker.name),
+                width,
+            ),
+            style,
+        ));
+    }
+    if !lines.is_empty() {
+        lines.push(Line::styled("─".repeat(width), app.theme.border));
+    }
+    lines
+}
+
+/// The attempt's latest tool calls (`write_file a.go ✓`, `run_command go
+/// test ./... ✗ exit 1`) and its status checklist.
+fn tool_lines(app: &App, attempt: &Attempt, width: usize) -> Vec<Line<'static>> {
+    use crate::session::state::ToolState;
+    let mut lines = Vec::new();
+    for run in attempt.tools.iter().rev().take(4).rev() {
+        let (mark, style, detail) = match &run.state {
+            ToolState::Asking => ("?", app.theme.awaiting, "asking".to_owned()),
+            ToolState::Running => ("…", app.theme.running, String::new()),
+            ToolState::Denied { .. } => ("✗", app.theme.failed, "denied".to_owned()),
+            ToolState::Done { ok: true, summary } => ("✓", app.theme.approved, summary.clone()),
+            ToolState::Done { ok: false, summary } => ("✗", app.theme.failed, summary.clone()),
+        };
+        // The mark first, so that narrow columns still show how it went.
+        let text = format!("{mark} {} {} {detail}", run.tool, run.target);
+        lines.push(Line::styled(clip(&text, width), style));
+    }
+    if let Some(list) = &attempt.checklist {
+        for done in list.completed.iter().take(4) {
+            lines.push(Line::styled(
+                clip(&format!("☑ {done}"), width),
+                app.theme.approved,
+            ));
+        }
+        for todo in list.pending.iter().take(4) {
+            lines.push(Line::styled(
+                clip(&format!("☐ {todo}"), width),
+                app.theme.dim,
+            ));
+        }
+    }
+    if !lines.is_empty() {
+        lines.push(Line::styled("─".repeat(width), app.theme.border));
+    }
+    lines
+}
+
+/// One dim line per earlier attempt: how it ended.
+fn history(attempts: &[Attempt]) -> Vec<String> {
+    let Some((_, earlier)) = attempts.split_last() else {
+        return Vec::new();
+    };
+    earlier
+        .iter()
+        .rev()
+        .take(3)
+        .map(|a| match (&a.rejected_with, &a.error) {
+            (Some(feedback), _) if !feedback.is_empty() => {
+                format!("#{} rejected: {}", a.number, safe(feedback))
+            }
+            (Some(_), _) => format!("#{} retried", a.number),
+            (None, Some(error)) => format!("#{} failed: {}", a.number, safe(error)),
+            (None, None) => format!("#{} returned", a.number),
+        })
+        .collect()
+}
+
+/// The rows a column shows above its text: status, attempt and time,
+/// tokens, a rule, then the specialists, earlier attempts and the latest
+/// tool calls. Drawing and the scroll limit both count them from here.
+pub(super) fn column_header(
+    app: &App,
+    index: usize,
+    phase: &PhaseState,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let attempt = phase.current();
+    let elapsed = attempt
+        .and_then(|a| {
+            a.started_at
+                .map(|s| duration(s, a.ended_at.unwrap_or(app.now)))
+        })
+        .unwrap_or_default();
+    let max = app.state.pipeline.as_ref().map_or(0, |p| p.max_attempts);
+    let edited = if attempt.is_some_and(|a| a.edited.is_some()) {
+        " · edited"
+    } else {
+        ""
+    };
+    let mut lines = vec![
+        Line::styled(
+            clip(&status_label(app, phase.status), width),
+            status_style(app, phase.status),
+        ),
+        Line::styled(
+            clip(
+                &if phase.attempts.is_empty() {
+                    "not started".to_owned()
+                } else {
+                    format!("attempt {}/{max} · {elapsed}{edited}", phase.attempts.len())
+                },
+                width,
+            ),
+            app.theme.dim,
+        ),
+        Line::styled(clip(&usage_line(app, index, phase), width), app.theme.dim),
+        Line::styled("─".repeat(width), app.theme.border),
+    ];
+    if let Some(a) = attempt.filter(|a| !a.specialists.is_empty()) {
+        let names: Vec<&str> = a
+            .specialists
+            .iter()
+            .map(|s| s.split(" (").next().unwrap_or(s))
+            .collect();
+        lines.push(Line::styled(
+            clip(&format!("✦ {}", names.join(", ")), width),
+            app.theme.badge,
+        ));
+    }
+    for past in history(&phase.attempts) {
+        lines.push(Line::styled(clip(&past, width), app.theme.dim));
+    }
+    if let Some(a) = attempt {
+        lines.extend(tool_lines(app, a, width));
+    }
+    lines
+}
+
+fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &mut Buffer) {
+    let focused = index == app.focus;
+    let width = usize::from(area.width.saturating_sub(2));
+    let block = Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(if focused {
+            app.theme.border_focus
+        } else {
+            app.theme.border
+        })
+        .title(Span::styled(
+            clip(&format!(" {} {} ", index + 1, phase.role), width),
+            app.theme.title,
+        ));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let attempt = phase.current();
+    let mut lines = column_header(app, index, phase, width);
+    let rows = usize::from(inner.height).saturating_sub(lines.len());
+    let body: Vec<Line<'static>> = match (phase.status, attempt) {
+        (PhaseStatus::Pending, _) | (_, None) => pending_body(app, index, phase, width),
+        (PhaseStatus::Running, Some(a)) => {
+            let mut out = Vec::new();
+            if let Some(retrying) = &a.retrying {
+                out.extend(
+                    wrap(&format!("↻ {retrying}"), width)
+                        .into_iter()
+                        .map(|l| Line::styled(l, app.theme.awaiting)),
+                );
+            }
+            out.extend(task_lines(app, a, width));
+            let room = rows.saturating_sub(out.len());
+            // The latest words of the task that spoke last, else the answer.
+            let latest = a
+                .tasks
+                .iter()
+                .filter(|t| t.outcome.is_none())
+                .map(|t| t.output.as_str())
+                .next_back()
+                .unwrap_or(&a.output);
+            out.extend(tail(latest, width, room).into_iter().map(Line::from));
+            out
+        }
+        (PhaseStatus::Failed, Some(a)) => {
+            let error = a.error.as_deref().unwrap_or("failed");
+            let mut out: Vec<Line<'static>> = wrap(error, width)
+                .into_iter()
+                .map(|l| Line::styled(l, app.theme.failed))
+                .collect();
+            if !a.output.is_empty() {
+                out.push(Line::styled(
+                    clip("── partial output ──", width),
+                    app.theme.dim,
+                ));
+                let room = rows.saturating_sub(out.len());
+                out.extend(
+                    tail(&a.output, width, room)
+                        .into_iter()
+                        .map(|l| Line::styled(l, app.theme.dim)),
+                );
+            }
+            out
+        }
+        (PhaseStatus::AwaitingGate | PhaseStatus::Approved, Some(_)) => {
+            let skip = if focused { app.scroll } else { 0 };
+            let attempt = phase.attempts.len() - 1;
+            app.markdown_rows(index, attempt, width, false)
+                .iter()
+                .skip(skip)
+                .take(rows)
+                .cloned()
+                .collect()
+        }
+    };
+    lines.extend(body.into_iter().take(rows));
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// Tokens (live while streaming: an estimate until the server reports) and
+/// the phase's cost when its model has a price.
+fn usage_line(app: &App, index: usize, phase: &PhaseState) -> String {
+    let running = phase.status == PhaseStatus::Running;
+    let mut line = match phase.current() {
+        Some(a) if running && a.usage.total() == 0 => {
+            // A plan run task by task streams into its tasks, not its output.
+            let streamed: u64 = std::iter::once(a.output.as_str())
+                .chain(a.tasks.iter().map(|t| t.output.as_str()))
+                .map(crate::provider::estimate_tokens)
+                .sum();
+            format!("~{} tok", tokens(phase.usage.total() + streamed))
+        }
+        _ => format!("{} tok", tokens(phase.usage.total())),
+    };
+    if let Some(cost) = crate::cost::phase_cost(&app.state, index, &app.prices).filter(|c| *c > 0.0)
+    {
+        let _ = write!(line, " · ${cost:.4}");
+    }
+    line
+}
+
+fn pending_body(app: &App, index: usize, phase: &PhaseState, width: usize) -> Vec<Line<'static>> {
+    let reads = app
+        .state
+        .pipeline
+        .as_ref()
+        .and_then(|p| p.phases.get(index))
+        .map(|p| {
+            p.inputs
+                .iter()
+                .filter_map(|id| app.state.phases.iter().find(|q| &q.id == id))
+                .map(|q| q.artifact_name.clone())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let reads = if reads.is_empty() {
+        "the request".to_owned()
+    } else {
+        reads.join(", ")
+    };
+    wrap(
+        &format!("reads {reads}\nwrites {}", phase.artifact_name),
+        width,
+    )
+    .into_iter()
+    .map(|l| Line::styled(l, app.theme.dim))
+    .collect()
+}
+
+/// Draws the board of the app's session.
+#[derive(Clone, Copy, Debug)]
+pub struct BoardView<'a> {
+    pub app: &'a App,
+}
+
+impl Widget for BoardView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        if app.state.phases.is_empty() {
+            Paragraph::new("starting…")
+                .style(app.theme.dim)
+                .render(area, buf);
+        } else if is_narrow(area.width, app.state.phases.len()) {
+            narrow_board(app, area, buf);
+        } else {
+            board(app, area, buf);
+        }
+    }
+}
+
+impl App {
+    /// A click on the board: focuses the column under it; whether the
+    /// view changed.
+    pub(super) fn click(&mut self, mouse: MouseEvent) -> bool {
+        let count = self.state.phases.len();
+        let (width, _) = self.size;
+        // The board starts below the status bar and the request line.
+        let narrow = is_narrow(width, count);
+        let on_strip = narrow && mouse.row == 2;
+        if count == 0 || mouse.row < 2 || (narrow && !on_strip) {
+            return false;
+        }
+        let column = usize::from(mouse.column) * count / usize::from(width.max(1));
+        if column >= count || column == self.focus {
+            return false;
+        }
+        self.focus = column;
+        self.follow = false;
+        self.scroll = 0;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Update;
+    use crate::tui::Theme;
+    use crate::tui::app::Source;
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEventKind};
+
+    fn click(column: u16, row: u16) -> MouseEvent {
+        MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    fn app_with_phases(width: u16) -> App {
+        let event =
+            crate::session::testing::numbered([crate::session::testing::started("r", "offline")])
+                .remove(0);
+        let mut app = App::new(Source::Live(None), Theme::mono());
+        app.on_update(Update::Event(event));
+        app.size = (width, 30);
+        app
+    }
+
+    #[test]
+    fn a_click_focuses_the_column_under_it() {
+        let mut app = app_with_phases(180);
+        app.on_mouse(&click(95, 10));
+        assert_eq!(app.focus, 3);
+        assert!(!app.follow);
+        app.on_mouse(&click(5, 0));
+        assert_eq!(app.focus, 3, "the status bar is not a column");
+    }
+
+    #[test]
+    fn on_a_narrow_board_only_the_strip_is_clickable() {
+        let mut app = app_with_phases(90);
+        app.on_mouse(&click(80, 10));
+        assert_eq!(app.focus, 0);
+        app.on_mouse(&click(80, 2));
+        assert_eq!(app.focus, 5);
+    }
+}

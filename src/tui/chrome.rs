@@ -1,0 +1,206 @@
+//! The rows around every screen of a session: the status bar (provider,
+//! session, tokens, cost, time, the replay's state), the replay's timeline,
+//! the checkpoint bar (a notice, the open gate's question, the outcome, who
+//! is working) and the footer of key hints.
+//!
+//! The hints come from the keymap: the bindings of the contexts in force
+//! ([`App::contexts`]: the open overlay's, else the screen's) whose act does
+//! something now ([`App::available`]), so the footer never offers a key
+//! that does nothing and never drifts from the bindings.
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::app::{App, Source};
+use super::board::SPINNER;
+use super::keymap::Act;
+use super::text::{clip, safe};
+use crate::session::{PhaseStatus, SessionStatus};
+
+pub(super) fn tokens(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)] // A display figure.
+    match n {
+        0..1000 => n.to_string(),
+        _ => format!("{:.1}k", n as f64 / 1000.0),
+    }
+}
+
+pub(super) fn duration(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let secs = (to - from).num_seconds().max(0);
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+pub(super) fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
+    buf.set_style(area, app.theme.status_bar);
+    let s = &app.state;
+    let provider = if s.provider == "offline" {
+        " offline · no network ".to_owned()
+    } else {
+        format!(" {} ", safe(&s.provider))
+    };
+    // The clock only moves on screen while something runs or once it is
+    // over: the UI does not redraw while it waits at a gate.
+    let elapsed = match (s.started_at, s.finished_at) {
+        (Some(start), Some(end)) => format!("│ {} ", duration(start, end)),
+        (Some(start), None) if app.animating() => format!("│ {} ", duration(start, app.now)),
+        _ => String::new(),
+    };
+    let cost = crate::cost::session_cost(s, &app.prices)
+        .filter(|_| !app.prices.is_empty())
+        .map_or(String::new(), |c| format!("│ ${c:.4} "));
+    let mut spans = vec![
+        Span::raw(" handoff "),
+        Span::styled(provider, app.theme.badge),
+        Span::raw(format!(
+            " {} │ {} tokens {cost}{elapsed}│ model {} ",
+            safe(&s.id),
+            tokens(s.usage.total()),
+            safe(&s.model),
+        )),
+    ];
+    if let Source::Replay(player) = &app.source {
+        let state = if player.playing { "▶" } else { "❚❚" };
+        spans.push(Span::raw(format!(
+            "│ REPLAY {state} {} · event {}/{} ",
+            player.speed_label(),
+            player.position(),
+            player.len()
+        )));
+    }
+    Line::from(spans).render(area, buf);
+}
+
+/// The replay's timeline: play state, time, a progress bar, the phase.
+pub(super) fn timeline(app: &App, player: &super::replay::Player, area: Rect, buf: &mut Buffer) {
+    let (at, total, done) = player.progress();
+    let clock = |d: chrono::TimeDelta| {
+        let s = d.num_seconds().max(0);
+        format!("{}:{:02}", s / 60, s % 60)
+    };
+    let phase = app
+        .state
+        .active_phase()
+        .map_or_else(|| "-".to_owned(), |i| app.state.phases[i].id.clone());
+    let mark = match (player.at_end(), player.playing) {
+        (true, _) => "■",
+        (false, true) => "▶",
+        (false, false) => "❚❚",
+    };
+    let left = format!(" {mark} {} / {} ", clock(at), clock(total));
+    let right = format!(" {} · {} ", safe(&phase), player.speed_label());
+    let width =
+        usize::from(area.width).saturating_sub(left.chars().count() + right.chars().count());
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let filled = ((width as f64) * done).round() as usize;
+    Line::from(vec![
+        Span::styled(left, app.theme.key),
+        Span::styled("━".repeat(filled.min(width)), app.theme.running),
+        Span::styled("─".repeat(width.saturating_sub(filled)), app.theme.border),
+        Span::styled(right, app.theme.dim),
+    ])
+    .render(area, buf);
+}
+
+pub(super) fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
+    let s = &app.state;
+    let (text, style) = if let Some(notice) = &app.notice {
+        (format!(" ! {}", safe(notice)), app.theme.notice)
+    } else if let Some(gate) = &s.gate {
+        let phase = &s.phases[gate.phase];
+        let hint = if phase.status == PhaseStatus::Failed {
+            String::new()
+        } else {
+            format!(" — {} delivered the {}", phase.role, phase.artifact_name)
+        };
+        match &gate.over_budget {
+            Some(why) => (
+                format!(" ⚠ Over budget ({why}) — {}", gate.question),
+                app.theme.gate,
+            ),
+            None => (format!(" ▶ {}{hint} ", gate.question), app.theme.gate),
+        }
+    } else if let Some(outcome) = s.outcome {
+        let approved = s
+            .phases
+            .iter()
+            .filter(|p| p.status == PhaseStatus::Approved)
+            .count();
+        (
+            format!(
+                " ■ Session finished: {} · {approved}/{} phases approved · {} tokens",
+                outcome.as_str(),
+                s.phases.len(),
+                s.usage.total()
+            ),
+            app.theme.approved,
+        )
+    } else if let Some(p) = s.phases.iter().find(|p| p.status == PhaseStatus::Running) {
+        (
+            format!(
+                " {} {} is working on the {} (attempt {})…",
+                SPINNER[app.frame % SPINNER.len()],
+                p.role,
+                p.artifact_name,
+                p.attempts.len()
+            ),
+            app.theme.running,
+        )
+    } else if s.status == SessionStatus::Running && matches!(app.source, Source::Live(None)) {
+        (
+            " The session stopped; its log keeps everything so far.".into(),
+            app.theme.dim,
+        )
+    } else {
+        (String::new(), Style::new())
+    };
+    buf.set_style(area, style);
+    Line::styled(clip(&text, usize::from(area.width)), style).render(area, buf);
+}
+
+/// The keys that do something now, as many as fit; help and quit always
+/// show, at the end, so a narrow footer still says how to learn the rest.
+pub(super) fn hints(app: &App, area: Rect, buf: &mut Buffer) {
+    let mut offered: Vec<(&str, &str, Act)> = Vec::new();
+    for context in app.contexts() {
+        for b in app.keymap.bindings.iter().filter(|b| b.context == context) {
+            // A key a more specific context already claims is not offered twice.
+            if let (Some(hint), Some(key)) = (&b.hint, b.keys.first())
+                && app.available(b.act)
+                && !offered.iter().any(|(k, ..)| k == key)
+            {
+                offered.push((key, hint, b.act));
+            }
+        }
+    }
+    let width = |(key, hint, _): &(&str, &str, Act)| {
+        use unicode_width::UnicodeWidthStr;
+        key.width() + hint.width() + 3
+    };
+    let (last, rest): (Vec<_>, Vec<_>) = offered
+        .into_iter()
+        .partition(|(.., act)| matches!(act, Act::Help | Act::Quit));
+    let mut room = usize::from(area.width).saturating_sub(last.iter().map(width).sum());
+    let fitting = rest.into_iter().take_while(|h| {
+        let fits = width(h) <= room;
+        room = room.saturating_sub(width(h));
+        fits
+    });
+    let spans: Vec<Span> = fitting
+        .chain(last)
+        .flat_map(|(key, hint, _)| {
+            [
+                Span::styled(format!(" {key}"), app.theme.key),
+                Span::styled(format!(" {hint} "), app.theme.dim),
+            ]
+        })
+        .collect();
+    Line::from(spans).render(area, buf);
+}

@@ -1,0 +1,205 @@
+//! The gate and the permission prompt: what the user's answers become.
+//!
+//! At an open gate the acts approve, add notes, edit, reject, return work or
+//! abort; those that need text open a box ([`Overlay::Compose`]) and are
+//! sent when it is submitted (`App::submit`). An act that does not apply
+//! is refused with a reason in the checkpoint bar. A permission request is
+//! answered once, always or with a denial (and an optional reason). Every
+//! answer is a [`Command`] sent to the engine; the decision itself is
+//! recorded by the engine and comes back as an event.
+
+use super::app::{App, Screen};
+use super::compose::{Compose, Purpose};
+use super::keymap::Act;
+use super::overlay::Overlay;
+use crate::protocol::{Command, PermissionAnswer};
+use crate::session::state::PermissionRequest;
+use crate::session::{Action, DecidedBy, Decision, PhaseStatus};
+
+/// How the user answers a permission request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Run this call.
+    Once,
+    /// Run this call and the ones like it for the rest of the session.
+    Always,
+    /// Refuse it, with a reason to write first.
+    Deny,
+}
+
+/// The keymap's act for a gate's decision.
+fn act_of(action: Action) -> Act {
+    match action {
+        Action::Approve => Act::Approve,
+        Action::ApproveWithNotes => Act::ApproveWithNotes,
+        Action::Edit => Act::Edit,
+        Action::Reject => Act::Reject,
+        Action::Return => Act::Return,
+        Action::Abort => Act::Abort,
+    }
+}
+
+impl App {
+    /// Answers the open gate with `action`: at once (approve), after a
+    /// box (notes, an edit, feedback, the return's reason) or after asking
+    /// (abort); refused with a reason when it does not apply.
+    pub(super) fn gate_act(&mut self, action: Action) {
+        if !self.available(act_of(action)) {
+            self.notice = Some(self.why_not(action));
+            return;
+        }
+        let Some(phase) = self.gate_phase() else {
+            return;
+        };
+        let state = &self.state.phases[phase];
+        let role = state.role.clone();
+        match action {
+            Action::Approve => self.decide(Action::Approve, |d| d),
+            Action::ApproveWithNotes => {
+                let title = format!("Notes for every role after the {role}");
+                self.open_compose(Purpose::Notes, title, "");
+            }
+            Action::Edit => {
+                let text = state.effective_artifact().unwrap_or_default().to_owned();
+                let title = format!(
+                    "Editing the {} · ctrl-s saves, esc cancels",
+                    state.artifact_name
+                );
+                self.open_compose(Purpose::Edit, title, &text);
+            }
+            Action::Reject => {
+                let failed = state.status == PhaseStatus::Failed;
+                let next = state.attempts.len() + 1;
+                let title = if failed {
+                    format!("Retry the {role} as attempt {next} (a note is optional)")
+                } else {
+                    format!("Feedback for the {role}: attempt {next} will read it")
+                };
+                self.open_compose(Purpose::Feedback { required: !failed }, title, "");
+            }
+            Action::Return => {
+                self.overlay = Some(Overlay::ReturnPick {
+                    phase,
+                    selected: phase - 1,
+                });
+            }
+            Action::Abort => self.overlay = Some(Overlay::ConfirmAbort),
+        }
+    }
+
+    fn why_not(&self, action: Action) -> String {
+        if self.is_replay() {
+            return "a replay is read-only".into();
+        }
+        let Some(gate) = self.state.gate.as_ref() else {
+            return "no checkpoint is open".into();
+        };
+        let phase = &self.state.phases[gate.phase];
+        match action {
+            Action::Reject => format!(
+                "the {} has used all its attempts: approve, edit, return or abort",
+                phase.role
+            ),
+            Action::Return => "there is no earlier phase to return to".into(),
+            Action::Approve | Action::ApproveWithNotes | Action::Edit | Action::Abort => {
+                if phase.status == PhaseStatus::Failed {
+                    format!("the {} failed: retry with r", phase.role)
+                } else {
+                    format!("the open checkpoint is the {}'s", phase.role)
+                }
+            }
+        }
+    }
+
+    pub(super) fn open_compose(&mut self, purpose: Purpose, title: String, initial: &str) {
+        let compose = Compose::new(purpose, title, initial, &self.theme);
+        self.overlay = Some(Overlay::Compose(Box::new(compose)));
+    }
+
+    /// Sends the decision a finished box stands for.
+    pub(super) fn submit(&mut self, purpose: &Purpose, text: String) {
+        match purpose {
+            Purpose::Notes => self.decide(Action::ApproveWithNotes, |d| Decision {
+                notes: Some(text),
+                ..d
+            }),
+            Purpose::Feedback { .. } => self.decide(Action::Reject, |d| Decision {
+                feedback: (!text.is_empty()).then_some(text),
+                ..d
+            }),
+            Purpose::Reason { to } => {
+                let to = self.state.phases[*to].id.clone();
+                self.decide(Action::Return, |d| Decision {
+                    to: Some(to),
+                    feedback: (!text.is_empty()).then_some(text),
+                    ..d
+                });
+            }
+            Purpose::Edit => {
+                self.decide(Action::Edit, |d| Decision {
+                    content: Some(text),
+                    ..d
+                });
+                self.notice =
+                    Some("edit saved: the next role reads it; d shows the diff, a approves".into());
+            }
+            Purpose::DenyReason { call_id } => {
+                let call_id = call_id.clone();
+                self.answer_permission(call_id, false, false, (!text.is_empty()).then_some(text));
+            }
+        }
+    }
+
+    /// Sends the answer to the pending permission request.
+    fn answer_permission(
+        &mut self,
+        call_id: String,
+        allow: bool,
+        always: bool,
+        reason: Option<String>,
+    ) {
+        self.send(Command::Permission(PermissionAnswer {
+            call_id,
+            allow,
+            always,
+            reason,
+            by: DecidedBy::User,
+        }));
+    }
+
+    /// The permission request the user must answer now, if any.
+    pub fn pending_permission(&self) -> Option<&PermissionRequest> {
+        self.state.permission.as_ref().filter(|_| self.is_live())
+    }
+
+    /// Answers the pending permission request, if there is one.
+    pub(super) fn permission_act(&mut self, answer: Answer) {
+        let Some(request) = self.pending_permission() else {
+            return;
+        };
+        let call_id = request.call_id.clone();
+        match answer {
+            Answer::Once => self.answer_permission(call_id, true, false, None),
+            Answer::Always => self.answer_permission(call_id, true, true, None),
+            Answer::Deny => {
+                let title = "Why not? (optional: the agent reads it) · ctrl-s denies".to_owned();
+                self.open_compose(Purpose::DenyReason { call_id }, title, "");
+            }
+        }
+    }
+
+    /// Sends a decision on the open gate, built from a plain one.
+    pub(super) fn decide(&mut self, action: Action, build: impl FnOnce(Decision) -> Decision) {
+        let Some(gate) = &self.state.gate else {
+            return;
+        };
+        let phase = self.state.phases[gate.phase].id.clone();
+        let decision = build(Decision::new(phase, action, DecidedBy::User));
+        self.send(Command::Decide(decision));
+        if action != Action::Edit {
+            self.screen = Screen::Board;
+            self.follow = true;
+            self.scroll = 0;
+        }
+    }
+}

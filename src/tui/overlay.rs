@@ -1,0 +1,366 @@
+//! The boxes over the screen that take the keys while they are open: the
+//! key help, the handoff matrix, the quit and abort confirmations, the
+//! search line, the return picker and the text box (notes, feedback, an
+//! edit, a reason); and the permission prompt, open while a request waits.
+//!
+//! An [`Overlay`] owns what its box needs (the query typed so far, the phase
+//! picked, the text being written). [`Overlay::on_key`] consumes a key and
+//! says what came of it ([`Outcome`]); the app carries that out (sends the
+//! decision, starts the search, quits), so no box sends anything itself.
+//! Each box draws itself over the screen ([`Overlay::render`]) and names
+//! the keymap contexts whose keys the footer offers while it is open
+//! ([`Overlay::contexts`]).
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget};
+
+use super::app::App;
+use super::compose::{self, Compose, Purpose};
+use super::keymap::{Act, Context, Keymap, key_name};
+use super::text::{clip, safe, wrap};
+use crate::session::state::PermissionRequest;
+
+/// A box over the screen that takes the keys.
+#[derive(Debug)]
+pub enum Overlay {
+    Help,
+    /// The handoff matrix.
+    Matrix,
+    ConfirmQuit,
+    ConfirmAbort,
+    /// Typing a search in the artifact view.
+    SearchInput(String),
+    /// Choosing where work returns to; `selected` indexes earlier phases.
+    ReturnPick {
+        phase: usize,
+        selected: usize,
+    },
+    Compose(Box<Compose>),
+}
+
+/// What a key did to an open box.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The box stays open, as it is now.
+    Open(Overlay),
+    /// The box closed and nothing else happens.
+    Closed,
+    /// Quitting was confirmed.
+    Quit,
+    /// Aborting the session was confirmed.
+    Abort,
+    /// A search was typed; empty for none.
+    Search(String),
+    /// Work returns to this earlier phase (its reason comes next).
+    ReturnTo(usize),
+    /// The text box was submitted with this text.
+    Submitted(Purpose, String),
+}
+
+/// The parts of the screen a box may draw over.
+#[derive(Clone, Copy, Debug)]
+pub struct Areas {
+    /// The whole screen.
+    pub screen: Rect,
+    /// The board, artifact or diff.
+    pub main: Rect,
+    /// The checkpoint bar.
+    pub bar: Rect,
+}
+
+impl Overlay {
+    /// Takes one key; the box is consumed and comes back in
+    /// [`Outcome::Open`] while it stays open.
+    pub fn on_key(self, key: &KeyEvent, keymap: &Keymap) -> Outcome {
+        match self {
+            Self::Compose(mut compose) => match compose.on_key(key, keymap) {
+                compose::Outcome::Editing => Outcome::Open(Self::Compose(compose)),
+                compose::Outcome::Cancelled => Outcome::Closed,
+                compose::Outcome::Submitted(text) => Outcome::Submitted(compose.purpose, text),
+            },
+            Self::ConfirmQuit => {
+                if matches!(key_name(key).as_deref(), Some("y" | "q" | "enter")) {
+                    Outcome::Quit
+                } else {
+                    Outcome::Closed
+                }
+            }
+            Self::ConfirmAbort => {
+                if key_name(key).as_deref() == Some("y") {
+                    Outcome::Abort
+                } else {
+                    Outcome::Closed
+                }
+            }
+            Self::Help | Self::Matrix => Outcome::Closed,
+            Self::SearchInput(query) => search_key(key, query),
+            Self::ReturnPick { phase, selected } => pick_key(key, keymap, phase, selected),
+        }
+    }
+
+    /// The keymap contexts in force while the box is open, when it has its
+    /// own; `None` leaves the screen's.
+    pub fn contexts(&self) -> Option<Vec<Context>> {
+        match self {
+            Self::Compose(_) => Some(vec![Context::Editor]),
+            Self::ReturnPick { .. } => Some(vec![Context::Picker]),
+            Self::Help
+            | Self::Matrix
+            | Self::ConfirmQuit
+            | Self::ConfirmAbort
+            | Self::SearchInput(_) => None,
+        }
+    }
+
+    /// Draws the box over the screen.
+    pub fn render(&self, app: &App, areas: Areas, buf: &mut Buffer) {
+        let area = areas.screen;
+        match self {
+            Self::Help => help(app, area, buf),
+            Self::Matrix => super::matrix::render(app, area, buf),
+            Self::ConfirmQuit => confirm(
+                app,
+                area,
+                " Quit? ",
+                &[
+                    "Agents are still working.",
+                    "Quit now? The session log keeps everything so far.",
+                ],
+                "quit",
+                buf,
+            ),
+            Self::ConfirmAbort => confirm(
+                app,
+                area,
+                " Abort? ",
+                &[
+                    "Abort the session here?",
+                    "No later phase will run; the log keeps everything.",
+                ],
+                "abort",
+                buf,
+            ),
+            Self::SearchInput(query) => {
+                buf.set_style(areas.bar, app.theme.gate);
+                Line::styled(format!(" /{}▏", safe(query)), app.theme.gate).render(areas.bar, buf);
+            }
+            Self::ReturnPick { phase, selected } => {
+                return_pick(app, *phase, *selected, area, buf);
+            }
+            Self::Compose(compose) => {
+                let rect = compose.area(areas.main);
+                compose.render(rect, buf, &app.theme, &app.keymap);
+            }
+        }
+    }
+}
+
+/// The search line: typing edits the query, Enter searches, Esc leaves.
+fn search_key(key: &KeyEvent, mut query: String) -> Outcome {
+    match key.code {
+        KeyCode::Enter => Outcome::Search(query),
+        KeyCode::Esc => Outcome::Closed,
+        KeyCode::Backspace => {
+            query.pop();
+            Outcome::Open(Overlay::SearchInput(query))
+        }
+        KeyCode::Char(c) => {
+            query.push(c);
+            Outcome::Open(Overlay::SearchInput(query))
+        }
+        _ => Outcome::Open(Overlay::SearchInput(query)),
+    }
+}
+
+/// The return picker: up and down choose an earlier phase, submit picks it.
+fn pick_key(key: &KeyEvent, keymap: &Keymap, phase: usize, selected: usize) -> Outcome {
+    let act = keymap.lookup(&[Context::Picker], key);
+    let selected = if act == Some(Act::Down) {
+        (selected + 1).min(phase.saturating_sub(1))
+    } else if act == Some(Act::Up) {
+        selected.saturating_sub(1)
+    } else if act == Some(Act::Submit) {
+        return Outcome::ReturnTo(selected);
+    } else if act == Some(Act::Back) {
+        return Outcome::Closed;
+    } else {
+        selected
+    };
+    Outcome::Open(Overlay::ReturnPick { phase, selected })
+}
+
+/// A box of `width` x `height` in the middle of `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+fn help(app: &App, area: Rect, buf: &mut Buffer) {
+    // The keys of the screen in front of the user; each screen's help
+    // lists its own, so the box stays small enough to read.
+    let mut lines = Vec::new();
+    for context in app.contexts() {
+        lines.push(Line::styled(context.name(), app.theme.heading));
+        for b in app.keymap.bindings.iter().filter(|b| b.context == context) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<20}", b.keys.join(" / ")), app.theme.key),
+                Span::raw(b.desc.clone()),
+            ]));
+        }
+    }
+    lines.push(Line::styled(
+        "other screens list their own keys · any key closes this help",
+        app.theme.dim,
+    ));
+    // Two columns when the screen is wide enough, else as many rows as fit.
+    let half = lines.len().div_ceil(2);
+    let two_columns = area.width >= 140;
+    let (width, height) = if two_columns {
+        (
+            area.width.min(150),
+            u16::try_from(half + 2).unwrap_or(u16::MAX),
+        )
+    } else {
+        (
+            area.width.min(72),
+            u16::try_from(lines.len() + 2).unwrap_or(u16::MAX),
+        )
+    };
+    let rect = centered(area, width, height);
+    Clear.render(rect, buf);
+    let block = Block::bordered()
+        .title(" Keys ")
+        .border_style(app.theme.border_focus);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    if two_columns {
+        let [left, right] = Layout::horizontal([Constraint::Fill(1); 2]).areas(inner);
+        let second = lines.split_off(half);
+        Paragraph::new(lines).render(left, buf);
+        Paragraph::new(second).render(right, buf);
+    } else {
+        Paragraph::new(lines).render(inner, buf);
+    }
+}
+
+fn confirm(app: &App, area: Rect, title: &str, text: &[&str], yes: &str, buf: &mut Buffer) {
+    let rect = centered(area, 56, u16::try_from(text.len() + 4).unwrap_or(u16::MAX));
+    Clear.render(rect, buf);
+    let mut lines: Vec<Line<'static>> = text.iter().map(|t| Line::raw((*t).to_owned())).collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled("y", app.theme.key),
+        Span::raw(format!(" {yes} · any other key stays")),
+    ]));
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .title(title.to_owned())
+                .border_style(app.theme.awaiting),
+        )
+        .render(rect, buf);
+}
+
+/// The permission prompt: what the agent wants to run, why it is asked,
+/// and the answers.
+pub fn permission(app: &App, request: &PermissionRequest, area: Rect, buf: &mut Buffer) {
+    let role = app
+        .state
+        .phases
+        .get(request.phase)
+        .map_or("agent", |p| p.role.as_str());
+    let width = area.width.saturating_sub(8).min(100);
+    let inner = usize::from(width.saturating_sub(2));
+    let mut lines = vec![
+        Line::raw(clip(&format!("The {role} wants to run:"), inner)),
+        Line::raw(""),
+    ];
+    // However long the command, the answers stay on screen: the box shows
+    // as much of it as fits above them, and says what it left out.
+    let room = usize::from(area.height).saturating_sub(12).max(1);
+    let command = wrap(&format!("$ {}", request.detail), inner);
+    let hidden = command.len().saturating_sub(room);
+    for row in command.into_iter().take(room) {
+        lines.push(Line::styled(row, app.theme.code));
+    }
+    if hidden > 0 {
+        lines.push(Line::styled(
+            format!("… {hidden} more lines"),
+            app.theme.dim,
+        ));
+    }
+    lines.push(Line::raw(""));
+    for row in wrap(&format!("policy: {}", request.reason), inner)
+        .into_iter()
+        .take(2)
+    {
+        lines.push(Line::styled(row, app.theme.dim));
+    }
+    lines.push(Line::raw(""));
+    let pattern = clip(&request.always, inner / 3);
+    lines.push(Line::from(vec![
+        Span::styled("y", app.theme.key),
+        Span::raw(" once · "),
+        Span::styled("n", app.theme.key),
+        Span::raw(" deny · "),
+        Span::styled("a", app.theme.key),
+        Span::raw(format!(" always `{pattern}` this session")),
+    ]));
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, width, height);
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .title(" Permission ")
+                .border_style(app.theme.awaiting),
+        )
+        .render(rect, buf);
+}
+
+fn return_pick(app: &App, phase: usize, selected: usize, area: Rect, buf: &mut Buffer) {
+    let from = &app.state.phases[phase];
+    let height = u16::try_from(phase + 5).unwrap_or(u16::MAX);
+    let rect = centered(area, 60, height);
+    Clear.render(rect, buf);
+    let mut lines = vec![
+        Line::raw(clip(&format!("Return the {}'s work to:", from.role), 58)),
+        Line::raw(""),
+    ];
+    for (i, p) in app.state.phases[..phase].iter().enumerate() {
+        let marker = if i == selected { "▶ " } else { "  " };
+        let style = if i == selected {
+            app.theme.gate
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(
+            clip(
+                &format!("{marker}{} {} ({})", i + 1, p.role, p.artifact_name),
+                58,
+            ),
+            style,
+        ));
+    }
+    lines.push(Line::styled(
+        "later phases run again; their work stays in the history",
+        app.theme.dim,
+    ));
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .title(" Return work ")
+                .border_style(app.theme.border_focus),
+        )
+        .render(rect, buf);
+}

@@ -1,0 +1,252 @@
+//! Keys in, commands out: events put the app at a gate or a permission
+//! request, keys are pressed through its public API, and the command it
+//! sends to the engine is read off the channel and compared whole.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use handoff::pipeline::{SkillsFile, load_pipeline};
+use handoff::protocol::{Command, PermissionAnswer, Update};
+use handoff::session::{Action, DecidedBy, Decision, Event, EventKind};
+use handoff::tui::Theme;
+use handoff::tui::app::{App, Source};
+use pretty_assertions::assert_eq;
+use tokio::sync::mpsc;
+
+/// A live app whose session went through `kinds`, and the engine's end of
+/// the command channel.
+fn live(kinds: Vec<EventKind>) -> (App, mpsc::UnboundedReceiver<Command>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut app = App::new(Source::Live(Some(tx)), Theme::mono());
+    let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("the built-in pipeline");
+    let started = EventKind::SessionStarted {
+        id: "s".into(),
+        request: "Add a rate limit".into(),
+        pipeline: Box::new(pipeline),
+        provider: "offline".into(),
+        model: "m".into(),
+        version: "0".into(),
+        workspace: None,
+    };
+    for (seq, kind) in (0..).zip(std::iter::once(started).chain(kinds)) {
+        app.on_update(Update::Event(Event {
+            seq,
+            t: chrono::DateTime::UNIX_EPOCH,
+            kind,
+        }));
+    }
+    (app, rx)
+}
+
+/// The first phase delivered its artifact and waits at its gate.
+fn at_first_gate() -> (App, mpsc::UnboundedReceiver<Command>) {
+    live(vec![
+        EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 1,
+        },
+        EventKind::Artifact {
+            phase: "summarize".into(),
+            attempt: 1,
+            name: "requirements".into(),
+            content: "# Requirements\n\n- limit requests".into(),
+        },
+        EventKind::GateOpened {
+            phase: "summarize".into(),
+            question: "Approve the requirements?".into(),
+            over_budget: None,
+        },
+    ])
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.on_key(&KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn submit(app: &mut App) {
+    app.on_key(&KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+}
+
+/// Everything the app sent so far.
+fn sent(rx: &mut mpsc::UnboundedReceiver<Command>) -> Vec<Command> {
+    let mut commands = Vec::new();
+    while let Ok(command) = rx.try_recv() {
+        commands.push(command);
+    }
+    commands
+}
+
+#[test]
+fn a_approves_the_open_gate() {
+    let (mut app, mut rx) = at_first_gate();
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(Decision::new(
+            "summarize",
+            Action::Approve,
+            DecidedBy::User
+        ))]
+    );
+}
+
+#[test]
+fn r_with_feedback_rejects_with_that_feedback() {
+    let (mut app, mut rx) = at_first_gate();
+    press(&mut app, KeyCode::Char('r'));
+    type_text(&mut app, "name the limits");
+    assert_eq!(sent(&mut rx), [], "nothing is sent while typing");
+    submit(&mut app);
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(Decision {
+            feedback: Some("name the limits".into()),
+            ..Decision::new("summarize", Action::Reject, DecidedBy::User)
+        })]
+    );
+}
+
+#[test]
+fn n_with_notes_approves_with_those_notes() {
+    let (mut app, mut rx) = at_first_gate();
+    press(&mut app, KeyCode::Char('n'));
+    type_text(&mut app, "keep it small");
+    submit(&mut app);
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(Decision {
+            notes: Some("keep it small".into()),
+            ..Decision::new("summarize", Action::ApproveWithNotes, DecidedBy::User)
+        })]
+    );
+}
+
+#[test]
+fn keys_that_do_not_apply_send_nothing() {
+    let (mut app, mut rx) = at_first_gate();
+    // Esc leaves the feedback box without a decision.
+    press(&mut app, KeyCode::Char('r'));
+    type_text(&mut app, "never mind");
+    press(&mut app, KeyCode::Esc);
+    // There is no earlier phase to return to.
+    press(&mut app, KeyCode::Char('b'));
+    assert_eq!(sent(&mut rx), []);
+}
+
+#[test]
+fn b_returns_work_to_the_phase_picked_with_the_reason_typed() {
+    let (mut app, mut rx) = live(vec![
+        EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 1,
+        },
+        EventKind::Artifact {
+            phase: "summarize".into(),
+            attempt: 1,
+            name: "requirements".into(),
+            content: "x".into(),
+        },
+        EventKind::Decision(Decision::approve("summarize", DecidedBy::User)),
+        EventKind::PhaseStarted {
+            phase: "plan".into(),
+            attempt: 1,
+        },
+        EventKind::Artifact {
+            phase: "plan".into(),
+            attempt: 1,
+            name: "plan".into(),
+            content: "y".into(),
+        },
+        EventKind::GateOpened {
+            phase: "plan".into(),
+            question: "Approve the plan?".into(),
+            over_budget: None,
+        },
+    ]);
+    press(&mut app, KeyCode::Char('b'));
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "the limits are missing");
+    submit(&mut app);
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(Decision {
+            to: Some("summarize".into()),
+            feedback: Some("the limits are missing".into()),
+            ..Decision::new("plan", Action::Return, DecidedBy::User)
+        })]
+    );
+}
+
+/// The analyst asks to run a command.
+fn asking() -> (App, mpsc::UnboundedReceiver<Command>) {
+    live(vec![
+        EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 1,
+        },
+        EventKind::ToolCall {
+            phase: "summarize".into(),
+            attempt: 1,
+            call_id: "call-1".into(),
+            tool: "run_command".into(),
+            args: serde_json::json!({ "command": "cargo test" }),
+            target: Some("cargo test".into()),
+            checklist: None,
+        },
+        EventKind::PermissionAsked {
+            phase: "summarize".into(),
+            attempt: 1,
+            call_id: "call-1".into(),
+            tool: "run_command".into(),
+            detail: "cargo test".into(),
+            reason: "not in the allow list".into(),
+            always: Some("cargo test*".into()),
+        },
+    ])
+}
+
+fn answer(allow: bool, always: bool, reason: Option<&str>) -> Command {
+    Command::Permission(PermissionAnswer {
+        call_id: "call-1".into(),
+        allow,
+        always,
+        reason: reason.map(str::to_owned),
+        by: DecidedBy::User,
+    })
+}
+
+#[test]
+fn y_permits_once() {
+    let (mut app, mut rx) = asking();
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(sent(&mut rx), [answer(true, false, None)]);
+}
+
+#[test]
+fn a_permits_always() {
+    let (mut app, mut rx) = asking();
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(sent(&mut rx), [answer(true, true, None)]);
+}
+
+#[test]
+fn n_denies_with_the_reason_typed() {
+    let (mut app, mut rx) = asking();
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(sent(&mut rx), [], "the reason comes first");
+    type_text(&mut app, "not now");
+    submit(&mut app);
+    assert_eq!(sent(&mut rx), [answer(false, false, Some("not now"))]);
+}
+
+#[test]
+fn n_then_submit_denies_without_a_reason() {
+    let (mut app, mut rx) = asking();
+    press(&mut app, KeyCode::Char('n'));
+    submit(&mut app);
+    assert_eq!(sent(&mut rx), [answer(false, false, None)]);
+}
