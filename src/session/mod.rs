@@ -22,9 +22,6 @@ pub mod store;
 #[cfg(test)]
 pub mod testing;
 
-/// The fold's old name, for code that still imports `session::state::…`.
-pub use fold as state;
-
 pub use event::{
     Action, Checklist, DecidedBy, Decision, Event, EventKind, Permit, SessionOutcome, TaskOutcome,
     WorkspaceInfo,

@@ -152,7 +152,7 @@ fn task_lines(app: &App, attempt: &Attempt, width: usize) -> Vec<Line<'static>> 
 /// The attempt's latest tool calls (`write_file a.go ✓`, `run_command go
 /// test ./... ✗ exit 1`) and its status checklist.
 fn tool_lines(app: &App, attempt: &Attempt, width: usize) -> Vec<Line<'static>> {
-    use crate::session::state::ToolState;
+    use crate::session::fold::ToolState;
     let mut lines = Vec::new();
     for run in attempt.tools.iter().rev().take(4).rev() {
         let (mark, style, detail) = match &run.state {

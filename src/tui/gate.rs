@@ -13,7 +13,7 @@ use super::compose::{Compose, Purpose};
 use super::keymap::Act;
 use super::overlay::Overlay;
 use crate::protocol::{Command, PermissionAnswer};
-use crate::session::state::PermissionRequest;
+use crate::session::fold::PermissionRequest;
 use crate::session::{Action, DecidedBy, Decision, PhaseStatus};
 
 /// How the user answers a permission request.

@@ -22,7 +22,7 @@ use super::app::App;
 use super::compose::{self, Compose, Purpose};
 use super::keymap::{Act, Context, Keymap, key_name};
 use super::text::{clip, safe, wrap};
-use crate::session::state::PermissionRequest;
+use crate::session::fold::PermissionRequest;
 
 /// A box over the screen that takes the keys.
 #[derive(Debug)]
