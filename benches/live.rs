@@ -191,6 +191,7 @@ fn busiest_second(flushes: &[Instant]) -> usize {
     best
 }
 
+#[expect(clippy::too_many_lines, reason = "one scenario, measured end to end")]
 fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = LogWriter::create(dir.path(), "flood").expect("log");

@@ -170,6 +170,13 @@ fn text(stats: &Stats, no_prices: bool) -> String {
         stats.decided_by.user, stats.decided_by.policy
     );
 
+    tokens(&mut t, stats, no_prices);
+    t
+}
+
+/// The tokens and cost table, per phase and in all.
+fn tokens(t: &mut String, stats: &Stats, no_prices: bool) {
+    use std::fmt::Write as _;
     let _ = writeln!(
         t,
         "\n  {:<12}{:>14}{:>14}{:>14}{:>12}",
@@ -206,7 +213,6 @@ fn text(stats: &Stats, no_prices: bool) -> String {
             c.priced_sessions + c.unpriced_sessions
         );
     }
-    t
 }
 
 #[cfg(test)]

@@ -57,6 +57,14 @@ struct Ctx<'a> {
     tx: mpsc::UnboundedSender<(u32, Report)>,
 }
 
+/// Why a plan's run stops while a task waits for its tool calls.
+enum Cut {
+    /// The user cancelled the phase.
+    Cancelled,
+    /// The client went away.
+    Stopped,
+}
+
 /// One maker and the critique that checks it.
 struct Unit {
     maker: Task,
@@ -240,25 +248,7 @@ impl Engine {
             }
         };
         loop {
-            // Start what is ready, lowest task first, up to the limit.
-            let done: BTreeSet<u32> = units
-                .iter()
-                .filter(|u| matches!(u.stage, Stage::Finished(..)))
-                .flat_map(|u| {
-                    std::iter::once(u.maker.task_order)
-                        .chain(u.critique.as_ref().map(|c| c.task_order))
-                })
-                .collect();
-            while workers.len() < limit {
-                let Some(u) = units.iter().position(|u| {
-                    u.stage == Stage::Waiting
-                        && u.maker.dependencies.iter().all(|d| done.contains(d))
-                }) else {
-                    break;
-                };
-                let key = self.start_maker(&ctx, &mut units[u])?;
-                workers.insert(key.0, key.1);
-            }
+            self.start_ready(&ctx, &mut units, &mut workers, limit)?;
             if workers.is_empty() {
                 break;
             }
@@ -282,44 +272,21 @@ impl Engine {
                             // A provider's ids are unique in one conversation at
                             // best: the log names them by task and round too.
                             let (round, read_only) = (unit.round, unit.maker.task_order != key);
-                            let mut results = Vec::new();
-                            for (n, call) in calls.iter().enumerate() {
-                                let logged = ToolCall {
-                                    id: task_call_id(key, round, n + 1, &call.id),
-                                    ..call.clone()
-                                };
-                                match self.run_tool_call(index, attempt, &logged, read_only).await? {
-                                    CallEnd::Result(content) => results.push(Message {
-                                        role: Role::Tool,
-                                        content,
-                                        tool_calls: Vec::new(),
-                                        tool_call_id: Some(call.id.clone()),
-                                    }),
-                                    CallEnd::Cancelled => {
-                                        self.abandon(&ctx, &mut workers, &units, "cancelled by the user")?;
-                                        return Ok(PlanEnd::Failed("cancelled by the user".into()));
-                                    }
-                                    CallEnd::Stopped => {
-                                        stop(&mut workers);
-                                        return Ok(PlanEnd::Stopped);
-                                    }
+                            match self.task_calls(&ctx, (key, round), read_only, &calls).await? {
+                                Ok(results) => drop(reply.send(results)),
+                                Err(Cut::Cancelled) => {
+                                    self.abandon(&ctx, &mut workers, &units, "cancelled by the user")?;
+                                    return Ok(PlanEnd::Failed("cancelled by the user".into()));
+                                }
+                                Err(Cut::Stopped) => {
+                                    stop(&mut workers);
+                                    return Ok(PlanEnd::Stopped);
                                 }
                             }
-                            let _ = reply.send(results);
                         }
                         Report::Failed(error) => {
                             self.flush_tasks(&phase.id, attempt, &mut pending)?;
-                            workers.remove(&key);
-                            self.emit(EventKind::TaskFinished {
-                                phase: phase.id.clone(),
-                                attempt,
-                                task: key,
-                                round: units.iter().find(|u| u.owns(key)).map_or(1, |u| u.round),
-                                outcome: TaskOutcome::Error,
-                                summary: error.clone(),
-                            })?;
-                            self.abandon(&ctx, &mut workers, &units, &format!("stopped: task {key} failed"))?;
-                            return Ok(PlanEnd::Failed(format!("task {key} failed: {error}")));
+                            return self.task_failed(&ctx, &mut workers, &units, key, &error);
                         }
                         Report::Usage(prompt_tokens, completion_tokens) => {
                             self.emit(EventKind::Usage {
@@ -616,6 +583,91 @@ impl Engine {
 
     /// Stops every running task and records why, so none is left running
     /// in the log.
+    /// Starts the tasks that are ready, lowest first, up to `limit` running.
+    fn start_ready(
+        &mut self,
+        ctx: &Ctx<'_>,
+        units: &mut [Unit],
+        workers: &mut BTreeMap<u32, JoinHandle<()>>,
+        limit: usize,
+    ) -> Result<(), EngineError> {
+        // Start what is ready, lowest task first, up to the limit.
+        let done: BTreeSet<u32> = units
+            .iter()
+            .filter(|u| matches!(u.stage, Stage::Finished(..)))
+            .flat_map(|u| {
+                std::iter::once(u.maker.task_order).chain(u.critique.as_ref().map(|c| c.task_order))
+            })
+            .collect();
+        while workers.len() < limit {
+            let Some(u) = units.iter().position(|u| {
+                u.stage == Stage::Waiting && u.maker.dependencies.iter().all(|d| done.contains(d))
+            }) else {
+                break;
+            };
+            let key = self.start_maker(ctx, &mut units[u])?;
+            workers.insert(key.0, key.1);
+        }
+        Ok(())
+    }
+
+    /// Runs the tool calls task `key` made in round `round`; what goes back
+    /// to its model, or why the plan cannot go on.
+    async fn task_calls(
+        &mut self,
+        ctx: &Ctx<'_>,
+        (key, round): (u32, u32),
+        read_only: bool,
+        calls: &[ToolCall],
+    ) -> Result<Result<Vec<Message>, Cut>, EngineError> {
+        let mut results = Vec::new();
+        for (n, call) in calls.iter().enumerate() {
+            // A provider's ids are unique in one conversation at best: the
+            // log names them by task and round too.
+            let logged = ToolCall {
+                id: task_call_id(key, round, n + 1, &call.id),
+                ..call.clone()
+            };
+            match self
+                .run_tool_call(ctx.index, ctx.attempt, &logged, read_only)
+                .await?
+            {
+                CallEnd::Result(content) => results.push(Message {
+                    role: Role::Tool,
+                    content,
+                    tool_calls: Vec::new(),
+                    tool_call_id: Some(call.id.clone()),
+                }),
+                CallEnd::Cancelled => return Ok(Err(Cut::Cancelled)),
+                CallEnd::Stopped => return Ok(Err(Cut::Stopped)),
+            }
+        }
+        Ok(Ok(results))
+    }
+
+    /// Task `key` failed: it is recorded, the others are stopped, and the
+    /// attempt fails.
+    fn task_failed(
+        &mut self,
+        ctx: &Ctx<'_>,
+        workers: &mut BTreeMap<u32, JoinHandle<()>>,
+        units: &[Unit],
+        key: u32,
+        error: &str,
+    ) -> Result<PlanEnd, EngineError> {
+        workers.remove(&key);
+        self.emit(EventKind::TaskFinished {
+            phase: self.spec.pipeline.phases[ctx.index].id.clone(),
+            attempt: ctx.attempt,
+            task: key,
+            round: units.iter().find(|u| u.owns(key)).map_or(1, |u| u.round),
+            outcome: TaskOutcome::Error,
+            summary: error.to_owned(),
+        })?;
+        self.abandon(ctx, workers, units, &format!("stopped: task {key} failed"))?;
+        Ok(PlanEnd::Failed(format!("task {key} failed: {error}")))
+    }
+
     fn abandon(
         &mut self,
         ctx: &Ctx<'_>,

@@ -246,6 +246,10 @@ fn export_of_a_session_at_a_gate_writes_what_there_is_and_unknown_sessions_are_u
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one scenario checked figure by figure"
+)]
 fn stats_counts_sessions_phases_interventions_and_tokens_and_names_a_corrupt_log() {
     let sandbox = Sandbox::new();
     let plain = run(&sandbox, &["--approve", "all", REQUEST], 0);

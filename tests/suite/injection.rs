@@ -69,6 +69,7 @@ fn at(second: i64) -> DateTime<Utc> {
 
 /// A session in which every field a model, tool, file or crafted log can
 /// fill carries the corpus.
+#[expect(clippy::too_many_lines, reason = "one event of each kind, written out")]
 fn hostile_session() -> Vec<Event> {
     let corpus = hostile::text();
     let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("pipeline");

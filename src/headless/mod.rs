@@ -1,0 +1,165 @@
+//! Running and replaying without a terminal UI.
+//!
+//! [`drive`] is the headless client of a live engine: it folds the events
+//! it receives, prints them ([`lines`]), and answers each gate from the
+//! decisions file, then from `--approve`, or stops there ([`decisions`]).
+
+mod decisions;
+mod lines;
+
+pub use decisions::GatePolicy;
+pub use lines::{describe, print_event};
+
+use std::io::{self, Write};
+
+use tokio::sync::mpsc;
+
+use crate::policy::glob_match;
+use crate::protocol::{Command, PermissionAnswer, Update};
+use crate::sanitize::sanitize;
+use crate::session::{Action, DecidedBy, EventKind, PhaseStatus, SessionOutcome, SessionState};
+
+/// How a headless run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    Finished(SessionOutcome),
+    /// A gate opened that the policy had no answer for.
+    AwaitingHuman,
+    /// A phase failed and the policy had no decision for its gate.
+    PhaseFailed,
+    /// The engine stopped without finishing (it reported why).
+    EngineStopped,
+}
+
+impl Ending {
+    /// The process exit code (ARCHITECTURE.md lists them).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Finished(SessionOutcome::Completed) => 0,
+            Self::Finished(SessionOutcome::Aborted | SessionOutcome::Failed)
+            | Self::EngineStopped
+            | Self::PhaseFailed => 1,
+            Self::AwaitingHuman => 3,
+        }
+    }
+}
+
+/// Answers the gate open on `phase` from the policy; the ending when the
+/// policy has no answer (the caller then stops, and the engine with it).
+fn answer_gate(
+    state: &SessionState,
+    policy: &mut GatePolicy,
+    commands: &mpsc::UnboundedSender<Command>,
+    phase: &str,
+) -> Option<Ending> {
+    let failed = state
+        .phases
+        .iter()
+        .any(|p| p.id == phase && p.status == PhaseStatus::Failed);
+    let over_budget = state.gate.as_ref().is_some_and(|g| g.over_budget.is_some());
+    let needs_a_person = state
+        .phases
+        .iter()
+        .position(|p| p.id == phase)
+        .is_some_and(|i| state.needs_a_person(i));
+    match policy.answer(phase, failed || over_budget || needs_a_person) {
+        Some(decision) => {
+            let _ = commands.send(Command::Decide(decision));
+            None
+        }
+        None if failed => Some(Ending::PhaseFailed),
+        None => Some(Ending::AwaitingHuman),
+    }
+}
+
+/// Prints a live session and answers its gates until it ends. Recorded
+/// events (a resumed session's history) are printed but never answered;
+/// once they are through, a gate still open is answered.
+pub async fn drive(
+    mut updates: mpsc::UnboundedReceiver<Update>,
+    commands: mpsc::UnboundedSender<Command>,
+    mut policy: GatePolicy,
+    json: bool,
+    out: &mut impl Write,
+) -> io::Result<Ending> {
+    let mut state = SessionState::default();
+    while let Some(update) = updates.recv().await {
+        let event = match update {
+            Update::Event(event) => event,
+            Update::Recorded(event) => {
+                state.apply(&event);
+                print_event(&event, &state, json, out)?;
+                continue;
+            }
+            Update::Resumed => {
+                let open = state
+                    .gate
+                    .as_ref()
+                    .map(|g| state.phases[g.phase].id.clone());
+                if let Some(phase) = open
+                    && let Some(ending) = answer_gate(&state, &mut policy, &commands, &phase)
+                {
+                    return Ok(ending);
+                }
+                continue;
+            }
+            Update::Notice(text) => {
+                eprintln!("handoff: {}", sanitize(&text));
+                continue;
+            }
+        };
+        state.apply(&event);
+        print_event(&event, &state, json, out)?;
+        match &event.kind {
+            // A gate opened, or an edit was recorded and the same gate waits on.
+            EventKind::GateOpened { phase, .. } => {
+                if let Some(ending) = answer_gate(&state, &mut policy, &commands, phase) {
+                    return Ok(ending);
+                }
+            }
+            EventKind::Decision(d) if d.action == Action::Edit => {
+                if let Some(ending) = answer_gate(&state, &mut policy, &commands, &d.phase) {
+                    return Ok(ending);
+                }
+            }
+            EventKind::PermissionAsked {
+                call_id, detail, ..
+            } => {
+                let matched = policy.allow.iter().find(|p| glob_match(p, detail));
+                let _ = commands.send(Command::Permission(PermissionAnswer {
+                    call_id: call_id.clone(),
+                    allow: matched.is_some(),
+                    always: false,
+                    reason: match matched {
+                        Some(_) => None,
+                        None => Some("headless: a command the policy asks about is denied unless --allow matches it".into()),
+                    },
+                    by: DecidedBy::Policy,
+                }));
+            }
+            EventKind::SessionFinished { outcome } => return Ok(Ending::Finished(*outcome)),
+            // Nothing to answer: printed above, and that is all.
+            EventKind::SessionStarted { .. }
+            | EventKind::PhaseStarted { .. }
+            | EventKind::Engaged { .. }
+            | EventKind::TaskStarted { .. }
+            | EventKind::TaskOutput { .. }
+            | EventKind::TaskFinished { .. }
+            | EventKind::Output { .. }
+            | EventKind::Usage { .. }
+            | EventKind::Artifact { .. }
+            | EventKind::Decision(_)
+            | EventKind::PhaseFailed { .. }
+            | EventKind::ToolCall { .. }
+            | EventKind::Permission { .. }
+            | EventKind::ToolResult { .. }
+            | EventKind::Forked { .. }
+            | EventKind::Snapshot { .. }
+            | EventKind::Retry { .. }
+            | EventKind::Returned { .. }
+            | EventKind::Invalid { .. }
+            | EventKind::Unknown => {}
+        }
+    }
+    Ok(Ending::EngineStopped)
+}
