@@ -280,9 +280,11 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
     let events = read_log(&log_path).expect("read the log").events;
     let outputs: Vec<&str> = events
         .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Output { text, .. } => Some(text.as_str()),
-            _ => None,
+        .filter_map(|e| {
+            let EventKind::Output { text, .. } = &e.kind else {
+                return None;
+            };
+            Some(text.as_str())
         })
         .collect();
     let text: usize = outputs.iter().map(|t| t.len()).sum();

@@ -246,14 +246,12 @@ fn where_time_went(events: &[Event]) -> (Duration, Duration) {
     let mut calls = chrono::TimeDelta::zero();
     let mut started = None;
     for event in events {
-        match &event.kind {
-            EventKind::PhaseStarted { .. } => started = Some(event.t),
-            EventKind::Artifact { .. } => {
-                if let Some(s) = started.take() {
-                    calls += event.t - s;
-                }
-            }
-            _ => {}
+        if matches!(event.kind, EventKind::PhaseStarted { .. }) {
+            started = Some(event.t);
+        } else if matches!(event.kind, EventKind::Artifact { .. })
+            && let Some(s) = started.take()
+        {
+            calls += event.t - s;
         }
     }
     let whole = match (events.first(), events.last()) {

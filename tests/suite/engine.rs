@@ -58,11 +58,8 @@ impl Sink for Checker {
         seen.checked += 1;
         seen.last_state = Some(state.clone());
         // A gate opened, or an edit was recorded and the gate is still open.
-        let gate_waits = match &event.kind {
-            EventKind::GateOpened { .. } => true,
-            EventKind::Decision(d) => d.action == Action::Edit,
-            _ => false,
-        };
+        let gate_waits = matches!(event.kind, EventKind::GateOpened { .. })
+            || matches!(&event.kind, EventKind::Decision(d) if d.action == Action::Edit);
         if gate_waits {
             // Send scripted commands up to and including the next one the
             // engine should take; the refusals before it are expected.
@@ -198,14 +195,17 @@ async fn the_fold_of_the_log_equals_the_engine_state_after_every_event() {
     assert_eq!(state.phases[2].attempts[0].effective(), Some(edited));
     let returned = events
         .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::Returned {
+        .find_map(|e| {
+            let EventKind::Returned {
                 from,
                 to,
                 reason,
                 automatic: false,
-            } => Some((from.clone(), to.clone(), reason.clone())),
-            _ => None,
+            } = &e.kind
+            else {
+                return None;
+            };
+            Some((from.clone(), to.clone(), reason.clone()))
         })
         .expect("a returned event");
     assert_eq!(

@@ -512,9 +512,11 @@ async fn tool_calls_are_assembled_from_fragments_and_results_go_back_as_a_second
         .await;
     let calls: Vec<ToolCall> = first
         .iter()
-        .filter_map(|c| match c {
-            Chunk::ToolCall(call) => Some(call.clone()),
-            _ => None,
+        .filter_map(|c| {
+            let Chunk::ToolCall(call) = c else {
+                return None;
+            };
+            Some(call.clone())
         })
         .collect();
     assert_eq!(
