@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 
-use super::{Failure, Outcome, exit, pipeline, provider};
+use super::{Failure, Exit, exit, pipeline, provider};
 use crate::cli::Global;
 use crate::provider::openai::OpenAiProvider;
 use crate::provider::{Brief, Chunk, CompletionRequest, Message, Role};
@@ -31,7 +31,7 @@ fn diagnose(error: &str, base_url: &str, model: &str) -> String {
     format!("✗ {error}\n  → {hint}")
 }
 
-pub async fn doctor(g: &Global) -> Outcome {
+pub async fn doctor(g: &Global) -> Exit {
     let chosen = provider(g, false, None)?;
     let pipeline = pipeline(g, None)?;
     println!("provider  {}", chosen.provider.name());

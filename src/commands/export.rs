@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Failure, Outcome, exit};
+use super::{Failure, Exit, exit};
 use crate::cli::Global;
 use crate::cost::{self, Prices};
 use crate::sanitize::sanitize;
@@ -120,7 +120,7 @@ impl Output {
     }
 }
 
-pub fn export(g: &Global, session: &str, out: &Path) -> Outcome {
+pub fn export(g: &Global, session: &str, out: &Path) -> Exit {
     let (loaded, events) = load(g, session)?;
     let prices = super::config()?.prices;
     let state = &loaded.state;

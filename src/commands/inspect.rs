@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::Utc;
 use serde_json::json;
 
-use super::{Failure, Outcome, exit, sessions_dir, skills_file};
+use super::{Failure, Exit, exit, sessions_dir, skills_file};
 use crate::cli::Global;
 use crate::config;
 use crate::diagnostic::Diagnostic;
@@ -66,7 +66,7 @@ pub fn state_json(loaded: &Loaded) -> serde_json::Value {
     })
 }
 
-pub fn show(g: &Global, session: &str, as_json: bool, artifact: Option<&str>) -> Outcome {
+pub fn show(g: &Global, session: &str, as_json: bool, artifact: Option<&str>) -> Exit {
     let loaded = load(g, session)?;
     let state = &loaded.state;
     let mut out = std::io::stdout().lock();
@@ -174,7 +174,7 @@ fn damaged_id(e: &crate::session::log::LogError) -> String {
         .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
 }
 
-pub fn sessions(g: &Global, as_json: bool) -> Outcome {
+pub fn sessions(g: &Global, as_json: bool) -> Exit {
     let dir = sessions_dir(g);
     let all = store::list(&dir);
     let mut out = std::io::stdout().lock();
@@ -254,7 +254,7 @@ pub fn sessions(g: &Global, as_json: bool) -> Outcome {
 
 /// Validates skills.toml, the theme, keymap.toml and config.toml, printing
 /// every mistake with its position. Exit 2 if there was any.
-pub fn check(g: &Global) -> Outcome {
+pub fn check(g: &Global) -> Exit {
     let mut mistakes: Vec<Diagnostic> = Vec::new();
     let file = skills_file(g)?;
     // Every pipeline in the file, the default first.

@@ -60,7 +60,8 @@ impl From<std::io::Error> for Failure {
     }
 }
 
-type Outcome = Result<u8, Failure>;
+/// What a command returns: its exit code, or why it could not run.
+type Exit = Result<u8, Failure>;
 
 /// Runs the parsed command line and returns the exit code.
 pub fn main(cli: Cli) -> u8 {
@@ -86,7 +87,7 @@ pub fn main(cli: Cli) -> u8 {
     }
 }
 
-async fn dispatch(cli: Cli) -> Outcome {
+async fn dispatch(cli: Cli) -> Exit {
     let g = &cli.global;
     match cli.command {
         None => run::run(g, None, &crate::cli::Headless::default()).await,

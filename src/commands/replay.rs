@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{Failure, Outcome, exit, sessions_dir};
+use super::{Failure, Exit, exit, sessions_dir};
 use crate::cli::Global;
 use crate::clock::Speed;
 use crate::headless::print_event;
@@ -16,7 +16,7 @@ pub async fn replay(
     speed: Speed,
     headless: bool,
     json: bool,
-) -> Outcome {
+) -> Exit {
     let path =
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
     let contents = read_session(&path).map_err(|e| super::unusable(&e))?;

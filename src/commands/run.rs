@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use super::{Failure, Outcome, exit, pipeline, provider, sessions_dir};
+use super::{Failure, Exit, exit, pipeline, provider, sessions_dir};
 use crate::cli::{ApproveMode, Global, Headless};
 use crate::clock::{Clock, SystemClock};
 use crate::engine::{Engine, LogWriter, SessionSpec};
@@ -119,7 +119,7 @@ fn open_workspace(
     Ok((Some(workspace), Some(format!("handoff/{id}"))))
 }
 
-pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
+pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Exit {
     // The default (or named) pipeline, for the start screen; the request
     // may pick another by its triggers once it is known.
     let pipeline = pipeline(g, None)?;
@@ -161,7 +161,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Outcome {
 }
 
 /// `handoff resume`: continue an interrupted session from its log.
-pub async fn resume(g: &Global, session: &str, h: &Headless) -> Outcome {
+pub async fn resume(g: &Global, session: &str, h: &Headless) -> Exit {
     let path =
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
     let ui = ui(g, h)?;
@@ -289,7 +289,7 @@ async fn attend(
     log: LogWriter,
     begin: Begin,
     ui: Option<tui::Options>,
-) -> Outcome {
+) -> Exit {
     let path = log.path().to_owned();
     let (updates_tx, updates) = mpsc::unbounded_channel();
     let (commands, commands_rx) = mpsc::unbounded_channel();
@@ -342,7 +342,7 @@ async fn attend(
 /// saved one up to PHASE's (latest) gate, which reopens there. The new log
 /// says where it came from; a git workspace is put on the new session's
 /// branch at the snapshot taken at that gate, when there is one.
-pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Outcome {
+pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
     let source =
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
     let recorded = crate::session::log::read_session(&source)

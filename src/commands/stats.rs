@@ -7,7 +7,7 @@ use std::io::Write as _;
 
 use chrono::TimeDelta;
 
-use super::{Failure, Outcome, exit, sessions_dir};
+use super::{Failure, Exit, exit, sessions_dir};
 use crate::cli::Global;
 use crate::sanitize::sanitize;
 use crate::session::store;
@@ -29,7 +29,7 @@ pub(super) fn counter(
     Ok((name, !prices.is_empty(), count))
 }
 
-pub async fn stats(g: &Global, as_json: bool, tui: bool) -> Outcome {
+pub async fn stats(g: &Global, as_json: bool, tui: bool) -> Exit {
     let (name, priced, count) = counter(g)?;
     if tui {
         if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
