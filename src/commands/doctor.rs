@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 
-use super::{Failure, Exit, exit, pipeline, provider};
+use super::{Exit, Failure, exit, pipeline, provider};
 use crate::cli::Global;
 use crate::provider::openai::OpenAiProvider;
 use crate::provider::{Brief, Chunk, CompletionRequest, Message, Role};

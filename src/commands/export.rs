@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Failure, Exit, exit};
+use super::{Exit, Failure, exit};
 use crate::cli::Global;
 use crate::cost::{self, Prices};
 use crate::sanitize::sanitize;

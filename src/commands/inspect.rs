@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::Utc;
 use serde_json::json;
 
-use super::{Failure, Exit, exit, sessions_dir, skills_file};
+use super::{Exit, Failure, exit, sessions_dir, skills_file};
 use crate::cli::Global;
 use crate::config;
 use crate::diagnostic::Diagnostic;

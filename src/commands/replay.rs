@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{Failure, Exit, exit, sessions_dir};
+use super::{Exit, Failure, exit, sessions_dir};
 use crate::cli::Global;
 use crate::clock::Speed;
 use crate::headless::print_event;
@@ -10,13 +10,7 @@ use crate::session::log::read_session;
 use crate::session::{SessionState, store};
 use crate::tui::{self, replay::gap};
 
-pub async fn replay(
-    g: &Global,
-    session: &str,
-    speed: Speed,
-    headless: bool,
-    json: bool,
-) -> Exit {
+pub async fn replay(g: &Global, session: &str, speed: Speed, headless: bool, json: bool) -> Exit {
     let path =
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
     let contents = read_session(&path).map_err(|e| super::unusable(&e))?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use super::{Failure, Exit, exit, pipeline, provider, sessions_dir};
+use super::{Exit, Failure, exit, pipeline, provider, sessions_dir};
 use crate::cli::{ApproveMode, Global, Headless};
 use crate::clock::{Clock, SystemClock};
 use crate::engine::{Engine, LogWriter, SessionSpec};

@@ -7,7 +7,7 @@ use std::io::Write as _;
 
 use chrono::TimeDelta;
 
-use super::{Failure, Exit, exit, sessions_dir};
+use super::{Exit, Failure, exit, sessions_dir};
 use crate::cli::Global;
 use crate::sanitize::sanitize;
 use crate::session::store;
