@@ -14,38 +14,29 @@
 //! `task_started`, `task_output` or `task_finished` event, and the attempt's
 //! artifact is the report of every task with its critique.
 
+mod units;
+mod worker;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::answer::{Answer, Retrying, Step};
 use super::phase::{FLUSH_AFTER, FLUSH_BYTES};
 use super::tool_calls::CallEnd;
 use super::{Engine, EngineError};
 use crate::agent;
-use crate::formats::plan::{Criteria, Plan, Task};
+use crate::formats::plan::{Plan, Task};
 use crate::protocol::Command;
-use crate::provider::{CompletionRequest, Message, Provider, Role, TaskBrief, ToolCall};
+use crate::provider::{CompletionRequest, Message, Role, TaskBrief, ToolCall};
 use crate::session::fold::task_call_id;
 use crate::session::{EventKind, TaskOutcome};
 use crate::tools;
-
-/// What a worker tells the engine.
-enum Report {
-    Text(String),
-    Retry(Retrying),
-    /// Tool calls to run; the results (tool messages) go back on `reply`.
-    Calls(Vec<ToolCall>, oneshot::Sender<Vec<Message>>),
-    /// The tokens of one finished turn.
-    Usage(u64, u64),
-    Done(String),
-    Failed(String),
-}
+use units::{Stage, Unit, files, report, units};
+use worker::{Report, worker};
 
 /// What every task run of one attempt shares.
 struct Ctx<'a> {
@@ -65,156 +56,12 @@ enum Cut {
     Stopped,
 }
 
-/// One maker and the critique that checks it.
-struct Unit {
-    maker: Task,
-    critique: Option<Task>,
-    /// What the critique judges the maker's work against (as the plan
-    /// shows it: the criteria handed to the critique, else the maker's).
-    checks: Criteria,
-    round: u32,
-    stage: Stage,
-    /// The maker's latest report.
-    work: Option<String>,
-    /// What the critique found when it sent the task back.
-    feedback: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Stage {
-    Waiting,
-    Making,
-    Checking,
-    Finished(TaskOutcome, String),
-}
-
 /// How running the plan ended.
 pub(super) enum PlanEnd {
     /// The attempt's artifact.
     Done(String),
     Failed(String),
     Stopped,
-}
-
-/// Runs one conversation of a task and reports how it ended exactly once,
-/// whatever happens to it (a panic included), so the engine never waits
-/// on a task that is gone. Nothing is reported when the engine stopped it.
-async fn worker(
-    provider: Arc<dyn Provider>,
-    request: CompletionRequest,
-    max_rounds: u32,
-    budget: Option<Duration>,
-    key: u32,
-    tx: mpsc::UnboundedSender<(u32, Report)>,
-) {
-    let talk = converse(provider, request, max_rounds, budget, key, tx.clone());
-    let report = match std::panic::AssertUnwindSafe(talk).catch_unwind().await {
-        Ok(None) => return,
-        Ok(Some(Ok(text))) => Report::Done(text),
-        Ok(Some(Err(error))) => Report::Failed(error),
-        Err(_) => Report::Failed("the task broke off: an internal error in handoff".into()),
-    };
-    let _ = tx.send((key, report));
-}
-
-/// The conversation of one task, reporting text, retries, tokens and tool
-/// calls as it goes: its last answer, why it failed, or `None` when the
-/// engine stopped it. `budget` (the plan's `timeout_seconds`) bounds the
-/// time spent waiting on the model; tool runs have their own limits, and a
-/// person answering a permission question is not the task's time.
-async fn converse(
-    provider: Arc<dyn Provider>,
-    mut request: CompletionRequest,
-    max_rounds: u32,
-    budget: Option<Duration>,
-    key: u32,
-    tx: mpsc::UnboundedSender<(u32, Report)>,
-) -> Option<Result<String, String>> {
-    let send = |report| drop(tx.send((key, report)));
-    let mut rounds = 0;
-    let mut spent = Duration::ZERO;
-    loop {
-        let mut answer = Answer::new(&request);
-        let mut stream = provider.stream(request.clone());
-        let turn_started = Instant::now();
-        let deadline = budget.and_then(|b| turn_started.checked_add(b.saturating_sub(spent)));
-        let failed = loop {
-            let item = match deadline {
-                None => Ok(stream.next().await),
-                Some(deadline) => tokio::time::timeout_at(deadline, stream.next()).await,
-            };
-            let Ok(item) = item else {
-                let seconds = budget.unwrap_or_default().as_secs();
-                break Some(format!(
-                    "the task ran past its timeout_seconds ({seconds} s) waiting on the model"
-                ));
-            };
-            match answer.step(item) {
-                Step::Text(delta) => send(Report::Text(delta)),
-                Step::Retry(retrying) => send(Report::Retry(retrying)),
-                Step::Quiet => {}
-                Step::Done => break None,
-                Step::Failed(error) => break Some(error),
-            }
-        };
-        spent += turn_started.elapsed();
-        // Every call's tokens count, whatever becomes of the task.
-        if let Some((prompt, completion)) = answer.tokens() {
-            send(Report::Usage(prompt, completion));
-        }
-        if let Some(error) = failed {
-            return Some(Err(error));
-        }
-        let Answer { text, calls, .. } = answer;
-        if calls.is_empty() {
-            return Some(Ok(text));
-        }
-        rounds += 1;
-        if rounds > max_rounds {
-            return Some(Err(format!(
-                "used all {max_rounds} rounds of tool calls without finishing (max_tool_rounds)"
-            )));
-        }
-        request.messages.push(Message {
-            role: Role::Assistant,
-            content: text,
-            tool_calls: calls.clone(),
-            tool_call_id: None,
-        });
-        let (reply, results) = oneshot::channel();
-        send(Report::Calls(calls, reply));
-        // An error: the engine stopped the task.
-        request.messages.extend(results.await.ok()?);
-    }
-}
-
-/// The units of a plan: every maker, with the critique that checks it.
-fn units(plan: &Plan) -> Vec<Unit> {
-    plan.order()
-        .into_iter()
-        .filter(|t| !t.is_critique())
-        .map(|maker| Unit {
-            critique: plan.critique_of(maker.task_order).cloned(),
-            checks: plan.critique_of(maker.task_order).map_or_else(
-                || maker.validation_criteria.clone(),
-                |c| plan.criteria_to_check(c),
-            ),
-            maker: maker.clone(),
-            round: 0,
-            stage: Stage::Waiting,
-            work: None,
-            feedback: None,
-        })
-        .collect()
-}
-
-fn files(task: &Task) -> Vec<String> {
-    ["files_to_create", "files_to_modify"]
-        .iter()
-        .filter_map(|k| task.inputs.get(*k)?.as_array())
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
 }
 
 impl Engine {
@@ -708,56 +555,4 @@ impl Engine {
         }
         Ok(())
     }
-}
-
-impl Unit {
-    /// Whether the worker under `key` (a task order) is this unit's.
-    fn owns(&self, key: u32) -> bool {
-        self.maker.task_order == key || self.critique.as_ref().is_some_and(|c| c.task_order == key)
-    }
-}
-
-/// The attempt's artifact: a table of the tasks, then each maker's report
-/// with its critique's finding.
-fn report(units: &[Unit]) -> String {
-    use std::fmt::Write;
-    let mut out = String::from(
-        "# Implementation: the plan, task by task\n\n| # | Task | Result | Rounds |\n|---|---|---|---|\n",
-    );
-    for u in units {
-        let result = match &u.stage {
-            Stage::Finished(outcome, _) => outcome.as_str(),
-            Stage::Waiting | Stage::Making | Stage::Checking => "not run",
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {result} | {} |",
-            u.maker.task_order,
-            u.maker.task_name.replace('|', "/"),
-            u.round
-        );
-    }
-    for u in units {
-        let _ = write!(
-            out,
-            "\n## Task {}: {}\n\n{}\n",
-            u.maker.task_order,
-            u.maker.task_name.trim(),
-            u.work.as_deref().unwrap_or("(not run)").trim()
-        );
-        if let (Some(c), Stage::Finished(outcome, summary)) = (&u.critique, &u.stage) {
-            let _ = writeln!(
-                out,
-                "\n> Critique (task {}): {}{}",
-                c.task_order,
-                outcome.as_str(),
-                if summary.is_empty() {
-                    String::new()
-                } else {
-                    format!(" — {summary}")
-                }
-            );
-        }
-    }
-    out
 }
