@@ -196,6 +196,24 @@ impl App {
         self.overlay = overlay;
     }
 
+    /// The key bindings in force.
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    /// Takes these key bindings (a user's keymap.toml over the defaults).
+    pub fn set_keymap(&mut self, keymap: Keymap) {
+        self.keymap = keymap;
+    }
+
+    /// The key a message names for `act`: its first key in the contexts
+    /// in force, else on the board.
+    pub(super) fn key_label(&self, act: Act) -> String {
+        let mut contexts = self.contexts();
+        contexts.push(Context::Board);
+        self.keymap.label(&contexts, act).to_owned()
+    }
+
     /// The time elapsed figures are measured to.
     pub fn now(&self) -> DateTime<Utc> {
         self.now
@@ -384,6 +402,8 @@ impl App {
             | Act::NextGate
             | Act::PrevGate => self.is_replay(),
             Act::PermitOnce | Act::PermitAlways | Act::Deny => self.pending_permission().is_some(),
+            // The start screen's, the stats view's and the questions' acts.
+            Act::Confirm | Act::Recent | Act::Replay | Act::Stats | Act::Refresh => false,
         }
     }
 
@@ -429,7 +449,12 @@ impl App {
             MouseEventKind::Down(MouseButton::Left) if self.screen == Screen::Board => {
                 return self.click(*mouse);
             }
-            _ => return false,
+            MouseEventKind::Down(_)
+            | MouseEventKind::Up(_)
+            | MouseEventKind::Drag(_)
+            | MouseEventKind::Moved
+            | MouseEventKind::ScrollLeft
+            | MouseEventKind::ScrollRight => return false,
         }
         true
     }
@@ -475,7 +500,16 @@ impl App {
                     };
                 }
             }
-            Act::Left | Act::Right | Act::Submit | Act::Undo | Act::Redo => {}
+            Act::Left
+            | Act::Right
+            | Act::Submit
+            | Act::Undo
+            | Act::Redo
+            | Act::Confirm
+            | Act::Recent
+            | Act::Replay
+            | Act::Stats
+            | Act::Refresh => {}
             Act::Down => self.scroll_by(1),
             Act::Up => self.scroll = self.scroll.saturating_sub(1),
             Act::PageDown => self.scroll_by(self.page()),

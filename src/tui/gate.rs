@@ -10,7 +10,7 @@
 
 use super::app::{App, Screen};
 use super::compose::{Compose, Purpose};
-use super::keymap::Act;
+use super::keymap::{Act, Context};
 use super::overlay::Overlay;
 use crate::protocol::{Command, PermissionAnswer};
 use crate::session::fold::PermissionRequest;
@@ -62,8 +62,10 @@ impl App {
             Action::Edit => {
                 let text = state.effective_artifact().unwrap_or_default().to_owned();
                 let title = format!(
-                    "Editing the {} · ctrl-s saves, esc cancels",
-                    state.artifact_name
+                    "Editing the {} · {} saves, {} cancels",
+                    state.artifact_name,
+                    self.keymap.label(&[Context::Editor], Act::Submit),
+                    self.keymap.label(&[Context::Editor], Act::Back),
                 );
                 self.open_compose(Purpose::Edit, title, &text);
             }
@@ -103,7 +105,11 @@ impl App {
             Action::Return => "there is no earlier phase to return to".into(),
             Action::Approve | Action::ApproveWithNotes | Action::Edit | Action::Abort => {
                 if phase.status == PhaseStatus::Failed {
-                    format!("the {} failed: retry with r", phase.role)
+                    format!(
+                        "the {} failed: retry with {}",
+                        phase.role,
+                        self.key_label(Act::Reject)
+                    )
                 } else {
                     format!("the open checkpoint is the {}'s", phase.role)
                 }
@@ -140,8 +146,11 @@ impl App {
                     content: Some(text),
                     ..d
                 });
-                self.notice =
-                    Some("edit saved: the next role reads it; d shows the diff, a approves".into());
+                self.notice = Some(format!(
+                    "edit saved: the next role reads it; {} shows the diff, {} approves",
+                    self.key_label(Act::Diff),
+                    self.key_label(Act::Approve)
+                ));
             }
             Purpose::DenyReason { call_id } => {
                 let call_id = call_id.clone();
@@ -182,7 +191,10 @@ impl App {
             Answer::Once => self.answer_permission(call_id, true, false, None),
             Answer::Always => self.answer_permission(call_id, true, true, None),
             Answer::Deny => {
-                let title = "Why not? (optional: the agent reads it) · ctrl-s denies".to_owned();
+                let title = format!(
+                    "Why not? (optional: the agent reads it) · {} denies",
+                    self.keymap.label(&[Context::Editor], Act::Submit)
+                );
                 self.open_compose(Purpose::DenyReason { call_id }, title, "");
             }
         }

@@ -47,6 +47,16 @@ pub enum Context {
     Permission,
     /// Extra keys while replaying.
     Replay,
+    /// A question before quitting, aborting or discarding changes: its
+    /// keys say yes, any other key no.
+    Confirm,
+    /// The start screen's request box (other keys edit the request).
+    Start,
+    /// The start screen's list of recent sessions (other keys type a
+    /// filter).
+    Recent,
+    /// The stats view.
+    Stats,
 }
 
 impl Context {
@@ -99,6 +109,16 @@ pub enum Act {
     NextGate,
     PrevGate,
     Matrix,
+    /// Yes, to a question.
+    Confirm,
+    /// From the request to the recent sessions.
+    Recent,
+    /// Replay a saved session.
+    Replay,
+    /// Show the stats across sessions.
+    Stats,
+    /// Count the sessions again.
+    Refresh,
 }
 
 impl Act {
@@ -282,7 +302,48 @@ impl Keymap {
     }
 }
 
+/// What a label says for an act no key is bound to.
+pub const UNBOUND: &str = "(unbound)";
+
+/// The acts one context's handler takes: a subset of [`Act`] as an enum of
+/// its own, so the handler's `match` names every one of them and the
+/// compiler checks it. Made with [`context_acts!`].
+pub trait ContextActs: Sized {
+    /// The context's act for `act`, if the context takes it.
+    fn of(act: Act) -> Option<Self>;
+}
+
+/// Declares an enum of some of the [`Act`]s, by the same names, and its
+/// [`ContextActs`] conversion.
+macro_rules! context_acts {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $crate::tui::keymap::ContextActs for $name {
+            #[expect(
+                clippy::wildcard_enum_match_arm,
+                reason = "a context takes a few of the acts; the rest are not its to handle"
+            )]
+            fn of(act: $crate::tui::keymap::Act) -> Option<Self> {
+                match act {
+                    $($crate::tui::keymap::Act::$variant => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+pub(crate) use context_acts;
+
 /// The name a key event is bound by.
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "crossterm's other keys (function keys, media keys, …) have no name a binding can use"
+)]
 pub fn key_name(key: &KeyEvent) -> Option<String> {
     let base = match key.code {
         KeyCode::Char(' ') => "space".to_owned(),
@@ -309,6 +370,46 @@ pub fn key_name(key: &KeyEvent) -> Option<String> {
     })
 }
 
+/// A key as a line of text takes it, for the boxes that are typed in
+/// (the request, the list's filter, a search): the keys that edit text,
+/// and the rest as [`TextKey::Other`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextKey {
+    /// A character, with or without modifiers (the box decides).
+    Char(char),
+    Backspace,
+    Delete,
+    Left,
+    Right,
+    Home,
+    End,
+    Enter,
+    Esc,
+    /// Any other key.
+    Other,
+}
+
+impl TextKey {
+    #[expect(
+        clippy::wildcard_enum_match_arm,
+        reason = "crossterm's other keys (arrows up and down, function keys, …) edit no text"
+    )]
+    pub fn of(key: &KeyEvent) -> Self {
+        match key.code {
+            KeyCode::Char(c) => Self::Char(c),
+            KeyCode::Backspace => Self::Backspace,
+            KeyCode::Delete => Self::Delete,
+            KeyCode::Left => Self::Left,
+            KeyCode::Right => Self::Right,
+            KeyCode::Home => Self::Home,
+            KeyCode::End => Self::End,
+            KeyCode::Enter => Self::Enter,
+            KeyCode::Esc => Self::Esc,
+            _ => Self::Other,
+        }
+    }
+}
+
 impl Keymap {
     /// The act bound to `key` in the first of `contexts` that binds it.
     pub fn lookup(&self, contexts: &[Context], key: &KeyEvent) -> Option<Act> {
@@ -321,6 +422,31 @@ impl Keymap {
         })
     }
 
+    /// The act `key` stands for in `context`, as one of the acts the
+    /// context's handler takes (`A`); `None` when the key is bound to
+    /// nothing there, or to an act the handler does not take.
+    pub fn act_in<A: ContextActs>(&self, context: Context, key: &KeyEvent) -> Option<A> {
+        self.lookup(&[context], key).and_then(A::of)
+    }
+
+    /// The bindings of `context` the footer offers, in the file's order:
+    /// the first key, the hint and the act.
+    pub fn hints(&self, context: Context) -> impl Iterator<Item = (&str, &str, Act)> {
+        self.bindings
+            .iter()
+            .filter(move |b| b.context == context)
+            .filter_map(|b| Some((b.keys.first()?.as_str(), b.hint.as_deref()?, b.act)))
+    }
+
+    /// The key a label names for `act`: the first key bound to it in the
+    /// first of `contexts` that binds it, or [`UNBOUND`].
+    pub fn label(&self, contexts: &[Context], act: Act) -> &str {
+        contexts
+            .iter()
+            .find_map(|context| self.key_for(*context, act))
+            .unwrap_or(UNBOUND)
+    }
+
     /// A keymap with only what `text` binds.
     #[cfg(test)]
     fn empty_patched(text: &str) -> Result<Self, Vec<Diagnostic>> {
@@ -330,9 +456,7 @@ impl Keymap {
         .patch("keymap-default.toml", text)
     }
 
-    /// The first key bound to `act` in `context` (what the tests check a
-    /// patch against).
-    #[cfg(test)]
+    /// The first key bound to `act` in `context`.
     pub fn key_for(&self, context: Context, act: Act) -> Option<&str> {
         self.bindings
             .iter()

@@ -1,19 +1,21 @@
 //! The start screen: where a session starts when no request was given.
 //!
 //! A one-line editor for a new request over a short description of the
-//! pipeline that will run, and the recent sessions. Enter starts a new
-//! session with the text; Tab moves to the list, where typing filters it
-//! and Enter resumes a session that can go on (or replays one that ended),
-//! `ctrl-r` replays. `ctrl-t` opens the stats across sessions. Esc leaves.
-//! Pasted text arrives whole (bracketed paste) with its line breaks folded
-//! to spaces. The list is read off the UI task and appears when it is
-//! ready, so a full sessions folder never holds up typing. The stats open
-//! over the start screen, in the same terminal, and `q` comes back.
+//! pipeline that will run, and the recent sessions. The keys are the
+//! keymap's `start` context (by default Enter starts a new session with the
+//! text, Tab moves to the list, `ctrl-t` opens the stats across sessions,
+//! Esc leaves) and, in the list, its `recent` context (Enter resumes a
+//! session that can go on or replays one that ended, `ctrl-r` replays);
+//! other keys edit the request or type the list's filter. Pasted text
+//! arrives whole (bracketed paste) with its line breaks folded to spaces.
+//! The list is read off the UI task and appears when it is ready, so a full
+//! sessions folder never holds up typing. The stats open over the start
+//! screen, in the same terminal, and their way back comes back.
 
 use std::io;
 use std::pin::Pin;
 
-use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -22,6 +24,8 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use tokio::time::Instant;
 
 use super::Theme;
+use super::chrome::hint_spans;
+use super::keymap::{Act, Context, Keymap, TextKey, context_acts};
 use super::stats::StatsScreen;
 use super::terminal::{Modes, Step, View};
 use super::text::safe;
@@ -64,6 +68,7 @@ pub struct RequestBox<'a> {
     pub pipeline: &'a Pipeline,
     pub provider: &'a str,
     pub theme: &'a Theme,
+    pub keymap: &'a Keymap,
     pub recent: Vec<Recent>,
     /// Keys go to the list of recent sessions instead of the request.
     pub in_list: bool,
@@ -85,13 +90,19 @@ pub enum Outcome {
 
 impl<'a> RequestBox<'a> {
     /// An empty request, with no sessions listed yet.
-    pub fn new(pipeline: &'a Pipeline, provider: &'a str, theme: &'a Theme) -> Self {
+    pub fn new(
+        pipeline: &'a Pipeline,
+        provider: &'a str,
+        theme: &'a Theme,
+        keymap: &'a Keymap,
+    ) -> Self {
         Self {
             text: Vec::new(),
             cursor: 0,
             pipeline,
             provider,
             theme,
+            keymap,
             recent: Vec::new(),
             in_list: false,
             selected: 0,
@@ -116,73 +127,125 @@ impl<'a> RequestBox<'a> {
     }
 
     fn list_key(&mut self, key: &KeyEvent) -> Outcome {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let count = self.shown().len();
-        match key.code {
-            KeyCode::Esc | KeyCode::Tab => self.in_list = false,
-            KeyCode::Char('c') if ctrl => return Outcome::Cancel,
-            KeyCode::Char('t') if ctrl => return Outcome::Stats,
-            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Down => self.selected = (self.selected + 1).min(count.saturating_sub(1)),
-            KeyCode::Enter | KeyCode::Char('r') if ctrl || key.code == KeyCode::Enter => {
+        match self.keymap.act_in(Context::Recent, key) {
+            Some(RecentAct::Back) => self.in_list = false,
+            Some(RecentAct::Quit) => return Outcome::Cancel,
+            Some(RecentAct::Stats) => return Outcome::Stats,
+            Some(RecentAct::Up) => self.selected = self.selected.saturating_sub(1),
+            Some(RecentAct::Down) => {
+                self.selected = (self.selected + 1).min(count.saturating_sub(1));
+            }
+            Some(act @ (RecentAct::Open | RecentAct::Replay)) => {
                 if let Some(session) = self.shown().get(self.selected) {
                     let path = session.path.clone();
-                    return if key.code == KeyCode::Enter && session.resumable() {
+                    return if act == RecentAct::Open && session.resumable() {
                         Outcome::Resume(path)
                     } else {
                         Outcome::Replay(path)
                     };
                 }
             }
-            KeyCode::Backspace => {
-                self.filter.pop();
-                self.selected = 0;
-            }
-            KeyCode::Char(c) if !ctrl => {
-                self.filter.push(c);
-                self.selected = 0;
-            }
-            _ => {}
+            None => self.type_filter(key),
         }
         Outcome::Editing
     }
 
-    /// Handles one key.
+    /// A key the list's bindings leave alone edits its filter.
+    fn type_filter(&mut self, key: &KeyEvent) {
+        match TextKey::of(key) {
+            TextKey::Backspace => {
+                self.filter.pop();
+                self.selected = 0;
+            }
+            TextKey::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.filter.push(c);
+                self.selected = 0;
+            }
+            TextKey::Char(_)
+            | TextKey::Delete
+            | TextKey::Left
+            | TextKey::Right
+            | TextKey::Home
+            | TextKey::End
+            | TextKey::Enter
+            | TextKey::Esc
+            | TextKey::Other => {}
+        }
+    }
+
+    /// Handles one key: the keymap's `start` context (or `recent`, in the
+    /// list), else the key edits the request.
     pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {
         if self.in_list {
             return self.list_key(key);
         }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Tab if !self.recent.is_empty() => self.in_list = true,
-            KeyCode::Esc => return Outcome::Cancel,
-            KeyCode::Char('c') if ctrl => return Outcome::Cancel,
-            KeyCode::Char('t') if ctrl && !self.recent.is_empty() => return Outcome::Stats,
-            KeyCode::Char('u') if ctrl => {
-                self.text.drain(..self.cursor);
-                self.cursor = 0;
-            }
-            KeyCode::Enter => {
+        match self.keymap.act_in(Context::Start, key) {
+            Some(StartAct::Quit) => return Outcome::Cancel,
+            Some(StartAct::Recent) if !self.recent.is_empty() => self.in_list = true,
+            Some(StartAct::Stats) if !self.recent.is_empty() => return Outcome::Stats,
+            Some(StartAct::Recent | StartAct::Stats) => {}
+            Some(StartAct::Submit) => {
                 let text: String = self.text.iter().collect();
                 if !text.trim().is_empty() {
                     return Outcome::Submit(text.trim().to_owned());
                 }
             }
-            KeyCode::Char(c) if !ctrl => self.insert(&c.to_string()),
-            KeyCode::Backspace if self.cursor > 0 => {
+            None => self.edit(key),
+        }
+        Outcome::Editing
+    }
+
+    /// A key the request box's bindings leave alone edits the request.
+    fn edit(&mut self, key: &KeyEvent) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match TextKey::of(key) {
+            TextKey::Char('u') if ctrl => {
+                self.text.drain(..self.cursor);
+                self.cursor = 0;
+            }
+            TextKey::Char(c) if !ctrl => self.insert(&c.to_string()),
+            TextKey::Backspace if self.cursor > 0 => {
                 self.cursor -= 1;
                 self.text.remove(self.cursor);
             }
-            KeyCode::Delete if self.cursor < self.text.len() => {
+            TextKey::Delete if self.cursor < self.text.len() => {
                 self.text.remove(self.cursor);
             }
-            KeyCode::Left => self.cursor = self.cursor.saturating_sub(1),
-            KeyCode::Right => self.cursor = (self.cursor + 1).min(self.text.len()),
-            KeyCode::Home => self.cursor = 0,
-            KeyCode::End => self.cursor = self.text.len(),
-            _ => {}
+            TextKey::Left => self.cursor = self.cursor.saturating_sub(1),
+            TextKey::Right => self.cursor = (self.cursor + 1).min(self.text.len()),
+            TextKey::Home => self.cursor = 0,
+            TextKey::End => self.cursor = self.text.len(),
+            TextKey::Char(_)
+            | TextKey::Backspace
+            | TextKey::Delete
+            | TextKey::Enter
+            | TextKey::Esc
+            | TextKey::Other => {}
         }
-        Outcome::Editing
+    }
+}
+
+context_acts! {
+    /// The request box's keys.
+    enum StartAct {
+        Submit,
+        Recent,
+        Stats,
+        Quit,
+    }
+}
+
+context_acts! {
+    /// The list of recent sessions' keys.
+    enum RecentAct {
+        Open,
+        Replay,
+        Back,
+        Stats,
+        Down,
+        Up,
+        Quit,
     }
 }
 
@@ -225,6 +288,28 @@ impl RequestBox<'_> {
             })
             .collect();
         Paragraph::new(lines).render(inner, buf);
+    }
+}
+
+impl RequestBox<'_> {
+    /// The footer: the bindings of the context in force that do something
+    /// now; in the list, typing filters (said before the way back).
+    fn hints(&self) -> Vec<Span<'static>> {
+        let (context, recent) = if self.in_list {
+            (Context::Recent, true)
+        } else {
+            (Context::Start, !self.recent.is_empty())
+        };
+        let mut spans = Vec::new();
+        for (key, hint, act) in self.keymap.hints(context) {
+            if self.in_list && act == Act::Back {
+                spans.extend(hint_spans(self.theme, "type", "filter"));
+            }
+            if recent || !matches!(act, Act::Recent | Act::Stats) {
+                spans.extend(hint_spans(self.theme, key, hint));
+            }
+        }
+        spans
     }
 }
 
@@ -298,31 +383,7 @@ impl Widget for &RequestBox<'_> {
         if let Some(list) = list {
             self.render_recent(list, buf);
         }
-        let hints: &[(&str, &str)] = if self.in_list {
-            &[
-                ("enter", "open"),
-                ("ctrl-r", "replay"),
-                ("type", "filter"),
-                ("tab", "request"),
-                ("ctrl-t", "stats"),
-                ("ctrl-c", "quit"),
-            ]
-        } else if self.recent.is_empty() {
-            &[("enter", "start"), ("esc", "quit")]
-        } else {
-            &[
-                ("enter", "start"),
-                ("tab", "recent sessions"),
-                ("ctrl-t", "stats"),
-                ("esc", "quit"),
-            ]
-        };
-        let mut spans = Vec::new();
-        for (key, what) in hints {
-            spans.push(Span::styled(format!(" {key}"), self.theme.key));
-            spans.push(Span::styled(format!(" {what} "), self.theme.dim));
-        }
-        Line::from(spans).render(footer, buf);
+        Line::from(self.hints()).render(footer, buf);
     }
 }
 
@@ -359,8 +420,9 @@ where
             Outcome::Editing => Step::Answered,
             Outcome::Stats => {
                 let theme = self.request.theme.clone();
+                let keymap = self.request.keymap.clone();
                 let count = self.count.clone();
-                self.stats = Some(StatsScreen::new(theme, self.sessions_dir, count));
+                self.stats = Some(StatsScreen::new(theme, keymap, self.sessions_dir, count));
                 Step::Answered
             }
             done @ (Outcome::Submit(_)
@@ -435,12 +497,13 @@ where
 
 /// Asks for a request in the terminal; [`Outcome::Cancel`] when the user
 /// leaves. `recent` gives the saved sessions, listed once it is ready;
-/// `ctrl-t` shows the stats of the sessions in `sessions_dir`, which
+/// the stats key shows the stats of the sessions in `sessions_dir`, which
 /// `count` counts, and comes back.
 pub async fn ask<F>(
     pipeline: &Pipeline,
     provider: &str,
     theme: &Theme,
+    keymap: Keymap,
     recent: impl Future<Output = Vec<Recent>>,
     sessions_dir: &str,
     count: F,
@@ -449,7 +512,7 @@ where
     F: Fn() -> Stats + Clone + Send + 'static,
 {
     let mut screen = StartScreen {
-        request: RequestBox::new(pipeline, provider, theme),
+        request: RequestBox::new(pipeline, provider, theme, &keymap),
         recent: Some(Box::pin(recent)),
         sessions_dir,
         count,
@@ -466,6 +529,7 @@ where
 mod tests {
     use super::*;
     use crate::pipeline::{SkillsFile, load_pipeline};
+    use crossterm::event::KeyCode;
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
@@ -475,7 +539,8 @@ mod tests {
     fn editing_and_submitting() {
         let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
         let theme = Theme::mono();
-        let mut b = RequestBox::new(&pipeline, "offline", &theme);
+        let keymap = Keymap::default();
+        let mut b = RequestBox::new(&pipeline, "offline", &theme, &keymap);
         assert_eq!(
             b.on_key(&key(KeyCode::Enter)),
             Outcome::Editing,
@@ -500,6 +565,7 @@ mod tests {
     fn the_list_filters_and_opens_sessions() {
         let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
         let theme = Theme::mono();
+        let keymap = Keymap::default();
         let recent = |id: &str, status: &str, request: &str| Recent {
             path: PathBuf::from(format!("{id}.jsonl")),
             id: id.into(),
@@ -514,7 +580,7 @@ mod tests {
                 recent("a", "finished", "Add an audit log"),
                 recent("b", "interrupted", "Add rate limiting"),
             ],
-            ..RequestBox::new(&pipeline, "offline", &theme)
+            ..RequestBox::new(&pipeline, "offline", &theme, &keymap)
         };
         b.on_key(&key(KeyCode::Tab));
         assert!(b.in_list);
@@ -536,6 +602,23 @@ mod tests {
         assert_eq!(b.on_key(&ctrl_r), Outcome::Replay(PathBuf::from("b.jsonl")));
         b.on_key(&key(KeyCode::Tab));
         assert!(!b.in_list);
+    }
+
+    #[test]
+    fn the_keys_and_the_footer_follow_the_keymap() {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let theme = Theme::mono();
+        let text = "[[start]]\non = \"ctrl-g\"\naction = \"submit\"\n";
+        let keymap = Keymap::patched("keymap.toml", text).expect("valid");
+        let mut b = RequestBox::new(&pipeline, "offline", &theme, &keymap);
+        let footer: String = b.hints().iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(footer, " ctrl-g start  esc quit ");
+        for c in "Go".chars() {
+            b.on_key(&key(KeyCode::Char(c)));
+        }
+        assert_eq!(b.on_key(&key(KeyCode::Enter)), Outcome::Editing);
+        let ctrl_g = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL);
+        assert_eq!(b.on_key(&ctrl_g), Outcome::Submit("Go".into()));
     }
 
     /// What the terminal was sent, kept for the test to read.
@@ -561,7 +644,8 @@ mod tests {
 
         let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
         let theme = Theme::mono();
-        let mut request = RequestBox::new(&pipeline, "offline", &theme);
+        let keymap = Keymap::default();
+        let mut request = RequestBox::new(&pipeline, "offline", &theme, &keymap);
         request.recent = vec![Recent {
             path: PathBuf::from("a.jsonl"),
             id: "a".into(),
