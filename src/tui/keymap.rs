@@ -324,10 +324,8 @@ macro_rules! context_acts {
         }
 
         impl $crate::tui::keymap::ContextActs for $name {
-            #[expect(
-                clippy::wildcard_enum_match_arm,
-                reason = "a context takes a few of the acts; the rest are not its to handle"
-            )]
+            // The one catch-all over the acts: a context takes a few of
+            // them, and the rest are not its to handle.
             fn of(act: $crate::tui::keymap::Act) -> Option<Self> {
                 match act {
                     $($crate::tui::keymap::Act::$variant => Some(Self::$variant),)+

@@ -144,7 +144,17 @@ impl<'t> Renderer<'t> {
             Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. } => {
                 self.links.push((self.inline.len(), clean(&dest_url)));
             }
-            _ => {}
+            // Rows and cells are laid out when they end; the rest is not
+            // enabled or is shown as plain text.
+            Tag::TableRow
+            | Tag::TableCell
+            | Tag::FootnoteDefinition(_)
+            | Tag::DefinitionList
+            | Tag::DefinitionListTitle
+            | Tag::DefinitionListDefinition
+            | Tag::Superscript
+            | Tag::Subscript
+            | Tag::MetadataBlock(_) => {}
         }
     }
 
@@ -182,7 +192,13 @@ impl<'t> Renderer<'t> {
                 self.styles.pop();
             }
             TagEnd::Link | TagEnd::Image => self.close_link(),
-            _ => {}
+            TagEnd::FootnoteDefinition
+            | TagEnd::DefinitionList
+            | TagEnd::DefinitionListTitle
+            | TagEnd::DefinitionListDefinition
+            | TagEnd::Superscript
+            | TagEnd::Subscript
+            | TagEnd::MetadataBlock(_) => {}
         }
     }
 

@@ -357,10 +357,13 @@ fn diff_of_an_edit_against_the_draft() {
     let events = record(REQUEST);
     let n = after(&events, |k| matches!(k, EventKind::GateOpened { .. }));
     let mut edited = events[..n].to_vec();
-    let content = match &events[n - 2].kind {
-        EventKind::Artifact { content, .. } => content.clone(),
-        other => unreachable!("an artifact comes before the gate, not {other:?}"),
+    let EventKind::Artifact { content, .. } = &events[n - 2].kind else {
+        unreachable!(
+            "an artifact comes before the gate, not {:?}",
+            events[n - 2].kind
+        );
     };
+    let content = content.clone();
     edited.push(Event {
         seq: n as u64,
         t: events[n - 1].t,
