@@ -9,7 +9,7 @@
 //! `&#27;` would otherwise bring control characters back.
 //!
 //! The renderer here walks the parser's events and lays out blocks and
-//! inline text; [`table`] lays out tables and [`wrap`] fits styled text to
+//! inline text; `table` lays out tables and `wrap` fits styled text to
 //! a width.
 
 mod table;
