@@ -8,6 +8,7 @@
 //! answer is a [`Command`] sent to the engine; the decision itself is
 //! recorded by the engine and comes back as an event.
 
+use super::act::SessionAct;
 use super::app::{App, Screen};
 use super::compose::{Compose, Purpose};
 use super::keymap::{Act, Context};
@@ -27,15 +28,15 @@ pub enum Answer {
     Deny,
 }
 
-/// The keymap's act for a gate's decision.
-fn act_of(action: Action) -> Act {
+/// The session's act for a gate's decision.
+fn act_of(action: Action) -> SessionAct {
     match action {
-        Action::Approve => Act::Approve,
-        Action::ApproveWithNotes => Act::ApproveWithNotes,
-        Action::Edit => Act::Edit,
-        Action::Reject => Act::Reject,
-        Action::Return => Act::Return,
-        Action::Abort => Act::Abort,
+        Action::Approve => SessionAct::Approve,
+        Action::ApproveWithNotes => SessionAct::ApproveWithNotes,
+        Action::Edit => SessionAct::Edit,
+        Action::Reject => SessionAct::Reject,
+        Action::Return => SessionAct::Return,
+        Action::Abort => SessionAct::Abort,
     }
 }
 
@@ -44,7 +45,7 @@ impl App {
     /// box (notes, an edit, feedback, the return's reason) or after asking
     /// (abort); refused with a reason when it does not apply.
     pub(super) fn gate_act(&mut self, action: Action) {
-        if !self.available(act_of(action)) {
+        if !self.can(act_of(action)) {
             self.notice = Some(self.why_not(action));
             return;
         }

@@ -29,6 +29,7 @@
     clippy::allow_attributes_without_reason
 )]
 
+pub mod act;
 pub mod app;
 pub mod artifact;
 pub mod board;
