@@ -391,6 +391,7 @@ where
 
 #[cfg(test)]
 mod tests {
+    use crossterm::event::{KeyCode, KeyModifiers};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
@@ -428,5 +429,23 @@ mod tests {
         let counted = screen(&empty, false);
         assert!(counted.contains("0 sessions"), "{counted}");
         assert!(counted.contains("No sessions yet"), "{counted}");
+    }
+
+    #[tokio::test]
+    async fn the_keys_and_the_footer_follow_the_keymap() {
+        let text = "[[stats]]\non = \"x\"\naction = \"back\"\n";
+        let keymap = Keymap::patched("keymap.toml", text).expect("valid");
+        let mut screen = StatsScreen::new(Theme::mono(), keymap, "/tmp/sessions", Stats::default);
+        screen.counted().await.expect("counted");
+        let mut terminal = Terminal::new(TestBackend::new(90, 24)).expect("terminal");
+        terminal
+            .draw(|f| f.render_widget(&screen.view(), f.area()))
+            .expect("draw");
+        let drawn = terminal.backend().to_string();
+        let footer = drawn.lines().last().expect("a footer");
+        assert!(footer.contains(" x close  r count again "), "{footer}");
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(screen.on_key(&key('q')), Step::Quiet, "q no longer closes");
+        assert_eq!(screen.on_key(&key('x')), Step::Done(()));
     }
 }
