@@ -39,7 +39,15 @@ async fn read_request(
             let recent = async { recent.await.unwrap_or_default() };
             let theme = super::theme(g)?;
             let (name, _, count) = super::stats::counter(g)?;
-            let start = tui::start::ask(pipeline, provider, &theme, recent, &name, count);
+            let start = tui::start::ask(
+                pipeline,
+                provider,
+                &theme,
+                super::keymap()?,
+                recent,
+                &name,
+                count,
+            );
             return Ok(start.await?);
         }
         None => {

@@ -37,7 +37,7 @@ pub async fn stats(g: &Global, as_json: bool, tui: bool) -> Exit {
                 "stdout is not a terminal: use `stats` or `stats --json`",
             ));
         }
-        crate::tui::stats::show(&super::theme(g)?, &name, count).await?;
+        crate::tui::stats::show(&super::theme(g)?, super::keymap()?, &name, count).await?;
         return Ok(exit::OK);
     }
     let stats = count();

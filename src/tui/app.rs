@@ -5,8 +5,8 @@
 //! events), where the events come from ([`Source`]: a live engine or a
 //! recorded log), and view-local state: focus, scroll, the open [`Screen`]
 //! and [`Overlay`]. A key goes to the open overlay first, which consumes it
-//! ([`super::overlay`]); else the keymap turns it into an [`Act`] for the
-//! screen in front: the board ([`super::board`]), an artifact or a diff
+//! ([`super::overlay`]); else the keymap turns it into an act for the
+//! screen in front ([`super::act`]): the board ([`super::board`]), an artifact or a diff
 //! ([`super::artifact`]), the gate ([`super::gate`]) or the replay
 //! ([`super::replay`]). Acts that answer the engine become [`Command`]s;
 //! nothing here writes the log or touches the terminal. Drawing is in
@@ -16,16 +16,15 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use tokio::sync::mpsc;
 
-use super::artifact::diff_base;
+use super::act::SessionAct;
 use super::compose::Purpose;
-use super::gate::Answer;
-use super::keymap::{Act, Context, Keymap};
+use super::keymap::{Act, Context, ContextActs as _, Keymap};
 use super::overlay::{self, Overlay};
-use super::replay::{Player, ReplayAct};
+use super::replay::Player;
 use super::rows::RowCache;
 use super::theme::Theme;
 use crate::protocol::{Command, Update};
-use crate::session::{Action, EventKind, PhaseState, PhaseStatus, SessionState};
+use crate::session::{Action, EventKind, PhaseStatus, SessionState};
 
 /// Where events come from.
 #[derive(Debug)]
@@ -196,6 +195,24 @@ impl App {
         self.overlay = overlay;
     }
 
+    /// The key bindings in force.
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    /// Takes these key bindings (a user's keymap.toml over the defaults).
+    pub fn set_keymap(&mut self, keymap: Keymap) {
+        self.keymap = keymap;
+    }
+
+    /// The key a message names for `act`: its first key in the contexts
+    /// in force, else on the board.
+    pub(super) fn key_label(&self, act: Act) -> String {
+        let mut contexts = self.contexts();
+        contexts.push(Context::Board);
+        self.keymap.label(&contexts, act).to_owned()
+    }
+
     /// The time elapsed figures are measured to.
     pub fn now(&self) -> DateTime<Utc> {
         self.now
@@ -278,7 +295,7 @@ impl App {
     }
 
     /// Whether quitting now would stop work in progress.
-    fn work_in_progress(&self) -> bool {
+    pub(super) fn work_in_progress(&self) -> bool {
         self.is_live() && !self.state.is_over()
     }
 
@@ -328,65 +345,6 @@ impl App {
         }
     }
 
-    fn attempts_left(&self, phase: &PhaseState) -> bool {
-        let max = self
-            .state
-            .pipeline
-            .as_ref()
-            .map_or(u32::MAX, |p| p.max_attempts);
-        phase.status == PhaseStatus::Failed || (phase.attempts.len() as u64) < u64::from(max)
-    }
-
-    /// Whether an act does something right now (the footer shows only these).
-    pub fn available(&self, act: Act) -> bool {
-        let gate = self.gate_phase().filter(|_| self.is_live());
-        let gate_state = gate.map(|i| &self.state.phases[i]);
-        let failed = gate_state.is_some_and(|p| p.status == PhaseStatus::Failed);
-        let shown = self.state.phases.get(self.shown_phase());
-        match act {
-            Act::Approve | Act::ApproveWithNotes | Act::Edit => gate.is_some() && !failed,
-            Act::Reject => gate_state.is_some_and(|p| self.attempts_left(p)),
-            Act::Return => gate.is_some_and(|i| i > 0),
-            Act::Abort => gate.is_some(),
-            Act::Cancel => {
-                self.is_live()
-                    && self
-                        .state
-                        .phases
-                        .iter()
-                        .any(|p| p.status == PhaseStatus::Running)
-            }
-            Act::Open => shown.is_some_and(|p| !p.attempts.is_empty()),
-            Act::Matrix => !self.state.phases.is_empty(),
-            Act::Diff => shown.is_some_and(|p| diff_base(p, None).is_some()),
-            Act::PrevAttempt | Act::NextAttempt => shown.is_some_and(|p| p.attempts.len() > 1),
-            Act::NextMatch | Act::PrevMatch => self.search.is_some(),
-            Act::Left
-            | Act::Right
-            | Act::Down
-            | Act::Up
-            | Act::PageDown
-            | Act::PageUp
-            | Act::Top
-            | Act::Bottom
-            | Act::Back
-            | Act::Help
-            | Act::Quit
-            | Act::Search
-            | Act::Submit
-            | Act::Undo
-            | Act::Redo => true,
-            Act::PlayPause
-            | Act::StepForward
-            | Act::StepBack
-            | Act::Faster
-            | Act::Slower
-            | Act::NextGate
-            | Act::PrevGate => self.is_replay(),
-            Act::PermitOnce | Act::PermitAlways | Act::Deny => self.pending_permission().is_some(),
-        }
-    }
-
     /// Handles one key press: the open overlay consumes it, else the
     /// keymap makes it an act for the screen.
     pub fn on_key(&mut self, key: &KeyEvent) -> Flow {
@@ -394,10 +352,14 @@ impl App {
         if let Some(open) = self.overlay.take() {
             return self.on_overlay(open.on_key(key, &self.keymap));
         }
-        let Some(act) = self.keymap.lookup(&self.contexts(), key) else {
-            return Flow::Continue;
-        };
-        self.act(act)
+        match self
+            .keymap
+            .lookup(&self.contexts(), key)
+            .and_then(SessionAct::of)
+        {
+            Some(act) => self.act(act),
+            None => Flow::Continue,
+        }
     }
 
     /// Carries out what a key did to the open overlay.
@@ -429,101 +391,17 @@ impl App {
             MouseEventKind::Down(MouseButton::Left) if self.screen == Screen::Board => {
                 return self.click(*mouse);
             }
-            _ => return false,
+            MouseEventKind::Down(_)
+            | MouseEventKind::Up(_)
+            | MouseEventKind::Drag(_)
+            | MouseEventKind::Moved
+            | MouseEventKind::ScrollLeft
+            | MouseEventKind::ScrollRight => return false,
         }
         true
     }
 
-    fn act(&mut self, act: Act) -> Flow {
-        let count = self.state.phases.len();
-        match act {
-            Act::Quit => {
-                if self.work_in_progress() {
-                    self.overlay = Some(Overlay::ConfirmQuit);
-                } else {
-                    return Flow::Quit;
-                }
-            }
-            Act::Help => self.overlay = Some(Overlay::Help),
-            Act::Matrix => self.overlay = Some(Overlay::Matrix),
-            Act::Back => {
-                if self.search.take().is_none() {
-                    if let Screen::Diff { phase, .. } = self.screen {
-                        self.screen = Screen::Artifact {
-                            phase,
-                            attempt: None,
-                        };
-                    } else {
-                        self.screen = Screen::Board;
-                    }
-                    self.scroll = 0;
-                }
-            }
-            Act::Left | Act::Right if count > 0 => {
-                let target = if act == Act::Left {
-                    self.shown_phase().saturating_sub(1)
-                } else {
-                    (self.shown_phase() + 1).min(count - 1)
-                };
-                self.focus = target;
-                self.follow = false;
-                self.scroll = 0;
-                if let Screen::Artifact { .. } = self.screen {
-                    self.screen = Screen::Artifact {
-                        phase: target,
-                        attempt: None,
-                    };
-                }
-            }
-            Act::Left | Act::Right | Act::Submit | Act::Undo | Act::Redo => {}
-            Act::Down => self.scroll_by(1),
-            Act::Up => self.scroll = self.scroll.saturating_sub(1),
-            Act::PageDown => self.scroll_by(self.page()),
-            Act::PageUp => self.scroll = self.scroll.saturating_sub(self.page()),
-            Act::Top | Act::Bottom if self.is_replay() && self.screen == Screen::Board => {
-                self.seek_end(act == Act::Bottom);
-            }
-            Act::Top => self.scroll = 0,
-            Act::Bottom => self.scroll = self.max_scroll(),
-            Act::Open => {
-                if self.available(Act::Open) {
-                    self.screen = Screen::Artifact {
-                        phase: self.focus,
-                        attempt: None,
-                    };
-                    self.scroll = 0;
-                }
-            }
-            Act::Search => self.overlay = Some(Overlay::SearchInput(String::new())),
-            Act::NextMatch | Act::PrevMatch => self.jump_to_match(act == Act::NextMatch, false),
-            Act::PrevAttempt | Act::NextAttempt => self.step_attempt(act == Act::NextAttempt),
-            Act::Diff => self.open_diff(),
-            Act::Approve => self.gate_act(Action::Approve),
-            Act::ApproveWithNotes => self.gate_act(Action::ApproveWithNotes),
-            Act::Edit => self.gate_act(Action::Edit),
-            Act::Reject => self.gate_act(Action::Reject),
-            Act::Return => self.gate_act(Action::Return),
-            Act::Abort => self.gate_act(Action::Abort),
-            Act::Cancel => {
-                if self.available(Act::Cancel) {
-                    self.send(Command::Cancel);
-                }
-            }
-            Act::PlayPause => self.replay_act(ReplayAct::PlayPause),
-            Act::StepForward => self.replay_act(ReplayAct::StepForward),
-            Act::StepBack => self.replay_act(ReplayAct::StepBack),
-            Act::Faster => self.replay_act(ReplayAct::Faster),
-            Act::Slower => self.replay_act(ReplayAct::Slower),
-            Act::NextGate => self.replay_act(ReplayAct::NextGate),
-            Act::PrevGate => self.replay_act(ReplayAct::PrevGate),
-            Act::PermitOnce => self.permission_act(Answer::Once),
-            Act::PermitAlways => self.permission_act(Answer::Always),
-            Act::Deny => self.permission_act(Answer::Deny),
-        }
-        Flow::Continue
-    }
-
-    fn page(&self) -> usize {
+    pub(super) fn page(&self) -> usize {
         usize::from(self.size.1.saturating_sub(6)).max(1)
     }
 

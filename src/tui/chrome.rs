@@ -15,6 +15,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
+use super::Theme;
 use super::app::{App, Source};
 use super::board::SPINNER;
 use super::keymap::Act;
@@ -22,7 +23,7 @@ use super::text::{clip, safe};
 use crate::session::{PhaseStatus, SessionStatus};
 
 pub(super) fn tokens(n: u64) -> String {
-    #[allow(clippy::cast_precision_loss)] // A display figure.
+    #[expect(clippy::cast_precision_loss, reason = "a display figure")]
     match n {
         0..1000 => n.to_string(),
         _ => format!("{:.1}k", n as f64 / 1000.0),
@@ -94,10 +95,11 @@ pub(super) fn timeline(app: &App, player: &super::replay::Player, area: Rect, bu
     let right = format!(" {} · {} ", safe(&phase), player.speed_label());
     let width =
         usize::from(area.width).saturating_sub(left.chars().count() + right.chars().count());
-    #[allow(
+    #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
-        clippy::cast_precision_loss
+        clippy::cast_precision_loss,
+        reason = "a share of the width, between 0 and the width"
     )]
     let filled = ((width as f64) * done).round() as usize;
     Line::from(vec![
@@ -170,13 +172,10 @@ pub(super) fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
 pub(super) fn hints(app: &App, area: Rect, buf: &mut Buffer) {
     let mut offered: Vec<(&str, &str, Act)> = Vec::new();
     for context in app.contexts() {
-        for b in app.keymap.bindings.iter().filter(|b| b.context == context) {
+        for (key, hint, act) in app.keymap.hints(context) {
             // A key a more specific context already claims is not offered twice.
-            if let (Some(hint), Some(key)) = (&b.hint, b.keys.first())
-                && app.available(b.act)
-                && !offered.iter().any(|(k, ..)| k == key)
-            {
-                offered.push((key, hint, b.act));
+            if app.available(act) && !offered.iter().any(|(k, ..)| *k == key) {
+                offered.push((key, hint, act));
             }
         }
     }
@@ -195,12 +194,15 @@ pub(super) fn hints(app: &App, area: Rect, buf: &mut Buffer) {
     });
     let spans: Vec<Span> = fitting
         .chain(last)
-        .flat_map(|(key, hint, _)| {
-            [
-                Span::styled(format!(" {key}"), app.theme.key),
-                Span::styled(format!(" {hint} "), app.theme.dim),
-            ]
-        })
+        .flat_map(|(key, hint, _)| hint_spans(&app.theme, key, hint))
         .collect();
     Line::from(spans).render(area, buf);
+}
+
+/// A key and what it does, as every footer shows them.
+pub(super) fn hint_spans(theme: &Theme, key: &str, what: &str) -> [Span<'static>; 2] {
+    [
+        Span::styled(format!(" {key}"), theme.key),
+        Span::styled(format!(" {what} "), theme.dim),
+    ]
 }

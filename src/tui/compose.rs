@@ -8,7 +8,7 @@
 //! never sends anything itself: [`Compose::on_key`] says what happened and
 //! the app turns a submission into a decision.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -16,7 +16,8 @@ use ratatui::widgets::{Block, Clear, Widget};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use super::Theme;
-use super::keymap::{Act, Context, Keymap};
+use super::keymap::{Act, Context, Keymap, TextKey, context_acts};
+use super::overlay::Confirm;
 use super::text::clip;
 
 /// What the text will become.
@@ -32,6 +33,19 @@ pub enum Purpose {
     Edit,
     /// Why a command is denied (optional), for the agent to read.
     DenyReason { call_id: String },
+}
+
+context_acts! {
+    /// The keys the editor context takes from the text box.
+    enum Editor {
+        Submit,
+        Back,
+        Undo,
+        Redo,
+        Search,
+        NextMatch,
+        PrevMatch,
+    }
 }
 
 /// What a key did.
@@ -108,14 +122,14 @@ impl Compose {
         self.problem = None;
         if self.confirm_discard {
             self.confirm_discard = false;
-            return match key.code {
-                KeyCode::Char('y') => Outcome::Cancelled,
-                _ => Outcome::Editing,
+            return match keymap.act_in(Context::Confirm, key) {
+                Some(Confirm::Confirm) => Outcome::Cancelled,
+                Some(Confirm::Quit) | None => Outcome::Editing,
             };
         }
         if let Some(query) = &mut self.search {
-            match key.code {
-                KeyCode::Enter => {
+            match TextKey::of(key) {
+                TextKey::Enter => {
                     let query = literal(query);
                     self.search = None;
                     if self.editor.set_search_pattern(query).is_ok()
@@ -124,54 +138,66 @@ impl Compose {
                         self.problem = Some("no match".into());
                     }
                 }
-                KeyCode::Esc => self.search = None,
-                KeyCode::Backspace => {
+                TextKey::Esc => self.search = None,
+                TextKey::Backspace => {
                     query.pop();
                 }
-                KeyCode::Char(c) => query.push(c),
-                _ => {}
+                TextKey::Char(c) => query.push(c),
+                TextKey::Delete
+                | TextKey::Left
+                | TextKey::Right
+                | TextKey::Home
+                | TextKey::End
+                | TextKey::Other => {}
             }
             return Outcome::Editing;
         }
-        match keymap.lookup(&[Context::Editor], key) {
-            Some(Act::Submit) => return self.submit(),
-            Some(Act::Back) if self.modified() => self.confirm_discard = true,
-            Some(Act::Back) => return Outcome::Cancelled,
-            Some(Act::Undo) => {
+        match keymap.act_in(Context::Editor, key) {
+            Some(Editor::Submit) => return self.submit(keymap),
+            Some(Editor::Back) if self.modified() => self.confirm_discard = true,
+            Some(Editor::Back) => return Outcome::Cancelled,
+            Some(Editor::Undo) => {
                 self.editor.undo();
             }
-            Some(Act::Redo) => {
+            Some(Editor::Redo) => {
                 self.editor.redo();
             }
-            Some(Act::Search) => self.search = Some(String::new()),
-            Some(Act::NextMatch) => {
+            Some(Editor::Search) => self.search = Some(String::new()),
+            Some(Editor::NextMatch) => {
                 self.editor.search_forward(false);
             }
-            Some(Act::PrevMatch) => {
+            Some(Editor::PrevMatch) => {
                 self.editor.search_back(false);
             }
-            _ => {
+            None => {
                 self.editor.input(*key);
             }
         }
         Outcome::Editing
     }
 
-    fn submit(&mut self) -> Outcome {
+    fn submit(&mut self, keymap: &Keymap) -> Outcome {
         let text = self.text();
         let empty = text.trim().is_empty();
         let problem = match self.purpose {
-            Purpose::Notes if empty => Some("write a note, or press esc to cancel"),
+            Purpose::Notes if empty => Some(format!(
+                "write a note, or press {} to cancel",
+                keymap.label(&[Context::Editor], Act::Back)
+            )),
             Purpose::Feedback { required: true } if empty => {
-                Some("say what to change: the next attempt reads this")
+                Some("say what to change: the next attempt reads this".to_owned())
             }
-            Purpose::Edit if !self.modified() => Some("nothing changed"),
-            Purpose::Edit if empty => Some("an artifact cannot be empty"),
-            _ => None,
+            Purpose::Edit if !self.modified() => Some("nothing changed".to_owned()),
+            Purpose::Edit if empty => Some("an artifact cannot be empty".to_owned()),
+            Purpose::Notes
+            | Purpose::Feedback { .. }
+            | Purpose::Reason { .. }
+            | Purpose::Edit
+            | Purpose::DenyReason { .. } => None,
         };
         match problem {
             Some(p) => {
-                self.problem = Some(p.to_owned());
+                self.problem = Some(p);
                 Outcome::Editing
             }
             None if self.purpose == Purpose::Edit => Outcome::Submitted(text),
@@ -212,7 +238,10 @@ impl Compose {
         let line = if self.confirm_discard {
             Line::from(vec![
                 Span::styled(" Discard your changes? ", theme.awaiting),
-                Span::styled("y", theme.key),
+                Span::styled(
+                    keymap.label(&[Context::Confirm], Act::Confirm).to_owned(),
+                    theme.key,
+                ),
                 Span::raw(" discard · any other key keeps editing"),
             ])
         } else if let Some(query) = &self.search {
@@ -224,18 +253,12 @@ impl Compose {
         } else if let Some(problem) = &self.problem {
             Line::styled(format!(" {problem}"), theme.failed)
         } else {
-            let mut spans = Vec::new();
-            for b in keymap
-                .bindings
-                .iter()
-                .filter(|b| b.context == Context::Editor)
-            {
-                if let (Some(hint), Some(key)) = (&b.hint, b.keys.first()) {
-                    spans.push(Span::styled(format!(" {key}"), theme.key));
-                    spans.push(Span::styled(format!(" {hint} "), theme.dim));
-                }
-            }
-            Line::from(spans)
+            Line::from(
+                keymap
+                    .hints(Context::Editor)
+                    .flat_map(|(key, hint, _)| super::chrome::hint_spans(theme, key, hint))
+                    .collect::<Vec<_>>(),
+            )
         };
         line.render(status, buf);
     }
@@ -244,7 +267,7 @@ impl Compose {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyModifiers;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn press(c: &mut Compose, code: KeyCode, modifiers: KeyModifiers) -> Outcome {
         c.on_key(&KeyEvent::new(code, modifiers), &Keymap::default())

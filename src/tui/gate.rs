@@ -8,9 +8,10 @@
 //! answer is a [`Command`] sent to the engine; the decision itself is
 //! recorded by the engine and comes back as an event.
 
+use super::act::SessionAct;
 use super::app::{App, Screen};
 use super::compose::{Compose, Purpose};
-use super::keymap::Act;
+use super::keymap::{Act, Context};
 use super::overlay::Overlay;
 use crate::protocol::{Command, PermissionAnswer};
 use crate::session::fold::PermissionRequest;
@@ -27,15 +28,15 @@ pub enum Answer {
     Deny,
 }
 
-/// The keymap's act for a gate's decision.
-fn act_of(action: Action) -> Act {
+/// The session's act for a gate's decision.
+fn act_of(action: Action) -> SessionAct {
     match action {
-        Action::Approve => Act::Approve,
-        Action::ApproveWithNotes => Act::ApproveWithNotes,
-        Action::Edit => Act::Edit,
-        Action::Reject => Act::Reject,
-        Action::Return => Act::Return,
-        Action::Abort => Act::Abort,
+        Action::Approve => SessionAct::Approve,
+        Action::ApproveWithNotes => SessionAct::ApproveWithNotes,
+        Action::Edit => SessionAct::Edit,
+        Action::Reject => SessionAct::Reject,
+        Action::Return => SessionAct::Return,
+        Action::Abort => SessionAct::Abort,
     }
 }
 
@@ -44,7 +45,7 @@ impl App {
     /// box (notes, an edit, feedback, the return's reason) or after asking
     /// (abort); refused with a reason when it does not apply.
     pub(super) fn gate_act(&mut self, action: Action) {
-        if !self.available(act_of(action)) {
+        if !self.can(act_of(action)) {
             self.notice = Some(self.why_not(action));
             return;
         }
@@ -62,8 +63,10 @@ impl App {
             Action::Edit => {
                 let text = state.effective_artifact().unwrap_or_default().to_owned();
                 let title = format!(
-                    "Editing the {} · ctrl-s saves, esc cancels",
-                    state.artifact_name
+                    "Editing the {} · {} saves, {} cancels",
+                    state.artifact_name,
+                    self.keymap.label(&[Context::Editor], Act::Submit),
+                    self.keymap.label(&[Context::Editor], Act::Back),
                 );
                 self.open_compose(Purpose::Edit, title, &text);
             }
@@ -103,7 +106,11 @@ impl App {
             Action::Return => "there is no earlier phase to return to".into(),
             Action::Approve | Action::ApproveWithNotes | Action::Edit | Action::Abort => {
                 if phase.status == PhaseStatus::Failed {
-                    format!("the {} failed: retry with r", phase.role)
+                    format!(
+                        "the {} failed: retry with {}",
+                        phase.role,
+                        self.key_label(Act::Reject)
+                    )
                 } else {
                     format!("the open checkpoint is the {}'s", phase.role)
                 }
@@ -140,8 +147,11 @@ impl App {
                     content: Some(text),
                     ..d
                 });
-                self.notice =
-                    Some("edit saved: the next role reads it; d shows the diff, a approves".into());
+                self.notice = Some(format!(
+                    "edit saved: the next role reads it; {} shows the diff, {} approves",
+                    self.key_label(Act::Diff),
+                    self.key_label(Act::Approve)
+                ));
             }
             Purpose::DenyReason { call_id } => {
                 let call_id = call_id.clone();
@@ -182,7 +192,10 @@ impl App {
             Answer::Once => self.answer_permission(call_id, true, false, None),
             Answer::Always => self.answer_permission(call_id, true, true, None),
             Answer::Deny => {
-                let title = "Why not? (optional: the agent reads it) · ctrl-s denies".to_owned();
+                let title = format!(
+                    "Why not? (optional: the agent reads it) · {} denies",
+                    self.keymap.label(&[Context::Editor], Act::Submit)
+                );
                 self.open_compose(Purpose::DenyReason { call_id }, title, "");
             }
         }

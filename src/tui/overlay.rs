@@ -11,7 +11,7 @@
 //! the keymap contexts whose keys the footer offers while it is open
 //! ([`Overlay::contexts`]).
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -20,7 +20,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use super::app::App;
 use super::compose::{self, Compose, Purpose};
-use super::keymap::{Act, Context, Keymap, key_name};
+use super::keymap::{Act, Context, Keymap, TextKey, context_acts};
 use super::text::{clip, safe, wrap};
 use crate::session::fold::PermissionRequest;
 
@@ -82,20 +82,15 @@ impl Overlay {
                 compose::Outcome::Cancelled => Outcome::Closed,
                 compose::Outcome::Submitted(text) => Outcome::Submitted(compose.purpose, text),
             },
-            Self::ConfirmQuit => {
-                if matches!(key_name(key).as_deref(), Some("y" | "q" | "enter")) {
-                    Outcome::Quit
-                } else {
-                    Outcome::Closed
-                }
-            }
-            Self::ConfirmAbort => {
-                if key_name(key).as_deref() == Some("y") {
-                    Outcome::Abort
-                } else {
-                    Outcome::Closed
-                }
-            }
+            // The quit question also takes the keys that quit.
+            Self::ConfirmQuit => match keymap.act_in(Context::Confirm, key) {
+                Some(Confirm::Confirm | Confirm::Quit) => Outcome::Quit,
+                None => Outcome::Closed,
+            },
+            Self::ConfirmAbort => match keymap.act_in(Context::Confirm, key) {
+                Some(Confirm::Confirm) => Outcome::Abort,
+                Some(Confirm::Quit) | None => Outcome::Closed,
+            },
             Self::Help | Self::Matrix => Outcome::Closed,
             Self::SearchInput(query) => search_key(key, query),
             Self::ReturnPick { phase, selected } => pick_key(key, keymap, phase, selected),
@@ -159,38 +154,54 @@ impl Overlay {
     }
 }
 
+context_acts! {
+    /// The keys of a question (quit, abort, discard): yes, or the keys
+    /// that also quit when the question is whether to quit.
+    pub enum Confirm {
+        Confirm,
+        Quit,
+    }
+}
+
 /// The search line: typing edits the query, Enter searches, Esc leaves.
 fn search_key(key: &KeyEvent, mut query: String) -> Outcome {
-    match key.code {
-        KeyCode::Enter => Outcome::Search(query),
-        KeyCode::Esc => Outcome::Closed,
-        KeyCode::Backspace => {
+    match TextKey::of(key) {
+        TextKey::Enter => return Outcome::Search(query),
+        TextKey::Esc => return Outcome::Closed,
+        TextKey::Backspace => {
             query.pop();
-            Outcome::Open(Overlay::SearchInput(query))
         }
-        KeyCode::Char(c) => {
-            query.push(c);
-            Outcome::Open(Overlay::SearchInput(query))
-        }
-        _ => Outcome::Open(Overlay::SearchInput(query)),
+        TextKey::Char(c) => query.push(c),
+        TextKey::Delete
+        | TextKey::Left
+        | TextKey::Right
+        | TextKey::Home
+        | TextKey::End
+        | TextKey::Other => {}
     }
+    Outcome::Open(Overlay::SearchInput(query))
 }
 
 /// The return picker: up and down choose an earlier phase, submit picks it.
 fn pick_key(key: &KeyEvent, keymap: &Keymap, phase: usize, selected: usize) -> Outcome {
-    let act = keymap.lookup(&[Context::Picker], key);
-    let selected = if act == Some(Act::Down) {
-        (selected + 1).min(phase.saturating_sub(1))
-    } else if act == Some(Act::Up) {
-        selected.saturating_sub(1)
-    } else if act == Some(Act::Submit) {
-        return Outcome::ReturnTo(selected);
-    } else if act == Some(Act::Back) {
-        return Outcome::Closed;
-    } else {
-        selected
+    let selected = match keymap.act_in(Context::Picker, key) {
+        Some(Pick::Down) => (selected + 1).min(phase.saturating_sub(1)),
+        Some(Pick::Up) => selected.saturating_sub(1),
+        Some(Pick::Submit) => return Outcome::ReturnTo(selected),
+        Some(Pick::Back) => return Outcome::Closed,
+        None => selected,
     };
     Outcome::Open(Overlay::ReturnPick { phase, selected })
+}
+
+context_acts! {
+    /// The return picker's keys.
+    enum Pick {
+        Down,
+        Up,
+        Submit,
+        Back,
+    }
 }
 
 /// A box of `width` x `height` in the middle of `area`.
@@ -259,7 +270,12 @@ fn confirm(app: &App, area: Rect, title: &str, text: &[&str], yes: &str, buf: &m
     let mut lines: Vec<Line<'static>> = text.iter().map(|t| Line::raw((*t).to_owned())).collect();
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
-        Span::styled("y", app.theme.key),
+        Span::styled(
+            app.keymap
+                .label(&[Context::Confirm], Act::Confirm)
+                .to_owned(),
+            app.theme.key,
+        ),
         Span::raw(format!(" {yes} · any other key stays")),
     ]));
     Paragraph::new(lines)
@@ -308,12 +324,18 @@ pub fn permission(app: &App, request: &PermissionRequest, area: Rect, buf: &mut 
     }
     lines.push(Line::raw(""));
     let pattern = clip(&request.always, inner / 3);
+    let key = |act| {
+        Span::styled(
+            app.keymap.label(&[Context::Permission], act).to_owned(),
+            app.theme.key,
+        )
+    };
     lines.push(Line::from(vec![
-        Span::styled("y", app.theme.key),
+        key(Act::PermitOnce),
         Span::raw(" once · "),
-        Span::styled("n", app.theme.key),
+        key(Act::Deny),
         Span::raw(" deny · "),
-        Span::styled("a", app.theme.key),
+        key(Act::PermitAlways),
         Span::raw(format!(" always `{pattern}` this session")),
     ]));
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);

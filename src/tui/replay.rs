@@ -188,7 +188,7 @@ impl Player {
             (Some(s), Some(t)) => t - s,
             _ => chrono::TimeDelta::zero(),
         };
-        #[allow(clippy::cast_precision_loss)] // A fraction for display.
+        #[expect(clippy::cast_precision_loss, reason = "a fraction for display")]
         let done = if self.events.is_empty() {
             0.0
         } else {

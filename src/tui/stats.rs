@@ -3,15 +3,16 @@
 //! One screen, pure rendering over a [`Stats`]: a header with the sessions
 //! by status, bar charts of each phase's completion rate and retries and of
 //! each role's interventions, and sparklines of time to finish, tokens and
-//! interventions per session, oldest on the left. `q` or `Esc` leaves; `r`
-//! counts again from the sessions folder. Counting reads every log, so it
+//! interventions per session, oldest on the left. Its keys are the
+//! keymap's `stats` context: `q` or `Esc` leaves, `r` counts again from the
+//! sessions folder. Counting reads every log, so it
 //! runs off the UI task; the screen says so meanwhile and keeps answering.
 //! [`StatsScreen`] is the view as a component (the count, the one under
 //! way, its keys), on its own ([`show`]) or opened from the start screen.
 
 use std::io;
 
-use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -21,6 +22,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::Theme;
+use super::chrome::hint_spans;
+use super::keymap::{Context, Keymap, context_acts};
 use super::terminal::{Modes, Step, View};
 use super::text::{clip, safe};
 use crate::stats::Stats;
@@ -29,12 +32,18 @@ use crate::stats::Stats;
 #[derive(Debug)]
 pub struct StatsView<'a> {
     pub stats: &'a Stats,
-    /// A count is under way (the first, or one `r` asked for).
+    /// A count is under way (the first, or one asked for again).
     pub counting: bool,
     pub theme: &'a Theme,
+    /// Whose `stats` keys the footer names.
+    pub keymap: &'a Keymap,
 }
 
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Small, non-negative.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "small, non-negative figures"
+)]
 fn whole(x: f64) -> u64 {
     x.round().max(0.0) as u64
 }
@@ -242,17 +251,19 @@ impl Widget for &StatsView<'_> {
         self.trend(b, buf, "tokens", &tokens);
         self.trend(c, buf, "interventions", &interventions);
 
-        Paragraph::new(Line::from(vec![
-            Span::styled(" q", self.theme.key),
-            Span::styled(" close  ", self.theme.dim),
-            Span::styled("r", self.theme.key),
-            Span::styled(
-                " count again  · e edits, r rejects, b returns, n notes",
-                self.theme.dim,
-            ),
-        ]))
-        .style(self.theme.status_bar)
-        .render(footer, buf);
+        // The legend is of the letters in the interventions chart.
+        let mut footer_spans: Vec<Span> = self
+            .keymap
+            .hints(Context::Stats)
+            .flat_map(|(key, hint, _)| hint_spans(self.theme, key, hint))
+            .collect();
+        footer_spans.push(Span::styled(
+            " · e edits, r rejects, b returns, n notes",
+            self.theme.dim,
+        ));
+        Paragraph::new(Line::from(footer_spans))
+            .style(self.theme.status_bar)
+            .render(footer, buf);
     }
 }
 
@@ -264,6 +275,7 @@ pub struct StatsScreen<F> {
     counting: Option<JoinHandle<Stats>>,
     count: F,
     theme: Theme,
+    keymap: Keymap,
 }
 
 impl<F> StatsScreen<F>
@@ -272,7 +284,7 @@ where
 {
     /// The stats of the sessions in `dir`, counted at once by `count`, on a
     /// thread of its own.
-    pub fn new(theme: Theme, dir: &str, count: F) -> Self {
+    pub fn new(theme: Theme, keymap: Keymap, dir: &str, count: F) -> Self {
         let counting = Some(tokio::task::spawn_blocking(count.clone()));
         Self {
             stats: Stats {
@@ -282,6 +294,7 @@ where
             counting,
             count,
             theme,
+            keymap,
         }
     }
 
@@ -291,20 +304,20 @@ where
             stats: &self.stats,
             counting: self.counting.is_some(),
             theme: &self.theme,
+            keymap: &self.keymap,
         }
     }
 
-    /// Takes one key: `q`, `Esc` or `ctrl-c` closes the view, `r` counts
-    /// again.
+    /// Takes one key (the keymap's `stats` context): back closes the
+    /// view, refresh counts again unless a count is under way.
     pub fn on_key(&mut self, key: &KeyEvent) -> Step<()> {
-        match key.code {
-            KeyCode::Char('q') | KeyCode::Esc => Step::Done(()),
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Step::Done(()),
-            KeyCode::Char('r') if self.counting.is_none() => {
+        match self.keymap.act_in(Context::Stats, key) {
+            Some(StatsAct::Back) => Step::Done(()),
+            Some(StatsAct::Refresh) if self.counting.is_none() => {
                 self.counting = Some(tokio::task::spawn_blocking(self.count.clone()));
                 Step::Answered
             }
-            _ => Step::Quiet,
+            Some(StatsAct::Refresh) | None => Step::Quiet,
         }
     }
 
@@ -358,18 +371,27 @@ where
     fn on_input_end(&mut self) {}
 }
 
+context_acts! {
+    /// The stats view's keys.
+    enum StatsAct {
+        Back,
+        Refresh,
+    }
+}
+
 /// Shows the stats of the sessions in `dir` until the user leaves; `count`
 /// counts them afresh, on a thread of its own.
-pub async fn show<F>(theme: &Theme, dir: &str, count: F) -> io::Result<()>
+pub async fn show<F>(theme: &Theme, keymap: Keymap, dir: &str, count: F) -> io::Result<()>
 where
     F: Fn() -> Stats + Clone + Send + 'static,
 {
-    let mut screen = StatsScreen::new(theme.clone(), dir, count);
+    let mut screen = StatsScreen::new(theme.clone(), keymap, dir, count);
     super::terminal::run(&mut screen, Modes::default()).await
 }
 
 #[cfg(test)]
 mod tests {
+    use crossterm::event::{KeyCode, KeyModifiers};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
@@ -377,10 +399,12 @@ mod tests {
 
     fn screen(stats: &Stats, counting: bool) -> String {
         let theme = Theme::mono();
+        let keymap = Keymap::default();
         let view = StatsView {
             stats,
             counting,
             theme: &theme,
+            keymap: &keymap,
         };
         let mut terminal = Terminal::new(TestBackend::new(90, 24)).expect("terminal");
         terminal
@@ -405,5 +429,23 @@ mod tests {
         let counted = screen(&empty, false);
         assert!(counted.contains("0 sessions"), "{counted}");
         assert!(counted.contains("No sessions yet"), "{counted}");
+    }
+
+    #[tokio::test]
+    async fn the_keys_and_the_footer_follow_the_keymap() {
+        let text = "[[stats]]\non = \"x\"\naction = \"back\"\n";
+        let keymap = Keymap::patched("keymap.toml", text).expect("valid");
+        let mut screen = StatsScreen::new(Theme::mono(), keymap, "/tmp/sessions", Stats::default);
+        screen.counted().await.expect("counted");
+        let mut terminal = Terminal::new(TestBackend::new(90, 24)).expect("terminal");
+        terminal
+            .draw(|f| f.render_widget(&screen.view(), f.area()))
+            .expect("draw");
+        let drawn = terminal.backend().to_string();
+        let footer = drawn.lines().last().expect("a footer");
+        assert!(footer.contains(" x close  r count again "), "{footer}");
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(screen.on_key(&key('q')), Step::Quiet, "q no longer closes");
+        assert_eq!(screen.on_key(&key('x')), Step::Done(()));
     }
 }

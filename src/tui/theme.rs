@@ -248,7 +248,11 @@ fn parse_color(value: &Spanned<DeValue<'_>>, errors: &mut Errors<'_>) -> Option<
             .ok()
             .map(Color::Indexed),
         DeValue::String(_) => None,
-        _ => {
+        DeValue::Float(_)
+        | DeValue::Boolean(_)
+        | DeValue::Datetime(_)
+        | DeValue::Array(_)
+        | DeValue::Table(_) => {
             errors.wrong_type(value, "a colour must be a string or an integer");
             return None;
         }
@@ -257,7 +261,11 @@ fn parse_color(value: &Spanned<DeValue<'_>>, errors: &mut Errors<'_>) -> Option<
         let found = match value.get_ref() {
             DeValue::String(s) => format!("`{s}`"),
             DeValue::Integer(i) => i.to_string(),
-            _ => String::new(),
+            DeValue::Float(_)
+            | DeValue::Boolean(_)
+            | DeValue::Datetime(_)
+            | DeValue::Array(_)
+            | DeValue::Table(_) => String::new(),
         };
         let names = COLORS.join(", ");
         let expected = format!("expected {names}, \"#rrggbb\" or 0-255 without quotes");
@@ -284,7 +292,12 @@ fn parse_modifiers(value: &Spanned<DeValue<'_>>, errors: &mut Errors<'_>) -> Mod
                 );
                 None
             }
-            _ => {
+            DeValue::Integer(_)
+            | DeValue::Float(_)
+            | DeValue::Boolean(_)
+            | DeValue::Datetime(_)
+            | DeValue::Array(_)
+            | DeValue::Table(_) => {
                 errors.wrong_type(item, "a modifier must be a string");
                 None
             }

@@ -8,6 +8,7 @@ use handoff::protocol::{Command, PermissionAnswer, Update};
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind};
 use handoff::tui::Theme;
 use handoff::tui::app::{App, Source};
+use handoff::tui::keymap::Keymap;
 use pretty_assertions::assert_eq;
 use tokio::sync::mpsc;
 
@@ -249,4 +250,81 @@ fn n_then_submit_denies_without_a_reason() {
     press(&mut app, KeyCode::Char('n'));
     submit(&mut app);
     assert_eq!(sent(&mut rx), [answer(false, false, None)]);
+}
+
+/// The screen as the user sees it, as text.
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    app.set_size(width, height);
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    terminal
+        .draw(|f| f.render_widget(&*app, f.area()))
+        .expect("draw");
+    terminal.backend().to_string()
+}
+
+/// A user's keymap.toml moves approve to `y`, confirm to `j` and the
+/// permission's "once" to `o`: the keys work, and every label that names
+/// them says so (footer, help, the abort question, the permission box).
+#[test]
+fn a_rebound_key_works_and_every_label_names_it() {
+    let text = "[[board]]\non = \"y\"\naction = \"approve\"\n\n\
+                [[confirm]]\non = \"j\"\naction = \"confirm\"\n\n\
+                [[permission]]\non = \"o\"\naction = \"permit_once\"\n";
+    let keymap = Keymap::patched("keymap.toml", text).expect("a valid keymap");
+
+    let (mut app, mut rx) = at_first_gate();
+    app.set_keymap(keymap.clone());
+    let board = screen(&mut app, 120, 30);
+    let footer = board.lines().last().expect("a footer");
+    assert!(footer.contains(" y approve "), "{footer}");
+    assert!(!footer.contains(" a approve "), "{footer}");
+
+    press(&mut app, KeyCode::Char('?'));
+    let help = screen(&mut app, 120, 40);
+    let approve = help
+        .lines()
+        .find(|l| l.contains("approve and hand off"))
+        .expect("approve in the help");
+    assert!(approve.contains("│  y   "), "{approve}");
+    press(&mut app, KeyCode::Esc);
+
+    // The abort question names its new key; the old one no longer says yes.
+    press(&mut app, KeyCode::Char('x'));
+    let asked = screen(&mut app, 120, 30);
+    assert!(asked.contains("j abort · any other key stays"), "{asked}");
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(sent(&mut rx), [], "y is no longer yes");
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(sent(&mut rx), [], "a no longer approves");
+    press(&mut app, KeyCode::Char('x'));
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(Decision::new(
+            "summarize",
+            Action::Abort,
+            DecidedBy::User
+        ))]
+    );
+
+    let (mut app, mut rx) = at_first_gate();
+    app.set_keymap(keymap.clone());
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(Decision::new(
+            "summarize",
+            Action::Approve,
+            DecidedBy::User
+        ))]
+    );
+
+    let (mut app, mut rx) = asking();
+    app.set_keymap(keymap);
+    let asked = screen(&mut app, 120, 30);
+    assert!(asked.contains("o once · n deny · a always"), "{asked}");
+    press(&mut app, KeyCode::Char('o'));
+    assert_eq!(sent(&mut rx), [answer(true, false, None)]);
 }

@@ -266,6 +266,7 @@ fn hostile_text_never_reaches_the_screen_raw() {
 fn request_box() {
     let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("pipeline");
     let theme = Theme::mono();
+    let keymap = handoff::tui::keymap::Keymap::default();
     let request = handoff::tui::start::RequestBox {
         text: "Add rate limiting to the orders API".chars().collect(),
         cursor: 8,
@@ -279,7 +280,7 @@ fn request_box() {
             age: "3h".into(),
         }],
         in_list: true,
-        ..handoff::tui::start::RequestBox::new(&pipeline, "offline", &theme)
+        ..handoff::tui::start::RequestBox::new(&pipeline, "offline", &theme, &keymap)
     };
     let mut terminal = Terminal::new(TestBackend::new(80, 20)).expect("terminal");
     terminal
@@ -357,7 +358,10 @@ fn diff_of_an_edit_against_the_draft() {
     let n = after(&events, |k| matches!(k, EventKind::GateOpened { .. }));
     let mut edited = events[..n].to_vec();
     let EventKind::Artifact { content, .. } = &events[n - 2].kind else {
-        unreachable!("an artifact comes before the gate")
+        unreachable!(
+            "an artifact comes before the gate, not {:?}",
+            events[n - 2].kind
+        );
     };
     let content = content.clone();
     edited.push(Event {
@@ -551,6 +555,7 @@ fn stats_view_over_three_sessions() {
         stats: &stats,
         counting: false,
         theme: &theme,
+        keymap: &handoff::tui::keymap::Keymap::default(),
     };
     let mut terminal = Terminal::new(TestBackend::new(100, 28)).expect("terminal");
     terminal
@@ -769,6 +774,7 @@ fn the_stats_view_says_it_is_counting() {
         stats: &stats,
         counting: true,
         theme: &theme,
+        keymap: &handoff::tui::keymap::Keymap::default(),
     };
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
     terminal

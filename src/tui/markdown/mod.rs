@@ -7,16 +7,25 @@
 //! The text is untrusted, so it passes the sanitizer before parsing, and every
 //! piece the parser hands back passes it again: character references such as
 //! `&#27;` would otherwise bring control characters back.
+//!
+//! The renderer here walks the parser's events and lays out blocks and
+//! inline text; `table` lays out tables and `wrap` fits styled text to
+//! a width.
+
+mod table;
+mod wrap;
 
 use std::mem;
 
-use pulldown_cmark::{Alignment, Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
 
 use super::Theme;
 use crate::sanitize::sanitize;
+use table::Table;
+use wrap::{Rows, atoms_width, fit, wrap};
 
 /// A run of text in one style.
 type Atom = (String, Style);
@@ -39,14 +48,6 @@ struct Container {
     first: Option<Atom>,
     /// What every other row starts with.
     rest: Atom,
-}
-
-/// A table being collected: rows of cells of styled text, the header first.
-#[derive(Default)]
-struct Table {
-    aligns: Vec<Alignment>,
-    rows: Vec<Vec<Vec<Atom>>>,
-    row: Vec<Vec<Atom>>,
 }
 
 struct Renderer<'t> {
@@ -144,7 +145,17 @@ impl<'t> Renderer<'t> {
             Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. } => {
                 self.links.push((self.inline.len(), clean(&dest_url)));
             }
-            _ => {}
+            // Rows and cells are laid out when they end; the rest is not
+            // enabled or is shown as plain text.
+            Tag::TableRow
+            | Tag::TableCell
+            | Tag::FootnoteDefinition(_)
+            | Tag::DefinitionList
+            | Tag::DefinitionListTitle
+            | Tag::DefinitionListDefinition
+            | Tag::Superscript
+            | Tag::Subscript
+            | Tag::MetadataBlock(_) => {}
         }
     }
 
@@ -182,7 +193,13 @@ impl<'t> Renderer<'t> {
                 self.styles.pop();
             }
             TagEnd::Link | TagEnd::Image => self.close_link(),
-            _ => {}
+            TagEnd::FootnoteDefinition
+            | TagEnd::DefinitionList
+            | TagEnd::DefinitionListTitle
+            | TagEnd::DefinitionListDefinition
+            | TagEnd::Superscript
+            | TagEnd::Subscript
+            | TagEnd::MetadataBlock(_) => {}
         }
     }
 
@@ -303,55 +320,6 @@ impl<'t> Renderer<'t> {
         self.gap = true;
     }
 
-    fn close_table(&mut self) {
-        let table = self.table.take().unwrap_or_default();
-        let cols = table.rows.iter().map(Vec::len).max().unwrap_or(0);
-        let mut widths = vec![1; cols];
-        for row in &table.rows {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(atoms_width(cell));
-            }
-        }
-        let widths = shrink(widths, self.avail().saturating_sub(3 * (cols.max(1) - 1)));
-        for (i, row) in table.rows.iter().enumerate() {
-            if i == 1 {
-                let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
-                self.emit(vec![(rule.join("─┼─"), self.theme.border)]);
-            }
-            self.table_row(row, &widths, &table.aligns);
-        }
-        self.gap = true;
-    }
-
-    /// Emits one table row, as many screen rows as its tallest cell needs.
-    fn table_row(&mut self, row: &[Vec<Atom>], widths: &[usize], aligns: &[Alignment]) {
-        let cell = |i: usize| row.get(i).map_or(&[][..], Vec::as_slice);
-        let cells: Vec<_> = widths
-            .iter()
-            .enumerate()
-            .map(|(i, w)| wrap(cell(i), *w))
-            .collect();
-        for r in 0..cells.iter().map(Vec::len).max().unwrap_or(0) {
-            let mut line = Vec::new();
-            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-                if i > 0 {
-                    line.push((" │ ".to_owned(), self.theme.border));
-                }
-                let content = cell.get(r).cloned().unwrap_or_default();
-                let free = width.saturating_sub(atoms_width(&content));
-                let left = match aligns.get(i) {
-                    Some(Alignment::Right) => free,
-                    Some(Alignment::Center) => free / 2,
-                    _ => 0,
-                };
-                line.push((" ".repeat(left), Style::new()));
-                line.extend(content);
-                line.push((" ".repeat(free - left), Style::new()));
-            }
-            self.emit(line);
-        }
-    }
-
     /// Emits a row of content under the prefixes of the open containers.
     fn emit(&mut self, row: Vec<Atom>) {
         let mut prefix = Vec::new();
@@ -382,135 +350,6 @@ impl<'t> Renderer<'t> {
 /// Sanitised text from the parser (entities may decode to control characters).
 fn clean(text: &str) -> String {
     sanitize(text).into_owned()
-}
-
-fn atoms_width(atoms: &[Atom]) -> usize {
-    atoms.iter().map(|a| a.0.width()).sum()
-}
-
-/// The atoms cut to at most `width` columns.
-fn fit(atoms: Vec<Atom>, width: usize) -> Vec<Atom> {
-    let mut used = 0;
-    let mut out = Vec::new();
-    for (text, style) in atoms {
-        let mut kept = String::new();
-        for c in text.chars() {
-            used += c.width().unwrap_or(0);
-            if used > width {
-                out.push((kept, style));
-                return out;
-            }
-            kept.push(c);
-        }
-        out.push((kept, style));
-    }
-    out
-}
-
-/// Column widths that fit in `budget`, taken from the widest columns first.
-fn shrink(mut widths: Vec<usize>, budget: usize) -> Vec<usize> {
-    let mut total: usize = widths.iter().sum();
-    while total > budget {
-        match widths.iter_mut().max() {
-            Some(widest) if *widest > 1 => *widest -= 1,
-            _ => break,
-        }
-        total -= 1;
-    }
-    widths
-}
-
-/// Wraps styled text at spaces, breaking words longer than `width`; `\n`
-/// starts a new row.
-fn wrap(atoms: &[Atom], width: usize) -> Vec<Vec<Atom>> {
-    let mut rows = Rows::new(width);
-    let mut word = Vec::new();
-    for (text, style) in atoms {
-        for c in text.chars() {
-            match c {
-                '\n' => {
-                    rows.word(&mut word);
-                    rows.newline();
-                }
-                ' ' => {
-                    rows.word(&mut word);
-                    rows.space(*style);
-                }
-                _ => word.push((c, *style)),
-            }
-        }
-    }
-    rows.word(&mut word);
-    rows.finish()
-}
-
-/// Rows being filled up to a width.
-#[derive(Default)]
-struct Rows {
-    width: usize,
-    done: Vec<Vec<Atom>>,
-    row: Vec<Atom>,
-    used: usize,
-    /// A space is due before the next word on this row.
-    space: Option<Style>,
-}
-
-impl Rows {
-    fn new(width: usize) -> Self {
-        let width = width.max(1);
-        Self {
-            width,
-            ..Self::default()
-        }
-    }
-
-    /// Adds a character, starting a new row when it does not fit.
-    fn push(&mut self, c: char, style: Style) {
-        let width = c.width().unwrap_or(0);
-        if self.used > 0 && self.used + width > self.width {
-            self.newline();
-        }
-        match self.row.last_mut() {
-            Some((text, last)) if *last == style => text.push(c),
-            _ => self.row.push((c.to_string(), style)),
-        }
-        self.used += width;
-    }
-
-    fn newline(&mut self) {
-        self.done.push(mem::take(&mut self.row));
-        self.used = 0;
-        self.space = None;
-    }
-
-    fn space(&mut self, style: Style) {
-        if self.used > 0 {
-            self.space = Some(style);
-        }
-    }
-
-    /// Adds a word, on the next row when it does not fit on this one.
-    fn word(&mut self, word: &mut Vec<(char, Style)>) {
-        if word.is_empty() {
-            return;
-        }
-        let width: usize = word.iter().map(|(c, _)| c.width().unwrap_or(0)).sum();
-        let gap = usize::from(self.space.is_some());
-        if self.used > 0 && self.used + gap + width > self.width {
-            self.newline();
-        }
-        if let Some(style) = self.space.take() {
-            self.push(' ', style);
-        }
-        for (c, style) in word.drain(..) {
-            self.push(c, style);
-        }
-    }
-
-    fn finish(mut self) -> Vec<Vec<Atom>> {
-        self.done.push(self.row);
-        self.done
-    }
 }
 
 #[cfg(test)]

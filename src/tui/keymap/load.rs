@@ -1,133 +1,19 @@
-//! Key bindings: one table that drives key handling, the footer hints and the
-//! help screen, so the three can never disagree.
-//!
-//! The defaults are `keymap-default.toml` at the root of the repository,
-//! compiled in and read by the same loader as a user's file. A binding maps
-//! a key name (`"a"`, `"enter"`, `"left"`, `"ctrl-c"`) in a
-//! [`Context`] to an [`Act`], with the words the footer and help show. A
-//! user's `keymap.toml` patches the defaults, one entry per binding:
-//!
-//! ```toml
-//! [[board]]
-//! on = ["y", "a"]        # replaces the keys of board/approve
-//! action = "approve"
-//!
-//! [[artifact]]
-//! on = "ctrl-d"          # a binding the defaults lack is added
-//! action = "page_down"
-//! desc = "half a page down"
-//! ```
+//! Reading keymap files: the defaults compiled in from
+//! `keymap-default.toml`, patched by a user's `keymap.toml` with the same
+//! loader, one binding at a time; every mistake is reported with its
+//! file, line and column.
 
 use std::collections::BTreeMap;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
-use strum::{EnumIter, EnumString, IntoEnumIterator as _, IntoStaticStr};
+use strum::IntoEnumIterator as _;
 use toml::Spanned;
 
+use super::{Act, Binding, Context, Keymap};
 use crate::diagnostic::Diagnostic;
 
-/// Where a binding applies; the names are keymap.toml's tables.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, IntoStaticStr, EnumString)]
-#[strum(serialize_all = "snake_case")]
-pub enum Context {
-    /// The six columns, live or replayed.
-    Board,
-    /// An artifact open full-screen.
-    Artifact,
-    /// A diff between two versions of an artifact.
-    Diff,
-    /// While a search is active in the artifact view.
-    Search,
-    /// The multi-line boxes: editor, notes, feedback, return reason.
-    Editor,
-    /// Choosing the phase work returns to.
-    Picker,
-    /// A tool call waiting for permission.
-    Permission,
-    /// Extra keys while replaying.
-    Replay,
-}
-
-impl Context {
-    /// The name used in headings and in keymap.toml.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-}
-
-/// What a key does. The names are those of keymap.toml.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, IntoStaticStr, EnumString)]
-#[strum(serialize_all = "snake_case")]
-pub enum Act {
-    Left,
-    Right,
-    Down,
-    Up,
-    PageDown,
-    PageUp,
-    Top,
-    Bottom,
-    Open,
-    Back,
-    Approve,
-    ApproveWithNotes,
-    Edit,
-    Reject,
-    Return,
-    Diff,
-    Cancel,
-    Abort,
-    Help,
-    Quit,
-    Search,
-    NextMatch,
-    PrevMatch,
-    PrevAttempt,
-    NextAttempt,
-    Submit,
-    Undo,
-    Redo,
-    PlayPause,
-    StepForward,
-    StepBack,
-    Faster,
-    Slower,
-    PermitOnce,
-    PermitAlways,
-    Deny,
-    NextGate,
-    PrevGate,
-    Matrix,
-}
-
-impl Act {
-    /// The `snake_case` name keymap.toml uses.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-}
-
-/// One binding.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Binding {
-    pub context: Context,
-    pub keys: Vec<String>,
-    pub act: Act,
-    /// What the help screen says.
-    pub desc: String,
-    /// The footer's short word, if it is shown there.
-    pub hint: Option<String>,
-}
-
-/// All bindings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Keymap {
-    pub bindings: Vec<Binding>,
-}
-
 /// The default bindings, read by the same loader as a user's file.
-const DEFAULTS: &str = include_str!("../../keymap-default.toml");
+const DEFAULTS: &str = include_str!("../../../keymap-default.toml");
 
 impl Default for Keymap {
     fn default() -> Self {
@@ -282,45 +168,7 @@ impl Keymap {
     }
 }
 
-/// The name a key event is bound by.
-pub fn key_name(key: &KeyEvent) -> Option<String> {
-    let base = match key.code {
-        KeyCode::Char(' ') => "space".to_owned(),
-        KeyCode::Char(c) => c.to_string(),
-        KeyCode::Enter => "enter".into(),
-        KeyCode::Esc => "esc".into(),
-        KeyCode::Left => "left".into(),
-        KeyCode::Right => "right".into(),
-        KeyCode::Up => "up".into(),
-        KeyCode::Down => "down".into(),
-        KeyCode::PageUp => "pageup".into(),
-        KeyCode::PageDown => "pagedown".into(),
-        KeyCode::Home => "home".into(),
-        KeyCode::End => "end".into(),
-        KeyCode::Tab => "tab".into(),
-        KeyCode::Delete => "delete".into(),
-        KeyCode::Backspace => "backspace".into(),
-        _ => return None,
-    };
-    Some(if key.modifiers.contains(KeyModifiers::CONTROL) {
-        format!("ctrl-{base}")
-    } else {
-        base
-    })
-}
-
 impl Keymap {
-    /// The act bound to `key` in the first of `contexts` that binds it.
-    pub fn lookup(&self, contexts: &[Context], key: &KeyEvent) -> Option<Act> {
-        let name = key_name(key)?;
-        contexts.iter().find_map(|context| {
-            self.bindings
-                .iter()
-                .find(|b| b.context == *context && b.keys.contains(&name))
-                .map(|b| b.act)
-        })
-    }
-
     /// A keymap with only what `text` binds.
     #[cfg(test)]
     fn empty_patched(text: &str) -> Result<Self, Vec<Diagnostic>> {
@@ -329,21 +177,12 @@ impl Keymap {
         }
         .patch("keymap-default.toml", text)
     }
-
-    /// The first key bound to `act` in `context` (what the tests check a
-    /// patch against).
-    #[cfg(test)]
-    pub fn key_for(&self, context: Context, act: Act) -> Option<&str> {
-        self.bindings
-            .iter()
-            .find(|b| b.context == context && b.act == act)
-            .and_then(|b| b.keys.first())
-            .map(String::as_str)
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
     use super::*;
 
     #[test]
@@ -357,24 +196,6 @@ mod tests {
             );
         }
         assert_eq!(keymap, Keymap::default());
-    }
-
-    #[test]
-    fn keys_resolve_by_context_order() {
-        let keymap = Keymap::default();
-        let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
-        let g = key(KeyCode::Char('g'));
-        assert_eq!(
-            keymap.lookup(&[Context::Replay, Context::Board], &g),
-            Some(Act::Top)
-        );
-        assert_eq!(keymap.lookup(&[Context::Board], &g), None);
-        assert_eq!(
-            keymap.lookup(&[Context::Board], &key(KeyCode::Left)),
-            Some(Act::Left)
-        );
-        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(keymap.lookup(&[Context::Board], &ctrl_c), Some(Act::Quit));
     }
 
     #[test]

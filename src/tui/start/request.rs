@@ -1,0 +1,431 @@
+//! The start screen's request box and list of recent sessions: what is
+//! typed, which session is picked, the keys (the keymap's `start` and
+//! `recent` contexts; other keys edit the request or the filter) and the
+//! drawing, footer included.
+
+use crossterm::event::{KeyEvent, KeyModifiers};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+
+use super::{Outcome, Recent};
+use crate::pipeline::Pipeline;
+use crate::tui::Theme;
+use crate::tui::chrome::hint_spans;
+use crate::tui::keymap::{Act, Context, Keymap, TextKey, context_acts};
+use crate::tui::text::safe;
+
+/// The start screen's state.
+#[derive(Debug)]
+pub struct RequestBox<'a> {
+    pub text: Vec<char>,
+    pub cursor: usize,
+    pub pipeline: &'a Pipeline,
+    pub provider: &'a str,
+    pub theme: &'a Theme,
+    pub keymap: &'a Keymap,
+    pub recent: Vec<Recent>,
+    /// Keys go to the list of recent sessions instead of the request.
+    pub in_list: bool,
+    pub selected: usize,
+    pub filter: String,
+}
+
+impl<'a> RequestBox<'a> {
+    /// An empty request, with no sessions listed yet.
+    pub fn new(
+        pipeline: &'a Pipeline,
+        provider: &'a str,
+        theme: &'a Theme,
+        keymap: &'a Keymap,
+    ) -> Self {
+        Self {
+            text: Vec::new(),
+            cursor: 0,
+            pipeline,
+            provider,
+            theme,
+            keymap,
+            recent: Vec::new(),
+            in_list: false,
+            selected: 0,
+            filter: String::new(),
+        }
+    }
+
+    pub(super) fn insert(&mut self, text: &str) {
+        for c in text.chars() {
+            let c = if c.is_control() { ' ' } else { c };
+            self.text.insert(self.cursor, c);
+            self.cursor += 1;
+        }
+    }
+
+    /// The recent sessions the filter lets through.
+    pub fn shown(&self) -> Vec<&Recent> {
+        self.recent
+            .iter()
+            .filter(|r| r.matches(&self.filter))
+            .collect()
+    }
+
+    fn list_key(&mut self, key: &KeyEvent) -> Outcome {
+        let count = self.shown().len();
+        match self.keymap.act_in(Context::Recent, key) {
+            Some(RecentAct::Back) => self.in_list = false,
+            Some(RecentAct::Quit) => return Outcome::Cancel,
+            Some(RecentAct::Stats) => return Outcome::Stats,
+            Some(RecentAct::Up) => self.selected = self.selected.saturating_sub(1),
+            Some(RecentAct::Down) => {
+                self.selected = (self.selected + 1).min(count.saturating_sub(1));
+            }
+            Some(act @ (RecentAct::Open | RecentAct::Replay)) => {
+                if let Some(session) = self.shown().get(self.selected) {
+                    let path = session.path.clone();
+                    return if act == RecentAct::Open && session.resumable() {
+                        Outcome::Resume(path)
+                    } else {
+                        Outcome::Replay(path)
+                    };
+                }
+            }
+            None => self.type_filter(key),
+        }
+        Outcome::Editing
+    }
+
+    /// A key the list's bindings leave alone edits its filter.
+    fn type_filter(&mut self, key: &KeyEvent) {
+        match TextKey::of(key) {
+            TextKey::Backspace => {
+                self.filter.pop();
+                self.selected = 0;
+            }
+            TextKey::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.filter.push(c);
+                self.selected = 0;
+            }
+            TextKey::Char(_)
+            | TextKey::Delete
+            | TextKey::Left
+            | TextKey::Right
+            | TextKey::Home
+            | TextKey::End
+            | TextKey::Enter
+            | TextKey::Esc
+            | TextKey::Other => {}
+        }
+    }
+
+    /// Handles one key: the keymap's `start` context (or `recent`, in the
+    /// list), else the key edits the request.
+    pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {
+        if self.in_list {
+            return self.list_key(key);
+        }
+        match self.keymap.act_in(Context::Start, key) {
+            Some(StartAct::Quit) => return Outcome::Cancel,
+            Some(StartAct::Recent) if !self.recent.is_empty() => self.in_list = true,
+            Some(StartAct::Stats) if !self.recent.is_empty() => return Outcome::Stats,
+            Some(StartAct::Recent | StartAct::Stats) => {}
+            Some(StartAct::Submit) => {
+                let text: String = self.text.iter().collect();
+                if !text.trim().is_empty() {
+                    return Outcome::Submit(text.trim().to_owned());
+                }
+            }
+            None => self.edit(key),
+        }
+        Outcome::Editing
+    }
+
+    /// A key the request box's bindings leave alone edits the request.
+    fn edit(&mut self, key: &KeyEvent) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match TextKey::of(key) {
+            TextKey::Char('u') if ctrl => {
+                self.text.drain(..self.cursor);
+                self.cursor = 0;
+            }
+            TextKey::Char(c) if !ctrl => self.insert(&c.to_string()),
+            TextKey::Backspace if self.cursor > 0 => {
+                self.cursor -= 1;
+                self.text.remove(self.cursor);
+            }
+            TextKey::Delete if self.cursor < self.text.len() => {
+                self.text.remove(self.cursor);
+            }
+            TextKey::Left => self.cursor = self.cursor.saturating_sub(1),
+            TextKey::Right => self.cursor = (self.cursor + 1).min(self.text.len()),
+            TextKey::Home => self.cursor = 0,
+            TextKey::End => self.cursor = self.text.len(),
+            TextKey::Char(_)
+            | TextKey::Backspace
+            | TextKey::Delete
+            | TextKey::Enter
+            | TextKey::Esc
+            | TextKey::Other => {}
+        }
+    }
+}
+
+context_acts! {
+    /// The request box's keys.
+    enum StartAct {
+        Submit,
+        Recent,
+        Stats,
+        Quit,
+    }
+}
+
+context_acts! {
+    /// The list of recent sessions' keys.
+    enum RecentAct {
+        Open,
+        Replay,
+        Back,
+        Stats,
+        Down,
+        Up,
+        Quit,
+    }
+}
+
+impl RequestBox<'_> {
+    fn render_recent(&self, area: Rect, buf: &mut Buffer) {
+        let title = if self.filter.is_empty() {
+            " Recent sessions ".to_owned()
+        } else {
+            format!(" Recent sessions · filter “{}” ", safe(&self.filter))
+        };
+        let border = if self.in_list {
+            self.theme.border_focus
+        } else {
+            self.theme.border
+        };
+        let block = Block::bordered().title(title).border_style(border);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let width = usize::from(inner.width);
+        let lines: Vec<Line<'static>> = self
+            .shown()
+            .iter()
+            .enumerate()
+            .take(usize::from(inner.height))
+            .map(|(i, r)| {
+                let text = format!(
+                    "{:<13} {:>4} {:<10} {:<7} {}",
+                    r.status,
+                    r.age,
+                    safe(&r.phase),
+                    crate::tui::text::clip(&r.provider, 7),
+                    safe(&r.request)
+                );
+                let style = if self.in_list && i == self.selected {
+                    self.theme.gate
+                } else {
+                    ratatui::style::Style::new()
+                };
+                Line::styled(crate::tui::text::clip(&text, width), style)
+            })
+            .collect();
+        Paragraph::new(lines).render(inner, buf);
+    }
+}
+
+impl RequestBox<'_> {
+    /// The footer: the bindings of the context in force that do something
+    /// now; in the list, typing filters (said before the way back).
+    fn hints(&self) -> Vec<Span<'static>> {
+        let (context, recent) = if self.in_list {
+            (Context::Recent, true)
+        } else {
+            (Context::Start, !self.recent.is_empty())
+        };
+        let mut spans = Vec::new();
+        for (key, hint, act) in self.keymap.hints(context) {
+            if self.in_list && act == Act::Back {
+                spans.extend(hint_spans(self.theme, "type", "filter"));
+            }
+            if recent || !matches!(act, Act::Recent | Act::Stats) {
+                spans.extend(hint_spans(self.theme, key, hint));
+            }
+        }
+        spans
+    }
+}
+
+impl Widget for &RequestBox<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let [title, _, input, _, about, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(5),
+            Constraint::Length(1),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        Line::from(vec![
+            Span::styled(" handoff ", self.theme.title),
+            Span::styled(format!(" {} ", safe(self.provider)), self.theme.badge),
+            Span::raw(" What should the team build?"),
+        ])
+        .render(title, buf);
+        let before: String = self.text[..self.cursor].iter().collect();
+        let at = self
+            .text
+            .get(self.cursor)
+            .map_or(" ".to_owned(), char::to_string);
+        let after: String = self
+            .text
+            .get(self.cursor + 1..)
+            .map(|r| r.iter().collect())
+            .unwrap_or_default();
+        Paragraph::new(Line::from(vec![
+            Span::raw(before),
+            Span::styled(at, self.theme.gate),
+            Span::raw(after),
+        ]))
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::bordered()
+                .title(" Feature request ")
+                .border_style(self.theme.border_focus),
+        )
+        .render(input, buf);
+        let mut lines = vec![Line::styled(
+            format!(
+                " Pipeline `{}`: a checkpoint after every phase",
+                safe(&self.pipeline.name)
+            ),
+            self.theme.dim,
+        )];
+        for (i, p) in self.pipeline.phases.iter().enumerate() {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("  {}. {:<26}", i + 1, safe(&p.role)),
+                    self.theme.title,
+                ),
+                Span::styled(format!("writes {}", safe(&p.artifact)), self.theme.dim),
+            ]));
+        }
+        let (about, list) = if self.recent.is_empty() {
+            (about, None)
+        } else if area.width >= 100 {
+            let [left, right] =
+                Layout::horizontal([Constraint::Length(50), Constraint::Fill(1)]).areas(about);
+            (left, Some(right))
+        } else {
+            let [top, bottom] =
+                Layout::vertical([Constraint::Length(8), Constraint::Fill(1)]).areas(about);
+            (top, Some(bottom))
+        };
+        Paragraph::new(lines).render(about, buf);
+        if let Some(list) = list {
+            self.render_recent(list, buf);
+        }
+        Line::from(self.hints()).render(footer, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyCode;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::pipeline::{SkillsFile, load_pipeline};
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn editing_and_submitting() {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let theme = Theme::mono();
+        let keymap = Keymap::default();
+        let mut b = RequestBox::new(&pipeline, "offline", &theme, &keymap);
+        assert_eq!(
+            b.on_key(&key(KeyCode::Enter)),
+            Outcome::Editing,
+            "an empty request is not submitted"
+        );
+        for c in "Add a lmit".chars() {
+            b.on_key(&key(KeyCode::Char(c)));
+        }
+        for _ in 0..3 {
+            b.on_key(&key(KeyCode::Left));
+        }
+        b.on_key(&key(KeyCode::Char('i')));
+        b.insert("\u{1b}[31m!");
+        assert_eq!(
+            b.on_key(&key(KeyCode::Enter)),
+            Outcome::Submit("Add a li [31m!mit".into())
+        );
+        assert_eq!(b.on_key(&key(KeyCode::Esc)), Outcome::Cancel);
+    }
+
+    #[test]
+    fn the_list_filters_and_opens_sessions() {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let theme = Theme::mono();
+        let keymap = Keymap::default();
+        let recent = |id: &str, status: &str, request: &str| Recent {
+            path: PathBuf::from(format!("{id}.jsonl")),
+            id: id.into(),
+            status: status.into(),
+            request: request.into(),
+            phase: "plan".into(),
+            provider: "offline".into(),
+            age: "1m".into(),
+        };
+        let mut b = RequestBox {
+            recent: vec![
+                recent("a", "finished", "Add an audit log"),
+                recent("b", "interrupted", "Add rate limiting"),
+            ],
+            ..RequestBox::new(&pipeline, "offline", &theme, &keymap)
+        };
+        b.on_key(&key(KeyCode::Tab));
+        assert!(b.in_list);
+        assert_eq!(
+            b.on_key(&key(KeyCode::Enter)),
+            Outcome::Replay(PathBuf::from("a.jsonl")),
+            "finished: replay"
+        );
+        for c in "rate".chars() {
+            b.on_key(&key(KeyCode::Char(c)));
+        }
+        assert_eq!(b.shown().len(), 1);
+        assert_eq!(
+            b.on_key(&key(KeyCode::Enter)),
+            Outcome::Resume(PathBuf::from("b.jsonl")),
+            "interrupted: resume"
+        );
+        let ctrl_r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL);
+        assert_eq!(b.on_key(&ctrl_r), Outcome::Replay(PathBuf::from("b.jsonl")));
+        b.on_key(&key(KeyCode::Tab));
+        assert!(!b.in_list);
+    }
+
+    #[test]
+    fn the_keys_and_the_footer_follow_the_keymap() {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let theme = Theme::mono();
+        let text = "[[start]]\non = \"ctrl-g\"\naction = \"submit\"\n";
+        let keymap = Keymap::patched("keymap.toml", text).expect("valid");
+        let mut b = RequestBox::new(&pipeline, "offline", &theme, &keymap);
+        let footer: String = b.hints().iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(footer, " ctrl-g start  esc quit ");
+        for c in "Go".chars() {
+            b.on_key(&key(KeyCode::Char(c)));
+        }
+        assert_eq!(b.on_key(&key(KeyCode::Enter)), Outcome::Editing);
+        let ctrl_g = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL);
+        assert_eq!(b.on_key(&ctrl_g), Outcome::Submit("Go".into()));
+    }
+}
