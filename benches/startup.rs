@@ -139,7 +139,7 @@ impl Sink for Approver {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         if let EventKind::GateOpened { phase, .. } = &event.kind {
-            let decision = Decision::approve(phase, DecidedBy::Policy);
+            let decision = Decision::approve(phase, DecidedBy::Policy).at_gate(event.seq);
             let _ = self.commands.send(EngineCommand::Decide(decision));
         }
     }

@@ -401,6 +401,19 @@ impl Engine {
     fn check(&self, decision: &Decision, index: usize) -> Result<(), String> {
         let pipeline = &self.spec.pipeline;
         let phase = &pipeline.phases[index];
+        let open = self.state.gate.as_ref().map(|g| g.seq);
+        if decision.gate.is_none() || decision.gate != open {
+            let meant = decision.gate.map_or_else(
+                || "names no gate".to_owned(),
+                |seq| format!("answers the gate opened at event {seq}, which is closed"),
+            );
+            return Err(format!(
+                "this decision on `{}` {meant}; the open gate is {}'s (event {})",
+                decision.phase,
+                phase.id,
+                open.map_or_else(|| "?".to_owned(), |s| s.to_string())
+            ));
+        }
         if decision.phase != phase.id {
             return Err(format!(
                 "the open gate is `{}`, not `{}`",

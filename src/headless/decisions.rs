@@ -150,6 +150,8 @@ impl GatePolicy {
                     content,
                     to: raw.to.map(Spanned::into_inner),
                     by: DecidedBy::Policy,
+                    // Bound when its gate opens.
+                    gate: None,
                 });
             }
         }

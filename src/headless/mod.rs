@@ -64,7 +64,9 @@ fn answer_gate(
         .is_some_and(|i| state.needs_a_person(i));
     match policy.answer(phase, failed || over_budget || needs_a_person) {
         Some(decision) => {
-            let _ = commands.send(Command::Decide(decision));
+            // Bound to the gate this run saw open, as a person's would be.
+            let gate = state.gate.as_ref().map_or(0, |g| g.seq);
+            let _ = commands.send(Command::Decide(decision.at_gate(gate)));
             None
         }
         None if failed => Some(Ending::PhaseFailed),

@@ -240,6 +240,12 @@ pub struct Decision {
     pub to: Option<String>,
     #[serde(default)]
     pub by: DecidedBy,
+    /// The gate this decision answers: the `seq` of its `gate_opened`. The
+    /// engine refuses a decision whose gate is no longer the open one, so a
+    /// decision can never land on a gate its maker did not see. Logs
+    /// written before it was recorded lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<u64>,
 }
 
 impl Decision {
@@ -258,6 +264,16 @@ impl Decision {
             content: None,
             to: None,
             by,
+            gate: None,
+        }
+    }
+
+    /// This decision, bound to the gate opened at event `seq`.
+    #[must_use]
+    pub fn at_gate(self, seq: u64) -> Self {
+        Self {
+            gate: Some(seq),
+            ..self
         }
     }
 }

@@ -259,6 +259,7 @@ impl App {
             Update::Event(event) => {
                 self.state.apply(&event);
                 self.follow_active();
+                self.mark_a_stale_box();
                 matches!(event.kind, EventKind::GateOpened { .. })
             }
             Update::Recorded(event) => {
@@ -368,13 +369,17 @@ impl App {
             overlay::Outcome::Open(open) => self.overlay = Some(open),
             overlay::Outcome::Closed => {}
             overlay::Outcome::Quit => return Flow::Quit,
-            overlay::Outcome::Abort => self.decide(Action::Abort, |d| d),
-            overlay::Outcome::Search(query) => self.search_for(query),
-            overlay::Outcome::ReturnTo(to) => {
-                let title = format!("Why return work to the {}?", self.state.phases[to].role);
-                self.open_compose(Purpose::Reason { to }, title, "");
+            // Aborting ends the session, whichever of its gates is open.
+            overlay::Outcome::Abort => {
+                let open = self.state.gate.as_ref().map(|g| g.seq);
+                self.decide(open, Action::Abort, |d| d);
             }
-            overlay::Outcome::Submitted(purpose, text) => self.submit(&purpose, text),
+            overlay::Outcome::Search(query) => self.search_for(query),
+            overlay::Outcome::ReturnTo { to, gate } => {
+                let title = format!("Why return work to the {}?", self.state.phases[to].role);
+                self.open_compose(Purpose::Reason { to }, Some(gate), title, "");
+            }
+            overlay::Outcome::Submitted(purpose, gate, text) => self.submit(purpose, gate, text),
         }
         Flow::Continue
     }

@@ -60,6 +60,9 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Compose {
     pub purpose: Purpose,
+    /// The `seq` of the gate this box answers (none for a permission's
+    /// reason). Submitted, it is sent for that gate only.
+    pub gate: Option<u64>,
     pub title: String,
     pub editor: TextArea<'static>,
     initial: String,
@@ -95,6 +98,7 @@ impl Compose {
         }
         Self {
             purpose,
+            gate: None,
             title,
             editor,
             initial: initial.to_owned(),

@@ -17,6 +17,9 @@ use crate::protocol::{Command, PermissionAnswer};
 use crate::session::fold::PermissionRequest;
 use crate::session::{Action, DecidedBy, Decision, PhaseStatus};
 
+/// How a box whose checkpoint closed under it is titled.
+const STALE: &str = "The checkpoint this was written for has closed";
+
 /// How the user answers a permission request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Answer {
@@ -52,13 +55,14 @@ impl App {
         let Some(phase) = self.gate_phase() else {
             return;
         };
+        let gate = self.state.gate.as_ref().map(|g| g.seq);
         let state = &self.state.phases[phase];
         let role = state.role.clone();
         match action {
-            Action::Approve => self.decide(Action::Approve, |d| d),
+            Action::Approve => self.decide(gate, Action::Approve, |d| d),
             Action::ApproveWithNotes => {
                 let title = format!("Notes for every role after the {role}");
-                self.open_compose(Purpose::Notes, title, "");
+                self.open_compose(Purpose::Notes, gate, title, "");
             }
             Action::Edit => {
                 let text = state.effective_artifact().unwrap_or_default().to_owned();
@@ -68,7 +72,7 @@ impl App {
                     self.keymap.label(&[Context::Editor], Act::Submit),
                     self.keymap.label(&[Context::Editor], Act::Back),
                 );
-                self.open_compose(Purpose::Edit, title, &text);
+                self.open_compose(Purpose::Edit, gate, title, &text);
             }
             Action::Reject => {
                 let failed = state.status == PhaseStatus::Failed;
@@ -78,12 +82,13 @@ impl App {
                 } else {
                     format!("Feedback for the {role}: attempt {next} will read it")
                 };
-                self.open_compose(Purpose::Feedback { required: !failed }, title, "");
+                self.open_compose(Purpose::Feedback { required: !failed }, gate, title, "");
             }
             Action::Return => {
-                self.overlay = Some(Overlay::ReturnPick {
+                self.overlay = gate.map(|gate| Overlay::ReturnPick {
                     phase,
                     selected: phase - 1,
+                    gate,
                 });
             }
             Action::Abort => self.overlay = Some(Overlay::ConfirmAbort),
@@ -118,32 +123,74 @@ impl App {
         }
     }
 
-    pub(super) fn open_compose(&mut self, purpose: Purpose, title: String, initial: &str) {
-        let compose = Compose::new(purpose, title, initial, &self.theme);
+    /// Opens a text box for `purpose`, answering the gate opened at event
+    /// `gate` (none for a permission's reason).
+    pub(super) fn open_compose(
+        &mut self,
+        purpose: Purpose,
+        gate: Option<u64>,
+        title: String,
+        initial: &str,
+    ) {
+        let mut compose = Compose::new(purpose, title, initial, &self.theme);
+        compose.gate = gate;
         self.overlay = Some(Overlay::Compose(Box::new(compose)));
     }
 
-    /// Sends the decision a finished box stands for.
-    pub(super) fn submit(&mut self, purpose: &Purpose, text: String) {
-        match purpose {
-            Purpose::Notes => self.decide(Action::ApproveWithNotes, |d| Decision {
+    /// Whether the gate opened at event `gate` is still the open one.
+    fn is_open(&self, gate: Option<u64>) -> bool {
+        gate.is_none() || self.state.gate.as_ref().map(|g| g.seq) == gate
+    }
+
+    /// A box whose gate closed under it says so, and keeps its text.
+    pub(super) fn mark_a_stale_box(&mut self) {
+        let stale = match &self.overlay {
+            Some(Overlay::Compose(compose)) => !self.is_open(compose.gate),
+            Some(_) | None => false,
+        };
+        if let Some(Overlay::Compose(compose)) = &mut self.overlay
+            && stale
+            && !compose.title.starts_with(STALE)
+        {
+            compose.title = format!(
+                "{STALE}: nothing will be sent. Your text stays here to copy; {} closes",
+                self.keymap.label(&[Context::Editor], Act::Back)
+            );
+        }
+    }
+
+    /// Sends the decision a finished box stands for, for the gate the box
+    /// was opened at. If that gate has closed meanwhile, nothing is sent:
+    /// the box opens again with the text, so no word typed is lost and
+    /// none lands on a gate it was not written for.
+    pub(super) fn submit(&mut self, purpose: Purpose, gate: Option<u64>, text: String) {
+        if !self.is_open(gate) {
+            let mut compose = Compose::new(purpose, String::new(), &text, &self.theme);
+            compose.gate = gate;
+            self.overlay = Some(Overlay::Compose(Box::new(compose)));
+            self.mark_a_stale_box();
+            self.notice = Some("that checkpoint has closed: nothing was sent".into());
+            return;
+        }
+        match &purpose {
+            Purpose::Notes => self.decide(gate, Action::ApproveWithNotes, |d| Decision {
                 notes: Some(text),
                 ..d
             }),
-            Purpose::Feedback { .. } => self.decide(Action::Reject, |d| Decision {
+            Purpose::Feedback { .. } => self.decide(gate, Action::Reject, |d| Decision {
                 feedback: (!text.is_empty()).then_some(text),
                 ..d
             }),
             Purpose::Reason { to } => {
                 let to = self.state.phases[*to].id.clone();
-                self.decide(Action::Return, |d| Decision {
+                self.decide(gate, Action::Return, |d| Decision {
                     to: Some(to),
                     feedback: (!text.is_empty()).then_some(text),
                     ..d
                 });
             }
             Purpose::Edit => {
-                self.decide(Action::Edit, |d| Decision {
+                self.decide(gate, Action::Edit, |d| Decision {
                     content: Some(text),
                     ..d
                 });
@@ -196,18 +243,24 @@ impl App {
                     "Why not? (optional: the agent reads it) · {} denies",
                     self.keymap.label(&[Context::Editor], Act::Submit)
                 );
-                self.open_compose(Purpose::DenyReason { call_id }, title, "");
+                self.open_compose(Purpose::DenyReason { call_id }, None, title, "");
             }
         }
     }
 
-    /// Sends a decision on the open gate, built from a plain one.
-    pub(super) fn decide(&mut self, action: Action, build: impl FnOnce(Decision) -> Decision) {
-        let Some(gate) = &self.state.gate else {
+    /// Sends a decision on the gate opened at event `gate`, built from a
+    /// plain one; nothing when that gate is no longer open.
+    pub(super) fn decide(
+        &mut self,
+        gate: Option<u64>,
+        action: Action,
+        build: impl FnOnce(Decision) -> Decision,
+    ) {
+        let Some(open) = self.state.gate.as_ref().filter(|g| Some(g.seq) == gate) else {
             return;
         };
-        let phase = self.state.phases[gate.phase].id.clone();
-        let decision = build(Decision::new(phase, action, DecidedBy::User));
+        let phase = self.state.phases[open.phase].id.clone();
+        let decision = build(Decision::new(phase, action, DecidedBy::User)).at_gate(open.seq);
         self.send(Command::Decide(decision));
         if action != Action::Edit {
             self.screen = Screen::Board;

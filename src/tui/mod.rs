@@ -331,11 +331,9 @@ mod tests {
             .expect("the loop");
         assert_eq!(
             sent.try_recv().ok(),
-            Some(Command::Decide(Decision::new(
-                "summarize",
-                Action::Approve,
-                DecidedBy::User
-            )))
+            Some(Command::Decide(
+                Decision::new("summarize", Action::Approve, DecidedBy::User).at_gate(3)
+            ))
         );
         assert_eq!(app.state().gate.as_ref().map(|g| g.phase), Some(0));
     }

@@ -35,9 +35,11 @@ pub enum Overlay {
     /// Typing a search in the artifact view.
     SearchInput(String),
     /// Choosing where work returns to; `selected` indexes earlier phases.
+    /// `gate` is the `seq` of the gate it was opened at.
     ReturnPick {
         phase: usize,
         selected: usize,
+        gate: u64,
     },
     Compose(Box<Compose>),
 }
@@ -55,10 +57,11 @@ pub enum Outcome {
     Abort,
     /// A search was typed; empty for none.
     Search(String),
-    /// Work returns to this earlier phase (its reason comes next).
-    ReturnTo(usize),
+    /// Work returns to this earlier phase (its reason comes next), from
+    /// the gate opened at event `gate`.
+    ReturnTo { to: usize, gate: u64 },
     /// The text box was submitted with this text.
-    Submitted(Purpose, String),
+    Submitted(Purpose, Option<u64>, String),
 }
 
 /// The parts of the screen a box may draw over.
@@ -80,7 +83,9 @@ impl Overlay {
             Self::Compose(mut compose) => match compose.on_key(key, keymap) {
                 compose::Outcome::Editing => Outcome::Open(Self::Compose(compose)),
                 compose::Outcome::Cancelled => Outcome::Closed,
-                compose::Outcome::Submitted(text) => Outcome::Submitted(compose.purpose, text),
+                compose::Outcome::Submitted(text) => {
+                    Outcome::Submitted(compose.purpose, compose.gate, text)
+                }
             },
             // The quit question also takes the keys that quit.
             Self::ConfirmQuit => match keymap.act_in(Context::Confirm, key) {
@@ -93,7 +98,11 @@ impl Overlay {
             },
             Self::Help | Self::Matrix => Outcome::Closed,
             Self::SearchInput(query) => search_key(key, query),
-            Self::ReturnPick { phase, selected } => pick_key(key, keymap, phase, selected),
+            Self::ReturnPick {
+                phase,
+                selected,
+                gate,
+            } => pick_key(key, keymap, (phase, gate), selected),
         }
     }
 
@@ -143,7 +152,9 @@ impl Overlay {
                 buf.set_style(areas.bar, app.theme.gate);
                 Line::styled(format!(" /{}▏", safe(query)), app.theme.gate).render(areas.bar, buf);
             }
-            Self::ReturnPick { phase, selected } => {
+            Self::ReturnPick {
+                phase, selected, ..
+            } => {
                 return_pick(app, *phase, *selected, area, buf);
             }
             Self::Compose(compose) => {
@@ -183,15 +194,24 @@ fn search_key(key: &KeyEvent, mut query: String) -> Outcome {
 }
 
 /// The return picker: up and down choose an earlier phase, submit picks it.
-fn pick_key(key: &KeyEvent, keymap: &Keymap, phase: usize, selected: usize) -> Outcome {
+fn pick_key(
+    key: &KeyEvent,
+    keymap: &Keymap,
+    (phase, gate): (usize, u64),
+    selected: usize,
+) -> Outcome {
     let selected = match keymap.act_in(Context::Picker, key) {
         Some(Pick::Down) => (selected + 1).min(phase.saturating_sub(1)),
         Some(Pick::Up) => selected.saturating_sub(1),
-        Some(Pick::Submit) => return Outcome::ReturnTo(selected),
+        Some(Pick::Submit) => return Outcome::ReturnTo { to: selected, gate },
         Some(Pick::Back) => return Outcome::Closed,
         None => selected,
     };
-    Outcome::Open(Overlay::ReturnPick { phase, selected })
+    Outcome::Open(Overlay::ReturnPick {
+        phase,
+        selected,
+        gate,
+    })
 }
 
 context_acts! {

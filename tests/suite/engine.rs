@@ -27,9 +27,14 @@ struct Seen {
 }
 
 /// One scripted command, and whether the engine is expected to take it.
+/// A decision that names no gate is bound to the gate open when it is
+/// sent, as the TUI binds a person's.
 enum Step {
     Take(Command),
     Refuse(Command),
+    /// A decision made at the gate before, arriving when the next gate
+    /// has opened (a box left open while the session moved on).
+    Stale(Command),
 }
 
 /// Checks the fold after each event and answers gates from a script.
@@ -38,6 +43,8 @@ struct Checker {
     commands: mpsc::UnboundedSender<Command>,
     script: VecDeque<Step>,
     seen: Arc<Mutex<Seen>>,
+    /// The gate that opened before the open one.
+    earlier_gate: Option<u64>,
 }
 
 impl Sink for Checker {
@@ -63,15 +70,26 @@ impl Sink for Checker {
         if gate_waits {
             // Send scripted commands up to and including the next one the
             // engine should take; the refusals before it are expected.
+            let open = state.gate.as_ref().map(|g| g.seq);
+            let bind = |command: Command, gate: Option<u64>| match command {
+                Command::Decide(d) if d.gate.is_none() => {
+                    Command::Decide(d.at_gate(gate.expect("a gate to bind to")))
+                }
+                other @ (Command::Decide(_) | Command::Cancel | Command::Permission(_)) => other,
+            };
             while let Some(step) = self.script.pop_front() {
                 let (command, taken) = match step {
-                    Step::Take(c) => (c, true),
-                    Step::Refuse(c) => (c, false),
+                    Step::Take(c) => (bind(c, open), true),
+                    Step::Refuse(c) => (bind(c, open), false),
+                    Step::Stale(c) => (bind(c, self.earlier_gate), false),
                 };
                 self.commands.send(command).expect("engine listens");
                 if taken {
                     break;
                 }
+            }
+            if matches!(event.kind, EventKind::GateOpened { .. }) {
+                self.earlier_gate = open;
             }
         }
     }
@@ -100,6 +118,7 @@ async fn run_session(
         commands,
         script: script.into(),
         seen: seen.clone(),
+        earlier_gate: None,
     };
     let spec = SessionSpec {
         id: "s".into(),
@@ -307,4 +326,50 @@ async fn abort_finishes_the_session_and_reject_is_refused_after_max_attempts() {
             outcome: SessionOutcome::Aborted
         }
     );
+}
+
+/// A person approves Test, and feedback typed at Test's gate arrives once
+/// QA's gate is open (the box was still open as the session moved on). It
+/// answers a gate that is closed, so it is refused and nothing is recorded:
+/// QA is not rejected by a decision made for Test.
+#[tokio::test]
+async fn a_decision_for_a_gate_that_has_closed_is_refused_not_applied_to_the_next() {
+    let script = vec![
+        approve("summarize"),
+        approve("plan"),
+        approve("implement"),
+        approve("test"),
+        Step::Stale(Command::Decide(Decision {
+            feedback: Some("meant for the Test Engineer".into()),
+            ..decide("validate", Action::Reject)
+        })),
+        approve("validate"),
+        approve("commit"),
+    ];
+    let (state, seen, events) =
+        run_session("Add rate limiting to the orders API", Pace::INSTANT, script).await;
+    assert_eq!(state.outcome, Some(SessionOutcome::Completed));
+    assert_eq!(seen.notices.len(), 1, "{:?}", seen.notices);
+    assert!(
+        seen.notices[0].contains("which is closed"),
+        "{:?}",
+        seen.notices
+    );
+    let rejections = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Decision(d) if d.action == Action::Reject))
+        .count();
+    assert_eq!(rejections, 0, "nothing was rejected");
+    assert_eq!(state.phases[4].attempts.len(), 1, "QA ran once");
+    // Every recorded decision names the gate it answered.
+    for event in &events {
+        if let EventKind::Decision(d) = &event.kind {
+            let gate = d.gate.expect("bound to a gate");
+            assert!(
+                matches!(&events[usize::try_from(gate).expect("seq")].kind,
+                    EventKind::GateOpened { phase, .. } if *phase == d.phase),
+                "{d:?}"
+            );
+        }
+    }
 }

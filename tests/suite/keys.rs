@@ -38,6 +38,9 @@ fn live(kinds: Vec<EventKind>) -> (App, mpsc::UnboundedReceiver<Command>) {
 }
 
 /// The first phase delivered its artifact and waits at its gate.
+/// The `seq` of the gate `at_first_gate` opens: a decision names it.
+const FIRST_GATE: u64 = 3;
+
 fn at_first_gate() -> (App, mpsc::UnboundedReceiver<Command>) {
     live(vec![
         EventKind::PhaseStarted {
@@ -87,11 +90,9 @@ fn a_approves_the_open_gate() {
     press(&mut app, KeyCode::Char('a'));
     assert_eq!(
         sent(&mut rx),
-        [Command::Decide(Decision::new(
-            "summarize",
-            Action::Approve,
-            DecidedBy::User
-        ))]
+        [Command::Decide(
+            Decision::new("summarize", Action::Approve, DecidedBy::User).at_gate(FIRST_GATE)
+        )]
     );
 }
 
@@ -106,6 +107,7 @@ fn r_with_feedback_rejects_with_that_feedback() {
         sent(&mut rx),
         [Command::Decide(Decision {
             feedback: Some("name the limits".into()),
+            gate: Some(FIRST_GATE),
             ..Decision::new("summarize", Action::Reject, DecidedBy::User)
         })]
     );
@@ -121,6 +123,7 @@ fn n_with_notes_approves_with_those_notes() {
         sent(&mut rx),
         [Command::Decide(Decision {
             notes: Some("keep it small".into()),
+            gate: Some(FIRST_GATE),
             ..Decision::new("summarize", Action::ApproveWithNotes, DecidedBy::User)
         })]
     );
@@ -177,6 +180,8 @@ fn b_returns_work_to_the_phase_picked_with_the_reason_typed() {
         [Command::Decide(Decision {
             to: Some("summarize".into()),
             feedback: Some("the limits are missing".into()),
+            // The plan's gate: the seventh event.
+            gate: Some(6),
             ..Decision::new("plan", Action::Return, DecidedBy::User)
         })]
     );
@@ -302,11 +307,9 @@ fn a_rebound_key_works_and_every_label_names_it() {
     press(&mut app, KeyCode::Char('j'));
     assert_eq!(
         sent(&mut rx),
-        [Command::Decide(Decision::new(
-            "summarize",
-            Action::Abort,
-            DecidedBy::User
-        ))]
+        [Command::Decide(
+            Decision::new("summarize", Action::Abort, DecidedBy::User).at_gate(FIRST_GATE)
+        )]
     );
 
     let (mut app, mut rx) = at_first_gate();
@@ -314,11 +317,9 @@ fn a_rebound_key_works_and_every_label_names_it() {
     press(&mut app, KeyCode::Char('y'));
     assert_eq!(
         sent(&mut rx),
-        [Command::Decide(Decision::new(
-            "summarize",
-            Action::Approve,
-            DecidedBy::User
-        ))]
+        [Command::Decide(
+            Decision::new("summarize", Action::Approve, DecidedBy::User).at_gate(FIRST_GATE)
+        )]
     );
 
     let (mut app, mut rx) = asking();
@@ -327,4 +328,58 @@ fn a_rebound_key_works_and_every_label_names_it() {
     assert!(asked.contains("o once · n deny · a always"), "{asked}");
     press(&mut app, KeyCode::Char('o'));
     assert_eq!(sent(&mut rx), [answer(true, false, None)]);
+}
+
+/// The session moves on while a feedback box is open (an approval sent
+/// just before it went through): the box says its checkpoint has closed,
+/// submitting it sends nothing, and the text stays in it.
+#[test]
+fn a_box_whose_gate_closed_sends_nothing_and_keeps_its_text() {
+    let (mut app, mut rx) = at_first_gate();
+    press(&mut app, KeyCode::Char('r'));
+    type_text(&mut app, "name the exempt clients");
+    for (seq, kind) in (4..).zip([
+        EventKind::Decision(Decision::approve("summarize", DecidedBy::User).at_gate(FIRST_GATE)),
+        EventKind::PhaseStarted {
+            phase: "plan".into(),
+            attempt: 1,
+        },
+        EventKind::Artifact {
+            phase: "plan".into(),
+            attempt: 1,
+            name: "plan".into(),
+            content: "the plan".into(),
+        },
+        EventKind::GateOpened {
+            phase: "plan".into(),
+            question: "Approve the plan?".into(),
+            over_budget: None,
+        },
+    ]) {
+        app.on_update(Update::Event(Event {
+            seq,
+            t: chrono::DateTime::UNIX_EPOCH,
+            kind,
+        }));
+    }
+    let shown = screen(&mut app, 120, 30);
+    assert!(
+        shown.contains("The checkpoint this was written for has closed"),
+        "{shown}"
+    );
+    submit(&mut app);
+    assert_eq!(sent(&mut rx), [], "nothing lands on the plan's gate");
+    let shown = screen(&mut app, 120, 30);
+    assert!(shown.contains("name the exempt clients"), "{shown}");
+    assert!(shown.contains("nothing was sent"), "{shown}");
+    // The plan's own gate is answered as usual once the box is closed.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(
+            Decision::new("plan", Action::Approve, DecidedBy::User).at_gate(7)
+        )]
+    );
 }

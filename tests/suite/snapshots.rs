@@ -51,11 +51,10 @@ impl Sink for Recorder {
             } else {
                 Action::Approve
             };
-            let _ = self.commands.send(Command::Decide(Decision::new(
-                phase.clone(),
-                action,
-                DecidedBy::User,
-            )));
+            let decision = Decision::new(phase.clone(), action, DecidedBy::User);
+            let _ = self
+                .commands
+                .send(Command::Decide(decision.at_gate(event.seq)));
         }
     }
 

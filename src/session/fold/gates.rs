@@ -10,6 +10,9 @@ use crate::session::event::{Action, Decision};
 /// An open gate: a phase's answer waiting for a decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Gate {
+    /// The `seq` of the `gate_opened` event: what a decision names to
+    /// answer this gate.
+    pub seq: u64,
     pub phase: usize,
     pub question: String,
     pub over_budget: Option<String>,
@@ -34,6 +37,7 @@ impl SessionState {
     /// stays failed if it failed).
     pub(super) fn on_gate_opened(
         &mut self,
+        seq: u64,
         phase: &str,
         question: &str,
         over_budget: Option<&str>,
@@ -44,6 +48,7 @@ impl SessionState {
                 p.status = PhaseStatus::AwaitingGate;
             }
             self.gate = Some(Gate {
+                seq,
                 phase: index,
                 question: question.to_owned(),
                 over_budget: over_budget.map(str::to_owned),

@@ -184,7 +184,7 @@ impl SessionState {
                 phase,
                 question,
                 over_budget,
-            } => self.on_gate_opened(phase, question, over_budget.as_deref()),
+            } => self.on_gate_opened(seq, phase, question, over_budget.as_deref()),
             EventKind::Decision(decision) => self.on_decision(t, seq, decision),
             EventKind::PhaseFailed {
                 phase,
