@@ -43,8 +43,10 @@ pub enum Update {
     Recorded(Event),
     /// The recorded events are through; the session goes on live.
     Resumed,
-    /// Something to show that is not part of the record (a refused decision).
+    /// Something to show that is not part of the record.
     Notice(String),
+    /// A decision the engine refused, and why: nothing was recorded.
+    Refused(String),
 }
 
 /// Receives every event after it is written, with the engine's state after it.
@@ -57,6 +59,10 @@ pub trait Sink: Send {
     /// The history of a resumed session has been published.
     fn resumed(&mut self) {}
     fn notice(&mut self, text: String);
+    /// A decision was refused: nothing was recorded.
+    fn refused(&mut self, why: String) {
+        self.notice(why);
+    }
 }
 
 impl Sink for mpsc::UnboundedSender<Update> {
@@ -75,5 +81,9 @@ impl Sink for mpsc::UnboundedSender<Update> {
 
     fn notice(&mut self, text: String) {
         let _ = self.send(Update::Notice(text));
+    }
+
+    fn refused(&mut self, why: String) {
+        let _ = self.send(Update::Refused(why));
     }
 }

@@ -336,7 +336,7 @@ impl Engine {
                 Command::Decide(d) => d,
             };
             if let Err(why) = self.check(&decision, index) {
-                self.sink.notice(format!("decision refused: {why}"));
+                self.sink.refused(format!("decision refused: {why}"));
                 continue;
             }
             let action = decision.action;

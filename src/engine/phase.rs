@@ -213,7 +213,7 @@ impl Engine {
                 }
                 command = self.commands.recv() => match command {
                     Some(Command::Cancel) => break Some(TurnEnd::Failed("cancelled by the user".into())),
-                    Some(Command::Decide(d)) => self.sink.notice(format!(
+                    Some(Command::Decide(d)) => self.sink.refused(format!(
                         "decision on `{}` refused: no gate is open while {} works",
                         d.phase, self.spec.pipeline.phases[index].role
                     )),

@@ -267,7 +267,7 @@ impl Engine {
                     ));
                 }
                 Some(Command::Decide(d)) => {
-                    self.sink.notice(format!(
+                    self.sink.refused(format!(
                         "decision on `{}` refused: a permission is being asked",
                         d.phase
                     ));

@@ -167,6 +167,14 @@ impl GatePolicy {
     /// phase, a gate over budget and one that needs a person (an unreadable
     /// plan, a failing verdict) are never approved by `--approve all`: only
     /// a queued decision answers them.
+    /// A decision the policy made for `phase` is already in the log (a
+    /// resumed session): the queued one it used is spent.
+    pub(super) fn already_made(&mut self, phase: &str) {
+        if let Some(at) = self.queued.iter().position(|d| d.phase == phase) {
+            self.queued.remove(at);
+        }
+    }
+
     pub(super) fn answer(&mut self, phase: &str, held: bool) -> Option<Decision> {
         if let Some(at) = self.queued.iter().position(|d| d.phase == phase) {
             return self.queued.remove(at);

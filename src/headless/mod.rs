@@ -29,6 +29,8 @@ pub enum Ending {
     PhaseFailed,
     /// The engine stopped without finishing (it reported why).
     EngineStopped,
+    /// The engine refused a decision of this run (it said why).
+    Refused,
 }
 
 impl Ending {
@@ -40,6 +42,7 @@ impl Ending {
             | Self::EngineStopped
             | Self::PhaseFailed => 1,
             Self::AwaitingHuman => 3,
+            Self::Refused => 2,
         }
     }
 }
@@ -89,6 +92,13 @@ pub async fn drive(
         let event = match update {
             Update::Event(event) => event,
             Update::Recorded(event) => {
+                // A decision this run's file made before the session
+                // stopped is not made again.
+                if let EventKind::Decision(d) = &event.kind
+                    && d.by == DecidedBy::Policy
+                {
+                    policy.already_made(&d.phase);
+                }
                 state.apply(&event);
                 print_event(&event, &state, json, out)?;
                 continue;
@@ -108,6 +118,12 @@ pub async fn drive(
             Update::Notice(text) => {
                 eprintln!("handoff: {}", sanitize(&text));
                 continue;
+            }
+            // Its decisions are all this run has: one refused would leave
+            // the gate waiting for ever.
+            Update::Refused(why) => {
+                eprintln!("handoff: {}", sanitize(&why));
+                return Ok(Ending::Refused);
             }
         };
         state.apply(&event);

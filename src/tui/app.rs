@@ -268,7 +268,7 @@ impl App {
                 false
             }
             Update::Resumed => false,
-            Update::Notice(text) => {
+            Update::Notice(text) | Update::Refused(text) => {
                 self.notice = Some(text);
                 false
             }

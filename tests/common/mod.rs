@@ -73,6 +73,28 @@ impl Sandbox {
         self.command().args(args).output().expect("run handoff")
     }
 
+    /// [`Sandbox::run`], failing the test (not hanging it) when `handoff`
+    /// has not ended within `seconds`.
+    pub fn run_within(&self, seconds: u64, args: &[&str]) -> Output {
+        let child = self
+            .command()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start handoff");
+        let pid = child.id();
+        let (done, waited) = std::sync::mpsc::channel();
+        std::thread::spawn(move || drop(done.send(child.wait_with_output())));
+        let output = waited.recv_timeout(std::time::Duration::from_secs(seconds));
+        if output.is_err() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+        output
+            .expect("handoff to end in time (it was still running, and was killed)")
+            .expect("wait for handoff")
+    }
+
     /// A headless run of `request` that answers gates from `decisions` (a
     /// decisions file's text) first, then approves everything.
     pub fn run_deciding(&self, decisions: &str, request: &str) -> Output {

@@ -617,3 +617,80 @@ fn replaying_a_finished_session_reaches_the_state_show_prints() {
         assert_eq!(shown["artifact"].as_str(), phase.effective_artifact());
     }
 }
+
+/// A decision the engine refuses (a fourth rejection, past `max_attempts`)
+/// ends the run with exit 2 and the reason, instead of leaving the gate
+/// waiting for an answer that never comes.
+#[test]
+fn a_refused_decision_ends_a_headless_run_with_exit_2() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.dir.path().join("decisions.toml");
+    let reject = "[[summarize]]\naction = \"reject\"\nfeedback = \"again\"\n";
+    std::fs::write(&file, reject.repeat(3)).expect("write decisions");
+    let file = file.to_str().expect("path");
+    let out = sandbox.run_within(
+        60,
+        &[
+            "run",
+            "--headless",
+            "--approve",
+            "all",
+            "--decisions",
+            file,
+            REQUEST,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("has used all 3 attempts"),
+        "{}",
+        stderr(&out)
+    );
+    let rejections = of_kind(&sandbox.events(), "decision").len();
+    assert_eq!(rejections, 2, "the refused one is not recorded");
+}
+
+/// A run stopped at a gate and resumed with the same decisions file does
+/// not make again the decisions it already recorded: the rejection from
+/// the file is applied once.
+#[test]
+fn resuming_with_the_same_decisions_file_applies_only_what_is_not_recorded() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.dir.path().join("decisions.toml");
+    std::fs::write(
+        &file,
+        "[[summarize]]\naction = \"reject\"\nfeedback = \"Say which clients are exempt\"\n",
+    )
+    .expect("write decisions");
+    let file = file.to_str().expect("path");
+    // No --approve: after the file's one rejection the run stops at the
+    // next gate, waiting for a person.
+    let out = sandbox.run_within(60, &["run", "--headless", "--decisions", file, REQUEST]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let log = sandbox.log();
+    let log = log.to_str().expect("path");
+    let out = sandbox.run_within(
+        60,
+        &[
+            "resume",
+            log,
+            "--headless",
+            "--approve",
+            "all",
+            "--decisions",
+            file,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let events = sandbox.events();
+    let rejections: Vec<_> = of_kind(&events, "decision")
+        .into_iter()
+        .filter(|d| d["action"] == "reject")
+        .collect();
+    assert_eq!(rejections.len(), 1, "{rejections:?}");
+    let started = of_kind(&events, "phase_started")
+        .into_iter()
+        .filter(|p| p["phase"] == "summarize")
+        .count();
+    assert_eq!(started, 2, "the requirements ran twice, not three times");
+}

@@ -163,7 +163,7 @@ impl Engine {
                         self.abandon(&ctx, &mut workers, &units, "cancelled by the user")?;
                         return Ok(PlanEnd::Failed("cancelled by the user".into()));
                     }
-                    Some(Command::Decide(d)) => self.sink.notice(format!(
+                    Some(Command::Decide(d)) => self.sink.refused(format!(
                         "decision on `{}` refused: no gate is open while {} works",
                         d.phase, phase.role
                     )),
