@@ -13,6 +13,7 @@ use crate::diagnostic::Diagnostic;
 use crate::pipeline::load_pipeline;
 use crate::sanitize::sanitize;
 use crate::session::store::{self, Loaded};
+use crate::session::{SessionOutcome, SessionStatus};
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::{BUILTIN_THEMES, check_theme_file};
 
@@ -45,7 +46,7 @@ pub fn state_json(loaded: &Loaded) -> serde_json::Value {
         "id": s.id,
         "request": s.request,
         "status": loaded.status.as_str(),
-        "outcome": s.outcome.map(crate::session::SessionOutcome::as_str),
+        "outcome": s.outcome.map(SessionOutcome::as_str),
         "provider": s.provider,
         "model": s.model,
         "pipeline": s.pipeline.as_ref().map(|p| p.name.as_str()),
@@ -174,6 +175,55 @@ fn damaged_id(e: &crate::session::log::LogError) -> String {
         .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
 }
 
+/// The phase a session is at: its open gate or running phase, else the
+/// last one that ran.
+fn current_phase(s: &crate::session::SessionState) -> Option<&str> {
+    s.active_phase()
+        .or_else(|| s.phases.iter().rposition(|p| !p.attempts.is_empty()))
+        .map(|i| s.phases[i].id.as_str())
+}
+
+/// The status `sessions` lists: a finished session that was aborted says so.
+fn listed_status(loaded: &Loaded) -> &'static str {
+    match (loaded.status, loaded.state.outcome) {
+        (SessionStatus::Finished, Some(SessionOutcome::Aborted)) => "aborted",
+        (
+            SessionStatus::Running
+            | SessionStatus::AwaitingGate
+            | SessionStatus::Finished
+            | SessionStatus::Failed
+            | SessionStatus::Interrupted,
+            _,
+        ) => loaded.status.as_str(),
+    }
+}
+
+/// One session in `sessions --json`: what it is and where it stands, not
+/// its artifacts (`show --json` has those).
+fn summary_json(loaded: &Loaded) -> serde_json::Value {
+    let s = &loaded.state;
+    json!({
+        "id": s.id,
+        "request": s.request,
+        "status": listed_status(loaded),
+        "outcome": s.outcome.map(SessionOutcome::as_str),
+        "provider": s.provider,
+        "model": s.model,
+        "pipeline": s.pipeline.as_ref().map(|p| p.name.as_str()),
+        "phase": current_phase(s),
+        "started_at": s.started_at,
+        "finished_at": s.finished_at,
+        "path": loaded.path,
+        "phases": s.phases.iter().map(|p| json!({
+            "id": p.id,
+            "status": p.status.as_str(),
+            "attempts": p.attempts.len(),
+        })).collect::<Vec<_>>(),
+        "usage": s.usage,
+        "torn_line": loaded.torn_line,
+    })
+}
+
 pub fn sessions(g: &Global, as_json: bool) -> Exit {
     let dir = sessions_dir(g);
     let all = store::list(&dir);
@@ -182,13 +232,7 @@ pub fn sessions(g: &Global, as_json: bool) -> Exit {
         let items: Vec<_> = all
             .iter()
             .map(|l| match l {
-                Ok(loaded) => {
-                    let mut item = state_json(loaded);
-                    if let Some(line) = loaded.torn_line {
-                        item["torn_line"] = line.into();
-                    }
-                    item
-                }
+                Ok(loaded) => summary_json(loaded),
                 Err(e) => json!({
                     "id": damaged_id(e),
                     "path": e.path(),
@@ -216,10 +260,7 @@ pub fn sessions(g: &Global, as_json: bool) -> Exit {
         match item {
             Ok(l) => {
                 let s = &l.state;
-                let phase = s
-                    .active_phase()
-                    .or_else(|| s.phases.iter().rposition(|p| !p.attempts.is_empty()))
-                    .map_or("-", |i| s.phases[i].id.as_str());
+                let phase = current_phase(s).unwrap_or("-");
                 let torn = l
                     .torn_line
                     .map(|n| format!("[line {n} cut short] "))
@@ -232,7 +273,7 @@ pub fn sessions(g: &Global, as_json: bool) -> Exit {
                     out,
                     "{:<22} {:<14} {:<10} {:>4}  {request}",
                     sanitize(&s.id),
-                    l.status.as_str(),
+                    listed_status(l),
                     sanitize(phase),
                     age(s.started_at)
                 )?;

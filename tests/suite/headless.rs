@@ -694,3 +694,30 @@ fn resuming_with_the_same_decisions_file_applies_only_what_is_not_recorded() {
         .count();
     assert_eq!(started, 2, "the requirements ran twice, not three times");
 }
+
+/// `sessions` calls an aborted session aborted, and `sessions --json`
+/// lists what each session is, not every artifact's text.
+#[test]
+fn sessions_lists_an_aborted_session_as_aborted_and_json_as_summaries() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run_deciding("[summarize]\naction = \"abort\"\n", REQUEST);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let list = sandbox.run(&["sessions"]);
+    let row = stdout(&list)
+        .lines()
+        .find(|l| l.contains(REQUEST))
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert!(row.contains("aborted"), "{}", stdout(&list));
+    let json = sandbox.run(&["sessions", "--json"]);
+    let items: Vec<Value> = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["status"], "aborted");
+    assert_eq!(items[0]["phase"], "summarize");
+    assert_eq!(items[0]["phases"][0]["attempts"], 1);
+    assert!(
+        !String::from_utf8_lossy(&json.stdout).contains("\"artifact\""),
+        "no artifact text in the list: {}",
+        stdout(&json)
+    );
+}
