@@ -29,6 +29,9 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     pub const USAGE: u8 = 2;
     pub const AWAITING_GATE: u8 = 3;
+    /// The reader of our output went away (`handoff show … | head`): quiet,
+    /// with the code a program killed by SIGPIPE has in a shell.
+    pub const PIPE_CLOSED: u8 = 141;
 }
 
 /// A command's failure: what to print and the exit code.
@@ -56,6 +59,12 @@ impl Failure {
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Self {
+                code: exit::PIPE_CLOSED,
+                message: String::new(),
+            };
+        }
         Self::failed(e.to_string())
     }
 }
@@ -81,7 +90,9 @@ pub fn main(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(failure) => {
             // Messages can quote file contents: never let them drive the terminal.
-            eprintln!("handoff: {}", crate::sanitize::sanitize(&failure.message));
+            if !failure.message.is_empty() {
+                eprintln!("handoff: {}", crate::sanitize::sanitize(&failure.message));
+            }
             failure.code
         }
     }
@@ -117,8 +128,16 @@ async fn dispatch(cli: Cli) -> Exit {
     }
 }
 
-/// A log that cannot be used, and what the user can do about it.
+/// A log that cannot be used, and what the user can do about it. A file
+/// whose first line does not even mention a session's start is not a
+/// damaged log but some other file.
 fn unusable(e: &crate::session::log::LogError) -> Failure {
+    if e.line() == Some(1) && !starts_a_session(e.path()) {
+        return Failure::usage(format!(
+            "{}: not a handoff session log (its first line is not a `session_started` event)",
+            e.path().display()
+        ));
+    }
     match e.line() {
         Some(line) => Failure::failed(format!(
             "{e}\n  the session log is damaged at line {line}; the lines before it are intact. \
@@ -379,4 +398,13 @@ fn ui_options(g: &Global) -> Result<crate::tui::Options, Failure> {
         bell: config.bell,
         prices: config.prices,
     })
+}
+
+/// Whether the first line of the file at `path` names a session's start.
+fn starts_a_session(path: &std::path::Path) -> bool {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
+    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    read.is_ok() && memchr::memmem::find(first, b"session_started").is_some()
 }

@@ -359,7 +359,7 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
     let gate = recorded
         .iter()
         .rposition(|e| matches!(&e.kind, EventKind::GateOpened { phase, .. } if phase == at))
-        .ok_or_else(|| Failure::usage(format!("the session never reached the gate of `{at}`")))?;
+        .ok_or_else(|| Failure::usage(cannot_fork_at(&recorded, at)))?;
     let old = crate::session::SessionState::from_events(&recorded);
     let Some(pipeline) = old.pipeline.clone() else {
         return Err(Failure::failed(format!(
@@ -444,4 +444,22 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
         clock,
     )?;
     attend(h, policy, spec, log, Begin::Fork(copied), ui).await
+}
+
+/// Why a session cannot fork at `at`, naming the phases it can fork at.
+fn cannot_fork_at(recorded: &[Event], at: &str) -> String {
+    let mut gates: Vec<&str> = Vec::new();
+    for event in recorded {
+        if let EventKind::GateOpened { phase, .. } = &event.kind
+            && !gates.contains(&phase.as_str())
+        {
+            gates.push(phase);
+        }
+    }
+    let at = crate::sanitize::sanitize(at);
+    if gates.is_empty() {
+        return format!("the session never reached a gate, so it cannot fork at `{at}`");
+    }
+    let gates = crate::sanitize::sanitize(&gates.join(", ")).into_owned();
+    format!("the session never reached the gate of `{at}`; it can fork at: {gates}")
 }

@@ -721,3 +721,46 @@ fn sessions_lists_an_aborted_session_as_aborted_and_json_as_summaries() {
         stdout(&json)
     );
 }
+
+/// `fork --at` a phase the session never reached names the ones it did.
+#[test]
+fn fork_at_an_unknown_phase_lists_the_phases_it_could_fork_at() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run_deciding("[plan]\naction = \"abort\"\n", REQUEST);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let log = sandbox.log();
+    let log = log.to_str().expect("path");
+    let out = sandbox.run(&["fork", log, "--at", "nosuch", "--headless"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("it can fork at: summarize, plan"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Output into a pipe nobody reads any more (`handoff show … | head`)
+/// ends quietly: no "Broken pipe" message, the code of a program stopped
+/// by SIGPIPE.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    let log = sandbox.log();
+    for args in [
+        vec!["show", log.to_str().expect("path")],
+        vec!["sessions"],
+        vec!["replay", "--headless", log.to_str().expect("path")],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = sandbox
+            .command()
+            .args(&args)
+            .stdout(writer)
+            .output()
+            .expect("run handoff");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+}
