@@ -1,5 +1,12 @@
 //! The command line (a contract, listed in ARCHITECTURE.md): clap
 //! definitions only.
+//!
+//! The doc comments here are `--help`'s text, which clap prints as written:
+//! they name environment variables and files without Markdown backticks.
+#![expect(
+    clippy::doc_markdown,
+    reason = "clap prints these doc comments as --help text, backticks and all"
+)]
 
 use std::path::PathBuf;
 
@@ -21,24 +28,25 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The pipeline file (default: ./skills.toml, then
-    /// $`XDG_CONFIG_HOME/handoff/skills.toml`, then the built-in one).
+    /// $XDG_CONFIG_HOME/handoff/skills.toml, then the built-in one).
     #[arg(long, global = true, value_name = "FILE")]
     pub skills: Option<PathBuf>,
     /// The pipeline in skills.toml to run (default: the one whose triggers
-    /// the request matches, else `default_pipeline`).
+    /// the request matches, else default_pipeline).
     #[arg(long, global = true, value_name = "NAME")]
     pub pipeline: Option<String>,
-    /// Where session logs live (default: $`HANDOFF_SESSIONS`, then
-    /// $`XDG_DATA_HOME/handoff/sessions`).
+    /// Where session logs live (default: $HANDOFF_SESSIONS, then
+    /// $XDG_DATA_HOME/handoff/sessions).
     #[arg(long, global = true, value_name = "DIR")]
     pub sessions: Option<PathBuf>,
     /// Colour theme: a built-in name or a theme file.
     #[arg(long, global = true, value_name = "NAME|FILE")]
     pub theme: Option<String>,
-    /// The repository agents work in (default: the current directory).
+    /// A git work tree the agents work in through their tools (default:
+    /// none, and the agents have no tools).
     #[arg(long, global = true, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
-    /// Where completions come from (default: openai when `OPENAI_API_KEY` or
+    /// Where completions come from (default: openai when OPENAI_API_KEY or
     /// --base-url is set, else offline).
     #[arg(long, global = true, value_enum)]
     pub provider: Option<ProviderKind>,
@@ -67,14 +75,15 @@ pub struct Headless {
     /// Answer every gate with approval, or stop at the first one.
     #[arg(long, value_enum, value_name = "all|none", requires = "headless")]
     pub approve: Option<ApproveMode>,
-    /// Answer gates from a JSONL file of decisions, in order.
+    /// Answer gates from a TOML file of decisions: per phase, in the order
+    /// its gate opens (see the README).
     #[arg(long, value_name = "FILE", requires = "headless")]
     pub decisions: Option<PathBuf>,
     /// Print events as JSON lines instead of readable lines.
     #[arg(long, requires = "headless")]
     pub json: bool,
     /// Headless, a command the policy would ask about is denied unless it
-    /// matches one of these patterns (`"go test*"`); repeatable.
+    /// matches one of these glob patterns (such as "go test*"); repeatable.
     #[arg(long = "allow", value_name = "PATTERN", requires = "headless")]
     pub allow: Vec<String>,
 }
@@ -89,6 +98,8 @@ pub enum ApproveMode {
 pub enum Command {
     /// Start a new session ("-" reads the request from stdin).
     Run {
+        /// What the team should build, in a sentence or a paragraph ("-"
+        /// reads it from stdin; without it, the start screen asks).
         request: Option<String>,
         #[command(flatten)]
         headless: Headless,
@@ -102,9 +113,10 @@ pub enum Command {
     /// Play a saved session back.
     Replay {
         session: String,
-        /// Playback speed: a factor such as 0.5, 4 or 64, or "max".
-        #[arg(long, default_value = "1")]
-        speed: Speed,
+        /// Playback speed: a factor such as 0.5, 4 or 64, or "max" (default:
+        /// 1 in the TUI; with --headless, everything at once).
+        #[arg(long)]
+        speed: Option<Speed>,
         /// Print the events instead of showing the TUI.
         #[arg(long)]
         headless: bool,

@@ -10,7 +10,15 @@ use crate::session::log::read_session;
 use crate::session::{SessionState, store};
 use crate::tui::{self, replay::gap};
 
-pub async fn replay(g: &Global, session: &str, speed: Speed, headless: bool, json: bool) -> Exit {
+/// Plays `session` at `speed`: by default in real time in the TUI, and all
+/// at once when printing (`--headless`).
+pub async fn replay(
+    g: &Global,
+    session: &str,
+    speed: Option<Speed>,
+    headless: bool,
+    json: bool,
+) -> Exit {
     let path =
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
     let contents = read_session(&path).map_err(|e| super::unusable(&e))?;
@@ -27,9 +35,11 @@ pub async fn replay(g: &Global, session: &str, speed: Speed, headless: bool, jso
         )));
     }
     if !headless {
+        let speed = speed.unwrap_or(Speed::Factor(1.0));
         tui::run_replay(contents.events, speed, super::ui_options(g)?).await?;
         return Ok(exit::OK);
     }
+    let speed = speed.unwrap_or(Speed::Max);
     let mut state = SessionState::default();
     let mut out = std::io::stdout().lock();
     let mut previous = None;

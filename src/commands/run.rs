@@ -150,9 +150,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Exit {
         Start::Submit(request) => request,
         Start::Resume(path) => return resume(g, &path.display().to_string(), h).await,
         Start::Replay(path) => {
-            let speed = crate::clock::Speed::Factor(1.0);
-            return super::replay::replay(g, &path.display().to_string(), speed, false, false)
-                .await;
+            return super::replay::replay(g, &path.display().to_string(), None, false, false).await;
         }
         Start::Editing | Start::Stats | Start::Cancel => return Ok(exit::OK),
     };
@@ -316,6 +314,12 @@ async fn attend(
     let code = if let Some(ui) = ui {
         let state = tui::run_live(updates, commands, ui).await?;
         eprintln!("handoff: session log {}", path.display());
+        if !state.is_over() {
+            eprintln!(
+                "handoff: to go on where you left off: handoff resume {}",
+                crate::sanitize::sanitize(&state.id)
+            );
+        }
         match state.status {
             SessionStatus::Finished
                 if state.outcome == Some(crate::session::SessionOutcome::Completed) =>

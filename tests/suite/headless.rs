@@ -310,10 +310,11 @@ fn a_corrupt_log_is_named_by_line_without_hiding_other_sessions() {
     let out = stdout(&list);
     assert!(out.contains("broken.jsonl:1: unreadable event"), "{out}");
     assert!(out.contains("finished"), "{out}");
+    // Its first line does not start a session: `show` says what it is.
     let show = sandbox.run(&["show", "broken"]);
-    assert_eq!(show.status.code(), Some(1));
+    assert_eq!(show.status.code(), Some(2));
     assert!(
-        stderr(&show).contains("broken.jsonl:1:"),
+        stderr(&show).contains("broken.jsonl: not a handoff session log"),
         "{}",
         stderr(&show)
     );
@@ -763,4 +764,45 @@ fn output_into_a_closed_pipe_ends_quietly() {
         assert_eq!(out.status.code(), Some(141), "{args:?}: {}", stderr(&out));
         assert_eq!(stderr(&out), "", "{args:?}");
     }
+}
+
+/// `replay --headless` prints everything at once unless `--speed` asks
+/// for a pace: a log with an hour between two events replays in moments.
+#[test]
+fn replay_headless_prints_at_once_unless_a_speed_is_given() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    let log = sandbox.log();
+    let text = std::fs::read_to_string(&log).expect("log");
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event"))
+        .collect();
+    let last = lines.last_mut().expect("events");
+    last["t"] = "2099-01-01T00:00:00.000Z".into();
+    let text = lines.iter().fold(String::new(), |mut text, e| {
+        let _ = writeln!(text, "{e}");
+        text
+    });
+    std::fs::write(&log, text).expect("write");
+    let out = sandbox.run_within(30, &["replay", log.to_str().expect("path"), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("session finished"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// `--help` says what the flags do: no Markdown backticks, the decisions
+/// file is TOML, the request is described, and --workspace has no default.
+#[test]
+fn help_matches_behaviour() {
+    let sandbox = Sandbox::new();
+    let help = sandbox.run(&["run", "--help"]);
+    let text = stdout(&help);
+    assert!(!text.contains('`'), "{text}");
+    assert!(text.contains("TOML file of decisions"), "{text}");
+    assert!(text.contains("What the team should build"), "{text}");
+    assert!(!text.contains("default: the current directory"), "{text}");
 }

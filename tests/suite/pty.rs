@@ -109,9 +109,19 @@ fn streaming_shows_progress_and_quitting_mid_run_asks_first() {
     screen.press("q");
     screen.wait_for("Quit now?");
     screen.press("y");
-    // Quitting mid-run is not a finished session.
+    // Quitting mid-run is not a finished session; how to go on is printed.
     assert_eq!(screen.exit_code(), 1);
     let log = sandbox.log();
+    let id = log
+        .file_stem()
+        .expect("stem")
+        .to_string_lossy()
+        .into_owned();
+    let printed = String::from_utf8_lossy(&screen.finish()).into_owned();
+    assert!(
+        printed.contains(&format!("handoff resume {id}")),
+        "{printed}"
+    );
     let events = common::events(&log);
     assert_eq!(of_kind(&events, "decision").len(), 1);
     assert!(of_kind(&events, "session_finished").is_empty());
