@@ -455,8 +455,8 @@ mod tests {
     }
 
     #[test]
-    fn narrow_table_wraps_inside_cells() {
-        let out = rows(TABLE, 17);
+    fn narrow_table_wraps_inside_cells_without_breaking_a_word() {
+        let out = rows(TABLE, 20);
         let bars = |row: &String| {
             let chars = row.chars().enumerate();
             chars
@@ -469,9 +469,30 @@ mod tests {
             "{out:#?}"
         );
         for row in &out {
-            assert!(row.width() <= 17, "{row:?}");
+            assert!(row.width() <= 20, "{row:?}");
             assert_eq!(bars(row), bars(&out[0]), "columns misaligned in {out:#?}");
         }
+        let words: Vec<&str> = out.iter().flat_map(|r| r.split_whitespace()).collect();
+        for word in ["writes", "specs", "Notes", "tests"] {
+            assert!(words.contains(&word), "`{word}` was broken: {out:#?}");
+        }
+    }
+
+    #[test]
+    fn a_table_too_narrow_for_its_words_shows_its_rows_as_records() {
+        assert_eq!(
+            rows(TABLE, 12),
+            [
+                "Name: Ana",
+                "Role: BA",
+                "Notes:",
+                "writes specs",
+                "",
+                "Name: Bo",
+                "Role: QA",
+                "Notes: tests"
+            ]
+        );
     }
 
     #[test]
