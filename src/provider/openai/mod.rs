@@ -69,6 +69,7 @@ impl OpenAiProvider {
         }
         let http = reqwest::Client::builder()
             .connect_timeout(settings.timeouts.connect)
+            .tls_backend_preconfigured(tls_config()?)
             .build()
             .map_err(|e| format!("cannot set up HTTP: {e}"))?;
         Ok(Self { settings, http })
@@ -84,7 +85,8 @@ impl OpenAiProvider {
             .with_api_key(self.settings.api_key.clone().unwrap_or_default());
         // `Client::with_config` would build a reqwest client of its own on
         // every call, reading every system root certificate (~4 ms each
-        // time); `build` reuses ours.
+        // time), and without a process-wide crypto provider it could not
+        // set up TLS at all; `build` reuses ours.
         Client::build(self.http.clone(), config).with_http_service(RetryingClient {
             http: self.http.clone(),
             policy: self.settings.retry,
@@ -92,6 +94,23 @@ impl OpenAiProvider {
             notices: Some(notices),
         })
     }
+}
+
+/// TLS for the HTTP client: rustls with the `ring` crypto provider, passed
+/// here rather than installed as the process default (no global state), and
+/// the platform's verifier, which trusts the system's root certificates —
+/// what reqwest's own rustls set-up does. Only HTTP/1.1 is offered, as
+/// reqwest does without its `http2` feature.
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(BuilderVerifierExt::with_platform_verifier)
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// What error messages say about the target: base URL and model, no key.
@@ -335,6 +354,33 @@ mod tests {
         assert_eq!(
             target.redact("bad key secret-token-1234 and sk-proj-AbC_12**** here"),
             "bad key [key] and [key] here"
+        );
+    }
+
+    #[test]
+    fn tls_is_ring_without_a_process_default() {
+        let config = tls_config().expect("TLS config");
+        let suites = |p: &rustls::crypto::CryptoProvider| {
+            p.cipher_suites
+                .iter()
+                .map(rustls::SupportedCipherSuite::suite)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            suites(config.crypto_provider()),
+            suites(&rustls::crypto::ring::default_provider())
+        );
+        assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
+        OpenAiProvider::new(Settings {
+            base_url: "https://api.example/v1".into(),
+            api_key: None,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+        })
+        .expect("an https provider builds");
+        assert!(
+            rustls::crypto::CryptoProvider::get_default().is_none(),
+            "nothing installs a process-wide crypto provider"
         );
     }
 
