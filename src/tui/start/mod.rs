@@ -203,11 +203,7 @@ where
         count,
         stats: None,
     };
-    let modes = Modes {
-        mouse: false,
-        paste: true,
-    };
-    super::terminal::run(&mut screen, modes).await
+    super::terminal::run(&mut screen, Modes::default()).await
 }
 
 #[cfg(test)]
