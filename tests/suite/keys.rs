@@ -394,7 +394,9 @@ fn a_paste_on_the_board_runs_nothing_and_says_so() {
     assert!(app.overlay().is_none(), "and opens no box");
     let shown = screen(&mut app, 120, 30);
     assert!(
-        shown.contains("pasted text is ignored here: open a box first (n notes, r feedback, e edit)"),
+        shown.contains(
+            "pasted text is ignored here: open a box first (n notes, r feedback, e edit)"
+        ),
         "{shown}"
     );
     press(&mut app, KeyCode::Char('a'));
