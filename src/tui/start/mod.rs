@@ -7,7 +7,8 @@
 //! Esc leaves) and, in the list, its `recent` context (Enter resumes a
 //! session that can go on or replays one that ended, `ctrl-r` replays);
 //! other keys edit the request or type the list's filter. Pasted text
-//! arrives whole (bracketed paste) with its line breaks folded to spaces.
+//! arrives whole (bracketed paste), its escape sequences and control
+//! characters removed and its line breaks and tabs folded to spaces.
 //! The list is read off the UI task and appears when it is ready, so a full
 //! sessions folder never holds up typing. The stats open over the start
 //! screen, in the same terminal, and their way back comes back.
