@@ -128,7 +128,7 @@ where
 
     fn draw(&mut self, frame: &mut Frame) {
         match &self.stats {
-            Some(stats) => frame.render_widget(&stats.view(), frame.area()),
+            Some(stats) => frame.render_widget(stats, frame.area()),
             None => frame.render_widget(&self.request, frame.area()),
         }
     }
@@ -136,13 +136,15 @@ where
     fn on_input(&mut self, event: TermEvent) -> io::Result<Step<Outcome>> {
         Ok(match event {
             TermEvent::Key(key) if key.kind != KeyEventKind::Release => self.on_key(&key),
-            TermEvent::Paste(text) if self.stats.is_none() => {
-                self.request.insert(&text);
+            TermEvent::Paste(text) => {
+                match &mut self.stats {
+                    Some(stats) => stats.on_paste(),
+                    None => self.request.insert(&text),
+                }
                 Step::Answered
             }
             TermEvent::Resize(..) => Step::Answered,
             TermEvent::Key(_)
-            | TermEvent::Paste(_)
             | TermEvent::Mouse(_)
             | TermEvent::FocusGained
             | TermEvent::FocusLost => Step::Quiet,
