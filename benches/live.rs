@@ -13,6 +13,11 @@
 //! Replay: the 200,000-event session of the `session` bench played at max
 //! speed through the same loop, timed to the frame that shows it ended.
 //!
+//! Paste: 25 KB of lines pasted into an open feedback box at a gate,
+//! through the same loop (a bracketed paste arrives as one event), timed
+//! from sending the paste to the end of the frame that shows it; and, with
+//! criterion, `App::on_paste` alone.
+//!
 //! These are whole-system runs of a second or so each, timed directly
 //! rather than with criterion's repetitions; criterion keeps the fold of a
 //! replay step's worth of events as its measured function.
@@ -31,7 +36,7 @@ use std::io::{self, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use futures::StreamExt;
 use futures::channel::mpsc as keys;
@@ -39,11 +44,12 @@ use handoff::clock::Speed;
 use handoff::clock::SystemClock;
 use handoff::engine::LogWriter;
 use handoff::engine::{Engine, SessionSpec};
-use handoff::protocol::{Sink, Update};
+use handoff::protocol::{Command, Sink, Update};
 use handoff::provider::{Chunk, ChunkStream, CompletionRequest, Provider};
 use handoff::session::log::read_log;
 use handoff::session::{Event, EventKind, SessionState};
 use handoff::tui::app::Source;
+use handoff::tui::overlay::Overlay;
 use handoff::tui::replay::Player;
 use handoff::tui::{App, Theme, drive};
 use ratatui::backend::CrosstermBackend;
@@ -369,12 +375,137 @@ fn replay(runtime: &tokio::runtime::Runtime, events: Vec<Event>) {
     );
 }
 
+/// About 25 KB of lines, as a reviewer pastes a log or a list.
+fn paste_text() -> String {
+    (1..=400)
+        .map(|i| format!("line {i:03}: the limit applies per client and per route, not globally"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A live app (no engine behind it) at the first phase's gate.
+fn at_gate(commands: mpsc::UnboundedSender<Command>) -> App {
+    let pipeline = support::pipeline();
+    let phase = pipeline.phases[0].id.clone();
+    let mut script = support::Script::new(7);
+    script.started(&pipeline);
+    script.attempt(
+        &phase,
+        1,
+        40,
+        "# Requirements\n\n- limit requests per client",
+    );
+    script.gate(&phase, "Approve the requirements?");
+    let mut app = App::new(Source::Live(Some(commands)), Theme::ansi());
+    for event in script.events {
+        app.on_update(Update::Event(event));
+    }
+    app
+}
+
+/// The text in the open box, if one is open.
+fn box_text(app: &App) -> Option<String> {
+    if let Some(Overlay::Compose(compose)) = app.overlay() {
+        Some(compose.text())
+    } else {
+        None
+    }
+}
+
+/// Pastes `text` into the feedback box through the UI loop, `runs` times;
+/// each run's time from sending the paste to the end of the frame after it.
+fn paste(runtime: &tokio::runtime::Runtime, text: &str, runs: usize) {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let screen = Screen::default();
+        let mut terminal = screen.terminal();
+        let (commands, _engine) = mpsc::unbounded_channel();
+        let mut app = at_gate(commands);
+        let (keys_tx, keys_rx) = keys::unbounded::<Input>();
+        let watch = screen.clone();
+        let frames = move || watch.with(|f| f.drawn.clone());
+        let elapsed = runtime.block_on(async {
+            let user = async move {
+                let wait_for_frames = |n: usize| {
+                    let frames = frames.clone();
+                    async move {
+                        while frames().len() < n {
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        }
+                        frames()
+                    }
+                };
+                wait_for_frames(1).await;
+                keys_tx
+                    .unbounded_send(Ok(key(KeyCode::Char('r'))))
+                    .expect("r");
+                let before = wait_for_frames(2).await.len();
+                // Past the pacer's frame time: the paste's frame is not held back.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let sent = Instant::now();
+                keys_tx
+                    .unbounded_send(Ok(TermEvent::Paste(text.to_owned())))
+                    .expect("paste");
+                let shown = wait_for_frames(before + 1).await[before].1;
+                // The input ends: the loop returns.
+                drop(keys_tx);
+                shown - sent
+            };
+            let ui = drive(&mut terminal, &mut app, keys_rx, None, false);
+            let (drawn, elapsed) = tokio::join!(ui, user);
+            drawn.expect("ui loop");
+            elapsed
+        });
+        assert_eq!(
+            box_text(&app).as_deref(),
+            Some(text),
+            "the box holds the paste"
+        );
+        times.push(elapsed);
+    }
+    times.sort();
+    let (commands, _engine) = mpsc::unbounded_channel();
+    let mut app = at_gate(commands);
+    app.on_key(&KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE));
+    let start = Instant::now();
+    app.on_paste(text);
+    let inserted = start.elapsed();
+    println!("\n== issue 15 figures: pasting into a text box ==");
+    println!(
+        "{} bytes in {} lines pasted into the feedback box: {} to the frame that shows it \
+         (median of {runs}; worst {}), {} into the box alone (target < 100 ms)",
+        text.len(),
+        text.lines().count(),
+        ms(percentile(&times, 0.5)),
+        ms(times[times.len() - 1]),
+        ms(inserted)
+    );
+}
+
 fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
+    let text = paste_text();
+    paste(&runtime, &text, 20);
+    c.bench_function("paste_25kb_into_feedback_box", |b| {
+        b.iter_batched(
+            || {
+                let (commands, engine) = mpsc::unbounded_channel();
+                let mut app = at_gate(commands);
+                app.on_key(&KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE));
+                (app, engine)
+            },
+            |(mut app, engine)| {
+                app.on_paste(&text);
+                (app, engine)
+            },
+            BatchSize::LargeInput,
+        );
+    });
+
     streaming(&runtime, None);
     streaming(&runtime, Some((40, Duration::from_millis(2))));
 

@@ -363,6 +363,41 @@ impl App {
         }
     }
 
+    /// Takes pasted text (the terminal's bracketed paste): the open text
+    /// box gets it whole, at once; anywhere else it is ignored with a
+    /// notice. A paste never runs keys, so a pasted "ok, approve" on the
+    /// board approves nothing.
+    pub fn on_paste(&mut self, text: &str) {
+        self.notice = None;
+        let at_gate = self.is_live() && self.gate_phase().is_some();
+        match &mut self.overlay {
+            Some(Overlay::Compose(compose)) => return compose.paste(text),
+            Some(Overlay::SearchInput(query)) => {
+                let text = super::compose::pasted(text);
+                query.extend(text.chars().map(|c| if c == '\n' { ' ' } else { c }));
+                return;
+            }
+            None if at_gate => {
+                self.notice = Some(format!(
+                    "pasted text is ignored here: open a box first ({} notes, {} feedback, {} edit)",
+                    self.key_label(Act::ApproveWithNotes),
+                    self.key_label(Act::Reject),
+                    self.key_label(Act::Edit),
+                ));
+                return;
+            }
+            None
+            | Some(
+                Overlay::Help
+                | Overlay::Matrix
+                | Overlay::ConfirmQuit
+                | Overlay::ConfirmAbort
+                | Overlay::ReturnPick { .. },
+            ) => {}
+        }
+        self.notice = Some("pasted text is ignored here: no text box is open".into());
+    }
+
     /// Carries out what a key did to the open overlay.
     fn on_overlay(&mut self, outcome: overlay::Outcome) -> Flow {
         match outcome {

@@ -4,8 +4,10 @@
 //! A [`Compose`] wraps a `ratatui-textarea` editor (undo/redo, search, soft
 //! wrap; line numbers in the editor) with what the text is for. Keys go to
 //! the editor except the few the keymap's `editor` context binds (submit,
-//! cancel, undo, redo, search). Cancelling changed text asks first. The box
-//! never sends anything itself: [`Compose::on_key`] says what happened and
+//! cancel, undo, redo, search). Cancelling changed text asks first. A
+//! paste ([`Compose::paste`]) goes in at once as one edit, cleaned of
+//! escape sequences and control characters but its line breaks and tabs.
+//! The box never sends anything itself: [`Compose::on_key`] says what happened and
 //! the app turns a submission into a decision.
 
 use crossterm::event::KeyEvent;
@@ -72,6 +74,21 @@ pub struct Compose {
     pub search: Option<String>,
     /// Why the last submit was refused.
     pub problem: Option<String>,
+}
+
+/// Pasted text as it may go into a box: line breaks as `\n` (terminals
+/// paste `\r\n` or a bare `\r`), tabs kept, and escape sequences and every
+/// other control character removed ([`crate::sanitize`]).
+pub fn pasted(text: &str) -> String {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut out = String::with_capacity(text.len());
+    for (i, piece) in text.split('\t').enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        out.push_str(&crate::sanitize::sanitize(piece));
+    }
+    out
 }
 
 /// Escapes regex syntax so a search finds the literal text.
@@ -178,6 +195,22 @@ impl Compose {
             }
         }
         Outcome::Editing
+    }
+
+    /// Takes pasted text: into the search being typed (its line breaks
+    /// as spaces), else into the text at the cursor, at once and as one
+    /// edit (one undo takes it back). A pending "discard?" question is
+    /// answered "keep editing", as any key but the confirming one would.
+    pub fn paste(&mut self, text: &str) {
+        self.problem = None;
+        self.confirm_discard = false;
+        let text = pasted(text);
+        match &mut self.search {
+            Some(query) => query.extend(text.chars().map(|c| if c == '\n' { ' ' } else { c })),
+            None => {
+                self.editor.insert_str(text);
+            }
+        }
     }
 
     fn submit(&mut self, keymap: &Keymap) -> Outcome {
@@ -332,6 +365,27 @@ mod tests {
             press(&mut c, KeyCode::Char('s'), KeyModifiers::CONTROL),
             Outcome::Submitted("Y# Plan\nline\n".into())
         );
+    }
+
+    #[test]
+    fn a_paste_goes_in_whole_as_one_edit_without_controls() {
+        let mut c = Compose::new(Purpose::Notes, "t".into(), "", &Theme::mono());
+        typed(&mut c, "ab");
+        press(&mut c, KeyCode::Left, KeyModifiers::NONE);
+        c.paste("1\r\n2\r3\t\x1b[31mred\x07\n4");
+        assert_eq!(c.text(), "a1\n2\n3\tred\n4b");
+        assert_eq!(c.editor.cursor(), (3, 1));
+        press(&mut c, KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert_eq!(c.text(), "ab", "one undo takes the paste back");
+    }
+
+    #[test]
+    fn a_paste_while_searching_goes_into_the_search() {
+        let mut c = Compose::new(Purpose::Edit, "t".into(), "x\n", &Theme::mono());
+        press(&mut c, KeyCode::Char('f'), KeyModifiers::CONTROL);
+        c.paste("a\nb");
+        assert_eq!(c.search.as_deref(), Some("a b"));
+        assert_eq!(c.text(), "x\n");
     }
 
     #[test]

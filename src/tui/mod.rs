@@ -110,11 +110,7 @@ async fn on_terminal(
     app.keymap = options.keymap;
     app.prices = options.prices;
     let mut view = SessionView::new(&mut app, updates, options.bell);
-    let modes = Modes {
-        mouse: true,
-        paste: false,
-    };
-    terminal::run(&mut view, modes).await?;
+    terminal::run(&mut view, Modes { mouse: true }).await?;
     Ok(app.state)
 }
 
@@ -210,11 +206,13 @@ impl View for SessionView<'_> {
                     Step::Quiet
                 }
             }
+            // A paste is text for the open box, never keys to run.
+            TermEvent::Paste(text) => {
+                self.app.on_paste(&text);
+                Step::Answered
+            }
             TermEvent::Resize(..) => Step::Answered,
-            TermEvent::Key(_)
-            | TermEvent::FocusGained
-            | TermEvent::FocusLost
-            | TermEvent::Paste(_) => Step::Quiet,
+            TermEvent::Key(_) | TermEvent::FocusGained | TermEvent::FocusLost => Step::Quiet,
         })
     }
 

@@ -9,6 +9,7 @@
 //! runs off the UI task; the screen says so meanwhile and keeps answering.
 //! [`StatsScreen`] is the view as a component (the count, the one under
 //! way, its keys), on its own ([`show`]) or opened from the start screen.
+//! Nothing here takes text: a paste is ignored, and the footer says so.
 
 use std::io;
 
@@ -276,6 +277,33 @@ pub struct StatsScreen<F> {
     count: F,
     theme: Theme,
     keymap: Keymap,
+    /// A paste came in: the footer says it was ignored until the next key.
+    pasted: bool,
+}
+
+/// What the footer says after a paste.
+const PASTE_IGNORED: &str = " ! pasted text is ignored here: no text box is open";
+
+impl<F> Widget for &StatsScreen<F> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        StatsView {
+            stats: &self.stats,
+            counting: self.counting.is_some(),
+            theme: &self.theme,
+            keymap: &self.keymap,
+        }
+        .render(area, buf);
+        if self.pasted && area.height > 0 {
+            let footer = Rect {
+                y: area.bottom() - 1,
+                height: 1,
+                ..area
+            };
+            Paragraph::new(PASTE_IGNORED)
+                .style(self.theme.notice)
+                .render(footer, buf);
+        }
+    }
 }
 
 impl<F> StatsScreen<F>
@@ -295,7 +323,14 @@ where
             count,
             theme,
             keymap,
+            pasted: false,
         }
+    }
+
+    /// Takes a paste: nothing here takes text, so it runs nothing and the
+    /// footer says so.
+    pub fn on_paste(&mut self) {
+        self.pasted = true;
     }
 
     /// The widget that draws the screen.
@@ -311,12 +346,15 @@ where
     /// Takes one key (the keymap's `stats` context): back closes the
     /// view, refresh counts again unless a count is under way.
     pub fn on_key(&mut self, key: &KeyEvent) -> Step<()> {
+        // A key clears the paste's notice: the screen changes then.
+        let pasted = std::mem::take(&mut self.pasted);
         match self.keymap.act_in(Context::Stats, key) {
             Some(StatsAct::Back) => Step::Done(()),
             Some(StatsAct::Refresh) if self.counting.is_none() => {
                 self.counting = Some(tokio::task::spawn_blocking(self.count.clone()));
                 Step::Answered
             }
+            Some(StatsAct::Refresh) | None if pasted => Step::Answered,
             Some(StatsAct::Refresh) | None => Step::Quiet,
         }
     }
@@ -348,18 +386,21 @@ where
     type Done = ();
 
     fn draw(&mut self, frame: &mut Frame) {
-        frame.render_widget(&self.view(), frame.area());
+        frame.render_widget(&*self, frame.area());
     }
 
     fn on_input(&mut self, event: TermEvent) -> io::Result<Step<()>> {
         Ok(match event {
             TermEvent::Key(key) if key.kind != KeyEventKind::Release => self.on_key(&key),
+            TermEvent::Paste(_) => {
+                self.on_paste();
+                Step::Answered
+            }
             TermEvent::Resize(..) => Step::Answered,
             TermEvent::Key(_)
             | TermEvent::Mouse(_)
             | TermEvent::FocusGained
-            | TermEvent::FocusLost
-            | TermEvent::Paste(_) => Step::Quiet,
+            | TermEvent::FocusLost => Step::Quiet,
         })
     }
 
@@ -447,5 +488,37 @@ mod tests {
         let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(screen.on_key(&key('q')), Step::Quiet, "q no longer closes");
         assert_eq!(screen.on_key(&key('x')), Step::Done(()));
+    }
+
+    /// A paste runs no key ("xr" would close the view) and the footer says
+    /// it was ignored until the next key.
+    #[tokio::test]
+    async fn a_paste_runs_nothing_and_the_footer_says_so() {
+        let text = "[[stats]]\non = \"x\"\naction = \"back\"\n";
+        let keymap = Keymap::patched("keymap.toml", text).expect("valid");
+        let mut screen = StatsScreen::new(Theme::mono(), keymap, "/tmp/sessions", Stats::default);
+        screen.counted().await.expect("counted");
+        let footer = |screen: &StatsScreen<_>| {
+            let mut terminal = Terminal::new(TestBackend::new(90, 24)).expect("terminal");
+            terminal
+                .draw(|f| f.render_widget(screen, f.area()))
+                .expect("draw");
+            let drawn = terminal.backend().to_string();
+            drawn.lines().last().expect("a footer").to_owned()
+        };
+        assert_eq!(
+            screen
+                .on_input(TermEvent::Paste("xr".into()))
+                .expect("input"),
+            Step::Answered
+        );
+        assert!(
+            footer(&screen).contains("pasted text is ignored here"),
+            "{}",
+            footer(&screen)
+        );
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(screen.on_key(&key('q')), Step::Answered, "the notice goes");
+        assert!(footer(&screen).contains(" x close "), "{}", footer(&screen));
     }
 }

@@ -1,7 +1,8 @@
 //! The one terminal lifecycle and the one UI loop every screen runs in.
 //!
 //! `run` takes the terminal over (raw mode, the alternate screen, cleared,
-//! plus the [`Modes`] a view asks for), runs `run_view` and restores the
+//! bracketed paste, plus the [`Modes`] a view asks for), runs `run_view`
+//! and restores the
 //! terminal on every exit path (and, through ratatui's hook, on panic),
 //! trying every step and reporting the first error. `run_view` only
 //! selects: terminal input goes to the view, the view's own sources (engine
@@ -59,22 +60,21 @@ pub(crate) trait View {
     fn on_input_end(&mut self) -> Self::Done;
 }
 
-/// Terminal features a view turns on while it runs.
+/// Terminal features a view turns on while it runs. Bracketed paste is
+/// on for every view, so a paste arrives whole as `Event::Paste`: without
+/// it a terminal types the pasted text as keys, and each letter would run
+/// whatever the key is bound to.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Modes {
     /// Clicks and the wheel (the board).
     pub mouse: bool,
-    /// Pasted text arrives whole (the start screen).
-    pub paste: bool,
 }
 
 impl Modes {
     fn enable(self) -> io::Result<()> {
+        execute!(io::stdout(), EnableBracketedPaste)?;
         if self.mouse {
             execute!(io::stdout(), EnableMouseCapture)?;
-        }
-        if self.paste {
-            execute!(io::stdout(), EnableBracketedPaste)?;
         }
         Ok(())
     }
@@ -86,11 +86,7 @@ impl Modes {
         } else {
             Ok(())
         };
-        let paste = if self.paste {
-            execute!(io::stdout(), DisableBracketedPaste)
-        } else {
-            Ok(())
-        };
+        let paste = execute!(io::stdout(), DisableBracketedPaste);
         mouse.and(paste)
     }
 }

@@ -383,3 +383,47 @@ fn a_box_whose_gate_closed_sends_nothing_and_keeps_its_text() {
         )]
     );
 }
+
+/// A paste on the board is text, not keys: "ok, approve" at an open gate
+/// sends nothing and says where pasted text can go.
+#[test]
+fn a_paste_on_the_board_runs_nothing_and_says_so() {
+    let (mut app, mut rx) = at_first_gate();
+    app.on_paste("ok, approve");
+    assert_eq!(sent(&mut rx), [], "a paste answers no gate");
+    assert!(app.overlay().is_none(), "and opens no box");
+    let shown = screen(&mut app, 120, 30);
+    assert!(
+        shown.contains(
+            "pasted text is ignored here: open a box first (n notes, r feedback, e edit)"
+        ),
+        "{shown}"
+    );
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(
+            Decision::new("summarize", Action::Approve, DecidedBy::User).at_gate(FIRST_GATE)
+        )],
+        "the gate is still open for a key"
+    );
+}
+
+/// A paste into the feedback box goes in whole (line breaks kept, control
+/// characters dropped), and submitting rejects with exactly that text.
+#[test]
+fn a_paste_into_the_feedback_box_is_the_feedback_sent() {
+    let (mut app, mut rx) = at_first_gate();
+    press(&mut app, KeyCode::Char('r'));
+    app.on_paste("ok, approve\r\nname the limits\x1b[2J\tper user\x07");
+    assert_eq!(sent(&mut rx), [], "nothing is sent while the box is open");
+    submit(&mut app);
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(Decision {
+            feedback: Some("ok, approve\nname the limits\tper user".into()),
+            gate: Some(FIRST_GATE),
+            ..Decision::new("summarize", Action::Reject, DecidedBy::User)
+        })]
+    );
+}

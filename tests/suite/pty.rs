@@ -458,3 +458,54 @@ fn a_bad_theme_is_reported_before_any_session_starts() {
     term.wait_for("nosuch");
     assert!(sandbox.logs().is_empty(), "no session was created");
 }
+
+/// Text as a terminal sends a paste with bracketed paste on.
+fn bracketed(text: &str) -> String {
+    format!("\x1b[200~{text}\x1b[201~")
+}
+
+/// A paste is text, never keys: "ok, approve" pasted on the board at the
+/// first gate approves nothing and says so; pasted into the feedback box,
+/// 25 KB of lines go in whole at once and are the feedback recorded.
+#[test]
+fn a_paste_on_the_board_runs_nothing_and_a_paste_in_a_box_goes_in_whole() {
+    let sandbox = Sandbox::new();
+    let mut screen = spawn(&sandbox, 160, 40, &["run", REQUEST], "instant");
+    screen.wait_for(QUESTIONS[0]);
+    screen.press(&bracketed("ok, approve"));
+    screen.wait_for("pasted text is ignored here: open a box first (n notes, r feedback, e edit)");
+
+    // The gate is still the analyst's: `r` opens its feedback box.
+    screen.press("r");
+    screen.wait_for("Feedback for the Business Analyst");
+    let feedback: String = (1..=400)
+        .map(|i| format!("line {i:03}: the limit applies per client and per route, not globally"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(feedback.len() >= 25_000, "{}", feedback.len());
+    screen.press(&bracketed(&feedback));
+    // Typed as keys this took minutes; pasted it shows at once.
+    screen.wait_for_within("line 400: the limit", std::time::Duration::from_secs(10));
+    screen.press(CTRL_S);
+    screen.wait_for("attempt 2/3");
+    screen.wait_for(QUESTIONS[0]);
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    let written = screen.finish();
+    assert!(
+        written.windows(8).any(|w| w == b"\x1b[?2004h"),
+        "bracketed paste is turned on"
+    );
+
+    let events = sandbox.events();
+    let decisions = of_kind(&events, "decision");
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    assert_eq!(decisions[0]["action"], "reject");
+    let recorded = decisions[0]["feedback"].as_str().expect("feedback");
+    assert_eq!(recorded.len(), feedback.len());
+    assert!(
+        recorded == feedback,
+        "the feedback recorded is the text pasted"
+    );
+}

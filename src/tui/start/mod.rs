@@ -7,7 +7,8 @@
 //! Esc leaves) and, in the list, its `recent` context (Enter resumes a
 //! session that can go on or replays one that ended, `ctrl-r` replays);
 //! other keys edit the request or type the list's filter. Pasted text
-//! arrives whole (bracketed paste) with its line breaks folded to spaces.
+//! arrives whole (bracketed paste), its escape sequences and control
+//! characters removed and its line breaks and tabs folded to spaces.
 //! The list is read off the UI task and appears when it is ready, so a full
 //! sessions folder never holds up typing. The stats open over the start
 //! screen, in the same terminal, and their way back comes back.
@@ -127,7 +128,7 @@ where
 
     fn draw(&mut self, frame: &mut Frame) {
         match &self.stats {
-            Some(stats) => frame.render_widget(&stats.view(), frame.area()),
+            Some(stats) => frame.render_widget(stats, frame.area()),
             None => frame.render_widget(&self.request, frame.area()),
         }
     }
@@ -135,13 +136,15 @@ where
     fn on_input(&mut self, event: TermEvent) -> io::Result<Step<Outcome>> {
         Ok(match event {
             TermEvent::Key(key) if key.kind != KeyEventKind::Release => self.on_key(&key),
-            TermEvent::Paste(text) if self.stats.is_none() => {
-                self.request.insert(&text);
+            TermEvent::Paste(text) => {
+                match &mut self.stats {
+                    Some(stats) => stats.on_paste(),
+                    None => self.request.insert(&text),
+                }
                 Step::Answered
             }
             TermEvent::Resize(..) => Step::Answered,
             TermEvent::Key(_)
-            | TermEvent::Paste(_)
             | TermEvent::Mouse(_)
             | TermEvent::FocusGained
             | TermEvent::FocusLost => Step::Quiet,
@@ -203,11 +206,7 @@ where
         count,
         stats: None,
     };
-    let modes = Modes {
-        mouse: false,
-        paste: true,
-    };
-    super::terminal::run(&mut screen, modes).await
+    super::terminal::run(&mut screen, Modes::default()).await
 }
 
 #[cfg(test)]

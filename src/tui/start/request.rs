@@ -54,12 +54,18 @@ impl<'a> RequestBox<'a> {
         }
     }
 
+    /// Inserts typed or pasted text at the cursor: escape sequences and
+    /// control characters removed, line breaks and tabs as spaces (the
+    /// request is one line).
     pub(super) fn insert(&mut self, text: &str) {
-        for c in text.chars() {
-            let c = if c.is_control() { ' ' } else { c };
-            self.text.insert(self.cursor, c);
-            self.cursor += 1;
-        }
+        let text = super::super::compose::pasted(text);
+        let chars: Vec<char> = text
+            .chars()
+            .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+            .collect();
+        let count = chars.len();
+        self.text.splice(self.cursor..self.cursor, chars);
+        self.cursor += count;
     }
 
     /// The recent sessions the filter lets through.
@@ -361,10 +367,11 @@ mod tests {
             b.on_key(&key(KeyCode::Left));
         }
         b.on_key(&key(KeyCode::Char('i')));
-        b.insert("\u{1b}[31m!");
+        b.insert("\u{1b}[31m!\r\n\t?");
         assert_eq!(
             b.on_key(&key(KeyCode::Enter)),
-            Outcome::Submit("Add a li [31m!mit".into())
+            Outcome::Submit("Add a li!  ?mit".into()),
+            "a pasted escape sequence is dropped whole, line breaks and tabs are spaces"
         );
         assert_eq!(b.on_key(&key(KeyCode::Esc)), Outcome::Cancel);
     }
