@@ -151,7 +151,7 @@ pub(super) fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
                 SPINNER[app.frame % SPINNER.len()],
                 p.role,
                 p.artifact_name,
-                p.attempts.len()
+                p.current().map_or(0, |a| a.number)
             ),
             app.theme.running,
         )
