@@ -172,7 +172,12 @@ fn board_with_a_failed_phase() {
     let failed = after(&events, |k| matches!(k, EventKind::PhaseFailed { .. }));
     let mut app = live_after(&events, failed + 1);
     assert!(matches!(events[failed].kind, EventKind::GateOpened { .. }));
-    insta::assert_snapshot!(draw(&mut app, 160, 30));
+    let screen = draw(&mut app, 160, 30);
+    // The footer names the key as the checkpoint bar does: a retry.
+    assert!(screen.contains("Retry?"), "{screen}");
+    assert!(screen.contains(" r retry "), "{screen}");
+    assert!(!screen.contains(" r reject "), "{screen}");
+    insta::assert_snapshot!(screen);
 }
 
 #[test]
@@ -823,4 +828,16 @@ fn a_phase_sent_back_shows_the_return_and_the_rejections_left() {
         "{earlier}"
     );
     insta::assert_snapshot!("a_phase_sent_back_earlier_attempt", earlier);
+}
+
+/// At an open gate nothing runs: the quit prompt says the checkpoint
+/// waits, not that agents are working.
+#[test]
+fn quitting_at_an_idle_gate_says_nothing_runs() {
+    let mut app = at_gate("plan", "q");
+    assert!(matches!(app.overlay(), Some(Overlay::ConfirmQuit)));
+    let screen = draw(&mut app, 120, 30);
+    assert!(!screen.contains("Agents are still working"), "{screen}");
+    assert!(screen.contains("Nothing is running."), "{screen}");
+    insta::assert_snapshot!(screen);
 }
