@@ -353,7 +353,14 @@ async fn returns_do_not_use_up_the_rejections_max_attempts_allows() {
         Step::Refuse(Command::Decide(feedback(3))),
         take(decide("summarize", Action::Abort)),
     ];
-    let (state, seen, _) = run_session("Add X", Pace::INSTANT, script).await;
+    // A rejection refused too early leaves the script waiting for a gate
+    // that never opens again: fail instead of hanging.
+    let (state, seen, _) = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        run_session("Add X", Pace::INSTANT, script),
+    )
+    .await
+    .expect("a rejection the script expected taken was refused");
     assert_eq!(state.outcome, Some(SessionOutcome::Aborted));
     let summarize = &state.phases[0];
     assert_eq!(summarize.attempts.len(), 5);
