@@ -93,7 +93,7 @@ impl Engine {
         let state = &self.state.phases[index];
         let current = state.current();
         if let Some(errors) = current.and_then(|a| a.invalid.as_ref()) {
-            let can_reject = state.attempts.len() < self.spec.pipeline.max_attempts as usize;
+            let can_reject = state.rejections_left(self.spec.pipeline.max_attempts) > 0;
             return format!(
                 "The {} could not be read ({} problem{}). Edit it{}, or approve it as it is?",
                 phase.artifact,

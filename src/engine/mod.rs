@@ -31,11 +31,8 @@ use crate::protocol::{Command, Sink};
 use crate::provider::Provider;
 use crate::session::log::LogError;
 use crate::session::{
-    Action, Decision, Event, EventKind, PhaseStatus, SessionOutcome, SessionState,
+    Action, Decision, Event, EventKind, INTERRUPTED, PhaseStatus, SessionOutcome, SessionState,
 };
-
-/// How the failure of an attempt cut off by a crash or a quit begins.
-const INTERRUPTED: &str = "interrupted";
 
 /// Why the engine stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -430,12 +427,18 @@ impl Engine {
             )),
             Action::ApproveWithNotes if !filled(&decision.notes) => Err("notes are empty".into()),
             Action::Edit if decision.content.is_none() => Err("an edit needs the new text".into()),
-            Action::Reject if !failed && state.attempts.len() >= pipeline.max_attempts as usize => {
-                Err(format!(
-                    "{} has used all {} attempts: approve, edit, return or abort",
-                    phase.role, pipeline.max_attempts
-                ))
-            }
+            // The same count the board offers `reject` by: a person's
+            // rejections and retries, not returns nor interruptions.
+            Action::Reject if state.rejections_left(pipeline.max_attempts) == 0 => Err(format!(
+                "{} has used all {} attempts (rejections and retries; returns and interruptions do not count): {}",
+                phase.role,
+                pipeline.max_attempts,
+                if failed {
+                    "return or abort"
+                } else {
+                    "approve, edit, return or abort"
+                }
+            )),
             Action::Return => match decision.to.as_deref().and_then(|to| pipeline.index_of(to)) {
                 Some(target) if target < index => Ok(()),
                 _ => Err("work can only return to an earlier phase".into()),

@@ -27,5 +27,6 @@ pub use event::{
     WorkspaceInfo,
 };
 pub use fold::{
-    Attempt, Decided, Gate, Inherited, PhaseState, PhaseStatus, SessionState, SessionStatus, Usage,
+    Attempt, Decided, Gate, INTERRUPTED, Inherited, Outcome, PhaseState, PhaseStatus, SessionState,
+    SessionStatus, Usage,
 };

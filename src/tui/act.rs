@@ -59,13 +59,15 @@ context_acts! {
 }
 
 impl App {
+    /// Whether `max_attempts` lets a person reject (or retry) `phase` once
+    /// more: the count the engine checks a rejection by.
     fn attempts_left(&self, phase: &PhaseState) -> bool {
         let max = self
             .state
             .pipeline
             .as_ref()
             .map_or(u32::MAX, |p| p.max_attempts);
-        phase.status == PhaseStatus::Failed || (phase.attempts.len() as u64) < u64::from(max)
+        phase.rejections_left(max) > 0
     }
 
     /// Whether an act does something right now (the footer shows only

@@ -101,16 +101,28 @@ fn artifact(app: &App, index: usize, attempt: Option<usize>, area: Rect, buf: &m
         .attempts
         .get(shown)
         .is_some_and(|a| a.edited.is_some());
-    let which = if attempt.is_some() {
-        format!("attempt {} of {count} (earlier)", shown + 1)
+    let number = phase.attempts.get(shown).map_or(0, |a| a.number);
+    // An earlier attempt is titled with how it ended, not with where the
+    // phase stands now.
+    let (which, status) = if attempt.is_some() {
+        (
+            format!("attempt {number} of {count} (earlier)"),
+            phase
+                .attempts
+                .get(shown)
+                .and_then(|a| super::board::ended(app, a))
+                .unwrap_or_else(|| "ended".to_owned()),
+        )
     } else {
-        format!("attempt {count}")
+        (
+            format!("attempt {number}"),
+            phase.status.as_str().replace('_', " "),
+        )
     };
     let title = format!(
-        " {} · {} · {which} · {}{} ",
+        " {} · {} · {which} · {status}{} ",
         phase.artifact_name,
         phase.role,
-        phase.status.as_str().replace('_', " "),
         if edited { " · edited" } else { "" }
     );
     let block = Block::bordered()

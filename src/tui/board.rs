@@ -1,13 +1,15 @@
 //! The board: one column per phase, or on narrow terminals a strip of every
 //! phase over the focused one.
 //!
-//! A column shows the phase's status, attempt and time, tokens and cost,
-//! then what fits of its work: what it reads and writes while pending, the
-//! task list and the latest streamed lines while running, the error when it
-//! failed, the artifact once delivered (the focused column scrolls). The
-//! [`BoardView`] draws from the app's state and view state (focus, scroll,
-//! spinner frame); a click on a column focuses it (`App::click`). Every
-//! session string goes through the sanitizer ([`super::text`]).
+//! A column shows the phase's status, attempt and time, the rejections
+//! `max_attempts` still allows, tokens and cost, then what fits of its
+//! work: what it reads and writes while pending, how earlier attempts
+//! ended, the task list and the latest streamed lines while running, the
+//! error when it failed, the artifact once delivered (the focused column
+//! scrolls). The [`BoardView`] draws from the app's state and view state
+//! (focus, scroll, spinner frame); a click on a column focuses it
+//! (`App::click`). Every session string goes through the sanitizer
+//! ([`super::text`]).
 
 use std::fmt::Write as _;
 
@@ -21,7 +23,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 use super::app::App;
 use super::chrome::{duration, tokens};
 use super::text::{clip, safe, tail, wrap};
-use crate::session::{Attempt, PhaseState, PhaseStatus};
+use crate::session::{Attempt, Outcome, PhaseState, PhaseStatus};
 
 pub(super) const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 /// Rows above the text in a column: status, attempt and time, tokens, rule.
@@ -186,8 +188,42 @@ fn tool_lines(app: &App, attempt: &Attempt, width: usize) -> Vec<Line<'static>> 
     lines
 }
 
-/// One dim line per earlier attempt: how it ended.
-fn history(attempts: &[Attempt]) -> Vec<String> {
+/// How an attempt ended, in words: a return names who sent it back, a
+/// rejection or a return its words. `None` while nothing ended it but an
+/// approval (or it still runs).
+pub(super) fn ended(app: &App, a: &Attempt) -> Option<String> {
+    let words = a
+        .rejected_with
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| format!(": {}", safe(f)))
+        .unwrap_or_default();
+    let error = a
+        .error
+        .as_deref()
+        .map(|e| format!(": {}", safe(e)))
+        .unwrap_or_default();
+    Some(match a.outcome.as_ref()? {
+        Outcome::Rejected => format!("rejected{words}"),
+        Outcome::Retried => format!("failed, retried{error}"),
+        Outcome::Returned { from, automatic } => {
+            let role = app
+                .state
+                .phases
+                .iter()
+                .find(|p| &p.id == from)
+                .map_or(from.as_str(), |p| p.role.as_str());
+            let by = if *automatic { "'s verdict" } else { "" };
+            format!("↺ returned by {}{by}{words}", safe(role))
+        }
+        Outcome::Interrupted => "interrupted".to_owned(),
+        Outcome::Failed => format!("failed{error}"),
+        Outcome::Unreadable => "unreadable, asked again".to_owned(),
+    })
+}
+
+/// One dim line per earlier attempt: how that attempt ended.
+fn history(app: &App, attempts: &[Attempt]) -> Vec<String> {
     let Some((_, earlier)) = attempts.split_last() else {
         return Vec::new();
     };
@@ -195,15 +231,40 @@ fn history(attempts: &[Attempt]) -> Vec<String> {
         .iter()
         .rev()
         .take(3)
-        .map(|a| match (&a.rejected_with, &a.error) {
-            (Some(feedback), _) if !feedback.is_empty() => {
-                format!("#{} rejected: {}", a.number, safe(feedback))
-            }
-            (Some(_), _) => format!("#{} retried", a.number),
-            (None, Some(error)) => format!("#{} failed: {}", a.number, safe(error)),
-            (None, None) => format!("#{} returned", a.number),
+        .map(|a| match ended(app, a) {
+            Some(how) => format!("#{} {how}", a.number),
+            None => format!("#{}", a.number),
         })
         .collect()
+}
+
+/// The card's attempt line: the attempt's number, its time, and whether
+/// it was edited.
+fn attempt_line(phase: &PhaseState, elapsed: &str) -> String {
+    match phase.current() {
+        None => "not started".to_owned(),
+        Some(a) => format!(
+            "attempt {} · {elapsed}{}",
+            a.number,
+            if a.edited.is_some() { " · edited" } else { "" }
+        ),
+    }
+}
+
+/// How many more rejections (or retries of a failure) `max_attempts`
+/// allows the phase: the count the engine refuses `reject` by. Shown
+/// while the phase runs, waits at its gate or has failed.
+fn rejections_line(app: &App, phase: &PhaseState) -> Option<String> {
+    let max = app.state.pipeline.as_ref()?.max_attempts;
+    match phase.status {
+        PhaseStatus::Running | PhaseStatus::AwaitingGate | PhaseStatus::Failed => {}
+        PhaseStatus::Pending | PhaseStatus::Approved => return None,
+    }
+    Some(match phase.rejections_left(max) {
+        0 => "no rejections left".to_owned(),
+        1 => "1 rejection left".to_owned(),
+        n => format!("{n} rejections left"),
+    })
 }
 
 /// The rows a column shows above its text: status, attempt and time,
@@ -222,31 +283,18 @@ pub(super) fn column_header(
                 .map(|s| duration(s, a.ended_at.unwrap_or(app.now)))
         })
         .unwrap_or_default();
-    let max = app.state.pipeline.as_ref().map_or(0, |p| p.max_attempts);
-    let edited = if attempt.is_some_and(|a| a.edited.is_some()) {
-        " · edited"
-    } else {
-        ""
-    };
     let mut lines = vec![
         Line::styled(
             clip(&status_label(app, phase.status), width),
             status_style(app, phase.status),
         ),
-        Line::styled(
-            clip(
-                &if phase.attempts.is_empty() {
-                    "not started".to_owned()
-                } else {
-                    format!("attempt {}/{max} · {elapsed}{edited}", phase.attempts.len())
-                },
-                width,
-            ),
-            app.theme.dim,
-        ),
+        Line::styled(clip(&attempt_line(phase, &elapsed), width), app.theme.dim),
         Line::styled(clip(&usage_line(app, index, phase), width), app.theme.dim),
         Line::styled("─".repeat(width), app.theme.border),
     ];
+    if let Some(left) = rejections_line(app, phase) {
+        lines.insert(2, Line::styled(clip(&left, width), app.theme.dim));
+    }
     if let Some(a) = attempt.filter(|a| !a.specialists.is_empty()) {
         let names: Vec<&str> = a
             .specialists
@@ -258,8 +306,16 @@ pub(super) fn column_header(
             app.theme.badge,
         ));
     }
-    for past in history(&phase.attempts) {
-        lines.push(Line::styled(clip(&past, width), app.theme.dim));
+    // How an earlier attempt ended takes up to two rows: who sent it
+    // back, or what it was rejected for, should not be cut at the name.
+    for past in history(app, &phase.attempts) {
+        let rows = wrap(&past, width);
+        if let Some((first, rest)) = rows.split_first() {
+            lines.push(Line::styled(first.clone(), app.theme.dim));
+            if !rest.is_empty() {
+                lines.push(Line::styled(clip(&rest.join(" "), width), app.theme.dim));
+            }
+        }
     }
     if let Some(a) = attempt {
         lines.extend(tool_lines(app, a, width));

@@ -151,7 +151,7 @@ pub(super) fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
                 SPINNER[app.frame % SPINNER.len()],
                 p.role,
                 p.artifact_name,
-                p.attempts.len()
+                p.current().map_or(0, |a| a.number)
             ),
             app.theme.running,
         )
@@ -175,7 +175,7 @@ pub(super) fn hints(app: &App, area: Rect, buf: &mut Buffer) {
         for (key, hint, act) in app.keymap.hints(context) {
             // A key a more specific context already claims is not offered twice.
             if app.available(act) && !offered.iter().any(|(k, ..)| *k == key) {
-                offered.push((key, hint, act));
+                offered.push((key, hint_now(app, act, hint), act));
             }
         }
     }
@@ -197,6 +197,22 @@ pub(super) fn hints(app: &App, area: Rect, buf: &mut Buffer) {
         .flat_map(|(key, hint, _)| hint_spans(&app.theme, key, hint))
         .collect();
     Line::from(spans).render(area, buf);
+}
+
+/// What a key's hint says now: `reject` at a failed phase's gate asks for
+/// the attempt again, so it reads `retry`, as the checkpoint bar does.
+fn hint_now<'a>(app: &App, act: Act, hint: &'a str) -> &'a str {
+    let failed = app
+        .state
+        .gate
+        .as_ref()
+        .and_then(|g| app.state.phases.get(g.phase))
+        .is_some_and(|p| p.status == PhaseStatus::Failed);
+    if act == Act::Reject && failed {
+        "retry"
+    } else {
+        hint
+    }
 }
 
 /// A key and what it does, as every footer shows them.

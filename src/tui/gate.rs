@@ -105,8 +105,13 @@ impl App {
         let phase = &self.state.phases[gate.phase];
         match action {
             Action::Reject => format!(
-                "the {} has used all its attempts: approve, edit, return or abort",
-                phase.role
+                "the {} has used all its rejections: {}",
+                phase.role,
+                if phase.status == PhaseStatus::Failed {
+                    "return or abort"
+                } else {
+                    "approve, edit, return or abort"
+                }
             ),
             Action::Return => "there is no earlier phase to return to".into(),
             Action::Approve | Action::ApproveWithNotes | Action::Edit | Action::Abort => {

@@ -22,6 +22,7 @@ use super::app::App;
 use super::compose::{self, Compose, Purpose};
 use super::keymap::{Act, Context, Keymap, TextKey, context_acts};
 use super::text::{clip, safe, wrap};
+use crate::session::PhaseStatus;
 use crate::session::fold::PermissionRequest;
 
 /// A box over the screen that takes the keys.
@@ -126,17 +127,12 @@ impl Overlay {
         match self {
             Self::Help => help(app, area, buf),
             Self::Matrix => super::matrix::render(app, area, buf),
-            Self::ConfirmQuit => confirm(
-                app,
-                area,
-                " Quit? ",
-                &[
-                    "Agents are still working.",
-                    "Quit now? The session log keeps everything so far.",
-                ],
-                "quit",
-                buf,
-            ),
+            Self::ConfirmQuit => {
+                let mut text = what_quitting_stops(app);
+                text.push("Quit now? The session log keeps everything so far.".to_owned());
+                let text: Vec<&str> = text.iter().map(String::as_str).collect();
+                confirm(app, area, " Quit? ", &text, "quit", buf);
+            }
             Self::ConfirmAbort => confirm(
                 app,
                 area,
@@ -281,6 +277,26 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
         Paragraph::new(second).render(right, buf);
     } else {
         Paragraph::new(lines).render(inner, buf);
+    }
+}
+
+/// What the quit prompt says is going on: agents at work only when a
+/// phase runs; at an open gate, that nothing runs and the gate waits.
+fn what_quitting_stops(app: &App) -> Vec<String> {
+    let state = &app.state;
+    if state
+        .phases
+        .iter()
+        .any(|p| p.status == PhaseStatus::Running)
+    {
+        vec!["Agents are still working.".to_owned()]
+    } else if let Some(phase) = state.gate.as_ref().and_then(|g| state.phases.get(g.phase)) {
+        vec![
+            "Nothing is running.".to_owned(),
+            format!("The {}'s checkpoint waits for you.", safe(&phase.role)),
+        ]
+    } else {
+        vec!["The session is not finished.".to_owned()]
     }
 }
 

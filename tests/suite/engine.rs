@@ -328,6 +328,52 @@ async fn abort_finishes_the_session_and_reject_is_refused_after_max_attempts() {
     );
 }
 
+/// `max_attempts` bounds what a person decided at a phase's own gate:
+/// two returns from the plan bring the summary to its third attempt, and
+/// still two rejections are taken there; only a third is refused.
+#[tokio::test]
+async fn returns_do_not_use_up_the_rejections_max_attempts_allows() {
+    let back = || Decision {
+        to: Some("summarize".into()),
+        feedback: Some("the scope is wrong".into()),
+        ..decide("plan", Action::Return)
+    };
+    let feedback = |n: usize| Decision {
+        feedback: Some(format!("again {n}")),
+        ..decide("summarize", Action::Reject)
+    };
+    let script = vec![
+        approve("summarize"),
+        take(back()),
+        approve("summarize"),
+        take(back()),
+        // Attempt 3 of max_attempts = 3, and no rejection used yet.
+        take(feedback(1)),
+        take(feedback(2)),
+        Step::Refuse(Command::Decide(feedback(3))),
+        take(decide("summarize", Action::Abort)),
+    ];
+    // A rejection refused too early leaves the script waiting for a gate
+    // that never opens again: fail instead of hanging.
+    let (state, seen, _) = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        run_session("Add X", Pace::INSTANT, script),
+    )
+    .await
+    .expect("a rejection the script expected taken was refused");
+    assert_eq!(state.outcome, Some(SessionOutcome::Aborted));
+    let summarize = &state.phases[0];
+    assert_eq!(summarize.attempts.len(), 5);
+    assert_eq!(summarize.rejections(), 2);
+    assert_eq!(summarize.rejections_left(3), 0);
+    assert_eq!(seen.notices.len(), 1, "{:?}", seen.notices);
+    assert!(
+        seen.notices[0].contains("has used all 3 attempts"),
+        "{:?}",
+        seen.notices
+    );
+}
+
 /// A person approves Test, and feedback typed at Test's gate arrives once
 /// QA's gate is open (the box was still open as the session moved on). It
 /// answers a gate that is closed, so it is refused and nothing is recorded:

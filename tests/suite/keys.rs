@@ -8,7 +8,7 @@ use handoff::protocol::{Command, PermissionAnswer, Update};
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind};
 use handoff::tui::Theme;
 use handoff::tui::app::{App, Source};
-use handoff::tui::keymap::Keymap;
+use handoff::tui::keymap::{Act, Keymap};
 use pretty_assertions::assert_eq;
 use tokio::sync::mpsc;
 
@@ -426,4 +426,87 @@ fn a_paste_into_the_feedback_box_is_the_feedback_sent() {
             ..Decision::new("summarize", Action::Reject, DecidedBy::User)
         })]
     );
+}
+
+/// The summary came back by a return from the plan, then its next attempt
+/// was cut off by a crash: it waits at its third gate with none of the
+/// rejections `max_attempts = 3` allows used. `r` is offered and sends a
+/// rejection, as the engine takes it; after two rejections it is not.
+#[test]
+fn r_counts_rejections_not_returns_or_interruptions() {
+    let answered = |attempt: u32| {
+        vec![
+            EventKind::PhaseStarted {
+                phase: "summarize".into(),
+                attempt,
+            },
+            EventKind::Artifact {
+                phase: "summarize".into(),
+                attempt,
+                name: "requirements".into(),
+                content: format!("# Requirements v{attempt}"),
+            },
+            EventKind::GateOpened {
+                phase: "summarize".into(),
+                question: "Approve the requirements?".into(),
+                over_budget: None,
+            },
+        ]
+    };
+    let mut kinds = answered(1);
+    kinds.push(EventKind::Decision(Decision::approve(
+        "summarize",
+        DecidedBy::User,
+    )));
+    kinds.extend([
+        EventKind::PhaseStarted {
+            phase: "plan".into(),
+            attempt: 1,
+        },
+        EventKind::Returned {
+            from: "plan".into(),
+            to: "summarize".into(),
+            reason: "the scope is wrong".into(),
+            automatic: false,
+        },
+        EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 2,
+        },
+        EventKind::PhaseFailed {
+            phase: "summarize".into(),
+            attempt: 2,
+            error: "interrupted: handoff stopped while this attempt ran".into(),
+        },
+    ]);
+    kinds.extend(answered(3));
+    let gate = u64::try_from(kinds.len()).expect("seq");
+    let (mut app, mut rx) = live(kinds.clone());
+    assert!(app.available(Act::Reject));
+    press(&mut app, KeyCode::Char('r'));
+    type_text(&mut app, "shorter");
+    submit(&mut app);
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(
+            Decision {
+                feedback: Some("shorter".into()),
+                ..Decision::new("summarize", Action::Reject, DecidedBy::User)
+            }
+            .at_gate(gate)
+        )]
+    );
+
+    for attempt in [4, 5] {
+        kinds.push(EventKind::Decision(Decision::new(
+            "summarize",
+            Action::Reject,
+            DecidedBy::User,
+        )));
+        kinds.extend(answered(attempt));
+    }
+    let (mut app, mut rx) = live(kinds);
+    assert!(!app.available(Act::Reject));
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(sent(&mut rx), []);
 }

@@ -216,7 +216,7 @@ fn reject_edit_notes_and_return_by_keyboard() {
     screen.wait_for("Feedback for the Business Analyst");
     screen.press("Name the exempt clients");
     screen.press(CTRL_S);
-    screen.wait_for("attempt 2/3");
+    screen.wait_for("attempt 2 · ");
     screen.wait_for(QUESTIONS[0]);
 
     // Edit: a new acceptance criterion the architect must pick up.
@@ -298,7 +298,7 @@ fn cancel_a_running_phase_retry_it_and_survive_a_resize_to_80x24() {
     screen.press("r");
     screen.wait_for("Retry the Business Analyst as attempt 2");
     screen.press(CTRL_S);
-    screen.wait_for("attempt 2/3");
+    screen.wait_for("attempt 2 · ");
 
     // Shrink the terminal mid-run: the narrow layout takes over.
     screen.resize(80, 24);
@@ -487,7 +487,7 @@ fn a_paste_on_the_board_runs_nothing_and_a_paste_in_a_box_goes_in_whole() {
     // Typed as keys this took minutes; pasted it shows at once.
     screen.wait_for_within("line 400: the limit", std::time::Duration::from_secs(10));
     screen.press(CTRL_S);
-    screen.wait_for("attempt 2/3");
+    screen.wait_for("attempt 2 · ");
     screen.wait_for(QUESTIONS[0]);
     screen.press("q");
     screen.wait_for("Quit now?");

@@ -172,7 +172,12 @@ fn board_with_a_failed_phase() {
     let failed = after(&events, |k| matches!(k, EventKind::PhaseFailed { .. }));
     let mut app = live_after(&events, failed + 1);
     assert!(matches!(events[failed].kind, EventKind::GateOpened { .. }));
-    insta::assert_snapshot!(draw(&mut app, 160, 30));
+    let screen = draw(&mut app, 160, 30);
+    // The footer names the key as the checkpoint bar does: a retry.
+    assert!(screen.contains("Retry?"), "{screen}");
+    assert!(screen.contains(" r retry "), "{screen}");
+    assert!(!screen.contains(" r reject "), "{screen}");
+    insta::assert_snapshot!(screen);
 }
 
 #[test]
@@ -753,7 +758,7 @@ fn a_retry_of_the_plan_shows_the_tasks_it_kept() {
     app.set_focus(2);
     let screen = draw(&mut app, 160, 30);
     for expected in [
-        "attempt 2/3",
+        "attempt 2 · ",
         "✓ 1 Implement the orders",
         "✓ 3 Implement the ra",
     ] {
@@ -782,5 +787,57 @@ fn the_stats_view_says_it_is_counting() {
     let screen = terminal.backend().to_string();
     assert!(screen.contains("counting sessions…"), "{screen}");
     assert!(!screen.contains("No sessions yet"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+/// QA's failing verdict sent the work back to the developer: the card of
+/// the phase it came back to says it was returned (by whom, why), not
+/// rejected; the returns used up none of the rejections `max_attempts`
+/// allows; the earlier attempt's title says how that attempt ended.
+#[test]
+fn a_phase_sent_back_shows_the_return_and_the_rejections_left() {
+    let events = record("Add rate limiting to the orders API !qa-fails:1");
+    let returned = after(&events, |k| matches!(k, EventKind::Returned { .. }));
+    let n = returned
+        + after(
+            &events[returned..],
+            |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "implement"),
+        );
+    let mut app = live_after(&events, n);
+    app.set_focus(2);
+    let wide = draw(&mut app, 160, 45);
+    for expected in [
+        "#1 ↺ returned by QA",
+        "Engineer's verdict:",
+        "attempt 2 · ",
+        "2 rejections left",
+    ] {
+        assert!(wide.contains(expected), "{expected:?} in\n{wide}");
+    }
+    assert!(!wide.contains("rejected"), "{wide}");
+    insta::assert_snapshot!("a_phase_sent_back_160x45", wide);
+    let narrow = draw(&mut app, 80, 24);
+    insta::assert_snapshot!("a_phase_sent_back_80x24", narrow);
+    app.show(Screen::Artifact {
+        phase: 2,
+        attempt: Some(0),
+    });
+    let earlier = draw(&mut app, 160, 45);
+    assert!(
+        earlier.contains("attempt 1 of 2 (earlier) · ↺ returned by QA Engineer"),
+        "{earlier}"
+    );
+    insta::assert_snapshot!("a_phase_sent_back_earlier_attempt", earlier);
+}
+
+/// At an open gate nothing runs: the quit prompt says the checkpoint
+/// waits, not that agents are working.
+#[test]
+fn quitting_at_an_idle_gate_says_nothing_runs() {
+    let mut app = at_gate("plan", "q");
+    assert!(matches!(app.overlay(), Some(Overlay::ConfirmQuit)));
+    let screen = draw(&mut app, 120, 30);
+    assert!(!screen.contains("Agents are still working"), "{screen}");
+    assert!(screen.contains("Nothing is running."), "{screen}");
     insta::assert_snapshot!(screen);
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{PhaseStatus, SessionState, SessionStatus};
+use super::{Outcome, PhaseStatus, SessionState, SessionStatus};
 use crate::session::event::{Action, Decision};
 
 /// An open gate: a phase's answer waiting for a decision.
@@ -87,11 +87,17 @@ impl SessionState {
             Action::Reject => {
                 // A retry with no words (of a failed attempt) leaves nothing
                 // for the next attempt to answer but what came before.
-                if let Some(a) = p.current_mut()
-                    && let Some(feedback) =
+                if let Some(a) = p.current_mut() {
+                    if let Some(feedback) =
                         decision.feedback.as_ref().filter(|f| !f.trim().is_empty())
-                {
-                    a.rejected_with = Some(feedback.clone());
+                    {
+                        a.rejected_with = Some(feedback.clone());
+                    }
+                    a.outcome = Some(if a.error.is_some() {
+                        Outcome::Retried
+                    } else {
+                        Outcome::Rejected
+                    });
                 }
                 p.status = PhaseStatus::Pending;
                 false
@@ -114,10 +120,14 @@ impl SessionState {
             });
         }
         if let Some(index) = self.phase_index(to) {
-            if let Some(a) = self.phases[index].current_mut()
-                && !reason.trim().is_empty()
-            {
-                a.rejected_with = Some(reason.to_owned());
+            if let Some(a) = self.phases[index].current_mut() {
+                if !reason.trim().is_empty() {
+                    a.rejected_with = Some(reason.to_owned());
+                }
+                a.outcome = Some(Outcome::Returned {
+                    from: from.to_owned(),
+                    automatic,
+                });
             }
             for p in &mut self.phases[index..] {
                 p.status = PhaseStatus::Pending;
@@ -129,7 +139,7 @@ impl SessionState {
 #[cfg(test)]
 mod tests {
     use crate::session::event::{Action, DecidedBy, Decision, EventKind};
-    use crate::session::fold::{PhaseStatus, SessionStatus};
+    use crate::session::fold::{Outcome, PhaseStatus, SessionStatus};
     use crate::session::testing::{fold, started};
 
     fn answered(phase: &str) -> Vec<EventKind> {
@@ -293,5 +303,99 @@ mod tests {
         );
         assert_eq!(state.phases[1].automatic_returns(), 1);
         assert_eq!(state.phases[1].returned[0].to, "summarize");
+    }
+
+    /// `max_attempts` counts what a person decided at this phase's gate:
+    /// a return from a later phase and an attempt cut off by a crash run
+    /// the phase again without using up a rejection, and each earlier
+    /// attempt keeps how it ended.
+    #[test]
+    fn only_a_person_s_rejections_use_up_attempts_and_each_attempt_keeps_its_outcome() {
+        let mut kinds = vec![started("r", "offline")];
+        kinds.extend(answered("summarize"));
+        kinds.push(EventKind::Decision(Decision::approve(
+            "summarize",
+            DecidedBy::User,
+        )));
+        kinds.extend(answered("plan"));
+        kinds.push(EventKind::Returned {
+            from: "plan".into(),
+            to: "summarize".into(),
+            reason: "the scope is wrong".into(),
+            automatic: false,
+        });
+        kinds.push(EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 2,
+        });
+        kinds.push(EventKind::PhaseFailed {
+            phase: "summarize".into(),
+            attempt: 2,
+            error: "interrupted: handoff stopped while this attempt ran".into(),
+        });
+        kinds.push(EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 3,
+        });
+        let before = fold(kinds.clone());
+        let summarize = &before.phases[0];
+        assert_eq!(summarize.attempts.len(), 3);
+        assert_eq!(summarize.rejections(), 0);
+        assert_eq!(summarize.rejections_left(3), 2);
+        kinds.push(EventKind::GateOpened {
+            phase: "summarize".into(),
+            question: "ok?".into(),
+            over_budget: None,
+        });
+        kinds.push(EventKind::Decision(Decision {
+            feedback: Some("shorter".into()),
+            ..Decision::new("summarize", Action::Reject, DecidedBy::User)
+        }));
+        let state = fold(kinds);
+        let summarize = &state.phases[0];
+        assert_eq!(summarize.rejections(), 1);
+        assert_eq!(summarize.rejections_left(3), 1);
+        assert_eq!(summarize.rejections_left(2), 0);
+        let outcomes: Vec<_> = summarize
+            .attempts
+            .iter()
+            .map(|a| a.outcome.clone())
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                Some(Outcome::Returned {
+                    from: "plan".into(),
+                    automatic: false
+                }),
+                Some(Outcome::Interrupted),
+                Some(Outcome::Rejected),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_retried_failure_counts_as_a_rejection_and_says_it_was_retried() {
+        let state = fold([
+            started("r", "offline"),
+            EventKind::PhaseStarted {
+                phase: "plan".into(),
+                attempt: 1,
+            },
+            EventKind::PhaseFailed {
+                phase: "plan".into(),
+                attempt: 1,
+                error: "the provider went away".into(),
+            },
+            EventKind::GateOpened {
+                phase: "plan".into(),
+                question: "retry?".into(),
+                over_budget: None,
+            },
+            EventKind::Decision(Decision::new("plan", Action::Reject, DecidedBy::User)),
+        ]);
+        let plan = &state.phases[1];
+        assert_eq!(plan.attempts[0].outcome, Some(Outcome::Retried));
+        assert_eq!(plan.rejections_left(3), 1);
     }
 }

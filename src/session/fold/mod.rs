@@ -34,7 +34,9 @@ use super::event::{Event, EventKind, SessionOutcome, WorkspaceInfo};
 use crate::formats::{self, Verdict};
 use crate::pipeline::Pipeline;
 pub use gates::{Decided, Gate, Returned};
-pub use phases::{Attempt, Inherited, PhaseState, PhaseStatus, Usage, invalid_feedback};
+pub use phases::{
+    Attempt, INTERRUPTED, Inherited, Outcome, PhaseState, PhaseStatus, Usage, invalid_feedback,
+};
 pub use tasks::{TaskRun, task_call_id};
 pub use tool_calls::{PermissionRequest, ToolRun, ToolState};
 

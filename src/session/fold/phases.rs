@@ -9,7 +9,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Decided, Returned, SessionState, SessionStatus, TaskRun, ToolRun};
-use crate::session::event::Checklist;
+use crate::session::event::{Action, Checklist};
+
+/// How the error of an attempt cut off by a crash, a quit or a full disk
+/// begins (the engine writes it on resume). Such an attempt runs again by
+/// itself and uses up none of a person's rejections.
+pub const INTERRUPTED: &str = "interrupted";
 
 /// Where a phase stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -53,6 +58,26 @@ impl Usage {
     }
 }
 
+/// How one attempt ended, as the log tells it: what the title of an
+/// earlier attempt says, whatever the phase's status is now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Outcome {
+    /// A person rejected its answer.
+    Rejected,
+    /// It failed, and a person asked for it again.
+    Retried,
+    /// A later phase sent the work back: by a person's decision, or by
+    /// itself (a failing verdict).
+    Returned { from: String, automatic: bool },
+    /// A crash, a quit or a full disk cut it off; it ran again by itself.
+    Interrupted,
+    /// It failed, and nobody has retried it.
+    Failed,
+    /// Its structured answer could not be read, and it was asked again.
+    Unreadable,
+}
+
 /// One run of a phase.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Attempt {
@@ -66,8 +91,11 @@ pub struct Attempt {
     /// A human's replacement text, which wins over `artifact`.
     pub edited: Option<String>,
     pub error: Option<String>,
-    /// The feedback this attempt was rejected with.
+    /// The feedback the next attempt answers: a rejection's, a return's
+    /// reason, or why the answer could not be read.
     pub rejected_with: Option<String>,
+    /// How it ended, once something ended it other than an approval.
+    pub outcome: Option<Outcome>,
     /// Why the provider is trying again, until text arrives.
     pub retrying: Option<String>,
     /// Tool calls, in order.
@@ -126,6 +154,30 @@ pub struct Inherited {
 }
 
 impl PhaseState {
+    /// How many times a person sent this phase back to work: its recorded
+    /// `reject` decisions over the whole session (a fork's copied ones
+    /// too), whether they rejected an answer or retried a failure. Returns
+    /// from a later phase and attempts cut off by an interruption are not
+    /// decisions on this phase's gate, so they do not count.
+    pub fn rejections(&self) -> u32 {
+        let count = self
+            .decisions
+            .iter()
+            .filter(|d| d.decision.action == Action::Reject)
+            .count();
+        u32::try_from(count).unwrap_or(u32::MAX)
+    }
+
+    /// How many more rejections (or retries) `max_attempts` allows: the
+    /// first attempt plus `max_attempts - 1` sent back by a person. The
+    /// engine refuses a `reject` when this is 0, and the board offers
+    /// the key only while it is not.
+    pub fn rejections_left(&self, max_attempts: u32) -> u32 {
+        max_attempts
+            .saturating_sub(1)
+            .saturating_sub(self.rejections())
+    }
+
     /// How often work was sent back from this phase by itself.
     pub fn automatic_returns(&self) -> u32 {
         let count = self.returned.iter().filter(|r| r.automatic).count();
@@ -251,6 +303,7 @@ impl SessionState {
                 a.invalid = Some(errors.to_vec());
                 if retry {
                     a.rejected_with = Some(invalid_feedback(errors));
+                    a.outcome = Some(Outcome::Unreadable);
                 }
             }
             if retry {
@@ -273,6 +326,11 @@ impl SessionState {
             if let Some(a) = p.attempt_mut(attempt) {
                 a.error = Some(error.to_owned());
                 a.ended_at = Some(t);
+                a.outcome = Some(if error.starts_with(INTERRUPTED) {
+                    Outcome::Interrupted
+                } else {
+                    Outcome::Failed
+                });
             }
         }
     }
