@@ -15,8 +15,10 @@ use ratatui::text::Line;
 
 /// Which text a layout is of, and at what width. Session texts only grow
 /// (streamed output) or are set once (an artifact) or replaced by a
-/// decision (an edit), so the attempt, which of its texts, that text's
-/// address and length and the phase's number of decisions identify it.
+/// decision (an edit), and the fold is deterministic, so the attempt, which
+/// of its texts, that text's length and the phase's number of decisions
+/// identify it — by what the session recorded, never by where the text
+/// happens to sit in memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RowsKey {
     pub phase: usize,
@@ -24,7 +26,6 @@ pub struct RowsKey {
     /// 0 the streamed output, 1 the agent's artifact, 2 a human's edit,
     /// 3 and 4 a diff against the draft or against the previous attempt.
     pub text: u8,
-    pub address: usize,
     pub len: usize,
     pub decisions: usize,
     pub width: usize,
