@@ -64,7 +64,7 @@ async fn read_request(
 }
 
 /// The start screen's answer.
-type Start = tui::start::Outcome;
+type Start = tui::start::Choice;
 
 /// The saved sessions the start screen lists, newest first.
 fn recent_sessions(dir: &std::path::Path) -> Vec<tui::start::Recent> {

@@ -27,6 +27,6 @@ pub use event::{
     WorkspaceInfo,
 };
 pub use fold::{
-    Attempt, Decided, Gate, INTERRUPTED, Inherited, Outcome, PhaseState, PhaseStatus, SessionState,
-    SessionStatus, Usage,
+    Attempt, AttemptOutcome, Decided, Gate, INTERRUPTED, Inherited, PhaseState, PhaseStatus,
+    SessionState, SessionStatus, Usage,
 };

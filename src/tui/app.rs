@@ -399,22 +399,22 @@ impl App {
     }
 
     /// Carries out what a key did to the open overlay.
-    fn on_overlay(&mut self, outcome: overlay::Outcome) -> Flow {
+    fn on_overlay(&mut self, outcome: overlay::Closing) -> Flow {
         match outcome {
-            overlay::Outcome::Open(open) => self.overlay = Some(open),
-            overlay::Outcome::Closed => {}
-            overlay::Outcome::Quit => return Flow::Quit,
+            overlay::Closing::Open(open) => self.overlay = Some(open),
+            overlay::Closing::Closed => {}
+            overlay::Closing::Quit => return Flow::Quit,
             // Aborting ends the session, whichever of its gates is open.
-            overlay::Outcome::Abort => {
+            overlay::Closing::Abort => {
                 let open = self.state.gate.as_ref().map(|g| g.seq);
                 self.decide(open, Action::Abort, |d| d);
             }
-            overlay::Outcome::Search(query) => self.search_for(query),
-            overlay::Outcome::ReturnTo { to, gate } => {
+            overlay::Closing::Search(query) => self.search_for(query),
+            overlay::Closing::ReturnTo { to, gate } => {
                 let title = format!("Why return work to the {}?", self.state.phases[to].role);
                 self.open_compose(Purpose::Reason { to }, Some(gate), title, "");
             }
-            overlay::Outcome::Submitted(purpose, gate, text) => self.submit(purpose, gate, text),
+            overlay::Closing::Submitted(purpose, gate, text) => self.submit(purpose, gate, text),
         }
         Flow::Continue
     }

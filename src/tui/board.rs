@@ -23,7 +23,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 use super::app::App;
 use super::chrome::{duration, tokens};
 use super::text::{clip, safe, tail, wrap};
-use crate::session::{Attempt, Outcome, PhaseState, PhaseStatus};
+use crate::session::{Attempt, AttemptOutcome, PhaseState, PhaseStatus};
 
 pub(super) const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 /// Rows above the text in a column: status, attempt and time, tokens, rule.
@@ -204,9 +204,9 @@ pub(super) fn ended(app: &App, a: &Attempt) -> Option<String> {
         .map(|e| format!(": {}", safe(e)))
         .unwrap_or_default();
     Some(match a.outcome.as_ref()? {
-        Outcome::Rejected => format!("rejected{words}"),
-        Outcome::Retried => format!("failed, retried{error}"),
-        Outcome::Returned { from, automatic } => {
+        AttemptOutcome::Rejected => format!("rejected{words}"),
+        AttemptOutcome::Retried => format!("failed, retried{error}"),
+        AttemptOutcome::Returned { from, automatic } => {
             let role = app
                 .state
                 .phases
@@ -216,9 +216,9 @@ pub(super) fn ended(app: &App, a: &Attempt) -> Option<String> {
             let by = if *automatic { "'s verdict" } else { "" };
             format!("↺ returned by {}{by}{words}", safe(role))
         }
-        Outcome::Interrupted => "interrupted".to_owned(),
-        Outcome::Failed => format!("failed{error}"),
-        Outcome::Unreadable => "unreadable, asked again".to_owned(),
+        AttemptOutcome::Interrupted => "interrupted".to_owned(),
+        AttemptOutcome::Failed => format!("failed{error}"),
+        AttemptOutcome::Unreadable => "unreadable, asked again".to_owned(),
     })
 }
 

@@ -52,7 +52,7 @@ context_acts! {
 
 /// What a key did.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Typed {
     Editing,
     Cancelled,
     Submitted(String),
@@ -139,13 +139,13 @@ impl Compose {
     }
 
     /// Handles one key.
-    pub fn on_key(&mut self, key: &KeyEvent, keymap: &Keymap) -> Outcome {
+    pub fn on_key(&mut self, key: &KeyEvent, keymap: &Keymap) -> Typed {
         self.problem = None;
         if self.confirm_discard {
             self.confirm_discard = false;
             return match keymap.act_in(Context::Confirm, key) {
-                Some(Confirm::Confirm) => Outcome::Cancelled,
-                Some(Confirm::Quit) | None => Outcome::Editing,
+                Some(Confirm::Confirm) => Typed::Cancelled,
+                Some(Confirm::Quit) | None => Typed::Editing,
             };
         }
         if let Some(query) = &mut self.search {
@@ -171,12 +171,12 @@ impl Compose {
                 | TextKey::End
                 | TextKey::Other => {}
             }
-            return Outcome::Editing;
+            return Typed::Editing;
         }
         match keymap.act_in(Context::Editor, key) {
             Some(Editor::Submit) => return self.submit(keymap),
             Some(Editor::Back) if self.modified() => self.confirm_discard = true,
-            Some(Editor::Back) => return Outcome::Cancelled,
+            Some(Editor::Back) => return Typed::Cancelled,
             Some(Editor::Undo) => {
                 self.editor.undo();
             }
@@ -194,7 +194,7 @@ impl Compose {
                 self.editor.input(*key);
             }
         }
-        Outcome::Editing
+        Typed::Editing
     }
 
     /// Takes pasted text: into the search being typed (its line breaks
@@ -213,7 +213,7 @@ impl Compose {
         }
     }
 
-    fn submit(&mut self, keymap: &Keymap) -> Outcome {
+    fn submit(&mut self, keymap: &Keymap) -> Typed {
         let text = self.text();
         let empty = text.trim().is_empty();
         let problem = match self.purpose {
@@ -235,10 +235,10 @@ impl Compose {
         match problem {
             Some(p) => {
                 self.problem = Some(p);
-                Outcome::Editing
+                Typed::Editing
             }
-            None if self.purpose == Purpose::Edit => Outcome::Submitted(text),
-            None => Outcome::Submitted(text.trim().to_owned()),
+            None if self.purpose == Purpose::Edit => Typed::Submitted(text),
+            None => Typed::Submitted(text.trim().to_owned()),
         }
     }
 
@@ -306,7 +306,7 @@ mod tests {
     use super::*;
     use crossterm::event::{KeyCode, KeyModifiers};
 
-    fn press(c: &mut Compose, code: KeyCode, modifiers: KeyModifiers) -> Outcome {
+    fn press(c: &mut Compose, code: KeyCode, modifiers: KeyModifiers) -> Typed {
         c.on_key(&KeyEvent::new(code, modifiers), &Keymap::default())
     }
 
@@ -326,7 +326,7 @@ mod tests {
         );
         assert_eq!(
             press(&mut c, KeyCode::Char('s'), KeyModifiers::CONTROL),
-            Outcome::Editing
+            Typed::Editing
         );
         assert!(c.problem.is_some());
         typed(&mut c, "more detail ");
@@ -334,7 +334,7 @@ mod tests {
         typed(&mut c, "please");
         assert_eq!(
             press(&mut c, KeyCode::Char('s'), KeyModifiers::CONTROL),
-            Outcome::Submitted("more detail \nplease".into())
+            Typed::Submitted("more detail \nplease".into())
         );
     }
 
@@ -343,7 +343,7 @@ mod tests {
         let mut c = Compose::new(Purpose::Edit, "t".into(), "# Plan\nline\n", &Theme::mono());
         assert_eq!(
             press(&mut c, KeyCode::Esc, KeyModifiers::NONE),
-            Outcome::Cancelled,
+            Typed::Cancelled,
             "unchanged: no question"
         );
         let mut c = Compose::new(Purpose::Edit, "t".into(), "# Plan\nline\n", &Theme::mono());
@@ -351,19 +351,19 @@ mod tests {
         assert!(c.modified());
         assert_eq!(
             press(&mut c, KeyCode::Esc, KeyModifiers::NONE),
-            Outcome::Editing
+            Typed::Editing
         );
         assert!(c.confirm_discard);
         assert_eq!(
             press(&mut c, KeyCode::Char('n'), KeyModifiers::NONE),
-            Outcome::Editing
+            Typed::Editing
         );
         press(&mut c, KeyCode::Char('z'), KeyModifiers::CONTROL);
         assert!(!c.modified(), "{:?}", c.text());
         typed(&mut c, "Y");
         assert_eq!(
             press(&mut c, KeyCode::Char('s'), KeyModifiers::CONTROL),
-            Outcome::Submitted("Y# Plan\nline\n".into())
+            Typed::Submitted("Y# Plan\nline\n".into())
         );
     }
 

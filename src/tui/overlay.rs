@@ -5,7 +5,7 @@
 //!
 //! An [`Overlay`] owns what its box needs (the query typed so far, the phase
 //! picked, the text being written). [`Overlay::on_key`] consumes a key and
-//! says what came of it ([`Outcome`]); the app carries that out (sends the
+//! says what came of it ([`Closing`]); the app carries that out (sends the
 //! decision, starts the search, quits), so no box sends anything itself.
 //! Each box draws itself over the screen ([`Overlay::render`]) and names
 //! the keymap contexts whose keys the footer offers while it is open
@@ -47,7 +47,7 @@ pub enum Overlay {
 
 /// What a key did to an open box.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum Closing {
     /// The box stays open, as it is now.
     Open(Overlay),
     /// The box closed and nothing else happens.
@@ -78,26 +78,26 @@ pub struct Areas {
 
 impl Overlay {
     /// Takes one key; the box is consumed and comes back in
-    /// [`Outcome::Open`] while it stays open.
-    pub fn on_key(self, key: &KeyEvent, keymap: &Keymap) -> Outcome {
+    /// [`Closing::Open`] while it stays open.
+    pub fn on_key(self, key: &KeyEvent, keymap: &Keymap) -> Closing {
         match self {
             Self::Compose(mut compose) => match compose.on_key(key, keymap) {
-                compose::Outcome::Editing => Outcome::Open(Self::Compose(compose)),
-                compose::Outcome::Cancelled => Outcome::Closed,
-                compose::Outcome::Submitted(text) => {
-                    Outcome::Submitted(compose.purpose, compose.gate, text)
+                compose::Typed::Editing => Closing::Open(Self::Compose(compose)),
+                compose::Typed::Cancelled => Closing::Closed,
+                compose::Typed::Submitted(text) => {
+                    Closing::Submitted(compose.purpose, compose.gate, text)
                 }
             },
             // The quit question also takes the keys that quit.
             Self::ConfirmQuit => match keymap.act_in(Context::Confirm, key) {
-                Some(Confirm::Confirm | Confirm::Quit) => Outcome::Quit,
-                None => Outcome::Closed,
+                Some(Confirm::Confirm | Confirm::Quit) => Closing::Quit,
+                None => Closing::Closed,
             },
             Self::ConfirmAbort => match keymap.act_in(Context::Confirm, key) {
-                Some(Confirm::Confirm) => Outcome::Abort,
-                Some(Confirm::Quit) | None => Outcome::Closed,
+                Some(Confirm::Confirm) => Closing::Abort,
+                Some(Confirm::Quit) | None => Closing::Closed,
             },
-            Self::Help | Self::Matrix => Outcome::Closed,
+            Self::Help | Self::Matrix => Closing::Closed,
             Self::SearchInput(query) => search_key(key, query),
             Self::ReturnPick {
                 phase,
@@ -171,10 +171,10 @@ context_acts! {
 }
 
 /// The search line: typing edits the query, Enter searches, Esc leaves.
-fn search_key(key: &KeyEvent, mut query: String) -> Outcome {
+fn search_key(key: &KeyEvent, mut query: String) -> Closing {
     match TextKey::of(key) {
-        TextKey::Enter => return Outcome::Search(query),
-        TextKey::Esc => return Outcome::Closed,
+        TextKey::Enter => return Closing::Search(query),
+        TextKey::Esc => return Closing::Closed,
         TextKey::Backspace => {
             query.pop();
         }
@@ -186,7 +186,7 @@ fn search_key(key: &KeyEvent, mut query: String) -> Outcome {
         | TextKey::End
         | TextKey::Other => {}
     }
-    Outcome::Open(Overlay::SearchInput(query))
+    Closing::Open(Overlay::SearchInput(query))
 }
 
 /// The return picker: up and down choose an earlier phase, submit picks it.
@@ -195,15 +195,15 @@ fn pick_key(
     keymap: &Keymap,
     (phase, gate): (usize, u64),
     selected: usize,
-) -> Outcome {
+) -> Closing {
     let selected = match keymap.act_in(Context::Picker, key) {
         Some(Pick::Down) => (selected + 1).min(phase.saturating_sub(1)),
         Some(Pick::Up) => selected.saturating_sub(1),
-        Some(Pick::Submit) => return Outcome::ReturnTo { to: selected, gate },
-        Some(Pick::Back) => return Outcome::Closed,
+        Some(Pick::Submit) => return Closing::ReturnTo { to: selected, gate },
+        Some(Pick::Back) => return Closing::Closed,
         None => selected,
     };
-    Outcome::Open(Overlay::ReturnPick {
+    Closing::Open(Overlay::ReturnPick {
         phase,
         selected,
         gate,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Outcome, PhaseStatus, SessionState, SessionStatus};
+use super::{AttemptOutcome, PhaseStatus, SessionState, SessionStatus};
 use crate::session::event::{Action, Decision};
 
 /// An open gate: a phase's answer waiting for a decision.
@@ -94,9 +94,9 @@ impl SessionState {
                         a.rejected_with = Some(feedback.clone());
                     }
                     a.outcome = Some(if a.error.is_some() {
-                        Outcome::Retried
+                        AttemptOutcome::Retried
                     } else {
-                        Outcome::Rejected
+                        AttemptOutcome::Rejected
                     });
                 }
                 p.status = PhaseStatus::Pending;
@@ -124,7 +124,7 @@ impl SessionState {
                 if !reason.trim().is_empty() {
                     a.rejected_with = Some(reason.to_owned());
                 }
-                a.outcome = Some(Outcome::Returned {
+                a.outcome = Some(AttemptOutcome::Returned {
                     from: from.to_owned(),
                     automatic,
                 });
@@ -139,7 +139,7 @@ impl SessionState {
 #[cfg(test)]
 mod tests {
     use crate::session::event::{Action, DecidedBy, Decision, EventKind};
-    use crate::session::fold::{Outcome, PhaseStatus, SessionStatus};
+    use crate::session::fold::{AttemptOutcome, PhaseStatus, SessionStatus};
     use crate::session::testing::{fold, started};
 
     fn answered(phase: &str) -> Vec<EventKind> {
@@ -364,12 +364,12 @@ mod tests {
         assert_eq!(
             outcomes,
             [
-                Some(Outcome::Returned {
+                Some(AttemptOutcome::Returned {
                     from: "plan".into(),
                     automatic: false
                 }),
-                Some(Outcome::Interrupted),
-                Some(Outcome::Rejected),
+                Some(AttemptOutcome::Interrupted),
+                Some(AttemptOutcome::Rejected),
             ]
         );
     }
@@ -395,7 +395,7 @@ mod tests {
             EventKind::Decision(Decision::new("plan", Action::Reject, DecidedBy::User)),
         ]);
         let plan = &state.phases[1];
-        assert_eq!(plan.attempts[0].outcome, Some(Outcome::Retried));
+        assert_eq!(plan.attempts[0].outcome, Some(AttemptOutcome::Retried));
         assert_eq!(plan.rejections_left(3), 1);
     }
 }

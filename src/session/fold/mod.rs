@@ -35,7 +35,8 @@ use crate::formats::{self, Verdict};
 use crate::pipeline::Pipeline;
 pub use gates::{Decided, Gate, Returned};
 pub use phases::{
-    Attempt, INTERRUPTED, Inherited, Outcome, PhaseState, PhaseStatus, Usage, invalid_feedback,
+    Attempt, AttemptOutcome, INTERRUPTED, Inherited, PhaseState, PhaseStatus, Usage,
+    invalid_feedback,
 };
 pub use tasks::{TaskRun, task_call_id};
 pub use tool_calls::{PermissionRequest, ToolRun, ToolState};

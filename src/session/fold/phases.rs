@@ -62,7 +62,7 @@ impl Usage {
 /// earlier attempt says, whatever the phase's status is now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Outcome {
+pub enum AttemptOutcome {
     /// A person rejected its answer.
     Rejected,
     /// It failed, and a person asked for it again.
@@ -95,7 +95,7 @@ pub struct Attempt {
     /// reason, or why the answer could not be read.
     pub rejected_with: Option<String>,
     /// How it ended, once something ended it other than an approval.
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<AttemptOutcome>,
     /// Why the provider is trying again, until text arrives.
     pub retrying: Option<String>,
     /// Tool calls, in order.
@@ -303,7 +303,7 @@ impl SessionState {
                 a.invalid = Some(errors.to_vec());
                 if retry {
                     a.rejected_with = Some(invalid_feedback(errors));
-                    a.outcome = Some(Outcome::Unreadable);
+                    a.outcome = Some(AttemptOutcome::Unreadable);
                 }
             }
             if retry {
@@ -327,9 +327,9 @@ impl SessionState {
                 a.error = Some(error.to_owned());
                 a.ended_at = Some(t);
                 a.outcome = Some(if error.starts_with(INTERRUPTED) {
-                    Outcome::Interrupted
+                    AttemptOutcome::Interrupted
                 } else {
-                    Outcome::Failed
+                    AttemptOutcome::Failed
                 });
             }
         }

@@ -63,7 +63,7 @@ impl Recent {
 
 /// What a key did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Choice {
     Editing,
     Submit(String),
     Resume(PathBuf),
@@ -90,7 +90,7 @@ where
     R: Future<Output = Vec<Recent>>,
     F: Fn() -> Stats + Clone + Send + 'static,
 {
-    fn on_key(&mut self, key: &KeyEvent) -> Step<Outcome> {
+    fn on_key(&mut self, key: &KeyEvent) -> Step<Choice> {
         if let Some(stats) = &mut self.stats {
             return match stats.on_key(key) {
                 Step::Done(()) => {
@@ -103,18 +103,17 @@ where
             };
         }
         match self.request.on_key(key) {
-            Outcome::Editing => Step::Answered,
-            Outcome::Stats => {
+            Choice::Editing => Step::Answered,
+            Choice::Stats => {
                 let theme = self.request.theme.clone();
                 let keymap = self.request.keymap.clone();
                 let count = self.count.clone();
                 self.stats = Some(StatsScreen::new(theme, keymap, self.sessions_dir, count));
                 Step::Answered
             }
-            done @ (Outcome::Submit(_)
-            | Outcome::Resume(_)
-            | Outcome::Replay(_)
-            | Outcome::Cancel) => Step::Done(done),
+            done @ (Choice::Submit(_) | Choice::Resume(_) | Choice::Replay(_) | Choice::Cancel) => {
+                Step::Done(done)
+            }
         }
     }
 }
@@ -124,7 +123,7 @@ where
     R: Future<Output = Vec<Recent>>,
     F: Fn() -> Stats + Clone + Send + 'static,
 {
-    type Done = Outcome;
+    type Done = Choice;
 
     fn draw(&mut self, frame: &mut Frame) {
         match &self.stats {
@@ -133,7 +132,7 @@ where
         }
     }
 
-    fn on_input(&mut self, event: TermEvent) -> io::Result<Step<Outcome>> {
+    fn on_input(&mut self, event: TermEvent) -> io::Result<Step<Choice>> {
         Ok(match event {
             TermEvent::Key(key) if key.kind != KeyEventKind::Release => self.on_key(&key),
             TermEvent::Paste(text) => {
@@ -151,7 +150,7 @@ where
         })
     }
 
-    async fn next(&mut self, _now: Instant) -> io::Result<Step<Outcome>> {
+    async fn next(&mut self, _now: Instant) -> io::Result<Step<Choice>> {
         let Self {
             request,
             recent,
@@ -178,12 +177,12 @@ where
         Ok(Step::Changed)
     }
 
-    fn on_input_end(&mut self) -> Outcome {
-        Outcome::Cancel
+    fn on_input_end(&mut self) -> Choice {
+        Choice::Cancel
     }
 }
 
-/// Asks for a request in the terminal; [`Outcome::Cancel`] when the user
+/// Asks for a request in the terminal; [`Choice::Cancel`] when the user
 /// leaves. `recent` gives the saved sessions, listed once it is ready;
 /// the stats key shows the stats of the sessions in `sessions_dir`, which
 /// `count` counts, and comes back.
@@ -195,7 +194,7 @@ pub async fn ask<F>(
     recent: impl Future<Output = Vec<Recent>>,
     sessions_dir: &str,
     count: F,
-) -> io::Result<Outcome>
+) -> io::Result<Choice>
 where
     F: Fn() -> Stats + Clone + Send + 'static,
 {
@@ -285,7 +284,7 @@ mod tests {
         let outcome = super::super::terminal::run_view(&mut terminal, &mut screen, input)
             .await
             .expect("the loop");
-        assert_eq!(outcome, Outcome::Submit("Add x".into()));
+        assert_eq!(outcome, Choice::Submit("Add x".into()));
         assert!(screen.stats.is_none(), "q closed the stats");
         let drawn = String::from_utf8_lossy(&written.0.borrow()).into_owned();
         assert!(drawn.contains("count again"), "the stats were drawn");

@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use super::{Outcome, Recent};
+use super::{Choice, Recent};
 use crate::pipeline::Pipeline;
 use crate::tui::Theme;
 use crate::tui::chrome::hint_spans;
@@ -76,12 +76,12 @@ impl<'a> RequestBox<'a> {
             .collect()
     }
 
-    fn list_key(&mut self, key: &KeyEvent) -> Outcome {
+    fn list_key(&mut self, key: &KeyEvent) -> Choice {
         let count = self.shown().len();
         match self.keymap.act_in(Context::Recent, key) {
             Some(RecentAct::Back) => self.in_list = false,
-            Some(RecentAct::Quit) => return Outcome::Cancel,
-            Some(RecentAct::Stats) => return Outcome::Stats,
+            Some(RecentAct::Quit) => return Choice::Cancel,
+            Some(RecentAct::Stats) => return Choice::Stats,
             Some(RecentAct::Up) => self.selected = self.selected.saturating_sub(1),
             Some(RecentAct::Down) => {
                 self.selected = (self.selected + 1).min(count.saturating_sub(1));
@@ -90,15 +90,15 @@ impl<'a> RequestBox<'a> {
                 if let Some(session) = self.shown().get(self.selected) {
                     let path = session.path.clone();
                     return if act == RecentAct::Open && session.resumable() {
-                        Outcome::Resume(path)
+                        Choice::Resume(path)
                     } else {
-                        Outcome::Replay(path)
+                        Choice::Replay(path)
                     };
                 }
             }
             None => self.type_filter(key),
         }
-        Outcome::Editing
+        Choice::Editing
     }
 
     /// A key the list's bindings leave alone edits its filter.
@@ -126,24 +126,24 @@ impl<'a> RequestBox<'a> {
 
     /// Handles one key: the keymap's `start` context (or `recent`, in the
     /// list), else the key edits the request.
-    pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {
+    pub fn on_key(&mut self, key: &KeyEvent) -> Choice {
         if self.in_list {
             return self.list_key(key);
         }
         match self.keymap.act_in(Context::Start, key) {
-            Some(StartAct::Quit) => return Outcome::Cancel,
+            Some(StartAct::Quit) => return Choice::Cancel,
             Some(StartAct::Recent) if !self.recent.is_empty() => self.in_list = true,
-            Some(StartAct::Stats) if !self.recent.is_empty() => return Outcome::Stats,
+            Some(StartAct::Stats) if !self.recent.is_empty() => return Choice::Stats,
             Some(StartAct::Recent | StartAct::Stats) => {}
             Some(StartAct::Submit) => {
                 let text: String = self.text.iter().collect();
                 if !text.trim().is_empty() {
-                    return Outcome::Submit(text.trim().to_owned());
+                    return Choice::Submit(text.trim().to_owned());
                 }
             }
             None => self.edit(key),
         }
-        Outcome::Editing
+        Choice::Editing
     }
 
     /// A key the request box's bindings leave alone edits the request.
@@ -357,7 +357,7 @@ mod tests {
         let mut b = RequestBox::new(&pipeline, "offline", &theme, &keymap);
         assert_eq!(
             b.on_key(&key(KeyCode::Enter)),
-            Outcome::Editing,
+            Choice::Editing,
             "an empty request is not submitted"
         );
         for c in "Add a lmit".chars() {
@@ -370,10 +370,10 @@ mod tests {
         b.insert("\u{1b}[31m!\r\n\t?");
         assert_eq!(
             b.on_key(&key(KeyCode::Enter)),
-            Outcome::Submit("Add a li!  ?mit".into()),
+            Choice::Submit("Add a li!  ?mit".into()),
             "a pasted escape sequence is dropped whole, line breaks and tabs are spaces"
         );
-        assert_eq!(b.on_key(&key(KeyCode::Esc)), Outcome::Cancel);
+        assert_eq!(b.on_key(&key(KeyCode::Esc)), Choice::Cancel);
     }
 
     #[test]
@@ -401,7 +401,7 @@ mod tests {
         assert!(b.in_list);
         assert_eq!(
             b.on_key(&key(KeyCode::Enter)),
-            Outcome::Replay(PathBuf::from("a.jsonl")),
+            Choice::Replay(PathBuf::from("a.jsonl")),
             "finished: replay"
         );
         for c in "rate".chars() {
@@ -410,11 +410,11 @@ mod tests {
         assert_eq!(b.shown().len(), 1);
         assert_eq!(
             b.on_key(&key(KeyCode::Enter)),
-            Outcome::Resume(PathBuf::from("b.jsonl")),
+            Choice::Resume(PathBuf::from("b.jsonl")),
             "interrupted: resume"
         );
         let ctrl_r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL);
-        assert_eq!(b.on_key(&ctrl_r), Outcome::Replay(PathBuf::from("b.jsonl")));
+        assert_eq!(b.on_key(&ctrl_r), Choice::Replay(PathBuf::from("b.jsonl")));
         b.on_key(&key(KeyCode::Tab));
         assert!(!b.in_list);
     }
@@ -431,8 +431,8 @@ mod tests {
         for c in "Go".chars() {
             b.on_key(&key(KeyCode::Char(c)));
         }
-        assert_eq!(b.on_key(&key(KeyCode::Enter)), Outcome::Editing);
+        assert_eq!(b.on_key(&key(KeyCode::Enter)), Choice::Editing);
         let ctrl_g = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL);
-        assert_eq!(b.on_key(&ctrl_g), Outcome::Submit("Go".into()));
+        assert_eq!(b.on_key(&ctrl_g), Choice::Submit("Go".into()));
     }
 }
