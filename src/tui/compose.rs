@@ -224,6 +224,9 @@ impl Compose {
             Purpose::Feedback { required: true } if empty => {
                 Some("say what to change: the next attempt reads this".to_owned())
             }
+            Purpose::Reason { .. } if empty => {
+                Some("say why: the phase that runs again reads this".to_owned())
+            }
             Purpose::Edit if !self.modified() => Some("nothing changed".to_owned()),
             Purpose::Edit if empty => Some("an artifact cannot be empty".to_owned()),
             Purpose::Notes

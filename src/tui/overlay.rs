@@ -196,6 +196,15 @@ fn pick_key(
     (phase, gate): (usize, u64),
     selected: usize,
 ) -> Closing {
+    // A phase's number, as the list shows it, picks it at once.
+    if let crossterm::event::KeyCode::Char(digit @ '1'..='9') = key.code
+        && key.modifiers.is_empty()
+    {
+        let to = (digit as usize) - ('1' as usize);
+        if to < phase {
+            return Closing::ReturnTo { to, gate };
+        }
+    }
     let selected = match keymap.act_in(Context::Picker, key) {
         Some(Pick::Down) => (selected + 1).min(phase.saturating_sub(1)),
         Some(Pick::Up) => selected.saturating_sub(1),

@@ -510,3 +510,59 @@ fn r_counts_rejections_not_returns_or_interruptions() {
     press(&mut app, KeyCode::Char('r'));
     assert_eq!(sent(&mut rx), []);
 }
+
+/// The return picker takes a phase's number, and a return needs a reason:
+/// an empty one is refused in the box, which stays open.
+#[test]
+fn the_return_picker_takes_digits_and_an_empty_reason_is_refused() {
+    let (mut app, mut rx) = live(vec![
+        EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 1,
+        },
+        EventKind::Artifact {
+            phase: "summarize".into(),
+            attempt: 1,
+            name: "requirements".into(),
+            content: "x".into(),
+        },
+        EventKind::GateOpened {
+            phase: "summarize".into(),
+            question: "Approve?".into(),
+            over_budget: None,
+        },
+        EventKind::Decision(Decision::approve("summarize", DecidedBy::User).at_gate(3)),
+        EventKind::PhaseStarted {
+            phase: "plan".into(),
+            attempt: 1,
+        },
+        EventKind::Artifact {
+            phase: "plan".into(),
+            attempt: 1,
+            name: "plan".into(),
+            content: "y".into(),
+        },
+        EventKind::GateOpened {
+            phase: "plan".into(),
+            question: "Approve the plan?".into(),
+            over_budget: None,
+        },
+    ]);
+    press(&mut app, KeyCode::Char('b'));
+    press(&mut app, KeyCode::Char('1'));
+    submit(&mut app);
+    assert_eq!(sent(&mut rx), [], "no reason, nothing sent");
+    let shown = screen(&mut app, 120, 30);
+    assert!(shown.contains("say why"), "{shown}");
+    type_text(&mut app, "the scope is wrong");
+    submit(&mut app);
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(Decision {
+            to: Some("summarize".into()),
+            feedback: Some("the scope is wrong".into()),
+            gate: Some(7),
+            ..Decision::new("plan", Action::Return, DecidedBy::User)
+        })]
+    );
+}
