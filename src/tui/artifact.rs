@@ -384,7 +384,15 @@ impl App {
                 rows.last().copied()
             }
         }) {
-            Some(row) => self.scroll = row,
+            Some(row) => {
+                self.scroll = row;
+                let at = rows.iter().position(|r| *r == row).unwrap_or(0) + 1;
+                self.notice = Some(format!(
+                    "“{}”: {at}/{} rows",
+                    self.search.as_deref().unwrap_or(""),
+                    rows.len()
+                ));
+            }
             None => {
                 self.notice = Some(format!(
                     "no match for “{}”",

@@ -145,6 +145,8 @@ impl Overlay {
                 buf,
             ),
             Self::SearchInput(query) => {
+                // The line is the search's alone: whatever the bar said goes.
+                Clear.render(areas.bar, buf);
                 buf.set_style(areas.bar, app.theme.gate);
                 Line::styled(format!(" /{}▏", safe(query)), app.theme.gate).render(areas.bar, buf);
             }

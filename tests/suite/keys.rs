@@ -566,3 +566,20 @@ fn the_return_picker_takes_digits_and_an_empty_reason_is_refused() {
         })]
     );
 }
+
+/// The search line is the search's alone: typing `/re` in the artifact
+/// view leaves nothing of the checkpoint's question on that line.
+#[test]
+fn the_search_line_shows_only_the_search() {
+    let (mut app, _rx) = at_first_gate();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "re");
+    let shown = screen(&mut app, 100, 30);
+    let line = shown
+        .lines()
+        .find(|l| l.contains("/re▏"))
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(line.trim_matches('"').trim(), "/re▏", "{shown}");
+}
