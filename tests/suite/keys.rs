@@ -61,6 +61,46 @@ fn at_first_gate() -> (App, mpsc::UnboundedReceiver<Command>) {
     ])
 }
 
+/// The `seq` of the gate `at_plan_gate` opens.
+const PLAN_GATE: u64 = 7;
+
+/// The first phase approved, the plan delivered and waiting at its gate.
+fn at_plan_gate() -> (App, mpsc::UnboundedReceiver<Command>) {
+    live(vec![
+        EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 1,
+        },
+        EventKind::Artifact {
+            phase: "summarize".into(),
+            attempt: 1,
+            name: "requirements".into(),
+            content: "x".into(),
+        },
+        EventKind::GateOpened {
+            phase: "summarize".into(),
+            question: "Approve?".into(),
+            over_budget: None,
+        },
+        EventKind::Decision(Decision::approve("summarize", DecidedBy::User).at_gate(FIRST_GATE)),
+        EventKind::PhaseStarted {
+            phase: "plan".into(),
+            attempt: 1,
+        },
+        EventKind::Artifact {
+            phase: "plan".into(),
+            attempt: 1,
+            name: "plan".into(),
+            content: "y".into(),
+        },
+        EventKind::GateOpened {
+            phase: "plan".into(),
+            question: "Approve the plan?".into(),
+            over_budget: None,
+        },
+    ])
+}
+
 fn press(app: &mut App, code: KeyCode) {
     app.on_key(&KeyEvent::new(code, KeyModifiers::NONE));
 }
@@ -143,34 +183,7 @@ fn keys_that_do_not_apply_send_nothing() {
 
 #[test]
 fn b_returns_work_to_the_phase_picked_with_the_reason_typed() {
-    let (mut app, mut rx) = live(vec![
-        EventKind::PhaseStarted {
-            phase: "summarize".into(),
-            attempt: 1,
-        },
-        EventKind::Artifact {
-            phase: "summarize".into(),
-            attempt: 1,
-            name: "requirements".into(),
-            content: "x".into(),
-        },
-        EventKind::Decision(Decision::approve("summarize", DecidedBy::User)),
-        EventKind::PhaseStarted {
-            phase: "plan".into(),
-            attempt: 1,
-        },
-        EventKind::Artifact {
-            phase: "plan".into(),
-            attempt: 1,
-            name: "plan".into(),
-            content: "y".into(),
-        },
-        EventKind::GateOpened {
-            phase: "plan".into(),
-            question: "Approve the plan?".into(),
-            over_budget: None,
-        },
-    ]);
+    let (mut app, mut rx) = at_plan_gate();
     press(&mut app, KeyCode::Char('b'));
     press(&mut app, KeyCode::Enter);
     type_text(&mut app, "the limits are missing");
@@ -180,8 +193,7 @@ fn b_returns_work_to_the_phase_picked_with_the_reason_typed() {
         [Command::Decide(Decision {
             to: Some("summarize".into()),
             feedback: Some("the limits are missing".into()),
-            // The plan's gate: the seventh event.
-            gate: Some(6),
+            gate: Some(PLAN_GATE),
             ..Decision::new("plan", Action::Return, DecidedBy::User)
         })]
     );
@@ -515,39 +527,7 @@ fn r_counts_rejections_not_returns_or_interruptions() {
 /// an empty one is refused in the box, which stays open.
 #[test]
 fn the_return_picker_takes_digits_and_an_empty_reason_is_refused() {
-    let (mut app, mut rx) = live(vec![
-        EventKind::PhaseStarted {
-            phase: "summarize".into(),
-            attempt: 1,
-        },
-        EventKind::Artifact {
-            phase: "summarize".into(),
-            attempt: 1,
-            name: "requirements".into(),
-            content: "x".into(),
-        },
-        EventKind::GateOpened {
-            phase: "summarize".into(),
-            question: "Approve?".into(),
-            over_budget: None,
-        },
-        EventKind::Decision(Decision::approve("summarize", DecidedBy::User).at_gate(3)),
-        EventKind::PhaseStarted {
-            phase: "plan".into(),
-            attempt: 1,
-        },
-        EventKind::Artifact {
-            phase: "plan".into(),
-            attempt: 1,
-            name: "plan".into(),
-            content: "y".into(),
-        },
-        EventKind::GateOpened {
-            phase: "plan".into(),
-            question: "Approve the plan?".into(),
-            over_budget: None,
-        },
-    ]);
+    let (mut app, mut rx) = at_plan_gate();
     press(&mut app, KeyCode::Char('b'));
     press(&mut app, KeyCode::Char('1'));
     submit(&mut app);
@@ -561,7 +541,7 @@ fn the_return_picker_takes_digits_and_an_empty_reason_is_refused() {
         [Command::Decide(Decision {
             to: Some("summarize".into()),
             feedback: Some("the scope is wrong".into()),
-            gate: Some(7),
+            gate: Some(PLAN_GATE),
             ..Decision::new("plan", Action::Return, DecidedBy::User)
         })]
     );
