@@ -252,8 +252,16 @@ impl Engine {
     async fn open_gate(&mut self, index: usize) -> Result<(), EngineError> {
         self.snapshot(index).await?;
         let phase = &self.spec.pipeline.phases[index];
-        let question = if self.state.phases[index].status == PhaseStatus::Failed {
-            format!("{} failed. Retry?", phase.role)
+        let state = &self.state.phases[index];
+        let question = if state.status == PhaseStatus::Failed {
+            if state.rejections_left(self.spec.pipeline.max_attempts) == 0 {
+                format!(
+                    "{} failed and has used all its attempts. Return work or abort?",
+                    phase.role
+                )
+            } else {
+                format!("{} failed. Retry?", phase.role)
+            }
         } else {
             self.question(index)
         };

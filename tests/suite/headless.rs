@@ -806,3 +806,35 @@ fn help_matches_behaviour() {
     assert!(text.contains("What the team should build"), "{text}");
     assert!(!text.contains("default: the current directory"), "{text}");
 }
+
+/// A phase that fails with no attempts left does not ask "Retry?": a retry
+/// would be refused, so its gate says what is left to do.
+#[test]
+fn a_failed_phase_with_no_attempts_left_does_not_offer_a_retry() {
+    let sandbox = Sandbox::new();
+    let skills = sandbox.dir.path().join("one-attempt.toml");
+    std::fs::write(
+        &skills,
+        common::BUILTIN_SKILLS.replace("max_attempts = 3", "max_attempts = 1"),
+    )
+    .expect("write skills");
+    let skills = skills.to_str().expect("path");
+    let request = format!("{REQUEST} !fail:summarize");
+    let out = sandbox.run(&[
+        "--skills",
+        skills,
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        &request,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let events = sandbox.events();
+    let gates = of_kind(&events, "gate_opened");
+    let question = gates[0]["question"].as_str().unwrap_or_default();
+    assert!(
+        question.contains("has used all its attempts") && !question.contains("Retry?"),
+        "{question}"
+    );
+}
