@@ -13,7 +13,7 @@
 //! [`super::view`].
 
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use tokio::sync::mpsc;
 
 use super::act::SessionAct;
@@ -350,6 +350,9 @@ impl App {
     /// keymap makes it an act for the screen.
     pub fn on_key(&mut self, key: &KeyEvent) -> Flow {
         self.notice = None;
+        if key.code == KeyCode::Char('c') && key.modifiers == KeyModifiers::CONTROL {
+            return self.interrupt();
+        }
         if let Some(open) = self.overlay.take() {
             return self.on_overlay(open.on_key(key, &self.keymap));
         }
@@ -361,6 +364,35 @@ impl App {
             Some(act) => self.act(act),
             None => Flow::Continue,
         }
+    }
+
+    /// `Ctrl-C`, which always does something: it closes what is open (a
+    /// box asks first when it holds changed text, as `Esc` does), clears a
+    /// search or leaves a view; on the board it asks whether to quit, and a
+    /// second `Ctrl-C` in a row quits.
+    fn interrupt(&mut self) -> Flow {
+        match self.overlay.take() {
+            Some(Overlay::ConfirmQuit) => return Flow::Quit,
+            Some(Overlay::Compose(mut compose))
+                if compose.modified() && !compose.confirm_discard =>
+            {
+                compose.confirm_discard = true;
+                self.overlay = Some(Overlay::Compose(compose));
+            }
+            Some(
+                Overlay::Compose(_)
+                | Overlay::Help
+                | Overlay::Matrix
+                | Overlay::ConfirmAbort
+                | Overlay::SearchInput(_)
+                | Overlay::ReturnPick { .. },
+            ) => {}
+            None if self.search.is_some() || self.screen != Screen::Board => {
+                return self.act(SessionAct::Back);
+            }
+            None => self.overlay = Some(Overlay::ConfirmQuit),
+        }
+        Flow::Continue
     }
 
     /// Takes pasted text (the terminal's bracketed paste): the open text

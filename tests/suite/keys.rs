@@ -7,7 +7,7 @@ use handoff::pipeline::{SkillsFile, load_pipeline};
 use handoff::protocol::{Command, PermissionAnswer, Update};
 use handoff::session::{Action, DecidedBy, Decision, Event, EventKind};
 use handoff::tui::Theme;
-use handoff::tui::app::{App, Source};
+use handoff::tui::app::{App, Flow, Screen, Source};
 use handoff::tui::keymap::{Act, Keymap};
 use pretty_assertions::assert_eq;
 use tokio::sync::mpsc;
@@ -562,4 +562,32 @@ fn the_search_line_shows_only_the_search() {
         .unwrap_or_default()
         .to_owned();
     assert_eq!(line.trim_matches('"').trim(), "/re▏", "{shown}");
+}
+
+fn ctrl_c(app: &mut App) -> Flow {
+    app.on_key(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
+}
+
+/// `Ctrl-C` first cancels what is open: a box with text asks, a second
+/// one closes it without sending anything; on the board it asks whether to
+/// quit, and a second `Ctrl-C` in a row quits.
+#[test]
+fn ctrl_c_cancels_what_is_open_then_asks_then_quits() {
+    let (mut app, mut rx) = at_first_gate();
+    press(&mut app, KeyCode::Char('r'));
+    type_text(&mut app, "half a thought");
+    assert_eq!(ctrl_c(&mut app), Flow::Continue);
+    assert!(app.overlay().is_some(), "a box with text asks first");
+    assert_eq!(ctrl_c(&mut app), Flow::Continue);
+    assert!(app.overlay().is_none(), "the second one closes it");
+    assert_eq!(sent(&mut rx), [], "nothing was sent");
+
+    press(&mut app, KeyCode::Enter);
+    assert_ne!(app.screen(), Screen::Board, "the artifact is open");
+    assert_eq!(ctrl_c(&mut app), Flow::Continue);
+    assert_eq!(app.screen(), Screen::Board, "the artifact view closed");
+    assert_eq!(ctrl_c(&mut app), Flow::Continue);
+    assert!(screen(&mut app, 100, 30).contains("Quit now?"));
+    assert_eq!(ctrl_c(&mut app), Flow::Quit);
+    assert_eq!(sent(&mut rx), []);
 }
