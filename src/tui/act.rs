@@ -144,7 +144,12 @@ impl App {
             SessionAct::Matrix => self.overlay = Some(Overlay::Matrix),
             SessionAct::Back => {
                 if self.search.take().is_none() {
-                    if let Screen::Diff { phase, .. } = self.screen {
+                    if let Screen::Diff {
+                        phase,
+                        from_board: false,
+                        ..
+                    } = self.screen
+                    {
                         self.screen = Screen::Artifact {
                             phase,
                             attempt: None,

@@ -53,9 +53,12 @@ pub enum Screen {
         phase: usize,
         attempt: Option<usize>,
     },
+    /// `from_board` when it was opened from the board, which `Esc` goes
+    /// back to (else to the artifact).
     Diff {
         phase: usize,
         base: DiffBase,
+        from_board: bool,
     },
 }
 
@@ -486,7 +489,7 @@ impl App {
         let geometry = super::view::Geometry::of(self, self.size);
         let rows = match self.screen {
             Screen::Artifact { .. } => self.artifact_rows(geometry.text_width).len(),
-            Screen::Diff { phase, base } => {
+            Screen::Diff { phase, base, .. } => {
                 super::artifact::diff_rows(self, phase, base, geometry.text_width).len()
             }
             Screen::Board => {

@@ -252,14 +252,20 @@ impl App {
         let Some(state) = self.state.phases.get(phase) else {
             return;
         };
-        let current = if let Screen::Diff { base, .. } = self.screen {
-            Some(base)
-        } else {
-            None
+        let (current, from_board) = match self.screen {
+            Screen::Diff {
+                base, from_board, ..
+            } => (Some(base), from_board),
+            Screen::Board => (None, true),
+            Screen::Artifact { .. } => (None, false),
         };
         match diff_base(state, current) {
             Some(base) => {
-                self.screen = Screen::Diff { phase, base };
+                self.screen = Screen::Diff {
+                    phase,
+                    base,
+                    from_board,
+                };
                 self.scroll = 0;
             }
             None => self.notice = Some("nothing to compare: one attempt, not edited".into()),

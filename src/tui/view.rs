@@ -79,7 +79,7 @@ impl Widget for &App {
                 attempt,
             }
             .render(main, buf),
-            Screen::Diff { phase, base } => DiffView {
+            Screen::Diff { phase, base, .. } => DiffView {
                 app: self,
                 phase,
                 base,

@@ -276,6 +276,7 @@ fn draw_every_screen(app: &mut App, what: &str) {
         screens.push(Screen::Diff {
             phase,
             base: DiffBase::Draft,
+            from_board: false,
         });
     }
     for (width, height) in [(200, 50), (80, 24)] {

@@ -591,3 +591,40 @@ fn ctrl_c_cancels_what_is_open_then_asks_then_quits() {
     assert_eq!(ctrl_c(&mut app), Flow::Quit);
     assert_eq!(sent(&mut rx), []);
 }
+
+/// `Esc` from a diff goes back to where the diff was opened: the board,
+/// or the artifact view.
+#[test]
+fn esc_from_a_diff_returns_to_where_it_was_opened() {
+    let (mut app, _rx) = at_first_gate();
+    press(&mut app, KeyCode::Char('e'));
+    type_text(&mut app, " and more");
+    submit(&mut app);
+    // The edit is recorded by the engine; here it comes back as its event.
+    app.on_update(Update::Event(Event {
+        seq: 4,
+        t: chrono::DateTime::UNIX_EPOCH,
+        kind: EventKind::Decision(Decision {
+            content: Some("# Requirements\n\n- limit requests and more".into()),
+            ..Decision::new("summarize", Action::Edit, DecidedBy::User).at_gate(FIRST_GATE)
+        }),
+    }));
+    press(&mut app, KeyCode::Char('d'));
+    assert!(
+        matches!(app.screen(), Screen::Diff { .. }),
+        "{:?}",
+        app.screen()
+    );
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.screen(), Screen::Board, "opened from the board");
+
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('d'));
+    assert!(matches!(app.screen(), Screen::Diff { .. }));
+    press(&mut app, KeyCode::Esc);
+    assert!(
+        matches!(app.screen(), Screen::Artifact { .. }),
+        "opened from the artifact: {:?}",
+        app.screen()
+    );
+}
