@@ -138,21 +138,24 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Exit {
         ));
     }
     let chosen = provider(g, !h.headless, None)?;
-    let request = match read_request(
-        request.as_deref(),
-        interactive,
-        &pipeline,
-        chosen.provider.name(),
-        g,
-    )
-    .await?
-    {
-        Start::Submit(request) => request,
-        Start::Resume(path) => return resume(g, &path.display().to_string(), h).await,
-        Start::Replay(path) => {
-            return super::replay::replay(g, &path.display().to_string(), None, false, false).await;
+    let request = loop {
+        match read_request(
+            request.as_deref(),
+            interactive,
+            &pipeline,
+            chosen.provider.name(),
+            g,
+        )
+        .await?
+        {
+            Start::Submit(request) => break request,
+            Start::Resume(path) => return resume(g, &path.display().to_string(), h).await,
+            // A replay picked on the start screen comes back to it.
+            Start::Replay(path) => {
+                super::replay::replay(g, &path.display().to_string(), None, false, false).await?;
+            }
+            Start::Editing | Start::Stats | Start::Cancel => return Ok(exit::OK),
         }
-        Start::Editing | Start::Stats | Start::Cancel => return Ok(exit::OK),
     };
     let pipeline = super::pipeline(g, Some(&request))?;
     let policy = gate_policy(h, &pipeline)?;

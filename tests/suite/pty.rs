@@ -176,6 +176,17 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
         "resumed in the same log"
     );
 
+    // ctrl-r replays a session from the list; q comes back to the list.
+    let mut screen = spawn(&sandbox, 120, 30, &[], "instant");
+    screen.wait_for("Add an audit log");
+    screen.press("\t");
+    screen.press("\u{12}");
+    screen.wait_for("REPLAY");
+    screen.press("q");
+    screen.wait_for("What should the team build?");
+    screen.press("\u{1b}");
+    assert_eq!(screen.exit_code(), 0);
+
     // ctrl-t shows the stats across sessions; q comes back to the box.
     let mut screen = spawn(&sandbox, 100, 30, &["run"], "instant");
     screen.wait_for("What should the team build?");
