@@ -14,6 +14,7 @@ use crate::pipeline::Pipeline;
 use crate::tui::Theme;
 use crate::tui::chrome::hint_spans;
 use crate::tui::keymap::{Act, Context, Keymap, TextKey, context_acts};
+use crate::tui::overlay::Confirm;
 use crate::tui::text::safe;
 
 /// The start screen's state.
@@ -30,6 +31,10 @@ pub struct RequestBox<'a> {
     pub in_list: bool,
     pub selected: usize,
     pub filter: String,
+    /// Why the last key did nothing (an empty request sent), until the next.
+    pub problem: Option<String>,
+    /// Asking whether to leave and drop the typed request.
+    pub confirm_leave: bool,
 }
 
 impl<'a> RequestBox<'a> {
@@ -51,6 +56,8 @@ impl<'a> RequestBox<'a> {
             in_list: false,
             selected: 0,
             filter: String::new(),
+            problem: None,
+            confirm_leave: false,
         }
     }
 
@@ -127,10 +134,22 @@ impl<'a> RequestBox<'a> {
     /// Handles one key: the keymap's `start` context (or `recent`, in the
     /// list), else the key edits the request.
     pub fn on_key(&mut self, key: &KeyEvent) -> Choice {
+        self.problem = None;
+        if self.confirm_leave {
+            self.confirm_leave = false;
+            return match self.keymap.act_in(Context::Confirm, key) {
+                Some(Confirm::Confirm) => Choice::Cancel,
+                Some(Confirm::Quit) | None => Choice::Editing,
+            };
+        }
         if self.in_list {
             return self.list_key(key);
         }
         match self.keymap.act_in(Context::Start, key) {
+            // Typed text is not thrown away on one key.
+            Some(StartAct::Quit) if !self.text.iter().all(|c| c.is_whitespace()) => {
+                self.confirm_leave = true;
+            }
             Some(StartAct::Quit) => return Choice::Cancel,
             Some(StartAct::Recent) if !self.recent.is_empty() => self.in_list = true,
             Some(StartAct::Stats) if !self.recent.is_empty() => return Choice::Stats,
@@ -140,6 +159,7 @@ impl<'a> RequestBox<'a> {
                 if !text.trim().is_empty() {
                     return Choice::Submit(text.trim().to_owned());
                 }
+                self.problem = Some("type what the team should build first".to_owned());
             }
             None => self.edit(key),
         }
@@ -333,7 +353,20 @@ impl Widget for &RequestBox<'_> {
         if let Some(list) = list {
             self.render_recent(list, buf);
         }
-        Line::from(self.hints()).render(footer, buf);
+        let footer_line = if self.confirm_leave {
+            Line::styled(
+                format!(
+                    " Leave and drop the request? {} leaves · any other key stays",
+                    self.keymap.label(&[Context::Confirm], Act::Confirm)
+                ),
+                self.theme.gate,
+            )
+        } else if let Some(problem) = &self.problem {
+            Line::styled(format!(" {problem}"), self.theme.gate)
+        } else {
+            Line::from(self.hints())
+        };
+        footer_line.render(footer, buf);
     }
 }
 
@@ -360,6 +393,7 @@ mod tests {
             Choice::Editing,
             "an empty request is not submitted"
         );
+        assert!(b.problem.is_some(), "and the box says why");
         for c in "Add a lmit".chars() {
             b.on_key(&key(KeyCode::Char(c)));
         }
@@ -373,7 +407,19 @@ mod tests {
             Choice::Submit("Add a li!  ?mit".into()),
             "a pasted escape sequence is dropped whole, line breaks and tabs are spaces"
         );
-        assert_eq!(b.on_key(&key(KeyCode::Esc)), Choice::Cancel);
+        // Leaving with text in the box asks first; any key but yes stays.
+        assert_eq!(b.on_key(&key(KeyCode::Esc)), Choice::Editing);
+        assert!(b.confirm_leave);
+        assert_eq!(b.on_key(&key(KeyCode::Char('n'))), Choice::Editing);
+        assert_eq!(b.on_key(&key(KeyCode::Esc)), Choice::Editing);
+        assert_eq!(b.on_key(&key(KeyCode::Char('y'))), Choice::Cancel);
+        b.text.clear();
+        b.cursor = 0;
+        assert_eq!(
+            b.on_key(&key(KeyCode::Esc)),
+            Choice::Cancel,
+            "an empty box leaves at once"
+        );
     }
 
     #[test]
