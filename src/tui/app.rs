@@ -114,6 +114,18 @@ pub struct App {
     pub(super) prices: crate::cost::Prices,
     /// Artifact layouts kept between frames.
     pub(super) rows: RowCache,
+    /// An edit, or the gate of an approval, already warned about as an
+    /// unreadable plan or verdict: doing it again goes ahead.
+    pub(super) warned: Option<Warned>,
+}
+
+/// What the user was warned about once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Warned {
+    /// Saving this text.
+    Edit(String),
+    /// Approving at the gate opened at this `seq`.
+    Approve(u64),
 }
 
 impl App {
@@ -140,6 +152,7 @@ impl App {
             keymap: Keymap::default(),
             prices: crate::cost::Prices::new(),
             rows: RowCache::default(),
+            warned: None,
         }
     }
 

@@ -125,6 +125,20 @@ impl Compose {
         }
     }
 
+    /// A box opened again on `text` written over `initial` (so it still
+    /// counts as changed).
+    pub fn reopened(
+        purpose: Purpose,
+        title: String,
+        initial: &str,
+        text: &str,
+        theme: &Theme,
+    ) -> Self {
+        let mut compose = Self::new(purpose, title, text, theme);
+        initial.clone_into(&mut compose.initial);
+        compose
+    }
+
     /// The text as written.
     pub fn text(&self) -> String {
         let mut text = self.editor.lines().join("\n");

@@ -9,7 +9,7 @@
 //! recorded by the engine and comes back as an event.
 
 use super::act::SessionAct;
-use super::app::{App, Screen};
+use super::app::{App, Screen, Warned};
 use super::compose::{Compose, Purpose};
 use super::keymap::{Act, Context};
 use super::overlay::Overlay;
@@ -59,7 +59,12 @@ impl App {
         let state = &self.state.phases[phase];
         let role = state.role.clone();
         match action {
-            Action::Approve => self.decide(gate, Action::Approve, |d| d),
+            Action::Approve => {
+                if self.warn_unreadable_approval(phase, gate) {
+                    return;
+                }
+                self.decide(gate, Action::Approve, |d| d);
+            }
             Action::ApproveWithNotes => {
                 let title = format!("Notes for every role after the {role}");
                 self.open_compose(Purpose::Notes, gate, title, "");
@@ -142,6 +147,61 @@ impl App {
         self.overlay = Some(Overlay::Compose(Box::new(compose)));
     }
 
+    /// Saving an edit that leaves a plan (or verdict) unreadable asks once:
+    /// the box opens again with the text and says what will happen; saving
+    /// the same text again goes ahead. Whether it asked.
+    fn warn_unreadable_edit(&mut self, gate: Option<u64>, text: &str) -> bool {
+        let Some(phase) = self.gate_phase() else {
+            return false;
+        };
+        let errors = self.state.read_errors(phase, text);
+        if errors.is_empty() || self.warned == Some(Warned::Edit(text.to_owned())) {
+            return false;
+        }
+        self.warned = Some(Warned::Edit(text.to_owned()));
+        let initial = self.state.phases[phase]
+            .effective_artifact()
+            .unwrap_or_default()
+            .to_owned();
+        let mut compose =
+            Compose::reopened(Purpose::Edit, String::new(), &initial, text, &self.theme);
+        compose.gate = gate;
+        compose.title = format!(
+            "This can no longer be read as a {} ({}): the next role will work from it as plain \
+             text (a plan: one conversation, not task by task). {} again saves anyway",
+            self.state.phases[phase].artifact_name,
+            errors.first().map_or("", String::as_str),
+            self.keymap.label(&[Context::Editor], Act::Submit),
+        );
+        self.overlay = Some(Overlay::Compose(Box::new(compose)));
+        true
+    }
+
+    /// Approving an answer that cannot be read (a person's edit broke the
+    /// plan) asks once; approving again at the same gate goes ahead.
+    fn warn_unreadable_approval(&mut self, phase: usize, gate: Option<u64>) -> bool {
+        let Some(seq) = gate else {
+            return false;
+        };
+        let Some(text) = self.state.phases[phase].effective_artifact() else {
+            return false;
+        };
+        let errors = self.state.read_errors(phase, text);
+        if errors.is_empty() || self.warned == Some(Warned::Approve(seq)) {
+            return false;
+        }
+        self.warned = Some(Warned::Approve(seq));
+        self.notice = Some(format!(
+            "the {} cannot be read ({}): the next role works from it as plain text. {} again \
+             approves anyway; {} edits it",
+            self.state.phases[phase].artifact_name,
+            errors.first().map_or("", String::as_str),
+            self.key_label(Act::Approve),
+            self.key_label(Act::Edit),
+        ));
+        true
+    }
+
     /// Whether the gate opened at event `gate` is still the open one.
     fn is_open(&self, gate: Option<u64>) -> bool {
         gate.is_none() || self.state.gate.as_ref().map(|g| g.seq) == gate
@@ -195,6 +255,9 @@ impl App {
                 });
             }
             Purpose::Edit => {
+                if self.warn_unreadable_edit(gate, &text) {
+                    return;
+                }
                 self.decide(gate, Action::Edit, |d| Decision {
                     content: Some(text),
                     ..d

@@ -384,9 +384,11 @@ fn a_box_whose_gate_closed_sends_nothing_and_keeps_its_text() {
     let shown = screen(&mut app, 120, 30);
     assert!(shown.contains("name the exempt clients"), "{shown}");
     assert!(shown.contains("nothing was sent"), "{shown}");
-    // The plan's own gate is answered as usual once the box is closed.
+    // The plan's own gate is answered as usual once the box is closed
+    // (its text does not read as a plan, so approving asks once more).
     press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('a'));
     press(&mut app, KeyCode::Char('a'));
     assert_eq!(
         sent(&mut rx),
@@ -626,5 +628,43 @@ fn esc_from_a_diff_returns_to_where_it_was_opened() {
         matches!(app.screen(), Screen::Artifact { .. }),
         "opened from the artifact: {:?}",
         app.screen()
+    );
+}
+
+/// An edit that leaves the plan unreadable is saved only on a second
+/// `Ctrl-S`, and approving an unreadable plan only on a second `a`: each
+/// time the screen says what will happen first.
+#[test]
+fn an_unreadable_plan_warns_on_save_and_again_on_approve() {
+    let (mut app, mut rx) = at_plan_gate();
+    press(&mut app, KeyCode::Char('e'));
+    type_text(&mut app, "z");
+    submit(&mut app);
+    assert_eq!(sent(&mut rx), [], "warned first");
+    let shown = screen(&mut app, 160, 40);
+    assert!(shown.contains("can no longer be read"), "{shown}");
+    submit(&mut app);
+    let commands: [Command; 1] = sent(&mut rx).try_into().expect("one command");
+    let [Command::Decide(edit)] = commands else {
+        unreachable!("a decision")
+    };
+    assert_eq!(edit.action, Action::Edit);
+    app.on_update(Update::Event(Event {
+        seq: PLAN_GATE + 1,
+        t: chrono::DateTime::UNIX_EPOCH,
+        kind: EventKind::Decision(edit),
+    }));
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(sent(&mut rx), [], "warned first");
+    assert!(
+        screen(&mut app, 160, 40).contains("cannot be read"),
+        "the bar says why"
+    );
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(
+            Decision::new("plan", Action::Approve, DecidedBy::User).at_gate(PLAN_GATE)
+        )]
     );
 }

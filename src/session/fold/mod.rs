@@ -297,6 +297,18 @@ impl SessionState {
         }
     }
 
+    /// What is wrong with `text` as phase `index`'s structured answer (a
+    /// plan, a verdict); nothing for Markdown or a text that reads.
+    pub fn read_errors(&self, index: usize, text: &str) -> Vec<String> {
+        let kind = self
+            .pipeline
+            .as_ref()
+            .and_then(|p| p.phases.get(index))
+            .map(|p| p.output)
+            .unwrap_or_default();
+        formats::read(kind, text).err().unwrap_or_default()
+    }
+
     /// Whether the gate on phase `index` needs a person, not a blanket
     /// approval: its answer could not be read, its verdict failed, or a plan
     /// task still fails its critique.
