@@ -167,10 +167,18 @@ impl GatePolicy {
     /// phase, a gate over budget and one that needs a person (an unreadable
     /// plan, a failing verdict) are never approved by `--approve all`: only
     /// a queued decision answers them.
-    /// A decision the policy made for `phase` is already in the log (a
-    /// resumed session): the queued one it used is spent.
-    pub(super) fn already_made(&mut self, phase: &str) {
-        if let Some(at) = self.queued.iter().position(|d| d.phase == phase) {
+    /// A decision the policy made is already in the log (a resumed
+    /// session): if it is the next one queued for its phase (the same
+    /// action and text, whatever gate it answered), that one is spent. An
+    /// approval `--approve all` made spends nothing.
+    pub(super) fn already_made(&mut self, made: &Decision) {
+        let next = self.queued.iter().position(|d| d.phase == made.phase);
+        if let Some(at) = next
+            && self.queued[at]
+                .clone()
+                .at_gate(made.gate.unwrap_or_default())
+                == made.clone().at_gate(made.gate.unwrap_or_default())
+        {
             self.queued.remove(at);
         }
     }

@@ -97,7 +97,7 @@ pub async fn drive(
                 if let EventKind::Decision(d) = &event.kind
                     && d.by == DecidedBy::Policy
                 {
-                    policy.already_made(&d.phase);
+                    policy.already_made(d);
                 }
                 state.apply(&event);
                 print_event(&event, &state, json, out)?;

@@ -838,3 +838,64 @@ fn a_failed_phase_with_no_attempts_left_does_not_offer_a_retry() {
         "{question}"
     );
 }
+
+/// Through the binary: after a return from QA and a crash mid-attempt, the
+/// Test Engineer's gate still takes the two rejections `max_attempts = 3`
+/// allows, however many attempts it has run.
+#[test]
+fn a_return_and_a_crash_leave_the_rejections_max_attempts_allows() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run_deciding(
+        "[validate]\naction = \"return\"\nto = \"test\"\nfeedback = \"more cases\"\n",
+        REQUEST,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Cut the log just after the Test Engineer's second attempt started:
+    // what a kill -9 at that moment leaves.
+    let log = sandbox.log();
+    let text = std::fs::read_to_string(&log).expect("log");
+    let mut kept = String::new();
+    let mut test_starts = 0;
+    for line in text.lines() {
+        kept.push_str(line);
+        kept.push('\n');
+        let event: Value = serde_json::from_str(line).expect("event");
+        if event["kind"] == "phase_started" && event["phase"] == "test" {
+            test_starts += 1;
+            if test_starts == 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(test_starts, 2, "the return ran the tests again");
+    std::fs::write(&log, kept).expect("cut the log");
+    let file = sandbox.dir.path().join("resume.toml");
+    let reject = "[[test]]\naction = \"reject\"\nfeedback = \"again\"\n";
+    std::fs::write(&file, reject.repeat(2)).expect("write decisions");
+    let log = log.to_str().expect("path");
+    let file = file.to_str().expect("path");
+    let out = sandbox.run_within(
+        60,
+        &[
+            "resume",
+            log,
+            "--headless",
+            "--approve",
+            "all",
+            "--decisions",
+            file,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let events = sandbox.events();
+    let rejections = of_kind(&events, "decision")
+        .into_iter()
+        .filter(|d| d["phase"] == "test" && d["action"] == "reject")
+        .count();
+    assert_eq!(rejections, 2);
+    let attempts = of_kind(&events, "phase_started")
+        .into_iter()
+        .filter(|p| p["phase"] == "test")
+        .count();
+    assert_eq!(attempts, 5, "1, returned to 2, cut off, then 3, 4 and 5");
+}
