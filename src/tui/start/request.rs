@@ -235,11 +235,15 @@ impl RequestBox<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let width = usize::from(inner.width);
+        let height = usize::from(inner.height);
+        // The list scrolls so that the selection is always on screen.
+        let first = self.selected.saturating_sub(height.saturating_sub(1));
         let lines: Vec<Line<'static>> = self
             .shown()
             .iter()
             .enumerate()
-            .take(usize::from(inner.height))
+            .skip(first)
+            .take(height)
             .map(|(i, r)| {
                 let text = format!(
                     "{:<13} {:>4} {:<10} {:<7} {}",
@@ -480,5 +484,48 @@ mod tests {
         assert_eq!(b.on_key(&key(KeyCode::Enter)), Choice::Editing);
         let ctrl_g = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL);
         assert_eq!(b.on_key(&ctrl_g), Choice::Submit("Go".into()));
+    }
+
+    #[test]
+    fn the_list_scrolls_with_the_selection() {
+        use ratatui::buffer::Buffer;
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let theme = Theme::mono();
+        let keymap = Keymap::default();
+        let recent = (0..30)
+            .map(|i| Recent {
+                path: PathBuf::from(format!("s{i}.jsonl")),
+                id: format!("s{i}"),
+                status: "finished".into(),
+                request: format!("request number {i}"),
+                phase: "commit".into(),
+                provider: "offline".into(),
+                age: "1m".into(),
+            })
+            .collect();
+        let mut b = RequestBox {
+            recent,
+            ..RequestBox::new(&pipeline, "offline", &theme, &keymap)
+        };
+        b.on_key(&key(KeyCode::Tab));
+        for _ in 0..25 {
+            b.on_key(&key(KeyCode::Down));
+        }
+        let area = Rect::new(0, 0, 120, 24);
+        let mut buf = Buffer::empty(area);
+        (&b).render(area, &mut buf);
+        let shown: String = buf
+            .content()
+            .iter()
+            .map(ratatui::buffer::Cell::symbol)
+            .collect();
+        assert!(
+            shown.contains("request number 25"),
+            "the selection is on screen"
+        );
+        assert!(
+            !shown.contains("request number 0 "),
+            "the top scrolled away"
+        );
     }
 }
