@@ -219,6 +219,19 @@ context_acts! {
     }
 }
 
+/// The shortest prefix of `id` that no other of `ids` starts with (at
+/// least six characters): what `handoff resume` accepts for it.
+fn short_id<'i>(id: &'i str, ids: &[&str]) -> &'i str {
+    let ends = id.char_indices().map(|(i, c)| i + c.len_utf8());
+    for end in ends.skip(5) {
+        let prefix = &id[..end];
+        if ids.iter().filter(|other| other.starts_with(prefix)).count() <= 1 {
+            return prefix;
+        }
+    }
+    id
+}
+
 impl RequestBox<'_> {
     fn render_recent(&self, area: Rect, buf: &mut Buffer) {
         let title = if self.filter.is_empty() {
@@ -238,6 +251,12 @@ impl RequestBox<'_> {
         let height = usize::from(inner.height);
         // The list scrolls so that the selection is always on screen.
         let first = self.selected.saturating_sub(height.saturating_sub(1));
+        let ids: Vec<&str> = self.recent.iter().map(|r| r.id.as_str()).collect();
+        let id_width = ids
+            .iter()
+            .map(|id| short_id(id, &ids).len())
+            .max()
+            .unwrap_or(0);
         let lines: Vec<Line<'static>> = self
             .shown()
             .iter()
@@ -246,7 +265,8 @@ impl RequestBox<'_> {
             .take(height)
             .map(|(i, r)| {
                 let text = format!(
-                    "{:<13} {:>4} {:<10} {:<7} {}",
+                    "{:<id_width$} {:<13} {:>4} {:<10} {:<7} {}",
+                    safe(short_id(&r.id, &ids)),
                     r.status,
                     r.age,
                     safe(&r.phase),
@@ -527,5 +547,17 @@ mod tests {
             !shown.contains("request number 0 "),
             "the top scrolled away"
         );
+    }
+
+    #[test]
+    fn short_ids_are_the_shortest_unique_prefixes() {
+        let ids = [
+            "20261120-100000-aaaa",
+            "20261120-100000-aabb",
+            "20261121-090000-cccc",
+        ];
+        assert_eq!(short_id(ids[0], &ids), "20261120-100000-aaa");
+        assert_eq!(short_id(ids[2], &ids), "20261121");
+        assert_eq!(short_id("20261121", &["20261121"]), "202611");
     }
 }
