@@ -163,10 +163,6 @@ impl GatePolicy {
         }
     }
 
-    /// The answer for the gate on `phase`, if the policy has one. A failed
-    /// phase, a gate over budget and one that needs a person (an unreadable
-    /// plan, a failing verdict) are never approved by `--approve all`: only
-    /// a queued decision answers them.
     /// A decision the policy made is already in the log (a resumed
     /// session): if it is the next one queued for its phase (the same
     /// action and text, whatever gate it answered), that one is spent. An
@@ -174,15 +170,19 @@ impl GatePolicy {
     pub(super) fn already_made(&mut self, made: &Decision) {
         let next = self.queued.iter().position(|d| d.phase == made.phase);
         if let Some(at) = next
-            && self.queued[at]
-                .clone()
-                .at_gate(made.gate.unwrap_or_default())
-                == made.clone().at_gate(made.gate.unwrap_or_default())
+            && (Decision {
+                gate: made.gate,
+                ..self.queued[at].clone()
+            }) == *made
         {
             self.queued.remove(at);
         }
     }
 
+    /// The answer for the gate on `phase`, if the policy has one. A failed
+    /// phase, a gate over budget and one that needs a person (an unreadable
+    /// plan, a failing verdict) are never approved by `--approve all`: only
+    /// a queued decision answers them.
     pub(super) fn answer(&mut self, phase: &str, held: bool) -> Option<Decision> {
         if let Some(at) = self.queued.iter().position(|d| d.phase == phase) {
             return self.queued.remove(at);

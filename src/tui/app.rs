@@ -122,8 +122,8 @@ pub struct App {
 /// What the user was warned about once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Warned {
-    /// Saving this text.
-    Edit(String),
+    /// Saving this text at the gate opened at `gate`.
+    Edit { gate: Option<u64>, text: String },
     /// Approving at the gate opened at this `seq`.
     Approve(u64),
 }
@@ -399,7 +399,7 @@ impl App {
                 Overlay::Compose(_)
                 | Overlay::Help
                 | Overlay::Matrix
-                | Overlay::ConfirmAbort
+                | Overlay::ConfirmAbort { .. }
                 | Overlay::SearchInput(_)
                 | Overlay::ReturnPick { .. },
             ) => {}
@@ -439,7 +439,7 @@ impl App {
                 Overlay::Help
                 | Overlay::Matrix
                 | Overlay::ConfirmQuit
-                | Overlay::ConfirmAbort
+                | Overlay::ConfirmAbort { .. }
                 | Overlay::ReturnPick { .. },
             ) => {}
         }
@@ -452,10 +452,13 @@ impl App {
             overlay::Closing::Open(open) => self.overlay = Some(open),
             overlay::Closing::Closed => {}
             overlay::Closing::Quit => return Flow::Quit,
-            // Aborting ends the session, whichever of its gates is open.
-            overlay::Closing::Abort => {
-                let open = self.state.gate.as_ref().map(|g| g.seq);
-                self.decide(open, Action::Abort, |d| d);
+            // Only at the gate the question was asked at: one that has
+            // closed since sends nothing, as every other answer.
+            overlay::Closing::Abort(gate) => {
+                if !self.is_open(Some(gate)) {
+                    self.notice = Some("that checkpoint has closed: nothing was sent".into());
+                }
+                self.decide(Some(gate), Action::Abort, |d| d);
             }
             overlay::Closing::Search(query) => self.search_for(query),
             overlay::Closing::ReturnTo { to, gate } => {

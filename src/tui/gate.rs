@@ -96,7 +96,9 @@ impl App {
                     gate,
                 });
             }
-            Action::Abort => self.overlay = Some(Overlay::ConfirmAbort),
+            Action::Abort => {
+                self.overlay = gate.map(|gate| Overlay::ConfirmAbort { gate });
+            }
         }
     }
 
@@ -155,10 +157,19 @@ impl App {
             return false;
         };
         let errors = self.state.read_errors(phase, text);
-        if errors.is_empty() || self.warned == Some(Warned::Edit(text.to_owned())) {
+        if errors.is_empty()
+            || self.warned
+                == Some(Warned::Edit {
+                    gate,
+                    text: text.to_owned(),
+                })
+        {
             return false;
         }
-        self.warned = Some(Warned::Edit(text.to_owned()));
+        self.warned = Some(Warned::Edit {
+            gate,
+            text: text.to_owned(),
+        });
         let initial = self.state.phases[phase]
             .effective_artifact()
             .unwrap_or_default()
@@ -203,7 +214,7 @@ impl App {
     }
 
     /// Whether the gate opened at event `gate` is still the open one.
-    fn is_open(&self, gate: Option<u64>) -> bool {
+    pub(super) fn is_open(&self, gate: Option<u64>) -> bool {
         gate.is_none() || self.state.gate.as_ref().map(|g| g.seq) == gate
     }
 

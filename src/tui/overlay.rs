@@ -32,7 +32,10 @@ pub enum Overlay {
     /// The handoff matrix.
     Matrix,
     ConfirmQuit,
-    ConfirmAbort,
+    /// Whether to abort, asked at the gate opened at event `gate`.
+    ConfirmAbort {
+        gate: u64,
+    },
     /// Typing a search in the artifact view.
     SearchInput(String),
     /// Choosing where work returns to; `selected` indexes earlier phases.
@@ -54,8 +57,8 @@ pub enum Closing {
     Closed,
     /// Quitting was confirmed.
     Quit,
-    /// Aborting the session was confirmed.
-    Abort,
+    /// Aborting the session was confirmed at the gate opened at `seq`.
+    Abort(u64),
     /// A search was typed; empty for none.
     Search(String),
     /// Work returns to this earlier phase (its reason comes next), from
@@ -93,8 +96,8 @@ impl Overlay {
                 Some(Confirm::Confirm | Confirm::Quit) => Closing::Quit,
                 None => Closing::Closed,
             },
-            Self::ConfirmAbort => match keymap.act_in(Context::Confirm, key) {
-                Some(Confirm::Confirm) => Closing::Abort,
+            Self::ConfirmAbort { gate } => match keymap.act_in(Context::Confirm, key) {
+                Some(Confirm::Confirm) => Closing::Abort(gate),
                 Some(Confirm::Quit) | None => Closing::Closed,
             },
             Self::Help | Self::Matrix => Closing::Closed,
@@ -116,7 +119,7 @@ impl Overlay {
             Self::Help
             | Self::Matrix
             | Self::ConfirmQuit
-            | Self::ConfirmAbort
+            | Self::ConfirmAbort { .. }
             | Self::SearchInput(_) => None,
         }
     }
@@ -133,7 +136,7 @@ impl Overlay {
                 let text: Vec<&str> = text.iter().map(String::as_str).collect();
                 confirm(app, area, " Quit? ", &text, "quit", buf);
             }
-            Self::ConfirmAbort => confirm(
+            Self::ConfirmAbort { .. } => confirm(
                 app,
                 area,
                 " Abort? ",

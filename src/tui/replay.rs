@@ -122,12 +122,12 @@ impl Player {
         }
     }
 
-    /// Rebuilds `state` at `position` by folding from the start.
     /// The events shown so far.
     pub fn played(&self) -> &[Event] {
         &self.events[..self.position]
     }
 
+    /// Rebuilds `state` at `position` by folding from the start.
     pub fn seek(&mut self, position: usize, state: &mut SessionState) {
         self.position = position.min(self.events.len());
         self.due = None;

@@ -668,3 +668,45 @@ fn an_unreadable_plan_warns_on_save_and_again_on_approve() {
         )]
     );
 }
+
+/// "Abort the session here?" belongs to the gate it was asked at: when the
+/// session has moved on before the answer, the yes sends nothing.
+#[test]
+fn an_abort_confirmed_after_its_gate_closed_sends_nothing() {
+    let (mut app, mut rx) = at_first_gate();
+    press(&mut app, KeyCode::Char('x'));
+    for (seq, kind) in (4..).zip([
+        EventKind::Decision(Decision::approve("summarize", DecidedBy::User).at_gate(FIRST_GATE)),
+        EventKind::PhaseStarted {
+            phase: "plan".into(),
+            attempt: 1,
+        },
+        EventKind::Artifact {
+            phase: "plan".into(),
+            attempt: 1,
+            name: "plan".into(),
+            content: "the plan".into(),
+        },
+        EventKind::GateOpened {
+            phase: "plan".into(),
+            question: "Approve the plan?".into(),
+            over_budget: None,
+        },
+    ]) {
+        app.on_update(Update::Event(Event {
+            seq,
+            t: chrono::DateTime::UNIX_EPOCH,
+            kind,
+        }));
+    }
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(sent(&mut rx), [], "not an abort of the plan's gate");
+    press(&mut app, KeyCode::Char('x'));
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(
+        sent(&mut rx),
+        [Command::Decide(
+            Decision::new("plan", Action::Abort, DecidedBy::User).at_gate(PLAN_GATE)
+        )]
+    );
+}
