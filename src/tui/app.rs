@@ -421,8 +421,7 @@ impl App {
         match &mut self.overlay {
             Some(Overlay::Compose(compose)) => return compose.paste(text),
             Some(Overlay::SearchInput(query)) => {
-                let text = super::compose::pasted(text);
-                query.extend(text.chars().map(|c| if c == '\n' { ' ' } else { c }));
+                query.push_str(&super::compose::pasted_line(text));
                 return;
             }
             None if at_gate => {

@@ -91,6 +91,15 @@ pub fn pasted(text: &str) -> String {
     out
 }
 
+/// Pasted text for a one-line field (a search, the request): as
+/// [`pasted`], with line breaks and tabs as spaces.
+pub fn pasted_line(text: &str) -> String {
+    pasted(text)
+        .chars()
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .collect()
+}
+
 /// Escapes regex syntax so a search finds the literal text.
 fn literal(query: &str) -> String {
     let mut out = String::with_capacity(query.len());
@@ -218,11 +227,10 @@ impl Compose {
     pub fn paste(&mut self, text: &str) {
         self.problem = None;
         self.confirm_discard = false;
-        let text = pasted(text);
         match &mut self.search {
-            Some(query) => query.extend(text.chars().map(|c| if c == '\n' { ' ' } else { c })),
+            Some(query) => query.push_str(&pasted_line(text)),
             None => {
-                self.editor.insert_str(text);
+                self.editor.insert_str(pasted(text));
             }
         }
     }

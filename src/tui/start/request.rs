@@ -65,11 +65,7 @@ impl<'a> RequestBox<'a> {
     /// control characters removed, line breaks and tabs as spaces (the
     /// request is one line).
     pub(super) fn insert(&mut self, text: &str) {
-        let text = super::super::compose::pasted(text);
-        let chars: Vec<char> = text
-            .chars()
-            .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
-            .collect();
+        let chars: Vec<char> = super::super::compose::pasted_line(text).chars().collect();
         let count = chars.len();
         self.text.splice(self.cursor..self.cursor, chars);
         self.cursor += count;
