@@ -1,8 +1,9 @@
 //! The multi-line boxes a reviewer writes in: the artifact editor and the
 //! notes, feedback and return-reason boxes.
 //!
-//! A [`Compose`] wraps a `ratatui-textarea` editor (undo/redo, search, soft
-//! wrap; line numbers in the editor) with what the text is for. Keys go to
+//! A [`Compose`] wraps a `ratatui-textarea` editor (search, soft wrap; line
+//! numbers in the editor; undo and redo a word at a time through
+//! [`WordUndo`]) with what the text is for. Keys go to
 //! the editor except the few the keymap's `editor` context binds (submit,
 //! cancel, undo, redo, search). Cancelling changed text asks first. A
 //! paste ([`Compose::paste`]) goes in at once as one edit, cleaned of
@@ -21,6 +22,7 @@ use super::Theme;
 use super::keymap::{Act, Context, Keymap, TextKey, context_acts};
 use super::overlay::Confirm;
 use super::text::clip;
+use super::undo::WordUndo;
 
 /// What the text will become.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +69,7 @@ pub struct Compose {
     pub gate: Option<u64>,
     pub title: String,
     pub editor: TextArea<'static>,
+    undo: WordUndo,
     initial: String,
     /// Asking whether to throw away changed text.
     pub confirm_discard: bool,
@@ -119,6 +122,7 @@ impl Compose {
         editor.set_cursor_line_style(theme.editor_cursor_line);
         editor.set_search_style(theme.search_match);
         editor.set_selection_style(theme.selection);
+        WordUndo::prepare(&mut editor);
         if purpose == Purpose::Edit {
             editor.set_line_number_style(theme.line_number);
         }
@@ -127,6 +131,7 @@ impl Compose {
             gate: None,
             title,
             editor,
+            undo: WordUndo::default(),
             initial: initial.to_owned(),
             confirm_discard: false,
             search: None,
@@ -201,10 +206,10 @@ impl Compose {
             Some(Editor::Back) if self.modified() => self.confirm_discard = true,
             Some(Editor::Back) => return Typed::Cancelled,
             Some(Editor::Undo) => {
-                self.editor.undo();
+                self.undo.undo(&mut self.editor);
             }
             Some(Editor::Redo) => {
-                self.editor.redo();
+                self.undo.redo(&mut self.editor);
             }
             Some(Editor::Search) => self.search = Some(String::new()),
             Some(Editor::NextMatch) => {
@@ -214,7 +219,7 @@ impl Compose {
                 self.editor.search_back(false);
             }
             None => {
-                self.editor.input(*key);
+                self.undo.input(&mut self.editor, *key);
             }
         }
         Typed::Editing
@@ -230,7 +235,8 @@ impl Compose {
         match &mut self.search {
             Some(query) => query.push_str(&pasted_line(text)),
             None => {
-                self.editor.insert_str(pasted(text));
+                self.undo
+                    .edit(&mut self.editor, |e| e.insert_str(pasted(text)));
             }
         }
     }
@@ -390,6 +396,18 @@ mod tests {
             press(&mut c, KeyCode::Char('s'), KeyModifiers::CONTROL),
             Typed::Submitted("Y# Plan\nline\n".into())
         );
+    }
+
+    #[test]
+    fn undo_takes_back_a_word_at_a_time() {
+        let mut c = Compose::new(Purpose::Notes, "t".into(), "", &Theme::mono());
+        typed(&mut c, "ship it today");
+        press(&mut c, KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert_eq!(c.text(), "ship it ");
+        press(&mut c, KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert_eq!(c.text(), "ship ");
+        press(&mut c, KeyCode::Char('y'), KeyModifiers::CONTROL);
+        assert_eq!(c.text(), "ship it ");
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub mod stats;
 pub mod terminal;
 pub mod text;
 pub mod theme;
+pub mod undo;
 pub mod view;
 
 use std::io;
