@@ -144,6 +144,11 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
     screen.wait_for("What should the team build?");
     screen.press("Add an audit log");
     screen.wait_for("Add an audit log");
+    // Alt-Enter (Esc, then Enter) adds a line; ctrl-z takes back a word.
+    screen.press("\u{1b}\rKeep it small today");
+    screen.wait_for("Keep it small today");
+    screen.press("\u{1a}");
+    screen.wait_until("the last word undone", |s| !s.contains("today"));
     screen.press("\r");
     screen.wait_for(QUESTIONS[0]);
     screen.press("q");
@@ -152,7 +157,7 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
     assert_eq!(screen.exit_code(), 3, "quit at a gate: awaiting a human");
     let log = sandbox.log();
     let events = common::events(&log);
-    assert_eq!(events[0]["request"], "Add an audit log");
+    assert_eq!(events[0]["request"], "Add an audit log\nKeep it small");
 
     // The start screen lists the session; Enter on it resumes at its gate.
     let mut screen = spawn(&sandbox, 120, 30, &[], "instant");

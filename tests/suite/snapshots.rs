@@ -266,31 +266,49 @@ fn hostile_text_never_reaches_the_screen_raw() {
     assert!(screen.contains("redXevil"), "{screen}");
 }
 
-#[test]
-fn request_box() {
+/// The start screen with a request of several lines and a list of recent
+/// sessions, drawn at `cols` x `rows`.
+fn start_screen(cols: u16, rows: u16) -> String {
     let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("pipeline");
     let theme = Theme::mono();
     let keymap = handoff::tui::keymap::Keymap::default();
-    let request = handoff::tui::start::RequestBox {
-        text: "Add rate limiting to the orders API".chars().collect(),
-        cursor: 8,
-        recent: vec![handoff::tui::start::Recent {
-            path: "s.jsonl".into(),
-            id: "20261120-100000-abcd".into(),
-            status: "awaiting_gate".into(),
-            request: "Add an audit log to payments".into(),
-            phase: "plan".into(),
-            provider: "offline".into(),
-            age: "3h".into(),
-        }],
-        in_list: true,
-        ..handoff::tui::start::RequestBox::new(&pipeline, "offline", &theme, &keymap)
+    let mut request = handoff::tui::start::RequestBox::new(&pipeline, "offline", &theme, &keymap);
+    let recent = |i: usize, status: &str, request: &str| handoff::tui::start::Recent {
+        path: format!("s{i}.jsonl").into(),
+        id: format!("2026112{i}-100000-abcd"),
+        status: status.into(),
+        request: request.into(),
+        phase: "plan".into(),
+        provider: "offline".into(),
+        age: format!("{i}h"),
     };
-    let mut terminal = Terminal::new(TestBackend::new(80, 20)).expect("terminal");
+    request.recent = vec![
+        recent(1, "awaiting_gate", "Add an audit log to payments"),
+        recent(
+            2,
+            "finished",
+            "Rate limit the public API per key, with a Redis fallback",
+        ),
+        recent(3, "aborted", "Export invoices as CSV"),
+    ];
+    request.in_list = true;
+    request.insert("Add rate limiting to the orders API.\n\nKeep the limits per API key, and");
+    request.insert(" return 429 with a Retry-After header when a client goes over.");
+    let mut terminal = Terminal::new(TestBackend::new(cols, rows)).expect("terminal");
     terminal
         .draw(|f| f.render_widget(&request, f.area()))
         .expect("draw");
-    insta::assert_snapshot!(terminal.backend().to_string());
+    terminal.backend().to_string()
+}
+
+#[test]
+fn the_start_screen_at_80x24() {
+    insta::assert_snapshot!(start_screen(80, 24));
+}
+
+#[test]
+fn the_start_screen_at_160x45() {
+    insta::assert_snapshot!(start_screen(160, 45));
 }
 
 fn press(app: &mut App, keys: &str) {

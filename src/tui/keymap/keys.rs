@@ -3,7 +3,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// The name a key event is bound by.
+/// The name a key event is bound by: `ctrl-`, `alt-` and `shift-` (in
+/// that order; shift only on keys that are not letters) before the key.
 #[expect(
     clippy::wildcard_enum_match_arm,
     reason = "crossterm's other keys (function keys, media keys, …) have no name a binding can use"
@@ -27,11 +28,19 @@ pub fn key_name(key: &KeyEvent) -> Option<String> {
         KeyCode::Backspace => "backspace".into(),
         _ => return None,
     };
-    Some(if key.modifiers.contains(KeyModifiers::CONTROL) {
-        format!("ctrl-{base}")
-    } else {
-        base
-    })
+    let mut name = String::new();
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        name.push_str("ctrl-");
+    }
+    if key.modifiers.contains(KeyModifiers::ALT) {
+        name.push_str("alt-");
+    }
+    // A shifted letter is its capital; shift is named on the other keys.
+    if key.modifiers.contains(KeyModifiers::SHIFT) && !matches!(key.code, KeyCode::Char(_)) {
+        name.push_str("shift-");
+    }
+    name.push_str(&base);
+    Some(name)
 }
 
 /// A key as a line of text takes it, for the boxes that are typed in

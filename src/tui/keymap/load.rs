@@ -25,7 +25,8 @@ impl Default for Keymap {
     }
 }
 
-/// Named keys a binding may use (each also with a `ctrl-` prefix).
+/// Named keys a binding may use (each also with `ctrl-`, `alt-` and
+/// `shift-` prefixes, in that order).
 const NAMED_KEYS: [&str; 14] = [
     "space",
     "enter",
@@ -44,8 +45,12 @@ const NAMED_KEYS: [&str; 14] = [
 ];
 
 fn valid_key(name: &str) -> bool {
-    let base = name.strip_prefix("ctrl-").unwrap_or(name);
-    base.chars().count() == 1 && base != " " || NAMED_KEYS.contains(&base)
+    let name = name.strip_prefix("ctrl-").unwrap_or(name);
+    let name = name.strip_prefix("alt-").unwrap_or(name);
+    if let Some(base) = name.strip_prefix("shift-") {
+        return NAMED_KEYS.contains(&base);
+    }
+    name.chars().count() == 1 && name != " " || NAMED_KEYS.contains(&name)
 }
 
 #[derive(Deserialize)]

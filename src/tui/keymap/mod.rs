@@ -123,6 +123,8 @@ pub enum Act {
     Stats,
     /// Count the sessions again.
     Refresh,
+    /// A new line in the request.
+    Newline,
 }
 
 impl Act {

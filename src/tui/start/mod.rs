@@ -1,14 +1,14 @@
 //! The start screen: where a session starts when no request was given.
 //!
-//! A one-line editor for a new request over a short description of the
+//! An editor for a new request (it grows to several lines) over a short description of the
 //! pipeline that will run, and the recent sessions. The keys are the
 //! keymap's `start` context (by default Enter starts a new session with the
-//! text, Tab moves to the list, `ctrl-t` opens the stats across sessions,
+//! text, Alt-Enter or `ctrl-j` adds a line, `ctrl-z` undoes a word, Tab moves to the list, `ctrl-t` opens the stats across sessions,
 //! Esc leaves) and, in the list, its `recent` context (Enter resumes a
 //! session that can go on or replays one that ended, `ctrl-r` replays);
 //! other keys edit the request or type the list's filter. Pasted text
 //! arrives whole (bracketed paste), its escape sequences and control
-//! characters removed and its line breaks and tabs folded to spaces.
+//! characters removed and its line breaks kept.
 //! The list is read off the UI task and appears when it is ready, so a full
 //! sessions folder never holds up typing. The stats open over the start
 //! screen, in the same terminal, and their way back comes back.

@@ -8,6 +8,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use ratatui_textarea::{TextArea, WrapMode};
 
 use super::{Choice, Recent};
 use crate::pipeline::Pipeline;
@@ -16,12 +17,17 @@ use crate::tui::chrome::hint_spans;
 use crate::tui::keymap::{Act, Context, Keymap, TextKey, context_acts};
 use crate::tui::overlay::Confirm;
 use crate::tui::text::safe;
+use crate::tui::undo::WordUndo;
+
+/// The most lines the request box grows to before it scrolls.
+const MAX_REQUEST_LINES: u16 = 8;
 
 /// The start screen's state.
 #[derive(Debug)]
 pub struct RequestBox<'a> {
-    pub text: Vec<char>,
-    pub cursor: usize,
+    /// The request being written (several lines if need be).
+    editor: TextArea<'static>,
+    undo: WordUndo,
     pub pipeline: &'a Pipeline,
     pub provider: &'a str,
     pub theme: &'a Theme,
@@ -45,9 +51,14 @@ impl<'a> RequestBox<'a> {
         theme: &'a Theme,
         keymap: &'a Keymap,
     ) -> Self {
+        let mut editor = TextArea::default();
+        editor.set_wrap_mode(WrapMode::WordOrGlyph);
+        editor.set_cursor_line_style(ratatui::style::Style::new());
+        editor.set_cursor_style(theme.gate);
+        WordUndo::prepare(&mut editor);
         Self {
-            text: Vec::new(),
-            cursor: 0,
+            editor,
+            undo: WordUndo::default(),
             pipeline,
             provider,
             theme,
@@ -61,14 +72,17 @@ impl<'a> RequestBox<'a> {
         }
     }
 
-    /// Inserts typed or pasted text at the cursor: escape sequences and
-    /// control characters removed, line breaks and tabs as spaces (the
-    /// request is one line).
-    pub(super) fn insert(&mut self, text: &str) {
-        let chars: Vec<char> = super::super::compose::pasted_line(text).chars().collect();
-        let count = chars.len();
-        self.text.splice(self.cursor..self.cursor, chars);
-        self.cursor += count;
+    /// Inserts pasted text at the cursor, at once and as one edit (one undo
+    /// takes it back): escape sequences and control characters removed but
+    /// line breaks and tabs.
+    pub fn insert(&mut self, text: &str) {
+        let text = super::super::compose::pasted(text);
+        self.undo.edit(&mut self.editor, |e| e.insert_str(text));
+    }
+
+    /// The request as written.
+    pub fn text(&self) -> String {
+        self.editor.lines().join("\n")
     }
 
     /// The recent sessions the filter lets through.
@@ -143,7 +157,7 @@ impl<'a> RequestBox<'a> {
         }
         match self.keymap.act_in(Context::Start, key) {
             // Typed text is not thrown away on one key.
-            Some(StartAct::Quit) if !self.text.iter().all(|c| c.is_whitespace()) => {
+            Some(StartAct::Quit) if !self.text().trim().is_empty() => {
                 self.confirm_leave = true;
             }
             Some(StartAct::Quit) => return Choice::Cancel,
@@ -151,44 +165,29 @@ impl<'a> RequestBox<'a> {
             Some(StartAct::Stats) if !self.recent.is_empty() => return Choice::Stats,
             Some(StartAct::Recent | StartAct::Stats) => {}
             Some(StartAct::Submit) => {
-                let text: String = self.text.iter().collect();
+                let text = self.text();
                 if !text.trim().is_empty() {
                     return Choice::Submit(text.trim().to_owned());
                 }
                 self.problem = Some("type what the team should build first".to_owned());
             }
-            None => self.edit(key),
+            Some(StartAct::Newline) => {
+                self.undo.edit(&mut self.editor, |e| {
+                    e.insert_newline();
+                    true
+                });
+            }
+            Some(StartAct::Undo) => {
+                self.undo.undo(&mut self.editor);
+            }
+            Some(StartAct::Redo) => {
+                self.undo.redo(&mut self.editor);
+            }
+            None => {
+                self.undo.input(&mut self.editor, *key);
+            }
         }
         Choice::Editing
-    }
-
-    /// A key the request box's bindings leave alone edits the request.
-    fn edit(&mut self, key: &KeyEvent) {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match TextKey::of(key) {
-            TextKey::Char('u') if ctrl => {
-                self.text.drain(..self.cursor);
-                self.cursor = 0;
-            }
-            TextKey::Char(c) if !ctrl => self.insert(&c.to_string()),
-            TextKey::Backspace if self.cursor > 0 => {
-                self.cursor -= 1;
-                self.text.remove(self.cursor);
-            }
-            TextKey::Delete if self.cursor < self.text.len() => {
-                self.text.remove(self.cursor);
-            }
-            TextKey::Left => self.cursor = self.cursor.saturating_sub(1),
-            TextKey::Right => self.cursor = (self.cursor + 1).min(self.text.len()),
-            TextKey::Home => self.cursor = 0,
-            TextKey::End => self.cursor = self.text.len(),
-            TextKey::Char(_)
-            | TextKey::Backspace
-            | TextKey::Delete
-            | TextKey::Enter
-            | TextKey::Esc
-            | TextKey::Other => {}
-        }
     }
 }
 
@@ -196,6 +195,9 @@ context_acts! {
     /// The request box's keys.
     enum StartAct {
         Submit,
+        Newline,
+        Undo,
+        Redo,
         Recent,
         Stats,
         Quit,
@@ -303,12 +305,28 @@ impl RequestBox<'_> {
     }
 }
 
+impl RequestBox<'_> {
+    /// How many rows the request takes wrapped at `width`.
+    fn request_rows(&self, width: u16) -> u16 {
+        let width = usize::from(width.max(1));
+        let rows: usize = self
+            .editor
+            .lines()
+            .iter()
+            .map(|l| Line::raw(l.as_str()).width().div_ceil(width).max(1))
+            .sum();
+        u16::try_from(rows).unwrap_or(u16::MAX)
+    }
+}
+
 impl Widget for &RequestBox<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        // The request box grows with what is written, then scrolls.
+        let rows = self.request_rows(area.width.saturating_sub(2));
         let [title, _, input, _, about, footer] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(1),
-            Constraint::Length(5),
+            Constraint::Length(rows.clamp(3, MAX_REQUEST_LINES) + 2),
             Constraint::Length(1),
             Constraint::Fill(1),
             Constraint::Length(1),
@@ -320,28 +338,12 @@ impl Widget for &RequestBox<'_> {
             Span::raw(" What should the team build?"),
         ])
         .render(title, buf);
-        let before: String = self.text[..self.cursor].iter().collect();
-        let at = self
-            .text
-            .get(self.cursor)
-            .map_or(" ".to_owned(), char::to_string);
-        let after: String = self
-            .text
-            .get(self.cursor + 1..)
-            .map(|r| r.iter().collect())
-            .unwrap_or_default();
-        Paragraph::new(Line::from(vec![
-            Span::raw(before),
-            Span::styled(at, self.theme.gate),
-            Span::raw(after),
-        ]))
-        .wrap(Wrap { trim: false })
-        .block(
-            Block::bordered()
-                .title(" Feature request ")
-                .border_style(self.theme.border_focus),
-        )
-        .render(input, buf);
+        let block = Block::bordered()
+            .title(" Feature request ")
+            .border_style(self.theme.border_focus);
+        let inner = block.inner(input);
+        block.render(input, buf);
+        (&self.editor).render(inner, buf);
         let mut lines = vec![Line::styled(
             format!(
                 " Pipeline `{}`: a checkpoint after every phase",
@@ -358,18 +360,28 @@ impl Widget for &RequestBox<'_> {
                 Span::styled(format!("writes {}", safe(&p.artifact)), self.theme.dim),
             ]));
         }
+        // The pipeline takes the width its lines need, up to half the
+        // screen beside the list; what still does not fit wraps.
+        let needed = lines.iter().map(Line::width).max().unwrap_or(0);
+        let needed = u16::try_from(needed + 1).unwrap_or(u16::MAX);
         let (about, list) = if self.recent.is_empty() {
             (about, None)
         } else if area.width >= 100 {
-            let [left, right] =
-                Layout::horizontal([Constraint::Length(50), Constraint::Fill(1)]).areas(about);
+            let [left, right] = Layout::horizontal([
+                Constraint::Length(needed.min(area.width / 2)),
+                Constraint::Fill(1),
+            ])
+            .areas(about);
             (left, Some(right))
         } else {
+            let tall = u16::try_from(lines.len()).unwrap_or(u16::MAX);
             let [top, bottom] =
-                Layout::vertical([Constraint::Length(8), Constraint::Fill(1)]).areas(about);
+                Layout::vertical([Constraint::Length(tall), Constraint::Fill(1)]).areas(about);
             (top, Some(bottom))
         };
-        Paragraph::new(lines).render(about, buf);
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .render(about, buf);
         if let Some(list) = list {
             self.render_recent(list, buf);
         }
@@ -421,20 +433,35 @@ mod tests {
             b.on_key(&key(KeyCode::Left));
         }
         b.on_key(&key(KeyCode::Char('i')));
-        b.insert("\u{1b}[31m!\r\n\t?");
+        b.insert("\u{1b}[31m!\r\n?");
+        let alt_enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT);
+        assert_eq!(
+            b.on_key(&alt_enter),
+            Choice::Editing,
+            "alt-enter adds a line"
+        );
+        let ctrl_j = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL);
+        assert_eq!(b.on_key(&ctrl_j), Choice::Editing, "so does ctrl-j");
         assert_eq!(
             b.on_key(&key(KeyCode::Enter)),
-            Choice::Submit("Add a li!  ?mit".into()),
-            "a pasted escape sequence is dropped whole, line breaks and tabs are spaces"
+            Choice::Submit("Add a li!\n?\n\nmit".into()),
+            "a pasted escape sequence is dropped whole, its line breaks kept"
         );
+        // Undo goes back a step at a time: the two new lines, the paste.
+        let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        for _ in 0..3 {
+            b.on_key(&ctrl_z);
+        }
+        assert_eq!(b.text(), "Add a limit");
+        b.on_key(&ctrl_z);
+        assert_eq!(b.text(), "Add a lmit", "the letter typed after moving");
         // Leaving with text in the box asks first; any key but yes stays.
         assert_eq!(b.on_key(&key(KeyCode::Esc)), Choice::Editing);
         assert!(b.confirm_leave);
         assert_eq!(b.on_key(&key(KeyCode::Char('n'))), Choice::Editing);
         assert_eq!(b.on_key(&key(KeyCode::Esc)), Choice::Editing);
         assert_eq!(b.on_key(&key(KeyCode::Char('y'))), Choice::Cancel);
-        b.text.clear();
-        b.cursor = 0;
+        let mut b = RequestBox::new(&pipeline, "offline", &theme, &keymap);
         assert_eq!(
             b.on_key(&key(KeyCode::Esc)),
             Choice::Cancel,
@@ -493,7 +520,7 @@ mod tests {
         let keymap = Keymap::patched("keymap.toml", text).expect("valid");
         let mut b = RequestBox::new(&pipeline, "offline", &theme, &keymap);
         let footer: String = b.hints().iter().map(|s| s.content.as_ref()).collect();
-        assert_eq!(footer, " ctrl-g start  esc quit ");
+        assert_eq!(footer, " ctrl-g start  alt-enter new line  esc quit ");
         for c in "Go".chars() {
             b.on_key(&key(KeyCode::Char(c)));
         }
