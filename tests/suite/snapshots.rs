@@ -172,12 +172,12 @@ fn board_with_a_failed_phase() {
     let failed = after(&events, |k| matches!(k, EventKind::PhaseFailed { .. }));
     let mut app = live_after(&events, failed + 1);
     assert!(matches!(events[failed].kind, EventKind::GateOpened { .. }));
-    let screen = draw(&mut app, 160, 30);
     // The footer names the key as the checkpoint bar does: a retry.
-    assert!(screen.contains("Retry?"), "{screen}");
-    assert!(screen.contains(" r retry "), "{screen}");
-    assert!(!screen.contains(" r reject "), "{screen}");
-    insta::assert_snapshot!(screen);
+    at_both_sizes("board_with_a_failed_phase", &mut app, |screen| {
+        assert!(screen.contains("Retry?"), "{screen}");
+        assert!(screen.contains(" r retry "), "{screen}");
+        assert!(!screen.contains(" r reject "), "{screen}");
+    });
 }
 
 #[test]
@@ -216,7 +216,9 @@ fn quitting_while_work_runs_asks_first() {
     );
     assert_eq!(app.on_key(&q), handoff::tui::app::Flow::Continue);
     assert!(matches!(app.overlay(), Some(Overlay::ConfirmQuit)));
-    insta::assert_snapshot!(draw(&mut app, 120, 30));
+    at_both_sizes("quitting_while_work_runs", &mut app, |screen| {
+        assert!(screen.contains("Agents are still working"), "{screen}");
+    });
 }
 
 #[test]
@@ -324,54 +326,92 @@ fn press(app: &mut App, keys: &str) {
     }
 }
 
+/// The two sizes every screen a person decides on is checked at: the
+/// smallest supported terminal and a large one.
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 45)];
+
+/// Snapshots of the app at the gate of phase `phase`, keys pressed at each
+/// of [`SIZES`] (named `<name>_<cols>x<rows>`); `check` runs on each screen.
+fn gate_at_both_sizes(name: &str, phase: &str, keys: &str, check: impl Fn(&str)) {
+    for (cols, rows) in SIZES {
+        let mut app = at_gate_sized(phase, keys, cols, rows);
+        let screen = draw(&mut app, cols, rows);
+        check(&screen);
+        insta::assert_snapshot!(format!("{name}_{cols}x{rows}"), screen);
+    }
+}
+
+/// Snapshots of `app` at each of [`SIZES`].
+fn at_both_sizes(name: &str, app: &mut App, check: impl Fn(&str)) {
+    for (cols, rows) in SIZES {
+        let screen = draw(app, cols, rows);
+        check(&screen);
+        insta::assert_snapshot!(format!("{name}_{cols}x{rows}"), screen);
+    }
+}
+
 /// The app at the gate of phase `phase`, keys already pressed.
 fn at_gate(phase: &str, keys: &str) -> App {
+    at_gate_sized(phase, keys, 120, 30)
+}
+
+/// The app at the gate of phase `phase` on a `cols` x `rows` screen, keys
+/// already pressed.
+fn at_gate_sized(phase: &str, keys: &str, cols: u16, rows: u16) -> App {
     let events = record(REQUEST);
     let n = after(
         &events,
         |k| matches!(k, EventKind::GateOpened { phase: p, .. } if p == phase),
     );
     let mut app = live_after(&events, n);
-    app.set_size(120, 30);
+    app.set_size(cols, rows);
     press(&mut app, keys);
     app
 }
 
 #[test]
 fn modal_notes_box() {
-    let mut app = at_gate("plan", "nKeep Redis optional");
-    insta::assert_snapshot!(draw(&mut app, 120, 30));
+    gate_at_both_sizes("notes_box", "plan", "nKeep Redis optional", |s| {
+        assert!(s.contains("Keep Redis optional"), "{s}");
+    });
 }
 
 #[test]
 fn modal_feedback_box_refuses_empty_feedback() {
-    let mut app = at_gate("summarize", "r\u{13}");
-    insta::assert_snapshot!(draw(&mut app, 120, 30));
+    gate_at_both_sizes("feedback_box_refuses_empty", "summarize", "r\u{13}", |s| {
+        assert!(s.contains("say what to change"), "{s}");
+    });
 }
 
 #[test]
 fn modal_editor_asks_before_discarding() {
-    let mut app = at_gate("summarize", "eNEW \u{1b}");
-    insta::assert_snapshot!(draw(&mut app, 100, 24));
+    gate_at_both_sizes(
+        "editor_asks_before_discarding",
+        "summarize",
+        "eNEW \u{1b}",
+        |s| {
+            assert!(s.contains("Discard your changes?"), "{s}");
+        },
+    );
 }
 
 #[test]
 fn modal_return_picker() {
-    let mut app = at_gate("test", "bk");
-    insta::assert_snapshot!(draw(&mut app, 120, 30));
+    gate_at_both_sizes("return_picker", "test", "bk", |_| {});
 }
 
 #[test]
 fn modal_abort_confirm() {
-    let mut app = at_gate("plan", "x");
-    insta::assert_snapshot!(draw(&mut app, 120, 30));
+    gate_at_both_sizes("abort_confirm", "plan", "x", |_| {});
 }
 
 #[test]
 fn artifact_search_highlights_and_jumps() {
-    let mut app = at_gate("plan", "\r/redis\r");
+    let app = at_gate_sized("plan", "\r/redis\r", 80, 24);
     assert!(app.scroll() > 0, "jumped to the first match");
-    insta::assert_snapshot!(draw(&mut app, 100, 24));
+    gate_at_both_sizes("artifact_search", "plan", "\r/redis\r", |s| {
+        assert!(s.contains("“redis”"), "the search shows what it found: {s}");
+    });
 }
 
 #[test]
@@ -852,10 +892,10 @@ fn a_phase_sent_back_shows_the_return_and_the_rejections_left() {
 /// waits, not that agents are working.
 #[test]
 fn quitting_at_an_idle_gate_says_nothing_runs() {
-    let mut app = at_gate("plan", "q");
+    let app = at_gate("plan", "q");
     assert!(matches!(app.overlay(), Some(Overlay::ConfirmQuit)));
-    let screen = draw(&mut app, 120, 30);
-    assert!(!screen.contains("Agents are still working"), "{screen}");
-    assert!(screen.contains("Nothing is running."), "{screen}");
-    insta::assert_snapshot!(screen);
+    gate_at_both_sizes("quitting_at_an_idle_gate", "plan", "q", |screen| {
+        assert!(!screen.contains("Agents are still working"), "{screen}");
+        assert!(screen.contains("Nothing is running."), "{screen}");
+    });
 }
