@@ -284,7 +284,7 @@ fn start_screen(cols: u16, rows: u16) -> String {
         provider: "offline".into(),
         age: format!("{i}h"),
     };
-    request.recent = vec![
+    request.set_recent(vec![
         recent(1, "awaiting_gate", "Add an audit log to payments"),
         recent(
             2,
@@ -292,7 +292,7 @@ fn start_screen(cols: u16, rows: u16) -> String {
             "Rate limit the public API per key, with a Redis fallback",
         ),
         recent(3, "aborted", "Export invoices as CSV"),
-    ];
+    ]);
     request.in_list = true;
     request.insert("Add rate limiting to the orders API.\n\nKeep the limits per API key, and");
     request.insert(" return 429 with a Retry-After header when a client goes over.");

@@ -165,7 +165,7 @@ where
                 }
             } => {
                 *recent = None;
-                request.recent = list;
+                request.set_recent(list);
             }
             counted = async {
                 match stats {
@@ -243,7 +243,7 @@ mod tests {
         let theme = Theme::mono();
         let keymap = Keymap::default();
         let mut request = RequestBox::new(&pipeline, "offline", &theme, &keymap);
-        request.recent = vec![Recent {
+        request.set_recent(vec![Recent {
             path: PathBuf::from("a.jsonl"),
             id: "a".into(),
             status: "finished".into(),
@@ -251,7 +251,7 @@ mod tests {
             phase: "review".into(),
             provider: "offline".into(),
             age: "1m".into(),
-        }];
+        }]);
         let mut screen = StartScreen {
             request,
             recent: None::<Pin<Box<std::future::Ready<Vec<Recent>>>>>,

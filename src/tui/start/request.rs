@@ -32,7 +32,9 @@ pub struct RequestBox<'a> {
     pub provider: &'a str,
     pub theme: &'a Theme,
     pub keymap: &'a Keymap,
-    pub recent: Vec<Recent>,
+    recent: Vec<Recent>,
+    /// Each recent session's short id, worked out once per list.
+    short_ids: Vec<String>,
     /// Keys go to the list of recent sessions instead of the request.
     pub in_list: bool,
     pub selected: usize,
@@ -64,6 +66,7 @@ impl<'a> RequestBox<'a> {
             theme,
             keymap,
             recent: Vec::new(),
+            short_ids: Vec::new(),
             in_list: false,
             selected: 0,
             filter: String::new(),
@@ -83,6 +86,19 @@ impl<'a> RequestBox<'a> {
     /// The request as written.
     pub fn text(&self) -> String {
         self.editor.lines().join("\n")
+    }
+
+    /// Lists `recent` and works out their short ids.
+    pub fn set_recent(&mut self, recent: Vec<Recent>) {
+        let ids: Vec<&str> = recent.iter().map(|r| r.id.as_str()).collect();
+        self.short_ids = ids.iter().map(|id| short_id(id, &ids).to_owned()).collect();
+        self.recent = recent;
+        self.selected = 0;
+    }
+
+    /// Whether there are recent sessions to list.
+    pub fn has_recent(&self) -> bool {
+        !self.recent.is_empty()
     }
 
     /// The recent sessions the filter lets through.
@@ -161,8 +177,8 @@ impl<'a> RequestBox<'a> {
                 self.confirm_leave = true;
             }
             Some(StartAct::Quit) => return Choice::Cancel,
-            Some(StartAct::Recent) if !self.recent.is_empty() => self.in_list = true,
-            Some(StartAct::Stats) if !self.recent.is_empty() => return Choice::Stats,
+            Some(StartAct::Recent) if self.has_recent() => self.in_list = true,
+            Some(StartAct::Stats) if self.has_recent() => return Choice::Stats,
             Some(StartAct::Recent | StartAct::Stats) => {}
             Some(StartAct::Submit) => {
                 let text = self.text();
@@ -249,22 +265,19 @@ impl RequestBox<'_> {
         let height = usize::from(inner.height);
         // The list scrolls so that the selection is always on screen.
         let first = self.selected.saturating_sub(height.saturating_sub(1));
-        let ids: Vec<&str> = self.recent.iter().map(|r| r.id.as_str()).collect();
-        let id_width = ids
-            .iter()
-            .map(|id| short_id(id, &ids).len())
-            .max()
-            .unwrap_or(0);
+        let id_width = self.short_ids.iter().map(String::len).max().unwrap_or(0);
         let lines: Vec<Line<'static>> = self
-            .shown()
+            .recent
             .iter()
+            .zip(&self.short_ids)
+            .filter(|(r, _)| r.matches(&self.filter))
             .enumerate()
             .skip(first)
             .take(height)
-            .map(|(i, r)| {
+            .map(|(i, (r, short))| {
                 let text = format!(
                     "{:<id_width$} {:<13} {:>4} {:<10} {:<7} {}",
-                    safe(short_id(&r.id, &ids)),
+                    safe(short),
                     r.status,
                     r.age,
                     safe(&r.phase),
@@ -290,7 +303,7 @@ impl RequestBox<'_> {
         let (context, recent) = if self.in_list {
             (Context::Recent, true)
         } else {
-            (Context::Start, !self.recent.is_empty())
+            (Context::Start, self.has_recent())
         };
         let mut spans = Vec::new();
         for (key, hint, act) in self.keymap.hints(context) {
@@ -364,7 +377,7 @@ impl Widget for &RequestBox<'_> {
         // screen beside the list; what still does not fit wraps.
         let needed = lines.iter().map(Line::width).max().unwrap_or(0);
         let needed = u16::try_from(needed + 1).unwrap_or(u16::MAX);
-        let (about, list) = if self.recent.is_empty() {
+        let (about, list) = if !self.has_recent() {
             (about, None)
         } else if area.width >= 100 {
             let [left, right] = Layout::horizontal([
@@ -483,13 +496,11 @@ mod tests {
             provider: "offline".into(),
             age: "1m".into(),
         };
-        let mut b = RequestBox {
-            recent: vec![
-                recent("a", "finished", "Add an audit log"),
-                recent("b", "interrupted", "Add rate limiting"),
-            ],
-            ..RequestBox::new(&pipeline, "offline", &theme, &keymap)
-        };
+        let mut b = RequestBox::new(&pipeline, "offline", &theme, &keymap);
+        b.set_recent(vec![
+            recent("a", "finished", "Add an audit log"),
+            recent("b", "interrupted", "Add rate limiting"),
+        ]);
         b.on_key(&key(KeyCode::Tab));
         assert!(b.in_list);
         assert_eq!(
@@ -546,10 +557,8 @@ mod tests {
                 age: "1m".into(),
             })
             .collect();
-        let mut b = RequestBox {
-            recent,
-            ..RequestBox::new(&pipeline, "offline", &theme, &keymap)
-        };
+        let mut b = RequestBox::new(&pipeline, "offline", &theme, &keymap);
+        b.set_recent(recent);
         b.on_key(&key(KeyCode::Tab));
         for _ in 0..25 {
             b.on_key(&key(KeyCode::Down));
