@@ -296,9 +296,6 @@ impl App {
         if let Source::Live(commands) = &mut self.source {
             *commands = None;
         }
-        if !self.state.is_over() && self.notice.is_none() {
-            self.notice = Some("the session stopped; its log keeps everything so far".into());
-        }
     }
 
     pub(super) fn follow_active(&mut self) {

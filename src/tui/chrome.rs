@@ -20,7 +20,7 @@ use super::app::{App, Source};
 use super::board::SPINNER;
 use super::keymap::Act;
 use super::text::{clip, safe};
-use crate::session::{PhaseStatus, SessionStatus};
+use crate::session::PhaseStatus;
 
 pub(super) fn tokens(n: u64) -> String {
     #[expect(clippy::cast_precision_loss, reason = "a display figure")]
@@ -115,6 +115,12 @@ pub(super) fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
     let s = &app.state;
     let (text, style) = if let Some(notice) = &app.notice {
         (format!(" ! {}", safe(notice)), app.theme.notice)
+    } else if !s.is_over() && matches!(app.source, Source::Live(None)) {
+        // No engine: an open gate can no longer be answered here.
+        (
+            " The session stopped; its log keeps everything so far.".into(),
+            app.theme.dim,
+        )
     } else if let Some(gate) = &s.gate {
         let phase = &s.phases[gate.phase];
         let hint = if phase.status == PhaseStatus::Failed {
@@ -154,11 +160,6 @@ pub(super) fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
                 p.current().map_or(0, |a| a.number)
             ),
             app.theme.running,
-        )
-    } else if s.status == SessionStatus::Running && matches!(app.source, Source::Live(None)) {
-        (
-            " The session stopped; its log keeps everything so far.".into(),
-            app.theme.dim,
         )
     } else {
         (String::new(), Style::new())

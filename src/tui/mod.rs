@@ -47,6 +47,7 @@ use std::time::Duration;
 use crossterm::event::{Event as TermEvent, KeyEventKind};
 use futures::Stream;
 use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Size;
 use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval};
@@ -145,6 +146,8 @@ struct SessionView<'a> {
     spin: Interval,
     /// Ring the bell when a gate opens.
     bell: bool,
+    /// A gate opened since the bell was last asked about.
+    ring: bool,
 }
 
 impl<'a> SessionView<'a> {
@@ -158,36 +161,38 @@ impl<'a> SessionView<'a> {
             batch: Vec::with_capacity(256),
             spin,
             bell,
+            ring: false,
         }
     }
 
     /// Takes a batch of updates from the engine (none: it is gone).
-    fn on_updates(&mut self, received: usize) -> io::Result<()> {
+    fn on_updates(&mut self, received: usize) {
         if received == 0 {
             self.updates = None;
             self.app.on_engine_gone();
         }
-        let mut gate_opened = false;
         for update in self.batch.drain(..) {
-            gate_opened |= self.app.on_update(update);
+            self.ring |= self.app.on_update(update) && self.bell;
         }
-        if gate_opened && self.bell {
-            io::Write::write_all(&mut io::stdout(), b"\x07")?;
-        }
-        Ok(())
     }
 }
 
 impl View for SessionView<'_> {
     type Done = ();
 
-    fn draw(&mut self, frame: &mut Frame) {
+    fn prepare(&mut self, size: Size) {
         if !self.app.is_replay() {
             self.app.now = chrono::Utc::now();
         }
-        let area = frame.area();
-        self.app.size = (area.width, area.height);
-        frame.render_widget(&*self.app, area);
+        self.app.size = (size.width, size.height);
+    }
+
+    fn draw(&self, frame: &mut Frame) {
+        frame.render_widget(&*self.app, frame.area());
+    }
+
+    fn take_bell(&mut self) -> bool {
+        std::mem::take(&mut self.ring)
     }
 
     fn on_input(&mut self, event: TermEvent) -> io::Result<Step<()>> {
@@ -225,7 +230,7 @@ impl View for SessionView<'_> {
         let animating = self.app.animating();
         tokio::select! {
             received = recv_batch(&mut self.updates, &mut self.batch) => {
-                self.on_updates(received)?;
+                self.on_updates(received);
             }
             () = sleep_until(replay_due) => self.app.replay_tick(),
             _ = self.spin.tick(), if animating => {

@@ -385,8 +385,8 @@ where
 {
     type Done = ();
 
-    fn draw(&mut self, frame: &mut Frame) {
-        frame.render_widget(&*self, frame.area());
+    fn draw(&self, frame: &mut Frame) {
+        frame.render_widget(self, frame.area());
     }
 
     fn on_input(&mut self, event: TermEvent) -> io::Result<Step<()>> {

@@ -20,6 +20,7 @@ use crossterm::event::{
 use crossterm::execute;
 use futures::{Stream, StreamExt};
 use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Size;
 use ratatui::{Frame, Terminal};
 use tokio::time::Instant;
 
@@ -43,8 +44,18 @@ pub(crate) trait View {
     /// What the view ends with.
     type Done;
 
-    /// Draws the view on the whole frame.
-    fn draw(&mut self, frame: &mut Frame);
+    /// Takes what a frame depends on but the view's events do not bring:
+    /// the screen's size, the wall clock. Called before every draw.
+    fn prepare(&mut self, _size: Size) {}
+
+    /// Draws the view on the whole frame; drawing changes nothing.
+    fn draw(&self, frame: &mut Frame);
+
+    /// Whether to ring the terminal bell now (asked once after each
+    /// event; the loop rings it through the terminal it owns).
+    fn take_bell(&mut self) -> bool {
+        false
+    }
 
     /// Takes one terminal event.
     fn on_input(&mut self, event: TermEvent) -> io::Result<Step<Self::Done>>;
@@ -135,6 +146,7 @@ pub(crate) async fn run_view<W: io::Write, V: View>(
     loop {
         let now = Instant::now();
         if pacer.due(now) {
+            view.prepare(terminal.size()?);
             terminal.draw(|frame| view.draw(frame))?;
             pacer.drawn(now);
         }
@@ -147,6 +159,10 @@ pub(crate) async fn run_view<W: io::Write, V: View>(
             step = view.next(now) => step?,
             () = pacer.wait() => Step::Quiet,
         };
+        if view.take_bell() {
+            io::Write::write_all(terminal.backend_mut(), b"\x07")?;
+            io::Write::flush(terminal.backend_mut())?;
+        }
         match step {
             Step::Quiet => {}
             Step::Changed => pacer.request(),

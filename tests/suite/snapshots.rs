@@ -899,3 +899,18 @@ fn quitting_at_an_idle_gate_says_nothing_runs() {
         assert!(screen.contains("Nothing is running."), "{screen}");
     });
 }
+
+/// When the engine is gone, the checkpoint bar says so once, in place of a
+/// question that can no longer be answered.
+#[test]
+fn a_stopped_session_says_so_in_place_of_the_gate_question() {
+    let mut app = at_gate("plan", "");
+    app.on_engine_gone();
+    let screen = draw(&mut app, 120, 30);
+    assert_eq!(
+        screen.matches("The session stopped").count(),
+        1,
+        "said once: {screen}"
+    );
+    assert!(!screen.contains("Ready to assign"), "{screen}");
+}

@@ -125,7 +125,7 @@ where
 {
     type Done = Choice;
 
-    fn draw(&mut self, frame: &mut Frame) {
+    fn draw(&self, frame: &mut Frame) {
         match &self.stats {
             Some(stats) => frame.render_widget(stats, frame.area()),
             None => frame.render_widget(&self.request, frame.area()),
