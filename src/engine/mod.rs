@@ -426,27 +426,13 @@ impl Engine {
             ));
         }
         let state = &self.state.phases[index];
-        let failed = state.status == PhaseStatus::Failed;
+        if let Some(why) = state.refusal(decision.action, index == 0, pipeline.max_attempts) {
+            return Err(why);
+        }
         let filled = |t: &Option<String>| t.as_deref().is_some_and(|t| !t.trim().is_empty());
         match decision.action {
-            Action::Approve | Action::ApproveWithNotes | Action::Edit if failed => Err(format!(
-                "{} failed and has nothing to approve: retry, return or abort",
-                phase.role
-            )),
             Action::ApproveWithNotes if !filled(&decision.notes) => Err("notes are empty".into()),
             Action::Edit if decision.content.is_none() => Err("an edit needs the new text".into()),
-            // The same count the board offers `reject` by: a person's
-            // rejections and retries, not returns nor interruptions.
-            Action::Reject if state.rejections_left(pipeline.max_attempts) == 0 => Err(format!(
-                "{} has used all {} attempts (rejections and retries; returns and interruptions do not count): {}",
-                phase.role,
-                pipeline.max_attempts,
-                if failed {
-                    "return or abort"
-                } else {
-                    "approve, edit, return or abort"
-                }
-            )),
             Action::Return => match decision.to.as_deref().and_then(|to| pipeline.index_of(to)) {
                 Some(target) if target < index => Ok(()),
                 _ => Err("work can only return to an earlier phase".into()),

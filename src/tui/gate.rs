@@ -110,29 +110,14 @@ impl App {
             return "no checkpoint is open".into();
         };
         let phase = &self.state.phases[gate.phase];
-        match action {
-            Action::Reject => format!(
-                "the {} has used all its rejections: {}",
-                phase.role,
-                if phase.status == PhaseStatus::Failed {
-                    "return or abort"
-                } else {
-                    "approve, edit, return or abort"
-                }
-            ),
-            Action::Return => "there is no earlier phase to return to".into(),
-            Action::Approve | Action::ApproveWithNotes | Action::Edit | Action::Abort => {
-                if phase.status == PhaseStatus::Failed {
-                    format!(
-                        "the {} failed: retry with {}",
-                        phase.role,
-                        self.key_label(Act::Reject)
-                    )
-                } else {
-                    format!("the open checkpoint is the {}'s", phase.role)
-                }
-            }
-        }
+        let max = self
+            .state
+            .pipeline
+            .as_ref()
+            .map_or(u32::MAX, |p| p.max_attempts);
+        phase
+            .refusal(action, gate.phase == 0, max)
+            .unwrap_or_else(|| format!("the open checkpoint is the {}'s", phase.role))
     }
 
     /// Opens a text box for `purpose`, answering the gate opened at event

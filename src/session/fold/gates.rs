@@ -356,6 +356,19 @@ mod tests {
         assert_eq!(summarize.rejections(), 1);
         assert_eq!(summarize.rejections_left(3), 1);
         assert_eq!(summarize.rejections_left(2), 0);
+        // The engine and the board refuse in the same words.
+        let refused = summarize.refusal(Action::Reject, true, 2).expect("refused");
+        assert!(refused.contains("has used all 2 attempts"), "{refused}");
+        assert!(
+            refused.ends_with("approve, edit, return or abort"),
+            "{refused}"
+        );
+        assert_eq!(summarize.refusal(Action::Reject, true, 3), None);
+        assert_eq!(
+            summarize.refusal(Action::Return, true, 3).as_deref(),
+            Some("there is no earlier phase to return to")
+        );
+        assert_eq!(summarize.refusal(Action::Approve, true, 3), None);
         let outcomes: Vec<_> = summarize
             .attempts
             .iter()

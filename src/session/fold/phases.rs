@@ -178,6 +178,38 @@ impl PhaseState {
             .saturating_sub(self.rejections())
     }
 
+    /// Why a person cannot take `action` at this phase's gate, in the
+    /// words the engine refuses it with and the board says when the key is
+    /// pressed; `None` when it applies. `first` is whether this is the
+    /// pipeline's first phase (nothing earlier to return to).
+    pub fn refusal(&self, action: Action, first: bool, max_attempts: u32) -> Option<String> {
+        let failed = self.status == PhaseStatus::Failed;
+        match action {
+            Action::Approve | Action::ApproveWithNotes | Action::Edit if failed => Some(format!(
+                "the {} failed and has nothing to approve: retry, return or abort",
+                self.role
+            )),
+            // A person's rejections and retries count, not returns nor
+            // interruptions.
+            Action::Reject if self.rejections_left(max_attempts) == 0 => Some(format!(
+                "the {} has used all {max_attempts} attempts (rejections and retries; returns and interruptions do not count): {}",
+                self.role,
+                if failed {
+                    "return or abort"
+                } else {
+                    "approve, edit, return or abort"
+                }
+            )),
+            Action::Return if first => Some("there is no earlier phase to return to".into()),
+            Action::Approve
+            | Action::ApproveWithNotes
+            | Action::Edit
+            | Action::Reject
+            | Action::Return
+            | Action::Abort => None,
+        }
+    }
+
     /// How often work was sent back from this phase by itself.
     pub fn automatic_returns(&self) -> u32 {
         let count = self.returned.iter().filter(|r| r.automatic).count();
