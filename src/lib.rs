@@ -9,6 +9,7 @@
 //! `sessions` fold the same log.
 
 pub mod agent;
+pub mod changes;
 pub mod cli;
 pub mod clock;
 pub mod commands;

@@ -11,6 +11,7 @@
 //! and whether a command may run at all is the policy's call ([`policy`],
 //! which reads compound commands with a real shell parser, [`shell`]).
 
+pub mod changes;
 pub mod command;
 pub mod git;
 pub mod ruling;
