@@ -430,9 +430,9 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
     let prefix = crate::session::SessionState::from_events(&written);
     let (workspace, branch) = reopen_workspace(prefix.workspace.as_ref(), &id)?;
     if let (Some(workspace), Some(branch)) = (&workspace, &branch)
-        && let Some((_, commit)) = prefix.snapshots.iter().find(|(p, _)| p == at)
+        && let Some(snapshot) = prefix.snapshot_of(at)
     {
-        match git::restore(workspace.root(), branch, commit) {
+        match git::restore(workspace.root(), branch, &snapshot.commit) {
             Ok(()) => {
                 eprintln!("handoff: the workspace is on {branch}, as it was at the {at} gate");
             }

@@ -383,16 +383,30 @@ impl Engine {
         let reference = format!("refs/handoff/{}/{phase}", self.spec.id);
         let message = format!("handoff {} at the {phase} gate", self.spec.id);
         let target = reference.clone();
+        // What changed is counted from the snapshot before (the gate
+        // before this phase ran), or from where the session started.
+        let base = self.state.snapshots.last().map_or_else(
+            || self.state.workspace.as_ref().and_then(|w| w.head.clone()),
+            |s| Some(s.commit.clone()),
+        );
+        let from = base.clone();
         let made = tokio::task::spawn_blocking(move || {
-            crate::tools::git::snapshot(&root, &target, &message)
+            let commit = crate::tools::git::snapshot(&root, &target, &message)?;
+            // A change that cannot be read still leaves the snapshot.
+            let files = crate::tools::changes::change(&root, from.as_deref(), &commit)
+                .map(|c| c.stats())
+                .unwrap_or_default();
+            Ok::<_, String>((commit, files))
         })
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
         match made {
-            Ok(commit) => self.emit(EventKind::Snapshot {
+            Ok((commit, files)) => self.emit(EventKind::Snapshot {
                 phase,
                 reference,
                 commit,
+                base,
+                files,
             }),
             Err(e) => {
                 self.sink

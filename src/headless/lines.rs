@@ -153,9 +153,16 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             phase,
             reference,
             commit,
+            files,
+            ..
         } => {
             let short: String = commit.chars().take(10).collect();
-            format!("{phase:<10} snapshot {short} on {reference}")
+            let changed = if files.is_empty() {
+                "no change".to_owned()
+            } else {
+                crate::changes::summary(files)
+            };
+            format!("{phase:<10} snapshot {short} on {reference}: {changed}")
         }
         EventKind::Retry { phase, .. } => {
             let retrying = state.phases.iter().find(|p| &p.id == phase);

@@ -13,6 +13,7 @@
 
 mod read;
 
+use crate::changes::FileStat;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -181,11 +182,17 @@ pub enum EventKind {
         at: String,
         from_seq: u64,
     },
-    /// The workspace as it was at a gate, kept on a private git ref.
+    /// The workspace as it was at a gate, kept on a private git ref, and
+    /// what changed since the snapshot before it (`base`; the session's
+    /// starting commit for the first).
     Snapshot {
         phase: String,
         reference: String,
         commit: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<FileStat>,
     },
     /// The provider is trying the request again after a failure.
     Retry {

@@ -28,5 +28,5 @@ pub use event::{
 };
 pub use fold::{
     Attempt, AttemptOutcome, Decided, Gate, INTERRUPTED, Inherited, PhaseState, PhaseStatus,
-    SessionState, SessionStatus, Usage,
+    SessionState, SessionStatus, Snapshot, Usage,
 };

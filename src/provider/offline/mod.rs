@@ -15,6 +15,7 @@
 //! When the role is offered tools (the session has a workspace) it first
 //! makes a few harmless tool calls ([`workspace`]), then answers.
 
+mod code;
 mod compose;
 mod discovery;
 mod structured;

@@ -1,6 +1,9 @@
 //! What the offline provider does in a workspace: a small, harmless tool
 //! plan per role, so the whole flow — tool calls, the permission policy,
-//! results fed back, a commit on the session's branch — demos offline.
+//! results fed back, code to review at the gates, a commit on the
+//! session's branch — demos offline. The developer writes the Go files its
+//! plan task names (and notes), the test engineer a test file
+//! ([`super::code`]).
 //!
 //! The first turn of a phase asks for its tools; the second, holding the
 //! results, answers with the artifact and a note of what the tools said.
@@ -9,6 +12,7 @@ use std::fmt::Write;
 
 use serde_json::json;
 
+use super::code;
 use super::compose::Topic;
 use crate::provider::{Brief, Message, Role, ToolCall};
 
@@ -26,13 +30,22 @@ pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
             if let Some(maker) = task.critique_of {
                 vec![("read_file", json!({ "path": task_notes(maker) }))]
             } else {
-                let mut calls = vec![(
+                let attempt = brief.attempt.max(task.round);
+                let mut calls: Vec<(&str, serde_json::Value)> = task
+                    .files
+                    .iter()
+                    .map(|path| {
+                        let content = code::source(path, &topic, attempt);
+                        ("write_file", json!({ "path": path, "content": content }))
+                    })
+                    .collect();
+                calls.push((
                     "write_file",
                     json!({
                         "path": task_notes(task.order),
                         "content": format!("# Task {}: {}\n\nRound {}.\n", task.order, task.name, task.round),
                     }),
-                )];
+                ));
                 // The first task looks at what is there, through the policy.
                 if task.order == 1 {
                     calls.push((
@@ -45,6 +58,17 @@ pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
         }
         (None, artifact) => match artifact {
             "implementation" => vec![
+                (
+                    "write_file",
+                    json!({
+                        "path": format!("internal/{}/service.go", topic.package()),
+                        "content": code::source(
+                            &format!("internal/{}/service.go", topic.package()),
+                            &topic,
+                            brief.attempt,
+                        ),
+                    }),
+                ),
                 (
                     "write_file",
                     json!({
@@ -65,6 +89,17 @@ pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
                 ),
             ],
             "test-report" => vec![
+                (
+                    "write_file",
+                    json!({
+                        "path": format!("internal/{}/service_test.go", topic.package()),
+                        "content": code::source(
+                            &format!("internal/{}/service_test.go", topic.package()),
+                            &topic,
+                            brief.attempt,
+                        ),
+                    }),
+                ),
                 ("run_command", json!({ "command": "git status --short" })),
                 (
                     "report_status",
@@ -77,7 +112,7 @@ pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
                 Some(branch) => vec![(
                     "run_command",
                     json!({ "command": format!(
-                    "git checkout -B {branch} && git add {NOTES_DIR} && git commit -m \"feat({}): {}\"",
+                    "git checkout -B {branch} && git add -A && git commit -m \"feat({}): {}\"",
                     topic.package(),
                     topic.feature
                 ) }),

@@ -31,6 +31,7 @@ use serde::Serialize;
 
 pub use super::event::Checklist;
 use super::event::{Event, EventKind, SessionOutcome, WorkspaceInfo};
+use crate::changes::FileStat;
 use crate::formats::{self, Verdict};
 use crate::pipeline::Pipeline;
 pub use gates::{Decided, Gate, Returned};
@@ -68,6 +69,17 @@ impl SessionStatus {
     }
 }
 
+/// The workspace as a snapshot at a phase's gate kept it, and what changed
+/// since the snapshot before it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Snapshot {
+    pub phase: String,
+    pub commit: String,
+    /// The commit the change is counted from (none: from an empty tree).
+    pub base: Option<String>,
+    pub files: Vec<FileStat>,
+}
+
 /// A whole session, folded from its events.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SessionState {
@@ -91,8 +103,9 @@ pub struct SessionState {
     pub permission: Option<PermissionRequest>,
     /// Command patterns a person allowed for the rest of the session.
     pub session_allow: Vec<String>,
-    /// Workspace snapshots by phase id: the git commit kept at its gate.
-    pub snapshots: Vec<(String, String)>,
+    /// Workspace snapshots in the order taken (a phase that ran again
+    /// has one per gate).
+    pub snapshots: Vec<Snapshot>,
     /// The session this one was forked from, and at which phase.
     pub forked_from: Option<(String, String)>,
     /// When this session was forked: where its own history begins.
@@ -246,7 +259,18 @@ impl SessionState {
                 ..
             } => self.on_tool_result(phase, *attempt, call_id, *ok, summary),
             EventKind::Forked { from, at, .. } => self.on_forked(t, from, at),
-            EventKind::Snapshot { phase, commit, .. } => self.on_snapshot(phase, commit),
+            EventKind::Snapshot {
+                phase,
+                commit,
+                base,
+                files,
+                ..
+            } => self.on_snapshot(Snapshot {
+                phase: phase.clone(),
+                commit: commit.clone(),
+                base: base.clone(),
+                files: files.clone(),
+            }),
             EventKind::Retry {
                 phase,
                 attempt,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Inherited, PhaseState, SessionState, SessionStatus};
+use super::{Inherited, PhaseState, SessionState, SessionStatus, Snapshot};
 use crate::pipeline::Pipeline;
 use crate::session::event::{SessionOutcome, WorkspaceInfo};
 
@@ -53,11 +53,14 @@ impl SessionState {
         }
     }
 
-    /// `snapshot`: the workspace commit kept at `phase`'s gate, replacing
-    /// an earlier one of the same phase.
-    pub(super) fn on_snapshot(&mut self, phase: &str, commit: &str) {
-        self.snapshots.retain(|(p, _)| p != phase);
-        self.snapshots.push((phase.to_owned(), commit.to_owned()));
+    /// `snapshot`: the workspace commit kept at a phase's gate.
+    pub(super) fn on_snapshot(&mut self, snapshot: Snapshot) {
+        self.snapshots.push(snapshot);
+    }
+
+    /// The latest snapshot taken at `phase`'s gate.
+    pub fn snapshot_of(&self, phase: &str) -> Option<&Snapshot> {
+        self.snapshots.iter().rev().find(|s| s.phase == phase)
     }
 
     /// `session_finished`: how it ended; no gate stays open.
@@ -134,11 +137,13 @@ mod tests {
     }
 
     #[test]
-    fn a_later_snapshot_of_a_phase_replaces_the_earlier() {
+    fn the_latest_snapshot_of_a_phase_is_the_one_that_counts() {
         let snap = |phase: &str, commit: &str| EventKind::Snapshot {
             phase: phase.into(),
             reference: "refs/handoff/x".into(),
             commit: commit.into(),
+            base: None,
+            files: Vec::new(),
         };
         let state = fold([
             started("r", "offline"),
@@ -146,13 +151,11 @@ mod tests {
             snap("plan", "b1"),
             snap("summarize", "a2"),
         ]);
-        assert_eq!(
-            state.snapshots,
-            [
-                ("plan".to_owned(), "b1".to_owned()),
-                ("summarize".to_owned(), "a2".to_owned())
-            ]
-        );
+        assert_eq!(state.snapshots.len(), 3, "every one is kept");
+        let commit = |phase| state.snapshot_of(phase).map(|s| s.commit.as_str());
+        assert_eq!(commit("summarize"), Some("a2"));
+        assert_eq!(commit("plan"), Some("b1"));
+        assert_eq!(commit("implement"), None);
     }
 
     #[test]
