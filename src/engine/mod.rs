@@ -393,21 +393,28 @@ impl Engine {
         let made = tokio::task::spawn_blocking(move || {
             let commit = crate::tools::git::snapshot(&root, &target, &message)?;
             // A change that cannot be read still leaves the snapshot.
-            let files = crate::tools::changes::change(&root, from.as_deref(), &commit)
-                .map(|c| c.stats())
-                .unwrap_or_default();
+            let files =
+                crate::tools::changes::change(&root, from.as_deref(), &commit).map(|c| c.stats());
             Ok::<_, String>((commit, files))
         })
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
         match made {
-            Ok((commit, files)) => self.emit(EventKind::Snapshot {
-                phase,
-                reference,
-                commit,
-                base,
-                files,
-            }),
+            Ok((commit, files)) => {
+                let files = files.unwrap_or_else(|e| {
+                    self.sink.notice(format!(
+                        "could not read what the {phase} phase changed: {e}"
+                    ));
+                    Vec::new()
+                });
+                self.emit(EventKind::Snapshot {
+                    phase,
+                    reference,
+                    commit,
+                    base,
+                    files,
+                })
+            }
             Err(e) => {
                 self.sink
                     .notice(format!("could not snapshot the workspace: {e}"));

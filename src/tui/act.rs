@@ -55,6 +55,11 @@ context_acts! {
         NextGate,
         PrevGate,
         Matrix,
+        Changes,
+        NextFile,
+        PrevFile,
+        NextHunk,
+        PrevHunk,
     }
 }
 
@@ -100,6 +105,14 @@ impl App {
             }
             SessionAct::Open => shown.is_some_and(|p| !p.attempts.is_empty()),
             SessionAct::Matrix => !self.state.phases.is_empty(),
+            SessionAct::Changes => {
+                matches!(self.screen, Screen::Changes { .. })
+                    || shown.is_some_and(|p| self.state.snapshot_of(&p.id).is_some())
+            }
+            SessionAct::NextFile
+            | SessionAct::PrevFile
+            | SessionAct::NextHunk
+            | SessionAct::PrevHunk => matches!(self.screen, Screen::Changes { .. }),
             SessionAct::Diff => shown.is_some_and(|p| diff_base(p, None).is_some()),
             SessionAct::PrevAttempt | SessionAct::NextAttempt => {
                 shown.is_some_and(|p| p.attempts.len() > 1)
@@ -223,10 +236,73 @@ impl App {
             SessionAct::Slower => self.replay_act(ReplayAct::Slower),
             SessionAct::NextGate => self.replay_act(ReplayAct::NextGate),
             SessionAct::PrevGate => self.replay_act(ReplayAct::PrevGate),
+            SessionAct::Changes => self.toggle_changes(),
+            SessionAct::NextFile => self.jump_in_changes(Jump::File, true),
+            SessionAct::PrevFile => self.jump_in_changes(Jump::File, false),
+            SessionAct::NextHunk => self.jump_in_changes(Jump::Hunk, true),
+            SessionAct::PrevHunk => self.jump_in_changes(Jump::Hunk, false),
             SessionAct::PermitOnce => self.permission_act(Answer::Once),
             SessionAct::PermitAlways => self.permission_act(Answer::Always),
             SessionAct::Deny => self.permission_act(Answer::Deny),
         }
         Flow::Continue
+    }
+}
+
+/// What the Changes view jumps between.
+#[derive(Clone, Copy, Debug)]
+enum Jump {
+    File,
+    Hunk,
+}
+
+impl App {
+    /// `Tab`: from the board or an artifact to what the phase changed in
+    /// the workspace, and from there back to the artifact.
+    fn toggle_changes(&mut self) {
+        if let Screen::Changes { phase } = self.screen {
+            self.screen = Screen::Artifact {
+                phase,
+                attempt: None,
+            };
+            self.scroll = 0;
+            return;
+        }
+        let phase = self.shown_phase();
+        let Some(state) = self.state.phases.get(phase) else {
+            return;
+        };
+        let Some(snapshot) = self.state.snapshot_of(&state.id) else {
+            self.notice = Some(format!(
+                "no workspace change recorded for the {} yet (a snapshot is taken at each gate of a session with a git workspace)",
+                state.role
+            ));
+            return;
+        };
+        let root = self
+            .state
+            .workspace
+            .as_ref()
+            .map(|w| std::path::PathBuf::from(&w.path));
+        self.changes.open(snapshot, root);
+        self.screen = Screen::Changes { phase };
+        self.scroll = 0;
+    }
+
+    /// Moves the Changes view to the next (or previous) file or hunk.
+    fn jump_in_changes(&mut self, to: Jump, forward: bool) {
+        let rows = self.changes_rows();
+        let starts = match to {
+            Jump::File => &rows.files,
+            Jump::Hunk => &rows.hunks,
+        };
+        let target = if forward {
+            starts.iter().copied().find(|&s| s > self.scroll)
+        } else {
+            starts.iter().copied().rev().find(|&s| s < self.scroll)
+        };
+        if let Some(row) = target {
+            self.scroll = row.min(self.max_scroll());
+        }
     }
 }

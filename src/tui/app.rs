@@ -17,6 +17,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use tokio::sync::mpsc;
 
 use super::act::SessionAct;
+use super::changes::{ChangeRequest, Changes};
 use super::compose::Purpose;
 use super::keymap::{Act, Context, ContextActs as _, Keymap};
 use super::overlay::{self, Overlay};
@@ -60,6 +61,10 @@ pub enum Screen {
         base: DiffBase,
         from_board: bool,
     },
+    /// What one phase changed in the workspace.
+    Changes {
+        phase: usize,
+    },
 }
 
 impl Screen {
@@ -71,6 +76,7 @@ impl Screen {
             Self::Artifact { .. } if searching => &[Context::Search, Context::Artifact],
             Self::Artifact { .. } => &[Context::Artifact],
             Self::Diff { .. } => &[Context::Diff],
+            Self::Changes { .. } => &[Context::Changes],
         }
     }
 }
@@ -114,6 +120,8 @@ pub struct App {
     pub(super) prices: crate::cost::Prices,
     /// Artifact layouts kept between frames.
     pub(super) rows: RowCache,
+    /// The Changes view's change and its layout.
+    pub(super) changes: Changes,
     /// An edit, or the gate of an approval, already warned about as an
     /// unreadable plan or verdict: doing it again goes ahead.
     pub(super) warned: Option<Warned>,
@@ -152,6 +160,7 @@ impl App {
             keymap: Keymap::default(),
             prices: crate::cost::Prices::new(),
             rows: RowCache::default(),
+            changes: Changes::default(),
             warned: None,
         }
     }
@@ -345,9 +354,9 @@ impl App {
         let gate = self.state.gate.as_ref()?.phase;
         match self.screen {
             Screen::Board => Some(gate),
-            Screen::Artifact { phase, .. } | Screen::Diff { phase, .. } => {
-                (phase == gate).then_some(gate)
-            }
+            Screen::Artifact { phase, .. }
+            | Screen::Diff { phase, .. }
+            | Screen::Changes { phase } => (phase == gate).then_some(gate),
         }
     }
 
@@ -355,8 +364,38 @@ impl App {
     pub fn shown_phase(&self) -> usize {
         match self.screen {
             Screen::Board => self.focus,
-            Screen::Artifact { phase, .. } | Screen::Diff { phase, .. } => phase,
+            Screen::Artifact { phase, .. }
+            | Screen::Diff { phase, .. }
+            | Screen::Changes { phase } => phase,
         }
+    }
+
+    /// The workspace change the Changes view wants read, once: the UI
+    /// loop reads it off the UI task and hands it to
+    /// [`App::change_loaded`].
+    pub fn change_request(&mut self) -> Option<ChangeRequest> {
+        self.changes.request()
+    }
+
+    /// The Changes view's rows: as last drawn, else laid out now (their
+    /// count and where files and hunks start do not depend on the width).
+    pub(super) fn changes_rows(&self) -> std::sync::Arc<super::changes::Rows> {
+        self.changes.laid_out().unwrap_or_else(|| {
+            let width = super::view::Geometry::of(self, self.size).text_width;
+            self.changes.rows(width, &self.theme)
+        })
+    }
+
+    /// Reading a change broke down (the task panicked): the open view
+    /// says so.
+    pub fn change_failed(&mut self, why: &str) {
+        self.changes.failed(why);
+    }
+
+    /// What reading the change at `commit` gave.
+    pub fn change_loaded(&mut self, commit: &str, result: Result<crate::changes::Change, String>) {
+        self.changes.loaded(commit, result);
+        self.scroll = self.scroll.min(self.max_scroll());
     }
 
     /// Handles one key press: the open overlay consumes it, else the
@@ -504,6 +543,8 @@ impl App {
             Screen::Diff { phase, base, .. } => {
                 super::artifact::diff_rows(self, phase, base, geometry.text_width).len()
             }
+            // One row per diff line at any width (long lines are cut).
+            Screen::Changes { .. } => self.changes_rows().lines.len(),
             Screen::Board => {
                 let Some(phase) = self.state.phases.get(self.focus) else {
                     return 0;

@@ -257,7 +257,7 @@ impl App {
                 base, from_board, ..
             } => (Some(base), from_board),
             Screen::Board => (None, true),
-            Screen::Artifact { .. } => (None, false),
+            Screen::Artifact { .. } | Screen::Changes { .. } => (None, false),
         };
         match diff_base(state, current) {
             Some(base) => {

@@ -295,6 +295,19 @@ pub(super) fn column_header(
     if let Some(left) = rejections_line(app, phase) {
         lines.insert(2, Line::styled(clip(&left, width), app.theme.dim));
     }
+    // What the phase changed in the workspace, from its latest snapshot.
+    if let Some(snapshot) = app.state.snapshot_of(&phase.id)
+        && !snapshot.files.is_empty()
+    {
+        let at = lines.len() - 1;
+        lines.insert(
+            at,
+            Line::styled(
+                clip(&crate::changes::summary(&snapshot.files), width),
+                app.theme.badge,
+            ),
+        );
+    }
     if let Some(a) = attempt.filter(|a| !a.specialists.is_empty()) {
         let names: Vec<&str> = a
             .specialists

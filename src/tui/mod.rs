@@ -22,6 +22,7 @@ pub mod act;
 pub mod app;
 pub mod artifact;
 pub mod board;
+pub mod changes;
 pub mod chrome;
 pub mod compose;
 pub mod diff;
@@ -50,6 +51,7 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Size;
 use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, Interval};
 
 pub use app::App;
@@ -148,6 +150,9 @@ struct SessionView<'a> {
     bell: bool,
     /// A gate opened since the bell was last asked about.
     ring: bool,
+    /// The workspace change being read for the Changes view, off the UI
+    /// task: its commit and what git gave.
+    reading: Option<JoinHandle<(String, Result<crate::changes::Change, String>)>>,
 }
 
 impl<'a> SessionView<'a> {
@@ -162,6 +167,7 @@ impl<'a> SessionView<'a> {
             spin,
             bell,
             ring: false,
+            reading: None,
         }
     }
 
@@ -228,7 +234,31 @@ impl View for SessionView<'_> {
             Source::Live(_) => None,
         };
         let animating = self.app.animating();
+        if self.reading.is_none()
+            && let Some(request) = self.app.change_request()
+        {
+            self.reading = Some(tokio::task::spawn_blocking(move || {
+                let change = crate::tools::changes::change(
+                    &request.root,
+                    request.base.as_deref(),
+                    &request.commit,
+                );
+                (request.commit, change)
+            }));
+        }
         tokio::select! {
+            read = async {
+                match &mut self.reading {
+                    Some(handle) => handle.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                self.reading = None;
+                match read {
+                    Ok((commit, change)) => self.app.change_loaded(&commit, change),
+                    Err(e) => self.app.change_failed(&e.to_string()),
+                }
+            }
             received = recv_batch(&mut self.updates, &mut self.batch) => {
                 self.on_updates(received);
             }

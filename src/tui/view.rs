@@ -16,6 +16,7 @@ use ratatui::widgets::Widget;
 use super::app::{App, Screen, Source};
 use super::artifact::{ArtifactView, DiffView};
 use super::board::{BoardView, COLUMN_HEADER, is_narrow};
+use super::changes::ChangesView;
 use super::chrome::{checkpoint, hints, status_bar, timeline};
 use super::overlay::{self, Areas};
 use super::text::safe;
@@ -42,7 +43,7 @@ impl Geometry {
                     text_height: main_height.saturating_sub(2 + COLUMN_HEADER).max(1),
                 }
             }
-            Screen::Artifact { .. } | Screen::Diff { .. } => Self {
+            Screen::Artifact { .. } | Screen::Diff { .. } | Screen::Changes { .. } => Self {
                 text_width: usize::from(width).saturating_sub(2).max(1),
                 text_height: main_height.saturating_sub(2).max(1),
             },
@@ -85,6 +86,7 @@ impl Widget for &App {
                 base,
             }
             .render(main, buf),
+            Screen::Changes { phase } => ChangesView { app: self, phase }.render(main, buf),
         }
         checkpoint(self, bar, buf);
         hints(self, footer, buf);

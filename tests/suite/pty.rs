@@ -525,3 +525,71 @@ fn a_paste_on_the_board_runs_nothing_and_a_paste_in_a_box_goes_in_whole() {
         "the feedback recorded is the text pasted"
     );
 }
+
+/// At the developer's gate the person reads the code itself: `Tab` opens
+/// what the phase changed in the real git workspace, `]` walks the files,
+/// `Tab` goes back to the report. After a rejection, the next gate's
+/// change is the new round's only: the few lines the second attempt
+/// rewrote.
+#[test]
+fn the_developers_change_is_reviewed_at_its_gate_in_a_real_workspace() {
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let args = ["run", "--workspace", repo.to_str().expect("path"), REQUEST];
+    let mut screen = spawn(&sandbox, 160, 45, &args, "instant");
+    for question in &QUESTIONS[..2] {
+        screen.wait_for(question);
+        screen.press("a");
+    }
+    screen.wait_for(QUESTIONS[2]);
+    screen.wait_for("in 10 files");
+    screen.press("\t");
+    screen.wait_for("Changes · implement · Senior Backend Developer");
+    screen.wait_for("internal/orders/service.go");
+    screen.press("]");
+    screen.wait_until("the second file at the top", |s| {
+        s.lines()
+            .nth(3)
+            .is_some_and(|l| l.contains("▌A handoff-notes/rate-limiting-orders/task-3.md"))
+    });
+    // Six files on: the service, its code on screen.
+    screen.press("]]]]]]");
+    screen.wait_for("▌A internal/orders/service.go");
+    screen.wait_for("const DefaultLimit = 100");
+    screen.press("\t");
+    screen.wait_for("implementation · Senior Backend Developer · attempt 1");
+    // Reject: the second attempt rewrites a few lines; its gate shows those.
+    screen.press("r");
+    screen.press("Lower the default limit");
+    screen.press("\u{13}");
+    screen.wait_for("attempt 2");
+    screen.wait_for(QUESTIONS[2]);
+    screen.press("\t");
+    screen.wait_for("Changes · implement");
+    screen.wait_for("const DefaultLimit = 60");
+    let shown = screen.contents();
+    assert!(
+        !shown.contains("internal/orders/handler.go"),
+        "an unchanged file is not in the second round's change:\n{shown}"
+    );
+    screen.press("q");
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3);
+    let events = sandbox.events();
+    let snapshots = of_kind(&events, "snapshot");
+    let implement: Vec<_> = snapshots
+        .iter()
+        .filter(|s| s["phase"] == "implement")
+        .collect();
+    assert_eq!(implement.len(), 2, "a snapshot at each of the two gates");
+    assert_eq!(implement[1]["base"], implement[0]["commit"]);
+    assert!(
+        implement[0]["files"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["path"] == "internal/orders/service.go")),
+        "{}",
+        implement[0]
+    );
+}

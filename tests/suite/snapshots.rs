@@ -320,6 +320,7 @@ fn press(app: &mut App, keys: &str) {
             '\r' => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
             '\u{1b}' => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
             '\u{13}' => KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL),
+            '\t' => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
             c => KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
         };
         app.on_key(&key);
@@ -913,4 +914,131 @@ fn a_stopped_session_says_so_in_place_of_the_gate_question() {
         "said once: {screen}"
     );
     assert!(!screen.contains("Ready to assign"), "{screen}");
+}
+
+/// The developer's change as the Changes view reads it: a service edited
+/// (a limit and a check), a test added, a binary file and a rename.
+fn developer_change() -> handoff::changes::Change {
+    use handoff::changes::{Body, Change, FileChange, FileStat, FileStatus, diff_text};
+    let service_before = "package orders\n\nimport \"sync\"\n\n// DefaultLimit is the number of requests a key may make per window.\nconst DefaultLimit = 100\n\n// Service decides whether a request may go on.\ntype Service struct {\n\tmu     sync.Mutex\n\tcounts map[string]int\n}\n\n// Allow counts one request for key.\nfunc (s *Service) Allow(key string) bool {\n\ts.mu.Lock()\n\tdefer s.mu.Unlock()\n\ts.counts[key]++\n\treturn s.counts[key] <= DefaultLimit\n}\n";
+    let service_after = service_before
+        .replace("DefaultLimit = 100", "DefaultLimit = 60")
+        .replace(
+            "\ts.counts[key]++\n",
+            "\tif key == \"\" {\n\t\treturn false\n\t}\n\ts.counts[key]++\n",
+        );
+    let test = "package orders\n\nimport \"testing\"\n\nfunc TestAllowStopsAtTheLimit(t *testing.T) {\n\ts := &Service{counts: map[string]int{}}\n\tfor i := 0; i < DefaultLimit; i++ {\n\t\tif !s.Allow(\"k\") {\n\t\t\tt.Fatalf(\"request %d refused\", i+1)\n\t\t}\n\t}\n}\n";
+    let file_change = |path: &str, status, old: &str, new: &str| {
+        let (hunks, added, removed) = diff_text(old, new);
+        FileChange {
+            stat: FileStat {
+                path: path.into(),
+                from: None,
+                status,
+                added,
+                removed,
+                binary: false,
+            },
+            mode: None,
+            body: Body::Text(hunks),
+        }
+    };
+    let mut renamed = file_change("docs/limits.md", FileStatus::Renamed, "", "");
+    renamed.stat.from = Some("docs/rate-limits.md".into());
+    let mut logo = file_change("assets/logo.png", FileStatus::Added, "", "");
+    logo.body = Body::Binary;
+    logo.stat.binary = true;
+    Change {
+        files: vec![
+            file_change(
+                "internal/orders/service.go",
+                FileStatus::Modified,
+                service_before,
+                &service_after,
+            ),
+            file_change(
+                "internal/orders/service_test.go",
+                FileStatus::Added,
+                "",
+                test,
+            ),
+            logo,
+            renamed,
+        ],
+    }
+}
+
+/// The developer's gate with its snapshot recorded and the Changes view
+/// open (`Tab`) on `cols` x `rows`, the change read.
+fn changes_at(cols: u16, rows: u16, keys: &str) -> App {
+    let change = developer_change();
+    let mut app = at_gate_sized("implement", "", cols, rows);
+    let seq = app.state().next_seq;
+    app.on_update(handoff::protocol::Update::Event(Event {
+        seq,
+        t: app.now(),
+        kind: EventKind::Snapshot {
+            phase: "implement".into(),
+            reference: "refs/handoff/s/implement".into(),
+            commit: "c0ffee".into(),
+            base: Some("ba5e".into()),
+            files: change.stats(),
+        },
+    }));
+    press(&mut app, "\t");
+    assert!(matches!(app.screen(), Screen::Changes { phase: 2 }));
+    app.change_loaded("c0ffee", Ok(change));
+    press(&mut app, keys);
+    app
+}
+
+#[test]
+fn the_changes_view_at_the_developers_gate() {
+    for (cols, rows) in [(80, 24), (200, 50)] {
+        let mut app = changes_at(cols, rows, "");
+        let screen = draw(&mut app, cols, rows);
+        assert!(
+            screen.contains("+10 −2 in 4 files") || screen.contains("in 4 files"),
+            "{screen}"
+        );
+        assert!(screen.contains("const DefaultLimit = 60"), "{screen}");
+        insta::assert_snapshot!(format!("changes_view_{cols}x{rows}"), screen);
+    }
+    // `]` goes to the next file; at 80 columns there is no list beside.
+    let mut app = changes_at(80, 24, "]");
+    let screen = draw(&mut app, 80, 24);
+    assert!(
+        screen.contains("▌A internal/orders/service_test.go"),
+        "{screen}"
+    );
+}
+
+/// Without the repository (a replay elsewhere), the view still lists the
+/// files and counts the log recorded, and says why there is no diff.
+#[test]
+fn the_changes_view_without_the_repository_lists_the_logged_files() {
+    let mut app = at_gate_sized("implement", "", 120, 30);
+    let seq = app.state().next_seq;
+    app.on_update(handoff::protocol::Update::Event(Event {
+        seq,
+        t: app.now(),
+        kind: EventKind::Snapshot {
+            phase: "implement".into(),
+            reference: "refs/handoff/s/implement".into(),
+            commit: "c0ffee".into(),
+            base: None,
+            files: developer_change().stats(),
+        },
+    }));
+    press(&mut app, "\t");
+    let screen = draw(&mut app, 120, 30);
+    assert!(screen.contains("the diff cannot be read here"), "{screen}");
+    assert!(
+        screen.contains("internal/orders/service_test.go"),
+        "{screen}"
+    );
+    // The board card counts what changed.
+    press(&mut app, "\u{1b}");
+    let board = draw(&mut app, 160, 30);
+    assert!(board.contains("in 4 files"), "{board}");
 }

@@ -61,6 +61,8 @@ pub enum Context {
     Recent,
     /// The stats view.
     Stats,
+    /// What a phase changed in the workspace.
+    Changes,
 }
 
 impl Context {
@@ -125,6 +127,12 @@ pub enum Act {
     Refresh,
     /// A new line in the request.
     Newline,
+    /// Between an artifact and what its phase changed in the workspace.
+    Changes,
+    NextFile,
+    PrevFile,
+    NextHunk,
+    PrevHunk,
 }
 
 impl Act {

@@ -1,0 +1,483 @@
+//! The Changes view: what a phase changed in the workspace, beside its
+//! artifact (`Tab` switches), so a person judges the code and not only a
+//! report about it.
+//!
+//! The phase's latest snapshot names two commits (its base and itself).
+//! Opening the view asks for that change ([`Changes::request`]); the UI
+//! loop reads it out of git off the UI task
+//! ([`crate::tools::changes::change`]) and hands it back
+//! ([`Changes::loaded`]). Until then, and when the repository is not there
+//! (a replay elsewhere), the view shows the file list and counts the log
+//! recorded. The diff is laid out once per width into rows (a header per
+//! file, a header per hunk, numbered lines with changed words marked) and
+//! a frame copies the rows it shows; a file list runs beside it on wide
+//! screens. Every text passes the sanitizer.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Widget};
+
+use super::Theme;
+use super::app::App;
+use super::text::{clip, safe};
+use crate::changes::{Body, Change, DiffLine, FileChange, FileStat, LineKind, summary};
+use crate::session::Snapshot;
+
+/// The file list runs beside the diff from this width on.
+const LIST_FROM_WIDTH: u16 = 100;
+
+/// What a view needs read out of git: the change from `base` to `commit`
+/// in the repository at `root`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeRequest {
+    pub root: PathBuf,
+    pub base: Option<String>,
+    pub commit: String,
+}
+
+/// Where reading the open change stands.
+#[derive(Clone, Debug)]
+pub enum Load {
+    /// Asked for; the loop has not picked it up yet.
+    Wanted(ChangeRequest),
+    Reading,
+    Ready(Arc<Change>),
+    /// Git could not give it (no repository here, an unknown commit).
+    Failed(String),
+}
+
+/// The diff laid out at one width.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub lines: Vec<Line<'static>>,
+    /// The row each file starts at.
+    pub files: Vec<usize>,
+    /// The row each hunk starts at.
+    pub hunks: Vec<usize>,
+}
+
+/// The Changes view's own state: which snapshot is open, the change read
+/// for it, and its layout.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// The commit the view is of, and how far reading it got.
+    open: Option<(String, Load)>,
+    layout: RefCell<Option<(usize, Arc<Rows>)>>,
+}
+
+impl Changes {
+    /// Opens the change a snapshot recorded, in the repository at `root`
+    /// (none: no workspace, so only the log's list).
+    pub fn open(&mut self, snapshot: &Snapshot, root: Option<PathBuf>) {
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|(c, _)| *c == snapshot.commit)
+        {
+            return;
+        }
+        let load = match root {
+            Some(root) => Load::Wanted(ChangeRequest {
+                root,
+                base: snapshot.base.clone(),
+                commit: snapshot.commit.clone(),
+            }),
+            None => Load::Failed("the session has no workspace".into()),
+        };
+        self.open = Some((snapshot.commit.clone(), load));
+        self.layout.replace(None);
+    }
+
+    /// The read the loop should start, once.
+    pub fn request(&mut self) -> Option<ChangeRequest> {
+        let (_, load) = self.open.as_mut()?;
+        let Load::Wanted(request) = load else {
+            return None;
+        };
+        let request = request.clone();
+        *load = Load::Reading;
+        Some(request)
+    }
+
+    /// Takes what reading `commit` gave; a read for a view since closed
+    /// or moved on is dropped.
+    pub fn loaded(&mut self, commit: &str, result: Result<Change, String>) {
+        if let Some((open, load)) = &mut self.open
+            && open == commit
+        {
+            *load = match result {
+                Ok(change) => Load::Ready(Arc::new(change)),
+                Err(e) => Load::Failed(e),
+            };
+            self.layout.replace(None);
+        }
+    }
+
+    /// Reading broke down: the open view, if still reading, says why.
+    pub fn failed(&mut self, why: &str) {
+        if let Some((_, load @ Load::Reading)) = &mut self.open {
+            *load = Load::Failed(why.to_owned());
+        }
+    }
+
+    /// The change read for the open snapshot, if it is ready.
+    pub fn ready(&self) -> Option<&Arc<Change>> {
+        match &self.open {
+            Some((_, Load::Ready(change))) => Some(change),
+            _ => None,
+        }
+    }
+
+    /// Why the diff is not shown, while it is not.
+    fn waiting(&self) -> Option<String> {
+        match &self.open {
+            Some((_, Load::Wanted(_) | Load::Reading)) => Some("reading the change…".into()),
+            Some((_, Load::Failed(why))) => Some(format!(
+                "the diff cannot be read here ({}): the files below are as the log recorded them",
+                safe(why)
+            )),
+            Some((_, Load::Ready(_))) | None => None,
+        }
+    }
+
+    /// The layout drawn last, at whatever width: how many rows there are
+    /// and where files and hunks start do not depend on the width.
+    pub fn laid_out(&self) -> Option<Arc<Rows>> {
+        self.layout
+            .borrow()
+            .as_ref()
+            .map(|(_, rows)| Arc::clone(rows))
+    }
+
+    /// The diff laid out at `width` (kept until the width or the change
+    /// moves on).
+    pub fn rows(&self, width: usize, theme: &Theme) -> Arc<Rows> {
+        if let Some((w, rows)) = self.layout.borrow().as_ref()
+            && *w == width
+        {
+            return Arc::clone(rows);
+        }
+        let rows = Arc::new(
+            self.ready()
+                .map(|change| lay_out(change, width, theme))
+                .unwrap_or_default(),
+        );
+        self.layout.replace(Some((width, Arc::clone(&rows))));
+        rows
+    }
+}
+
+/// Lays out every file of `change` at `width`.
+pub fn lay_out(change: &Change, width: usize, theme: &Theme) -> Rows {
+    let mut rows = Rows::default();
+    for (i, file) in change.files.iter().enumerate() {
+        if i > 0 {
+            rows.lines.push(Line::default());
+        }
+        rows.files.push(rows.lines.len());
+        file_rows(file, width, theme, &mut rows);
+    }
+    rows
+}
+
+/// `M internal/orders/service.go +3 −1`, or `R old → new`.
+fn file_title(stat: &FileStat) -> String {
+    let path = match &stat.from {
+        Some(from) => format!("{} → {}", safe(from), safe(&stat.path)),
+        None => safe(&stat.path),
+    };
+    format!("{} {path}  {}", stat.status.letter(), counts(stat))
+}
+
+/// `+3 −1`, or `binary`.
+fn counts(stat: &FileStat) -> String {
+    if stat.binary {
+        "binary".to_owned()
+    } else {
+        format!("+{} −{}", stat.added, stat.removed)
+    }
+}
+
+fn file_rows(file: &FileChange, width: usize, theme: &Theme, rows: &mut Rows) {
+    rows.lines.push(Line::styled(
+        clip(&format!("▌{}", file_title(&file.stat)), width),
+        theme.title,
+    ));
+    if let Some((from, to)) = &file.mode {
+        rows.lines
+            .push(Line::styled(format!("  mode {from} → {to}"), theme.dim));
+    }
+    let note = match &file.body {
+        Body::Text(hunks) => {
+            for hunk in hunks {
+                rows.hunks.push(rows.lines.len());
+                rows.lines.push(Line::styled(hunk.header(), theme.dim));
+                for line in &hunk.lines {
+                    rows.lines.push(diff_line(line, width, theme));
+                }
+            }
+            (hunks.is_empty() && file.mode.is_none())
+                .then(|| "  (renamed, nothing inside changed)".to_owned())
+        }
+        Body::Binary => Some("  binary file: not shown".to_owned()),
+        Body::NotUtf8 => Some("  not UTF-8 text: not shown".to_owned()),
+        Body::TooLarge { bytes } => Some(format!(
+            "  {bytes} bytes: too large to show here (handoff show --diff prints it)"
+        )),
+    };
+    if let Some(note) = note {
+        rows.lines.push(Line::styled(note, theme.dim));
+    }
+}
+
+/// `  12   13 + text`, with the words that changed marked.
+fn diff_line(line: &DiffLine, width: usize, theme: &Theme) -> Line<'static> {
+    let number = |n: Option<usize>| n.map_or_else(|| "    ".to_owned(), |n| format!("{n:>4}"));
+    let (sign, style) = match line.kind {
+        LineKind::Context => (' ', Style::new()),
+        LineKind::Added => ('+', theme.diff_added),
+        LineKind::Removed => ('-', theme.diff_removed),
+    };
+    let gutter = format!("{} {} {sign} ", number(line.old), number(line.new));
+    let room = width.saturating_sub(gutter.chars().count());
+    let mut spans = vec![Span::styled(gutter, theme.dim)];
+    let marked = style.add_modifier(Modifier::REVERSED);
+    let mut at = 0;
+    let mut pieces = Vec::new();
+    for &(start, end) in &line.emphasis {
+        if let (Some(before), Some(inside)) = (line.text.get(at..start), line.text.get(start..end))
+        {
+            pieces.push((before, style));
+            pieces.push((inside, marked));
+            at = end;
+        }
+    }
+    pieces.push((line.text.get(at..).unwrap_or_default(), style));
+    let mut left = room;
+    for (text, style) in pieces {
+        if left == 0 {
+            break;
+        }
+        let text = clip(&safe(text), left);
+        left = left.saturating_sub(text.chars().count());
+        spans.push(Span::styled(text, style));
+    }
+    Line::from(spans)
+}
+
+/// Draws the Changes view of one phase.
+#[derive(Clone, Copy, Debug)]
+pub struct ChangesView<'a> {
+    pub app: &'a App,
+    pub phase: usize,
+}
+
+impl Widget for ChangesView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let Some(phase) = app.state.phases.get(self.phase) else {
+            return;
+        };
+        let snapshot = app.state.snapshot_of(&phase.id);
+        let files: Vec<FileStat> = match app.changes.ready() {
+            Some(change) => change.stats(),
+            None => snapshot.map(|s| s.files.clone()).unwrap_or_default(),
+        };
+        let title = format!(
+            " Changes · {} · {} · {} ",
+            phase.id,
+            phase.role,
+            summary(&files)
+        );
+        let block = Block::bordered()
+            .border_style(app.theme.border_focus)
+            .title(Span::styled(safe(&title), app.theme.title));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let (list, diff) = if inner.width >= LIST_FROM_WIDTH && !files.is_empty() {
+            let list_width = (inner.width / 3).min(48);
+            let [list, rule, diff] = Layout::horizontal([
+                Constraint::Length(list_width),
+                Constraint::Length(2),
+                Constraint::Fill(1),
+            ])
+            .areas(inner);
+            for y in rule.top()..rule.bottom() {
+                buf[(rule.x, y)].set_symbol("│").set_style(app.theme.border);
+            }
+            (Some(list), diff)
+        } else {
+            (None, inner)
+        };
+        let rows = app.changes.rows(usize::from(diff.width), &app.theme);
+        let current = rows.files.iter().rposition(|&start| start <= app.scroll);
+        if let Some(list) = list {
+            file_list(app, &files, current, list, buf);
+        }
+        if let Some(waiting) = app.changes.waiting() {
+            let mut lines = vec![Line::styled(waiting, app.theme.dim), Line::default()];
+            lines.extend(
+                files
+                    .iter()
+                    .map(|f| Line::raw(clip(&file_title(f), usize::from(diff.width)))),
+            );
+            if files.is_empty() {
+                lines.push(Line::raw("no files changed in this phase"));
+            }
+            Paragraph::new(lines).render(diff, buf);
+            return;
+        }
+        if rows.lines.is_empty() {
+            Line::styled("no files changed in this phase", app.theme.dim).render(diff, buf);
+            return;
+        }
+        let shown: Vec<Line<'static>> = rows
+            .lines
+            .iter()
+            .skip(app.scroll)
+            .take(usize::from(diff.height))
+            .cloned()
+            .collect();
+        Paragraph::new(shown).render(diff, buf);
+    }
+}
+
+/// The files, the one at the top of the diff marked; the list scrolls to
+/// keep it in sight.
+fn file_list(app: &App, files: &[FileStat], current: Option<usize>, area: Rect, buf: &mut Buffer) {
+    let height = usize::from(area.height);
+    let width = usize::from(area.width);
+    let first = current
+        .unwrap_or(0)
+        .saturating_sub(height.saturating_sub(1));
+    let lines: Vec<Line<'static>> = files
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, f)| {
+            let counts = format!(" {}", counts(f));
+            let room = width.saturating_sub(counts.chars().count() + 2);
+            let path = safe(&f.path);
+            // The end of a long path says more than its start.
+            let shown = if path.chars().count() > room {
+                let tail: String = path
+                    .chars()
+                    .rev()
+                    .take(room.saturating_sub(1))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                format!("…{tail}")
+            } else {
+                path
+            };
+            let style = if Some(i) == current {
+                app.theme.gate
+            } else {
+                Style::new()
+            };
+            Line::from(vec![
+                Span::styled(format!("{} ", f.status.letter()), style),
+                Span::styled(format!("{shown:<room$}"), style),
+                Span::styled(counts, app.theme.dim),
+            ])
+        })
+        .collect();
+    Paragraph::new(lines).render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::changes::{FileStatus, diff_text};
+
+    fn file(path: &str, old: &str, new: &str) -> FileChange {
+        let (hunks, added, removed) = diff_text(old, new);
+        FileChange {
+            stat: FileStat {
+                path: path.into(),
+                from: None,
+                status: FileStatus::Modified,
+                added,
+                removed,
+                binary: false,
+            },
+            mode: None,
+            body: Body::Text(hunks),
+        }
+    }
+
+    fn text(line: &Line<'_>) -> String {
+        line.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    #[test]
+    fn rows_have_a_header_per_file_and_hunk_and_mark_changed_words() {
+        let far: String = (1..=20)
+            .map(|i| format!("line {i}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+        let change = Change {
+            files: vec![
+                file("a.go", "x := 1\n", "x := 2\n"),
+                file(
+                    "b.txt",
+                    &far,
+                    &far.replace("line 2\n", "LINE 2\n")
+                        .replace("line 19\n", "LINE 19\n"),
+                ),
+                FileChange {
+                    body: Body::Binary,
+                    ..file("logo.png", "", "")
+                },
+            ],
+        };
+        let theme = Theme::mono();
+        let rows = lay_out(&change, 60, &theme);
+        assert_eq!(rows.files.len(), 3);
+        assert_eq!(rows.hunks.len(), 3, "one in a.go, two far apart in b.txt");
+        assert!(text(&rows.lines[rows.files[1]]).starts_with("▌M b.txt  +2 −2"));
+        let removed = &rows.lines[rows.files[0] + 2];
+        assert_eq!(text(removed), "   1      - x := 1");
+        let marked: Vec<String> = removed
+            .spans
+            .iter()
+            .filter(|s| s.style.add_modifier.contains(Modifier::REVERSED))
+            .map(|s| s.content.to_string())
+            .collect();
+        assert_eq!(marked, ["1"], "only the changed word is marked");
+        assert_eq!(
+            text(&rows.lines[rows.files[2] + 1]),
+            "  binary file: not shown"
+        );
+    }
+
+    #[test]
+    fn text_from_the_workspace_is_sanitized_and_cut_to_the_width() {
+        let change = Change {
+            files: vec![file(
+                "evil.sh",
+                "",
+                "echo \u{1b}]52;c;aGk=\u{7}hi\u{202e} and a long tail\n",
+            )],
+        };
+        let rows = lay_out(&change, 30, &Theme::mono());
+        for line in &rows.lines {
+            let shown = text(line);
+            assert!(
+                !shown.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{shown:?}"
+            );
+            assert!(shown.chars().count() <= 30, "{shown:?}");
+        }
+    }
+}
