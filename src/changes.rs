@@ -96,6 +96,8 @@ pub struct DiffLine {
     pub text: String,
     /// Byte ranges of `text` that changed within a changed line.
     pub emphasis: Vec<(usize, usize)>,
+    /// The file's last line, with no line break after it.
+    pub unterminated: bool,
 }
 
 /// A run of changed lines with context around it.
@@ -135,10 +137,17 @@ pub enum Body {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileChange {
     pub stat: FileStat,
-    /// The old and new modes when they differ (`100644` → `100755`).
-    pub mode: Option<(String, String)>,
+    /// The file's old and new modes (`100644`, `100755`; `000000` for no
+    /// file).
+    pub modes: (String, String),
     pub body: Body,
 }
+
+/// The mode of a regular file: what a change made by hand has.
+pub const REGULAR: &str = "100644";
+
+/// The mode git writes for "no file".
+const NO_FILE: &str = "000000";
 
 /// What changed between two states of the workspace.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -164,16 +173,26 @@ impl Change {
 }
 
 impl FileChange {
+    /// The old and new modes when a file that stayed changed its mode.
+    pub fn mode_change(&self) -> Option<(&str, &str)> {
+        let (old, new) = (&self.modes.0, &self.modes.1);
+        (old != new && old != NO_FILE && new != NO_FILE).then_some((old.as_str(), new.as_str()))
+    }
+
     fn write_patch(&self, out: &mut String) {
         let stat = &self.stat;
         let old = stat.from.as_deref().unwrap_or(&stat.path);
         let _ = writeln!(out, "diff --git a/{old} b/{}", stat.path);
-        if let Some((from, to)) = &self.mode {
+        if let Some((from, to)) = self.mode_change() {
             let _ = writeln!(out, "old mode {from}\nnew mode {to}");
         }
         match stat.status {
-            FileStatus::Added => out.push_str("new file\n"),
-            FileStatus::Deleted => out.push_str("deleted file\n"),
+            FileStatus::Added => {
+                let _ = writeln!(out, "new file mode {}", self.modes.1);
+            }
+            FileStatus::Deleted => {
+                let _ = writeln!(out, "deleted file mode {}", self.modes.0);
+            }
             FileStatus::Renamed => {
                 let _ = writeln!(out, "rename from {old}\nrename to {}", stat.path);
             }
@@ -208,6 +227,9 @@ impl FileChange {
                     LineKind::Removed => '-',
                 };
                 let _ = writeln!(out, "{sign}{}", line.text);
+                if line.unterminated {
+                    out.push_str("\\ No newline at end of file\n");
+                }
             }
         }
     }
@@ -251,7 +273,8 @@ pub fn diff_text(old: &str, new: &str) -> (Vec<Hunk>, u32, u32) {
                         emphasis.push((start, text.len()));
                     }
                 }
-                let trimmed = text.trim_end_matches(['\n', '\r']).len();
+                let unterminated = !text.ends_with('\n');
+                let trimmed = text.strip_suffix('\n').map_or(text.len(), str::len);
                 text.truncate(trimmed);
                 for range in &mut emphasis {
                     range.1 = range.1.min(trimmed);
@@ -267,6 +290,7 @@ pub fn diff_text(old: &str, new: &str) -> (Vec<Hunk>, u32, u32) {
                     new: change.new_index().map(|i| i + 1),
                     text,
                     emphasis,
+                    unterminated,
                 });
             }
         }
@@ -343,19 +367,19 @@ mod tests {
             files: vec![
                 FileChange {
                     stat: stat("src/main.rs", FileStatus::Added, false),
-                    mode: None,
+                    modes: (NO_FILE.into(), REGULAR.into()),
                     body: Body::Text(hunks),
                 },
                 FileChange {
                     stat: stat("logo.png", FileStatus::Modified, true),
-                    mode: Some(("100644".into(), "100755".into())),
+                    modes: (REGULAR.into(), "100755".into()),
                     body: Body::Binary,
                 },
             ],
         };
         let patch = change.patch();
         assert!(
-            patch.contains("--- /dev/null\n+++ b/src/main.rs\n@@ -0,0 +1,1 @@\n+fn main() {}\n"),
+            patch.contains("new file mode 100644\n--- /dev/null\n+++ b/src/main.rs\n@@ -0,0 +1,1 @@\n+fn main() {}\n"),
             "{patch}"
         );
         assert!(
@@ -363,5 +387,31 @@ mod tests {
             "{patch}"
         );
         assert_eq!(summary(&change.stats()), "+2 −0 in 2 files");
+    }
+
+    #[test]
+    fn a_last_line_without_a_line_break_says_so_in_the_patch() {
+        let (hunks, ..) = diff_text("a\nb", "a\nc");
+        let change = Change {
+            files: vec![FileChange {
+                stat: FileStat {
+                    path: "v".into(),
+                    from: None,
+                    status: FileStatus::Modified,
+                    added: 1,
+                    removed: 1,
+                    binary: false,
+                },
+                modes: (REGULAR.into(), REGULAR.into()),
+                body: Body::Text(hunks),
+            }],
+        };
+        assert!(
+            change
+                .patch()
+                .ends_with("-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n"),
+            "{}",
+            change.patch()
+        );
     }
 }

@@ -145,6 +145,12 @@ pub enum Command {
         /// Print this artifact (by artifact name or phase id).
         #[arg(long, value_name = "NAME")]
         artifact: Option<String>,
+        /// Print what this phase changed in the workspace, as a patch.
+        #[arg(long, value_name = "PHASE", conflicts_with = "artifact")]
+        diff: Option<String>,
+        /// With --diff: list the changed files and their line counts.
+        #[arg(long, requires = "diff")]
+        stat: bool,
     },
     /// Write every artifact and a report as Markdown files.
     Export {

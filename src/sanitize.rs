@@ -61,6 +61,24 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// As [`sanitize`], but the characters in `keep` (a tab, a carriage
+/// return: harmless bytes a file or a patch needs as they are) stay.
+pub fn sanitize_keeping<'a>(text: &'a str, keep: &[char]) -> Cow<'a, str> {
+    if !text.chars().any(|c| is_unsafe(c) && !keep.contains(&c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(|c| keep.contains(&c)) {
+        out.push_str(&sanitize(&rest[..at]));
+        let kept = rest[at..].chars().next().unwrap_or_default();
+        out.push(kept);
+        rest = &rest[at + kept.len_utf8()..];
+    }
+    out.push_str(&sanitize(rest));
+    Cow::Owned(out)
+}
+
 /// `value` as JSON (pretty or one line) in which every character
 /// [`sanitize`] would remove is a `\uXXXX` escape. `serde_json` escapes only
 /// C0 controls, leaving DEL, C1 controls and bidi overrides raw.
@@ -113,7 +131,17 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{json, sanitize};
+    use super::{json, sanitize, sanitize_keeping};
+
+    #[test]
+    fn kept_characters_stay_and_the_rest_is_cleaned_around_them() {
+        assert_eq!(
+            sanitize_keeping("a\tb\u{1b}[31mc\r\u{7}", &['\t', '\r']),
+            "a\tbc\r"
+        );
+        assert_eq!(sanitize_keeping("a\tb", &['\t']), "a\tb");
+        assert_eq!(sanitize_keeping("\u{1b}]52;c;eA==\u{7}\t", &['\t']), "\t");
+    }
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {

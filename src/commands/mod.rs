@@ -3,6 +3,7 @@
 //! provider) and returns the process exit code. Errors are reported here, on
 //! stderr, as one clear line each.
 
+mod diff;
 mod doctor;
 mod export;
 mod inspect;
@@ -111,8 +112,15 @@ async fn dispatch(cli: Cli) -> Exit {
         }) => replay::replay(g, &session, speed, headless, json).await,
         Some(Command::Show {
             session,
+            diff: Some(phase),
+            stat,
+            ..
+        }) => diff::show_diff(&inspect::load(g, &session)?, &phase, stat),
+        Some(Command::Show {
+            session,
             json,
             artifact,
+            ..
         }) => inspect::show(g, &session, json, artifact.as_deref()),
         Some(Command::Sessions { json }) => inspect::sessions(g, json),
         Some(Command::Check) => inspect::check(g),

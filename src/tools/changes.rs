@@ -220,10 +220,6 @@ pub fn change(root: &Path, base: Option<&str>, head: &str) -> Result<Change, Str
                 }
                 (Side::Shown(body), _) | (_, Side::Shown(body)) => (body, 0, 0),
             };
-            let changed_mode = e.old_mode != e.new_mode
-                && e.status == FileStatus::Modified
-                && !is_null(&e.old_id)
-                && !is_null(&e.new_id);
             FileChange {
                 stat: FileStat {
                     path: e.path.clone(),
@@ -233,7 +229,7 @@ pub fn change(root: &Path, base: Option<&str>, head: &str) -> Result<Change, Str
                     removed,
                     binary: body == Body::Binary,
                 },
-                mode: changed_mode.then(|| (e.old_mode.clone(), e.new_mode.clone())),
+                modes: (e.old_mode.clone(), e.new_mode.clone()),
                 body,
             }
         })
@@ -350,9 +346,12 @@ mod tests {
         assert_eq!(by_path("logo.bin").body, Body::Binary);
         assert!(by_path("logo.bin").stat.binary);
         assert_eq!(by_path("latin1.txt").body, Body::NotUtf8);
+        assert_eq!(by_path("run.sh").mode_change(), Some(("100644", "100755")));
+        assert_eq!(go.mode_change(), None);
         assert_eq!(
-            by_path("run.sh").mode,
-            Some(("100644".to_owned(), "100755".to_owned()))
+            by_path("logo.bin").mode_change(),
+            None,
+            "added: no mode change"
         );
         // From nothing: every file is added.
         let all = change(root, None, &base).expect("from nothing");

@@ -209,7 +209,7 @@ fn file_rows(file: &FileChange, width: usize, theme: &Theme, rows: &mut Rows) {
         clip(&format!("▌{}", file_title(&file.stat)), width),
         theme.title,
     ));
-    if let Some((from, to)) = &file.mode {
+    if let Some((from, to)) = file.mode_change() {
         rows.lines
             .push(Line::styled(format!("  mode {from} → {to}"), theme.dim));
     }
@@ -222,7 +222,7 @@ fn file_rows(file: &FileChange, width: usize, theme: &Theme, rows: &mut Rows) {
                     rows.lines.push(diff_line(line, width, theme));
                 }
             }
-            (hunks.is_empty() && file.mode.is_none())
+            (hunks.is_empty() && file.mode_change().is_none())
                 .then(|| "  (renamed, nothing inside changed)".to_owned())
         }
         Body::Binary => Some("  binary file: not shown".to_owned()),
@@ -397,7 +397,7 @@ fn file_list(app: &App, files: &[FileStat], current: Option<usize>, area: Rect, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::changes::{FileStatus, diff_text};
+    use crate::changes::{FileStatus, REGULAR, diff_text};
 
     fn file(path: &str, old: &str, new: &str) -> FileChange {
         let (hunks, added, removed) = diff_text(old, new);
@@ -410,7 +410,7 @@ mod tests {
                 removed,
                 binary: false,
             },
-            mode: None,
+            modes: (REGULAR.into(), REGULAR.into()),
             body: Body::Text(hunks),
         }
     }

@@ -84,14 +84,7 @@ pub struct Compose {
 /// other control character removed ([`crate::sanitize`]).
 pub fn pasted(text: &str) -> String {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let mut out = String::with_capacity(text.len());
-    for (i, piece) in text.split('\t').enumerate() {
-        if i > 0 {
-            out.push('\t');
-        }
-        out.push_str(&crate::sanitize::sanitize(piece));
-    }
-    out
+    crate::sanitize::sanitize_keeping(&text, &['\t']).into_owned()
 }
 
 /// Pasted text for a one-line field (a search, the request): as

@@ -939,7 +939,7 @@ fn developer_change() -> handoff::changes::Change {
                 removed,
                 binary: false,
             },
-            mode: None,
+            modes: ("100644".into(), "100644".into()),
             body: Body::Text(hunks),
         }
     };

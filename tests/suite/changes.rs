@@ -1,0 +1,84 @@
+//! What a phase changed in the workspace, through the binary: the log's
+//! file list, `show --diff` (a patch that git applies to the phase's base
+//! to give exactly its snapshot) and `--stat`.
+
+use crate::common::{self, Sandbox, of_kind};
+
+const REQUEST: &str = "Add rate limiting to the orders API";
+
+#[test]
+fn show_diff_prints_a_patch_that_rebuilds_the_snapshot_and_stat_lists_the_files() {
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let out = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--workspace",
+        repo.to_str().expect("path"),
+        REQUEST,
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let log = sandbox.log();
+    let events = common::events(&log);
+    let implement = of_kind(&events, "snapshot")
+        .into_iter()
+        .find(|s| s["phase"] == "implement")
+        .expect("a snapshot at the developer's gate")
+        .clone();
+    let files = implement["files"].as_array().expect("files");
+    assert!(
+        files
+            .iter()
+            .any(|f| f["path"] == "internal/orders/service.go" && f["status"] == "added"),
+        "{implement}"
+    );
+
+    let log = log.to_str().expect("path");
+    let stat = sandbox.run(&["show", log, "--diff", "implement", "--stat"]);
+    assert!(stat.status.success(), "{}", common::stderr(&stat));
+    let stat = common::stdout(&stat);
+    assert!(stat.contains(" A internal/orders/service.go"), "{stat}");
+    assert!(stat.trim_end().ends_with("in 10 files"), "{stat}");
+
+    let patch = sandbox.run(&["show", log, "--diff", "implement"]);
+    assert!(patch.status.success(), "{}", common::stderr(&patch));
+    let patch = common::stdout(&patch);
+    assert!(!patch.contains('\u{1b}'), "plain into a pipe");
+    // Applied to the base in a fresh work tree, the patch gives the
+    // snapshot's tree exactly.
+    let base = implement["base"].as_str().expect("base");
+    let commit = implement["commit"].as_str().expect("commit");
+    let check = sandbox.dir.path().join("check");
+    common::git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "--detach",
+            check.to_str().expect("path"),
+            base,
+        ],
+    );
+    let patch_file = sandbox.dir.path().join("implement.patch");
+    std::fs::write(&patch_file, &patch).expect("write the patch");
+    common::git(&check, &["apply", patch_file.to_str().expect("path")]);
+    common::git(&check, &["add", "-A"]);
+    let rebuilt = common::git(&check, &["write-tree"]);
+    assert_eq!(
+        rebuilt,
+        common::git(&repo, &["rev-parse", &format!("{commit}^{{tree}}")]),
+        "the trees differ: {}",
+        common::git(&repo, &["diff", "--stat", &rebuilt, commit])
+    );
+
+    let unknown = sandbox.run(&["show", log, "--diff", "nosuch"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        common::stderr(&unknown).contains("this session has: summarize, plan, implement"),
+        "{}",
+        common::stderr(&unknown)
+    );
+}
