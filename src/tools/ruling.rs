@@ -33,7 +33,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::shell::{self, Item, Piece};
-use crate::policy::{Rules, Verdict, glob_match};
+use crate::policy::{Rules, Verdict, glob_match, words_match};
 
 /// One checked piece of a command line.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -145,6 +145,24 @@ fn keep_strictest<'a>(slot: &mut Option<(Verdict, &'a str)>, verdict: Verdict, p
     }
 }
 
+/// Whether `pattern`, of verdict `verdict`, matches `piece`: an allowing
+/// pattern word by word ([`words_match`]), a stricter one over the joined
+/// text ([`glob_match`]). On a command with assignment prefixes
+/// (`HOME=x git status`), an allowing pattern must name every assigned
+/// variable (`HOME=* git status*`).
+fn matches(pattern: &str, verdict: Verdict, piece: &Piece, text: &str) -> bool {
+    match verdict {
+        Verdict::Allow => {
+            piece
+                .assigned
+                .iter()
+                .all(|name| pattern.contains(&format!("{name}=")))
+                && words_match(pattern, &piece.words)
+        }
+        Verdict::Ask | Verdict::Deny => glob_match(pattern, text),
+    }
+}
+
 /// The ruling on one simple command.
 fn rule(piece: &Piece, layers: &[&Rules], session_allow: &[String]) -> Part {
     let text = piece.text();
@@ -153,15 +171,29 @@ fn rule(piece: &Piece, layers: &[&Rules], session_allow: &[String]) -> Part {
     for (pattern, &verdict) in layers.iter().flat_map(|rules| rules.iter()) {
         if is_catch_all(pattern) {
             keep_strictest(&mut default, verdict, pattern);
-        } else if glob_match(pattern, &text) {
+        } else if matches(pattern, verdict, piece, &text) {
             keep_strictest(&mut explicit, verdict, pattern);
         }
     }
-    let session = session_allow.iter().find(|p| glob_match(p, &text));
+    let session = session_allow
+        .iter()
+        .find(|p| matches(p, Verdict::Allow, piece, &text));
     let (verdict, why) = match (explicit, session) {
         (Some((Verdict::Deny, pattern)), _) => (Verdict::Deny, pattern.to_owned()),
         (_, Some(pattern)) => (Verdict::Allow, format!("{pattern} (always, this session)")),
         (Some((verdict, pattern)), None) => (verdict, pattern.to_owned()),
+        (None, None) if !piece.assigned.is_empty() => (
+            default.map_or(Verdict::Ask, |(v, _)| v.max(Verdict::Ask)),
+            format!(
+                "it sets {} for the command, and no pattern names {}",
+                piece.assigned.join(", "),
+                if piece.assigned.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                }
+            ),
+        ),
         (None, None) if piece.secondary => (Verdict::Allow, "no pattern of its own".to_owned()),
         (None, None) => match default {
             Some((verdict, pattern)) => (verdict, format!("{pattern} (default)")),
@@ -271,7 +303,7 @@ mod tests {
         ("{ go test; ls; }", Allow),
         ("{ ls; rm -rf /tmp; }", Deny),
         ("if go build; then ls; fi", Allow),
-        ("for p in a b; do go test $p; done", Allow),
+        ("for p in a b; do go test $p; done", Ask),
         ("while go test; do git push --force; done", Deny),
         ("f() { ls; }; f", Ask),
         // eval, shells, exec, source.
@@ -284,14 +316,14 @@ mod tests {
         ("source ./env.sh && go test", Ask),
         ("$CMD test", Ask),
         // Environment prefixes.
-        ("FOO=1 BAR=2 go test", Allow),
-        ("RUST_LOG=debug cargo run", Allow),
+        ("FOO=1 BAR=2 go test", Ask),
+        ("RUST_LOG=debug cargo run", Ask),
         ("PATH=/tmp/evil:$PATH go test", Ask),
         // Wrappers.
         ("timeout 60 go test ./...", Allow),
         ("timeout -s KILL 5 git push --force", Deny),
         ("nice -n 5 cargo build", Allow),
-        ("env -i HOME=/x go test", Allow),
+        ("env -i HOME=/x go test", Ask),
         ("env git push --force", Deny),
         ("nohup kubectl apply -f x.yaml", Ask),
         ("time go test", Allow),

@@ -55,6 +55,9 @@ pub(super) struct Piece {
     /// named by a path: only an explicit pattern decides it; with none it
     /// is neutral (the other piece decides).
     pub secondary: bool,
+    /// The variables its `NAME=value` prefixes (or `env NAME=value`) set
+    /// for it: such a command is allowed only by a pattern naming them.
+    pub assigned: Vec<String>,
 }
 
 impl Piece {
@@ -97,7 +100,8 @@ const MAX_DEPTH: usize = 200;
 const SNIPPET: usize = 60;
 
 /// Names that run a string or a file as shell code in the current shell.
-const CODE_RUNNERS: [(&str, &str); 4] = [
+const CODE_RUNNERS: [(&str, &str); 5] = [
+    ("let", "let evaluates arithmetic, which can run code"),
     ("eval", "eval runs a string as shell code"),
     ("source", "source runs a file as shell code"),
     (".", "`.` runs a file as shell code"),
@@ -208,6 +212,7 @@ fn snippet(text: &str) -> String {
 mod commands;
 mod options;
 mod reader;
+mod risky;
 mod word;
 
 use reader::Reader;
@@ -276,7 +281,10 @@ mod tests {
 
     #[test]
     fn normalisation_drops_assignments_paths_and_wrappers() {
-        assert_eq!(words("FOO=1 BAR=2 go test"), vec![cmd("go test")]);
+        assert_eq!(
+            words("FOO=1 BAR=2 go test"),
+            vec![cmd("FOO=1 BAR=2 go test"), cmd("go test")]
+        );
         assert_eq!(words("/usr/bin/git push"), vec![cmd("git push")]);
         assert_eq!(words("./go test"), vec![cmd("./go test"), cmd("go test")]);
         assert_eq!(
@@ -343,6 +351,20 @@ mod tests {
         has("git -c core.pager=x log", "git -c");
         has("sudo ls", "sudo");
         has("PATH=/tmp go test", "assigning PATH");
+        has("git status ${X@P}", "${…@…}");
+        has("echo $((X))", "arithmetic expansion");
+        has("((X))", "((…))");
+        has("[[ $X -eq 0 ]]", "[[ … ]]");
+        has("echo ${A[Y]}", "an array subscript");
+        has("echo ${X:Y}", "${X:offset}");
+        has("for ((i=0; i<X; i++)); do ls; done", "for ((…))");
+        has("A[$X]=1", "an array subscript");
+        has("let X", "let");
+        has("git log --output=/tmp/x", "git --output");
+        has("git difftool -x sh", "git difftool -x");
+        has("git -C /elsewhere status", "git -C");
+        has("sed -i s/a/b/ f", "sed -i");
+        has("rg --pre ./x y", "rg --pre");
         has("go test )", "parse error");
         has("echo \"abc", "parse error");
         assert!(
