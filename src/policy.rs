@@ -123,6 +123,37 @@ pub fn words_match(pattern: &str, words: &[String]) -> bool {
     can[0][0]
 }
 
+/// The ruling on a `write_file` to the workspace-relative `path` under the
+/// path patterns `layers` (`"*" = "ask"`, `"internal/*" = "allow"`), and
+/// the pattern that decided. `*` matches any characters, `/` included, so
+/// `internal/*` (or `internal/**`) is everything under `internal/`. The
+/// strictest matching pattern wins (deny > ask > allow); a catch-all
+/// (`"*"`) applies only when no other pattern matches; with no pattern at
+/// all, writes are allowed. Writes into `.git` never get here: the
+/// workspace refuses them whatever the rules say.
+#[must_use]
+pub fn rule_path(layers: &[&Rules], path: &str) -> (Verdict, String) {
+    let mut explicit: Option<(Verdict, &str)> = None;
+    let mut default: Option<(Verdict, &str)> = None;
+    for (pattern, &verdict) in layers.iter().flat_map(|rules| rules.iter()) {
+        let slot = if pattern.chars().all(|c| c == '*') {
+            &mut default
+        } else if glob_match(pattern, path) {
+            &mut explicit
+        } else {
+            continue;
+        };
+        if slot.is_none_or(|(kept, _)| verdict > kept) {
+            *slot = Some((verdict, pattern));
+        }
+    }
+    match (explicit, default) {
+        (Some((verdict, pattern)), _) => (verdict, pattern.to_owned()),
+        (None, Some((verdict, pattern))) => (verdict, format!("{pattern} (default)")),
+        (None, None) => (Verdict::Allow, "no write rules".to_owned()),
+    }
+}
+
 /// The pattern an "always" answer allows: the program and its first
 /// argument, then anything (`go test ./...` → `go test *`).
 pub fn always_pattern(command: &str) -> String {
@@ -200,6 +231,26 @@ mod tests {
         assert!(glob_match("é*", "école"));
         assert!(!glob_match("?", "x"), "? is literal");
         assert!(glob_match("?", "?"));
+    }
+
+    #[test]
+    fn write_rules_deny_over_ask_over_allow() {
+        use super::{Rules, Verdict, rule_path};
+        let rules: Rules = [
+            ("*", Verdict::Ask),
+            ("internal/**", Verdict::Allow),
+            ("internal/secrets/*", Verdict::Deny),
+            ("*.lock", Verdict::Ask),
+        ]
+        .iter()
+        .map(|(p, v)| ((*p).to_owned(), *v))
+        .collect();
+        let rule = |path: &str| rule_path(&[&rules], path).0;
+        assert_eq!(rule("internal/a/b.go"), Verdict::Allow);
+        assert_eq!(rule("internal/secrets/key"), Verdict::Deny);
+        assert_eq!(rule("internal/Cargo.lock"), Verdict::Ask);
+        assert_eq!(rule("main.go"), Verdict::Ask);
+        assert_eq!(rule_path(&[], "anything").0, Verdict::Allow);
     }
 
     #[test]
