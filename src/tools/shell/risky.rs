@@ -16,6 +16,8 @@ pub(super) fn evaluates_code(kind: &str, text: &str) -> Option<&'static str> {
     match kind {
         "expansion" => expansion(text),
         "arithmetic_expansion" => text
+            .strip_prefix('$')
+            .unwrap_or(text)
             .chars()
             .any(|c| c.is_alphabetic() || matches!(c, '$' | '[' | '`' | '_'))
             .then_some("arithmetic expansion evaluates variables, which can run code"),
