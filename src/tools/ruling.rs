@@ -5,6 +5,13 @@
 //! approved "always" this session), and the ruling on one `run_command`
 //! line. The line is read by [`super::shell`] into simple commands; each is
 //! a part, ruled on its own, and the line's verdict is the strictest part.
+//! Headless `--allow` patterns are ruled on here too, as a layer of their
+//! own, so they mean exactly what the policy's allow patterns mean.
+//!
+//! An allowing pattern (and a session "always" pattern) matches the parsed
+//! words of a part ([`words_match`]: `git status*` never allows
+//! `git statusx`); an asking or denying one matches the joined text
+//! ([`glob_match`]), so it catches more, never less.
 //!
 //! Precedence for one part, whatever the order of patterns or layers:
 //!
@@ -12,21 +19,25 @@
 //! 2. a session "always" pattern that matches — allows, overriding explicit
 //!    `ask` patterns and the default;
 //! 3. the strictest explicit pattern that matches (`ask` beats `allow`);
-//! 4. the default: the strictest catch-all pattern (`"*"`, or any pattern
+//! 4. a part with assignment prefixes (`HOME=x git status`) that no
+//!    pattern naming the variables matches: at least `ask`;
+//! 5. the default: the strictest catch-all pattern (`"*"`, or any pattern
 //!    made only of `*`) among the layers; it applies only when no other
 //!    pattern matches, so `"*" = "ask"` with `"go *" = "allow"` allows
 //!    `go test`;
-//! 5. with no default, `ask`.
+//! 6. with no default, `ask`.
 //!
 //! What the shell reader could not reduce to plain commands (command and
 //! process substitution, `eval`, `sh -c`, redirection to a file, `sudo`,
-//! `git -c`, a parse error, …) is a part of its own that asks; no pattern or
-//! session approval lowers it, but a deny elsewhere still wins. A part with
-//! an expansion (`git push $F`) that would be allowed asks instead when the
-//! expansion could make it match a stricter explicit pattern
-//! (`git push --force*`). Wrappers (`timeout 5 go test`) and the bare-name
-//! alias of a program run by path (`./go test` → `go test`) only count
-//! when an explicit pattern matches them; otherwise the other part decides.
+//! `git -c`, an expansion that evaluates code, an option that runs a
+//! program, a parse error, …) is a part of its own that asks; no pattern
+//! or session approval lowers it, but a deny elsewhere still wins. A part
+//! with an expansion (`git push $F`) that would be allowed asks instead
+//! when the expansion could make it match a stricter explicit pattern
+//! (`git push --force*`). Wrappers (`timeout 5 go test`), the bare-name
+//! alias of a program run by path (`./go test` → `go test`) and the bare
+//! command under an assignment prefix only count when an explicit pattern
+//! matches them; otherwise the other part decides.
 
 use std::fmt::Write as _;
 

@@ -192,6 +192,11 @@ const TABLE: &[(&str, Verdict, Verdict)] = &[
     ("cat x | xargs rm", K, K),
     ("awk 'BEGIN{system(\"id\")}'", K, K),
     ("sort -o /etc/x f", K, K),
+    ("git rebase -x 'sh -c id' main", K, K),
+    ("git fetch --upload-pack=/tmp/x origin", K, K),
+    ("find . -delete", K, K),
+    ("sed 's/a/b/e' f", K, K),
+    ("awk '{print | \"sh\"}' f", K, K),
     // Wrappers and paths.
     ("timeout 5 git status", A, A),
     ("timeout 5 git push --force", D, K),

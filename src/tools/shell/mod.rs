@@ -7,12 +7,25 @@
 //! and every simple command in the tree counts: parts of `&&`, `||`, `;`,
 //! `|`, `&`, subshells, brace groups, `if`/`while`/`for`/`case` bodies,
 //! function bodies and command substitutions. Each simple command is
-//! normalised: leading `NAME=value` assignments dropped, quoting resolved,
-//! a command named by its path in a system folder (`/usr/bin/git`) reduced
-//! to its name, and wrappers (`timeout`, `nice`, `nohup`, `env`, `time`,
-//! `command`, `builtin`, `exec`, `sudo`, `xargs`, `find -exec`) yield both
-//! themselves and the command they run. Nothing here decides a verdict;
+//! normalised: quoting resolved, a command named by its path in a system
+//! folder (`/usr/bin/git`) reduced to its name, and wrappers (`timeout`,
+//! `nice`, `nohup`, `env`, `time`, `command`, `builtin`, `exec`, `sudo`,
+//! `xargs`, `find -exec`) yield both themselves and the command they run.
+//! Leading `NAME=value` assignments stay on the command as typed (a pattern
+//! must name them), and the bare command is yielded too. [`risky`] adds
+//! what no pattern may lower: expansions that evaluate code and options
+//! that run programs or write files. Nothing here decides a verdict;
 //! [`super::ruling`] does.
+//!
+//! Why tree-sitter-bash, and not a hand-written reader or another crate:
+//! it is the grammar Codex (`codex-rs`) rules on commands with, maintained
+//! and fuzzed with the tree-sitter project; it parses every construct bash
+//! has, so an unknown one is a node we see (and ask about), not a silent
+//! split; and it keeps errors in the tree with byte spans instead of
+//! guessing. `brush-parser` (the brush shell's, maintained too) would also
+//! do; moving to it would trade a tested reader for an untested one with no
+//! construct gained. The hand-written part here is only the normalisation
+//! of words and the lists of what is risky.
 
 use tree_sitter::Parser;
 
