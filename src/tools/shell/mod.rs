@@ -12,7 +12,7 @@
 //! `nice`, `nohup`, `env`, `time`, `command`, `builtin`, `exec`, `sudo`,
 //! `xargs`, `find -exec`) yield both themselves and the command they run.
 //! Leading `NAME=value` assignments stay on the command as typed (a pattern
-//! must name them), and the bare command is yielded too. [`risky`] adds
+//! must name them), and the bare command is yielded too. The `risky` module adds
 //! what no pattern may lower: expansions that evaluate code and options
 //! that run programs or write files. Nothing here decides a verdict;
 //! [`super::ruling`] does.
