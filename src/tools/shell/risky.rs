@@ -139,6 +139,16 @@ pub(super) fn risky_options(words: &[Word]) -> Vec<String> {
             .then(|| "test -v evaluates an array subscript, which can run code".to_owned())
             .into_iter()
             .collect(),
+        "declare" | "typeset" | "local"
+            if texts
+                .iter()
+                .any(|t| t.starts_with('-') && !t.starts_with("--") && t.contains('n')) =>
+        {
+            vec![
+                "a nameref (-n) makes a plain $X evaluate what it names, which can run code"
+                    .to_owned(),
+            ]
+        }
         "read" | "mapfile" | "readarray" | "unset" | "wait" | "declare" | "typeset" | "local"
         | "export" | "readonly" => subscripted_names(&texts),
         "printf" => texts
