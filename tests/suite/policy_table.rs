@@ -201,6 +201,8 @@ const TABLE: &[(&str, Verdict, Verdict)] = &[
     ("git rebase -x 'sh -c id' main", K, K),
     ("git fetch --upload-pack=/tmp/x origin", K, K),
     ("find . -delete", K, K),
+    ("fd -e go -x rm", K, K),
+    ("rg --hostname-bin=./evil x", K, K),
     ("sed 's/a/b/e' f", K, K),
     ("awk '{print | \"sh\"}' f", K, K),
     // Wrappers and paths.
@@ -259,6 +261,82 @@ fn every_command_of_the_table_gets_its_verdict_under_both_policies() {
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+/// Under a policy that allows everything (`"*" = "allow"`), what still
+/// asks: code-running expansions, assignment prefixes, options that run
+/// programs or write elsewhere, and what cannot be resolved.
+const ASK_UNDER_ALLOW_ALL: &[&str] = &[
+    "git status ${X@P}",
+    "echo $((X))",
+    "((X))",
+    "[[ $X -eq 0 ]]",
+    "echo ${A[Y]}",
+    "echo ${X:Y}",
+    "echo ${!X}",
+    "for ((;;)); do :; done",
+    "A[$X]=1",
+    "let X",
+    "HOME=evil git status",
+    "XDG_CONFIG_HOME=/tmp/x git status",
+    "GIT_DIR=/tmp/evil git status",
+    "env HOME=evil git status",
+    "git difftool -x sh",
+    "git log --output=/tmp/x",
+    "git diff --ext-diff",
+    "git -c core.pager=sh log",
+    "git --config-env=core.pager=X log",
+    "git --exec-path=/tmp/x status",
+    "git -C /tmp/other status",
+    "git rebase -x sh main",
+    "find . -exec sh -c id \\;",
+    "find . -delete",
+    "fd -x rm",
+    "sed -i s/a/b/ f",
+    "sed 's/a/b/w /tmp/x' f",
+    "rg --pre ./evil x",
+    "tar --to-command=sh -xf a.tar",
+    "tar -I ./evil -xf a.tar",
+    "go test -exec /tmp/evil ./...",
+    "cargo test --config x",
+    "make test SHELL=/tmp/evil",
+    "docker run -v /:/host alpine",
+    "awk 'BEGIN{system(\"id\")}'",
+    "sort -o /etc/x f",
+    "git log $OPTS",
+    "git status > out",
+    "git status $(id)",
+    "bash -c id",
+];
+
+/// And what a policy allowing everything allows.
+const ALLOWED_UNDER_ALLOW_ALL: &[&str] = &[
+    "git status",
+    "git log --oneline -n 5",
+    "git diff --no-ext-diff",
+    "go build -o bin/x .",
+    "sed -n 1,5p f",
+    "sed s/a/b/g f",
+    "find . -name '*.go' -type f",
+    // The command `-exec` (or `xargs`) runs is ruled on by its own patterns.
+    "find . -exec rm {} +",
+    "ls | xargs rm",
+    "rg -n TODO src",
+    "echo ${X:-a} ${#X} ${X%.go} $((1 + 2))",
+    "tar -xf a.tar",
+];
+
+#[test]
+fn risky_shapes_ask_even_when_every_command_is_allowed() {
+    let all: Rules = toml::from_str("\"*\" = \"allow\"").expect("rules");
+    for command in ASK_UNDER_ALLOW_ALL {
+        let ruling = check_command(command, &[&all], &[]);
+        assert_eq!(ruling.verdict, K, "{command}: {}", ruling.summary());
+    }
+    for command in ALLOWED_UNDER_ALLOW_ALL {
+        let ruling = check_command(command, &[&all], &[]);
+        assert_eq!(ruling.verdict, A, "{command}: {}", ruling.summary());
+    }
 }
 
 /// The decision recorded for the call whose id ends in `id`.

@@ -103,7 +103,25 @@ pub(super) fn risky_options(words: &[Word]) -> Vec<String> {
         "sed" | "gsed" => sed(&texts),
         "awk" | "gawk" | "mawk" | "nawk" => awk(&texts),
         "find" => flagged(&texts, &[("-delete", "find -delete removes files")]),
-        "rg" => flagged(&texts, &[("--pre", "rg --pre runs a program on each file")]),
+        "rg" => flagged(
+            &texts,
+            &[
+                ("--pre", "rg --pre runs a program on each file"),
+                ("--hostname-bin", "rg --hostname-bin runs a program"),
+            ],
+        ),
+        "fd" | "fdfind" => flagged(
+            &texts,
+            &[
+                ("-x", "fd -x runs a command on each file"),
+                ("--exec", "fd --exec runs a command on each file"),
+                ("-X", "fd -X runs a command on the files"),
+                (
+                    "--exec-batch",
+                    "fd --exec-batch runs a command on the files",
+                ),
+            ],
+        ),
         "tar" | "gtar" | "bsdtar" => tar(&texts),
         "sort" => flagged(
             &texts,
@@ -161,8 +179,8 @@ pub(super) fn risky_options(words: &[Word]) -> Vec<String> {
         _ => Vec::new(),
     };
     let has_options = [
-        "git", "sed", "gsed", "awk", "gawk", "find", "rg", "tar", "sort", "go", "cargo", "npm",
-        "docker", "make", "xargs",
+        "git", "sed", "gsed", "awk", "gawk", "find", "fd", "rg", "tar", "sort", "go", "cargo",
+        "npm", "docker", "make", "xargs",
     ];
     if has_options.contains(&name.as_str()) && args.iter().any(Word::starts_unknown) {
         found.push(format!(
