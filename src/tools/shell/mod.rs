@@ -400,6 +400,7 @@ mod tests {
             format!("echo {}x{}", "$(echo ".repeat(3_000), ")".repeat(3_000)),
             format!("echo \"{}x{}\"", "${a:-".repeat(5_000), "}".repeat(5_000)),
             vec!["go test"; 5_000].join(" && "),
+            vec!["git log --output=x $((X)) ${Y@P}"; 5_000].join(" && "),
         ];
         let worker = std::thread::Builder::new()
             .stack_size(1 << 20)

@@ -8,6 +8,9 @@ use super::risky::{evaluates_code, risky_options};
 use super::word::{Word, ansi_c, joined, texts, unescape_double_quoted, unquoted};
 use super::{HARMLESS_SINKS, Item, MAX_DEPTH, MAX_NESTING, Piece, issue_item, read_source};
 
+/// How many recent items [`Reader::issue`] compares a new one with.
+const RECENT: usize = 8;
+
 /// Walks one parsed source and records what it finds.
 pub(super) struct Reader<'s> {
     pub(super) src: &'s str,
@@ -25,11 +28,13 @@ impl Reader<'_> {
         self.src.get(node.byte_range()).unwrap_or("")
     }
 
-    /// Records an issue, once: the same finding met again (a wrapped
-    /// command and its wrapper) adds nothing.
+    /// Records an issue, once: the same finding met again just after (a
+    /// wrapped command and its wrapper, a path and its bare alias) adds
+    /// nothing. Only the last few items are compared, so a hostile line
+    /// with many findings stays linear.
     pub(super) fn issue(&mut self, reason: &str, text: &str) {
         let item = issue_item(reason, text);
-        if !self.items.contains(&item) {
+        if !self.items.iter().rev().take(RECENT).any(|i| *i == item) {
             self.items.push(item);
         }
     }
