@@ -303,6 +303,8 @@ const ASK_UNDER_ALLOW_ALL: &[&str] = &[
     "docker run -v /:/host alpine",
     "awk 'BEGIN{system(\"id\")}'",
     "sort -o /etc/x f",
+    "awk -F , 'BEGIN{system(\"id\")}' f",
+    "awk '@load \"x\"; BEGIN{}'",
     "git log $OPTS",
     "git status > out",
     "git status $(id)",
@@ -324,6 +326,7 @@ const ALLOWED_UNDER_ALLOW_ALL: &[&str] = &[
     "rg -n TODO src",
     "echo ${X:-a} ${#X} ${X%.go} $((1 + 2))",
     "tar -xf a.tar",
+    "awk -F , '{print $1}' f",
 ];
 
 #[test]

@@ -377,13 +377,28 @@ fn skip_delimited(chars: &mut impl Iterator<Item = char>, delimiter: char) -> Op
     None
 }
 
+/// An awk program is code: `system()`, pipes and `>` run commands or write
+/// files, `@load` loads a library, and `-f`/`-i`/`-l`/`-E` read program
+/// text from files. Every argument is looked at (the program is not always
+/// the first plain one: `awk -F , '…'`).
 fn awk(args: &[String]) -> Vec<String> {
-    let mut found = Vec::new();
-    if args.iter().any(|a| a == "-f" || a.starts_with("--file")) {
-        found.push("awk -f runs a program from a file".to_owned());
-    }
-    let program = args.iter().find(|a| !a.starts_with('-'));
-    if program.is_some_and(|p| p.contains("system") || p.contains('|') || p.contains('>')) {
+    let mut found = flagged(
+        args,
+        &[
+            ("-f", "awk -f runs a program from a file"),
+            ("--file", "awk --file runs a program from a file"),
+            ("-i", "awk -i includes a program file"),
+            ("--include", "awk --include includes a program file"),
+            ("-l", "awk -l loads a library"),
+            ("--load", "awk --load loads a library"),
+            ("-E", "awk -E runs a program from a file"),
+            ("--exec", "awk --exec runs a program from a file"),
+        ],
+    );
+    let code = |a: &String| {
+        a.contains("system") || a.contains('|') || a.contains('>') || a.contains("@load")
+    };
+    if args.iter().any(code) {
         found.push("the awk program can run commands or write files".to_owned());
     }
     found
