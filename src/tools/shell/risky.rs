@@ -135,20 +135,9 @@ pub(super) fn risky_options(words: &[Word]) -> Vec<String> {
             ],
         ),
         "go" => go(&texts),
-        "cargo" => flagged(
-            &texts,
-            &[(
-                "--config",
-                "cargo --config can set a runner or wrapper, which runs any program",
-            )],
-        ),
-        "npm" | "npx" | "pnpm" | "yarn" => flagged(
-            &texts,
-            &[(
-                "--script-shell",
-                "--script-shell runs scripts with any program",
-            )],
-        ),
+        "cargo" => cargo(&texts),
+        "npm" | "npx" | "pnpm" | "yarn" => npm(&texts),
+        "pytest" | "py.test" => pytest(&texts),
         "docker" | "podman" => docker(&texts),
         "make" | "gmake" => make(&texts),
         "test" | "[" => texts
@@ -180,7 +169,7 @@ pub(super) fn risky_options(words: &[Word]) -> Vec<String> {
     };
     let has_options = [
         "git", "sed", "gsed", "awk", "gawk", "find", "fd", "rg", "tar", "sort", "go", "cargo",
-        "npm", "docker", "make", "xargs",
+        "npm", "docker", "make", "xargs", "pytest",
     ];
     if has_options.contains(&name.as_str()) && args.iter().any(Word::starts_unknown) {
         found.push(format!(
@@ -436,30 +425,118 @@ fn tar(args: &[String]) -> Vec<String> {
     found
 }
 
-/// `go … -exec`/`-toolexec` run a program; `-o` outside the workspace
-/// writes there.
-fn go(args: &[String]) -> Vec<String> {
+/// Options (of `command`) whose value is a path written to or read from:
+/// a reason for each whose value leaves the workspace (absolute, `~`,
+/// `..`, or only known when the command runs).
+fn outside(command: &str, args: &[String], options: &[&str]) -> Vec<String> {
     let mut found = Vec::new();
     for (at, arg) in args.iter().enumerate() {
-        let option = arg.split_once('=').map_or(arg.as_str(), |(o, _)| o);
-        match option.trim_start_matches('-') {
-            "exec" | "toolexec" if arg.starts_with('-') => {
-                found.push(format!("go {option} runs a program"));
-            }
-            "o" if arg.starts_with('-') => {
-                let value = arg
-                    .split_once('=')
-                    .map(|(_, v)| v)
-                    .or_else(|| args.get(at + 1).map(String::as_str))
-                    .unwrap_or("");
-                if value.starts_with(['/', '~']) || value.split('/').any(|p| p == "..") {
-                    found.push("go -o writes outside the workspace".to_owned());
-                }
-            }
-            _ => {}
+        let (option, value) = match arg.split_once('=') {
+            Some((o, v)) => (o, Some(v)),
+            None => (arg.as_str(), args.get(at + 1).map(String::as_str)),
+        };
+        if !options.contains(&option) {
+            continue;
+        }
+        let value = value.unwrap_or("");
+        let leaves = value.starts_with(['/', '~', '$', '`']) || value.split('/').any(|p| p == "..");
+        if leaves {
+            found.push(format!("{command} {option} reaches outside the workspace"));
         }
     }
     found
+}
+
+/// `go … -exec`/`-toolexec`/`-vettool` and a linker chosen in `-ldflags`
+/// run a program; `-o` and the profile files outside the workspace write
+/// there.
+fn go(args: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for arg in args {
+        let option = arg.split_once('=').map_or(arg.as_str(), |(o, _)| o);
+        let runs = matches!(
+            option.trim_start_matches('-'),
+            "exec" | "toolexec" | "vettool"
+        );
+        if arg.starts_with('-') && runs {
+            found.push(format!("go {option} runs a program"));
+        }
+        if arg.contains("extld") {
+            found.push("go -ldflags -extld runs a linker of its choosing".to_owned());
+        }
+    }
+    let writes = [
+        "-o",
+        "-coverprofile",
+        "-cpuprofile",
+        "-memprofile",
+        "-blockprofile",
+        "-mutexprofile",
+        "-trace",
+        "-outputdir",
+        "-modfile",
+        "-overlay",
+        "-pkgdir",
+    ];
+    let double: Vec<String> = writes.iter().map(|w| format!("-{w}")).collect();
+    let double: Vec<&str> = double.iter().map(String::as_str).collect();
+    found.extend(outside("go", args, &writes));
+    found.extend(outside("go", args, &double));
+    found
+}
+
+fn cargo(args: &[String]) -> Vec<String> {
+    let mut found = flagged(
+        args,
+        &[(
+            "--config",
+            "cargo --config can set a runner or wrapper, which runs any program",
+        )],
+    );
+    found.extend(outside(
+        "cargo",
+        args,
+        &[
+            "--target-dir",
+            "--artifact-dir",
+            "--out-dir",
+            "--manifest-path",
+        ],
+    ));
+    found
+}
+
+fn npm(args: &[String]) -> Vec<String> {
+    let mut found = flagged(
+        args,
+        &[
+            (
+                "--script-shell",
+                "--script-shell runs scripts with any program",
+            ),
+            ("--userconfig", "--userconfig can set the script shell"),
+            ("--globalconfig", "--globalconfig can set the script shell"),
+        ],
+    );
+    found.extend(outside("npm", args, &["--prefix", "-C"]));
+    found
+}
+
+/// pytest deletes and recreates `--basetemp`, and writes its reports
+/// where it is told.
+fn pytest(args: &[String]) -> Vec<String> {
+    outside(
+        "pytest",
+        args,
+        &[
+            "--basetemp",
+            "--junitxml",
+            "--junit-xml",
+            "--rootdir",
+            "-c",
+            "--confcutdir",
+        ],
+    )
 }
 
 fn docker(args: &[String]) -> Vec<String> {
@@ -498,9 +575,20 @@ fn make(args: &[String]) -> Vec<String> {
         args,
         &[
             ("--eval", "make --eval adds rules"),
+            ("-E", "make -E adds rules"),
             ("-f", "make -f reads another makefile"),
             ("--file", "make --file reads another makefile"),
             ("--makefile", "make --makefile reads another makefile"),
+            ("-C", "make -C runs another folder's makefile"),
+            (
+                "--directory",
+                "make --directory runs another folder's makefile",
+            ),
+            ("-I", "make -I includes makefiles from another folder"),
+            (
+                "--include-dir",
+                "make --include-dir includes makefiles from another folder",
+            ),
         ],
     ));
     found
