@@ -138,6 +138,7 @@ pub(super) fn risky_options(words: &[Word]) -> Vec<String> {
         "cargo" => cargo(&texts),
         "npm" | "npx" | "pnpm" | "yarn" => npm(&texts),
         "pytest" | "py.test" => pytest(&texts),
+        "pip" | "pip3" => pip(&texts),
         "docker" | "podman" => docker(&texts),
         "make" | "gmake" => make(&texts),
         "test" | "[" => texts
@@ -169,7 +170,7 @@ pub(super) fn risky_options(words: &[Word]) -> Vec<String> {
     };
     let has_options = [
         "git", "sed", "gsed", "awk", "gawk", "find", "fd", "rg", "tar", "sort", "go", "cargo",
-        "npm", "docker", "make", "xargs", "pytest",
+        "npm", "docker", "make", "xargs", "pytest", "pip", "pip3",
     ];
     if has_options.contains(&name.as_str()) && args.iter().any(Word::starts_unknown) {
         found.push(format!(
@@ -465,6 +466,27 @@ fn go(args: &[String]) -> Vec<String> {
             found.push("go -ldflags -extld runs a linker of its choosing".to_owned());
         }
     }
+    match (
+        args.first().map(String::as_str),
+        args.get(1).map(String::as_str),
+    ) {
+        (Some("env"), Some("-w" | "-u")) => {
+            found.push(
+                "go env -w changes the user's Go settings (GOFLAGS can run programs)".to_owned(),
+            );
+        }
+        (Some("install"), _) => {
+            found.push("go install writes to GOBIN, outside the workspace".to_owned());
+        }
+        (Some("clean"), _)
+            if args
+                .iter()
+                .any(|a| matches!(a.as_str(), "-cache" | "-modcache" | "-fuzzcache")) =>
+        {
+            found.push("go clean -cache/-modcache deletes outside the workspace".to_owned());
+        }
+        _ => {}
+    }
     let writes = [
         "-o",
         "-coverprofile",
@@ -519,6 +541,51 @@ fn npm(args: &[String]) -> Vec<String> {
         ],
     );
     found.extend(outside("npm", args, &["--prefix", "-C"]));
+    if args
+        .iter()
+        .any(|a| matches!(a.as_str(), "-g" | "--global" | "--location=global"))
+    {
+        found.push("npm --global writes outside the workspace".to_owned());
+    }
+    let first = args
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .map(String::as_str);
+    let beyond = match first {
+        Some("config" | "c") => args
+            .iter()
+            .any(|a| matches!(a.as_str(), "set" | "edit" | "delete" | "fix")),
+        Some("set" | "publish" | "unpublish" | "login" | "adduser" | "token" | "owner") => true,
+        _ => false,
+    };
+    if beyond {
+        found.push(
+            "this npm command acts outside the workspace (user config, the registry)".to_owned(),
+        );
+    }
+    found
+}
+
+/// `pip` writes outside with `--user`, `--target`/`--prefix`/`--root`
+/// elsewhere, and `pip config set` changes the user's settings.
+fn pip(args: &[String]) -> Vec<String> {
+    let mut found = outside(
+        "pip",
+        args,
+        &[
+            "--target", "-t", "--prefix", "--root", "--src", "--log", "-d", "--dest", "--report",
+        ],
+    );
+    if args.iter().any(|a| a == "--user") {
+        found.push("pip --user writes to the user's site-packages".to_owned());
+    }
+    if args.first().is_some_and(|a| a == "config")
+        && args
+            .iter()
+            .any(|a| matches!(a.as_str(), "set" | "edit" | "unset"))
+    {
+        found.push("pip config changes the user's pip settings".to_owned());
+    }
     found
 }
 
