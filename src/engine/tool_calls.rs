@@ -1,6 +1,7 @@
 //! Running the tool calls of one turn: record the call, ask the policy (and
-//! if it says so, the user) before a command runs, run it in the workspace,
-//! and record what came back. Every step is an event: `tool_call`,
+//! if it says so, the user) before a command runs or, under the pipeline's
+//! write rules, before a file is written; run it in the workspace, and
+//! record what came back. Every step is an event: `tool_call`,
 //! `permission_asked`, `permission`, `tool_result`.
 
 use serde_json::{Value, json};

@@ -21,6 +21,10 @@
 //! elsewhere, and the check cannot be raced. Searching never follows
 //! symlinks below its starting point.
 //!
+//! Git's own files: no write lands in a `.git` folder, named or reached
+//! through a symlinked folder inside the workspace ([`Workspace::write_target`]
+//! resolves the existing folders first).
+//!
 //! Not covered: hard links. A hard link inside the workspace to a file
 //! outside it is indistinguishable from an ordinary file by path
 //! resolution; agents cannot create one with these tools.
