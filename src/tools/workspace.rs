@@ -30,6 +30,7 @@
 //! resolution; agents cannot create one with these tools.
 
 use std::io::{self, Read as _, Write as _};
+use std::os::fd::AsRawFd as _;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
@@ -184,6 +185,14 @@ impl Workspace {
         if !meta.is_file() {
             return Err(io_error(path, "not a regular file"));
         }
+        // A folder swapped for a symlink into `.git` after the check above
+        // (by a command running meanwhile) is caught here, on the file
+        // really opened, before anything is written to it.
+        if self.opened_into_git(&file) {
+            return Err(ToolError::GitInternals {
+                path: path.to_owned(),
+            });
+        }
         file.set_len(0).map_err(|e| map_io(path, &e))?;
         file.write_all(content.as_bytes())
             .map_err(|e| map_io(path, &e))?;
@@ -243,6 +252,19 @@ impl Workspace {
                 None => return Ok(slash_path(&rel)),
             }
         }
+    }
+
+    /// Whether the open `file` is inside a `.git` folder of the workspace,
+    /// as the kernel names it (`/proc/self/fd`); false where it cannot say.
+    fn opened_into_git(&self, file: &File) -> bool {
+        let link = format!("/proc/self/fd/{}", file.as_raw_fd());
+        std::fs::read_link(link).is_ok_and(|real| {
+            real.strip_prefix(&self.root).is_ok_and(|inside| {
+                inside
+                    .components()
+                    .any(|c| c.as_os_str().eq_ignore_ascii_case(".git"))
+            })
+        })
     }
 
     /// Lists a folder (`""` or `"."` is the root), sorted by name.
@@ -812,6 +834,12 @@ mod tests {
         std::fs::create_dir(fx.ws_path.join("src")).unwrap();
         assert_eq!(fx.ws.write_target("s/a/b.go").unwrap(), "src/a/b.go");
         assert_eq!(fx.ws.write_target("./x.go").unwrap(), "x.go");
+        // The last check, on the file really opened, catches a folder
+        // swapped for a symlink after the first.
+        std::fs::write(fx.ws_path.join(".git/config"), "x").unwrap();
+        std::fs::write(fx.ws_path.join("src/ok.go"), "x").unwrap();
+        assert!(fx.ws.opened_into_git(&fx.ws.dir.open("g/config").unwrap()));
+        assert!(!fx.ws.opened_into_git(&fx.ws.dir.open("s/ok.go").unwrap()));
     }
 
     #[test]
