@@ -1,6 +1,7 @@
 //! Running the tool calls of one turn: record the call, ask the policy (and
-//! if it says so, the user) before a command runs, run it in the workspace,
-//! and record what came back. Every step is an event: `tool_call`,
+//! if it says so, the user) before a command runs or, under the pipeline's
+//! write rules, before a file is written; run it in the workspace, and
+//! record what came back. Every step is an event: `tool_call`,
 //! `permission_asked`, `permission`, `tool_result`.
 
 use serde_json::{Value, json};
@@ -25,6 +26,17 @@ pub(super) enum CallEnd {
     Cancelled,
     /// The client went away.
     Stopped,
+}
+
+/// What the policy ruled on a call, to act on.
+struct Question {
+    /// What would happen (the command line, the path written).
+    detail: String,
+    verdict: Verdict,
+    /// The ruling in one line.
+    summary: String,
+    /// The pattern an "always" answer allows.
+    always: String,
 }
 
 /// How asking for permission ended.
@@ -114,21 +126,42 @@ impl Engine {
                         Asked::Stopped => return Ok(CallEnd::Stopped),
                     }
                 }
-                // File tools touch the disk (`search` walks the tree): on
-                // a blocking thread, not the engine's task.
-                Ok(other) => match self.spec.workspace.clone() {
-                    Some(workspace) => tokio::task::spawn_blocking(move || {
-                        tools::run_file_tool(&workspace, &other)
-                    })
-                    .await
-                    .unwrap_or_else(|e| ToolOutput::failed(format!("the tool broke off: {e}"))),
-                    None => ToolOutput::failed("this session has no workspace"),
-                },
+                Ok(ToolArgs::WriteFile { path, content }) => {
+                    match self.ask_write(index, attempt, call, &path).await? {
+                        Asked::Granted => {
+                            self.file_tool(ToolArgs::WriteFile { path, content }).await
+                        }
+                        Asked::Refused(reason) => {
+                            ToolOutput::failed(format!("not written: {reason}"))
+                        }
+                        Asked::Cancelled => {
+                            return self.cut_short(&phase.id, attempt, call, CallEnd::Cancelled);
+                        }
+                        Asked::Stopped => return Ok(CallEnd::Stopped),
+                    }
+                }
+                Ok(other) => self.file_tool(other).await,
             }
         };
         let content = output.content.clone();
         self.tool_result(&phase.id, attempt, call, output)?;
         Ok(CallEnd::Result(content))
+    }
+
+    /// Runs a file tool. File tools touch the disk (`search` walks the
+    /// tree): on a blocking thread, not the engine's task.
+    fn file_tool(&self, args: ToolArgs) -> impl Future<Output = ToolOutput> + Send + use<> {
+        let workspace = self.spec.workspace.clone();
+        async move {
+            match workspace {
+                Some(workspace) => {
+                    tokio::task::spawn_blocking(move || tools::run_file_tool(&workspace, &args))
+                        .await
+                        .unwrap_or_else(|e| ToolOutput::failed(format!("the tool broke off: {e}")))
+                }
+                None => ToolOutput::failed("this session has no workspace"),
+            }
+        }
     }
 
     /// Records that `call` was cut short by a cancel, and how it ended.
@@ -188,11 +221,70 @@ impl Engine {
         call: &ToolCall,
         command: &str,
     ) -> Result<Asked, EngineError> {
-        let phase = self.spec.pipeline.phases[index].clone();
+        let phase = &self.spec.pipeline.phases[index];
         let layers = [&self.spec.pipeline.permissions, &phase.permissions];
         let ruling = ruling::check_command(command, &layers, &self.state.session_allow);
-        let summary = ruling.summary();
-        match ruling.verdict {
+        let question = Question {
+            detail: command.to_owned(),
+            verdict: ruling.verdict,
+            summary: ruling.summary(),
+            always: crate::policy::always_pattern(command),
+        };
+        self.put(index, attempt, call, question).await
+    }
+
+    /// The write policy's ruling on writing `path`, and the user's answer
+    /// when it asks. With no write rules every write is allowed, and
+    /// nothing is recorded (as before write rules existed). A path the
+    /// workspace refuses anyway (into `.git`, outside) is let through to
+    /// the write, which fails with the reason.
+    async fn ask_write(
+        &mut self,
+        index: usize,
+        attempt: u32,
+        call: &ToolCall,
+        path: &str,
+    ) -> Result<Asked, EngineError> {
+        let rules = &self.spec.pipeline.write_permissions;
+        if rules.is_empty() {
+            return Ok(Asked::Granted);
+        }
+        let Some(Ok(target)) = self.spec.workspace.as_ref().map(|w| w.write_target(path)) else {
+            return Ok(Asked::Granted);
+        };
+        // An "always" answer allows this one file for the session.
+        let always = format!("write_file {target}");
+        let (verdict, why) = if self.state.session_allow.contains(&always) {
+            (Verdict::Allow, "always, this session".to_owned())
+        } else {
+            crate::policy::rule_path(&[rules], &target)
+        };
+        let question = Question {
+            summary: format!("{verdict}: write `{target}` ({why})"),
+            detail: target,
+            verdict,
+            always,
+        };
+        self.put(index, attempt, call, question).await
+    }
+
+    /// Acts on a ruling: records an allow or a deny, or asks the user and
+    /// waits for the answer.
+    async fn put(
+        &mut self,
+        index: usize,
+        attempt: u32,
+        call: &ToolCall,
+        question: Question,
+    ) -> Result<Asked, EngineError> {
+        let phase = self.spec.pipeline.phases[index].clone();
+        let Question {
+            detail,
+            verdict,
+            summary,
+            always: always_allows,
+        } = question;
+        match verdict {
             Verdict::Allow => {
                 self.permission(
                     &phase.id,
@@ -217,13 +309,12 @@ impl Engine {
             }
             Verdict::Ask => {}
         }
-        let always_allows = crate::policy::always_pattern(command);
         self.emit(EventKind::PermissionAsked {
             phase: phase.id.clone(),
             attempt,
             call_id: call.id.clone(),
             tool: call.name.clone(),
-            detail: command.to_owned(),
+            detail,
             reason: summary,
             always: Some(always_allows.clone()),
         })?;

@@ -14,10 +14,22 @@ use std::io::{self, Write};
 
 use tokio::sync::mpsc;
 
-use crate::policy::glob_match;
+use crate::policy::{Rules, Verdict};
 use crate::protocol::{Command, PermissionAnswer, Update};
 use crate::sanitize::sanitize;
 use crate::session::{Action, DecidedBy, EventKind, PhaseStatus, SessionOutcome, SessionState};
+use crate::tools::ruling::check_command;
+
+/// Whether the `--allow` patterns allow the command line `command`. They
+/// are rules of their own, ruled on exactly like the policy's: the line is
+/// parsed, every simple command in it must be allowed by a pattern (word by
+/// word), and what the parser cannot resolve (`$(…)`, `bash -c`,
+/// redirection to a file, an assignment prefix no pattern names, an option
+/// that runs a program) is never allowed.
+fn allowed_headless(allow: &[String], command: &str) -> bool {
+    let rules: Rules = allow.iter().map(|p| (p.clone(), Verdict::Allow)).collect();
+    check_command(command, &[&rules], &[]).verdict == Verdict::Allow
+}
 
 /// How a headless run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,16 +153,21 @@ pub async fn drive(
                 }
             }
             EventKind::PermissionAsked {
-                call_id, detail, ..
+                call_id,
+                detail,
+                tool,
+                ..
             } => {
-                let matched = policy.allow.iter().find(|p| glob_match(p, detail));
+                // `--allow` speaks of commands; a file write it cannot allow.
+                let allow = tool == "run_command" && allowed_headless(&policy.allow, detail);
                 let _ = commands.send(Command::Permission(PermissionAnswer {
                     call_id: call_id.clone(),
-                    allow: matched.is_some(),
+                    allow,
                     always: false,
-                    reason: match matched {
-                        Some(_) => None,
-                        None => Some("headless: a command the policy asks about is denied unless --allow matches it".into()),
+                    reason: if allow {
+                        None
+                    } else {
+                        Some("headless: what the policy asks about is denied unless --allow allows every command in it".into())
                     },
                     by: DecidedBy::Policy,
                 }));

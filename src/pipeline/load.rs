@@ -84,6 +84,9 @@ struct RawPipeline {
     budget: Option<Budget>,
     #[serde(default)]
     permissions: Rules,
+    /// Path patterns for `write_file`: `"internal/*" = "allow"`.
+    #[serde(default)]
+    write_permissions: Rules,
     max_tool_rounds: Option<u32>,
     max_format_retries: Option<u32>,
     max_return_rounds: Option<u32>,
@@ -383,6 +386,7 @@ fn check_pipeline(
         max_attempts,
         budget: raw.budget,
         permissions: raw.permissions,
+        write_permissions: raw.write_permissions,
         max_tool_rounds: raw.max_tool_rounds.unwrap_or(super::DEFAULT_TOOL_ROUNDS),
         max_format_retries: raw
             .max_format_retries

@@ -34,6 +34,10 @@ pub struct Pipeline {
     /// Command patterns for every role: `"go *" = "allow"`.
     #[serde(default, skip_serializing_if = "Rules::is_empty")]
     pub permissions: Rules,
+    /// Path patterns for `write_file` (`"*" = "ask"`, `"internal/*" =
+    /// "allow"`); none means every write in the workspace is allowed.
+    #[serde(default, skip_serializing_if = "Rules::is_empty")]
+    pub write_permissions: Rules,
     /// How many rounds of tool calls one attempt may make.
     #[serde(default = "default_tool_rounds")]
     pub max_tool_rounds: u32,

@@ -5,6 +5,13 @@
 //! approved "always" this session), and the ruling on one `run_command`
 //! line. The line is read by [`super::shell`] into simple commands; each is
 //! a part, ruled on its own, and the line's verdict is the strictest part.
+//! Headless `--allow` patterns are ruled on here too, as a layer of their
+//! own, so they mean exactly what the policy's allow patterns mean.
+//!
+//! An allowing pattern (and a session "always" pattern) matches the parsed
+//! words of a part ([`words_match`]: `git status*` never allows
+//! `git statusx`); an asking or denying one matches the joined text
+//! ([`glob_match`]), so it catches more, never less.
 //!
 //! Precedence for one part, whatever the order of patterns or layers:
 //!
@@ -12,28 +19,32 @@
 //! 2. a session "always" pattern that matches — allows, overriding explicit
 //!    `ask` patterns and the default;
 //! 3. the strictest explicit pattern that matches (`ask` beats `allow`);
-//! 4. the default: the strictest catch-all pattern (`"*"`, or any pattern
+//! 4. a part with assignment prefixes (`HOME=x git status`) that no
+//!    pattern naming the variables matches: at least `ask`;
+//! 5. the default: the strictest catch-all pattern (`"*"`, or any pattern
 //!    made only of `*`) among the layers; it applies only when no other
 //!    pattern matches, so `"*" = "ask"` with `"go *" = "allow"` allows
 //!    `go test`;
-//! 5. with no default, `ask`.
+//! 6. with no default, `ask`.
 //!
 //! What the shell reader could not reduce to plain commands (command and
 //! process substitution, `eval`, `sh -c`, redirection to a file, `sudo`,
-//! `git -c`, a parse error, …) is a part of its own that asks; no pattern or
-//! session approval lowers it, but a deny elsewhere still wins. A part with
-//! an expansion (`git push $F`) that would be allowed asks instead when the
-//! expansion could make it match a stricter explicit pattern
-//! (`git push --force*`). Wrappers (`timeout 5 go test`) and the bare-name
-//! alias of a program run by path (`./go test` → `go test`) only count
-//! when an explicit pattern matches them; otherwise the other part decides.
+//! `git -c`, an expansion that evaluates code, an option that runs a
+//! program, a parse error, …) is a part of its own that asks; no pattern
+//! or session approval lowers it, but a deny elsewhere still wins. A part
+//! with an expansion (`git push $F`) that would be allowed asks instead
+//! when the expansion could make it match a stricter explicit pattern
+//! (`git push --force*`). Wrappers (`timeout 5 go test`), the bare-name
+//! alias of a program run by path (`./go test` → `go test`) and the bare
+//! command under an assignment prefix only count when an explicit pattern
+//! matches them; otherwise the other part decides.
 
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
 use super::shell::{self, Item, Piece};
-use crate::policy::{Rules, Verdict, glob_match};
+use crate::policy::{Rules, Verdict, glob_match, words_match};
 
 /// One checked piece of a command line.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -145,6 +156,24 @@ fn keep_strictest<'a>(slot: &mut Option<(Verdict, &'a str)>, verdict: Verdict, p
     }
 }
 
+/// Whether `pattern`, of verdict `verdict`, matches `piece`: an allowing
+/// pattern word by word ([`words_match`]), a stricter one over the joined
+/// text ([`glob_match`]). On a command with assignment prefixes
+/// (`HOME=x git status`), an allowing pattern must name every assigned
+/// variable (`HOME=* git status*`).
+fn matches(pattern: &str, verdict: Verdict, piece: &Piece, text: &str) -> bool {
+    match verdict {
+        Verdict::Allow => {
+            piece
+                .assigned
+                .iter()
+                .all(|name| pattern.contains(&format!("{name}=")))
+                && words_match(pattern, &piece.words)
+        }
+        Verdict::Ask | Verdict::Deny => glob_match(pattern, text),
+    }
+}
+
 /// The ruling on one simple command.
 fn rule(piece: &Piece, layers: &[&Rules], session_allow: &[String]) -> Part {
     let text = piece.text();
@@ -153,15 +182,29 @@ fn rule(piece: &Piece, layers: &[&Rules], session_allow: &[String]) -> Part {
     for (pattern, &verdict) in layers.iter().flat_map(|rules| rules.iter()) {
         if is_catch_all(pattern) {
             keep_strictest(&mut default, verdict, pattern);
-        } else if glob_match(pattern, &text) {
+        } else if matches(pattern, verdict, piece, &text) {
             keep_strictest(&mut explicit, verdict, pattern);
         }
     }
-    let session = session_allow.iter().find(|p| glob_match(p, &text));
+    let session = session_allow
+        .iter()
+        .find(|p| matches(p, Verdict::Allow, piece, &text));
     let (verdict, why) = match (explicit, session) {
         (Some((Verdict::Deny, pattern)), _) => (Verdict::Deny, pattern.to_owned()),
         (_, Some(pattern)) => (Verdict::Allow, format!("{pattern} (always, this session)")),
         (Some((verdict, pattern)), None) => (verdict, pattern.to_owned()),
+        (None, None) if !piece.assigned.is_empty() => (
+            default.map_or(Verdict::Ask, |(v, _)| v.max(Verdict::Ask)),
+            format!(
+                "it sets {} for the command, and no pattern names {}",
+                piece.assigned.join(", "),
+                if piece.assigned.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                }
+            ),
+        ),
         (None, None) if piece.secondary => (Verdict::Allow, "no pattern of its own".to_owned()),
         (None, None) => match default {
             Some((verdict, pattern)) => (verdict, format!("{pattern} (default)")),
@@ -271,7 +314,7 @@ mod tests {
         ("{ go test; ls; }", Allow),
         ("{ ls; rm -rf /tmp; }", Deny),
         ("if go build; then ls; fi", Allow),
-        ("for p in a b; do go test $p; done", Allow),
+        ("for p in a b; do go test $p; done", Ask),
         ("while go test; do git push --force; done", Deny),
         ("f() { ls; }; f", Ask),
         // eval, shells, exec, source.
@@ -284,14 +327,14 @@ mod tests {
         ("source ./env.sh && go test", Ask),
         ("$CMD test", Ask),
         // Environment prefixes.
-        ("FOO=1 BAR=2 go test", Allow),
-        ("RUST_LOG=debug cargo run", Allow),
+        ("FOO=1 BAR=2 go test", Ask),
+        ("RUST_LOG=debug cargo run", Ask),
         ("PATH=/tmp/evil:$PATH go test", Ask),
         // Wrappers.
         ("timeout 60 go test ./...", Allow),
         ("timeout -s KILL 5 git push --force", Deny),
         ("nice -n 5 cargo build", Allow),
-        ("env -i HOME=/x go test", Allow),
+        ("env -i HOME=/x go test", Ask),
         ("env git push --force", Deny),
         ("nohup kubectl apply -f x.yaml", Ask),
         ("time go test", Allow),

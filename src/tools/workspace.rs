@@ -21,11 +21,16 @@
 //! elsewhere, and the check cannot be raced. Searching never follows
 //! symlinks below its starting point.
 //!
+//! Git's own files: no write lands in a `.git` folder, named or reached
+//! through a symlinked folder inside the workspace ([`Workspace::write_target`]
+//! resolves the existing folders first).
+//!
 //! Not covered: hard links. A hard link inside the workspace to a file
 //! outside it is indistinguishable from an ordinary file by path
 //! resolution; agents cannot create one with these tools.
 
 use std::io::{self, Read as _, Write as _};
+use std::os::fd::AsRawFd as _;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
@@ -147,16 +152,7 @@ impl Workspace {
     /// [`ToolError::NotDir`] if a parent is a file, or [`ToolError::Io`].
     pub fn write_file(&self, path: &str, content: &str) -> Result<u64, ToolError> {
         let rel = file_path(path)?;
-        // A hook or a config entry written there would run as the user the
-        // next time an allowed git command runs, without anyone being asked.
-        if rel
-            .components()
-            .any(|c| c.as_os_str().eq_ignore_ascii_case(".git"))
-        {
-            return Err(ToolError::GitInternals {
-                path: path.to_owned(),
-            });
-        }
+        self.write_target(path)?;
         if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
             self.dir
                 .create_dir_all(parent)
@@ -189,11 +185,86 @@ impl Workspace {
         if !meta.is_file() {
             return Err(io_error(path, "not a regular file"));
         }
+        // A folder swapped for a symlink into `.git` after the check above
+        // (by a command running meanwhile) is caught here, on the file
+        // really opened, before anything is written to it.
+        if self.opened_into_git(&file) {
+            return Err(ToolError::GitInternals {
+                path: path.to_owned(),
+            });
+        }
         file.set_len(0).map_err(|e| map_io(path, &e))?;
         file.write_all(content.as_bytes())
             .map_err(|e| map_io(path, &e))?;
         file.flush().map_err(|e| map_io(path, &e))?;
         Ok(content.len() as u64)
+    }
+
+    /// The workspace-relative path (with `/`) a write to `path` lands on,
+    /// the symlinks among its existing folders resolved: what the write
+    /// policy rules on. A hook or a config entry written into `.git` would
+    /// run as the user the next time an allowed git command runs, so a
+    /// path there is refused, whether named (`.git/hooks/x`) or reached
+    /// through a planted symlink (`g -> .git`, then `g/hooks/x`).
+    ///
+    /// # Errors
+    /// [`ToolError::GitInternals`] for a path into a `.git` folder,
+    /// [`ToolError::Outside`] for one whose folders lead outside.
+    pub fn write_target(&self, path: &str) -> Result<String, ToolError> {
+        let rel = file_path(path)?;
+        let into_git = |p: &Path| {
+            p.components()
+                .any(|c| c.as_os_str().eq_ignore_ascii_case(".git"))
+        };
+        let refused = || ToolError::GitInternals {
+            path: path.to_owned(),
+        };
+        if into_git(&rel) {
+            return Err(refused());
+        }
+        let Some(name) = rel.file_name() else {
+            return Ok(slash_path(&rel));
+        };
+        // The deepest folder on the way that exists, as the kernel
+        // resolves it; the folders still to be made go on top.
+        let mut existing = rel.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut missing = Vec::new();
+        loop {
+            if let Ok(real) = std::fs::canonicalize(self.root.join(&existing)) {
+                let Ok(inside) = real.strip_prefix(&self.root) else {
+                    return Err(ToolError::Outside {
+                        path: path.to_owned(),
+                    });
+                };
+                let mut target = inside.to_path_buf();
+                target.extend(missing.iter().rev());
+                target.push(name);
+                if into_git(&target) {
+                    return Err(refused());
+                }
+                return Ok(slash_path(&target));
+            }
+            match existing.file_name() {
+                Some(folder) => {
+                    missing.push(folder.to_owned());
+                    existing.pop();
+                }
+                None => return Ok(slash_path(&rel)),
+            }
+        }
+    }
+
+    /// Whether the open `file` is inside a `.git` folder of the workspace,
+    /// as the kernel names it (`/proc/self/fd`); false where it cannot say.
+    fn opened_into_git(&self, file: &File) -> bool {
+        let link = format!("/proc/self/fd/{}", file.as_raw_fd());
+        std::fs::read_link(link).is_ok_and(|real| {
+            real.strip_prefix(&self.root).is_ok_and(|inside| {
+                inside
+                    .components()
+                    .any(|c| c.as_os_str().eq_ignore_ascii_case(".git"))
+            })
+        })
     }
 
     /// Lists a folder (`""` or `"."` is the root), sorted by name.
@@ -727,6 +798,48 @@ mod tests {
         }
         assert!(!fx.ws_path.join(".git/hooks/pre-commit").exists());
         fx.ws.write_file("docs/.gitignore", "x\n").unwrap();
+    }
+
+    #[test]
+    fn a_symlink_into_git_is_no_way_in() {
+        let fx = fixture();
+        std::fs::create_dir_all(fx.ws_path.join(".git/hooks")).unwrap();
+        symlink(".git", fx.ws_path.join("g")).unwrap();
+        symlink(".git/hooks", fx.ws_path.join("h")).unwrap();
+        std::fs::create_dir(fx.ws_path.join("d")).unwrap();
+        symlink("../.git", fx.ws_path.join("d/up")).unwrap();
+        for path in [
+            "g/hooks/pre-commit",
+            "g/config",
+            "h/post-checkout",
+            "d/up/new/x",
+            "g/new/dir/file",
+        ] {
+            let err = fx.ws.write_file(path, "#!/bin/sh\ntouch P\n").unwrap_err();
+            assert!(
+                matches!(err, ToolError::GitInternals { .. }),
+                "{path}: {err}"
+            );
+            assert!(
+                matches!(
+                    fx.ws.write_target(path),
+                    Err(ToolError::GitInternals { .. })
+                ),
+                "{path}"
+            );
+        }
+        assert!(!fx.ws_path.join(".git/hooks/pre-commit").exists());
+        assert!(!fx.ws_path.join(".git/new").exists());
+        symlink("src", fx.ws_path.join("s")).unwrap();
+        std::fs::create_dir(fx.ws_path.join("src")).unwrap();
+        assert_eq!(fx.ws.write_target("s/a/b.go").unwrap(), "src/a/b.go");
+        assert_eq!(fx.ws.write_target("./x.go").unwrap(), "x.go");
+        // The last check, on the file really opened, catches a folder
+        // swapped for a symlink after the first.
+        std::fs::write(fx.ws_path.join(".git/config"), "x").unwrap();
+        std::fs::write(fx.ws_path.join("src/ok.go"), "x").unwrap();
+        assert!(fx.ws.opened_into_git(&fx.ws.dir.open("g/config").unwrap()));
+        assert!(!fx.ws.opened_into_git(&fx.ws.dir.open("s/ok.go").unwrap()));
     }
 
     #[test]

@@ -347,14 +347,21 @@ pub fn permission(app: &App, request: &PermissionRequest, area: Rect, buf: &mut 
         .map_or("agent", |p| p.role.as_str());
     let width = area.width.saturating_sub(8).min(100);
     let inner = usize::from(width.saturating_sub(2));
+    // A write (the write policy asks) names the file; a command is shown
+    // as typed at a prompt.
+    let (wants, prompt) = if request.tool == "write_file" {
+        ("write", "")
+    } else {
+        ("run", "$ ")
+    };
     let mut lines = vec![
-        Line::raw(clip(&format!("The {role} wants to run:"), inner)),
+        Line::raw(clip(&format!("The {role} wants to {wants}:"), inner)),
         Line::raw(""),
     ];
     // However long the command, the answers stay on screen: the box shows
     // as much of it as fits above them, and says what it left out.
     let room = usize::from(area.height).saturating_sub(12).max(1);
-    let command = wrap(&format!("$ {}", request.detail), inner);
+    let command = wrap(&format!("{prompt}{}", request.detail), inner);
     let hidden = command.len().saturating_sub(room);
     for row in command.into_iter().take(room) {
         lines.push(Line::styled(row, app.theme.code));

@@ -15,6 +15,7 @@ mod keys;
 mod layers;
 mod methodology;
 mod openai;
+mod policy_table;
 mod pty;
 mod resume;
 mod secrets;

@@ -461,6 +461,52 @@ fn a_permission_prompt_is_answered_by_keyboard() {
 }
 
 #[test]
+fn a_write_the_write_policy_asks_about_is_answered_by_keyboard() {
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    // Writes are allowed but the first task's note must be asked about.
+    let skills = include_str!("../../skills.toml").replace(
+        "[pipelines.backend.permissions]",
+        "[pipelines.backend.write_permissions]\n\"*\" = \"allow\"\n\"*/task-1.md\" = \"ask\"\n\n[pipelines.backend.permissions]",
+    );
+    std::fs::write(sandbox.dir.path().join("skills.toml"), skills).expect("skills");
+    let decisions_free = ["run", "--workspace", repo.to_str().expect("path"), REQUEST];
+    let mut screen = spawn(&sandbox, 140, 36, &decisions_free, "instant");
+    for question in &QUESTIONS[..2] {
+        screen.wait_for(question);
+        screen.press("a");
+    }
+    screen.wait_for("wants to write:");
+    screen.wait_for("handoff-notes/rate-limiting-orders/task-1.md");
+    screen.wait_for("a always `write_file handoff-notes/");
+    screen.press("a");
+    screen.wait_for(QUESTIONS[2]);
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3);
+    let events = sandbox.events();
+    let asked = of_kind(&events, "permission_asked");
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0]["tool"], "write_file");
+    let answer = of_kind(&events, "permission")
+        .into_iter()
+        .find(|p| p["call_id"] == asked[0]["call_id"])
+        .expect("answer")
+        .clone();
+    assert_eq!(answer["decision"], "allow");
+    assert_eq!(answer["by"], "user");
+    assert_eq!(
+        answer["pattern"],
+        "write_file handoff-notes/rate-limiting-orders/task-1.md"
+    );
+    assert!(
+        repo.join("handoff-notes/rate-limiting-orders/task-1.md")
+            .exists()
+    );
+}
+
+#[test]
 fn a_bad_theme_is_reported_before_any_session_starts() {
     let sandbox = Sandbox::new();
     let mut term = spawn(

@@ -782,6 +782,51 @@ fn a_long_command_keeps_the_permission_answers_on_an_80x24_screen() {
 }
 
 #[test]
+fn a_write_the_write_policy_asks_about_names_the_file() {
+    let events = record(REQUEST);
+    let started = after(
+        &events,
+        |k| matches!(k, EventKind::PhaseStarted { phase, .. } if phase == "implement"),
+    );
+    let mut shown = events[..started].to_vec();
+    let t = events[started - 1].t;
+    for kind in [
+        EventKind::ToolCall {
+            phase: "implement".into(),
+            attempt: 1,
+            call_id: "w1".into(),
+            tool: "write_file".into(),
+            args: serde_json::json!({ "path": "src/x.go", "content": "package x" }),
+            target: Some("src/x.go".into()),
+            checklist: None,
+        },
+        EventKind::PermissionAsked {
+            phase: "implement".into(),
+            attempt: 1,
+            call_id: "w1".into(),
+            tool: "write_file".into(),
+            detail: "src/x.go".into(),
+            reason: "ask: write `src/x.go` (* (default))".into(),
+            always: Some("write_file src/x.go".into()),
+        },
+    ] {
+        let seq = shown.len() as u64;
+        shown.push(Event { seq, t, kind });
+    }
+    let n = shown.len();
+    let mut app = live_after(&shown, n);
+    let screen = draw(&mut app, 100, 30);
+    for expected in [
+        "wants to write:",
+        "src/x.go",
+        "always `write_file src/x.go`",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in\n{screen}");
+    }
+    assert!(!screen.contains("$ src/x.go"), "{screen}");
+}
+
+#[test]
 fn scrolling_a_column_to_its_end_reaches_the_last_row_under_a_tall_header() {
     let events = record(REQUEST);
     let n = after(

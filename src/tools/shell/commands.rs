@@ -121,6 +121,7 @@ impl Reader<'_> {
             }
         };
         let mut next = parsed.next;
+        let mut assigned = Vec::new();
         match name {
             "timeout" if next < args.len() => next += 1,
             "env" | "sudo" => {
@@ -136,10 +137,14 @@ impl Reader<'_> {
                             &joined(words),
                         );
                     }
+                    assigned.push(name.to_owned());
                     next += 1;
                 }
             }
             _ => {}
+        }
+        if name == "env" && parsed.has(&["-C", "--chdir"]) {
+            self.issue("env -C runs the command in another folder", &joined(words));
         }
         if args[..next.min(args.len())].iter().any(|w| !w.is_plain()) {
             self.issue(
@@ -164,7 +169,12 @@ impl Reader<'_> {
             self.piece(words, secondary);
             return;
         }
-        self.piece(words, true);
+        if assigned.is_empty() {
+            self.piece(words, true);
+        } else {
+            // `env HOME=x git status`: allowed only by a pattern naming HOME.
+            self.piece_assigning(words, false, assigned);
+        }
         self.simple(args[next..].to_vec(), level + 1, secondary);
     }
 

@@ -7,12 +7,25 @@
 //! and every simple command in the tree counts: parts of `&&`, `||`, `;`,
 //! `|`, `&`, subshells, brace groups, `if`/`while`/`for`/`case` bodies,
 //! function bodies and command substitutions. Each simple command is
-//! normalised: leading `NAME=value` assignments dropped, quoting resolved,
-//! a command named by its path in a system folder (`/usr/bin/git`) reduced
-//! to its name, and wrappers (`timeout`, `nice`, `nohup`, `env`, `time`,
-//! `command`, `builtin`, `exec`, `sudo`, `xargs`, `find -exec`) yield both
-//! themselves and the command they run. Nothing here decides a verdict;
+//! normalised: quoting resolved, a command named by its path in a system
+//! folder (`/usr/bin/git`) reduced to its name, and wrappers (`timeout`,
+//! `nice`, `nohup`, `env`, `time`, `command`, `builtin`, `exec`, `sudo`,
+//! `xargs`, `find -exec`) yield both themselves and the command they run.
+//! Leading `NAME=value` assignments stay on the command as typed (a pattern
+//! must name them), and the bare command is yielded too. The `risky` module adds
+//! what no pattern may lower: expansions that evaluate code and options
+//! that run programs or write files. Nothing here decides a verdict;
 //! [`super::ruling`] does.
+//!
+//! Why tree-sitter-bash, and not a hand-written reader or another crate:
+//! it is the grammar Codex (`codex-rs`) rules on commands with, maintained
+//! and fuzzed with the tree-sitter project; it parses every construct bash
+//! has, so an unknown one is a node we see (and ask about), not a silent
+//! split; and it keeps errors in the tree with byte spans instead of
+//! guessing. `brush-parser` (the brush shell's, maintained too) would also
+//! do; moving to it would trade a tested reader for an untested one with no
+//! construct gained. The hand-written part here is only the normalisation
+//! of words and the lists of what is risky.
 
 use tree_sitter::Parser;
 
@@ -55,6 +68,9 @@ pub(super) struct Piece {
     /// named by a path: only an explicit pattern decides it; with none it
     /// is neutral (the other piece decides).
     pub secondary: bool,
+    /// The variables its `NAME=value` prefixes (or `env NAME=value`) set
+    /// for it: such a command is allowed only by a pattern naming them.
+    pub assigned: Vec<String>,
 }
 
 impl Piece {
@@ -97,7 +113,8 @@ const MAX_DEPTH: usize = 200;
 const SNIPPET: usize = 60;
 
 /// Names that run a string or a file as shell code in the current shell.
-const CODE_RUNNERS: [(&str, &str); 4] = [
+const CODE_RUNNERS: [(&str, &str); 5] = [
+    ("let", "let evaluates arithmetic, which can run code"),
     ("eval", "eval runs a string as shell code"),
     ("source", "source runs a file as shell code"),
     (".", "`.` runs a file as shell code"),
@@ -208,6 +225,7 @@ fn snippet(text: &str) -> String {
 mod commands;
 mod options;
 mod reader;
+mod risky;
 mod word;
 
 use reader::Reader;
@@ -276,7 +294,10 @@ mod tests {
 
     #[test]
     fn normalisation_drops_assignments_paths_and_wrappers() {
-        assert_eq!(words("FOO=1 BAR=2 go test"), vec![cmd("go test")]);
+        assert_eq!(
+            words("FOO=1 BAR=2 go test"),
+            vec![cmd("FOO=1 BAR=2 go test"), cmd("go test")]
+        );
         assert_eq!(words("/usr/bin/git push"), vec![cmd("git push")]);
         assert_eq!(words("./go test"), vec![cmd("./go test"), cmd("go test")]);
         assert_eq!(
@@ -343,6 +364,20 @@ mod tests {
         has("git -c core.pager=x log", "git -c");
         has("sudo ls", "sudo");
         has("PATH=/tmp go test", "assigning PATH");
+        has("git status ${X@P}", "${…@…}");
+        has("echo $((X))", "arithmetic expansion");
+        has("((X))", "((…))");
+        has("[[ $X -eq 0 ]]", "[[ … ]]");
+        has("echo ${A[Y]}", "an array subscript");
+        has("echo ${X:Y}", "${X:offset}");
+        has("for ((i=0; i<X; i++)); do ls; done", "for ((…))");
+        has("A[$X]=1", "an array subscript");
+        has("let X", "let");
+        has("git log --output=/tmp/x", "git --output");
+        has("git difftool -x sh", "git difftool -x");
+        has("git -C /elsewhere status", "git -C");
+        has("sed -i s/a/b/ f", "sed -i");
+        has("rg --pre ./x y", "rg --pre");
         has("go test )", "parse error");
         has("echo \"abc", "parse error");
         assert!(
@@ -365,6 +400,7 @@ mod tests {
             format!("echo {}x{}", "$(echo ".repeat(3_000), ")".repeat(3_000)),
             format!("echo \"{}x{}\"", "${a:-".repeat(5_000), "}".repeat(5_000)),
             vec!["go test"; 5_000].join(" && "),
+            vec!["git log --output=x $((X)) ${Y@P}"; 5_000].join(" && "),
         ];
         let worker = std::thread::Builder::new()
             .stack_size(1 << 20)

@@ -4,8 +4,12 @@
 use tree_sitter::Node;
 
 use super::options::is_risky_variable;
-use super::word::{Word, ansi_c, texts, unescape_double_quoted, unquoted};
+use super::risky::{evaluates_code, risky_options};
+use super::word::{Word, ansi_c, joined, texts, unescape_double_quoted, unquoted};
 use super::{HARMLESS_SINKS, Item, MAX_DEPTH, MAX_NESTING, Piece, issue_item, read_source};
+
+/// How many recent items [`Reader::issue`] compares a new one with.
+const RECENT: usize = 8;
 
 /// Walks one parsed source and records what it finds.
 pub(super) struct Reader<'s> {
@@ -24,18 +28,40 @@ impl Reader<'_> {
         self.src.get(node.byte_range()).unwrap_or("")
     }
 
+    /// Records an issue, once: the same finding met again just after (a
+    /// wrapped command and its wrapper, a path and its bare alias) adds
+    /// nothing. Only the last few items are compared, so a hostile line
+    /// with many findings stays linear.
     pub(super) fn issue(&mut self, reason: &str, text: &str) {
-        self.items.push(issue_item(reason, text));
+        let item = issue_item(reason, text);
+        if !self.items.iter().rev().take(RECENT).any(|i| *i == item) {
+            self.items.push(item);
+        }
     }
 
     pub(super) fn piece(&mut self, words: &[Word], secondary: bool) {
+        self.piece_assigning(words, secondary, Vec::new());
+    }
+
+    /// A piece that sets the variables `assigned` for its command; its
+    /// options that run programs or write files are issues of their own.
+    pub(super) fn piece_assigning(
+        &mut self,
+        words: &[Word],
+        secondary: bool,
+        assigned: Vec<String>,
+    ) {
         let shape = (!words.iter().all(Word::is_plain))
             .then(|| words.iter().map(Word::shape).collect::<Vec<_>>().join(" "));
         self.items.push(Item::Command(Piece {
             words: texts(words),
             shape,
             secondary,
+            assigned,
         }));
+        for reason in risky_options(words) {
+            self.issue(&reason, &joined(words));
+        }
     }
 
     /// Reads the string `source` (of `eval`, `sh -c`) as more shell code.
@@ -103,6 +129,18 @@ impl Reader<'_> {
                 self.issue("command substitution", &text);
                 self.children(node);
             }
+            "expansion"
+            | "arithmetic_expansion"
+            | "c_style_for_statement"
+            | "test_command"
+            | "compound_statement"
+            | "subscript" => {
+                let text = self.text(node).to_owned();
+                if let Some(reason) = evaluates_code(node.kind(), &text) {
+                    self.issue(reason, &text);
+                }
+                self.children(node);
+            }
             "process_substitution" => {
                 let text = self.text(node).to_owned();
                 self.issue("process substitution", &text);
@@ -126,6 +164,7 @@ impl Reader<'_> {
     /// A simple command: assignments, name, arguments, redirections.
     pub(super) fn command(&mut self, node: Node) {
         let mut words = Vec::new();
+        let mut assigns: Vec<(String, Word)> = Vec::new();
         let mut spans: Vec<(usize, usize)> = Vec::new();
         let mut cursor = node.walk();
         let mut children = Vec::new();
@@ -156,7 +195,12 @@ impl Reader<'_> {
                     spans.push((child.start_byte(), child.end_byte()));
                 }
                 (_, "variable_assignment") => {
-                    self.assignment(child);
+                    let word = self.assignment(child);
+                    let name = child
+                        .child_by_field_name("name")
+                        .map(|n| self.text(n).to_owned())
+                        .unwrap_or_default();
+                    assigns.push((name, word));
                 }
                 _ if child.is_named() || child.is_error() || child.is_missing() => {
                     self.visit(child);
@@ -172,7 +216,17 @@ impl Reader<'_> {
                 break;
             }
         }
-        self.simple(words, 0, false);
+        if assigns.is_empty() || words.is_empty() {
+            self.simple(words, 0, false);
+            return;
+        }
+        // `HOME=x git status` is not `git status`: it counts as typed (a
+        // pattern must name HOME), and as the bare command, so that a
+        // deny of the command still holds.
+        let (names, mut typed): (Vec<String>, Vec<Word>) = assigns.into_iter().unzip();
+        typed.extend(words.iter().cloned());
+        self.piece_assigning(&typed, false, names);
+        self.simple(words, 0, true);
     }
 
     /// `export`, `declare`, `local`, `readonly`, `typeset`, `unset`.
@@ -322,11 +376,14 @@ impl Reader<'_> {
                     self.composite(node, node.start_byte(), node.end_byte(), quoted, word);
                 }
             }
-            "command_substitution" | "process_substitution" => {
+            "command_substitution"
+            | "process_substitution"
+            | "expansion"
+            | "arithmetic_expansion" => {
                 word.push_wild(&text);
                 self.visit(node);
             }
-            "simple_expansion" | "expansion" | "arithmetic_expansion" | "brace_expression" => {
+            "simple_expansion" | "brace_expression" => {
                 word.push_wild(&text);
                 self.children(node);
             }

@@ -48,6 +48,12 @@ impl Word {
         self.segs.iter().all(|s| matches!(s, Seg::Lit(_)))
     }
 
+    /// Whether the word starts with something only known when the command
+    /// runs (`$X`, `*`): it could become an option.
+    pub(super) fn starts_unknown(&self) -> bool {
+        matches!(self.segs.first(), Some(Seg::Wild(_)))
+    }
+
     pub(super) fn text(&self) -> String {
         self.segs
             .iter()
