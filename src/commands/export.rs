@@ -5,7 +5,8 @@
 //! more for what the fold does not keep (when each decision was made, which
 //! draft an edit replaced). Into the output folder go the effective artifact
 //! of every phase (`NN-<phase>-<artifact>.md`), every attempt's draft and
-//! human edit (`attempts/`), `decisions.md` (every decision in order) and
+//! human edit (`attempts/`), what each phase changed in the workspace
+//! (`changes/<phase>.patch`), `decisions.md` (every decision in order) and
 //! `report.md` (timeline, approvals, rejections, returns, edits as diffs,
 //! tool calls, tokens and cost). Session text goes into the files as it is;
 //! only the list of written files reaches the terminal, sanitized.
@@ -150,6 +151,7 @@ pub fn export(g: &Global, session: &str, out: &Path) -> Exit {
             }
         }
     }
+    changes(state, &mut output)?;
     output.put("decisions.md", &decisions_md(state, &records))?;
     output.put("report.md", &report_md(&loaded, &records, &prices))?;
 
@@ -158,6 +160,46 @@ pub fn export(g: &Global, session: &str, out: &Path) -> Exit {
         writeln!(stdout, "{}", sanitize(file))?;
     }
     Ok(exit::OK)
+}
+
+/// What each phase changed in the workspace, from its latest snapshot:
+/// `changes/<phase>.patch` when the repository can be read, else the
+/// file list the log recorded (`changes/<phase>.txt`), with a warning.
+fn changes(state: &SessionState, output: &mut Output) -> Result<(), Failure> {
+    let root = state.workspace.as_ref().map(|w| PathBuf::from(&w.path));
+    for phase in &state.phases {
+        let Some(snapshot) = state.snapshot_of(&phase.id) else {
+            continue;
+        };
+        if snapshot.files.is_empty() {
+            continue;
+        }
+        let name = format!("changes/{}", slug(&phase.id));
+        let read = root.as_deref().map(|root| {
+            crate::tools::changes::change(root, snapshot.base.as_deref(), &snapshot.commit)
+        });
+        if let Some(Ok(change)) = read {
+            output.put(&format!("{name}.patch"), &change.patch())?;
+            continue;
+        }
+        eprintln!(
+            "handoff: the workspace change of `{}` cannot be read here; {name}.txt lists its files",
+            sanitize(&phase.id)
+        );
+        let mut list = String::new();
+        for f in &snapshot.files {
+            let _ = writeln!(
+                list,
+                "{} {}  +{} -{}",
+                f.status.letter(),
+                f.path,
+                f.added,
+                f.removed
+            );
+        }
+        output.put(&format!("{name}.txt"), &list)?;
+    }
+    Ok(())
 }
 
 /// A file-name-safe form of a phase id or artifact name.

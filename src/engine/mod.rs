@@ -384,11 +384,14 @@ impl Engine {
         let message = format!("handoff {} at the {phase} gate", self.spec.id);
         let target = reference.clone();
         // What changed is counted from the snapshot before (the gate
-        // before this phase ran), or from where the session started.
-        let base = self.state.snapshots.last().map_or_else(
-            || self.state.workspace.as_ref().and_then(|w| w.head.clone()),
-            |s| Some(s.commit.clone()),
-        );
+        // before this phase ran), or from where the session started. The
+        // last phase (the delivery) shows the whole session's change.
+        let start = self.state.workspace.as_ref().and_then(|w| w.head.clone());
+        let last = index + 1 == self.spec.pipeline.phases.len();
+        let base = match self.state.snapshots.last() {
+            Some(before) if !last => Some(before.commit.clone()),
+            Some(_) | None => start,
+        };
         let from = base.clone();
         let made = tokio::task::spawn_blocking(move || {
             let commit = crate::tools::git::snapshot(&root, &target, &message)?;

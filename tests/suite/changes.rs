@@ -35,6 +35,23 @@ fn show_diff_prints_a_patch_that_rebuilds_the_snapshot_and_stat_lists_the_files(
         "{implement}"
     );
 
+    // The delivery's gate shows the whole session's change: every file
+    // the team wrote, from where the session started.
+    let delivery = of_kind(&events, "snapshot")
+        .into_iter()
+        .find(|s| s["phase"] == "commit")
+        .expect("a snapshot at the last gate")
+        .clone();
+    assert_eq!(
+        delivery["base"], events[0]["workspace"]["head"],
+        "{delivery}"
+    );
+    let delivered = delivery["files"].as_array().expect("files").len();
+    assert_eq!(
+        delivered, 11,
+        "the developer's ten and the test file: {delivery}"
+    );
+
     let log = log.to_str().expect("path");
     let stat = sandbox.run(&["show", log, "--diff", "implement", "--stat"]);
     assert!(stat.status.success(), "{}", common::stderr(&stat));
@@ -80,5 +97,19 @@ fn show_diff_prints_a_patch_that_rebuilds_the_snapshot_and_stat_lists_the_files(
         common::stderr(&unknown).contains("this session has: summarize, plan, implement"),
         "{}",
         common::stderr(&unknown)
+    );
+
+    // `export` writes the same patch for every phase that changed files.
+    let out_dir = sandbox.dir.path().join("export");
+    let exported = sandbox.run(&["export", log, "--out", out_dir.to_str().expect("path")]);
+    assert!(exported.status.success(), "{}", common::stderr(&exported));
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("changes/implement.patch")).expect("patch"),
+        patch
+    );
+    assert!(out_dir.join("changes/test.patch").exists());
+    assert!(
+        !out_dir.join("changes/plan.patch").exists(),
+        "no change, no file"
     );
 }
