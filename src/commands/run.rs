@@ -104,7 +104,9 @@ fn open_workspace(
     };
     let workspace = Workspace::open(dir)
         .map_err(|e| Failure::usage(format!("workspace {}: {e}", dir.display())))?;
-    if !git::is_work_tree(workspace.root()) {
+    let work_tree = git::work_tree(workspace.root())
+        .map_err(|e| Failure::usage(format!("workspace {}: {e}", dir.display())))?;
+    if !work_tree {
         let writers: Vec<&str> = pipeline
             .phases
             .iter()
@@ -267,7 +269,9 @@ fn reopen_workspace(
     };
     let workspace = Workspace::open(std::path::Path::new(&info.path))
         .map_err(|e| Failure::usage(format!("the session's workspace {}: {e}", info.path)))?;
-    let branch = git::is_work_tree(workspace.root()).then(|| format!("handoff/{id}"));
+    let branch = git::work_tree(workspace.root())
+        .map_err(|e| Failure::usage(format!("the session's workspace {}: {e}", info.path)))?
+        .then(|| format!("handoff/{id}"));
     Ok((Some(workspace), branch))
 }
 

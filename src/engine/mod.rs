@@ -389,11 +389,25 @@ impl Engine {
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
         match made {
-            Ok(commit) => self.emit(EventKind::Snapshot {
-                phase,
-                reference,
-                commit,
-            }),
+            Ok(made) => {
+                if !made.left_out.is_empty() {
+                    let files: Vec<String> = made
+                        .left_out
+                        .iter()
+                        .map(|(path, size)| format!("{path} ({} MiB)", size >> 20))
+                        .collect();
+                    self.sink.notice(format!(
+                        "left out of the {phase} snapshot, over {} MiB: {}",
+                        crate::tools::git::FILE_CAP >> 20,
+                        files.join(", ")
+                    ));
+                }
+                self.emit(EventKind::Snapshot {
+                    phase,
+                    reference,
+                    commit: made.commit,
+                })
+            }
             Err(e) => {
                 self.sink
                     .notice(format!("could not snapshot the workspace: {e}"));

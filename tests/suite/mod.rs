@@ -14,6 +14,7 @@ mod keys;
 mod layers;
 mod methodology;
 mod openai;
+mod own_git;
 mod pty;
 mod resume;
 mod secrets;
