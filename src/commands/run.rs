@@ -255,6 +255,11 @@ fn session_spec(
         workspace: workspace.map(Arc::new),
         branch,
         clock,
+        secrets: crate::tools::SECRET_ENV
+            .iter()
+            .filter_map(|name| std::env::var(name).ok())
+            .filter(|value| !value.trim().is_empty())
+            .collect(),
     })
 }
 

@@ -57,6 +57,9 @@ pub struct SessionSpec {
     /// The branch the delivery role commits on (for a git workspace).
     pub branch: Option<String>,
     pub clock: Arc<dyn Clock>,
+    /// Values (the API keys in handoff's environment) replaced by `[key]`
+    /// in every tool result before it is logged or sent back to the model.
+    pub secrets: Vec<String>,
 }
 
 /// One session's orchestrator.

@@ -55,6 +55,17 @@ fn card(tool: &str, args: &Value) -> (String, Option<Checklist>) {
     }
 }
 
+/// `text` with every secret in it replaced by `[key]`; secrets shorter
+/// than 8 bytes are left alone (they would match ordinary text).
+fn scrub(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|s| s.len() >= 8)
+        .fold(text.to_owned(), |text, secret| {
+            text.replace(secret.as_str(), "[key]")
+        })
+}
+
 fn cap(mut text: String) -> String {
     if text.len() > RESULT_LIMIT {
         let keep = (0..=RESULT_LIMIT)
@@ -125,6 +136,13 @@ impl Engine {
                     None => ToolOutput::failed("this session has no workspace"),
                 },
             }
+        };
+        // What a tool read or a command printed may hold a key (a `.env`
+        // file): neither the log nor the model gets it.
+        let output = ToolOutput {
+            ok: output.ok,
+            summary: scrub(&output.summary, &self.spec.secrets),
+            content: scrub(&output.content, &self.spec.secrets),
         };
         let content = output.content.clone();
         self.tool_result(&phase.id, attempt, call, output)?;

@@ -282,3 +282,70 @@ fn session_files_are_0600_in_0700_folders_even_under_umask_000() {
         assert_eq!(mode(&log), 0o600, "{}", log.display());
     }
 }
+
+#[test]
+fn a_key_a_tool_reads_is_scrubbed_before_the_log_and_the_model() {
+    // The repository keeps the key in a `.env`; the developer reads it,
+    // prints it and searches for it.
+    let server = TestServer::start(|_, request| {
+        let role = role_of(request);
+        if role == "Senior Backend Developer" && !request.has_tool_result() {
+            return tool_turn(&[
+                ("call_read", "read_file", r#"{"path":".env"}"#),
+                ("call_cat", "run_command", r#"{"command":"cat .env"}"#),
+                ("call_search", "search", r#"{"pattern":"SENTINEL"}"#),
+            ]);
+        }
+        answer(&well_behaved(&role), 10, 5)
+    });
+    let sandbox = sandbox();
+    let repo = common::repository(sandbox.dir.path());
+    std::fs::write(repo.join(".env"), format!("OPENAI_API_KEY={SENTINEL}\n")).expect("env");
+    let run = handoff(
+        &sandbox,
+        &[
+            "run",
+            "--headless",
+            "--approve",
+            "all",
+            "--workspace",
+            repo.to_str().expect("path"),
+            "--base-url",
+            &server.base_url,
+            "--model",
+            "m",
+            REQUEST,
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let log = sandbox.log();
+    let results: Vec<String> = of_kind(&events(&log), "tool_result")
+        .into_iter()
+        .map(|r| r["output"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        results.len() >= 3
+            && results
+                .iter()
+                .filter(|r| r.contains("OPENAI_API_KEY=[key]"))
+                .count()
+                >= 3,
+        "the results kept their text, without the key: {results:?}"
+    );
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(!text.contains(SENTINEL), "the key is in the log");
+    let sent: Vec<String> = server
+        .recorded()
+        .iter()
+        .filter(|r| r.has_tool_result())
+        .map(|r| r.body.to_string())
+        .collect();
+    assert!(!sent.is_empty(), "the results went back to the model");
+    assert!(
+        sent.iter().all(|body| !body.contains(SENTINEL)),
+        "the key went back to the model"
+    );
+    for output in [&run.stdout, &run.stderr] {
+        assert!(!String::from_utf8_lossy(output).contains(SENTINEL));
+    }
+}
