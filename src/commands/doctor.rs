@@ -91,7 +91,7 @@ pub async fn doctor(g: &Global) -> Exit {
             Ok(Chunk::Usage {
                 prompt_tokens,
                 completion_tokens,
-            }) => usage = Some(prompt_tokens + completion_tokens),
+            }) => usage = Some(prompt_tokens.saturating_add(completion_tokens)),
             Ok(Chunk::Done { .. }) => finished = true,
             Ok(Chunk::Retry { .. } | Chunk::ToolCall(_)) => {}
             Err(e) => {
