@@ -341,6 +341,7 @@ fn openai_settings(g: &Global, config: &crate::config::Config) -> Settings {
         api_key: env_var("OPENAI_API_KEY"),
         timeouts: config.timeouts.timeouts(),
         retry: config.retries.policy(),
+        tool_arguments: config.limits.tool_arguments,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The integration tests, one module per area.
 
 mod bad_output;
+mod bounded;
 mod checker;
 mod config_fuzz;
 mod damaged;
