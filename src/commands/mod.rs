@@ -98,6 +98,12 @@ pub fn main(cli: Cli) -> u8 {
     }
 }
 
+/// `text` as it may be printed: through the terminal filter
+/// ([`crate::sanitize`]), like every string a command prints.
+pub(crate) fn shown(text: impl std::fmt::Display) -> String {
+    crate::sanitize::sanitize(&text.to_string()).into_owned()
+}
+
 async fn dispatch(cli: Cli) -> Exit {
     let g = &cli.global;
     match cli.command {

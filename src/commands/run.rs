@@ -188,7 +188,7 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Exit {
     if state.is_over() {
         eprintln!(
             "handoff: {} already finished ({})",
-            state.id,
+            crate::sanitize::sanitize(&state.id),
             state.status.as_str()
         );
         return Ok(exit::OK);
@@ -325,7 +325,7 @@ async fn attend(
     });
     let code = if let Some(ui) = ui {
         let state = tui::run_live(updates, commands, ui).await?;
-        eprintln!("handoff: session log {}", path.display());
+        eprintln!("handoff: session log {}", super::shown(path.display()));
         if !state.is_over() {
             eprintln!(
                 "handoff: to go on where you left off: handoff resume {}",
@@ -349,7 +349,7 @@ async fn attend(
         let ending = headless::drive(updates, commands, policy, h.json, &mut out).await?;
         drop(out);
         if !h.json {
-            eprintln!("handoff: session log {}", path.display());
+            eprintln!("handoff: session log {}", super::shown(path.display()));
         }
         ending.exit_code()
     };
@@ -443,10 +443,15 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
     {
         match git::restore(workspace.root(), branch, commit) {
             Ok(()) => {
-                eprintln!("handoff: the workspace is on {branch}, as it was at the {at} gate");
+                eprintln!(
+                    "handoff: the workspace is on {}, as it was at the {} gate",
+                    super::shown(branch),
+                    super::shown(at)
+                );
             }
             Err(e) => eprintln!(
-                "handoff: the workspace could not be restored to the {at} gate ({}); it stays as it is",
+                "handoff: the workspace could not be restored to the {} gate ({}); it stays as it is",
+                super::shown(at),
                 crate::sanitize::sanitize(&e)
             ),
         }
