@@ -501,6 +501,29 @@ fn a_broken_decisions_file_is_placed_and_nothing_runs() {
         "{err}"
     );
     assert!(sandbox.logs().is_empty());
+
+    // Bytes that are not UTF-8 are placed like any other mistake.
+    std::fs::write(
+        sandbox.dir.path().join("d.toml"),
+        b"[plan]\naction = \"appr\xffove\"\n",
+    )
+    .expect("write");
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--decisions",
+        "d.toml",
+        REQUEST,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("d.toml:2:15: not UTF-8 text (byte 0xff)"),
+        "{err}"
+    );
+    assert!(sandbox.logs().is_empty());
 }
 
 #[test]
