@@ -167,6 +167,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Exit {
     let dir = sessions_dir(g);
     let ui = ui(g, h)?;
     let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
+    super::warn_if_open(&[&dir]);
     let spec = session_spec(id, request, pipeline, chosen, (workspace, branch), clock)?;
     attend(h, policy, spec, log, Begin::New, ui).await
 }
@@ -178,6 +179,7 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Exit {
     let ui = ui(g, h)?;
     let (log, events) = LogWriter::open_append(&path).map_err(|e| super::unusable(&e))?;
     crate::session::log::check_session(&path, &events, None).map_err(|e| super::unusable(&e))?;
+    super::warn_if_open(&[path.parent().unwrap_or(std::path::Path::new(".")), &path]);
     let state = crate::session::SessionState::from_events(&events);
     let Some(pipeline) = state.pipeline.clone() else {
         return Err(Failure::failed(format!(
@@ -399,6 +401,7 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
     let ui = ui(g, h)?;
     let log =
         LogWriter::create(&sessions_dir(g), &id).map_err(|e| Failure::failed(e.to_string()))?;
+    super::warn_if_open(&[&sessions_dir(g)]);
     let mut copied = Vec::with_capacity(gate + 2);
     for event in &recorded[..=gate] {
         let mut kind = event.kind.clone();

@@ -278,9 +278,60 @@ fn session_files_are_0600_in_0700_folders_even_under_umask_000() {
     assert_eq!(mode(&sessions), 0o700);
     let logs = files(&sessions);
     assert_eq!(logs.len(), 2, "the session and its fork");
-    for log in logs {
-        assert_eq!(mode(&log), 0o600, "{}", log.display());
+    for log in &logs {
+        assert_eq!(mode(log), 0o600, "{}", log.display());
     }
+
+    // An export is as private as the log it comes from.
+    let out = data.join("exports/first");
+    let exported = with_open_umask(
+        &sandbox,
+        &["export", log, "--out", out.to_str().expect("path")],
+    );
+    assert_eq!(exported.status.code(), Some(0), "{}", stderr(&exported));
+    assert_eq!(mode(&data.join("exports")), 0o700);
+    assert_eq!(mode(&out), 0o700);
+    assert_eq!(mode(&out.join("attempts")), 0o700);
+    let written = files(&out);
+    assert!(written.len() > 5, "{written:?}");
+    for file in written {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+}
+
+#[test]
+fn a_sessions_folder_or_log_open_to_others_is_warned_about() {
+    let sandbox = Sandbox::new();
+    let stopped = sandbox.run(&["run", "--headless", "--approve", "none", REQUEST]);
+    assert_eq!(stopped.status.code(), Some(3), "{}", stderr(&stopped));
+    assert!(!stderr(&stopped).contains("open to other users"));
+    let log = sandbox.log();
+    let set = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
+    set(&sandbox.sessions(), 0o755);
+    set(&log, 0o644);
+    let resumed = sandbox.resume_approving(&log);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    let warned = stderr(&resumed);
+    for (path, advice) in [(sandbox.sessions(), "chmod 700"), (log, "chmod 600")] {
+        let line = format!(
+            "{} is open to other users (mode {}); to keep sessions private: {advice}",
+            path.display(),
+            if advice.ends_with("700") {
+                "755"
+            } else {
+                "644"
+            }
+        );
+        assert!(warned.contains(&line), "{line}\n{warned}");
+    }
+    let another = sandbox.run(&["run", "--headless", "--approve", "none", REQUEST]);
+    assert!(
+        stderr(&another).contains("is open to other users (mode 755)"),
+        "{}",
+        stderr(&another)
+    );
 }
 
 #[test]
