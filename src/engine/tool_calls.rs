@@ -90,6 +90,12 @@ impl Engine {
         read_only: bool,
     ) -> Result<CallEnd, EngineError> {
         let phase = self.spec.pipeline.phases[index].clone();
+        // The endpoint knows the key: what it asks for is run and logged
+        // without it.
+        let call = &ToolCall {
+            arguments: scrub(&call.arguments, &self.spec.secrets),
+            ..call.clone()
+        };
         let args: Value = serde_json::from_str(&call.arguments)
             .unwrap_or_else(|_| json!({ "raw": call.arguments }));
         let (target, checklist) = card(&call.name, &args);

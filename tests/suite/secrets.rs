@@ -338,13 +338,16 @@ fn a_sessions_folder_or_log_open_to_others_is_warned_about() {
 fn a_key_a_tool_reads_is_scrubbed_before_the_log_and_the_model() {
     // The repository keeps the key in a `.env`; the developer reads it,
     // prints it and searches for it.
-    let server = TestServer::start(|_, request| {
+    let echo = json!({ "command": format!("echo {SENTINEL}") }).to_string();
+    let server = TestServer::start(move |_, request| {
         let role = role_of(request);
         if role == "Senior Backend Developer" && !request.has_tool_result() {
             return tool_turn(&[
                 ("call_read", "read_file", r#"{"path":".env"}"#),
                 ("call_cat", "run_command", r#"{"command":"cat .env"}"#),
                 ("call_search", "search", r#"{"pattern":"SENTINEL"}"#),
+                // The endpoint knows the key, and may put it in a call.
+                ("call_echo", "run_command", &echo),
             ]);
         }
         answer(&well_behaved(&role), 10, 5)
@@ -375,7 +378,7 @@ fn a_key_a_tool_reads_is_scrubbed_before_the_log_and_the_model() {
         .map(|r| r["output"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert!(
-        results.len() >= 3
+        results.len() >= 4
             && results
                 .iter()
                 .filter(|r| r.contains("OPENAI_API_KEY=[key]"))
@@ -383,18 +386,25 @@ fn a_key_a_tool_reads_is_scrubbed_before_the_log_and_the_model() {
                 >= 3,
         "the results kept their text, without the key: {results:?}"
     );
+    assert!(
+        results.iter().any(|r| r == "exit 0\n[key]\n"),
+        "the command ran without the key: {results:?}"
+    );
     let text = std::fs::read_to_string(&log).expect("log");
     assert!(!text.contains(SENTINEL), "the key is in the log");
+    // What the tools gave back. (The conversation also repeats the calls
+    // the endpoint made, key included: it is the endpoint's own.)
     let sent: Vec<String> = server
         .recorded()
         .iter()
-        .filter(|r| r.has_tool_result())
-        .map(|r| r.body.to_string())
+        .flat_map(|r| r.body["messages"].as_array().cloned().unwrap_or_default())
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m.to_string())
         .collect();
-    assert!(!sent.is_empty(), "the results went back to the model");
+    assert!(sent.len() >= 4, "the results went back to the model");
     assert!(
-        sent.iter().all(|body| !body.contains(SENTINEL)),
-        "the key went back to the model"
+        sent.iter().all(|result| !result.contains(SENTINEL)),
+        "the key went back to the model: {sent:?}"
     );
     for output in [&run.stdout, &run.stderr] {
         assert!(!String::from_utf8_lossy(output).contains(SENTINEL));
