@@ -325,6 +325,22 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_whose_name_cannot_be_switched_off_stops_the_snapshot() {
+        let dir = repo();
+        let root = dir.path();
+        let outside = tempfile::tempdir().expect("tempdir");
+        let marker = outside.path().join("ran");
+        let touch = format!("touch '{}'", marker.display());
+        // `git -c filter.a=b.clean=` would set `filter.a`, not this driver.
+        git(root, &["config", "filter.a=b.clean", &touch]).expect("config");
+        std::fs::write(root.join(".gitattributes"), "* filter=a=b\n").expect("attributes");
+        std::fs::write(root.join("new.txt"), "new\n").expect("write");
+        let refused = snapshot(root, "refs/handoff/s/p", "m").expect_err("refused");
+        assert!(refused.contains("a=b"), "{refused}");
+        assert!(!marker.exists(), "planted configuration ran");
+    }
+
+    #[test]
     fn a_git_folder_that_is_a_symlink_is_refused() {
         let other = repo();
         let outside = tempfile::tempdir().expect("tempdir");

@@ -6,7 +6,7 @@
 //! A [`Git`] starts every process from an empty environment plus an
 //! allowlist ([`PASSED`]: `PATH` and the locale, never `HOME`, never an API
 //! key), with system and global configuration off, no protocol allowed, no
-//! lazy fetch, and settings given the priority of `git -c` that switch off
+//! lazy fetch, and settings given as `git -c` (which beats every file) that switch off
 //! everything that runs a program ([`NEUTRAL`]: the fsmonitor, hooks,
 //! external diffs, the pager, signing, auto-gc, submodule recursion,
 //! implicit bare repositories). Clean, smudge and process filters have
@@ -38,7 +38,8 @@ pub const PASSED: [&str; 6] = [
 ];
 
 /// Configuration that would make git run a program, and the value that
-/// stops it. Given as `GIT_CONFIG_KEY_<n>`, so it beats the repository's
+/// stops it. Given as `git -c` (understood by every git, unlike
+/// `GIT_CONFIG_COUNT`), so it beats the repository's
 /// own files.
 pub const NEUTRAL: [(&str, &str); 14] = [
     ("core.fsmonitor", "false"),
@@ -110,6 +111,13 @@ impl Git {
             .collect();
         drivers.sort_unstable();
         drivers.dedup();
+        // `git -c name=value` splits at the first `=`: such a driver could
+        // not be switched off, so git is not run at all.
+        if let Some(odd) = drivers.iter().find(|d| d.contains('=')) {
+            return Err(format!(
+                "the repository defines a filter named `{odd}`, which handoff cannot switch off"
+            ));
+        }
         for driver in drivers {
             for (field, value) in [
                 ("clean", ""),
@@ -134,6 +142,9 @@ impl Git {
     /// The command, ready to run: the module's environment and `args`.
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("git");
+        for (key, value) in &self.config {
+            command.arg("-c").arg(format!("{key}={value}"));
+        }
         command
             .current_dir(&self.dir)
             .args(args)
@@ -148,11 +159,6 @@ impl Git {
             }
         }
         command.envs(FIXED);
-        command.env("GIT_CONFIG_COUNT", self.config.len().to_string());
-        for (n, (key, value)) in self.config.iter().enumerate() {
-            command.env(format!("GIT_CONFIG_KEY_{n}"), key);
-            command.env(format!("GIT_CONFIG_VALUE_{n}"), value);
-        }
         if let Some(index) = &self.index {
             command.env("GIT_INDEX_FILE", index);
         }
@@ -263,10 +269,20 @@ mod tests {
                 .all(|n| PASSED.contains(&n.as_str()) || n.starts_with("GIT_")),
             "{names:?}"
         );
-        assert!(
-            !names
-                .iter()
-                .any(|n| n == "HOME" || n.contains("KEY") && !n.starts_with("GIT_CONFIG_KEY_"))
+        assert!(!names.iter().any(|n| n == "HOME" || n.contains("KEY")));
+        let args: Vec<String> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args[..4],
+            [
+                "-c",
+                "core.fsmonitor=false",
+                "-c",
+                "core.hooksPath=/dev/null"
+            ]
         );
+        assert_eq!(args.last().map(String::as_str), Some("version"));
     }
 }
