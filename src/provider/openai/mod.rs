@@ -191,6 +191,9 @@ impl Target {
 /// before anything is allocated for it.
 pub const MAX_TOOL_CALLS: usize = 64;
 
+/// The longest tool name read (the real ones are a dozen bytes).
+const MAX_TOOL_NAME: usize = 256;
+
 /// How much of a stream is read, and how long it may be quiet.
 #[derive(Clone, Debug)]
 struct Limits {
@@ -315,7 +318,8 @@ where
 }
 
 /// Adds one streamed fragment to the call it belongs to; refuses an index
-/// past [`MAX_TOOL_CALLS`] and arguments past `max_arguments` bytes.
+/// past [`MAX_TOOL_CALLS`], a name past [`MAX_TOOL_NAME`] and arguments
+/// past `max_arguments` bytes.
 fn assemble(
     calls: &mut Vec<ToolCall>,
     fragment: wire::ToolCallDelta,
@@ -339,6 +343,12 @@ fn assemble(
         call.id = id;
     }
     if let Some(name) = fragment.function.name {
+        if call.name.len().saturating_add(name.len()) > MAX_TOOL_NAME {
+            return Err(format!(
+                "sent a tool name over {MAX_TOOL_NAME} bytes for tool call number {}",
+                fragment.index
+            ));
+        }
         call.name.push_str(&name);
     }
     if let Some(arguments) = fragment.function.arguments {
@@ -407,6 +417,35 @@ impl Provider for OpenAiProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fragment(index: usize, name: Option<&str>, arguments: &str) -> wire::ToolCallDelta {
+        wire::ToolCallDelta {
+            index,
+            id: name.map(|_| format!("c{index}")),
+            function: wire::FunctionDelta {
+                name: name.map(str::to_owned),
+                arguments: Some(arguments.to_owned()),
+            },
+        }
+    }
+
+    #[test]
+    fn tool_calls_are_assembled_within_their_bounds() {
+        let mut calls = Vec::new();
+        assemble(&mut calls, fragment(1, Some("read_file"), "{\"pa"), 16).expect("in bounds");
+        assemble(&mut calls, fragment(1, None, "th\": 1}"), 16).expect("in bounds");
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[1].arguments, "{\"path\": 1}");
+        assert_eq!(calls[1].name, "read_file");
+
+        let far = assemble(&mut calls, fragment(200_000_000, Some("x"), ""), 16);
+        assert!(far.is_err_and(|e| e.contains("200000000")));
+        assert_eq!(calls.len(), 2, "nothing allocated for it");
+        let long = assemble(&mut calls, fragment(1, None, "0123456789"), 16);
+        assert!(long.is_err_and(|e| e.contains("read_file")));
+        let name = "n".repeat(MAX_TOOL_NAME + 1);
+        assert!(assemble(&mut calls, fragment(0, Some(&name), ""), 16).is_err());
+    }
 
     #[test]
     fn keys_never_reach_messages() {
