@@ -6,14 +6,14 @@
 //! A [`Git`] starts every process from an empty environment plus an
 //! allowlist ([`PASSED`]: `PATH` and the locale, never `HOME`, never an API
 //! key), with system and global configuration off, no protocol allowed, no
-//! lazy fetch, and settings given as `git -c` (which beats every file) that switch off
-//! everything that runs a program ([`NEUTRAL`]: the fsmonitor, hooks,
-//! external diffs, the pager, signing, auto-gc, submodule recursion,
-//! implicit bare repositories). Clean, smudge and process filters have
-//! driver names only the repository knows, so [`Git::without_filters`]
-//! reads them from its configuration (reading runs nothing) and blanks
-//! each. Every process runs in its own process group and is killed, with
-//! its group, after [`TIMEOUT`].
+//! lazy fetch, and settings given as `git -c` (which beats every file)
+//! that switch off everything that runs a program ([`NEUTRAL`]: the
+//! fsmonitor, hooks, external diffs, the pager, signing, auto-gc, submodule
+//! recursion, implicit bare repositories). Clean, smudge and process
+//! filters have driver names only the repository knows, so
+//! [`Git::without_filters`] reads them from its configuration (reading
+//! runs nothing) and blanks each. Every process runs in its own process
+//! group and is killed, with its group, after [`TIMEOUT`].
 
 use std::io::Read as _;
 use std::os::unix::process::CommandExt as _;
@@ -39,8 +39,7 @@ pub const PASSED: [&str; 6] = [
 
 /// Configuration that would make git run a program, and the value that
 /// stops it. Given as `git -c` (understood by every git, unlike
-/// `GIT_CONFIG_COUNT`), so it beats the repository's
-/// own files.
+/// `GIT_CONFIG_COUNT`), which beats the repository's own files.
 pub const NEUTRAL: [(&str, &str); 14] = [
     ("core.fsmonitor", "false"),
     ("core.hooksPath", "/dev/null"),
