@@ -216,6 +216,7 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
         workspace: None,
         branch: None,
         clock: Arc::new(SystemClock),
+        secrets: Vec::new(),
     };
     let tap = Tap {
         ui: ui_tx,

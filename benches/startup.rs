@@ -165,6 +165,7 @@ fn six_phases(runtime: &tokio::runtime::Runtime, dir: &Path, id: &str) -> (Durat
         workspace: None,
         branch: None,
         clock: Arc::new(SystemClock),
+        secrets: Vec::new(),
     };
     let sink = Approver {
         commands,

@@ -19,6 +19,9 @@
 //! base_ms = 500            # first backoff; doubles, with jitter
 //! cap_s = 30               # the longest wait, Retry-After included
 //!
+//! [limits]
+//! tool_arguments = 1048576 # bytes of one tool call's arguments from the model
+//!
 //! [prices."gpt-4o-mini"]   # US dollars per million tokens
 //! prompt = 0.15
 //! completion = 0.60
@@ -56,6 +59,7 @@ pub struct Config {
     pub context_tokens: Option<usize>,
     pub timeouts: TimeoutSeconds,
     pub retries: Retries,
+    pub limits: Limits,
     pub prices: BTreeMap<String, Price>,
 }
 
@@ -70,6 +74,7 @@ impl Default for Config {
             context_tokens: None,
             timeouts: TimeoutSeconds::default(),
             retries: Retries::default(),
+            limits: Limits::default(),
             prices: BTreeMap::new(),
         }
     }
@@ -133,12 +138,43 @@ impl Retries {
     }
 }
 
-/// US dollars per million tokens.
+/// How much the model may send that handoff reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Bytes of one tool call's arguments; past it the answer fails.
+    pub tool_arguments: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            tool_arguments: 1024 * 1024,
+        }
+    }
+}
+
+/// US dollars per million tokens: finite and not negative (a `nan` would
+/// make every budget comparison false, so a cost limit would never fire).
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
+    #[serde(deserialize_with = "dollars")]
     pub prompt: f64,
+    #[serde(deserialize_with = "dollars")]
     pub completion: f64,
+}
+
+/// A price: a finite number, zero or more; refused at its position.
+fn dollars<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    let value = f64::deserialize(deserializer)?;
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "a price must be a finite number of dollars, zero or more, not {value}"
+        )))
+    }
 }
 
 impl Price {
@@ -253,5 +289,17 @@ mod tests {
         assert!(e.message.contains("colour"), "{e}");
         let e = parse("config.toml", "provider = \"claude\"\n").expect_err("unknown provider");
         assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn prices_are_finite_and_not_negative() {
+        for value in ["nan", "-0.5", "inf", "-inf"] {
+            let text = format!("[prices.m]\nprompt = 1.0\ncompletion = {value}\n");
+            let e = parse("config.toml", &text).expect_err(value);
+            assert_eq!((e.line, e.column), (3, 14), "{value}: {e}");
+            assert!(e.message.contains("finite"), "{e}");
+        }
+        let free = parse("c", "[prices.m]\nprompt = 0.0\ncompletion = 0.0\n").expect("free");
+        assert!(free.prices["m"].cost(10, 10).abs() < f64::EPSILON);
     }
 }

@@ -200,8 +200,8 @@ pub struct Cost {
 }
 
 fn add_usage(to: &mut Usage, more: Usage) {
-    to.prompt_tokens += more.prompt_tokens;
-    to.completion_tokens += more.completion_tokens;
+    to.prompt_tokens = to.prompt_tokens.saturating_add(more.prompt_tokens);
+    to.completion_tokens = to.completion_tokens.saturating_add(more.completion_tokens);
 }
 
 #[expect(clippy::cast_precision_loss, reason = "Counts stay far below 2^52.")]

@@ -35,7 +35,7 @@ pub async fn doctor(g: &Global) -> Exit {
     let chosen = provider(g, false, None)?;
     let pipeline = pipeline(g, None)?;
     println!("provider  {}", chosen.provider.name());
-    println!("model     {}", chosen.model);
+    println!("model     {}", super::shown(&chosen.model));
     if chosen.provider.name() == "offline" {
         println!(
             "✓ the built-in offline provider needs no network; set OPENAI_API_KEY or --base-url to use a server"
@@ -47,7 +47,7 @@ pub async fn doctor(g: &Global) -> Exit {
         .filter(|k| !k.is_empty());
     let mut settings = super::openai_settings(g, &super::config()?);
     settings.base_url = settings.base_url.trim_end_matches('/').to_owned();
-    println!("base URL  {}", settings.base_url);
+    println!("base URL  {}", super::shown(&settings.base_url));
     println!(
         "API key   {}",
         if key.is_some() {
@@ -91,7 +91,7 @@ pub async fn doctor(g: &Global) -> Exit {
             Ok(Chunk::Usage {
                 prompt_tokens,
                 completion_tokens,
-            }) => usage = Some(prompt_tokens + completion_tokens),
+            }) => usage = Some(prompt_tokens.saturating_add(completion_tokens)),
             Ok(Chunk::Done { .. }) => finished = true,
             Ok(Chunk::Retry { .. } | Chunk::ToolCall(_)) => {}
             Err(e) => {
@@ -113,7 +113,7 @@ pub async fn doctor(g: &Global) -> Exit {
         .collect();
     println!(
         "✓ {} answered in {:.1}s: “{answer}”{}",
-        chosen.model,
+        super::shown(&chosen.model),
         start.elapsed().as_secs_f64(),
         usage.map_or(String::new(), |u| format!(
             " ({u} tokens; usage is reported)"

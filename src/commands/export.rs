@@ -9,7 +9,9 @@
 //! (`changes/<phase>.patch`), `decisions.md` (every decision in order) and
 //! `report.md` (timeline, approvals, rejections, returns, edits as diffs,
 //! tool calls, tokens and cost). Session text goes into the files as it is;
-//! only the list of written files reaches the terminal, sanitized.
+//! only the list of written files reaches the terminal, sanitized. Like the
+//! log they come from, the files are 0600 and the folders handoff makes
+//! 0700, whatever the umask.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -109,16 +111,37 @@ struct Output {
 
 impl Output {
     fn put(&mut self, relative: &str, text: &str) -> Result<(), Failure> {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
         let path = self.dir.join(relative);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Failure::failed(format!("{}: {e}", parent.display())))?;
+            private_dir(parent)?;
         }
-        std::fs::write(&path, text)
-            .map_err(|e| Failure::failed(format!("{}: {e}", path.display())))?;
+        let failed = |e: std::io::Error| Failure::failed(format!("{}: {e}", path.display()));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(failed)?;
+        // A file that was there already keeps its mode unless told.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(failed)?;
+        file.write_all(text.as_bytes()).map_err(failed)?;
         self.written.push(relative.to_owned());
         Ok(())
     }
+}
+
+/// Creates `dir` and its missing parents 0700 (an existing folder is left
+/// as it is).
+fn private_dir(dir: &Path) -> Result<(), Failure> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Failure::failed(format!("{}: {e}", dir.display())))
 }
 
 pub fn export(g: &Global, session: &str, out: &Path) -> Exit {
@@ -130,7 +153,7 @@ pub fn export(g: &Global, session: &str, out: &Path) -> Exit {
         dir: out.to_owned(),
         written: Vec::new(),
     };
-    std::fs::create_dir_all(out).map_err(|e| Failure::failed(format!("{}: {e}", out.display())))?;
+    private_dir(out)?;
 
     let stem = |index: usize| format!("{:02}-{}", index + 1, slug(&state.phases[index].id));
     for (index, phase) in state.phases.iter().enumerate() {

@@ -32,7 +32,7 @@ pub(super) fn load(g: &Global, session: &str) -> Result<Loaded, Failure> {
     if let Some(line) = loaded.torn_line {
         eprintln!(
             "handoff: {}:{line}: the last line was cut short (a crash mid-write?) and is ignored",
-            path.display()
+            super::shown(path.display())
         );
     }
     Ok(loaded)
@@ -126,7 +126,7 @@ pub fn show(g: &Global, session: &str, as_json: bool, artifact: Option<&str>) ->
         "tokens    {} prompt · {} completion",
         state.usage.prompt_tokens, state.usage.completion_tokens
     )?;
-    writeln!(out, "log       {}\n", loaded.path.display())?;
+    writeln!(out, "log       {}\n", super::shown(loaded.path.display()))?;
     writeln!(
         out,
         "  #  {:<11} {:<26} {:<14} {:>8}  artifact",
@@ -248,7 +248,7 @@ pub fn sessions(g: &Global, as_json: bool) -> Exit {
         return Ok(exit::OK);
     }
     if all.is_empty() {
-        writeln!(out, "no sessions in {}", dir.display())?;
+        writeln!(out, "no sessions in {}", super::shown(dir.display()))?;
         return Ok(exit::OK);
     }
     writeln!(
@@ -306,15 +306,17 @@ pub fn check(g: &Global) -> Exit {
         match load_pipeline(&file, Some(name)) {
             Ok(p) => println!(
                 "{}: ok — pipeline `{}`{}, {} phases: {}",
-                file.display_name(),
-                p.name,
+                super::shown(file.display_name()),
+                super::shown(&p.name),
                 if i == 0 { " (default)" } else { "" },
                 p.phases.len(),
-                p.phases
-                    .iter()
-                    .map(|p| p.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" → ")
+                super::shown(
+                    p.phases
+                        .iter()
+                        .map(|p| p.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" → ")
+                )
             ),
             Err(found) => {
                 for d in found {
@@ -340,10 +342,10 @@ pub fn check(g: &Global) -> Exit {
         .or(config.theme)
         .unwrap_or_else(|| "default".to_owned());
     if BUILTIN_THEMES.contains(&theme.as_str()) {
-        println!("theme `{theme}`: ok (built in)");
+        println!("theme `{}`: ok (built in)", super::shown(&theme));
     } else {
         match check_theme_file(Path::new(&theme)) {
-            Ok(_) => println!("{theme}: ok"),
+            Ok(_) => println!("{}: ok", super::shown(&theme)),
             Err(found) => mistakes.extend(found),
         }
     }
@@ -353,7 +355,7 @@ pub fn check(g: &Global) -> Exit {
         let file = path.display().to_string();
         match crate::diagnostic::decode(&file, bytes).map_err(|d| vec![d]) {
             Ok(text) => match Keymap::patched(&file, &text) {
-                Ok(_) => println!("{file}: ok"),
+                Ok(_) => println!("{}: ok", super::shown(&file)),
                 Err(found) => mistakes.extend(found),
             },
             Err(found) => mistakes.extend(found),

@@ -99,6 +99,33 @@ pub fn main(cli: Cli) -> u8 {
     }
 }
 
+/// Warns on stderr about each of `paths` (the sessions folder, a log)
+/// that other users may read or write: sessions hold requests, artifacts
+/// and what the agents read.
+pub(crate) fn warn_if_open(paths: &[&Path]) {
+    use std::os::unix::fs::PermissionsExt as _;
+    for path in paths {
+        let Ok(meta) = std::fs::metadata(path) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            let private = if meta.is_dir() { "700" } else { "600" };
+            eprintln!(
+                "handoff: {} is open to other users (mode {mode:o}); to keep sessions private: chmod {private} {}",
+                shown(path.display()),
+                shown(path.display())
+            );
+        }
+    }
+}
+
+/// `text` as it may be printed: through the terminal filter
+/// ([`crate::sanitize`]), like every string a command prints.
+pub(crate) fn shown(text: impl std::fmt::Display) -> String {
+    crate::sanitize::sanitize(&text.to_string()).into_owned()
+}
+
 async fn dispatch(cli: Cli) -> Exit {
     let g = &cli.global;
     match cli.command {
@@ -349,6 +376,7 @@ fn openai_settings(g: &Global, config: &crate::config::Config) -> Settings {
         api_key: env_var("OPENAI_API_KEY"),
         timeouts: config.timeouts.timeouts(),
         retry: config.retries.policy(),
+        tool_arguments: config.limits.tool_arguments,
     }
 }
 

@@ -25,7 +25,7 @@ pub async fn replay(
     if let Some(line) = contents.torn_line {
         eprintln!(
             "handoff: {}:{line}: a torn last line is ignored",
-            path.display()
+            super::shown(path.display())
         );
     }
     if contents.events.is_empty() {

@@ -104,7 +104,9 @@ fn open_workspace(
     };
     let workspace = Workspace::open(dir)
         .map_err(|e| Failure::usage(format!("workspace {}: {e}", dir.display())))?;
-    if !git::is_work_tree(workspace.root()) {
+    let work_tree = git::work_tree(workspace.root())
+        .map_err(|e| Failure::usage(format!("workspace {}: {e}", dir.display())))?;
+    if !work_tree {
         let writers: Vec<&str> = pipeline
             .phases
             .iter()
@@ -165,6 +167,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Exit {
     let dir = sessions_dir(g);
     let ui = ui(g, h)?;
     let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
+    super::warn_if_open(&[&dir]);
     let spec = session_spec(id, request, pipeline, chosen, (workspace, branch), clock)?;
     attend(h, policy, spec, log, Begin::New, ui).await
 }
@@ -176,6 +179,7 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Exit {
     let ui = ui(g, h)?;
     let (log, events) = LogWriter::open_append(&path).map_err(|e| super::unusable(&e))?;
     crate::session::log::check_session(&path, &events, None).map_err(|e| super::unusable(&e))?;
+    super::warn_if_open(&[path.parent().unwrap_or(std::path::Path::new(".")), &path]);
     let state = crate::session::SessionState::from_events(&events);
     let Some(pipeline) = state.pipeline.clone() else {
         return Err(Failure::failed(format!(
@@ -186,7 +190,7 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Exit {
     if state.is_over() {
         eprintln!(
             "handoff: {} already finished ({})",
-            state.id,
+            crate::sanitize::sanitize(&state.id),
             state.status.as_str()
         );
         return Ok(exit::OK);
@@ -253,6 +257,11 @@ fn session_spec(
         workspace: workspace.map(Arc::new),
         branch,
         clock,
+        secrets: crate::tools::SECRET_ENV
+            .iter()
+            .filter_map(|name| std::env::var(name).ok())
+            .filter(|value| !value.trim().is_empty())
+            .collect(),
     })
 }
 
@@ -267,7 +276,9 @@ fn reopen_workspace(
     };
     let workspace = Workspace::open(std::path::Path::new(&info.path))
         .map_err(|e| Failure::usage(format!("the session's workspace {}: {e}", info.path)))?;
-    let branch = git::is_work_tree(workspace.root()).then(|| format!("handoff/{id}"));
+    let branch = git::work_tree(workspace.root())
+        .map_err(|e| Failure::usage(format!("the session's workspace {}: {e}", info.path)))?
+        .then(|| format!("handoff/{id}"));
     Ok((Some(workspace), branch))
 }
 
@@ -316,7 +327,7 @@ async fn attend(
     });
     let code = if let Some(ui) = ui {
         let state = tui::run_live(updates, commands, ui).await?;
-        eprintln!("handoff: session log {}", path.display());
+        eprintln!("handoff: session log {}", super::shown(path.display()));
         if !state.is_over() {
             eprintln!(
                 "handoff: to go on where you left off: handoff resume {}",
@@ -340,7 +351,7 @@ async fn attend(
         let ending = headless::drive(updates, commands, policy, h.json, &mut out).await?;
         drop(out);
         if !h.json {
-            eprintln!("handoff: session log {}", path.display());
+            eprintln!("handoff: session log {}", super::shown(path.display()));
         }
         ending.exit_code()
     };
@@ -390,6 +401,7 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
     let ui = ui(g, h)?;
     let log =
         LogWriter::create(&sessions_dir(g), &id).map_err(|e| Failure::failed(e.to_string()))?;
+    super::warn_if_open(&[&sessions_dir(g)]);
     let mut copied = Vec::with_capacity(gate + 2);
     for event in &recorded[..=gate] {
         let mut kind = event.kind.clone();
@@ -434,10 +446,15 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
     {
         match git::restore(workspace.root(), branch, &snapshot.commit) {
             Ok(()) => {
-                eprintln!("handoff: the workspace is on {branch}, as it was at the {at} gate");
+                eprintln!(
+                    "handoff: the workspace is on {}, as it was at the {} gate",
+                    super::shown(branch),
+                    super::shown(at)
+                );
             }
             Err(e) => eprintln!(
-                "handoff: the workspace could not be restored to the {at} gate ({}); it stays as it is",
+                "handoff: the workspace could not be restored to the {} gate ({}); it stays as it is",
+                super::shown(at),
                 crate::sanitize::sanitize(&e)
             ),
         }

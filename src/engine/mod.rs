@@ -57,6 +57,9 @@ pub struct SessionSpec {
     /// The branch the delivery role commits on (for a git workspace).
     pub branch: Option<String>,
     pub clock: Arc<dyn Clock>,
+    /// Values (the API keys in handoff's environment) replaced by `[key]`
+    /// in every tool result before it is logged or sent back to the model.
+    pub secrets: Vec<String>,
 }
 
 /// One session's orchestrator.
@@ -394,16 +397,28 @@ impl Engine {
         };
         let from = base.clone();
         let made = tokio::task::spawn_blocking(move || {
-            let commit = crate::tools::git::snapshot(&root, &target, &message)?;
+            let made = crate::tools::git::snapshot(&root, &target, &message)?;
             // A change that cannot be read still leaves the snapshot.
-            let files =
-                crate::tools::changes::change(&root, from.as_deref(), &commit).map(|c| c.stats());
-            Ok::<_, String>((commit, files))
+            let files = crate::tools::changes::change(&root, from.as_deref(), &made.commit)
+                .map(|c| c.stats());
+            Ok::<_, String>((made, files))
         })
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
         match made {
-            Ok((commit, files)) => {
+            Ok((made, files)) => {
+                if !made.left_out.is_empty() {
+                    let files: Vec<String> = made
+                        .left_out
+                        .iter()
+                        .map(|(path, size)| format!("{path} ({} MiB)", size >> 20))
+                        .collect();
+                    self.sink.notice(format!(
+                        "left out of the {phase} snapshot, over {} MiB: {}",
+                        crate::tools::git::FILE_CAP >> 20,
+                        files.join(", ")
+                    ));
+                }
                 let files = files.unwrap_or_else(|e| {
                     self.sink.notice(format!(
                         "could not read what the {phase} phase changed: {e}"
@@ -413,7 +428,7 @@ impl Engine {
                 self.emit(EventKind::Snapshot {
                     phase,
                     reference,
-                    commit,
+                    commit: made.commit,
                     base,
                     files,
                 })

@@ -67,6 +67,17 @@ fn card(tool: &str, args: &Value) -> (String, Option<Checklist>) {
     }
 }
 
+/// `text` with every secret in it replaced by `[key]`; secrets shorter
+/// than 8 bytes are left alone (they would match ordinary text).
+fn scrub(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|s| s.len() >= 8)
+        .fold(text.to_owned(), |text, secret| {
+            text.replace(secret.as_str(), "[key]")
+        })
+}
+
 fn cap(mut text: String) -> String {
     if text.len() > RESULT_LIMIT {
         let keep = (0..=RESULT_LIMIT)
@@ -91,6 +102,12 @@ impl Engine {
         read_only: bool,
     ) -> Result<CallEnd, EngineError> {
         let phase = self.spec.pipeline.phases[index].clone();
+        // The endpoint knows the key: what it asks for is run and logged
+        // without it.
+        let call = &ToolCall {
+            arguments: scrub(&call.arguments, &self.spec.secrets),
+            ..call.clone()
+        };
         let args: Value = serde_json::from_str(&call.arguments)
             .unwrap_or_else(|_| json!({ "raw": call.arguments }));
         let (target, checklist) = card(&call.name, &args);
@@ -142,6 +159,13 @@ impl Engine {
                 }
                 Ok(other) => self.file_tool(other).await,
             }
+        };
+        // What a tool read or a command printed may hold a key (a `.env`
+        // file): neither the log nor the model gets it.
+        let output = ToolOutput {
+            ok: output.ok,
+            summary: scrub(&output.summary, &self.spec.secrets),
+            content: scrub(&output.content, &self.spec.secrets),
         };
         let content = output.content.clone();
         self.tool_result(&phase.id, attempt, call, output)?;

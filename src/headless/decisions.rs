@@ -54,7 +54,8 @@ impl GatePolicy {
     /// ```
     pub fn read_decisions(path: &Path, pipeline: &Pipeline) -> Result<VecDeque<Decision>, String> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: {e}"))?;
+        let bytes = std::fs::read(path).map_err(|e| format!("{file}: {e}"))?;
+        let text = crate::diagnostic::decode(&file, bytes).map_err(|e| e.to_string())?;
         let doc = DeTable::parse(&text)
             .map_err(|e| Diagnostic::from_toml(&file, &text, &e).to_string())?;
         let mut found = Vec::new();

@@ -3,11 +3,15 @@
 //! and their contents (one `git cat-file --batch` for all of them), diffed
 //! by [`crate::changes::diff_text`]. Binary files, files that are not
 //! UTF-8 and files over [`MAX_SHOWN_BYTES`] are named, never read whole.
+//! Git runs as handoff's own git always does ([`Git`]): nothing the
+//! repository configures (an external diff, a textconv, a filter) runs.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+#[cfg(test)]
+use std::process::Command;
+
+use super::git::run::Git;
 
 use crate::changes::{Body, Change, FileChange, FileStat, FileStatus, MAX_SHOWN_BYTES, diff_text};
 
@@ -16,32 +20,10 @@ fn is_null(id: &str) -> bool {
     id.bytes().all(|b| b == b'0')
 }
 
-/// Runs git in `root` with `input` on its standard input; its output.
+/// Runs git in `root` (neutralised as handoff's own git always is) with
+/// `input` on its standard input; its output.
 fn git(root: &Path, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, String> {
-    let mut child = Command::new("git")
-        .current_dir(root)
-        .args(args)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-        // Written from a thread: git answers while it reads, and a full
-        // pipe each way would otherwise stall both.
-        let input = input.to_vec();
-        std::thread::spawn(move || stdin.write_all(&input));
-    }
-    let output = child.wait_with_output().map_err(|e| format!("git: {e}"))?;
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
-    }
+    Git::new(root).feeding(args, input.map(<[u8]>::to_vec))
 }
 
 /// One entry of `git diff --raw -z`.

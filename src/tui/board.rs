@@ -429,7 +429,10 @@ fn usage_line(app: &App, index: usize, phase: &PhaseState) -> String {
                 .chain(a.tasks.iter().map(|t| t.output.as_str()))
                 .map(crate::provider::estimate_tokens)
                 .sum();
-            format!("~{} tok", tokens(phase.usage.total() + streamed))
+            format!(
+                "~{} tok",
+                tokens(phase.usage.total().saturating_add(streamed))
+            )
         }
         _ => format!("{} tok", tokens(phase.usage.total())),
     };

@@ -24,6 +24,8 @@ pub enum Piece {
     Data(Value),
     /// A raw line, sent as is (then a blank line).
     Raw(String),
+    /// Bytes sent as they are, with no line end: part of a line.
+    Partial(String),
     Pause(Duration),
     /// Close the connection here.
     Cut,
@@ -203,6 +205,7 @@ async fn serve(
                 let line = match piece {
                     Piece::Data(value) => format!("data: {value}\n\n"),
                     Piece::Raw(raw) => format!("{raw}\n\n"),
+                    Piece::Partial(part) => part,
                     Piece::Pause(d) => {
                         tokio::time::sleep(d).await;
                         continue;

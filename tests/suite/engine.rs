@@ -131,6 +131,7 @@ async fn run_session(
         workspace: None,
         branch: None,
         clock: Arc::new(SystemClock),
+        secrets: Vec::new(),
     };
     let engine = Engine::new(spec, log, Box::new(checker), commands_rx);
     let state = engine.run().await.expect("engine runs");

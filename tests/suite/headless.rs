@@ -501,6 +501,29 @@ fn a_broken_decisions_file_is_placed_and_nothing_runs() {
         "{err}"
     );
     assert!(sandbox.logs().is_empty());
+
+    // Bytes that are not UTF-8 are placed like any other mistake.
+    std::fs::write(
+        sandbox.dir.path().join("d.toml"),
+        b"[plan]\naction = \"appr\xffove\"\n",
+    )
+    .expect("write");
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--decisions",
+        "d.toml",
+        REQUEST,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("d.toml:2:15: not UTF-8 text (byte 0xff)"),
+        "{err}"
+    );
+    assert!(sandbox.logs().is_empty());
 }
 
 #[test]
@@ -542,6 +565,20 @@ fn check_validates_themes_keymaps_and_config_with_positions() {
         "{}",
         stderr(&run)
     );
+    assert!(sandbox.logs().is_empty());
+
+    // A price that would make budgets never fire is refused where it is.
+    sandbox.config("[prices.m]\nprompt = 1.0\ncompletion = nan\n");
+    std::fs::remove_file(config.join("keymap.toml")).ok();
+    let check = sandbox.run(&["check"]);
+    assert_eq!(check.status.code(), Some(2));
+    assert!(
+        stdout(&check).contains("config.toml:3:14: a price must be a finite number"),
+        "{}",
+        stdout(&check)
+    );
+    let run = sandbox.run(&["run", "--headless", "--approve", "all", REQUEST]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
     assert!(sandbox.logs().is_empty());
     for theme in ["default", "light", "high-contrast", "mono"] {
         std::fs::remove_file(config.join("config.toml")).ok();

@@ -604,3 +604,71 @@ fn the_tui_in_a_terminal_writes_no_payload_from_the_model_a_tool_or_a_file() {
         );
     }
 }
+
+#[test]
+fn a_crafted_session_id_and_file_name_print_no_payload() {
+    let sandbox = Sandbox::new();
+    let finished = sandbox.run(&["run", "--headless", "--approve", "all", common::REQUEST]);
+    assert_eq!(finished.status.code(), Some(0), "{}", stderr(&finished));
+    let text = std::fs::read_to_string(sandbox.log()).expect("log");
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    lines[0]["id"] = hostile::text().replace('\n', " ").into();
+    let mut crafted = lines
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    crafted.push('\n');
+    // A torn last line, which `show` and `replay` name the file for.
+    crafted.push_str("{\"seq\":");
+    let path = sandbox
+        .dir
+        .path()
+        .join("\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}1337H.jsonl");
+    std::fs::write(&path, crafted).expect("crafted log");
+    let log = path.to_str().expect("path");
+    for args in [
+        &["resume", log, "--headless", "--approve", "all"][..],
+        &["show", log],
+        &["replay", "--headless", log],
+        &["export", log, "--out", "exported"],
+    ] {
+        let output = sandbox.run(args);
+        let what = args[0];
+        assert!(
+            output.status.code().is_some_and(|c| c <= 2),
+            "{what}: {}",
+            stderr(&output)
+        );
+        assert_terminal_safe(&output.stdout, Capture::InProcess, what);
+        assert_terminal_safe(&output.stderr, Capture::InProcess, what);
+    }
+    let resumed = sandbox.run(&["resume", log, "--headless", "--approve", "all"]);
+    assert!(
+        stderr(&resumed).contains("already finished"),
+        "{}",
+        stderr(&resumed)
+    );
+    // A sessions folder with a crafted name, empty and then holding the log.
+    let folder = sandbox.dir.path().join("\u{1b}]0;PWNED\u{7}sessions");
+    for holds_the_log in [false, true] {
+        if holds_the_log {
+            std::fs::create_dir_all(&folder).expect("folder");
+            std::fs::copy(&path, folder.join("crafted.jsonl")).expect("copy");
+        }
+        for args in [&["sessions"][..], &["stats"]] {
+            let output = sandbox
+                .bare_command()
+                .arg("--sessions")
+                .arg(&folder)
+                .args(args)
+                .output()
+                .expect("run");
+            assert_terminal_safe(&output.stdout, Capture::InProcess, args[0]);
+            assert_terminal_safe(&output.stderr, Capture::InProcess, args[0]);
+        }
+    }
+}

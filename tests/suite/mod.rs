@@ -1,6 +1,7 @@
 //! The integration tests, one module per area.
 
 mod bad_output;
+mod bounded;
 mod changes;
 mod checker;
 mod config_fuzz;
@@ -15,6 +16,7 @@ mod keys;
 mod layers;
 mod methodology;
 mod openai;
+mod own_git;
 mod policy_table;
 mod pty;
 mod resume;

@@ -592,6 +592,8 @@ fn the_developers_change_is_reviewed_at_its_gate_in_a_real_workspace() {
     screen.press("\t");
     screen.wait_for("Changes · implement · Senior Backend Developer");
     screen.wait_for("internal/orders/service.go");
+    // The diff is read off the UI task: keys move it once it is there.
+    screen.wait_for("@@ -0,0 +1,3 @@");
     screen.press("]");
     screen.wait_until("the second file at the top", |s| {
         s.lines()

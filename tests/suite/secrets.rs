@@ -278,7 +278,135 @@ fn session_files_are_0600_in_0700_folders_even_under_umask_000() {
     assert_eq!(mode(&sessions), 0o700);
     let logs = files(&sessions);
     assert_eq!(logs.len(), 2, "the session and its fork");
-    for log in logs {
-        assert_eq!(mode(&log), 0o600, "{}", log.display());
+    for log in &logs {
+        assert_eq!(mode(log), 0o600, "{}", log.display());
+    }
+
+    // An export is as private as the log it comes from.
+    let out = data.join("exports/first");
+    let exported = with_open_umask(
+        &sandbox,
+        &["export", log, "--out", out.to_str().expect("path")],
+    );
+    assert_eq!(exported.status.code(), Some(0), "{}", stderr(&exported));
+    assert_eq!(mode(&data.join("exports")), 0o700);
+    assert_eq!(mode(&out), 0o700);
+    assert_eq!(mode(&out.join("attempts")), 0o700);
+    let written = files(&out);
+    assert!(written.len() > 5, "{written:?}");
+    for file in written {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+}
+
+#[test]
+fn a_sessions_folder_or_log_open_to_others_is_warned_about() {
+    let sandbox = Sandbox::new();
+    let stopped = sandbox.run(&["run", "--headless", "--approve", "none", REQUEST]);
+    assert_eq!(stopped.status.code(), Some(3), "{}", stderr(&stopped));
+    assert!(!stderr(&stopped).contains("open to other users"));
+    let log = sandbox.log();
+    let set = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
+    set(&sandbox.sessions(), 0o755);
+    set(&log, 0o644);
+    let resumed = sandbox.resume_approving(&log);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    let warned = stderr(&resumed);
+    for (path, advice) in [(sandbox.sessions(), "chmod 700"), (log, "chmod 600")] {
+        let line = format!(
+            "{} is open to other users (mode {}); to keep sessions private: {advice}",
+            path.display(),
+            if advice.ends_with("700") {
+                "755"
+            } else {
+                "644"
+            }
+        );
+        assert!(warned.contains(&line), "{line}\n{warned}");
+    }
+    let another = sandbox.run(&["run", "--headless", "--approve", "none", REQUEST]);
+    assert!(
+        stderr(&another).contains("is open to other users (mode 755)"),
+        "{}",
+        stderr(&another)
+    );
+}
+
+#[test]
+fn a_key_a_tool_reads_is_scrubbed_before_the_log_and_the_model() {
+    // The repository keeps the key in a `.env`; the developer reads it,
+    // prints it and searches for it.
+    let echo = json!({ "command": format!("echo {SENTINEL}") }).to_string();
+    let server = TestServer::start(move |_, request| {
+        let role = role_of(request);
+        if role == "Senior Backend Developer" && !request.has_tool_result() {
+            return tool_turn(&[
+                ("call_read", "read_file", r#"{"path":".env"}"#),
+                ("call_cat", "run_command", r#"{"command":"cat .env"}"#),
+                ("call_search", "search", r#"{"pattern":"SENTINEL"}"#),
+                // The endpoint knows the key, and may put it in a call.
+                ("call_echo", "run_command", &echo),
+            ]);
+        }
+        answer(&well_behaved(&role), 10, 5)
+    });
+    let sandbox = sandbox();
+    let repo = common::repository(sandbox.dir.path());
+    std::fs::write(repo.join(".env"), format!("OPENAI_API_KEY={SENTINEL}\n")).expect("env");
+    let run = handoff(
+        &sandbox,
+        &[
+            "run",
+            "--headless",
+            "--approve",
+            "all",
+            "--workspace",
+            repo.to_str().expect("path"),
+            "--base-url",
+            &server.base_url,
+            "--model",
+            "m",
+            REQUEST,
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let log = sandbox.log();
+    let results: Vec<String> = of_kind(&events(&log), "tool_result")
+        .into_iter()
+        .map(|r| r["output"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        results.len() >= 4
+            && results
+                .iter()
+                .filter(|r| r.contains("OPENAI_API_KEY=[key]"))
+                .count()
+                >= 3,
+        "the results kept their text, without the key: {results:?}"
+    );
+    assert!(
+        results.iter().any(|r| r == "exit 0\n[key]\n"),
+        "the command ran without the key: {results:?}"
+    );
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(!text.contains(SENTINEL), "the key is in the log");
+    // What the tools gave back. (The conversation also repeats the calls
+    // the endpoint made, key included: it is the endpoint's own.)
+    let sent: Vec<String> = server
+        .recorded()
+        .iter()
+        .flat_map(|r| r.body["messages"].as_array().cloned().unwrap_or_default())
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m.to_string())
+        .collect();
+    assert!(sent.len() >= 4, "the results went back to the model");
+    assert!(
+        sent.iter().all(|result| !result.contains(SENTINEL)),
+        "the key went back to the model: {sent:?}"
+    );
+    for output in [&run.stdout, &run.stderr] {
+        assert!(!String::from_utf8_lossy(output).contains(SENTINEL));
     }
 }

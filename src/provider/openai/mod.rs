@@ -11,6 +11,7 @@
 //! stream that goes quiet for longer than the idle timeout fails. Error
 //! messages name the base URL and model and never contain the API key.
 
+pub mod lines;
 pub mod retry;
 pub mod wire;
 
@@ -37,6 +38,8 @@ pub struct Settings {
     pub api_key: Option<String>,
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
+    /// The most bytes of one tool call's arguments read from the model.
+    pub tool_arguments: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -46,6 +49,7 @@ impl std::fmt::Debug for Settings {
             .field("api_key", &self.api_key.as_ref().map(|_| "[set]"))
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
+            .field("tool_arguments", &self.tool_arguments)
             .finish()
     }
 }
@@ -79,7 +83,11 @@ impl OpenAiProvider {
         &self.settings
     }
 
-    fn client(&self, notices: mpsc::UnboundedSender<RetryNotice>) -> Client<OpenAIConfig> {
+    fn client(
+        &self,
+        notices: mpsc::UnboundedSender<RetryNotice>,
+        activity: lines::Activity,
+    ) -> Client<OpenAIConfig> {
         let config = OpenAIConfig::new()
             .with_api_base(self.settings.base_url.clone())
             .with_api_key(self.settings.api_key.clone().unwrap_or_default());
@@ -92,6 +100,7 @@ impl OpenAiProvider {
             policy: self.settings.retry,
             first_byte: self.settings.timeouts.first_byte,
             notices: Some(notices),
+            activity: Some(activity),
         })
     }
 }
@@ -178,6 +187,24 @@ impl Target {
     }
 }
 
+/// The most tool calls one turn may make: an `index` past it is refused
+/// before anything is allocated for it.
+pub const MAX_TOOL_CALLS: usize = 64;
+
+/// The longest tool name read (the real ones are a dozen bytes).
+const MAX_TOOL_NAME: usize = 256;
+
+/// How much of a stream is read, and how long it may be quiet.
+#[derive(Clone, Debug)]
+struct Limits {
+    idle: Duration,
+    /// The most bytes of one tool call's arguments.
+    tool_arguments: usize,
+    /// Bytes received, counted below the event parser: a long line still
+    /// arriving is not silence.
+    activity: lines::Activity,
+}
+
 /// The stream state: what the server sent, turned into chunks one by one.
 struct Reading<S> {
     stream: S,
@@ -190,7 +217,7 @@ struct Reading<S> {
 
 fn read_chunks<S>(
     stream: S,
-    idle: Duration,
+    limits: Limits,
     target: Target,
 ) -> impl Stream<Item = Result<Chunk, ProviderError>>
 where
@@ -205,7 +232,10 @@ where
     };
     futures::stream::unfold(state, move |mut st| {
         let target = target.clone();
+        let limits = limits.clone();
         async move {
+            let idle = limits.idle;
+            let mut heard = limits.activity.bytes();
             loop {
                 if let Some(next) = st.pending.pop_front() {
                     return Some((next, st));
@@ -214,6 +244,10 @@ where
                     return None;
                 }
                 match tokio::time::timeout(idle, st.stream.next()).await {
+                    Err(_) if limits.activity.bytes() != heard => {
+                        // Bytes came, but no whole event yet: a long line.
+                        heard = limits.activity.bytes();
+                    }
                     Err(_) => {
                         st.over = true;
                         st.pending.push_back(Err(ProviderError(format!(
@@ -255,7 +289,16 @@ where
                                 st.pending.push_back(Ok(Chunk::Text(text)));
                             }
                             for fragment in choice.delta.tool_calls {
-                                assemble(&mut st.calls, fragment);
+                                if let Err(e) =
+                                    assemble(&mut st.calls, fragment, limits.tool_arguments)
+                                {
+                                    st.over = true;
+                                    st.pending.push_back(Err(ProviderError(format!(
+                                        "{} (model {}) {e}",
+                                        target.base_url, target.model
+                                    ))));
+                                    break;
+                                }
                             }
                             if let Some(reason) = choice.finish_reason {
                                 st.finish = Some(reason);
@@ -274,8 +317,20 @@ where
     })
 }
 
-/// Adds one streamed fragment to the call it belongs to.
-fn assemble(calls: &mut Vec<ToolCall>, fragment: wire::ToolCallDelta) {
+/// Adds one streamed fragment to the call it belongs to; refuses an index
+/// past [`MAX_TOOL_CALLS`], a name past [`MAX_TOOL_NAME`] and arguments
+/// past `max_arguments` bytes.
+fn assemble(
+    calls: &mut Vec<ToolCall>,
+    fragment: wire::ToolCallDelta,
+    max_arguments: usize,
+) -> Result<(), String> {
+    if fragment.index >= MAX_TOOL_CALLS {
+        return Err(format!(
+            "sent tool call number {}; at most {MAX_TOOL_CALLS} calls a turn are read",
+            fragment.index
+        ));
+    }
     while calls.len() <= fragment.index {
         calls.push(ToolCall {
             id: String::new(),
@@ -288,11 +343,25 @@ fn assemble(calls: &mut Vec<ToolCall>, fragment: wire::ToolCallDelta) {
         call.id = id;
     }
     if let Some(name) = fragment.function.name {
+        if call.name.len().saturating_add(name.len()) > MAX_TOOL_NAME {
+            return Err(format!(
+                "sent a tool name over {MAX_TOOL_NAME} bytes for tool call number {}",
+                fragment.index
+            ));
+        }
         call.name.push_str(&name);
     }
     if let Some(arguments) = fragment.function.arguments {
+        if call.arguments.len().saturating_add(arguments.len()) > max_arguments {
+            return Err(format!(
+                "sent arguments over {} KiB for the tool call `{}` (limits.tool_arguments in config.toml)",
+                max_arguments >> 10,
+                call.name
+            ));
+        }
         call.arguments.push_str(&arguments);
     }
+    Ok(())
 }
 
 impl Provider for OpenAiProvider {
@@ -302,7 +371,8 @@ impl Provider for OpenAiProvider {
 
     fn stream(&self, request: CompletionRequest) -> ChunkStream {
         let (notices_tx, notices) = mpsc::unbounded_channel();
-        let client = self.client(notices_tx);
+        let activity = lines::Activity::default();
+        let client = self.client(notices_tx, activity.clone());
         let target = Target {
             base_url: self.settings.base_url.clone(),
             model: request.model.clone(),
@@ -314,7 +384,11 @@ impl Provider for OpenAiProvider {
             &request.tools,
             request.temperature,
         );
-        let idle = self.settings.timeouts.idle;
+        let read = Limits {
+            idle: self.settings.timeouts.idle,
+            tool_arguments: self.settings.tool_arguments,
+            activity,
+        };
         let connect_target = target.clone();
         let answer = futures::stream::once(async move {
             client
@@ -323,7 +397,7 @@ impl Provider for OpenAiProvider {
                 .await
         })
         .flat_map(move |opened| match opened {
-            Ok(stream) => read_chunks(stream, idle, target.clone()).boxed(),
+            Ok(stream) => read_chunks(stream, read.clone(), target.clone()).boxed(),
             Err(e) => futures::stream::iter([Err(connect_target.error(e))]).boxed(),
         });
         let retries = futures::stream::unfold(notices, |mut rx| async move {
@@ -343,6 +417,35 @@ impl Provider for OpenAiProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fragment(index: usize, name: Option<&str>, arguments: &str) -> wire::ToolCallDelta {
+        wire::ToolCallDelta {
+            index,
+            id: name.map(|_| format!("c{index}")),
+            function: wire::FunctionDelta {
+                name: name.map(str::to_owned),
+                arguments: Some(arguments.to_owned()),
+            },
+        }
+    }
+
+    #[test]
+    fn tool_calls_are_assembled_within_their_bounds() {
+        let mut calls = Vec::new();
+        assemble(&mut calls, fragment(1, Some("read_file"), "{\"pa"), 16).expect("in bounds");
+        assemble(&mut calls, fragment(1, None, "th\": 1}"), 16).expect("in bounds");
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[1].arguments, "{\"path\": 1}");
+        assert_eq!(calls[1].name, "read_file");
+
+        let far = assemble(&mut calls, fragment(200_000_000, Some("x"), ""), 16);
+        assert!(far.is_err_and(|e| e.contains("200000000")));
+        assert_eq!(calls.len(), 2, "nothing allocated for it");
+        let long = assemble(&mut calls, fragment(1, None, "0123456789"), 16);
+        assert!(long.is_err_and(|e| e.contains("read_file")));
+        let name = "n".repeat(MAX_TOOL_NAME + 1);
+        assert!(assemble(&mut calls, fragment(0, Some(&name), ""), 16).is_err());
+    }
 
     #[test]
     fn keys_never_reach_messages() {
@@ -376,6 +479,7 @@ mod tests {
             api_key: None,
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
+            tool_arguments: crate::config::Limits::default().tool_arguments,
         })
         .expect("an https provider builds");
         assert!(
@@ -391,6 +495,7 @@ mod tests {
             api_key: Some("sk-SENTINEL-debug-0123".into()),
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
+            tool_arguments: crate::config::Limits::default().tool_arguments,
         })
         .expect("provider");
         let shown = format!("{provider:?} {:#?}", provider.settings());
@@ -405,6 +510,7 @@ mod tests {
             api_key: None,
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
+            tool_arguments: crate::config::Limits::default().tool_arguments,
         };
         assert!(OpenAiProvider::new(settings("localhost:11434/v1")).is_err());
         let p = OpenAiProvider::new(settings("http://localhost:11434/v1/")).expect("valid");

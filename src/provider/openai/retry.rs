@@ -74,6 +74,9 @@ pub struct RetryingClient {
     pub policy: RetryPolicy,
     pub first_byte: Duration,
     pub notices: Option<mpsc::UnboundedSender<RetryNotice>>,
+    /// Where a successful answer's bytes are counted; its body is then
+    /// passed on in whole lines ([`super::lines`]).
+    pub activity: Option<super::lines::Activity>,
 }
 
 /// Why a try failed, and what to hand back if no retry is left.
@@ -103,6 +106,11 @@ impl RetryingClient {
             Ok(Ok(response)) => response,
         };
         let status = response.status();
+        if status.is_success()
+            && let Some(activity) = &self.activity
+        {
+            return Ok(in_whole_lines(response, activity.clone()));
+        }
         if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
             return Ok(response);
         }
@@ -161,6 +169,18 @@ impl RetryingClient {
             retry += 1;
         }
     }
+}
+
+/// `response` with its body re-cut into whole lines, its bytes counted.
+fn in_whole_lines(response: Response, activity: super::lines::Activity) -> Response {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let lines =
+        super::lines::whole_lines(response.bytes_stream(), activity, super::lines::MAX_LINE);
+    let mut rebuilt = http::Response::new(reqwest::Body::wrap_stream(lines));
+    *rebuilt.status_mut() = status;
+    *rebuilt.headers_mut() = headers;
+    Response::from(rebuilt)
 }
 
 /// The innermost cause of a reqwest error, which says what actually failed.

@@ -48,13 +48,14 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// Both counts; a server's absurd numbers saturate, never wrap.
     pub fn total(self) -> u64 {
-        self.prompt_tokens + self.completion_tokens
+        self.prompt_tokens.saturating_add(self.completion_tokens)
     }
 
     fn add(&mut self, prompt: u64, completion: u64) {
-        self.prompt_tokens += prompt;
-        self.completion_tokens += completion;
+        self.prompt_tokens = self.prompt_tokens.saturating_add(prompt);
+        self.completion_tokens = self.completion_tokens.saturating_add(completion);
     }
 }
 
