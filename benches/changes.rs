@@ -112,6 +112,21 @@ fn benches(c: &mut Criterion) {
     let change = handoff::tools::changes::change(dir.path(), Some(&base), &head).expect("read");
     let (added, removed, files) = handoff::changes::totals(&change.stats());
     println!("the change: {files} files, +{added} −{removed}");
+    // The diffing alone, without git: the same 200 pairs of texts.
+    let pairs: Vec<(String, String)> = (0..FILES)
+        .map(|f| {
+            let path = format!("pkg{}/file{f}.go", f % 20);
+            let show = |commit: &str| git(dir.path(), &["show", &format!("{commit}:{path}")]);
+            (show(&base), show(&head))
+        })
+        .collect();
+    c.bench_function("changes_diff_200_files_no_git", |b| {
+        b.iter(|| {
+            for (old, new) in &pairs {
+                black_box(handoff::changes::diff_text(old, new));
+            }
+        });
+    });
     c.bench_function("changes_read_from_git_200_files", |b| {
         b.iter(|| handoff::tools::changes::change(dir.path(), Some(&base), &head).expect("read"));
     });

@@ -149,6 +149,33 @@ fn side<'a>(id: &str, blobs: &'a Blobs) -> Side<'a> {
     }
 }
 
+/// One file's change, diffed.
+fn file_change(e: &Raw, blobs: &Blobs) -> FileChange {
+    let submodule = e.old_mode == "160000" || e.new_mode == "160000";
+    let old = side(&e.old_id, blobs);
+    let new = side(&e.new_id, blobs);
+    let (body, added, removed) = match (old, new) {
+        _ if submodule => (Body::Binary, 0, 0),
+        (Side::Text(old), Side::Text(new)) => {
+            let (hunks, added, removed) = diff_text(old, new);
+            (Body::Text(hunks), added, removed)
+        }
+        (Side::Shown(body), _) | (_, Side::Shown(body)) => (body, 0, 0),
+    };
+    FileChange {
+        stat: FileStat {
+            path: e.path.clone(),
+            from: e.from.clone(),
+            status: e.status,
+            added,
+            removed,
+            binary: body == Body::Binary,
+        },
+        modes: (e.old_mode.clone(), e.new_mode.clone()),
+        body,
+    }
+}
+
 /// The change from commit `base` (none: from nothing) to commit `head` in
 /// the repository at `root`.
 ///
@@ -188,34 +215,17 @@ pub fn change(root: &Path, base: Option<&str>, head: &str) -> Result<Change, Str
     ids.sort_unstable();
     ids.dedup();
     let blobs = blobs(root, &ids)?;
-    let files = entries
-        .iter()
-        .map(|e| {
-            let submodule = e.old_mode == "160000" || e.new_mode == "160000";
-            let old = side(&e.old_id, &blobs);
-            let new = side(&e.new_id, &blobs);
-            let (body, added, removed) = match (old, new) {
-                _ if submodule => (Body::Binary, 0, 0),
-                (Side::Text(old), Side::Text(new)) => {
-                    let (hunks, added, removed) = diff_text(old, new);
-                    (Body::Text(hunks), added, removed)
-                }
-                (Side::Shown(body), _) | (_, Side::Shown(body)) => (body, 0, 0),
-            };
-            FileChange {
-                stat: FileStat {
-                    path: e.path.clone(),
-                    from: e.from.clone(),
-                    status: e.status,
-                    added,
-                    removed,
-                    binary: body == Body::Binary,
-                },
-                modes: (e.old_mode.clone(), e.new_mode.clone()),
-                body,
-            }
-        })
-        .collect();
+    // The files are diffed on every core: a big change is mostly diffing.
+    let share = entries.len().div_ceil(crate::parallel::threads()).max(1);
+    let parts: Vec<&[Raw]> = entries.chunks(share).collect();
+    let files = crate::parallel::map(&parts, |part| {
+        part.iter()
+            .map(|e| file_change(e, &blobs))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     Ok(Change { files })
 }
 
