@@ -366,6 +366,20 @@ fn decisions_md(state: &SessionState, records: &[Record<'_>]) -> String {
         if let Some(feedback) = &d.feedback {
             let _ = writeln!(md, "Feedback:\n\n{}", quote(feedback));
         }
+        if !d.comments.is_empty() {
+            md.push_str("Review comments:\n\n");
+            for c in &d.comments {
+                let _ = writeln!(md, "- `{}:{}`: {}", cell(&c.file), c.line, cell(&c.text));
+                if !c.code.is_empty() {
+                    let _ = writeln!(
+                        md,
+                        "\n  {}",
+                        fenced("", &c.code).replace('\n', "\n  ").trim_end()
+                    );
+                }
+            }
+            md.push('\n');
+        }
         if d.action == Action::Edit
             && let Some(content) = &d.content
         {

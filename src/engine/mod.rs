@@ -195,7 +195,7 @@ impl Engine {
                     let index = self.spec.pipeline.index_of(&d.phase).unwrap_or(0);
                     let to = d.to.clone().unwrap_or_default();
                     let target = self.spec.pipeline.index_of(&to).unwrap_or(index);
-                    let reason = d.feedback.clone().unwrap_or_default();
+                    let reason = d.feedback_text().unwrap_or_default();
                     self.emit(EventKind::Returned {
                         from: d.phase.clone(),
                         to,
@@ -349,7 +349,7 @@ impl Engine {
             }
             let action = decision.action;
             let to = decision.to.clone();
-            let reason = decision.feedback.clone().unwrap_or_default();
+            let reason = decision.feedback_text().unwrap_or_default();
             self.emit(EventKind::Decision(decision))?;
             return Ok(match action {
                 Action::Approve | Action::ApproveWithNotes => GateOutcome::Continue(index + 1),

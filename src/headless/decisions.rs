@@ -12,7 +12,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::diagnostic::Diagnostic;
 use crate::pipeline::Pipeline;
-use crate::session::{Action, DecidedBy, Decision};
+use crate::session::{Action, DecidedBy, Decision, ReviewComment};
 
 /// How gates are answered without a human.
 #[derive(Debug, Default)]
@@ -37,6 +37,9 @@ struct RawDecision {
     /// The edited artifact, read from a file beside the decisions file.
     content_file: Option<Spanned<String>>,
     to: Option<Spanned<String>>,
+    /// Review comments on the phase's change (`[[implement.comments]]`).
+    #[serde(default)]
+    comments: Vec<ReviewComment>,
 }
 
 impl GatePolicy {
@@ -51,6 +54,13 @@ impl GatePolicy {
     /// [implement]
     /// action = "edit"
     /// content_file = "implementation.md"
+    ///
+    /// [[test]]
+    /// action = "reject"
+    /// [[test.comments]]
+    /// file = "internal/orders/service_test.go"
+    /// line = 12
+    /// text = "Also test a second key"
     /// ```
     pub fn read_decisions(path: &Path, pipeline: &Pipeline) -> Result<VecDeque<Decision>, String> {
         let file = path.display().to_string();
@@ -153,6 +163,7 @@ impl GatePolicy {
                     by: DecidedBy::Policy,
                     // Bound when its gate opens.
                     gate: None,
+                    comments: raw.comments,
                 });
             }
         }

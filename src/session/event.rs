@@ -13,9 +13,12 @@
 
 mod read;
 
-use crate::changes::FileStat;
+use std::fmt::Write as _;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
+
+use crate::changes::FileStat;
 
 use crate::pipeline::Pipeline;
 
@@ -253,9 +256,54 @@ pub struct Decision {
     /// written before it was recorded lack it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<u64>,
+    /// Review comments on the phase's workspace change, sent with a
+    /// rejection or a return to the role that runs next.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<ReviewComment>,
+}
+
+/// A reviewer's comment on one line of a phase's change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewComment {
+    pub file: String,
+    /// The line's number in the new file (the old one for a removed line).
+    pub line: usize,
+    /// The line as it reads, quoted so the model sees what is meant (empty
+    /// when a decisions file gives only the number).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
+    pub text: String,
 }
 
 impl Decision {
+    /// What the role that runs next reads: the feedback, then each review
+    /// comment with its file, line and the quoted code. `None` when there
+    /// are no words at all.
+    pub fn feedback_text(&self) -> Option<String> {
+        let mut text = self
+            .feedback
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .unwrap_or_default();
+        if !self.comments.is_empty() {
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str("Review comments on your change:");
+            for c in &self.comments {
+                let _ = write!(text, "\n- {}:{}", c.file, c.line);
+                if !c.code.trim().is_empty() {
+                    let _ = write!(text, ": `{}`", c.code.trim());
+                }
+                let _ = write!(text, "\n  {}", c.text.trim());
+            }
+        }
+        (!text.is_empty()).then_some(text)
+    }
+
     /// A plain approval of `phase`.
     pub fn approve(phase: impl Into<String>, by: DecidedBy) -> Self {
         Self::new(phase, Action::Approve, by)
@@ -272,6 +320,7 @@ impl Decision {
             to: None,
             by,
             gate: None,
+            comments: Vec::new(),
         }
     }
 

@@ -23,8 +23,8 @@ pub mod store;
 pub mod testing;
 
 pub use event::{
-    Action, Checklist, DecidedBy, Decision, Event, EventKind, Permit, SessionOutcome, TaskOutcome,
-    WorkspaceInfo,
+    Action, Checklist, DecidedBy, Decision, Event, EventKind, Permit, ReviewComment,
+    SessionOutcome, TaskOutcome, WorkspaceInfo,
 };
 pub use fold::{
     Attempt, AttemptOutcome, Decided, Gate, INTERRUPTED, Inherited, PhaseState, PhaseStatus,

@@ -60,6 +60,7 @@ context_acts! {
         PrevFile,
         NextHunk,
         PrevHunk,
+        Comment,
     }
 }
 
@@ -113,6 +114,7 @@ impl App {
             | SessionAct::PrevFile
             | SessionAct::NextHunk
             | SessionAct::PrevHunk => matches!(self.screen, Screen::Changes { .. }),
+            SessionAct::Comment => matches!(self.screen, Screen::Changes { .. }) && gate.is_some(),
             SessionAct::Diff => shown.is_some_and(|p| diff_base(p, None).is_some()),
             SessionAct::PrevAttempt | SessionAct::NextAttempt => {
                 shown.is_some_and(|p| p.attempts.len() > 1)
@@ -144,6 +146,9 @@ impl App {
     }
 
     pub(super) fn act(&mut self, act: SessionAct) -> Flow {
+        if matches!(self.screen, Screen::Changes { .. }) && self.move_cursor(act) {
+            return Flow::Continue;
+        }
         let count = self.state.phases.len();
         match act {
             SessionAct::Quit => {
@@ -241,6 +246,7 @@ impl App {
             SessionAct::PrevFile => self.jump_in_changes(Jump::File, false),
             SessionAct::NextHunk => self.jump_in_changes(Jump::Hunk, true),
             SessionAct::PrevHunk => self.jump_in_changes(Jump::Hunk, false),
+            SessionAct::Comment => self.comment_act(),
             SessionAct::PermitOnce => self.permission_act(Answer::Once),
             SessionAct::PermitAlways => self.permission_act(Answer::Always),
             SessionAct::Deny => self.permission_act(Answer::Deny),
@@ -302,7 +308,35 @@ impl App {
             starts.iter().copied().rev().find(|&s| s < self.scroll)
         };
         if let Some(row) = target {
+            self.changes.cursor = row;
             self.scroll = row.min(self.max_scroll());
         }
+    }
+
+    /// The Changes view's movement keys move its cursor, and the view
+    /// scrolls to keep it in sight. Whether `act` was one of them.
+    fn move_cursor(&mut self, act: SessionAct) -> bool {
+        let last = self.changes_rows().lines.len().saturating_sub(1);
+        let page = self.page();
+        let cursor = self.changes.cursor;
+        let moves = [
+            (SessionAct::Down, (cursor + 1).min(last)),
+            (SessionAct::Up, cursor.saturating_sub(1)),
+            (SessionAct::PageDown, (cursor + page).min(last)),
+            (SessionAct::PageUp, cursor.saturating_sub(page)),
+            (SessionAct::Top, 0),
+            (SessionAct::Bottom, last),
+        ];
+        let Some(&(_, to)) = moves.iter().find(|(a, _)| *a == act) else {
+            return false;
+        };
+        self.changes.cursor = to;
+        let height = super::view::Geometry::of(self, self.size).text_height;
+        if self.changes.cursor < self.scroll {
+            self.scroll = self.changes.cursor;
+        } else if self.changes.cursor >= self.scroll + height {
+            self.scroll = self.changes.cursor + 1 - height;
+        }
+        true
     }
 }

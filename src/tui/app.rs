@@ -122,6 +122,8 @@ pub struct App {
     pub(super) rows: RowCache,
     /// The Changes view's change and its layout.
     pub(super) changes: Changes,
+    /// Line comments written in the Changes view at the open gate.
+    pub(super) review: Option<super::review::Review>,
     /// An edit, or the gate of an approval, already warned about as an
     /// unreadable plan or verdict: doing it again goes ahead.
     pub(super) warned: Option<Warned>,
@@ -161,6 +163,7 @@ impl App {
             prices: crate::cost::Prices::new(),
             rows: RowCache::default(),
             changes: Changes::default(),
+            review: None,
             warned: None,
         }
     }

@@ -25,6 +25,7 @@ use ratatui::widgets::{Block, Paragraph, Widget};
 
 use super::Theme;
 use super::app::App;
+use super::review::line_of;
 use super::text::{clip, safe};
 use crate::changes::{Body, Change, DiffLine, FileChange, FileStat, LineKind, summary};
 use crate::session::Snapshot;
@@ -60,6 +61,24 @@ pub struct Rows {
     pub files: Vec<usize>,
     /// The row each hunk starts at.
     pub hunks: Vec<usize>,
+    /// For each row, the diff line it draws (file, hunk and line
+    /// indexes), if it draws one.
+    pub at: Vec<Option<LineAt>>,
+}
+
+/// Where a diff line is in a [`Change`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineAt {
+    pub file: usize,
+    pub hunk: usize,
+    pub line: usize,
+}
+
+impl Rows {
+    fn push(&mut self, line: Line<'static>, at: Option<LineAt>) {
+        self.lines.push(line);
+        self.at.push(at);
+    }
 }
 
 /// The Changes view's own state: which snapshot is open, the change read
@@ -69,6 +88,8 @@ pub struct Changes {
     /// The commit the view is of, and how far reading it got.
     open: Option<(String, Load)>,
     layout: RefCell<Option<(usize, Arc<Rows>)>>,
+    /// The row the cursor is on (what `c` comments on).
+    pub cursor: usize,
 }
 
 impl Changes {
@@ -92,6 +113,12 @@ impl Changes {
         };
         self.open = Some((snapshot.commit.clone(), load));
         self.layout.replace(None);
+        self.cursor = 0;
+    }
+
+    /// The diff line under the cursor, if it is on one.
+    pub fn at_cursor(&self) -> Option<LineAt> {
+        self.laid_out()?.at.get(self.cursor).copied().flatten()
     }
 
     /// The read the loop should start, once.
@@ -178,10 +205,10 @@ pub fn lay_out(change: &Change, width: usize, theme: &Theme) -> Rows {
     let mut rows = Rows::default();
     for (i, file) in change.files.iter().enumerate() {
         if i > 0 {
-            rows.lines.push(Line::default());
+            rows.push(Line::default(), None);
         }
         rows.files.push(rows.lines.len());
-        file_rows(file, width, theme, &mut rows);
+        file_rows(i, file, width, theme, &mut rows);
     }
     rows
 }
@@ -204,22 +231,32 @@ fn counts(stat: &FileStat) -> String {
     }
 }
 
-fn file_rows(file: &FileChange, width: usize, theme: &Theme, rows: &mut Rows) {
-    rows.lines.push(Line::styled(
-        clip(&format!("▌{}", file_title(&file.stat)), width),
-        theme.title,
-    ));
+fn file_rows(index: usize, file: &FileChange, width: usize, theme: &Theme, rows: &mut Rows) {
+    rows.push(
+        Line::styled(
+            clip(&format!("▌{}", file_title(&file.stat)), width),
+            theme.title,
+        ),
+        None,
+    );
     if let Some((from, to)) = file.mode_change() {
-        rows.lines
-            .push(Line::styled(format!("  mode {from} → {to}"), theme.dim));
+        rows.push(
+            Line::styled(format!("  mode {from} → {to}"), theme.dim),
+            None,
+        );
     }
     let note = match &file.body {
         Body::Text(hunks) => {
-            for hunk in hunks {
+            for (h, hunk) in hunks.iter().enumerate() {
                 rows.hunks.push(rows.lines.len());
-                rows.lines.push(Line::styled(hunk.header(), theme.dim));
-                for line in &hunk.lines {
-                    rows.lines.push(diff_line(line, width, theme));
+                rows.push(Line::styled(hunk.header(), theme.dim), None);
+                for (l, line) in hunk.lines.iter().enumerate() {
+                    let at = LineAt {
+                        file: index,
+                        hunk: h,
+                        line: l,
+                    };
+                    rows.push(diff_line(line, width, theme), Some(at));
                 }
             }
             (hunks.is_empty() && file.mode_change().is_none())
@@ -232,7 +269,7 @@ fn file_rows(file: &FileChange, width: usize, theme: &Theme, rows: &mut Rows) {
         )),
     };
     if let Some(note) = note {
-        rows.lines.push(Line::styled(note, theme.dim));
+        rows.push(Line::styled(note, theme.dim), None);
     }
 }
 
@@ -289,11 +326,17 @@ impl Widget for ChangesView<'_> {
             Some(change) => change.stats(),
             None => snapshot.map(|s| s.files.clone()).unwrap_or_default(),
         };
+        let comments = app.review().len();
         let title = format!(
-            " Changes · {} · {} · {} ",
+            " Changes · {} · {} · {}{} ",
             phase.id,
             phase.role,
-            summary(&files)
+            summary(&files),
+            match comments {
+                0 => String::new(),
+                1 => " · 1 comment".to_owned(),
+                n => format!(" · {n} comments"),
+            }
         );
         let block = Block::bordered()
             .border_style(app.theme.border_focus)
@@ -337,14 +380,51 @@ impl Widget for ChangesView<'_> {
             Line::styled("no files changed in this phase", app.theme.dim).render(diff, buf);
             return;
         }
+        let mut under_cursor = None;
         let shown: Vec<Line<'static>> = rows
             .lines
             .iter()
+            .enumerate()
             .skip(app.scroll)
             .take(usize::from(diff.height))
-            .cloned()
+            .map(|(row, line)| {
+                let mut line = line.clone();
+                let comment = app.changes.ready().and_then(|change| {
+                    let (file, number, _) = line_of(change, rows.at.get(row).copied().flatten()?)?;
+                    app.comment_on(&file, number)
+                });
+                if let (Some(_), Some(gutter)) = (comment, line.spans.first_mut()) {
+                    let rest: String = gutter.content.chars().skip(1).collect();
+                    gutter.content = format!("✎{rest}").into();
+                    gutter.style = app.theme.gate;
+                }
+                if row == app.changes.cursor {
+                    line = line.patch_style(app.theme.selection);
+                    under_cursor = comment;
+                }
+                line
+            })
             .collect();
         Paragraph::new(shown).render(diff, buf);
+        // The comment on the line under the cursor, at the foot of the diff.
+        if let Some(comment) = under_cursor
+            && diff.height > 1
+        {
+            let foot = Rect {
+                y: diff.bottom() - 1,
+                height: 1,
+                ..diff
+            };
+            buf.set_style(foot, app.theme.gate);
+            Line::styled(
+                clip(
+                    &format!("✎ {}", safe(&comment.text)),
+                    usize::from(foot.width),
+                ),
+                app.theme.gate,
+            )
+            .render(foot, buf);
+        }
     }
 }
 

@@ -37,6 +37,12 @@ pub enum Purpose {
     Edit,
     /// Why a command is denied (optional), for the agent to read.
     DenyReason { call_id: String },
+    /// A review comment on one line of a phase's change (empty removes it).
+    Comment {
+        file: String,
+        line: usize,
+        code: String,
+    },
 }
 
 context_acts! {
@@ -254,7 +260,8 @@ impl Compose {
             | Purpose::Feedback { .. }
             | Purpose::Reason { .. }
             | Purpose::Edit
-            | Purpose::DenyReason { .. } => None,
+            | Purpose::DenyReason { .. }
+            | Purpose::Comment { .. } => None,
         };
         match problem {
             Some(p) => {

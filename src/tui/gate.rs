@@ -82,12 +82,19 @@ impl App {
             Action::Reject => {
                 let failed = state.status == PhaseStatus::Failed;
                 let next = state.attempts.len() + 1;
+                let comments = self.review().len();
                 let title = if failed {
                     format!("Retry the {role} as attempt {next} (a note is optional)")
+                } else if comments > 0 {
+                    format!(
+                        "Attempt {next} of the {role} reads this and your {comments} review comment{}",
+                        if comments == 1 { "" } else { "s" }
+                    )
                 } else {
                     format!("Feedback for the {role}: attempt {next} will read it")
                 };
-                self.open_compose(Purpose::Feedback { required: !failed }, gate, title, "");
+                let required = !failed && comments == 0;
+                self.open_compose(Purpose::Feedback { required }, gate, title, "");
             }
             Action::Return => {
                 self.overlay = gate.map(|gate| Overlay::ReturnPick {
@@ -238,17 +245,28 @@ impl App {
                 notes: Some(text),
                 ..d
             }),
-            Purpose::Feedback { .. } => self.decide(gate, Action::Reject, |d| Decision {
-                feedback: (!text.is_empty()).then_some(text),
-                ..d
-            }),
+            Purpose::Feedback { .. } => {
+                let comments = self.take_review(gate);
+                self.decide(gate, Action::Reject, |d| Decision {
+                    feedback: (!text.is_empty()).then_some(text),
+                    comments,
+                    ..d
+                });
+            }
             Purpose::Reason { to } => {
                 let to = self.state.phases[*to].id.clone();
+                let comments = self.take_review(gate);
                 self.decide(gate, Action::Return, |d| Decision {
                     to: Some(to),
                     feedback: (!text.is_empty()).then_some(text),
+                    comments,
                     ..d
                 });
+            }
+            Purpose::Comment { file, line, code } => {
+                if let Some(seq) = gate {
+                    self.put_comment(seq, file.clone(), *line, code.clone(), text);
+                }
             }
             Purpose::Edit => {
                 if self.warn_unreadable_edit(gate, &text) {

@@ -33,6 +33,7 @@ pub mod matrix;
 pub mod overlay;
 pub mod pacing;
 pub mod replay;
+pub mod review;
 pub mod rows;
 pub mod start;
 pub mod stats;

@@ -113,3 +113,53 @@ fn show_diff_prints_a_patch_that_rebuilds_the_snapshot_and_stat_lists_the_files(
         "no change, no file"
     );
 }
+
+/// A decisions file can carry review comments: CI scripts a review. The
+/// rejection records them, the next attempt reads them (its feedback), and
+/// `export` lists them in decisions.md.
+#[test]
+fn a_decisions_file_reviews_the_change_with_line_comments() {
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let decisions = r#"
+[[implement]]
+action = "reject"
+
+[[implement.comments]]
+file = "internal/orders/service.go"
+line = 10
+text = "Lower the default limit to 60"
+"#;
+    let out = sandbox.run_deciding_with(
+        decisions,
+        &["--workspace", repo.to_str().expect("path")],
+        REQUEST,
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let log = sandbox.log();
+    let events = common::events(&log);
+    let rejected = of_kind(&events, "decision")
+        .into_iter()
+        .find(|d| d["phase"] == "implement" && d["action"] == "reject")
+        .expect("the scripted rejection")
+        .clone();
+    assert_eq!(rejected["comments"][0]["line"], 10, "{rejected}");
+    // The second attempt ran and its round changed the limit.
+    let snapshots: Vec<_> = of_kind(&events, "snapshot")
+        .into_iter()
+        .filter(|s| s["phase"] == "implement")
+        .collect();
+    assert_eq!(snapshots.len(), 2);
+    let log = log.to_str().expect("path");
+    let second = common::stdout(&sandbox.run(&["show", log, "--diff", "implement"]));
+    assert!(second.contains("+const DefaultLimit = 60"), "{second}");
+
+    let out_dir = sandbox.dir.path().join("export");
+    let exported = sandbox.run(&["export", log, "--out", out_dir.to_str().expect("path")]);
+    assert!(exported.status.success(), "{}", common::stderr(&exported));
+    let md = std::fs::read_to_string(out_dir.join("decisions.md")).expect("decisions.md");
+    assert!(
+        md.contains("- `internal/orders/service.go:10`: Lower the default limit to 60"),
+        "{md}"
+    );
+}

@@ -574,9 +574,9 @@ fn a_paste_on_the_board_runs_nothing_and_a_paste_in_a_box_goes_in_whole() {
 
 /// At the developer's gate the person reads the code itself: `Tab` opens
 /// what the phase changed in the real git workspace, `]` walks the files,
-/// `Tab` goes back to the report. After a rejection, the next gate's
-/// change is the new round's only: the few lines the second attempt
-/// rewrote.
+/// `Tab` goes back to the report; `c` comments on a line and a rejection
+/// carries the comment. After it, the next gate's change is the new
+/// round's only: the few lines the second attempt rewrote.
 #[test]
 fn the_developers_change_is_reviewed_at_its_gate_in_a_real_workspace() {
     let sandbox = Sandbox::new();
@@ -604,11 +604,22 @@ fn the_developers_change_is_reviewed_at_its_gate_in_a_real_workspace() {
     screen.press("]]]]]]");
     screen.wait_for("▌A internal/orders/service.go");
     screen.wait_for("const DefaultLimit = 100");
+    // A comment on that line: the cursor is on the file's header; the
+    // hunk's header, then ten lines down.
+    screen.press("jjjjjjjjjjj");
+    screen.press("c");
+    screen.wait_for("Comment on internal/orders/service.go:10");
+    screen.press("Lower it to 60");
+    screen.press("\u{13}");
+    screen.wait_for("1 review comment at this checkpoint");
+    screen.wait_for("· 1 comment");
+    screen.wait_for("✎ Lower it to 60");
     screen.press("\t");
     screen.wait_for("implementation · Senior Backend Developer · attempt 1");
-    // Reject: the second attempt rewrites a few lines; its gate shows those.
+    // Reject with the comment and no other words: the second attempt
+    // rewrites a few lines; its gate shows those.
     screen.press("r");
-    screen.press("Lower the default limit");
+    screen.wait_for("reads this and your 1 review comment");
     screen.press("\u{13}");
     screen.wait_for("attempt 2");
     screen.wait_for(QUESTIONS[2]);
@@ -632,6 +643,21 @@ fn the_developers_change_is_reviewed_at_its_gate_in_a_real_workspace() {
         .filter(|s| s["phase"] == "implement")
         .collect();
     assert_eq!(implement.len(), 2, "a snapshot at each of the two gates");
+    let rejected = of_kind(&events, "decision")
+        .into_iter()
+        .find(|d| d["phase"] == "implement" && d["action"] == "reject")
+        .expect("the rejection")
+        .clone();
+    assert_eq!(
+        rejected["comments"],
+        serde_json::json!([{
+            "file": "internal/orders/service.go",
+            "line": 10,
+            "code": "const DefaultLimit = 100",
+            "text": "Lower it to 60",
+        }]),
+        "{rejected}"
+    );
     assert_eq!(implement[1]["base"], implement[0]["commit"]);
     assert!(
         implement[0]["files"]

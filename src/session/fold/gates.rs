@@ -88,10 +88,8 @@ impl SessionState {
                 // A retry with no words (of a failed attempt) leaves nothing
                 // for the next attempt to answer but what came before.
                 if let Some(a) = p.current_mut() {
-                    if let Some(feedback) =
-                        decision.feedback.as_ref().filter(|f| !f.trim().is_empty())
-                    {
-                        a.rejected_with = Some(feedback.clone());
+                    if let Some(feedback) = decision.feedback_text() {
+                        a.rejected_with = Some(feedback);
                     }
                     a.outcome = Some(if a.error.is_some() {
                         AttemptOutcome::Retried
@@ -260,6 +258,26 @@ mod tests {
             },
         );
         assert_eq!(wordless.phases[1].attempts[0].rejected_with, None);
+        // Review comments travel with the words, each with its place.
+        let reviewed = after(
+            "plan",
+            Decision {
+                feedback: Some("close".into()),
+                comments: vec![crate::session::ReviewComment {
+                    file: "internal/orders/service.go".into(),
+                    line: 6,
+                    code: "const DefaultLimit = 100".into(),
+                    text: "Lower it to 60".into(),
+                }],
+                ..Decision::new("plan", Action::Reject, DecidedBy::User)
+            },
+        );
+        assert_eq!(
+            reviewed.phases[1].attempts[0].rejected_with.as_deref(),
+            Some(
+                "close\n\nReview comments on your change:\n- internal/orders/service.go:6: `const DefaultLimit = 100`\n  Lower it to 60"
+            )
+        );
     }
 
     #[test]

@@ -133,6 +133,8 @@ pub enum Act {
     PrevFile,
     NextHunk,
     PrevHunk,
+    /// A review comment on the line under the cursor.
+    Comment,
 }
 
 impl Act {

@@ -1,0 +1,138 @@
+//! Line comments on a phase's change: the review a person writes in the
+//! Changes view before rejecting or returning the work.
+//!
+//! `c` on a diff line opens a box for a comment on it (on a line already
+//! commented, the box holds that comment; sent empty, it is removed). The
+//! comments belong to the gate they were written at: a rejection or a
+//! return at that gate carries them in its decision (so the role that runs
+//! next reads each with its file, line and the quoted code, and the log
+//! keeps them), and they are dropped when that gate closes any other way.
+
+use super::app::{App, Screen};
+use super::changes::LineAt;
+use super::compose::Purpose;
+use crate::changes::{Body, Change, LineKind};
+use crate::session::ReviewComment;
+
+/// The comments written at one gate.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Review {
+    /// The `seq` of the gate they were written at.
+    pub gate: u64,
+    pub comments: Vec<ReviewComment>,
+}
+
+/// The file, line number and text a diff line stands for.
+pub fn line_of(change: &Change, at: LineAt) -> Option<(String, usize, String)> {
+    let file = change.files.get(at.file)?;
+    let Body::Text(hunks) = &file.body else {
+        return None;
+    };
+    let line = hunks.get(at.hunk)?.lines.get(at.line)?;
+    let number = match line.kind {
+        LineKind::Removed => line.old,
+        LineKind::Added | LineKind::Context => line.new,
+    }?;
+    Some((file.stat.path.clone(), number, line.text.clone()))
+}
+
+impl App {
+    /// The comments written at the open gate.
+    pub fn review(&self) -> &[ReviewComment] {
+        match (&self.review, &self.state.gate) {
+            (Some(review), Some(gate)) if review.gate == gate.seq => &review.comments,
+            _ => &[],
+        }
+    }
+
+    /// The comments of the open gate, taken to go with its decision.
+    pub(super) fn take_review(&mut self, gate: Option<u64>) -> Vec<ReviewComment> {
+        match self.review.take() {
+            Some(review) if Some(review.gate) == gate => review.comments,
+            _ => Vec::new(),
+        }
+    }
+
+    /// The comment on `file` at `line`, if there is one.
+    pub fn comment_on(&self, file: &str, line: usize) -> Option<&ReviewComment> {
+        self.review()
+            .iter()
+            .find(|c| c.file == file && c.line == line)
+    }
+
+    /// `c` in the Changes view: a box for a comment on the line under the
+    /// cursor, at the open gate of the phase shown.
+    pub(super) fn comment_act(&mut self) {
+        let Screen::Changes { phase } = self.screen else {
+            return;
+        };
+        let gate = self
+            .state
+            .gate
+            .as_ref()
+            .filter(|g| g.phase == phase)
+            .map(|g| g.seq);
+        let Some(gate) = gate.filter(|_| self.is_live()) else {
+            self.notice = Some("comments are written at the phase's open checkpoint".into());
+            return;
+        };
+        let target = self.changes.ready().and_then(|change| {
+            let at = self.changes.at_cursor()?;
+            line_of(change, at)
+        });
+        let Some((file, line, code)) = target else {
+            self.notice = Some("move to a line of the diff to comment on it".into());
+            return;
+        };
+        let existing = self
+            .comment_on(&file, line)
+            .map(|c| c.text.clone())
+            .unwrap_or_default();
+        let title = format!(
+            "Comment on {}:{line} (sent with a rejection or a return; empty removes it)",
+            super::text::safe(&file)
+        );
+        self.open_compose(
+            Purpose::Comment { file, line, code },
+            Some(gate),
+            title,
+            &existing,
+        );
+    }
+
+    /// Keeps (or, when `text` is empty, removes) the comment on a line.
+    pub(super) fn put_comment(
+        &mut self,
+        gate: u64,
+        file: String,
+        line: usize,
+        code: String,
+        text: String,
+    ) {
+        let review = match &mut self.review {
+            Some(review) if review.gate == gate => review,
+            _ => self.review.insert(Review {
+                gate,
+                comments: Vec::new(),
+            }),
+        };
+        review
+            .comments
+            .retain(|c| !(c.file == file && c.line == line));
+        if !text.trim().is_empty() {
+            review.comments.push(ReviewComment {
+                file,
+                line,
+                code,
+                text,
+            });
+        }
+        let count = review.comments.len();
+        self.notice = Some(format!(
+            "{count} review comment{} at this checkpoint: {} rejects with them, {} returns with them",
+            if count == 1 { "" } else { "s" },
+            self.key_label(super::keymap::Act::Reject),
+            self.key_label(super::keymap::Act::Return),
+        ));
+    }
+}
