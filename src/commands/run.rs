@@ -12,6 +12,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::engine::{Engine, LogWriter, SessionSpec};
 use crate::headless::{self, GatePolicy};
 use crate::protocol::Update;
+use crate::sandbox::Sandboxing;
 use crate::session::{Event, EventKind, SessionStatus, store};
 use crate::tools::git;
 use crate::tools::workspace::Workspace;
@@ -242,6 +243,13 @@ fn session_spec(
     (workspace, branch): (Option<Workspace>, Option<String>),
     clock: Arc<dyn Clock>,
 ) -> Result<SessionSpec, Failure> {
+    let config = super::config()?;
+    let sandbox = match &workspace {
+        Some(w) => Sandboxing::detect(w.root(), config.allow_unsandboxed_commands),
+        None => Sandboxing::Unavailable {
+            reason: "no workspace".into(),
+        },
+    };
     Ok(SessionSpec {
         id,
         request,
@@ -249,10 +257,11 @@ fn session_spec(
         provider: chosen.provider,
         model: chosen.model,
         context_tokens: chosen.context_tokens,
-        prices: super::config()?.prices,
+        prices: config.prices,
         workspace: workspace.map(Arc::new),
         branch,
         clock,
+        sandbox,
     })
 }
 

@@ -57,6 +57,8 @@ pub struct SessionSpec {
     /// The branch the delivery role commits on (for a git workspace).
     pub branch: Option<String>,
     pub clock: Arc<dyn Clock>,
+    /// How commands run: sandboxed, or not (and then whether they ask).
+    pub sandbox: crate::sandbox::Sandboxing,
 }
 
 /// One session's orchestrator.
@@ -98,9 +100,15 @@ impl Engine {
     pub fn new(
         spec: SessionSpec,
         log: LogWriter,
-        sink: Box<dyn Sink>,
+        mut sink: Box<dyn Sink>,
         commands: mpsc::UnboundedReceiver<Command>,
     ) -> Self {
+        // Said once, where the person sees it: commands are not confined.
+        if spec.workspace.is_some()
+            && let Some(warning) = spec.sandbox.warning()
+        {
+            sink.notice(warning);
+        }
         Self {
             spec,
             log,

@@ -84,6 +84,8 @@ struct RawPipeline {
     budget: Option<Budget>,
     #[serde(default)]
     permissions: Rules,
+    #[serde(default)]
+    sandbox: crate::sandbox::Reach,
     max_tool_rounds: Option<u32>,
     max_format_retries: Option<u32>,
     max_return_rounds: Option<u32>,
@@ -96,7 +98,7 @@ struct RawPipeline {
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
 
-const PHASE_KEYS: [&str; 14] = [
+const PHASE_KEYS: [&str; 15] = [
     "id",
     "role",
     "artifact",
@@ -108,6 +110,7 @@ const PHASE_KEYS: [&str; 14] = [
     "language",
     "tools",
     "permissions",
+    "sandbox",
     "output",
     "returns_to",
     "tasks_from",
@@ -301,6 +304,7 @@ struct DraftPhase {
     language: Option<String>,
     tools: Vec<String>,
     permissions: Rules,
+    sandbox: Option<crate::sandbox::Reach>,
     output: OutputKind,
     returns_to: Option<Spanned<String>>,
     tasks_from: Option<Spanned<String>>,
@@ -328,6 +332,7 @@ impl DraftPhase {
             language: self.language.or_else(|| pipeline_language.cloned()),
             tools: self.tools,
             permissions: self.permissions,
+            sandbox: self.sandbox,
             output: self.output,
             returns_to: self.returns_to.map(Spanned::into_inner),
             tasks_from: self.tasks_from.map(Spanned::into_inner),
@@ -383,6 +388,7 @@ fn check_pipeline(
         max_attempts,
         budget: raw.budget,
         permissions: raw.permissions,
+        sandbox: raw.sandbox,
         max_tool_rounds: raw.max_tool_rounds.unwrap_or(super::DEFAULT_TOOL_ROUNDS),
         max_format_retries: raw
             .max_format_retries
@@ -441,6 +447,9 @@ fn check_phase(
         .take::<Rules>(&mut table, "permissions", &span, false)
         .map(Spanned::into_inner)
         .unwrap_or_default();
+    let sandbox = checker
+        .take::<crate::sandbox::Reach>(&mut table, "sandbox", &span, false)
+        .map(Spanned::into_inner);
     let output = checker
         .take::<OutputKind>(&mut table, "output", &span, false)
         .map(Spanned::into_inner)
@@ -498,6 +507,7 @@ fn check_phase(
         language: language.map(Spanned::into_inner),
         tools: tools.into_iter().map(Spanned::into_inner).collect(),
         permissions,
+        sandbox,
         output,
         returns_to,
         tasks_from,
@@ -681,7 +691,7 @@ tasks_from = "a"
                 "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
-                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, output, returns_to, tasks_from)".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, sandbox, output, returns_to, tasks_from)".to_owned(),
                 "skills.toml:29:14: `returns_to` must name an earlier phase, not `d`".to_owned(),
                 "skills.toml:36:10: `output`: unknown variant `poem`, expected one of `markdown`, `plan`, `verdict`".to_owned(),
                 "skills.toml:37:14: `tasks_from` must name an earlier phase whose output is \"plan\", not `a`".to_owned(),

@@ -131,6 +131,9 @@ async fn run_session(
         workspace: None,
         branch: None,
         clock: Arc::new(SystemClock),
+        sandbox: handoff::sandbox::Sandboxing::Unavailable {
+            reason: "no workspace".into(),
+        },
     };
     let engine = Engine::new(spec, log, Box::new(checker), commands_rx);
     let state = engine.run().await.expect("engine runs");

@@ -84,6 +84,7 @@ const LAYERS: &[&[&str]] = &[
         "diagnostic",
         "parallel",
         "formats",
+        "sandbox",
     ],
     &["config", "tools"],
     &["pipeline"],

@@ -91,6 +91,9 @@ fn record_in(pipeline: &str, request: &str) -> Vec<Event> {
             workspace: None,
             branch: None,
             clock: Arc::new(SteppedClock(AtomicI64::new(0))),
+            sandbox: handoff::sandbox::Sandboxing::Unavailable {
+                reason: "no workspace".into(),
+            },
         };
         Engine::new(spec, log, Box::new(sink), commands_rx)
             .run()

@@ -1,0 +1,219 @@
+//! The sandbox helper: handoff's own binary started as
+//! `handoff __sandbox <plan> <shell> -c <command>`, which builds the
+//! sandbox in two stages and `exec`s the shell; see the parent module for
+//! why and in what order.
+//!
+//! Everything here runs in a fresh single-threaded process before tokio or
+//! clap start, so it uses plain blocking calls. An error is printed on
+//! stderr as `handoff sandbox: …` (the command's output, so the agent and
+//! the person see it) with exit code [`FAILED`]; the shell never starts
+//! outside the sandbox.
+
+use std::ffi::OsString;
+use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
+use std::path::Path;
+use std::process::{Command, ExitCode, ExitStatus};
+
+use landlock::{
+    ABI, Access as _, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr as _,
+    RulesetCreatedAttr as _, RulesetStatus, Scope,
+};
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::signal::Signal;
+
+use super::HELPER_ARG;
+use super::reach::{DEVICES, Plan};
+
+/// The first argument of stage 2.
+const INNER_ARG: &str = "__sandbox-inner";
+
+/// The exit code when the sandbox could not be built (like `env`'s 125).
+pub const FAILED: u8 = 125;
+
+/// The Landlock ABI whose rights handoff asks for (filesystem rights with
+/// truncate and device ioctl, signal and abstract-socket scoping). Older
+/// kernels enforce what they can (best effort); none at all is an error.
+const LANDLOCK_ABI: ABI = ABI::V6;
+
+/// Runs the helper if this process was started as one; `None` otherwise
+/// (then `main` goes on as usual).
+pub fn helper_main() -> Option<ExitCode> {
+    let mut args = std::env::args_os().skip(1);
+    let first = args.next()?;
+    let rest: Vec<OsString> = args.collect();
+    let result = if first == HELPER_ARG {
+        outer(&rest)
+    } else if first == INNER_ARG {
+        inner(&rest)
+    } else {
+        return None;
+    };
+    Some(result.unwrap_or_else(|e| {
+        eprintln!("handoff sandbox: {e}");
+        ExitCode::from(FAILED)
+    }))
+}
+
+/// The plan (first argument) and the shell's argv (the rest).
+fn parse(rest: &[OsString]) -> Result<(Plan, &[OsString]), String> {
+    let (plan, argv) = rest.split_first().ok_or("no plan given")?;
+    if argv.is_empty() {
+        return Err("no command given".into());
+    }
+    let plan = plan.to_str().ok_or("the plan is not UTF-8")?;
+    let plan: Plan = serde_json::from_str(plan).map_err(|e| format!("a bad plan: {e}"))?;
+    Ok((plan, argv))
+}
+
+/// Stage 1: new namespaces, then stage 2 as PID 1 of the new PID namespace.
+fn outer(rest: &[OsString]) -> Result<ExitCode, String> {
+    let (plan, _) = parse(rest)?;
+    let uid = nix::unistd::getuid().as_raw();
+    let gid = nix::unistd::getgid().as_raw();
+    let mut flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID;
+    if !plan.network {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
+    unshare(flags).map_err(|e| {
+        format!("cannot create user, mount and PID namespaces ({e}); are unprivileged user namespaces off?")
+    })?;
+    map_ids(0, uid, 0, gid)?;
+    let status = Command::new("/proc/self/exe")
+        .arg(INNER_ARG)
+        .args(rest)
+        .status()
+        .map_err(|e| format!("cannot start the sandbox's first process: {e}"))?;
+    Ok(pass_on(status))
+}
+
+/// Exits like `status`: the same code, or dies by the same signal.
+fn pass_on(status: ExitStatus) -> ExitCode {
+    if let Some(code) = status.code() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(FAILED));
+    }
+    if let Some(signal) = status.signal().and_then(|s| Signal::try_from(s).ok()) {
+        let _ = nix::sys::signal::kill(nix::unistd::getpid(), signal);
+        let _ = nix::sys::signal::kill(nix::unistd::getpid(), Signal::SIGKILL);
+    }
+    ExitCode::from(FAILED)
+}
+
+/// Maps `inside_uid` to `outside_uid` (and the same for groups) in the user
+/// namespace this process just entered.
+fn map_ids(
+    inside_uid: u32,
+    outside_uid: u32,
+    inside_gid: u32,
+    outside_gid: u32,
+) -> Result<(), String> {
+    let write = |file: &str, text: String| {
+        std::fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"))
+    };
+    // Only an unprivileged mapping of our own ids is wanted; `deny` is what
+    // the kernel requires before writing gid_map without CAP_SETGID (and
+    // already set, unchangeable, in a nested namespace).
+    match std::fs::write("/proc/self/setgroups", "deny") {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+        Err(e) => return Err(format!("cannot write /proc/self/setgroups: {e}")),
+    }
+    write(
+        "/proc/self/uid_map",
+        format!("{inside_uid} {outside_uid} 1"),
+    )?;
+    write(
+        "/proc/self/gid_map",
+        format!("{inside_gid} {outside_gid} 1"),
+    )
+}
+
+/// The id that `inside` (0 here) maps to in the parent user namespace, read
+/// from `/proc/self/uid_map` or `gid_map`.
+fn outside_id(file: &str) -> Result<u32, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| format!("cannot read {file}: {text:?}"))
+}
+
+/// Stage 2, PID 1 of the sandbox: its own `/proc`, the real user back,
+/// Landlock, then the shell.
+fn inner(rest: &[OsString]) -> Result<ExitCode, String> {
+    // If stage 1 is killed (a timeout or cancel kills the process group),
+    // this process dies, and with PID 1 the kernel kills the namespace.
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
+        .map_err(|e| format!("cannot ask for the parent-death signal: {e}"))?;
+    let (plan, argv) = parse(rest)?;
+    let none = None::<&str>;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+        .map_err(|e| format!("cannot make mounts private: {e}"))?;
+    mount(
+        Some("proc"),
+        "/proc",
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        none,
+    )
+    .map_err(|e| format!("cannot mount the sandbox's own /proc: {e}"))?;
+    let uid = outside_id("/proc/self/uid_map")?;
+    let gid = outside_id("/proc/self/gid_map")?;
+    unshare(CloneFlags::CLONE_NEWUSER)
+        .map_err(|e| format!("cannot create the inner user namespace: {e}"))?;
+    map_ids(uid, 0, gid, 0)?;
+    confine(&plan)?;
+    let (program, args) = argv.split_first().ok_or("no command given")?;
+    let error = Command::new(program).args(args).exec();
+    if error.kind() == std::io::ErrorKind::NotFound && program == "bash" {
+        let error = Command::new("sh").args(args).exec();
+        return Err(format!("cannot run sh: {error}"));
+    }
+    Err(format!("cannot run {}: {error}", program.to_string_lossy()))
+}
+
+/// Restricts this process and what it runs with Landlock; see [`Plan`].
+fn confine(plan: &Plan) -> Result<(), String> {
+    let abi = LANDLOCK_ABI;
+    let fail = |e: landlock::RulesetError| format!("cannot build the Landlock rules: {e}");
+    let mut ruleset = Ruleset::default()
+        .handle_access(AccessFs::from_all(abi))
+        .and_then(|r| r.scope(Scope::from_all(abi)))
+        .and_then(Ruleset::create)
+        .map_err(fail)?;
+    let rules = plan
+        .read
+        .iter()
+        .map(|p| (p.as_path(), AccessFs::from_read(abi)))
+        .chain(
+            plan.write
+                .iter()
+                .map(|p| (p.as_path(), AccessFs::from_all(abi))),
+        )
+        .chain(std::iter::once((
+            plan.tmp.as_path(),
+            AccessFs::from_all(abi),
+        )))
+        .chain(
+            DEVICES
+                .iter()
+                .map(|p| (Path::new(p), AccessFs::from_file(abi))),
+        );
+    for (path, access) in rules {
+        // A folder that does not exist here is simply not granted.
+        let Ok(fd) = PathFd::new(path) else { continue };
+        let access = if path.is_dir() {
+            access
+        } else {
+            access & AccessFs::from_file(abi)
+        };
+        ruleset = ruleset
+            .add_rule(PathBeneath::new(fd, access))
+            .map_err(fail)?;
+    }
+    let status = ruleset.restrict_self().map_err(fail)?;
+    match status.ruleset {
+        RulesetStatus::FullyEnforced | RulesetStatus::PartiallyEnforced => Ok(()),
+        RulesetStatus::NotEnforced => Err("this kernel does not enforce Landlock".into()),
+    }
+}

@@ -1,0 +1,169 @@
+//! What a sandboxed command may reach.
+//!
+//! [`Reach`] is what skills.toml says for a pipeline or a role
+//! (`sandbox = { network = false, read = [...], write = [...] }`): extra
+//! folders on top of the defaults, with `~` for the home folder. [`Plan`]
+//! is one run's concrete list: the workspace, the private temp folder, the
+//! default system and toolchain folders and the extras, all absolute; the
+//! helper skips the ones that do not exist.
+//!
+//! The defaults fit building and testing Go, Rust, Node and Python
+//! projects offline: system folders, and the toolchains and module caches
+//! under home (rustup, cargo's registry, Go's module cache, npm's cache,
+//! pip's cache, pyenv, nvm) read-only. The rest of home (`~/.ssh`,
+//! `~/.config`, other repositories, `~/.cargo/credentials.toml`) is not
+//! readable. Caches a build writes to go to the temp folder
+//! (`GOCACHE`, `npm_config_cache`, `PIP_CACHE_DIR` are pointed there) so
+//! nothing in a shared cache can be planted for a later build outside the
+//! sandbox.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Folders readable by default, besides the workspace and the temp folder.
+const SYSTEM_READ: &[&str] = &[
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/opt",
+    "/nix/store",
+    "/snap",
+    "/sys/fs/cgroup",
+    "/sys/devices/system/cpu",
+    "/proc",
+];
+
+/// Toolchains and module caches under home, readable by default.
+const HOME_READ: &[&str] = &[
+    ".rustup",
+    ".cargo/bin",
+    ".cargo/registry",
+    ".cargo/git",
+    ".cargo/config.toml",
+    ".cargo/config",
+    "go/pkg/mod",
+    "go/bin",
+    "sdk",
+    ".npm",
+    ".nvm",
+    ".cache/pip",
+    ".pyenv",
+    ".local/bin",
+    ".local/lib",
+];
+
+/// Device files a command may read and write.
+pub(super) const DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+];
+
+/// What skills.toml allows a role's commands beyond the defaults.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reach {
+    /// Whether commands may use the network (default: no).
+    pub network: bool,
+    /// Extra readable folders or files (`~` is the home folder).
+    pub read: Vec<String>,
+    /// Extra writable folders or files.
+    pub write: Vec<String>,
+}
+
+impl Reach {
+    /// Whether this is the default (for leaving it out of a saved pipeline).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// One run's sandbox, with absolute paths; what the helper receives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub network: bool,
+    pub read: Vec<PathBuf>,
+    pub write: Vec<PathBuf>,
+    /// The private temp folder, writable; `TMPDIR` points here. Empty until
+    /// [`Plan::with_tmp`] (each run has its own).
+    pub tmp: PathBuf,
+}
+
+impl Plan {
+    /// The plan for commands in `workspace`.
+    pub fn new(reach: &Reach, workspace: &Path) -> Self {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let expand = |p: &String| -> Option<PathBuf> {
+            match p.strip_prefix("~/") {
+                Some(rest) => home.as_ref().map(|h| h.join(rest)),
+                None if p == "~" => home.clone(),
+                None => Some(PathBuf::from(p)),
+            }
+        };
+        let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
+        if let Some(home) = &home {
+            read.extend(HOME_READ.iter().map(|p| home.join(p)));
+        }
+        for (var, subs) in [
+            ("RUSTUP_HOME", &[""][..]),
+            (
+                "CARGO_HOME",
+                &["bin", "registry", "git", "config.toml", "config"][..],
+            ),
+            ("GOPATH", &["pkg/mod", "bin"][..]),
+            ("GOMODCACHE", &[""][..]),
+            ("GOROOT", &[""][..]),
+        ] {
+            if let Some(base) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+                let base = PathBuf::from(base);
+                read.extend(subs.iter().map(|s| {
+                    if s.is_empty() {
+                        base.clone()
+                    } else {
+                        base.join(s)
+                    }
+                }));
+            }
+        }
+        read.extend(reach.read.iter().filter_map(expand));
+        read.push(workspace.to_path_buf());
+        let mut write = vec![workspace.to_path_buf()];
+        write.extend(reach.write.iter().filter_map(expand));
+        Self {
+            network: reach.network,
+            read,
+            write,
+            tmp: PathBuf::new(),
+        }
+    }
+
+    /// The same plan with `tmp` as its private temp folder.
+    #[must_use]
+    pub fn with_tmp(&self, tmp: &Path) -> Self {
+        Self {
+            tmp: tmp.to_path_buf(),
+            ..self.clone()
+        }
+    }
+
+    /// Environment settings for the command: the temp folder, and writable
+    /// caches inside it.
+    pub fn env(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("TMPDIR", self.tmp.clone()),
+            ("GOCACHE", self.tmp.join("go-build")),
+            ("npm_config_cache", self.tmp.join("npm")),
+            ("PIP_CACHE_DIR", self.tmp.join("pip")),
+            ("XDG_CACHE_HOME", self.tmp.join("cache")),
+            ("GIT_CONFIG_GLOBAL", PathBuf::from("/dev/null")),
+        ]
+    }
+}
