@@ -216,6 +216,9 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
         workspace: None,
         branch: None,
         clock: Arc::new(SystemClock),
+        sandbox: handoff::sandbox::Sandboxing::Unavailable {
+            reason: "no workspace".into(),
+        },
     };
     let tap = Tap {
         ui: ui_tx,

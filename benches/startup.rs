@@ -165,6 +165,9 @@ fn six_phases(runtime: &tokio::runtime::Runtime, dir: &Path, id: &str) -> (Durat
         workspace: None,
         branch: None,
         clock: Arc::new(SystemClock),
+        sandbox: handoff::sandbox::Sandboxing::Unavailable {
+            reason: "no workspace".into(),
+        },
     };
     let sink = Approver {
         commands,

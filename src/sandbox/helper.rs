@@ -78,7 +78,7 @@ fn outer(rest: &[OsString]) -> Result<ExitCode, String> {
     unshare(flags).map_err(|e| {
         format!("cannot create user, mount and PID namespaces ({e}); are unprivileged user namespaces off?")
     })?;
-    map_ids(0, uid, 0, gid)?;
+    map_ids((0, uid), (0, gid))?;
     let status = Command::new("/proc/self/exe")
         .arg(INNER_ARG)
         .args(rest)
@@ -99,14 +99,9 @@ fn pass_on(status: ExitStatus) -> ExitCode {
     ExitCode::from(FAILED)
 }
 
-/// Maps `inside_uid` to `outside_uid` (and the same for groups) in the user
-/// namespace this process just entered.
-fn map_ids(
-    inside_uid: u32,
-    outside_uid: u32,
-    inside_gid: u32,
-    outside_gid: u32,
-) -> Result<(), String> {
+/// Maps user `users.0` inside to `users.1` outside (and the same for
+/// groups) in the user namespace this process just entered.
+fn map_ids(users: (u32, u32), groups: (u32, u32)) -> Result<(), String> {
     let write = |file: &str, text: String| {
         std::fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"))
     };
@@ -118,14 +113,8 @@ fn map_ids(
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
         Err(e) => return Err(format!("cannot write /proc/self/setgroups: {e}")),
     }
-    write(
-        "/proc/self/uid_map",
-        format!("{inside_uid} {outside_uid} 1"),
-    )?;
-    write(
-        "/proc/self/gid_map",
-        format!("{inside_gid} {outside_gid} 1"),
-    )
+    write("/proc/self/uid_map", format!("{} {} 1", users.0, users.1))?;
+    write("/proc/self/gid_map", format!("{} {} 1", groups.0, groups.1))
 }
 
 /// The id that `inside` (0 here) maps to in the parent user namespace, read
@@ -145,7 +134,7 @@ fn inner(rest: &[OsString]) -> Result<ExitCode, String> {
     // this process dies, and with PID 1 the kernel kills the namespace.
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
         .map_err(|e| format!("cannot ask for the parent-death signal: {e}"))?;
-    let (plan, argv) = parse(rest)?;
+    let (plan, shell) = parse(rest)?;
     let none = None::<&str>;
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
         .map_err(|e| format!("cannot make mounts private: {e}"))?;
@@ -161,9 +150,9 @@ fn inner(rest: &[OsString]) -> Result<ExitCode, String> {
     let gid = outside_id("/proc/self/gid_map")?;
     unshare(CloneFlags::CLONE_NEWUSER)
         .map_err(|e| format!("cannot create the inner user namespace: {e}"))?;
-    map_ids(uid, 0, gid, 0)?;
+    map_ids((uid, 0), (gid, 0))?;
     confine(&plan)?;
-    let (program, args) = argv.split_first().ok_or("no command given")?;
+    let (program, args) = shell.split_first().ok_or("no command given")?;
     let error = Command::new(program).args(args).exec();
     if error.kind() == std::io::ErrorKind::NotFound && program == "bash" {
         let error = Command::new("sh").args(args).exec();

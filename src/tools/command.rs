@@ -181,22 +181,19 @@ fn spawn(
     for shell in ["bash", "sh"] {
         let (reader, writer) = io::pipe()?;
         let writer_err = writer.try_clone()?;
-        let mut cmd = match jail {
-            // The helper falls back to `sh` by itself.
-            Some(jail) => {
-                let mut cmd = Command::new(&jail.helper);
-                cmd.args(
-                    jail.command_line(shell, command)
-                        .map_err(io::Error::other)?,
-                );
-                cmd.envs(jail.plan.env());
-                cmd
-            }
-            None => {
-                let mut cmd = Command::new(shell);
-                cmd.arg("-c").arg(command);
-                cmd
-            }
+        // In a jail, the helper falls back to `sh` by itself.
+        let mut cmd = if let Some(jail) = jail {
+            let mut cmd = Command::new(&jail.helper);
+            cmd.args(
+                jail.command_line(shell, command)
+                    .map_err(io::Error::other)?,
+            );
+            cmd.envs(jail.plan.env());
+            cmd
+        } else {
+            let mut cmd = Command::new(shell);
+            cmd.arg("-c").arg(command);
+            cmd
         };
         cmd.current_dir(root)
             .stdin(Stdio::null())

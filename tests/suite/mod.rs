@@ -16,6 +16,7 @@ mod methodology;
 mod openai;
 mod pty;
 mod resume;
+mod sandbox;
 mod secrets;
 mod snapshots;
 mod workspace;

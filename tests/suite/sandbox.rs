@@ -1,0 +1,293 @@
+//! The command sandbox, through the real binary: a scripted model (the
+//! test server) has the developer run allowed commands that try to write
+//! outside the workspace, read a planted `~/.ssh/id_rsa` and handoff's
+//! environment (`/proc/$PPID/environ`, which holds the API key), reach a
+//! loopback listener the test opens, and kill handoff. All of it fails,
+//! handoff finishes the session, and a small Rust project's `cargo test`
+//! still passes in the same sandbox.
+//!
+//! Where the kernel cannot build the sandbox these tests fail, saying why
+//! (`doctor`'s reason): they never pass by not running.
+
+use crate::common;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use common::server::{TestServer, answer, role_of, tool_turn, well_behaved};
+use common::{REQUEST, Sandbox, events, stderr, stdout};
+use serde_json::Value;
+
+const KEY: &str = "sk-SANDBOX-5e1b7d90c3a2f468";
+const PRIVATE_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY----- planted-7c41";
+
+/// Fails the test, with `doctor`'s reason, unless the sandbox works here.
+fn require_sandbox(sandbox: &Sandbox) {
+    let out = sandbox.run(&["doctor", "--provider", "offline"]);
+    let said = stdout(&out);
+    assert!(
+        said.contains("sandbox   ✓"),
+        "the kernel here cannot build the command sandbox, so these tests cannot show it works:\n{said}{}",
+        stderr(&out)
+    );
+}
+
+/// Runs a session whose developer makes one tool call per `(id, command)`
+/// (all allowed with `--allow 'sh *'`), with the key in handoff's
+/// environment and `extra_env` besides. `HANDOFF_PID` in a command becomes
+/// handoff's process id.
+fn session(
+    sandbox: &Sandbox,
+    repo: &Path,
+    calls: &[(&str, String)],
+    extra_env: &[(&str, String)],
+) -> Output {
+    let handoff_pid = Arc::new(AtomicU32::new(0));
+    let args: Vec<(String, String)> = calls
+        .iter()
+        .map(|(id, command)| {
+            let args = serde_json::json!({ "command": command, "timeout_s": 300 });
+            ((*id).to_owned(), args.to_string())
+        })
+        .collect();
+    let pid = handoff_pid.clone();
+    let server = TestServer::start(move |_, request| {
+        let role = role_of(request);
+        if role == "Senior Backend Developer" && !request.has_tool_result() {
+            let pid = pid.load(Ordering::SeqCst).to_string();
+            let args: Vec<(&str, String)> = args
+                .iter()
+                .map(|(id, a)| (id.as_str(), a.replace("HANDOFF_PID", &pid)))
+                .collect();
+            let calls: Vec<(&str, &str, &str)> = args
+                .iter()
+                .map(|(id, a)| (*id, "run_command", a.as_str()))
+                .collect();
+            return tool_turn(&calls);
+        }
+        answer(&well_behaved(&role), 10, 5)
+    });
+    let mut cmd = sandbox.command();
+    cmd.env("OPENAI_API_KEY", KEY)
+        .args(["run", "--headless", "--approve", "all", "--allow", "sh *"])
+        .args(["--workspace", repo.to_str().expect("path")])
+        .args(["--base-url", &server.base_url, "--model", "m", REQUEST])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (name, value) in extra_env {
+        cmd.env(name, value);
+    }
+    let child = cmd.spawn().expect("start handoff");
+    handoff_pid.store(child.id(), Ordering::SeqCst);
+    child.wait_with_output().expect("wait for handoff")
+}
+
+/// The output of the first result of call `id` (a plan task's calls are
+/// logged as `t<task>-<id>`).
+fn result_of(log: &[Value], id: &str) -> String {
+    let suffix = format!("-{id}");
+    let found = log
+        .iter()
+        .find(|e| {
+            e["kind"] == "tool_result"
+                && e["call_id"]
+                    .as_str()
+                    .is_some_and(|c| c == id || c.ends_with(&suffix))
+        })
+        .expect("every call has a result");
+    found["output"].as_str().expect("output").to_owned()
+}
+
+/// Writes `script` to `<repo>/checks/<name>.sh`, committed, and returns
+/// the command that runs it.
+fn script(repo: &Path, name: &str, script: &str) -> String {
+    let dir = repo.join("checks");
+    std::fs::create_dir_all(&dir).expect("checks folder");
+    std::fs::write(dir.join(format!("{name}.sh")), script).expect("script");
+    format!("sh checks/{name}.sh")
+}
+
+#[test]
+fn an_allowed_command_cannot_escape_the_sandbox() {
+    let sandbox = Sandbox::new();
+    require_sandbox(&sandbox);
+    let repo = common::repository(sandbox.dir.path());
+    let home = sandbox.dir.path();
+    std::fs::create_dir_all(home.join(".ssh")).expect(".ssh");
+    std::fs::write(home.join(".ssh/id_rsa"), PRIVATE_KEY).expect("id_rsa");
+    let outside = home.join("outside");
+    std::fs::create_dir_all(&outside).expect("outside");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("address").port();
+
+    let o = outside.display();
+    let h = home.display();
+    let calls = [
+        (
+            "write",
+            script(
+                &repo,
+                "write",
+                &format!(
+                    "echo planted > {o}/planted; echo planted > {h}/planted; echo planted > /tmp/handoff-sandbox-planted-{port}; echo RAN\n"
+                ),
+            ),
+        ),
+        (
+            "ssh",
+            script(
+                &repo,
+                "ssh",
+                "cat \"$HOME/.ssh/id_rsa\"; cp \"$HOME/.ssh/id_rsa\" stolen; echo RAN\n",
+            ),
+        ),
+        (
+            "environ",
+            script(
+                &repo,
+                "environ",
+                "echo parent=$PPID; cat /proc/$PPID/environ; for p in /proc/[0-9]*; do cat $p/environ; done; ls /proc; echo RAN\n",
+            ),
+        ),
+        (
+            "network",
+            script(
+                &repo,
+                "network",
+                &format!(
+                    "if (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; then echo CONNECTED; fi; echo RAN\n"
+                ),
+            ),
+        ),
+        // The pid is read when the call is made, so it is handoff's.
+        (
+            "kill",
+            script(
+                &repo,
+                "kill",
+                "kill -9 \"$1\"; kill -9 $PPID; kill -KILL -1; echo RAN\n",
+            ),
+        ),
+    ];
+    let calls: Vec<(&str, String)> = calls
+        .into_iter()
+        .map(|(id, cmd)| match id {
+            "kill" => (id, format!("{cmd} HANDOFF_PID")),
+            _ => (id, cmd),
+        })
+        .collect();
+    common::git(&repo, &["add", "checks"]);
+    common::git(&repo, &["commit", "-q", "-m", "checks"]);
+    let out = session(&sandbox, &repo, &calls, &[]);
+
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "handoff survived and finished: {}",
+        stderr(&out)
+    );
+    let log = events(&sandbox.log());
+    let ran = |id: &str| {
+        let output = result_of(&log, id);
+        assert!(
+            output.contains("RAN"),
+            "call {id} ran in the sandbox: {output}"
+        );
+        output
+    };
+    let write = ran("write");
+    assert!(
+        !outside.join("planted").exists(),
+        "wrote outside the workspace: {write}"
+    );
+    assert!(!home.join("planted").exists(), "wrote into home: {write}");
+    assert!(
+        !Path::new(&format!("/tmp/handoff-sandbox-planted-{port}")).exists(),
+        "{write}"
+    );
+    let ssh = ran("ssh");
+    assert!(!ssh.contains("planted-7c41"), "read ~/.ssh/id_rsa: {ssh}");
+    assert!(!repo.join("stolen").exists(), "copied ~/.ssh/id_rsa");
+    let environ = ran("environ");
+    assert!(
+        !environ.contains(KEY),
+        "read handoff's environment: {environ}"
+    );
+    assert!(
+        environ.contains("parent=0"),
+        "handoff is not its parent in there: {environ}"
+    );
+    let network = ran("network");
+    assert!(
+        !network.contains("CONNECTED"),
+        "reached the network: {network}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "a connection reached the listener"
+    );
+    // handoff finished (above); the kills did not reach it.
+    let killed = ran("kill");
+    assert!(!killed.contains("Killed"), "{killed}");
+}
+
+#[test]
+fn cargo_test_of_a_small_project_passes_in_the_sandbox() {
+    let sandbox = Sandbox::new();
+    require_sandbox(&sandbox);
+    let repo = common::repository(sandbox.dir.path());
+    let tiny = repo.join("tiny");
+    std::fs::create_dir_all(tiny.join("src")).expect("tiny");
+    std::fs::write(
+        tiny.join("Cargo.toml"),
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("Cargo.toml");
+    std::fs::write(
+        tiny.join("src/lib.rs"),
+        "pub fn add(a: u32, b: u32) -> u32 { a + b }\n\n#[test]\nfn adds() { assert_eq!(add(2, 2), 4); }\n",
+    )
+    .expect("lib.rs");
+    let cargo = script(
+        &repo,
+        "cargo",
+        "cd tiny && cargo test --offline 2>&1; echo EXIT=$?\n",
+    );
+    let go = script(
+        &repo,
+        "go",
+        "if ! command -v go >/dev/null; then echo 'NO GO'; exit 0; fi\n\
+         mkdir -p gomod && cd gomod && printf 'module tiny\\n\\ngo 1.21\\n' > go.mod && \\\n\
+         printf 'package tiny\\nimport \"testing\"\\nfunc TestAdd(t *testing.T) { if 2+2 != 4 { t.Fatal() } }\\n' > tiny_test.go && \\\n\
+         go test ./... 2>&1; echo EXIT=$?\n",
+    );
+    common::git(&repo, &["add", "."]);
+    common::git(&repo, &["commit", "-q", "-m", "a tiny project"]);
+    // The real toolchain: the test's home is a temp folder.
+    let real_home = std::env::var("HOME").unwrap_or_default();
+    let toolchain = |var: &str, under: &str| {
+        std::env::var(var).unwrap_or_else(|_| format!("{real_home}/{under}"))
+    };
+    let env = [
+        ("CARGO_HOME", toolchain("CARGO_HOME", ".cargo")),
+        ("RUSTUP_HOME", toolchain("RUSTUP_HOME", ".rustup")),
+    ];
+    let out = session(&sandbox, &repo, &[("cargo", cargo), ("go", go)], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = events(&sandbox.log());
+    let cargo = result_of(&log, "cargo");
+    assert!(
+        cargo.contains("test result: ok. 1 passed") && cargo.contains("EXIT=0"),
+        "{cargo}"
+    );
+    let go = result_of(&log, "go");
+    if go.contains("NO GO") {
+        eprintln!("go is not installed here: the Go half of this test did not run");
+    } else {
+        assert!(go.contains("EXIT=0"), "{go}");
+    }
+}
