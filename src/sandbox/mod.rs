@@ -102,7 +102,7 @@ pub fn probe(helper: &Path, workspace: &Path) -> Result<(), String> {
         return Ok(());
     }
     let said = String::from_utf8_lossy(&out.stderr);
-    let said = said.trim();
+    let said = said.trim().trim_start_matches("handoff sandbox: ");
     Err(if said.is_empty() {
         format!("the sandbox check failed ({})", out.status)
     } else {

@@ -291,3 +291,78 @@ fn cargo_test_of_a_small_project_passes_in_the_sandbox() {
         assert!(go.contains("EXIT=0"), "{go}");
     }
 }
+
+/// A session run *inside* the sandbox helper: there the kernel refuses
+/// what a second sandbox needs (Landlock forbids writing `/proc` and
+/// mounting), exactly as a kernel without support would. The developer
+/// runs `echo sandbox-marker`, which the default policy allows.
+fn session_without_sandbox(sandbox: &Sandbox, config: &str) -> Vec<Value> {
+    sandbox.config(config);
+    let repo = common::repository(sandbox.dir.path());
+    let tmp = sandbox.dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let server = TestServer::start(|_, request| {
+        let role = role_of(request);
+        if role == "Senior Backend Developer" && !request.has_tool_result() {
+            return tool_turn(&[(
+                "echo",
+                "run_command",
+                r#"{"command":"echo sandbox-marker"}"#,
+            )]);
+        }
+        answer(&well_behaved(&role), 10, 5)
+    });
+    let bin = Path::new(env!("CARGO_BIN_EXE_handoff"));
+    let reach = handoff::sandbox::Reach {
+        network: true,
+        read: vec![bin.parent().expect("bin dir").display().to_string()],
+        write: vec![sandbox.dir.path().display().to_string()],
+    };
+    let plan = handoff::sandbox::Plan::new(&reach, &repo).with_tmp(&tmp);
+    let out = sandbox
+        .bare_command()
+        .env("TMPDIR", &tmp)
+        .arg(handoff::sandbox::HELPER_ARG)
+        .arg(serde_json::to_string(&plan).expect("plan"))
+        .arg(bin)
+        .arg("--sessions")
+        .arg(sandbox.sessions())
+        .args(["run", "--headless", "--approve", "all"])
+        .args(["--workspace", repo.to_str().expect("path")])
+        .args(["--base-url", &server.base_url, "--model", "m", REQUEST])
+        .output()
+        .expect("run handoff");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no sandbox for commands"),
+        "the missing sandbox is said: {}",
+        stderr(&out)
+    );
+    events(&sandbox.log())
+}
+
+#[test]
+fn without_a_sandbox_every_command_asks() {
+    let sandbox = Sandbox::new();
+    let log = session_without_sandbox(&sandbox, "");
+    let asked = log
+        .iter()
+        .find(|e| e["kind"] == "permission_asked")
+        .expect("the allowed command was asked about");
+    let reason = asked["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("no sandbox"), "{asked}");
+    let output = result_of(&log, "echo");
+    assert!(!output.contains("sandbox-marker"), "it ran: {output}");
+}
+
+#[test]
+fn the_opt_out_runs_commands_unconfined() {
+    let sandbox = Sandbox::new();
+    let log = session_without_sandbox(&sandbox, "allow_unsandboxed_commands = true\n");
+    assert!(
+        log.iter().all(|e| e["kind"] != "permission_asked"),
+        "nothing was asked"
+    );
+    let output = result_of(&log, "echo");
+    assert!(output.contains("sandbox-marker"), "it ran: {output}");
+}
