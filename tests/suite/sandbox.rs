@@ -4,7 +4,11 @@
 //! environment (`/proc/$PPID/environ`, which holds the API key), reach a
 //! loopback listener the test opens, and kill handoff. All of it fails,
 //! handoff finishes the session, and a small Rust project's `cargo test`
-//! still passes in the same sandbox.
+//! still passes in the same sandbox. Without a sandbox (handoff run inside
+//! the helper, where the kernel refuses a second one) an allowed command
+//! asks, unless config.toml opts out. And `run_command`'s promises hold in
+//! the sandbox: a timeout, a cancel or the shell's exit ends everything it
+//! started, jobs that left the process group with `setsid` included.
 //!
 //! Where the kernel cannot build the sandbox these tests fail, saying why
 //! (`doctor`'s reason): they never pass by not running.
@@ -365,4 +369,111 @@ fn the_opt_out_runs_commands_unconfined() {
     );
     let output = result_of(&log, "echo");
     assert!(output.contains("sandbox-marker"), "it ran: {output}");
+}
+
+/// Runs `command` in the sandbox the way the engine does, in `root`.
+async fn run_jailed(
+    root: &Path,
+    command: &str,
+    timeout: std::time::Duration,
+    cancel: tokio::sync::watch::Receiver<bool>,
+) -> handoff::tools::command::CommandOutput {
+    let jail = handoff::sandbox::Jail {
+        helper: env!("CARGO_BIN_EXE_handoff").into(),
+        plan: handoff::sandbox::Plan::new(&handoff::sandbox::Reach::default(), root),
+    };
+    handoff::tools::command::run_command(root, command, timeout, cancel, &[], Some(&jail))
+        .await
+        .expect("run the command")
+}
+
+/// Whether `file` still grows: something left behind is still writing.
+async fn still_growing(file: &Path) -> bool {
+    let size = || std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = size();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    size() != before
+}
+
+/// Two writers left behind: a background job and one in its own session.
+const WRITERS: &str = "(while :; do echo x >> beat; sleep 0.05; done) & \
+     setsid sh -c 'while :; do echo y >> beat2; sleep 0.05; done' >/dev/null 2>&1 &";
+
+#[tokio::test]
+async fn a_timeout_or_cancel_kills_everything_in_the_sandbox() {
+    require_sandbox(&Sandbox::new());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let (_keep, cancel) = tokio::sync::watch::channel(false);
+    let timed = run_jailed(
+        root,
+        &format!("{WRITERS} sleep 60"),
+        std::time::Duration::from_secs(1),
+        cancel,
+    )
+    .await;
+    assert!(timed.timed_out, "{timed:?}");
+    assert!(
+        root.join("beat").exists() && root.join("beat2").exists(),
+        "the writers ran"
+    );
+    assert!(
+        !still_growing(&root.join("beat")).await,
+        "a background job survived"
+    );
+    assert!(
+        !still_growing(&root.join("beat2")).await,
+        "a setsid job survived"
+    );
+
+    let (cancel_tx, cancel) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        let _ = cancel_tx.send(true);
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    });
+    std::fs::remove_file(root.join("beat2")).expect("reset");
+    let cancelled = run_jailed(
+        root,
+        &format!("{WRITERS} sleep 60"),
+        std::time::Duration::from_secs(60),
+        cancel,
+    )
+    .await;
+    assert!(cancelled.cancelled, "{cancelled:?}");
+    assert!(
+        !still_growing(&root.join("beat2")).await,
+        "a setsid job survived"
+    );
+}
+
+#[tokio::test]
+async fn a_command_that_exits_leaves_nothing_running_in_the_sandbox() {
+    require_sandbox(&Sandbox::new());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let (_keep, cancel) = tokio::sync::watch::channel(false);
+    let out = run_jailed(
+        root,
+        &format!("{WRITERS} until [ -s beat ] && [ -s beat2 ]; do sleep 0.02; done; echo started"),
+        std::time::Duration::from_secs(30),
+        cancel,
+    )
+    .await;
+    assert_eq!(out.exit_code, Some(0), "{out:?}");
+    assert!(out.output.contains("started"), "{out:?}");
+    assert!(
+        out.duration < std::time::Duration::from_secs(5),
+        "waited for what it left behind: {out:?}"
+    );
+    assert!(root.join("beat2").exists(), "the writers ran");
+    assert!(
+        !still_growing(&root.join("beat")).await,
+        "a background job survived"
+    );
+    assert!(
+        !still_growing(&root.join("beat2")).await,
+        "a setsid job survived"
+    );
 }
