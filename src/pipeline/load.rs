@@ -635,6 +635,46 @@ prompt = "do b"
 "#;
 
     #[test]
+    fn sandbox_reach_is_read_per_pipeline_and_phase() {
+        let text = TWO
+            .replace(
+                "[pipelines.p]\n",
+                "[pipelines.p]\nsandbox = { read = [\"~/protos\"] }\n",
+            )
+            .replace(
+                "prompt = \"do b\"",
+                "prompt = \"do b\"\nsandbox = { network = true, write = [\"/srv/out\"] }",
+            );
+        let p = load(&text).expect("valid");
+        assert_eq!(p.sandbox.read, ["~/protos"]);
+        assert!(!p.sandbox.network);
+        assert_eq!(p.phases[0].sandbox, None);
+        let b = p.phases[1].sandbox.as_ref().expect("b's own");
+        assert!(b.network);
+        assert_eq!(b.write, ["/srv/out"]);
+    }
+
+    #[test]
+    fn a_bad_sandbox_table_is_reported_with_its_position() {
+        let text = TWO.replace(
+            "prompt = \"do b\"",
+            "prompt = \"do b\"\nsandbox = { netwrok = true }",
+        );
+        let errors = load(&text).expect_err("invalid");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("skills.toml:15:11: `sandbox`: unknown field `netwrok`"),
+            "{errors:?}"
+        );
+        let text = TWO.replace(
+            "[pipelines.p]\n",
+            "[pipelines.p]\nsandbox = { read = \"/opt\" }\n",
+        );
+        let errors = load(&text).expect_err("invalid");
+        assert!(errors[0].starts_with("skills.toml:3:"), "{errors:?}");
+    }
+
+    #[test]
     fn gate_questions_default_to_the_next_role() {
         let p = load(TWO).expect("valid");
         assert_eq!(p.phases[0].gate, "Ready to assign B?");

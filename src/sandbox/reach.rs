@@ -98,9 +98,16 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The plan for commands in `workspace`.
+    /// The plan for commands in `workspace`, with home and the toolchain
+    /// folders from this process's environment.
     pub fn new(reach: &Reach, workspace: &Path) -> Self {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
+        Self::with_env(reach, workspace, |name| std::env::var(name).ok())
+    }
+
+    /// [`Plan::new`] reading the environment (`HOME`, `CARGO_HOME`,
+    /// `RUSTUP_HOME`, `GOPATH`, `GOMODCACHE`, `GOROOT`) through `env`.
+    pub fn with_env(reach: &Reach, workspace: &Path, env: impl Fn(&str) -> Option<String>) -> Self {
+        let home = env("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
         let expand = |p: &String| -> Option<PathBuf> {
             match p.strip_prefix("~/") {
                 Some(rest) => home.as_ref().map(|h| h.join(rest)),
@@ -122,7 +129,7 @@ impl Plan {
             ("GOMODCACHE", &[""][..]),
             ("GOROOT", &[""][..]),
         ] {
-            if let Some(base) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            if let Some(base) = env(var).filter(|v| !v.is_empty()) {
                 let base = PathBuf::from(base);
                 read.extend(subs.iter().map(|s| {
                     if s.is_empty() {
@@ -165,5 +172,56 @@ impl Plan {
             ("XDG_CACHE_HOME", self.tmp.join("cache")),
             ("GIT_CONFIG_GLOBAL", PathBuf::from("/dev/null")),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "HOME" => Some("/home/u".into()),
+            "CARGO_HOME" => Some("/opt/cargo".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn home_is_not_readable_but_its_toolchains_are() {
+        let plan = Plan::with_env(&Reach::default(), Path::new("/w"), env);
+        let read = |p: &str| plan.read.iter().any(|r| r == Path::new(p));
+        assert!(read("/usr") && read("/etc") && read("/w"));
+        assert!(read("/home/u/.rustup") && read("/home/u/.cargo/registry"));
+        assert!(read("/opt/cargo/registry") && read("/opt/cargo/bin"));
+        assert!(!read("/opt/cargo") && !read("/opt/cargo/credentials.toml"));
+        assert!(
+            plan.read.iter().all(|r| !r.ends_with(".ssh")
+                && !r.ends_with(".config")
+                && r != Path::new("/home/u")
+                && r != Path::new("/home/u/.cargo")),
+            "{:?}",
+            plan.read
+        );
+        assert_eq!(plan.write, [PathBuf::from("/w")]);
+        assert!(!plan.network);
+    }
+
+    #[test]
+    fn extra_folders_expand_home_and_the_temp_folder_is_per_run() {
+        let reach = Reach {
+            network: true,
+            read: vec!["~/protos".into(), "/data".into()],
+            write: vec!["~".into()],
+        };
+        let plan = Plan::with_env(&reach, Path::new("/w"), env).with_tmp(Path::new("/tmp/x"));
+        assert!(plan.network);
+        assert!(plan.read.contains(&PathBuf::from("/home/u/protos")));
+        assert!(plan.read.contains(&PathBuf::from("/data")));
+        assert_eq!(plan.write, [PathBuf::from("/w"), PathBuf::from("/home/u")]);
+        assert_eq!(plan.tmp, Path::new("/tmp/x"));
+        let env: Vec<_> = plan.env();
+        assert!(env.contains(&("TMPDIR", PathBuf::from("/tmp/x"))));
+        assert!(env.contains(&("GOCACHE", PathBuf::from("/tmp/x/go-build"))));
     }
 }

@@ -389,7 +389,7 @@ async fn run_jailed(
 
 /// Whether `file` still grows: something left behind is still writing.
 async fn still_growing(file: &Path) -> bool {
-    let size = || std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let size = || std::fs::metadata(file).map_or(0, |m| m.len());
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let before = size();
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
