@@ -309,6 +309,8 @@ async fn attend(
     ui: Option<tui::Options>,
 ) -> Exit {
     let path = log.path().to_owned();
+    let unconfined = spec.workspace.is_some() && spec.sandbox.warning().is_some();
+    let ui = ui.map(|ui| tui::Options { unconfined, ..ui });
     let (updates_tx, updates) = mpsc::unbounded_channel();
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let engine = Engine::new(spec, log, Box::new(updates_tx.clone()), commands_rx);

@@ -117,6 +117,8 @@ pub struct App {
     /// An edit, or the gate of an approval, already warned about as an
     /// unreadable plan or verdict: doing it again goes ahead.
     pub(super) warned: Option<Warned>,
+    /// Commands run without the kernel sandbox (the status bar says so).
+    pub(super) unconfined: bool,
 }
 
 /// What the user was warned about once.
@@ -153,6 +155,7 @@ impl App {
             prices: crate::cost::Prices::new(),
             rows: RowCache::default(),
             warned: None,
+            unconfined: false,
         }
     }
 

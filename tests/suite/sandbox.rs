@@ -296,15 +296,40 @@ fn cargo_test_of_a_small_project_passes_in_the_sandbox() {
     }
 }
 
-/// A session run *inside* the sandbox helper: there the kernel refuses
-/// what a second sandbox needs (Landlock forbids writing `/proc` and
-/// mounting), exactly as a kernel without support would. The developer
-/// runs `echo sandbox-marker`, which the default policy allows.
+/// `handoff <args>` run *inside* the sandbox helper, with `repo` as the
+/// helper's workspace: there the kernel refuses what a second sandbox
+/// needs (Landlock forbids writing `/proc` and mounting), exactly as a
+/// kernel without support would.
+fn inside_a_sandbox(sandbox: &Sandbox, repo: &Path, args: &[&str]) -> Output {
+    let tmp = sandbox.dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let bin = Path::new(env!("CARGO_BIN_EXE_handoff"));
+    let reach = handoff::sandbox::Reach {
+        network: true,
+        read: vec![bin.parent().expect("bin dir").display().to_string()],
+        write: vec![sandbox.dir.path().display().to_string()],
+    };
+    let plan = handoff::sandbox::Plan::new(&reach, repo).with_tmp(&tmp);
+    sandbox
+        .bare_command()
+        .current_dir(repo)
+        .env("TMPDIR", &tmp)
+        .arg(handoff::sandbox::HELPER_ARG)
+        .arg(serde_json::to_string(&plan).expect("plan"))
+        .arg(bin)
+        .arg("--sessions")
+        .arg(sandbox.sessions())
+        .args(args)
+        .output()
+        .expect("run handoff")
+}
+
+/// A session run where the sandbox cannot be built ([`inside_a_sandbox`]):
+/// the developer runs `echo sandbox-marker`, which the default policy
+/// allows.
 fn session_without_sandbox(sandbox: &Sandbox, config: &str) -> Vec<Value> {
     sandbox.config(config);
     let repo = common::repository(sandbox.dir.path());
-    let tmp = sandbox.dir.path().join("tmp");
-    std::fs::create_dir_all(&tmp).expect("tmp");
     let server = TestServer::start(|_, request| {
         let role = role_of(request);
         if role == "Senior Backend Developer" && !request.has_tool_result() {
@@ -316,26 +341,23 @@ fn session_without_sandbox(sandbox: &Sandbox, config: &str) -> Vec<Value> {
         }
         answer(&well_behaved(&role), 10, 5)
     });
-    let bin = Path::new(env!("CARGO_BIN_EXE_handoff"));
-    let reach = handoff::sandbox::Reach {
-        network: true,
-        read: vec![bin.parent().expect("bin dir").display().to_string()],
-        write: vec![sandbox.dir.path().display().to_string()],
-    };
-    let plan = handoff::sandbox::Plan::new(&reach, &repo).with_tmp(&tmp);
-    let out = sandbox
-        .bare_command()
-        .env("TMPDIR", &tmp)
-        .arg(handoff::sandbox::HELPER_ARG)
-        .arg(serde_json::to_string(&plan).expect("plan"))
-        .arg(bin)
-        .arg("--sessions")
-        .arg(sandbox.sessions())
-        .args(["run", "--headless", "--approve", "all"])
-        .args(["--workspace", repo.to_str().expect("path")])
-        .args(["--base-url", &server.base_url, "--model", "m", REQUEST])
-        .output()
-        .expect("run handoff");
+    let out = inside_a_sandbox(
+        sandbox,
+        &repo,
+        &[
+            "run",
+            "--headless",
+            "--approve",
+            "all",
+            "--workspace",
+            repo.to_str().expect("path"),
+            "--base-url",
+            &server.base_url,
+            "--model",
+            "m",
+            REQUEST,
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no sandbox for commands"),
@@ -343,6 +365,23 @@ fn session_without_sandbox(sandbox: &Sandbox, config: &str) -> Vec<Value> {
         stderr(&out)
     );
     events(&sandbox.log())
+}
+
+#[test]
+fn doctor_says_when_there_is_no_sandbox() {
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let out = inside_a_sandbox(&sandbox, &repo, &["doctor", "--provider", "offline"]);
+    let said = stdout(&out);
+    assert!(said.contains("sandbox   ✗"), "{said}");
+    assert!(said.contains("every command asks first"), "{said}");
+    sandbox.config("allow_unsandboxed_commands = true\n");
+    let said = stdout(&inside_a_sandbox(
+        &sandbox,
+        &repo,
+        &["doctor", "--provider", "offline"],
+    ));
+    assert!(said.contains("commands run unconfined"), "{said}");
 }
 
 #[test]
