@@ -146,6 +146,9 @@ fn inner(rest: &[OsString]) -> Result<ExitCode, String> {
         none,
     )
     .map_err(|e| format!("cannot mount the sandbox's own /proc: {e}"))?;
+    if !plan.network {
+        super::loopback::up()?;
+    }
     let uid = outside_id("/proc/self/uid_map")?;
     let gid = outside_id("/proc/self/gid_map")?;
     unshare(CloneFlags::CLONE_NEWUSER)

@@ -25,6 +25,8 @@
 //!    dies (the kernel then kills everything in the namespace), makes every
 //!    mount private and mounts a fresh `/proc` that shows only the sandbox's
 //!    own processes (so no `/proc/$PPID/environ`: `$PPID` is 0 in there),
+//!    brings up the loopback interface of its own network namespace (tests
+//!    that serve on `127.0.0.1` work; nothing outside is reachable),
 //!    enters a second user namespace that maps the real user back (tools
 //!    see their own uid, not root), restricts itself with Landlock (write:
 //!    the workspace and a private temp folder; read: those, toolchains and
@@ -36,6 +38,7 @@
 //! asks [`probe`] once and raises every command to `ask`.
 
 mod helper;
+mod loopback;
 mod reach;
 
 pub use helper::helper_main;

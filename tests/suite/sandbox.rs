@@ -4,7 +4,7 @@
 //! environment (`/proc/$PPID/environ`, which holds the API key), reach a
 //! loopback listener the test opens, and kill handoff. All of it fails,
 //! handoff finishes the session, and a small Rust project's `cargo test`
-//! still passes in the same sandbox. Without a sandbox (handoff run inside
+//! (one of its tests serves on loopback) still passes in the same sandbox. Without a sandbox (handoff run inside
 //! the helper, where the kernel refuses a second one) an allowed command
 //! asks, unless config.toml opts out. And `run_command`'s promises hold in
 //! the sandbox: a timeout, a cancel or the shell's exit ends everything it
@@ -253,7 +253,11 @@ fn cargo_test_of_a_small_project_passes_in_the_sandbox() {
     .expect("Cargo.toml");
     std::fs::write(
         tiny.join("src/lib.rs"),
-        "pub fn add(a: u32, b: u32) -> u32 { a + b }\n\n#[test]\nfn adds() { assert_eq!(add(2, 2), 4); }\n",
+        "pub fn add(a: u32, b: u32) -> u32 { a + b }\n\n#[test]\nfn adds() { assert_eq!(add(2, 2), 4); }\n\n\
+         // A test that serves on loopback, as Go's httptest does.\n\
+         #[test]\nfn serves_on_loopback() {\n\
+         let server = std::net::TcpListener::bind(\"127.0.0.1:0\").unwrap();\n\
+         std::net::TcpStream::connect(server.local_addr().unwrap()).unwrap();\n}\n",
     )
     .expect("lib.rs");
     let cargo = script(
@@ -285,7 +289,7 @@ fn cargo_test_of_a_small_project_passes_in_the_sandbox() {
     let log = events(&sandbox.log());
     let cargo = result_of(&log, "cargo");
     assert!(
-        cargo.contains("test result: ok. 1 passed") && cargo.contains("EXIT=0"),
+        cargo.contains("test result: ok. 2 passed") && cargo.contains("EXIT=0"),
         "{cargo}"
     );
     let go = result_of(&log, "go");
