@@ -44,8 +44,9 @@ fn sandbox_line(g: &Global, config: &crate::config::Config) {
         .unwrap_or_else(|| std::path::PathBuf::from("."));
     let setting = crate::sandbox::OPT_OUT_SETTING;
     match Sandboxing::detect(&workspace, config.allow_unsandboxed_commands) {
-        Sandboxing::On { .. } => println!(
-            "sandbox   ✓ commands run confined (Landlock; user, PID, mount and network namespaces)"
+        Sandboxing::On { enforced, .. } => println!(
+            "sandbox   ✓ commands run confined: user, PID, mount and network namespaces; {}",
+            crate::sanitize::sanitize(&enforced)
         ),
         Sandboxing::Unavailable { reason } => println!(
             "sandbox   ✗ {}

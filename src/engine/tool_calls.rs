@@ -297,7 +297,7 @@ impl Engine {
             return Ok(ToolOutput::failed("this session has no workspace"));
         };
         let jail = match &self.spec.sandbox {
-            Sandboxing::On { helper } => {
+            Sandboxing::On { helper, .. } => {
                 let pipeline = &self.spec.pipeline;
                 let reach = pipeline.phases[index]
                     .sandbox

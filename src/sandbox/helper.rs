@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus};
 
 use landlock::{
-    ABI, Access as _, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr as _,
+    ABI, Access as _, AccessFs, LandlockStatus, PathBeneath, PathFd, Ruleset, RulesetAttr as _,
     RulesetCreatedAttr as _, RulesetStatus, Scope,
 };
 use nix::mount::{MsFlags, mount};
@@ -34,6 +34,8 @@ pub const FAILED: u8 = 125;
 /// The Landlock ABI whose rights handoff asks for (filesystem rights with
 /// truncate and device ioctl, signal and abstract-socket scoping). Older
 /// kernels enforce what they can (best effort); none at all is an error.
+/// ABI 7 (this project's CI kernel) adds only audit-log controls, which
+/// handoff leaves at the kernel's defaults; `doctor` prints the kernel's.
 const LANDLOCK_ABI: ABI = ABI::V6;
 
 /// Runs the helper if this process was started as one; `None` otherwise
@@ -154,7 +156,10 @@ fn inner(rest: &[OsString]) -> Result<ExitCode, String> {
     unshare(CloneFlags::CLONE_NEWUSER)
         .map_err(|e| format!("cannot create the inner user namespace: {e}"))?;
     map_ids((uid, 0), (gid, 0))?;
-    confine(&plan)?;
+    let enforced = confine(&plan)?;
+    if std::env::var_os(super::PROBE_ENV).is_some() {
+        eprintln!("{enforced}");
+    }
     let (program, args) = shell.split_first().ok_or("no command given")?;
     let error = Command::new(program).args(args).exec();
     if error.kind() == std::io::ErrorKind::NotFound && program == "bash" {
@@ -165,7 +170,8 @@ fn inner(rest: &[OsString]) -> Result<ExitCode, String> {
 }
 
 /// Restricts this process and what it runs with Landlock; see [`Plan`].
-fn confine(plan: &Plan) -> Result<(), String> {
+/// Says how well the kernel enforces it.
+fn confine(plan: &Plan) -> Result<String, String> {
     let abi = LANDLOCK_ABI;
     let fail = |e: landlock::RulesetError| format!("cannot build the Landlock rules: {e}");
     let mut ruleset = Ruleset::default()
@@ -204,8 +210,18 @@ fn confine(plan: &Plan) -> Result<(), String> {
             .map_err(fail)?;
     }
     let status = ruleset.restrict_self().map_err(fail)?;
+    let abi = match status.landlock {
+        LandlockStatus::Available {
+            effective_abi,
+            kernel_abi,
+        } => kernel_abi.map_or_else(|| format!("{effective_abi:?}"), |v| format!("V{v}")),
+        LandlockStatus::NotEnabled | LandlockStatus::NotImplemented => "none".into(),
+    };
     match status.ruleset {
-        RulesetStatus::FullyEnforced | RulesetStatus::PartiallyEnforced => Ok(()),
+        RulesetStatus::FullyEnforced => Ok(format!("Landlock ABI {abi}, fully enforced")),
+        RulesetStatus::PartiallyEnforced => Ok(format!(
+            "Landlock ABI {abi}, partly enforced (an older kernel: some rights are not handled)"
+        )),
         RulesetStatus::NotEnforced => Err("this kernel does not enforce Landlock".into()),
     }
 }

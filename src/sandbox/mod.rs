@@ -51,6 +51,10 @@ use std::process::Stdio;
 /// the command-line contract).
 pub const HELPER_ARG: &str = "__sandbox";
 
+/// Set for [`probe`]'s run: the helper then says on stderr how well
+/// Landlock is enforced.
+const PROBE_ENV: &str = "HANDOFF_SANDBOX_PROBE";
+
 /// The name of the setting in config.toml that lets commands run without a
 /// sandbox where the kernel cannot build one.
 pub const OPT_OUT_SETTING: &str = "allow_unsandboxed_commands";
@@ -79,10 +83,11 @@ impl Jail {
     }
 }
 
-/// Whether the sandbox works here: runs `true` in it with a default plan
-/// for `workspace`. `Err` says why not, in words for `doctor` and the
-/// status bar.
-pub fn probe(helper: &Path, workspace: &Path) -> Result<(), String> {
+/// Whether the sandbox works here: runs a check in it with a default plan
+/// for `workspace` (its PID namespace shows only itself). `Ok` says how
+/// well Landlock is enforced, `Err` why there is no sandbox, in words for
+/// `doctor` and the status bar.
+pub fn probe(helper: &Path, workspace: &Path) -> Result<String, String> {
     let tmp = tempfile::Builder::new()
         .prefix("handoff-probe-")
         .tempdir()
@@ -98,13 +103,15 @@ pub fn probe(helper: &Path, workspace: &Path) -> Result<(), String> {
     let out = std::process::Command::new(helper)
         .args(&args)
         .current_dir(workspace)
+        .env(PROBE_ENV, "1")
+        .env("TMPDIR", tmp.path())
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot start the sandbox helper: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
     let said = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        return Ok(said.trim().to_string());
+    }
     let said = said.trim().trim_start_matches("handoff sandbox: ");
     Err(if said.is_empty() {
         format!("the sandbox check failed ({})", out.status)
@@ -116,8 +123,12 @@ pub fn probe(helper: &Path, workspace: &Path) -> Result<(), String> {
 /// How a session's commands run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Sandboxing {
-    /// In the sandbox, through `helper` (normally `/proc/self/exe`).
-    On { helper: std::path::PathBuf },
+    /// In the sandbox, through `helper` (normally `/proc/self/exe`);
+    /// `enforced` says how well the kernel enforces Landlock.
+    On {
+        helper: std::path::PathBuf,
+        enforced: String,
+    },
     /// The kernel cannot build the sandbox (`reason`): every command asks
     /// a person first, whatever the policy says.
     Unavailable { reason: String },
@@ -133,7 +144,7 @@ impl Sandboxing {
     pub fn detect(workspace: &Path, allow_unsandboxed: bool) -> Self {
         let helper = std::path::PathBuf::from("/proc/self/exe");
         match probe(&helper, workspace) {
-            Ok(()) => Self::On { helper },
+            Ok(enforced) => Self::On { helper, enforced },
             Err(reason) if allow_unsandboxed => Self::OptedOut { reason },
             Err(reason) => Self::Unavailable { reason },
         }
