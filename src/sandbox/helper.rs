@@ -1,6 +1,6 @@
 //! The sandbox helper: handoff's own binary started as
 //! `handoff __sandbox <plan> <shell> -c <command>`, which builds the
-//! sandbox in two stages and `exec`s the shell; see the parent module for
+//! sandbox in two stages and runs the shell in it; see the parent module for
 //! why and in what order.
 //!
 //! Everything here runs in a fresh single-threaded process before tokio or
@@ -10,7 +10,7 @@
 //! outside the sandbox.
 
 use std::ffi::OsString;
-use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
+use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus};
 
@@ -130,8 +130,15 @@ fn outside_id(file: &str) -> Result<u32, String> {
 }
 
 /// Stage 2, PID 1 of the sandbox: its own `/proc`, the real user back,
-/// Landlock, then the shell.
+/// Landlock, then the shell as its child (not `exec`ed: PID 1 ignores
+/// signals it has no handler for, and a shell should not), whose status
+/// it passes on.
 fn inner(rest: &[OsString]) -> Result<ExitCode, String> {
+    // Never on the host's mounts: this stage runs only as PID 1 of the
+    // namespace stage 1 made.
+    if nix::unistd::getpid().as_raw() != 1 {
+        return Err("the inner stage runs only inside a new PID namespace".into());
+    }
     // If stage 1 is killed (a timeout or cancel kills the process group),
     // this process dies, and with PID 1 the kernel kills the namespace.
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
@@ -161,12 +168,19 @@ fn inner(rest: &[OsString]) -> Result<ExitCode, String> {
         eprintln!("{enforced}");
     }
     let (program, args) = shell.split_first().ok_or("no command given")?;
-    let error = Command::new(program).args(args).exec();
-    if error.kind() == std::io::ErrorKind::NotFound && program == "bash" {
-        let error = Command::new("sh").args(args).exec();
-        return Err(format!("cannot run sh: {error}"));
+    let status = match Command::new(program).args(args).status() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && program == "bash" => {
+            Command::new("sh").args(args).status()
+        }
+        other => other,
     }
-    Err(format!("cannot run {}: {error}", program.to_string_lossy()))
+    .map_err(|e| format!("cannot run {}: {e}", program.to_string_lossy()))?;
+    // PID 1 cannot die by its own signal: say it as a shell would.
+    Ok(match (status.code(), status.signal()) {
+        (Some(code), _) => ExitCode::from(u8::try_from(code).unwrap_or(FAILED)),
+        (None, Some(signal)) => ExitCode::from(u8::try_from(128 + signal).unwrap_or(FAILED)),
+        (None, None) => ExitCode::from(FAILED),
+    })
 }
 
 /// Restricts this process and what it runs with Landlock; see [`Plan`].

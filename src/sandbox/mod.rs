@@ -24,15 +24,19 @@
 //! 2. *inner*, PID 1 of the new PID namespace: asks for `SIGKILL` if stage 1
 //!    dies (the kernel then kills everything in the namespace), makes every
 //!    mount private and mounts a fresh `/proc` that shows only the sandbox's
-//!    own processes (so no `/proc/$PPID/environ`: `$PPID` is 0 in there),
+//!    own processes (so `/proc/$PPID/environ` is this helper's, not
+//!    handoff's, and holds no key),
 //!    brings up the loopback interface of its own network namespace (tests
 //!    that serve on `127.0.0.1` work; nothing outside is reachable),
 //!    enters a second user namespace that maps the real user back (tools
 //!    see their own uid, not root), restricts itself with Landlock (write:
 //!    the workspace and a private temp folder; read: those, toolchains and
 //!    system folders; no signals or abstract sockets out of the sandbox),
-//!    then `exec`s the shell. A Landlock ruleset the kernel does not enforce
-//!    at all is an error, never a silent run without it.
+//!    then runs the shell. A Landlock ruleset the kernel does not enforce
+//!    at all is an error, never a silent run without it. The shell is its
+//!    child, whose status it exits with (`128 + n` if signal
+//!    `n` killed it); not `exec`: PID 1 ignores every signal it has no
+//!    handler for, which a shell and the programs it `exec`s do not expect.
 //!
 //! Failing closed when the kernel cannot do this is the engine's job: it
 //! asks [`probe`] once and raises every command to `ask`.
@@ -98,7 +102,12 @@ pub fn probe(helper: &Path, workspace: &Path) -> Result<String, String> {
         plan,
     };
     let args = jail
-        .command_line("sh", "test -d /proc/1 && ! test -d /proc/2")
+        // The shell is PID 2, its parent the helper, and nothing else is
+        // there (`test` is built in: no process of its own).
+        .command_line(
+            "sh",
+            "test \"$PPID\" = 1 && test -d /proc/2 && ! test -d /proc/3",
+        )
         .map_err(|e| e.to_string())?;
     let out = std::process::Command::new(helper)
         .args(&args)

@@ -114,6 +114,69 @@ fn script(repo: &Path, name: &str, script: &str) -> String {
     format!("sh checks/{name}.sh")
 }
 
+/// The escape attempts, one script each in `<repo>/checks/`: write outside
+/// the workspace, read `~/.ssh/id_rsa`, read handoff's environment, reach
+/// the test's listener on `port`, kill handoff (`HANDOFF_PID`).
+fn escapes(repo: &Path, home: &Path, outside: &Path, port: u16) -> Vec<(&'static str, String)> {
+    let o = outside.display();
+    let h = home.display();
+    let calls = [
+        (
+            "write",
+            script(
+                repo,
+                "write",
+                &format!(
+                    "echo planted > {o}/planted; echo planted > {h}/planted; echo planted > /tmp/handoff-sandbox-planted-{port}; echo RAN\n"
+                ),
+            ),
+        ),
+        (
+            "ssh",
+            script(
+                repo,
+                "ssh",
+                "cat \"$HOME/.ssh/id_rsa\"; cp \"$HOME/.ssh/id_rsa\" stolen; echo RAN\n",
+            ),
+        ),
+        (
+            "environ",
+            script(
+                repo,
+                "environ",
+                "echo parent=$PPID; cat /proc/$PPID/environ; for p in /proc/[0-9]*; do cat $p/environ; done; \
+                 echo processes=$(ls -d /proc/[0-9]* | wc -l); echo RAN\n",
+            ),
+        ),
+        (
+            "network",
+            script(
+                repo,
+                "network",
+                &format!(
+                    "if (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; then echo CONNECTED; fi; echo RAN\n"
+                ),
+            ),
+        ),
+        // The pid is read when the call is made, so it is handoff's.
+        (
+            "kill",
+            script(
+                repo,
+                "kill",
+                "kill -9 \"$1\"; kill -9 $PPID; kill -KILL -1; echo RAN\n",
+            ),
+        ),
+    ];
+    calls
+        .into_iter()
+        .map(|(id, cmd)| match id {
+            "kill" => (id, format!("{cmd} HANDOFF_PID")),
+            _ => (id, cmd),
+        })
+        .collect()
+}
+
 #[test]
 fn an_allowed_command_cannot_escape_the_sandbox() {
     let sandbox = Sandbox::new();
@@ -128,62 +191,7 @@ fn an_allowed_command_cannot_escape_the_sandbox() {
     listener.set_nonblocking(true).expect("nonblocking");
     let port = listener.local_addr().expect("address").port();
 
-    let o = outside.display();
-    let h = home.display();
-    let calls = [
-        (
-            "write",
-            script(
-                &repo,
-                "write",
-                &format!(
-                    "echo planted > {o}/planted; echo planted > {h}/planted; echo planted > /tmp/handoff-sandbox-planted-{port}; echo RAN\n"
-                ),
-            ),
-        ),
-        (
-            "ssh",
-            script(
-                &repo,
-                "ssh",
-                "cat \"$HOME/.ssh/id_rsa\"; cp \"$HOME/.ssh/id_rsa\" stolen; echo RAN\n",
-            ),
-        ),
-        (
-            "environ",
-            script(
-                &repo,
-                "environ",
-                "echo parent=$PPID; cat /proc/$PPID/environ; for p in /proc/[0-9]*; do cat $p/environ; done; ls /proc; echo RAN\n",
-            ),
-        ),
-        (
-            "network",
-            script(
-                &repo,
-                "network",
-                &format!(
-                    "if (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; then echo CONNECTED; fi; echo RAN\n"
-                ),
-            ),
-        ),
-        // The pid is read when the call is made, so it is handoff's.
-        (
-            "kill",
-            script(
-                &repo,
-                "kill",
-                "kill -9 \"$1\"; kill -9 $PPID; kill -KILL -1; echo RAN\n",
-            ),
-        ),
-    ];
-    let calls: Vec<(&str, String)> = calls
-        .into_iter()
-        .map(|(id, cmd)| match id {
-            "kill" => (id, format!("{cmd} HANDOFF_PID")),
-            _ => (id, cmd),
-        })
-        .collect();
+    let calls = escapes(&repo, home, &outside, port);
     common::git(&repo, &["add", "checks"]);
     common::git(&repo, &["commit", "-q", "-m", "checks"]);
     let out = session(&sandbox, &repo, &calls, &[]);
@@ -221,10 +229,16 @@ fn an_allowed_command_cannot_escape_the_sandbox() {
         !environ.contains(KEY),
         "read handoff's environment: {environ}"
     );
-    assert!(
-        environ.contains("parent=0"),
-        "handoff is not its parent in there: {environ}"
-    );
+    // Its parent is the sandbox's first process, and it sees a handful of
+    // processes (that one, the shell, `ls`, `wc`), not the machine's.
+    assert!(environ.contains("parent=1"), "{environ}");
+    let seen: usize = environ
+        .split("processes=")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a process count");
+    assert!(seen <= 6, "it sees {seen} processes: {environ}");
     let network = ran("network");
     assert!(
         !network.contains("CONNECTED"),
