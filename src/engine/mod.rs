@@ -68,6 +68,9 @@ pub struct Engine {
     state: SessionState,
     sink: Box<dyn Sink>,
     commands: mpsc::UnboundedReceiver<Command>,
+    /// The build caches the session's sandboxed commands share, made at
+    /// the first one and removed with the engine.
+    command_cache: Option<tempfile::TempDir>,
 }
 
 /// Where the session goes next.
@@ -115,6 +118,7 @@ impl Engine {
             state: SessionState::default(),
             sink,
             commands,
+            command_cache: None,
         }
     }
 

@@ -298,6 +298,14 @@ impl Engine {
         };
         let jail = match &self.spec.sandbox {
             Sandboxing::On { helper, .. } => {
+                if self.command_cache.is_none() {
+                    // Without it, caches go in each command's temp folder.
+                    self.command_cache = tempfile::Builder::new()
+                        .prefix("handoff-cache-")
+                        .tempdir()
+                        .ok();
+                }
+                let cache = self.command_cache.as_ref().map(tempfile::TempDir::path);
                 let pipeline = &self.spec.pipeline;
                 let reach = pipeline.phases[index]
                     .sandbox
@@ -305,7 +313,7 @@ impl Engine {
                     .unwrap_or(&pipeline.sandbox);
                 Some(Jail {
                     helper: helper.clone(),
-                    plan: Plan::new(reach, &root),
+                    plan: Plan::new(reach, &root).with_cache(cache),
                 })
             }
             Sandboxing::Unavailable { .. } | Sandboxing::OptedOut { .. } => None,

@@ -202,10 +202,11 @@ fn confine(plan: &Plan) -> Result<String, String> {
                 .iter()
                 .map(|p| (p.as_path(), AccessFs::from_all(abi))),
         )
-        .chain(std::iter::once((
-            plan.tmp.as_path(),
-            AccessFs::from_all(abi),
-        )))
+        .chain(
+            std::iter::once(plan.tmp.as_path())
+                .chain(plan.cache.as_deref())
+                .map(|p| (p, AccessFs::from_all(abi))),
+        )
         .chain(
             DEVICES
                 .iter()

@@ -12,10 +12,11 @@
 //! under home (rustup, cargo's registry, Go's module cache, npm's cache,
 //! pip's cache, pyenv, nvm) read-only. The rest of home (`~/.ssh`,
 //! `~/.config`, other repositories, `~/.cargo/credentials.toml`) is not
-//! readable. Caches a build writes to go to the temp folder
-//! (`GOCACHE`, `npm_config_cache`, `PIP_CACHE_DIR` are pointed there) so
-//! nothing in a shared cache can be planted for a later build outside the
-//! sandbox.
+//! readable. Caches a build writes go to a folder the session's commands
+//! share (`GOCACHE`, `npm_config_cache`, `PIP_CACHE_DIR`, `XDG_CACHE_HOME`
+//! are pointed there; the engine removes it when the session ends), not to
+//! your own caches, so nothing can be planted in them for a later build
+//! outside the sandbox.
 
 use std::path::{Path, PathBuf};
 
@@ -95,6 +96,11 @@ pub struct Plan {
     /// The private temp folder, writable; `TMPDIR` points here. Empty until
     /// [`Plan::with_tmp`] (each run has its own).
     pub tmp: PathBuf,
+    /// A writable folder the build caches of a session's commands share
+    /// (Go's, npm's, pip's, `XDG_CACHE_HOME`), so a second `go test` does
+    /// not rebuild the standard library; else they go in `tmp`.
+    #[serde(default)]
+    pub cache: Option<PathBuf>,
 }
 
 impl Plan {
@@ -149,6 +155,16 @@ impl Plan {
             read,
             write,
             tmp: PathBuf::new(),
+            cache: None,
+        }
+    }
+
+    /// The same plan with `cache` as the shared cache folder.
+    #[must_use]
+    pub fn with_cache(&self, cache: Option<&Path>) -> Self {
+        Self {
+            cache: cache.map(Path::to_path_buf),
+            ..self.clone()
         }
     }
 
@@ -161,15 +177,16 @@ impl Plan {
         }
     }
 
-    /// Environment settings for the command: the temp folder, and writable
-    /// caches inside it.
+    /// Environment settings for the command: the temp folder, and the
+    /// build caches in the shared cache folder (else in the temp folder).
     pub fn env(&self) -> Vec<(&'static str, PathBuf)> {
+        let cache = self.cache.as_ref().unwrap_or(&self.tmp);
         vec![
             ("TMPDIR", self.tmp.clone()),
-            ("GOCACHE", self.tmp.join("go-build")),
-            ("npm_config_cache", self.tmp.join("npm")),
-            ("PIP_CACHE_DIR", self.tmp.join("pip")),
-            ("XDG_CACHE_HOME", self.tmp.join("cache")),
+            ("GOCACHE", cache.join("go-build")),
+            ("npm_config_cache", cache.join("npm")),
+            ("PIP_CACHE_DIR", cache.join("pip")),
+            ("XDG_CACHE_HOME", cache.join("cache")),
             ("GIT_CONFIG_GLOBAL", PathBuf::from("/dev/null")),
         ]
     }
@@ -223,5 +240,12 @@ mod tests {
         let env: Vec<_> = plan.env();
         assert!(env.contains(&("TMPDIR", PathBuf::from("/tmp/x"))));
         assert!(env.contains(&("GOCACHE", PathBuf::from("/tmp/x/go-build"))));
+        let shared = plan.with_cache(Some(Path::new("/tmp/c")));
+        assert!(
+            shared
+                .env()
+                .contains(&("GOCACHE", PathBuf::from("/tmp/c/go-build")))
+        );
+        assert!(shared.env().contains(&("TMPDIR", PathBuf::from("/tmp/x"))));
     }
 }

@@ -298,7 +298,27 @@ fn cargo_test_of_a_small_project_passes_in_the_sandbox() {
         ("CARGO_HOME", toolchain("CARGO_HOME", ".cargo")),
         ("RUSTUP_HOME", toolchain("RUSTUP_HOME", ".rustup")),
     ];
-    let out = session(&sandbox, &repo, &[("cargo", cargo), ("go", go)], &env);
+    // Build caches outlive a command (not the session): one writes, the
+    // next reads.
+    let cache_write = script(
+        &repo,
+        "cache_write",
+        "mkdir -p \"$XDG_CACHE_HOME\" && echo kept > \"$XDG_CACHE_HOME/mark\"; echo RAN\n",
+    );
+    let cache_read = script(
+        &repo,
+        "cache_read",
+        "echo cache=$(cat \"$XDG_CACHE_HOME/mark\") at=$GOCACHE\n",
+    );
+    common::git(&repo, &["add", "."]);
+    common::git(&repo, &["commit", "-q", "-m", "cache checks"]);
+    let calls = [
+        ("cargo", cargo),
+        ("go", go),
+        ("cache_write", cache_write),
+        ("cache_read", cache_read),
+    ];
+    let out = session(&sandbox, &repo, &calls, &env);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let log = events(&sandbox.log());
     let cargo = result_of(&log, "cargo");
@@ -312,6 +332,14 @@ fn cargo_test_of_a_small_project_passes_in_the_sandbox() {
     } else {
         assert!(go.contains("EXIT=0"), "{go}");
     }
+    let cache = result_of(&log, "cache_read");
+    assert!(cache.contains("cache=kept"), "{cache}");
+    let at = cache.split("at=").nth(1).expect("GOCACHE").trim();
+    assert!(
+        !at.starts_with(&*sandbox.dir.path().to_string_lossy()),
+        "not in home: {at}"
+    );
+    assert!(!Path::new(at).exists(), "removed with the session: {at}");
 }
 
 /// `handoff <args>` run *inside* the sandbox helper, with `repo` as the
