@@ -31,12 +31,13 @@ const INNER_ARG: &str = "__sandbox-inner";
 /// The exit code when the sandbox could not be built (like `env`'s 125).
 pub const FAILED: u8 = 125;
 
-/// The Landlock ABI whose rights handoff asks for (filesystem rights with
-/// truncate and device ioctl, signal and abstract-socket scoping). Older
-/// kernels enforce what they can (best effort); none at all is an error.
-/// ABI 7 (this project's CI kernel) adds only audit-log controls, which
-/// handoff leaves at the kernel's defaults; `doctor` prints the kernel's.
-const LANDLOCK_ABI: ABI = ABI::V6;
+/// The Landlock ABI whose rights handoff asks for: filesystem rights with
+/// truncate and device ioctl (ABI 3, 5), signal and abstract-socket
+/// scoping (6), connecting to Unix sockets by path (9). Older kernels
+/// enforce what they can (best effort) and `doctor` says so; none at all
+/// is an error. ABI 7 and 8 add audit-log and thread controls, which a
+/// single-threaded helper leaves at the kernel's defaults.
+const LANDLOCK_ABI: ABI = ABI::V9;
 
 /// Runs the helper if this process was started as one; `None` otherwise
 /// (then `main` goes on as usual).
@@ -160,6 +161,7 @@ fn inner(rest: &[OsString]) -> Result<ExitCode, String> {
     }
     let uid = outside_id("/proc/self/uid_map")?;
     let gid = outside_id("/proc/self/gid_map")?;
+    hide_sockets(plan.network, uid)?;
     unshare(CloneFlags::CLONE_NEWUSER)
         .map_err(|e| format!("cannot create the inner user namespace: {e}"))?;
     map_ids((uid, 0), (gid, 0))?;
@@ -181,6 +183,61 @@ fn inner(rest: &[OsString]) -> Result<ExitCode, String> {
         (None, Some(signal)) => ExitCode::from(u8::try_from(128 + signal).unwrap_or(FAILED)),
         (None, None) => ExitCode::from(FAILED),
     })
+}
+
+/// Covers the usual places of Unix sockets that would let a command act
+/// outside the sandbox: the user's runtime folder (the session bus, agents,
+/// Wayland), the system bus, container engines, X11 and tmux. Landlock only
+/// governs connecting to a socket by path from ABI 9 on, so on older
+/// kernels a socket is reachable where it is not covered and its path is
+/// known; the variables that name such paths are removed from the
+/// command's environment (`HIDDEN_ENV`) besides.
+fn hide_sockets(network: bool, uid: u32) -> Result<(), String> {
+    let none = None::<&str>;
+    let cover = |dir: &str| {
+        // A symlink (`/var/run` → `/run`) is covered where it points.
+        if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+            return Ok(());
+        }
+        mount(
+            Some("tmpfs"),
+            dir,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            Some("size=64k,mode=755"),
+        )
+        .map_err(|e| format!("cannot cover {dir}: {e}"))
+    };
+    // With the network, /run keeps what name resolution may need.
+    let folders: &[&str] = if network {
+        &[
+            "/run/user",
+            "/run/dbus",
+            "/run/docker",
+            "/run/podman",
+            "/run/containerd",
+        ]
+    } else {
+        &["/run", "/var/run"]
+    };
+    for dir in folders {
+        cover(dir)?;
+    }
+    for dir in [
+        "/tmp/.X11-unix",
+        "/tmp/.ICE-unix",
+        &format!("/tmp/tmux-{uid}"),
+    ] {
+        cover(dir)?;
+    }
+    for socket in ["/run/docker.sock", "/var/run/docker.sock"] {
+        let is_socket = std::fs::symlink_metadata(socket).is_ok_and(|m| !m.is_dir());
+        if network && is_socket {
+            mount(Some("/dev/null"), socket, none, MsFlags::MS_BIND, none)
+                .map_err(|e| format!("cannot cover {socket}: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Restricts this process and what it runs with Landlock; see [`Plan`].
@@ -235,7 +292,7 @@ fn confine(plan: &Plan) -> Result<String, String> {
     match status.ruleset {
         RulesetStatus::FullyEnforced => Ok(format!("Landlock ABI {abi}, fully enforced")),
         RulesetStatus::PartiallyEnforced => Ok(format!(
-            "Landlock ABI {abi}, partly enforced (an older kernel: some rights are not handled)"
+            "Landlock ABI {abi}, without the newer rights (before ABI 9 a Unix socket outside the covered places is reachable if its path is known)"
         )),
         RulesetStatus::NotEnforced => Err("this kernel does not enforce Landlock".into()),
     }

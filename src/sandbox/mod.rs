@@ -59,6 +59,28 @@ pub const HELPER_ARG: &str = "__sandbox";
 /// Landlock is enforced.
 const PROBE_ENV: &str = "HANDOFF_SANDBOX_PROBE";
 
+/// Variables that name sockets or displays outside the sandbox (agents,
+/// buses, terminals, multiplexers); removed from a sandboxed command's
+/// environment.
+pub const HIDDEN_ENV: &[&str] = &[
+    "SSH_AUTH_SOCK",
+    "SSH_AGENT_PID",
+    "GPG_AGENT_INFO",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "DBUS_SYSTEM_BUS_ADDRESS",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "XDG_RUNTIME_DIR",
+    "TMUX",
+    "TMUX_PANE",
+    "STY",
+    "SWAYSOCK",
+    "I3SOCK",
+    "KITTY_LISTEN_ON",
+    "DOCKER_HOST",
+];
+
 /// The name of the setting in config.toml that lets commands run without a
 /// sandbox where the kernel cannot build one.
 pub const OPT_OUT_SETTING: &str = "allow_unsandboxed_commands";

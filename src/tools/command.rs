@@ -189,6 +189,9 @@ fn spawn(
                     .map_err(io::Error::other)?,
             );
             cmd.envs(jail.plan.env());
+            for name in crate::sandbox::HIDDEN_ENV {
+                cmd.env_remove(name);
+            }
             cmd
         } else {
             let mut cmd = Command::new(shell);

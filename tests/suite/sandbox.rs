@@ -116,7 +116,8 @@ fn script(repo: &Path, name: &str, script: &str) -> String {
 
 /// The escape attempts, one script each in `<repo>/checks/`: write outside
 /// the workspace, read `~/.ssh/id_rsa`, read handoff's environment, reach
-/// the test's listener on `port`, kill handoff (`HANDOFF_PID`).
+/// the test's listener on `port`, find the agent socket and the host's
+/// `/run`, kill handoff (`HANDOFF_PID`).
 fn escapes(repo: &Path, home: &Path, outside: &Path, port: u16) -> Vec<(&'static str, String)> {
     let o = outside.display();
     let h = home.display();
@@ -158,6 +159,14 @@ fn escapes(repo: &Path, home: &Path, outside: &Path, port: u16) -> Vec<(&'static
                 ),
             ),
         ),
+        (
+            "sockets",
+            script(
+                repo,
+                "sockets",
+                "echo agent=[$SSH_AUTH_SOCK]; grep ' /run tmpfs' /proc/self/mounts; echo RAN\n",
+            ),
+        ),
         // The pid is read when the call is made, so it is handoff's.
         (
             "kill",
@@ -194,7 +203,10 @@ fn an_allowed_command_cannot_escape_the_sandbox() {
     let calls = escapes(&repo, home, &outside, port);
     common::git(&repo, &["add", "checks"]);
     common::git(&repo, &["commit", "-q", "-m", "checks"]);
-    let out = session(&sandbox, &repo, &calls, &[]);
+    let agent = home.join("agent.sock");
+    let _agent = std::os::unix::net::UnixListener::bind(&agent).expect("an agent socket");
+    let env = [("SSH_AUTH_SOCK", agent.display().to_string())];
+    let out = session(&sandbox, &repo, &calls, &env);
 
     assert_eq!(
         out.status.code(),
@@ -248,6 +260,10 @@ fn an_allowed_command_cannot_escape_the_sandbox() {
         listener.accept().is_err(),
         "a connection reached the listener"
     );
+    // Sockets that act outside: not named, and /run is covered.
+    let sockets = ran("sockets");
+    assert!(sockets.contains("agent=[]"), "{sockets}");
+    assert!(sockets.contains(" /run tmpfs"), "{sockets}");
     // handoff finished (above); the kills did not reach it.
     let killed = ran("kill");
     assert!(!killed.contains("Killed"), "{killed}");
