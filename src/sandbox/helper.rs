@@ -28,6 +28,9 @@ use super::reach::{DEVICES, Plan};
 /// The first argument of stage 2.
 const INNER_ARG: &str = "__sandbox-inner";
 
+/// Shared memory: private to the sandbox, and writable.
+const SHM: &str = "/dev/shm";
+
 /// The exit code when the sandbox could not be built (like `env`'s 125).
 pub const FAILED: u8 = 125;
 
@@ -230,6 +233,18 @@ fn hide_sockets(network: bool, uid: u32) -> Result<(), String> {
     ] {
         cover(dir)?;
     }
+    // A private, writable /dev/shm (Python's multiprocessing locks live
+    // there), not the host's with other programs' shared memory.
+    if Path::new(SHM).is_dir() {
+        mount(
+            Some("tmpfs"),
+            SHM,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            Some("mode=1777"),
+        )
+        .map_err(|e| format!("cannot make a private {SHM}: {e}"))?;
+    }
     for socket in ["/run/docker.sock", "/var/run/docker.sock"] {
         let is_socket = std::fs::symlink_metadata(socket).is_ok_and(|m| !m.is_dir());
         if network && is_socket {
@@ -260,7 +275,8 @@ fn confine(plan: &Plan) -> Result<String, String> {
                 .map(|p| (p.as_path(), AccessFs::from_all(abi))),
         )
         .chain(
-            std::iter::once(plan.tmp.as_path())
+            [plan.tmp.as_path(), Path::new(SHM)]
+                .into_iter()
                 .chain(plan.cache.as_deref())
                 .map(|p| (p, AccessFs::from_all(abi))),
         )

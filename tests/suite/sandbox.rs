@@ -164,7 +164,10 @@ fn escapes(repo: &Path, home: &Path, outside: &Path, port: u16) -> Vec<(&'static
             script(
                 repo,
                 "sockets",
-                "echo agent=[$SSH_AUTH_SOCK]; grep ' /run tmpfs' /proc/self/mounts; echo RAN\n",
+                &format!(
+                    "echo agent=[$SSH_AUTH_SOCK]; grep ' /run tmpfs' /proc/self/mounts; \
+                     touch /dev/shm/handoff-sandbox-{port} && echo SHM; echo RAN\n"
+                ),
             ),
         ),
         // The pid is read when the call is made, so it is handoff's.
@@ -264,6 +267,10 @@ fn an_allowed_command_cannot_escape_the_sandbox() {
     let sockets = ran("sockets");
     assert!(sockets.contains("agent=[]"), "{sockets}");
     assert!(sockets.contains(" /run tmpfs"), "{sockets}");
+    // Its /dev/shm is writable and its own.
+    assert!(sockets.contains("SHM"), "{sockets}");
+    let shm = format!("/dev/shm/handoff-sandbox-{port}");
+    assert!(!Path::new(&shm).exists(), "wrote the host's /dev/shm");
     // handoff finished (above); the kills did not reach it.
     let killed = ran("kill");
     assert!(!killed.contains("Killed"), "{killed}");
