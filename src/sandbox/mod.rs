@@ -23,20 +23,22 @@
 //!    reaches everything.
 //! 2. *inner*, PID 1 of the new PID namespace: asks for `SIGKILL` if stage 1
 //!    dies (the kernel then kills everything in the namespace), makes every
-//!    mount private and mounts a fresh `/proc` that shows only the sandbox's
-//!    own processes (so `/proc/$PPID/environ` is this helper's, not
-//!    handoff's, and holds no key),
-//!    brings up the loopback interface of its own network namespace (tests
-//!    that serve on `127.0.0.1` work; nothing outside is reachable),
-//!    enters a second user namespace that maps the real user back (tools
-//!    see their own uid, not root), restricts itself with Landlock (write:
-//!    the workspace and a private temp folder; read: those, toolchains and
-//!    system folders; no signals or abstract sockets out of the sandbox),
-//!    then runs the shell. A Landlock ruleset the kernel does not enforce
-//!    at all is an error, never a silent run without it. The shell is its
-//!    child, whose status it exits with (`128 + n` if signal
-//!    `n` killed it); not `exec`: PID 1 ignores every signal it has no
-//!    handler for, which a shell and the programs it `exec`s do not expect.
+//!    mount private and mounts a fresh `/proc` that shows only the
+//!    sandbox's own processes (so `/proc/$PPID/environ` is this helper's,
+//!    not handoff's, and holds no key); brings up the loopback interface of
+//!    its own network namespace (tests that serve on `127.0.0.1` work;
+//!    nothing outside is reachable); covers the places of sockets that act
+//!    outside (`/run`, tmux's and X11's folders) with empty tmpfs mounts and
+//!    gives itself a private `/dev/shm`; enters a second user namespace that
+//!    maps the real user back (tools see their own uid, not root); restricts
+//!    itself with Landlock (write: the workspace, a private temp folder and
+//!    the session's build cache; read: those, toolchains and system
+//!    folders; no signals or abstract sockets out of the sandbox); then runs
+//!    the shell. A Landlock ruleset the kernel does not enforce at all is an
+//!    error, never a silent run without it. The shell is its child, whose
+//!    status it exits with (`128 + n` if signal `n` killed it); not `exec`:
+//!    PID 1 ignores every signal it has no handler for, which a shell and
+//!    the programs it `exec`s do not expect.
 //!
 //! Failing closed when the kernel cannot do this is the engine's job: it
 //! asks [`probe`] once and raises every command to `ask`.
