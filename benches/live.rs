@@ -217,6 +217,9 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
         branch: None,
         clock: Arc::new(SystemClock),
         secrets: Vec::new(),
+        sandbox: handoff::sandbox::Sandboxing::Unavailable {
+            reason: "no workspace".into(),
+        },
     };
     let tap = Tap {
         ui: ui_tx,

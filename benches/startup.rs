@@ -166,6 +166,9 @@ fn six_phases(runtime: &tokio::runtime::Runtime, dir: &Path, id: &str) -> (Durat
         branch: None,
         clock: Arc::new(SystemClock),
         secrets: Vec::new(),
+        sandbox: handoff::sandbox::Sandboxing::Unavailable {
+            reason: "no workspace".into(),
+        },
     };
     let sink = Approver {
         commands,

@@ -168,6 +168,7 @@ pub enum Command {
     },
     /// Validate skills.toml (and themes), pointing at every mistake.
     Check,
-    /// Check the configured model endpoint with one tiny request.
+    /// Check that commands can run in the sandbox here, and the configured
+    /// model endpoint with one tiny request.
     Doctor,
 }

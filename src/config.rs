@@ -8,6 +8,9 @@
 //! base_url = "http://localhost:11434/v1"
 //! model = "llama3.1"
 //! context_tokens = 32768   # inputs are cut (visibly) to fit this
+//! allow_unsandboxed_commands = false  # where the kernel cannot sandbox
+//!                          # commands: true runs them unconfined as the
+//!                          # policy says; false (default) asks for each
 //!
 //! [timeouts]               # seconds
 //! connect = 10
@@ -57,6 +60,9 @@ pub struct Config {
     pub base_url: Option<String>,
     pub model: Option<String>,
     pub context_tokens: Option<usize>,
+    /// Run commands as the policy says even where the kernel cannot
+    /// sandbox them (see `sandbox::OPT_OUT_SETTING`); else each one asks.
+    pub allow_unsandboxed_commands: bool,
     pub timeouts: TimeoutSeconds,
     pub retries: Retries,
     pub limits: Limits,
@@ -72,6 +78,7 @@ impl Default for Config {
             base_url: None,
             model: None,
             context_tokens: None,
+            allow_unsandboxed_commands: false,
             timeouts: TimeoutSeconds::default(),
             retries: Retries::default(),
             limits: Limits::default(),

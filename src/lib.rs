@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod protocol;
 pub mod provider;
+pub mod sandbox;
 pub mod sanitize;
 pub mod session;
 pub mod stats;

@@ -1,6 +1,8 @@
 //! `handoff doctor`: is the configured model endpoint usable? It prints the
 //! settings in force (never the key), sends one tiny streamed request with
-//! no retries, and says exactly what is wrong when it fails.
+//! no retries, and says exactly what is wrong when it fails. It also says
+//! whether agents' commands can run in the sandbox here (`sandbox`), and
+//! what happens to them if not.
 
 use std::time::Instant;
 
@@ -10,6 +12,7 @@ use super::{Exit, Failure, exit, pipeline, provider};
 use crate::cli::Global;
 use crate::provider::openai::OpenAiProvider;
 use crate::provider::{Brief, Chunk, CompletionRequest, Message, Role};
+use crate::sandbox::Sandboxing;
 
 /// What a failure most likely means, for the messages the provider gives.
 fn diagnose(error: &str, base_url: &str, model: &str) -> String {
@@ -31,9 +34,37 @@ fn diagnose(error: &str, base_url: &str, model: &str) -> String {
     format!("✗ {error}\n  → {hint}")
 }
 
+/// Says whether commands can be sandboxed here (checked in the workspace,
+/// else the current folder) and what happens to them if not.
+fn sandbox_line(g: &Global, config: &crate::config::Config) {
+    let workspace = g
+        .workspace
+        .clone()
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let setting = crate::sandbox::OPT_OUT_SETTING;
+    match Sandboxing::detect(&workspace, config.allow_unsandboxed_commands) {
+        Sandboxing::On { enforced, .. } => println!(
+            "sandbox   ✓ commands run confined: user, PID, mount and network namespaces; {}",
+            crate::sanitize::sanitize(&enforced)
+        ),
+        Sandboxing::Unavailable { reason } => println!(
+            "sandbox   ✗ {}
+  → every command asks first; `{setting} = true` in config.toml runs them unconfined",
+            crate::sanitize::sanitize(&reason)
+        ),
+        Sandboxing::OptedOut { reason } => println!(
+            "sandbox   ✗ {}
+  → commands run unconfined, as the policy says (`{setting} = true` in config.toml)",
+            crate::sanitize::sanitize(&reason)
+        ),
+    }
+}
+
 pub async fn doctor(g: &Global) -> Exit {
     let chosen = provider(g, false, None)?;
     let pipeline = pipeline(g, None)?;
+    sandbox_line(g, &super::config()?);
     println!("provider  {}", chosen.provider.name());
     println!("model     {}", super::shown(&chosen.model));
     if chosen.provider.name() == "offline" {

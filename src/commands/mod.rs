@@ -433,6 +433,7 @@ fn ui_options(g: &Global) -> Result<crate::tui::Options, Failure> {
         keymap: keymap()?,
         bell: config.bell,
         prices: config.prices,
+        unconfined: false,
     })
 }
 

@@ -12,6 +12,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::engine::{Engine, LogWriter, SessionSpec};
 use crate::headless::{self, GatePolicy};
 use crate::protocol::Update;
+use crate::sandbox::Sandboxing;
 use crate::session::{Event, EventKind, SessionStatus, store};
 use crate::tools::git;
 use crate::tools::workspace::Workspace;
@@ -246,6 +247,13 @@ fn session_spec(
     (workspace, branch): (Option<Workspace>, Option<String>),
     clock: Arc<dyn Clock>,
 ) -> Result<SessionSpec, Failure> {
+    let config = super::config()?;
+    let sandbox = match &workspace {
+        Some(w) => Sandboxing::detect(w.root(), config.allow_unsandboxed_commands),
+        None => Sandboxing::Unavailable {
+            reason: "no workspace".into(),
+        },
+    };
     Ok(SessionSpec {
         id,
         request,
@@ -253,7 +261,7 @@ fn session_spec(
         provider: chosen.provider,
         model: chosen.model,
         context_tokens: chosen.context_tokens,
-        prices: super::config()?.prices,
+        prices: config.prices,
         workspace: workspace.map(Arc::new),
         branch,
         clock,
@@ -262,6 +270,7 @@ fn session_spec(
             .filter_map(|name| std::env::var(name).ok())
             .filter(|value| !value.trim().is_empty())
             .collect(),
+        sandbox,
     })
 }
 
@@ -311,6 +320,8 @@ async fn attend(
     ui: Option<tui::Options>,
 ) -> Exit {
     let path = log.path().to_owned();
+    let unconfined = spec.workspace.is_some() && spec.sandbox.warning().is_some();
+    let ui = ui.map(|ui| tui::Options { unconfined, ..ui });
     let (updates_tx, updates) = mpsc::unbounded_channel();
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let engine = Engine::new(spec, log, Box::new(updates_tx.clone()), commands_rx);

@@ -60,6 +60,8 @@ pub struct SessionSpec {
     /// Values (the API keys in handoff's environment) replaced by `[key]`
     /// in every tool result before it is logged or sent back to the model.
     pub secrets: Vec<String>,
+    /// How commands run: sandboxed, or not (and then whether they ask).
+    pub sandbox: crate::sandbox::Sandboxing,
 }
 
 /// One session's orchestrator.
@@ -69,6 +71,9 @@ pub struct Engine {
     state: SessionState,
     sink: Box<dyn Sink>,
     commands: mpsc::UnboundedReceiver<Command>,
+    /// The build caches the session's sandboxed commands share, made at
+    /// the first one and removed with the engine.
+    command_cache: Option<tempfile::TempDir>,
 }
 
 /// Where the session goes next.
@@ -101,15 +106,22 @@ impl Engine {
     pub fn new(
         spec: SessionSpec,
         log: LogWriter,
-        sink: Box<dyn Sink>,
+        mut sink: Box<dyn Sink>,
         commands: mpsc::UnboundedReceiver<Command>,
     ) -> Self {
+        // Said once, where the person sees it: commands are not confined.
+        if spec.workspace.is_some()
+            && let Some(warning) = spec.sandbox.warning()
+        {
+            sink.notice(warning);
+        }
         Self {
             spec,
             log,
             state: SessionState::default(),
             sink,
             commands,
+            command_cache: None,
         }
     }
 

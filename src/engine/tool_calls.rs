@@ -11,6 +11,7 @@ use super::{Engine, EngineError};
 use crate::policy::Verdict;
 use crate::protocol::{Command, PermissionAnswer};
 use crate::provider::ToolCall;
+use crate::sandbox::{Jail, Plan, Sandboxing};
 use crate::session::{Checklist, DecidedBy, EventKind, Permit};
 use crate::tools::ruling;
 use crate::tools::{self, SECRET_ENV, ToolArgs, ToolOutput, command};
@@ -132,7 +133,7 @@ impl Engine {
                 Err(e) => ToolOutput::failed(e),
                 Ok(ToolArgs::RunCommand { command, timeout }) => {
                     match self.ask(index, attempt, call, &command).await? {
-                        Asked::Granted => match self.run_command(&command, timeout).await {
+                        Asked::Granted => match self.run_command(index, &command, timeout).await {
                             Ok(output) => output,
                             Err(end) => return self.cut_short(&phase.id, attempt, call, end),
                         },
@@ -248,10 +249,19 @@ impl Engine {
         let phase = &self.spec.pipeline.phases[index];
         let layers = [&self.spec.pipeline.permissions, &phase.permissions];
         let ruling = ruling::check_command(command, &layers, &self.state.session_allow);
+        let mut summary = ruling.summary();
+        let mut verdict = ruling.verdict;
+        // Fail closed: without a sandbox, what the policy allows still asks.
+        if let Sandboxing::Unavailable { reason } = &self.spec.sandbox
+            && verdict == Verdict::Allow
+        {
+            verdict = Verdict::Ask;
+            summary = format!("{summary}; asked because commands have no sandbox here ({reason})");
+        }
         let question = Question {
             detail: command.to_owned(),
-            verdict: ruling.verdict,
-            summary: ruling.summary(),
+            verdict,
+            summary,
             always: crate::policy::always_pattern(command),
         };
         self.put(index, attempt, call, question).await
@@ -395,14 +405,44 @@ impl Engine {
     /// or by the client going away.
     async fn run_command(
         &mut self,
+        index: usize,
         command_line: &str,
         timeout: std::time::Duration,
     ) -> Result<ToolOutput, CallEnd> {
         let Some(root) = self.spec.workspace.as_ref().map(|w| w.root().to_owned()) else {
             return Ok(ToolOutput::failed("this session has no workspace"));
         };
+        let jail = match &self.spec.sandbox {
+            Sandboxing::On { helper, .. } => {
+                if self.command_cache.is_none() {
+                    // Without it, caches go in each command's temp folder.
+                    self.command_cache = tempfile::Builder::new()
+                        .prefix("handoff-cache-")
+                        .tempdir()
+                        .ok();
+                }
+                let cache = self.command_cache.as_ref().map(tempfile::TempDir::path);
+                let pipeline = &self.spec.pipeline;
+                let reach = pipeline.phases[index]
+                    .sandbox
+                    .as_ref()
+                    .unwrap_or(&pipeline.sandbox);
+                Some(Jail {
+                    helper: helper.clone(),
+                    plan: Plan::new(reach, &root).with_cache(cache),
+                })
+            }
+            Sandboxing::Unavailable { .. } | Sandboxing::OptedOut { .. } => None,
+        };
         let (cancel, cancelled) = watch::channel(false);
-        let run = command::run_command(&root, command_line, timeout, cancelled, &SECRET_ENV);
+        let run = command::run_command(
+            &root,
+            command_line,
+            timeout,
+            cancelled,
+            &SECRET_ENV,
+            jail.as_ref(),
+        );
         tokio::pin!(run);
         let mut interrupted = None;
         let result = loop {

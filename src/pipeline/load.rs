@@ -87,6 +87,8 @@ struct RawPipeline {
     /// Path patterns for `write_file`: `"internal/*" = "allow"`.
     #[serde(default)]
     write_permissions: Rules,
+    #[serde(default)]
+    sandbox: crate::sandbox::Reach,
     max_tool_rounds: Option<u32>,
     max_format_retries: Option<u32>,
     max_return_rounds: Option<u32>,
@@ -99,7 +101,7 @@ struct RawPipeline {
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
 
-const PHASE_KEYS: [&str; 14] = [
+const PHASE_KEYS: [&str; 15] = [
     "id",
     "role",
     "artifact",
@@ -111,6 +113,7 @@ const PHASE_KEYS: [&str; 14] = [
     "language",
     "tools",
     "permissions",
+    "sandbox",
     "output",
     "returns_to",
     "tasks_from",
@@ -304,6 +307,7 @@ struct DraftPhase {
     language: Option<String>,
     tools: Vec<String>,
     permissions: Rules,
+    sandbox: Option<crate::sandbox::Reach>,
     output: OutputKind,
     returns_to: Option<Spanned<String>>,
     tasks_from: Option<Spanned<String>>,
@@ -331,6 +335,7 @@ impl DraftPhase {
             language: self.language.or_else(|| pipeline_language.cloned()),
             tools: self.tools,
             permissions: self.permissions,
+            sandbox: self.sandbox,
             output: self.output,
             returns_to: self.returns_to.map(Spanned::into_inner),
             tasks_from: self.tasks_from.map(Spanned::into_inner),
@@ -387,6 +392,7 @@ fn check_pipeline(
         budget: raw.budget,
         permissions: raw.permissions,
         write_permissions: raw.write_permissions,
+        sandbox: raw.sandbox,
         max_tool_rounds: raw.max_tool_rounds.unwrap_or(super::DEFAULT_TOOL_ROUNDS),
         max_format_retries: raw
             .max_format_retries
@@ -445,6 +451,9 @@ fn check_phase(
         .take::<Rules>(&mut table, "permissions", &span, false)
         .map(Spanned::into_inner)
         .unwrap_or_default();
+    let sandbox = checker
+        .take::<crate::sandbox::Reach>(&mut table, "sandbox", &span, false)
+        .map(Spanned::into_inner);
     let output = checker
         .take::<OutputKind>(&mut table, "output", &span, false)
         .map(Spanned::into_inner)
@@ -502,6 +511,7 @@ fn check_phase(
         language: language.map(Spanned::into_inner),
         tools: tools.into_iter().map(Spanned::into_inner).collect(),
         permissions,
+        sandbox,
         output,
         returns_to,
         tasks_from,
@@ -629,6 +639,46 @@ prompt = "do b"
 "#;
 
     #[test]
+    fn sandbox_reach_is_read_per_pipeline_and_phase() {
+        let text = TWO
+            .replace(
+                "[pipelines.p]\n",
+                "[pipelines.p]\nsandbox = { read = [\"~/protos\"] }\n",
+            )
+            .replace(
+                "prompt = \"do b\"",
+                "prompt = \"do b\"\nsandbox = { network = true, write = [\"/srv/out\"] }",
+            );
+        let p = load(&text).expect("valid");
+        assert_eq!(p.sandbox.read, ["~/protos"]);
+        assert!(!p.sandbox.network);
+        assert_eq!(p.phases[0].sandbox, None);
+        let b = p.phases[1].sandbox.as_ref().expect("b's own");
+        assert!(b.network);
+        assert_eq!(b.write, ["/srv/out"]);
+    }
+
+    #[test]
+    fn a_bad_sandbox_table_is_reported_with_its_position() {
+        let text = TWO.replace(
+            "prompt = \"do b\"",
+            "prompt = \"do b\"\nsandbox = { netwrok = true }",
+        );
+        let errors = load(&text).expect_err("invalid");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("skills.toml:15:11: `sandbox`: unknown field `netwrok`"),
+            "{errors:?}"
+        );
+        let text = TWO.replace(
+            "[pipelines.p]\n",
+            "[pipelines.p]\nsandbox = { read = \"/opt\" }\n",
+        );
+        let errors = load(&text).expect_err("invalid");
+        assert!(errors[0].starts_with("skills.toml:3:"), "{errors:?}");
+    }
+
+    #[test]
     fn gate_questions_default_to_the_next_role() {
         let p = load(TWO).expect("valid");
         assert_eq!(p.phases[0].gate, "Ready to assign B?");
@@ -685,7 +735,7 @@ tasks_from = "a"
                 "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
-                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, output, returns_to, tasks_from)".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, sandbox, output, returns_to, tasks_from)".to_owned(),
                 "skills.toml:29:14: `returns_to` must name an earlier phase, not `d`".to_owned(),
                 "skills.toml:36:10: `output`: unknown variant `poem`, expected one of `markdown`, `plan`, `verdict`".to_owned(),
                 "skills.toml:37:14: `tasks_from` must name an earlier phase whose output is \"plan\", not `a`".to_owned(),

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::formats::OutputKind;
 use crate::policy::{Rules, Verdict};
+use crate::sandbox::Reach;
 
 /// Attempts a phase may take before its gate stops offering "reject".
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -38,6 +39,10 @@ pub struct Pipeline {
     /// "allow"`); none means every write in the workspace is allowed.
     #[serde(default, skip_serializing_if = "Rules::is_empty")]
     pub write_permissions: Rules,
+    /// What every role's commands may reach in the sandbox, unless a
+    /// phase sets its own.
+    #[serde(default, skip_serializing_if = "Reach::is_default")]
+    pub sandbox: Reach,
     /// How many rounds of tool calls one attempt may make.
     #[serde(default = "default_tool_rounds")]
     pub max_tool_rounds: u32,
@@ -175,6 +180,10 @@ pub struct Phase {
     /// Command patterns for this role, on top of the pipeline's.
     #[serde(default, skip_serializing_if = "Rules::is_empty")]
     pub permissions: Rules,
+    /// What this role's commands may reach in the sandbox, instead of the
+    /// pipeline's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<Reach>,
     /// How the answer is read: Markdown, a plan or a verdict.
     #[serde(default, skip_serializing_if = "OutputKind::is_markdown")]
     pub output: OutputKind,

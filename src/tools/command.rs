@@ -14,6 +14,11 @@
 //! anything it left running in its process group (background jobs) is
 //! killed as well, so a tool call never leaves stray processes behind. If
 //! the future is dropped mid-run, the process group is killed too.
+//!
+//! Given a [`Jail`], the shell runs inside the kernel sandbox of
+//! [`crate::sandbox`]: the helper it starts stays in the process group and
+//! takes the whole sandbox down with it, so the above holds unchanged. Each
+//! sandboxed run gets a private temp folder (`TMPDIR`), removed afterwards.
 
 use std::fmt::Write as _;
 use std::io;
@@ -27,6 +32,8 @@ use tokio::io::AsyncReadExt as _;
 use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
+
+use crate::sandbox::Jail;
 
 /// Most bytes of output kept in [`CommandOutput::output`] (before the note
 /// saying that the rest was cut).
@@ -60,7 +67,9 @@ pub struct CommandOutput {
 ///
 /// `cancel` becoming `true` kills the command (a dropped sender just stops
 /// the watching). If it is already `true`, nothing is started. The names in
-/// `env_remove` are removed from the inherited environment.
+/// `env_remove` are removed from the inherited environment. With `jail`,
+/// the command runs in the sandbox (`jail.plan`'s workspace should be
+/// `root`; its temp folder is replaced by a fresh one for this run).
 ///
 /// # Errors
 /// Fails if the pipe cannot be made, neither `bash` nor `sh` can be started
@@ -73,6 +82,7 @@ pub async fn run_command(
     timeout: Duration,
     mut cancel: watch::Receiver<bool>,
     env_remove: &[&str],
+    jail: Option<&Jail>,
 ) -> io::Result<CommandOutput> {
     let started = Instant::now();
     if *cancel.borrow_and_update() {
@@ -86,7 +96,15 @@ pub async fn run_command(
         });
     }
 
-    let (reader, mut child) = spawn(root, command, env_remove)?;
+    let tmp = match jail {
+        Some(_) => Some(tempfile::Builder::new().prefix("handoff-cmd-").tempdir()?),
+        None => None,
+    };
+    let jail = jail.zip(tmp.as_ref()).map(|(jail, tmp)| Jail {
+        helper: jail.helper.clone(),
+        plan: jail.plan.with_tmp(tmp.path()),
+    });
+    let (reader, mut child) = spawn(root, command, env_remove, jail.as_ref())?;
     let mut group = GroupGuard::new(&child)?;
     let mut reader = pipe::Receiver::from_owned_fd(OwnedFd::from(reader))?;
 
@@ -153,15 +171,34 @@ pub async fn run_command(
 
 /// Starts the shell with both output streams on one pipe; returns the read
 /// end and the child. The write ends are closed here once the child has them.
-fn spawn(root: &Path, command: &str, env_remove: &[&str]) -> io::Result<(io::PipeReader, Child)> {
+fn spawn(
+    root: &Path,
+    command: &str,
+    env_remove: &[&str],
+    jail: Option<&Jail>,
+) -> io::Result<(io::PipeReader, Child)> {
     let mut last_error = None;
     for shell in ["bash", "sh"] {
         let (reader, writer) = io::pipe()?;
         let writer_err = writer.try_clone()?;
-        let mut cmd = Command::new(shell);
-        cmd.arg("-c")
-            .arg(command)
-            .current_dir(root)
+        // In a jail, the helper falls back to `sh` by itself.
+        let mut cmd = if let Some(jail) = jail {
+            let mut cmd = Command::new(&jail.helper);
+            cmd.args(
+                jail.command_line(shell, command)
+                    .map_err(io::Error::other)?,
+            );
+            cmd.envs(jail.plan.env());
+            for name in crate::sandbox::HIDDEN_ENV {
+                cmd.env_remove(name);
+            }
+            cmd
+        } else {
+            let mut cmd = Command::new(shell);
+            cmd.arg("-c").arg(command);
+            cmd
+        };
+        cmd.current_dir(root)
             .stdin(Stdio::null())
             .stdout(Stdio::from(writer))
             .stderr(Stdio::from(writer_err))
@@ -279,9 +316,16 @@ mod tests {
     }
 
     async fn run(root: &Path, command: &str) -> CommandOutput {
-        run_command(root, command, Duration::from_secs(20), no_cancel(), &[])
-            .await
-            .unwrap()
+        run_command(
+            root,
+            command,
+            Duration::from_secs(20),
+            no_cancel(),
+            &[],
+            None,
+        )
+        .await
+        .unwrap()
     }
 
     /// True once `pid` has exited (gone, or a zombie awaiting its reaper).
@@ -345,7 +389,7 @@ mod tests {
         std::fs::write(dir.path().join("marker.txt"), "here").unwrap();
         let out = run(dir.path(), "cat marker.txt; cat; echo done").await;
         assert_eq!(out.output, "heredone\n");
-        let forever = run_command(dir.path(), "echo hi", Duration::MAX, no_cancel(), &[])
+        let forever = run_command(dir.path(), "echo hi", Duration::MAX, no_cancel(), &[], None)
             .await
             .unwrap();
         assert_eq!(forever.output, "hi\n");
@@ -394,6 +438,7 @@ mod tests {
             Duration::from_secs(20),
             no_cancel(),
             &["UNRELATED"],
+            None,
         )
         .await
         .unwrap();
@@ -404,6 +449,7 @@ mod tests {
             Duration::from_secs(20),
             no_cancel(),
             &["UNRELATED", name],
+            None,
         )
         .await
         .unwrap();
@@ -420,6 +466,7 @@ mod tests {
             Duration::from_millis(300),
             no_cancel(),
             &[],
+            None,
         )
         .await
         .unwrap();
@@ -453,6 +500,7 @@ mod tests {
             Duration::from_secs(30),
             rx,
             &[],
+            None,
         )
         .await
         .unwrap();
@@ -473,9 +521,16 @@ mod tests {
     async fn already_cancelled_starts_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (_tx, rx) = watch::channel(true);
-        let out = run_command(dir.path(), "touch ran", Duration::from_secs(5), rx, &[])
-            .await
-            .unwrap();
+        let out = run_command(
+            dir.path(),
+            "touch ran",
+            Duration::from_secs(5),
+            rx,
+            &[],
+            None,
+        )
+        .await
+        .unwrap();
         assert!(out.cancelled);
         assert!(!dir.path().join("ran").exists());
     }
@@ -519,6 +574,7 @@ mod tests {
             Duration::from_secs(30),
             no_cancel(),
             &[],
+            None,
         );
         assert!(
             tokio::time::timeout(Duration::from_millis(300), run)

@@ -127,6 +127,8 @@ pub struct App {
     /// An edit, or the gate of an approval, already warned about as an
     /// unreadable plan or verdict: doing it again goes ahead.
     pub(super) warned: Option<Warned>,
+    /// Commands run without the kernel sandbox (the status bar says so).
+    pub(super) unconfined: bool,
 }
 
 /// What the user was warned about once.
@@ -165,6 +167,7 @@ impl App {
             changes: Changes::default(),
             review: None,
             warned: None,
+            unconfined: false,
         }
     }
 

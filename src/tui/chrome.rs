@@ -1,5 +1,6 @@
 //! The rows around every screen of a session: the status bar (provider,
-//! session, tokens, cost, time, the replay's state), the replay's timeline,
+//! session, tokens, cost, time, commands running without a sandbox, the
+//! replay's state), the replay's timeline,
 //! the checkpoint bar (a notice, the open gate's question, the outcome, who
 //! is working) and the footer of key hints.
 //!
@@ -63,6 +64,10 @@ pub(super) fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
             safe(&s.model),
         )),
     ];
+    if app.unconfined {
+        spans.push(Span::styled(" NO SANDBOX ", app.theme.failed));
+        spans.push(Span::raw(" "));
+    }
     if let Source::Replay(player) = &app.source {
         let state = if player.playing { "▶" } else { "❚❚" };
         spans.push(Span::raw(format!(
@@ -222,4 +227,27 @@ pub(super) fn hint_spans(theme: &Theme, key: &str, what: &str) -> [Span<'static>
         Span::styled(format!(" {key}"), theme.key),
         Span::styled(format!(" {what} "), theme.dim),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::Theme;
+
+    fn bar(app: &App) -> String {
+        let area = Rect::new(0, 0, 160, 1);
+        let mut buf = Buffer::empty(area);
+        status_bar(app, area, &mut buf);
+        (0..area.width)
+            .map(|x| buf[(x, 0)].symbol().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_status_bar_says_when_commands_have_no_sandbox() {
+        let mut app = App::new(Source::Live(None), Theme::mono());
+        assert!(!bar(&app).contains("NO SANDBOX"), "{}", bar(&app));
+        app.unconfined = true;
+        assert!(bar(&app).contains("NO SANDBOX"), "{}", bar(&app));
+    }
 }

@@ -77,6 +77,9 @@ pub struct Options {
     pub bell: bool,
     /// To show what the session costs.
     pub prices: crate::cost::Prices,
+    /// Commands run without the kernel sandbox: the status bar says so
+    /// for the whole session.
+    pub unconfined: bool,
 }
 
 /// Shows a live session until the user quits; returns the state it ended in.
@@ -114,6 +117,7 @@ async fn on_terminal(
 ) -> io::Result<SessionState> {
     app.keymap = options.keymap;
     app.prices = options.prices;
+    app.unconfined = options.unconfined;
     let mut view = SessionView::new(&mut app, updates, options.bell);
     terminal::run(&mut view, Modes { mouse: true }).await?;
     Ok(app.state)

@@ -132,6 +132,9 @@ async fn run_session(
         branch: None,
         clock: Arc::new(SystemClock),
         secrets: Vec::new(),
+        sandbox: handoff::sandbox::Sandboxing::Unavailable {
+            reason: "no workspace".into(),
+        },
     };
     let engine = Engine::new(spec, log, Box::new(checker), commands_rx);
     let state = engine.run().await.expect("engine runs");

@@ -85,6 +85,7 @@ const LAYERS: &[&[&str]] = &[
         "parallel",
         "formats",
         "changes",
+        "sandbox",
     ],
     &["config", "tools"],
     &["pipeline"],

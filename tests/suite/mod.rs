@@ -20,6 +20,7 @@ mod own_git;
 mod policy_table;
 mod pty;
 mod resume;
+mod sandbox;
 mod secrets;
 mod snapshots;
 mod workspace;

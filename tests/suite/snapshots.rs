@@ -92,6 +92,9 @@ fn record_in(pipeline: &str, request: &str) -> Vec<Event> {
             branch: None,
             clock: Arc::new(SteppedClock(AtomicI64::new(0))),
             secrets: Vec::new(),
+            sandbox: handoff::sandbox::Sandboxing::Unavailable {
+                reason: "no workspace".into(),
+            },
         };
         Engine::new(spec, log, Box::new(sink), commands_rx)
             .run()
