@@ -76,6 +76,99 @@ pub fn summary(files: &[FileStat]) -> String {
     )
 }
 
+/// Where a phase's report and its change disagree: files the report names
+/// that the change does not touch, and files the change touches that the
+/// report never mentions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Claims {
+    pub named_unchanged: Vec<String>,
+    pub unmentioned: Vec<String>,
+}
+
+impl Claims {
+    /// Whether report and change agree.
+    pub fn agree(&self) -> bool {
+        self.named_unchanged.is_empty() && self.unmentioned.is_empty()
+    }
+
+    /// One line for the person at the gate.
+    pub fn describe(&self) -> String {
+        let list = |files: &[String]| {
+            let shown: Vec<&str> = files.iter().take(3).map(String::as_str).collect();
+            let more = files.len().saturating_sub(3);
+            if more == 0 {
+                shown.join(", ")
+            } else {
+                format!("{} and {more} more", shown.join(", "))
+            }
+        };
+        let mut parts = Vec::new();
+        if !self.named_unchanged.is_empty() {
+            parts.push(format!(
+                "the report names {} but the change does not touch it",
+                list(&self.named_unchanged)
+            ));
+        }
+        if !self.unmentioned.is_empty() {
+            parts.push(format!(
+                "the change touches {} but the report never mentions it",
+                list(&self.unmentioned)
+            ));
+        }
+        parts.join("; ")
+    }
+}
+
+/// The extensions a word must end in to be taken for a file's path.
+const SOURCE_EXTENSIONS: [&str; 24] = [
+    "go", "rs", "py", "ts", "tsx", "js", "jsx", "sql", "md", "yaml", "yml", "json", "toml", "sh",
+    "java", "kt", "rb", "c", "h", "cpp", "proto", "tf", "html", "css",
+];
+
+/// The workspace paths a report names: words like `internal/x/y.go` or
+/// `main.go` (a known extension; not absolute, not a URL).
+fn named_paths(report: &str) -> Vec<String> {
+    let mut paths: Vec<String> = report
+        .split(|c: char| c.is_whitespace() || ",;()[]{}<>\"'`|*".contains(c))
+        .map(|w| w.trim_end_matches(['.', ':', '!', '?']))
+        .filter(|w| !w.starts_with('/') && !w.contains("://") && !w.starts_with('.'))
+        .filter(|w| {
+            let name = w.rsplit('/').next().unwrap_or(w);
+            name.rsplit_once('.')
+                .is_some_and(|(stem, ext)| !stem.is_empty() && SOURCE_EXTENSIONS.contains(&ext))
+        })
+        .map(str::to_owned)
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// Compares what a report says it changed with what the change holds.
+pub fn claims(report: &str, files: &[FileStat]) -> Claims {
+    let changed = |path: &str| {
+        files
+            .iter()
+            .any(|f| f.path == path || f.path.ends_with(&format!("/{path}")))
+    };
+    let named_unchanged = named_paths(report)
+        .into_iter()
+        .filter(|p| !changed(p))
+        .collect();
+    let unmentioned = files
+        .iter()
+        .filter(|f| {
+            let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+            !report.contains(f.path.as_str()) && !report.contains(name)
+        })
+        .map(|f| f.path.clone())
+        .collect();
+    Claims {
+        named_unchanged,
+        unmentioned,
+    }
+}
+
 /// What a diff line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineKind {
@@ -413,5 +506,36 @@ mod tests {
             "{}",
             change.patch()
         );
+    }
+
+    #[test]
+    fn a_report_and_its_change_are_compared_file_by_file() {
+        let stat = |path: &str| FileStat {
+            path: path.into(),
+            from: None,
+            status: FileStatus::Added,
+            added: 1,
+            removed: 0,
+            binary: false,
+        };
+        let files = [
+            stat("internal/orders/service.go"),
+            stat("internal/orders/model.go"),
+        ];
+        let report = "Wrote `internal/orders/service.go` and model.go; see https://x.io/a.go and /api/v1/orders. \
+                      Also changed internal/routes/routes.go.";
+        let found = claims(report, &files);
+        assert_eq!(found.named_unchanged, ["internal/routes/routes.go"]);
+        assert!(
+            found.unmentioned.is_empty(),
+            "a file named by its name counts"
+        );
+        let silent = claims("All done.", &files);
+        assert_eq!(silent.unmentioned.len(), 2);
+        assert_eq!(
+            silent.describe(),
+            "the change touches internal/orders/service.go, internal/orders/model.go but the report never mentions it"
+        );
+        assert!(claims("Wrote service.go and model.go", &files).agree());
     }
 }

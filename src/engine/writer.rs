@@ -27,6 +27,26 @@ pub struct LogWriter {
     next_seq: u64,
 }
 
+/// How long resuming waits for the lock of a process that is ending.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Takes the exclusive lock on `file`, waiting up to [`LOCK_WAIT`]: a
+/// handoff that was just killed can hold it a moment longer (a child it
+/// was starting still has the file open until that child's `exec`). A
+/// lock held longer is another handoff writing the session: refused.
+fn lock_soon(file: &File) -> bool {
+    let until = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        if file.try_lock().is_ok() {
+            return true;
+        }
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 impl LogWriter {
     /// Creates `<dir>/<id>.jsonl`; the folder is created 0700 if missing.
     pub fn create(dir: &Path, id: &str) -> Result<Self, LogError> {
@@ -69,7 +89,7 @@ impl LogWriter {
             .append(true)
             .open(path)
             .map_err(LogError::io(path))?;
-        if file.try_lock().is_err() {
+        if !lock_soon(&file) {
             return Err(LogError::Locked {
                 path: path.to_owned(),
             });
@@ -206,6 +226,29 @@ mod tests {
 
     fn started() -> EventKind {
         crate::session::testing::started("r", "offline")
+    }
+
+    #[test]
+    fn a_session_open_in_another_process_is_refused_and_a_lock_let_go_soon_is_waited_for() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log = LogWriter::create(dir.path(), "s").expect("create");
+        log.append(t(), started()).expect("append");
+        let path = log.path().to_owned();
+        // Another open file description holds the lock: refused, after
+        // the wait.
+        let err = LogWriter::open_append(&path).expect_err("locked");
+        assert!(
+            err.to_string().contains("open in another handoff process"),
+            "{err}"
+        );
+        // The lock let go a moment later (a process ending): resumed.
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            drop(log);
+        });
+        let (_, events) = LogWriter::open_append(&path).expect("the lock is let go");
+        assert_eq!(events.len(), 1);
+        holder.join().expect("join");
     }
 
     #[test]

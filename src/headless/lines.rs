@@ -2,6 +2,7 @@
 //! (the `--json` form is the log line itself). Everything printed from the
 //! session passes through the sanitizer.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::sanitize::sanitize;
@@ -162,7 +163,16 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             } else {
                 crate::changes::summary(files)
             };
-            format!("{phase:<10} snapshot {short} on {reference}: {changed}")
+            let mut line = format!("{phase:<10} snapshot {short} on {reference}: {changed}");
+            if let Some(claims) = state
+                .phases
+                .iter()
+                .position(|p| &p.id == phase)
+                .and_then(|i| state.claims(i))
+            {
+                let _ = write!(line, "\n{phase:<10} ⚠ {}", claims.describe());
+            }
+            line
         }
         EventKind::Retry { phase, .. } => {
             let retrying = state.phases.iter().find(|p| &p.id == phase);

@@ -308,6 +308,26 @@ pub(super) fn column_header(
             ),
         );
     }
+    // A report that says other than what the change holds is flagged.
+    if app.state.claims(index).is_some() {
+        let at = lines.len() - 1;
+        lines.insert(
+            at,
+            Line::styled(
+                clip(
+                    &format!(
+                        "⚠ report ≠ change ({})",
+                        app.keymap.label(
+                            &[super::keymap::Context::Board],
+                            super::keymap::Act::Changes
+                        )
+                    ),
+                    width,
+                ),
+                app.theme.awaiting,
+            ),
+        );
+    }
     if let Some(a) = attempt.filter(|a| !a.specialists.is_empty()) {
         let names: Vec<&str> = a
             .specialists

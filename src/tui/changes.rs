@@ -358,6 +358,23 @@ impl Widget for ChangesView<'_> {
         } else {
             (None, inner)
         };
+        // Where the report and the change disagree, the first row says so.
+        let diff = match app.state.claims(self.phase) {
+            Some(found) if diff.height > 2 => {
+                let [warning, rest] =
+                    Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(diff);
+                Line::styled(
+                    clip(
+                        &format!("⚠ {}", safe(&found.describe())),
+                        usize::from(warning.width),
+                    ),
+                    app.theme.awaiting,
+                )
+                .render(warning, buf);
+                rest
+            }
+            Some(_) | None => diff,
+        };
         let rows = app.changes.rows(usize::from(diff.width), &app.theme);
         let current = rows.files.iter().rposition(|&start| start <= app.scroll);
         if let Some(list) = list {
@@ -380,51 +397,57 @@ impl Widget for ChangesView<'_> {
             Line::styled("no files changed in this phase", app.theme.dim).render(diff, buf);
             return;
         }
-        let mut under_cursor = None;
-        let shown: Vec<Line<'static>> = rows
-            .lines
-            .iter()
-            .enumerate()
-            .skip(app.scroll)
-            .take(usize::from(diff.height))
-            .map(|(row, line)| {
-                let mut line = line.clone();
-                let comment = app.changes.ready().and_then(|change| {
-                    let (file, number, _) = line_of(change, rows.at.get(row).copied().flatten()?)?;
-                    app.comment_on(&file, number)
-                });
-                if let (Some(_), Some(gutter)) = (comment, line.spans.first_mut()) {
-                    let rest: String = gutter.content.chars().skip(1).collect();
-                    gutter.content = format!("✎{rest}").into();
-                    gutter.style = app.theme.gate;
-                }
-                if row == app.changes.cursor {
-                    line = line.patch_style(app.theme.selection);
-                    under_cursor = comment;
-                }
-                line
-            })
-            .collect();
-        Paragraph::new(shown).render(diff, buf);
-        // The comment on the line under the cursor, at the foot of the diff.
-        if let Some(comment) = under_cursor
-            && diff.height > 1
-        {
-            let foot = Rect {
-                y: diff.bottom() - 1,
-                height: 1,
-                ..diff
-            };
-            buf.set_style(foot, app.theme.gate);
-            Line::styled(
-                clip(
-                    &format!("✎ {}", safe(&comment.text)),
-                    usize::from(foot.width),
-                ),
-                app.theme.gate,
-            )
-            .render(foot, buf);
-        }
+        diff_rows(app, &rows, diff, buf);
+    }
+}
+
+/// The rows of the diff in sight: the cursor's row marked, commented
+/// lines flagged in the gutter, and the comment on the cursor's line at
+/// the foot.
+fn diff_rows(app: &App, rows: &Rows, area: Rect, buf: &mut Buffer) {
+    let mut under_cursor = None;
+    let shown: Vec<Line<'static>> = rows
+        .lines
+        .iter()
+        .enumerate()
+        .skip(app.scroll)
+        .take(usize::from(area.height))
+        .map(|(row, line)| {
+            let mut line = line.clone();
+            let comment = app.changes.ready().and_then(|change| {
+                let (file, number, _) = line_of(change, rows.at.get(row).copied().flatten()?)?;
+                app.comment_on(&file, number)
+            });
+            if let (Some(_), Some(gutter)) = (comment, line.spans.first_mut()) {
+                let rest: String = gutter.content.chars().skip(1).collect();
+                gutter.content = format!("✎{rest}").into();
+                gutter.style = app.theme.gate;
+            }
+            if row == app.changes.cursor {
+                line = line.patch_style(app.theme.selection);
+                under_cursor = comment;
+            }
+            line
+        })
+        .collect();
+    Paragraph::new(shown).render(area, buf);
+    if let Some(comment) = under_cursor
+        && area.height > 1
+    {
+        let foot = Rect {
+            y: area.bottom() - 1,
+            height: 1,
+            ..area
+        };
+        buf.set_style(foot, app.theme.gate);
+        Line::styled(
+            clip(
+                &format!("✎ {}", safe(&comment.text)),
+                usize::from(foot.width),
+            ),
+            app.theme.gate,
+        )
+        .render(foot, buf);
     }
 }
 

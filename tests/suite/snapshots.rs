@@ -1051,6 +1051,11 @@ fn the_changes_view_at_the_developers_gate() {
             "{screen}"
         );
         assert!(screen.contains("const DefaultLimit = 60"), "{screen}");
+        // The recorded report names files this change does not hold.
+        assert!(
+            screen.contains("⚠ the report names internal/orders/"),
+            "{screen}"
+        );
         insta::assert_snapshot!(format!("changes_view_{cols}x{rows}"), screen);
     }
     // `]` goes to the next file; at 80 columns there is no list beside.

@@ -58,6 +58,24 @@ impl SessionState {
         self.snapshots.push(snapshot);
     }
 
+    /// Where a writing phase's report and its recorded change disagree:
+    /// none for a phase whose role writes no files, with no snapshot or no
+    /// report yet, or when they agree.
+    pub fn claims(&self, index: usize) -> Option<crate::changes::Claims> {
+        let phase = self.phases.get(index)?;
+        let writes = self
+            .pipeline
+            .as_ref()
+            .and_then(|p| p.phases.get(index))
+            .is_some_and(|p| p.tools.iter().any(|t| t == "write_file"));
+        if !writes {
+            return None;
+        }
+        let snapshot = self.snapshot_of(&phase.id)?;
+        let report = phase.effective_artifact()?;
+        Some(crate::changes::claims(report, &snapshot.files)).filter(|c| !c.agree())
+    }
+
     /// The latest snapshot taken at `phase`'s gate.
     pub fn snapshot_of(&self, phase: &str) -> Option<&Snapshot> {
         self.snapshots.iter().rev().find(|s| s.phase == phase)
