@@ -61,6 +61,7 @@ context_acts! {
         NextHunk,
         PrevHunk,
         Comment,
+        Whole,
     }
 }
 
@@ -115,6 +116,18 @@ impl App {
             | SessionAct::NextHunk
             | SessionAct::PrevHunk => matches!(self.screen, Screen::Changes { .. }),
             SessionAct::Comment => matches!(self.screen, Screen::Changes { .. }) && gate.is_some(),
+            // Only a phase that ran more than one round has two changes.
+            SessionAct::Whole => match self.screen {
+                Screen::Changes { phase } => self.state.phases.get(phase).is_some_and(|p| {
+                    self.state
+                        .snapshots
+                        .iter()
+                        .filter(|s| s.phase == p.id)
+                        .count()
+                        > 1
+                }),
+                Screen::Board | Screen::Artifact { .. } | Screen::Diff { .. } => false,
+            },
             SessionAct::Diff => shown.is_some_and(|p| diff_base(p, None).is_some()),
             SessionAct::PrevAttempt | SessionAct::NextAttempt => {
                 shown.is_some_and(|p| p.attempts.len() > 1)
@@ -247,6 +260,7 @@ impl App {
             SessionAct::NextHunk => self.jump_in_changes(Jump::Hunk, true),
             SessionAct::PrevHunk => self.jump_in_changes(Jump::Hunk, false),
             SessionAct::Comment => self.comment_act(),
+            SessionAct::Whole => self.toggle_whole(),
             SessionAct::PermitOnce => self.permission_act(Answer::Once),
             SessionAct::PermitAlways => self.permission_act(Answer::Always),
             SessionAct::Deny => self.permission_act(Answer::Deny),
@@ -278,20 +292,54 @@ impl App {
         let Some(state) = self.state.phases.get(phase) else {
             return;
         };
-        let Some(snapshot) = self.state.snapshot_of(&state.id) else {
+        if self.state.snapshot_of(&state.id).is_none() {
             self.notice = Some(format!(
                 "no workspace change recorded for the {} yet (a snapshot is taken at each gate of a session with a git workspace)",
                 state.role
             ));
             return;
+        }
+        self.open_changes(phase);
+        self.screen = Screen::Changes { phase };
+        self.scroll = 0;
+    }
+
+    /// Opens the change of `phase`: its latest round's (the snapshot
+    /// against the one before), or its whole change (from before its
+    /// first snapshot's round) when the view is set to that.
+    pub(super) fn open_changes(&mut self, phase: usize) {
+        let Some(id) = self.state.phases.get(phase).map(|p| p.id.clone()) else {
+            return;
         };
+        let Some(latest) = self.state.snapshot_of(&id) else {
+            return;
+        };
+        let base = if self.changes.whole {
+            self.state
+                .snapshots
+                .iter()
+                .find(|s| s.phase == id)
+                .and_then(|first| first.base.clone())
+        } else {
+            latest.base.clone()
+        };
+        let commit = latest.commit.clone();
         let root = self
             .state
             .workspace
             .as_ref()
             .map(|w| std::path::PathBuf::from(&w.path));
-        self.changes.open(snapshot, root);
-        self.screen = Screen::Changes { phase };
+        self.changes.open(base.as_deref(), &commit, root);
+    }
+
+    /// `w` in the Changes view: between the latest round's change and the
+    /// phase's whole change.
+    fn toggle_whole(&mut self) {
+        let Screen::Changes { phase } = self.screen else {
+            return;
+        };
+        self.changes.whole = !self.changes.whole;
+        self.open_changes(phase);
         self.scroll = 0;
     }
 

@@ -25,10 +25,10 @@ use ratatui::widgets::{Block, Paragraph, Widget};
 
 use super::Theme;
 use super::app::App;
+use super::keymap::{Act, Context};
 use super::review::line_of;
 use super::text::{clip, safe};
 use crate::changes::{Body, Change, DiffLine, FileChange, FileStat, LineKind, summary};
-use crate::session::Snapshot;
 
 /// The file list runs beside the diff from this width on.
 const LIST_FROM_WIDTH: u16 = 100;
@@ -85,8 +85,11 @@ impl Rows {
 /// for it, and its layout.
 #[derive(Debug, Default)]
 pub struct Changes {
-    /// The commit the view is of, and how far reading it got.
-    open: Option<(String, Load)>,
+    /// The two commits the view compares, and how far reading it got.
+    open: Option<((Option<String>, String), Load)>,
+    /// The phase's whole change (from before its first round) rather
+    /// than the latest round's.
+    pub whole: bool,
     layout: RefCell<Option<(usize, Arc<Rows>)>>,
     /// The row the cursor is on (what `c` comments on).
     pub cursor: usize,
@@ -95,23 +98,20 @@ pub struct Changes {
 impl Changes {
     /// Opens the change a snapshot recorded, in the repository at `root`
     /// (none: no workspace, so only the log's list).
-    pub fn open(&mut self, snapshot: &Snapshot, root: Option<PathBuf>) {
-        if self
-            .open
-            .as_ref()
-            .is_some_and(|(c, _)| *c == snapshot.commit)
-        {
+    pub fn open(&mut self, base: Option<&str>, commit: &str, root: Option<PathBuf>) {
+        let key = (base.map(str::to_owned), commit.to_owned());
+        if self.open.as_ref().is_some_and(|(k, _)| *k == key) {
             return;
         }
         let load = match root {
             Some(root) => Load::Wanted(ChangeRequest {
                 root,
-                base: snapshot.base.clone(),
-                commit: snapshot.commit.clone(),
+                base: key.0.clone(),
+                commit: key.1.clone(),
             }),
             None => Load::Failed("the session has no workspace".into()),
         };
-        self.open = Some((snapshot.commit.clone(), load));
+        self.open = Some((key, load));
         self.layout.replace(None);
         self.cursor = 0;
     }
@@ -135,7 +135,7 @@ impl Changes {
     /// Takes what reading `commit` gave; a read for a view since closed
     /// or moved on is dropped.
     pub fn loaded(&mut self, commit: &str, result: Result<Change, String>) {
-        if let Some((open, load)) = &mut self.open
+        if let Some(((_, open), load)) = &mut self.open
             && open == commit
         {
             *load = match result {
@@ -327,8 +327,20 @@ impl Widget for ChangesView<'_> {
             None => snapshot.map(|s| s.files.clone()).unwrap_or_default(),
         };
         let comments = app.review().len();
+        let rounds = app
+            .state
+            .snapshots
+            .iter()
+            .filter(|s| s.phase == phase.id)
+            .count();
+        let key = app.keymap.label(&[Context::Changes], Act::Whole);
+        let round = match rounds {
+            0 | 1 => String::new(),
+            _ if app.changes.whole => format!(" · all {rounds} rounds ({key}: the latest)"),
+            _ => format!(" · round {rounds} ({key}: all)"),
+        };
         let title = format!(
-            " Changes · {} · {} · {}{} ",
+            " Changes · {} · {}{round} · {}{} ",
             phase.id,
             phase.role,
             summary(&files),

@@ -631,6 +631,11 @@ fn the_developers_change_is_reviewed_at_its_gate_in_a_real_workspace() {
         !shown.contains("internal/orders/handler.go"),
         "an unchanged file is not in the second round's change:\n{shown}"
     );
+    // `w`: the phase's whole change, both rounds, every file it wrote.
+    screen.wait_for("round 2 (w: all)");
+    screen.press("w");
+    screen.wait_for("all 2 rounds (w: the latest)");
+    screen.wait_for("internal/orders/handler.go");
     screen.press("q");
     screen.press("q");
     screen.wait_for("Quit now?");

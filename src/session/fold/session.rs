@@ -58,9 +58,9 @@ impl SessionState {
         self.snapshots.push(snapshot);
     }
 
-    /// Where a writing phase's report and its recorded change disagree:
-    /// none for a phase whose role writes no files, with no snapshot or no
-    /// report yet, or when they agree.
+    /// Where a writing phase's report and its recorded change (all its
+    /// rounds) disagree: none for a phase whose role writes no files, with
+    /// no snapshot or no report yet, or when they agree.
     pub fn claims(&self, index: usize) -> Option<crate::changes::Claims> {
         let phase = self.phases.get(index)?;
         let writes = self
@@ -71,9 +71,17 @@ impl SessionState {
         if !writes {
             return None;
         }
-        let snapshot = self.snapshot_of(&phase.id)?;
+        self.snapshot_of(&phase.id)?;
         let report = phase.effective_artifact()?;
-        Some(crate::changes::claims(report, &snapshot.files)).filter(|c| !c.agree())
+        // The report speaks for the whole phase: every round's files.
+        let mut files: Vec<crate::changes::FileStat> = Vec::new();
+        for snapshot in self.snapshots.iter().filter(|s| s.phase == phase.id) {
+            for file in &snapshot.files {
+                files.retain(|f| f.path != file.path);
+                files.push(file.clone());
+            }
+        }
+        Some(crate::changes::claims(report, &files)).filter(|c| !c.agree())
     }
 
     /// The latest snapshot taken at `phase`'s gate.

@@ -135,6 +135,8 @@ pub enum Act {
     PrevHunk,
     /// A review comment on the line under the cursor.
     Comment,
+    /// Between a phase's latest round of changes and its whole change.
+    Whole,
 }
 
 impl Act {
