@@ -259,7 +259,7 @@ impl Change {
     pub fn patch(&self) -> String {
         let mut out = String::new();
         for file in &self.files {
-            file.write_patch(&mut out);
+            file.write_patch(&mut out, None);
         }
         out
     }
@@ -272,7 +272,22 @@ impl FileChange {
         (old != new && old != NO_FILE && new != NO_FILE).then_some((old.as_str(), new.as_str()))
     }
 
-    fn write_patch(&self, out: &mut String) {
+    /// One hunk of this file as a patch of its own (the file's headers,
+    /// then the hunk): what a revert applies in reverse. None for a file
+    /// that is not text or was renamed, or a hunk it does not have.
+    pub fn hunk_patch(&self, hunk: usize) -> Option<String> {
+        let Body::Text(hunks) = &self.body else {
+            return None;
+        };
+        if self.stat.status == FileStatus::Renamed || hunk >= hunks.len() {
+            return None;
+        }
+        let mut out = String::new();
+        self.write_patch(&mut out, Some(hunk));
+        Some(out)
+    }
+
+    fn write_patch(&self, out: &mut String, only: Option<usize>) {
         let stat = &self.stat;
         let old = stat.from.as_deref().unwrap_or(&stat.path);
         let _ = writeln!(out, "diff --git a/{old} b/{}", stat.path);
@@ -311,7 +326,10 @@ impl FileChange {
             }
         };
         let _ = writeln!(out, "--- {a}\n+++ {b}");
-        for hunk in hunks {
+        for (i, hunk) in hunks.iter().enumerate() {
+            if only.is_some_and(|only| only != i) {
+                continue;
+            }
             let _ = writeln!(out, "{}", hunk.header());
             for line in &hunk.lines {
                 let sign = match line.kind {

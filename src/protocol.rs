@@ -19,6 +19,17 @@ pub enum Command {
     Cancel,
     /// Answer a tool call's permission request.
     Permission(PermissionAnswer),
+    /// Take a hunk of the phase's change out of the workspace, at the gate
+    /// opened at event `gate` (the phase's open gate only).
+    Revert {
+        gate: u64,
+        phase: String,
+        file: String,
+        /// The hunk as a patch, applied in reverse.
+        patch: String,
+    },
+    /// Put back the last hunk reverted at the gate opened at `gate`.
+    UndoRevert { gate: u64, phase: String },
 }
 
 /// A person's (or a headless policy's) answer to a permission request.

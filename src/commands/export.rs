@@ -88,6 +88,8 @@ fn records(events: &[Event]) -> Vec<Record<'_>> {
             | EventKind::Permission { .. }
             | EventKind::ToolResult { .. }
             | EventKind::Snapshot { .. }
+            | EventKind::Reverted { .. }
+            | EventKind::RevertUndone { .. }
             | EventKind::Forked { .. }
             | EventKind::Retry { .. }
             | EventKind::Returned { .. }

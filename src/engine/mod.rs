@@ -13,6 +13,7 @@
 mod answer;
 mod checks;
 mod phase;
+mod snapshots;
 mod tasks;
 mod tool_calls;
 mod writer;
@@ -265,7 +266,7 @@ impl Engine {
     /// Opens the gate after phase `index`: a snapshot of the workspace,
     /// then the question (marked when the session is over budget).
     async fn open_gate(&mut self, index: usize) -> Result<(), EngineError> {
-        self.snapshot(index).await?;
+        self.snapshot(index, false).await?;
         let phase = &self.spec.pipeline.phases[index];
         let state = &self.state.phases[index];
         let question = if state.status == PhaseStatus::Failed {
@@ -353,6 +354,19 @@ impl Engine {
                     ));
                     continue;
                 }
+                Command::Revert {
+                    gate,
+                    phase,
+                    file,
+                    patch,
+                } => {
+                    self.revert(index, gate, &phase, &file, &patch).await?;
+                    continue;
+                }
+                Command::UndoRevert { gate, phase } => {
+                    self.undo_revert(index, gate, &phase).await?;
+                    continue;
+                }
                 Command::Decide(d) => d,
             };
             if let Err(why) = self.check(&decision, index) {
@@ -380,76 +394,6 @@ impl Engine {
                 }
                 Action::Abort => GateOutcome::Finished(SessionOutcome::Aborted),
             });
-        }
-    }
-
-    /// Keeps the workspace as it is at phase `index`'s gate on a private
-    /// ref, so that a return or a fork can restore it. Only git work trees
-    /// (sessions with a branch) are snapshotted; git runs off the async
-    /// threads; a failure is a notice, not the end of the session.
-    async fn snapshot(&mut self, index: usize) -> Result<(), EngineError> {
-        let (Some(root), Some(_)) = (
-            self.spec.workspace.as_ref().map(|w| w.root().to_owned()),
-            &self.spec.branch,
-        ) else {
-            return Ok(());
-        };
-        let phase = self.spec.pipeline.phases[index].id.clone();
-        let reference = format!("refs/handoff/{}/{phase}", self.spec.id);
-        let message = format!("handoff {} at the {phase} gate", self.spec.id);
-        let target = reference.clone();
-        // What changed is counted from the snapshot before (the gate
-        // before this phase ran), or from where the session started. The
-        // last phase (the delivery) shows the whole session's change.
-        let start = self.state.workspace.as_ref().and_then(|w| w.head.clone());
-        let last = index + 1 == self.spec.pipeline.phases.len();
-        let base = match self.state.snapshots.last() {
-            Some(before) if !last => Some(before.commit.clone()),
-            Some(_) | None => start,
-        };
-        let from = base.clone();
-        let made = tokio::task::spawn_blocking(move || {
-            let made = crate::tools::git::snapshot(&root, &target, &message)?;
-            // A change that cannot be read still leaves the snapshot.
-            let files = crate::tools::changes::change(&root, from.as_deref(), &made.commit)
-                .map(|c| c.stats());
-            Ok::<_, String>((made, files))
-        })
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()));
-        match made {
-            Ok((made, files)) => {
-                if !made.left_out.is_empty() {
-                    let files: Vec<String> = made
-                        .left_out
-                        .iter()
-                        .map(|(path, size)| format!("{path} ({} MiB)", size >> 20))
-                        .collect();
-                    self.sink.notice(format!(
-                        "left out of the {phase} snapshot, over {} MiB: {}",
-                        crate::tools::git::FILE_CAP >> 20,
-                        files.join(", ")
-                    ));
-                }
-                let files = files.unwrap_or_else(|e| {
-                    self.sink.notice(format!(
-                        "could not read what the {phase} phase changed: {e}"
-                    ));
-                    Vec::new()
-                });
-                self.emit(EventKind::Snapshot {
-                    phase,
-                    reference,
-                    commit: made.commit,
-                    base,
-                    files,
-                })
-            }
-            Err(e) => {
-                self.sink
-                    .notice(format!("could not snapshot the workspace: {e}"));
-                Ok(())
-            }
         }
     }
 

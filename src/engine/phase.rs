@@ -221,6 +221,9 @@ impl Engine {
                         "no permission is asked for call `{}`",
                         answer.call_id
                     )),
+                    Some(Command::Revert { .. } | Command::UndoRevert { .. }) => self.sink.refused(
+                        "nothing is reverted while a phase works: only at its gate".into(),
+                    ),
                     None => break Some(TurnEnd::Stopped),
                 },
             }

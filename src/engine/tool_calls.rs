@@ -397,6 +397,10 @@ impl Engine {
                         d.phase
                     ));
                 }
+                Some(Command::Revert { .. } | Command::UndoRevert { .. }) => {
+                    self.sink
+                        .refused("nothing is reverted while a permission is being asked".into());
+                }
             }
         }
     }

@@ -150,6 +150,13 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
         EventKind::Forked { from, at, from_seq } => {
             format!("session forked from {from} (event {from_seq}), reopened at the {at} gate")
         }
+        EventKind::Reverted { phase, file, patch } => {
+            let lines = patch.lines().filter(|l| l.starts_with(['+', '-'])).count();
+            format!("{phase:<10} ⟲ reverted a hunk of {file} ({lines} lines)")
+        }
+        EventKind::RevertUndone { phase, reverted } => {
+            format!("{phase:<10} ⟲ put back the hunk reverted at event {reverted}")
+        }
         EventKind::Snapshot {
             phase,
             reference,

@@ -190,6 +190,8 @@ pub async fn drive(
             | EventKind::ToolResult { .. }
             | EventKind::Forked { .. }
             | EventKind::Snapshot { .. }
+            | EventKind::Reverted { .. }
+            | EventKind::RevertUndone { .. }
             | EventKind::Retry { .. }
             | EventKind::Returned { .. }
             | EventKind::Invalid { .. }

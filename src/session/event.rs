@@ -197,6 +197,19 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         files: Vec<FileStat>,
     },
+    /// A person took a hunk of a phase's change back out of the workspace
+    /// at its gate: `patch` is what was removed (applied in reverse).
+    Reverted {
+        phase: String,
+        file: String,
+        patch: String,
+    },
+    /// A revert at the open gate was undone: the patch of the `reverted`
+    /// event at `seq` is back in the workspace.
+    RevertUndone {
+        phase: String,
+        reverted: u64,
+    },
     /// The provider is trying the request again after a failure.
     Retry {
         phase: String,
@@ -484,6 +497,8 @@ impl EventKind {
             | Self::Permission { .. }
             | Self::ToolResult { .. }
             | Self::Snapshot { .. }
+            | Self::Reverted { .. }
+            | Self::RevertUndone { .. }
             | Self::Forked { .. } => true,
             Self::PhaseStarted { .. }
             | Self::Engaged { .. }
@@ -517,6 +532,8 @@ impl EventKind {
             Self::Permission { .. } => "permission",
             Self::ToolResult { .. } => "tool_result",
             Self::Snapshot { .. } => "snapshot",
+            Self::Reverted { .. } => "reverted",
+            Self::RevertUndone { .. } => "revert_undone",
             Self::Forked { .. } => "forked",
             Self::Returned { .. } => "returned",
             Self::Invalid { .. } => "invalid",

@@ -368,4 +368,42 @@ mod tests {
             }
         );
     }
+
+    #[test]
+    fn one_hunk_of_a_file_comes_back_out_of_the_work_tree_and_goes_back_in() {
+        let dir = tempfile::tempdir().expect("dir");
+        let root = dir.path();
+        run(root, &["init", "-q"]);
+        let old: String = (1..=30)
+            .map(|i| format!("line {i}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+        std::fs::write(root.join("f.txt"), &old).expect("write");
+        let base = commit(root, "base");
+        let new = old
+            .replacen("line 2\n", "LINE 2\n", 1)
+            .replacen("line 28\n", "LINE 28\n", 1);
+        std::fs::write(root.join("f.txt"), &new).expect("write");
+        let head = commit(root, "head");
+        let found = change(root, Some(&base), &head).expect("change");
+        let patch = found.files[0].hunk_patch(1).expect("the second hunk");
+        super::super::git::apply(root, &patch, true).expect("reverted");
+        let now = std::fs::read_to_string(root.join("f.txt")).expect("read");
+        assert!(
+            now.contains("LINE 2\n") && now.contains("line 28\n"),
+            "{now}"
+        );
+        // Taking it out again finds nothing to take: refused, unchanged.
+        assert!(super::super::git::apply(root, &patch, true).is_err());
+        assert_eq!(
+            std::fs::read_to_string(root.join("f.txt")).expect("read"),
+            now
+        );
+        super::super::git::apply(root, &patch, false).expect("put back");
+        assert_eq!(
+            std::fs::read_to_string(root.join("f.txt")).expect("read"),
+            new
+        );
+    }
 }

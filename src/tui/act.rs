@@ -62,6 +62,8 @@ context_acts! {
         PrevHunk,
         Comment,
         Whole,
+        Revert,
+        UndoRevert,
     }
 }
 
@@ -115,17 +117,21 @@ impl App {
             | SessionAct::PrevFile
             | SessionAct::NextHunk
             | SessionAct::PrevHunk => matches!(self.screen, Screen::Changes { .. }),
-            SessionAct::Comment => matches!(self.screen, Screen::Changes { .. }) && gate.is_some(),
+            SessionAct::Comment | SessionAct::Revert => {
+                matches!(self.screen, Screen::Changes { .. }) && gate.is_some()
+            }
+            SessionAct::UndoRevert => {
+                matches!(self.screen, Screen::Changes { .. })
+                    && gate.is_some()
+                    && self.reverts_at_gate() > 0
+            }
             // Only a phase that ran more than one round has two changes.
             SessionAct::Whole => match self.screen {
-                Screen::Changes { phase } => self.state.phases.get(phase).is_some_and(|p| {
-                    self.state
-                        .snapshots
-                        .iter()
-                        .filter(|s| s.phase == p.id)
-                        .count()
-                        > 1
-                }),
+                Screen::Changes { phase } => self
+                    .state
+                    .phases
+                    .get(phase)
+                    .is_some_and(|p| self.state.rounds(&p.id) > 1),
                 Screen::Board | Screen::Artifact { .. } | Screen::Diff { .. } => false,
             },
             SessionAct::Diff => shown.is_some_and(|p| diff_base(p, None).is_some()),
@@ -261,6 +267,8 @@ impl App {
             SessionAct::PrevHunk => self.jump_in_changes(Jump::Hunk, false),
             SessionAct::Comment => self.comment_act(),
             SessionAct::Whole => self.toggle_whole(),
+            SessionAct::Revert => self.revert_act(),
+            SessionAct::UndoRevert => self.undo_revert_act(),
             SessionAct::PermitOnce => self.permission_act(Answer::Once),
             SessionAct::PermitAlways => self.permission_act(Answer::Always),
             SessionAct::Deny => self.permission_act(Answer::Deny),
@@ -350,10 +358,11 @@ impl App {
             Jump::File => &rows.files,
             Jump::Hunk => &rows.hunks,
         };
+        let at = self.changes.cursor;
         let target = if forward {
-            starts.iter().copied().find(|&s| s > self.scroll)
+            starts.iter().copied().find(|&s| s > at)
         } else {
-            starts.iter().copied().rev().find(|&s| s < self.scroll)
+            starts.iter().copied().rev().find(|&s| s < at)
         };
         if let Some(row) = target {
             self.changes.cursor = row;

@@ -291,6 +291,16 @@ impl App {
                 self.state.apply(&event);
                 self.follow_active();
                 self.mark_a_stale_box();
+                // A snapshot taken again (after a revert) reopens the
+                // Changes view on it, where the cursor was.
+                if let (EventKind::Snapshot { phase, .. }, Screen::Changes { phase: shown }) =
+                    (&event.kind, self.screen)
+                    && self.state.phases.get(shown).is_some_and(|p| &p.id == phase)
+                {
+                    let cursor = self.changes.cursor;
+                    self.open_changes(shown);
+                    self.changes.cursor = cursor;
+                }
                 matches!(event.kind, EventKind::GateOpened { .. })
             }
             Update::Recorded(event) => {

@@ -327,12 +327,15 @@ impl Widget for ChangesView<'_> {
             None => snapshot.map(|s| s.files.clone()).unwrap_or_default(),
         };
         let comments = app.review().len();
-        let rounds = app
-            .state
-            .snapshots
-            .iter()
-            .filter(|s| s.phase == phase.id)
-            .count();
+        let reverted = match app.reverts_at_gate() {
+            0 => String::new(),
+            n => format!(
+                " · {n} hunk{} reverted ({} puts back)",
+                if n == 1 { "" } else { "s" },
+                app.keymap.label(&[Context::Changes], Act::UndoRevert)
+            ),
+        };
+        let rounds = app.state.rounds(&phase.id);
         let key = app.keymap.label(&[Context::Changes], Act::Whole);
         let round = match rounds {
             0 | 1 => String::new(),
@@ -348,7 +351,7 @@ impl Widget for ChangesView<'_> {
                 0 => String::new(),
                 1 => " · 1 comment".to_owned(),
                 n => format!(" · {n} comments"),
-            }
+            } + &reverted
         );
         let block = Block::bordered()
             .border_style(app.theme.border_focus)

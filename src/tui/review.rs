@@ -7,11 +7,16 @@
 //! return at that gate carries them in its decision (so the role that runs
 //! next reads each with its file, line and the quoted code, and the log
 //! keeps them), and they are dropped when that gate closes any other way.
+//!
+//! `D` takes the hunk under the cursor back out of the workspace and `u`
+//! puts the last one back, while the gate is open: the engine applies and
+//! records it, and takes the gate's snapshot again, which reopens the view.
 
 use super::app::{App, Screen};
 use super::changes::LineAt;
 use super::compose::Purpose;
 use crate::changes::{Body, Change, LineKind};
+use crate::protocol::Command;
 use crate::session::ReviewComment;
 
 /// The comments written at one gate.
@@ -134,5 +139,65 @@ impl App {
             self.key_label(super::keymap::Act::Reject),
             self.key_label(super::keymap::Act::Return),
         ));
+    }
+
+    /// How many hunks reverted at the open gate are still out.
+    pub fn reverts_at_gate(&self) -> usize {
+        let Some(gate) = &self.state.gate else {
+            return 0;
+        };
+        self.state.phases[gate.phase]
+            .reverts
+            .iter()
+            .filter(|r| r.seq > gate.seq && !r.undone)
+            .count()
+    }
+
+    /// The open gate of the phase the Changes view shows, if it is live.
+    fn changes_gate(&self) -> Option<(u64, String)> {
+        let Screen::Changes { phase } = self.screen else {
+            return None;
+        };
+        let gate = self.state.gate.as_ref().filter(|g| g.phase == phase)?;
+        self.is_live()
+            .then(|| (gate.seq, self.state.phases[phase].id.clone()))
+    }
+
+    /// `D`: asks the engine to take the hunk under the cursor back out of
+    /// the workspace.
+    pub(super) fn revert_act(&mut self) {
+        let Some((gate, phase)) = self.changes_gate() else {
+            self.notice = Some("hunks are reverted at the phase's open checkpoint".into());
+            return;
+        };
+        let target = self.changes.ready().and_then(|change| {
+            let at = self.changes.at_cursor()?;
+            let file = change.files.get(at.file)?;
+            Some((file.stat.path.clone(), file.hunk_patch(at.hunk)))
+        });
+        match target {
+            Some((file, Some(patch))) => {
+                self.send(Command::Revert {
+                    gate,
+                    phase,
+                    file,
+                    patch,
+                });
+            }
+            Some((file, None)) => {
+                self.notice = Some(format!(
+                    "{} cannot be reverted a hunk at a time (renamed, or not text)",
+                    super::text::safe(&file)
+                ));
+            }
+            None => self.notice = Some("move to a line of a hunk to revert it".into()),
+        }
+    }
+
+    /// `u`: asks the engine to put back the last hunk reverted at this gate.
+    pub(super) fn undo_revert_act(&mut self) {
+        if let Some((gate, phase)) = self.changes_gate() {
+            self.send(Command::UndoRevert { gate, phase });
+        }
     }
 }

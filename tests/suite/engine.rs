@@ -75,7 +75,11 @@ impl Sink for Checker {
                 Command::Decide(d) if d.gate.is_none() => {
                     Command::Decide(d.at_gate(gate.expect("a gate to bind to")))
                 }
-                other @ (Command::Decide(_) | Command::Cancel | Command::Permission(_)) => other,
+                other @ (Command::Decide(_)
+                | Command::Cancel
+                | Command::Permission(_)
+                | Command::Revert { .. }
+                | Command::UndoRevert { .. }) => other,
             };
             while let Some(step) = self.script.pop_front() {
                 let (command, taken) = match step {

@@ -672,3 +672,66 @@ fn the_developers_change_is_reviewed_at_its_gate_in_a_real_workspace() {
         implement[0]
     );
 }
+
+/// `D` takes a hunk of the change back out of the workspace at the gate,
+/// `u` puts it back; the log records both, a resume applies nothing
+/// again, and what the next roles (and the delivery commit) get is the
+/// workspace without it.
+#[test]
+fn a_hunk_reverted_at_the_gate_leaves_the_workspace_and_stays_out_after_a_resume() {
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let service = repo.join("internal/orders/service.go");
+    let args = ["run", "--workspace", repo.to_str().expect("path"), REQUEST];
+    let mut screen = spawn(&sandbox, 160, 45, &args, "instant");
+    for question in &QUESTIONS[..2] {
+        screen.wait_for(question);
+        screen.press("a");
+    }
+    screen.wait_for(QUESTIONS[2]);
+    screen.press("\t");
+    screen.wait_for("@@ -0,0 +1,3 @@");
+    screen.press("]]]]]]]");
+    screen.wait_for("▌A internal/orders/service.go");
+    // Into the file's one hunk (a new file: reverting it removes it).
+    screen.press("jj");
+    assert!(service.exists());
+    screen.press("D");
+    screen.wait_for("1 hunk reverted (u puts back)");
+    screen.wait_until("the file is gone from the list", |s| {
+        !s.contains("internal/orders/service.go")
+    });
+    assert!(!service.exists(), "the revert took the file out");
+    screen.press("u");
+    screen.wait_until("the file is back in the list", |s| {
+        s.contains("internal/orders/service.go") && !s.contains("hunk reverted")
+    });
+    assert!(service.exists(), "undone: the file is back");
+    // The change is read again (the view stays where it was): keys move
+    // it once it is there.
+    screen.wait_for("▌A internal/orders/service.go");
+    screen.press("g]]]]]]]");
+    screen.wait_for("▌A internal/orders/service.go");
+    screen.press("jjD");
+    screen.wait_for("1 hunk reverted");
+    assert!(!service.exists());
+    // Quit at the gate, then resume headless: nothing is applied again.
+    screen.press("q");
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3);
+    let log = sandbox.log();
+    let out = sandbox.resume_approving(&log);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(!service.exists(), "the resume did not put it back");
+    let events = sandbox.events();
+    assert_eq!(of_kind(&events, "reverted").len(), 2);
+    assert_eq!(of_kind(&events, "revert_undone").len(), 1);
+    let delivered = common::git(&repo, &["show", "--stat", "--format=", "HEAD"]);
+    assert!(
+        delivered.contains("internal/orders/handler.go")
+            && !delivered.contains("internal/orders/service.go"),
+        "the delivery commits the workspace without the reverted file:\n{delivered}"
+    );
+}

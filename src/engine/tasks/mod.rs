@@ -171,6 +171,10 @@ impl Engine {
                         "no permission is asked for call `{}`",
                         answer.call_id
                     )),
+                    Some(Command::Revert { .. } | Command::UndoRevert { .. }) => self.sink.refused(format!(
+                        "nothing is reverted while {} works: only at its gate",
+                        phase.role
+                    )),
                     None => {
                         stop(&mut workers);
                         return Ok(PlanEnd::Stopped);

@@ -259,6 +259,24 @@ impl SessionState {
                 ..
             } => self.on_tool_result(phase, *attempt, call_id, *ok, summary),
             EventKind::Forked { from, at, .. } => self.on_forked(t, from, at),
+            EventKind::Reverted { phase, file, patch } => {
+                if let Some(p) = self.phase_mut(phase) {
+                    p.reverts.push(phases::Revert {
+                        seq,
+                        file: file.clone(),
+                        patch: patch.clone(),
+                        undone: false,
+                    });
+                }
+            }
+            EventKind::RevertUndone { phase, reverted } => {
+                if let Some(r) = self
+                    .phase_mut(phase)
+                    .and_then(|p| p.reverts.iter_mut().find(|r| r.seq == *reverted))
+                {
+                    r.undone = true;
+                }
+            }
             EventKind::Snapshot {
                 phase,
                 commit,

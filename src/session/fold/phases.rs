@@ -143,6 +143,19 @@ pub struct PhaseState {
     /// Where work was returned to from this phase, in order, and whether
     /// it went by itself (a failing verdict) rather than by a decision.
     pub returned: Vec<Returned>,
+    /// Hunks a person took back out of the workspace at this phase's gates.
+    pub reverts: Vec<Revert>,
+}
+
+/// A hunk taken out of the workspace at a gate (`reverted`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Revert {
+    /// The `seq` of its `reverted` event.
+    pub seq: u64,
+    pub file: String,
+    pub patch: String,
+    /// Put back since (`revert_undone`).
+    pub undone: bool,
 }
 
 /// How much of a phase's history a fork copied from the session it came

@@ -84,6 +84,19 @@ impl SessionState {
         Some(crate::changes::claims(report, &files)).filter(|c| !c.agree())
     }
 
+    /// How many rounds of work `phase`'s snapshots record: one per gate it
+    /// reached (a snapshot taken again at the same gate, after a revert,
+    /// keeps that gate's base and is the same round).
+    pub fn rounds(&self, phase: &str) -> usize {
+        let mut bases: Vec<Option<&str>> = Vec::new();
+        for s in self.snapshots.iter().filter(|s| s.phase == phase) {
+            if !bases.contains(&s.base.as_deref()) {
+                bases.push(s.base.as_deref());
+            }
+        }
+        bases.len()
+    }
+
     /// The latest snapshot taken at `phase`'s gate.
     pub fn snapshot_of(&self, phase: &str) -> Option<&Snapshot> {
         self.snapshots.iter().rev().find(|s| s.phase == phase)

@@ -185,6 +185,20 @@ pub fn restore(root: &Path, branch: &str, commit: &str) -> Result<(), String> {
         .map(drop)
 }
 
+/// Applies `patch` to the work tree (in reverse, to take it out), whole or
+/// not at all: a patch that does not apply cleanly changes nothing.
+pub fn apply(root: &Path, patch: &str, reverse: bool) -> Result<(), String> {
+    let top = work_tree_top(root)?;
+    let git = Git::new(&top).without_filters()?;
+    let mut args = vec!["apply", "--whitespace=nowarn"];
+    if reverse {
+        args.push("--reverse");
+    }
+    args.push("-");
+    git.feeding(&args, Some(patch.as_bytes().to_vec()))
+        .map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

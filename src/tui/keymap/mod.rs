@@ -137,6 +137,10 @@ pub enum Act {
     Comment,
     /// Between a phase's latest round of changes and its whole change.
     Whole,
+    /// Take the hunk under the cursor out of the workspace.
+    Revert,
+    /// Put back the last hunk reverted at this gate.
+    UndoRevert,
 }
 
 impl Act {
