@@ -25,6 +25,10 @@
 //! [limits]
 //! tool_arguments = 1048576 # bytes of one tool call's arguments from the model
 //!
+//! [review]
+//! require_viewed = false   # true: approving a change with files not marked
+//!                          # viewed asks first
+//!
 //! [prices."gpt-4o-mini"]   # US dollars per million tokens
 //! prompt = 0.15
 //! completion = 0.60
@@ -66,7 +70,17 @@ pub struct Config {
     pub timeouts: TimeoutSeconds,
     pub retries: Retries,
     pub limits: Limits,
+    pub review: Review,
     pub prices: BTreeMap<String, Price>,
+}
+
+/// `[review]`: how a person reviews a phase's change at its gate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Review {
+    /// Approving a gate whose change has files not marked viewed asks
+    /// first.
+    pub require_viewed: bool,
 }
 
 impl Default for Config {
@@ -82,6 +96,7 @@ impl Default for Config {
             timeouts: TimeoutSeconds::default(),
             retries: Retries::default(),
             limits: Limits::default(),
+            review: Review::default(),
             prices: BTreeMap::new(),
         }
     }

@@ -434,6 +434,7 @@ fn ui_options(g: &Global) -> Result<crate::tui::Options, Failure> {
         bell: config.bell,
         prices: config.prices,
         unconfined: false,
+        require_viewed: config.review.require_viewed,
     })
 }
 

@@ -64,6 +64,7 @@ context_acts! {
         Whole,
         Revert,
         UndoRevert,
+        Viewed,
     }
 }
 
@@ -117,6 +118,7 @@ impl App {
             | SessionAct::PrevFile
             | SessionAct::NextHunk
             | SessionAct::PrevHunk => matches!(self.screen, Screen::Changes { .. }),
+            SessionAct::Viewed => matches!(self.screen, Screen::Changes { .. }),
             SessionAct::Comment | SessionAct::Revert => {
                 matches!(self.screen, Screen::Changes { .. }) && gate.is_some()
             }
@@ -269,6 +271,7 @@ impl App {
             SessionAct::Whole => self.toggle_whole(),
             SessionAct::Revert => self.revert_act(),
             SessionAct::UndoRevert => self.undo_revert_act(),
+            SessionAct::Viewed => self.viewed_act(),
             SessionAct::PermitOnce => self.permission_act(Answer::Once),
             SessionAct::PermitAlways => self.permission_act(Answer::Always),
             SessionAct::Deny => self.permission_act(Answer::Deny),

@@ -129,6 +129,11 @@ pub struct App {
     pub(super) warned: Option<Warned>,
     /// Commands run without the kernel sandbox (the status bar says so).
     pub(super) unconfined: bool,
+    /// Approving a change with files not marked viewed asks first.
+    pub(super) require_viewed: bool,
+    /// The files marked viewed in the Changes view, and the gate (`seq`)
+    /// they were marked at.
+    pub(super) viewed: Option<(u64, Vec<String>)>,
 }
 
 /// What the user was warned about once.
@@ -138,6 +143,8 @@ pub(super) enum Warned {
     Edit { gate: Option<u64>, text: String },
     /// Approving at the gate opened at this `seq`.
     Approve(u64),
+    /// Approving at the gate opened at this `seq` with files not viewed.
+    Unviewed(u64),
 }
 
 impl App {
@@ -168,6 +175,8 @@ impl App {
             review: None,
             warned: None,
             unconfined: false,
+            require_viewed: false,
+            viewed: None,
         }
     }
 
@@ -229,6 +238,17 @@ impl App {
     /// The key bindings in force.
     pub fn keymap(&self) -> &Keymap {
         &self.keymap
+    }
+
+    /// The message shown in the checkpoint bar, if any.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    /// Whether approving a change with files not marked viewed asks first
+    /// (config.toml's `review.require_viewed`).
+    pub fn set_require_viewed(&mut self, on: bool) {
+        self.require_viewed = on;
     }
 
     /// Takes these key bindings (a user's keymap.toml over the defaults).

@@ -352,6 +352,10 @@ impl Widget for ChangesView<'_> {
                 1 => " · 1 comment".to_owned(),
                 n => format!(" · {n} comments"),
             } + &reverted
+                + &match app.viewed().len() {
+                    0 => String::new(),
+                    n => format!(" · {n}/{} viewed", files.len()),
+                }
         );
         let block = Block::bordered()
             .border_style(app.theme.border_focus)
@@ -502,8 +506,13 @@ fn file_list(app: &App, files: &[FileStat], current: Option<usize>, area: Rect, 
             } else {
                 Style::new()
             };
+            let mark = if app.viewed().contains(&f.path) {
+                '✓'
+            } else {
+                ' '
+            };
             Line::from(vec![
-                Span::styled(format!("{} ", f.status.letter()), style),
+                Span::styled(format!("{}{mark}", f.status.letter()), style),
                 Span::styled(format!("{shown:<room$}"), style),
                 Span::styled(counts, app.theme.dim),
             ])

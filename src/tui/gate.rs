@@ -60,7 +60,7 @@ impl App {
         let role = state.role.clone();
         match action {
             Action::Approve => {
-                if self.warn_unreadable_approval(phase, gate) {
+                if self.warn_unreadable_approval(phase, gate) || self.warn_unviewed(phase, gate) {
                     return;
                 }
                 self.decide(gate, Action::Approve, |d| d);
@@ -177,6 +177,28 @@ impl App {
             self.keymap.label(&[Context::Editor], Act::Submit),
         );
         self.overlay = Some(Overlay::Compose(Box::new(compose)));
+        true
+    }
+
+    /// With `review.require_viewed`, approving a change with files not
+    /// marked viewed asks once; approving again at the same gate goes ahead.
+    fn warn_unviewed(&mut self, phase: usize, gate: Option<u64>) -> bool {
+        let Some(seq) = gate else {
+            return false;
+        };
+        let unviewed = self.unviewed(phase);
+        if unviewed.is_empty() || self.warned == Some(Warned::Unviewed(seq)) {
+            return false;
+        }
+        self.warned = Some(Warned::Unviewed(seq));
+        self.notice = Some(format!(
+            "{} file{} of this change not viewed ({}): {} again approves anyway; {} shows the change",
+            unviewed.len(),
+            if unviewed.len() == 1 { "" } else { "s" },
+            super::text::safe(&unviewed[0]),
+            self.key_label(Act::Approve),
+            self.key_label(Act::Changes),
+        ));
         true
     }
 

@@ -80,6 +80,8 @@ pub struct Options {
     /// Commands run without the kernel sandbox: the status bar says so
     /// for the whole session.
     pub unconfined: bool,
+    /// Approving a change with files not marked viewed asks first.
+    pub require_viewed: bool,
 }
 
 /// Shows a live session until the user quits; returns the state it ended in.
@@ -118,6 +120,7 @@ async fn on_terminal(
     app.keymap = options.keymap;
     app.prices = options.prices;
     app.unconfined = options.unconfined;
+    app.require_viewed = options.require_viewed;
     let mut view = SessionView::new(&mut app, updates, options.bell);
     terminal::run(&mut view, Modes { mouse: true }).await?;
     Ok(app.state)

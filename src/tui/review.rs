@@ -8,6 +8,10 @@
 //! next reads each with its file, line and the quoted code, and the log
 //! keeps them), and they are dropped when that gate closes any other way.
 //!
+//! `v` marks the file under the cursor viewed (`4/7 viewed` in the title);
+//! with `review.require_viewed` in config.toml, approving a gate whose
+//! change has files not viewed asks first.
+//!
 //! `D` takes the hunk under the cursor back out of the workspace and `u`
 //! puts the last one back, while the gate is open: the engine applies and
 //! records it, and takes the gate's snapshot again, which reopens the view.
@@ -199,5 +203,58 @@ impl App {
         if let Some((gate, phase)) = self.changes_gate() {
             self.send(Command::UndoRevert { gate, phase });
         }
+    }
+
+    /// The files marked viewed at the open gate.
+    pub fn viewed(&self) -> &[String] {
+        match (&self.viewed, &self.state.gate) {
+            (Some((seq, files)), Some(gate)) if *seq == gate.seq => files,
+            _ => &[],
+        }
+    }
+
+    /// `v`: marks the file under the cursor viewed, or not any more.
+    pub(super) fn viewed_act(&mut self) {
+        let rows = self.changes_rows();
+        let file = self.changes.ready().and_then(|change| {
+            let index = rows.files.iter().rposition(|&s| s <= self.changes.cursor)?;
+            Some(change.files.get(index)?.stat.path.clone())
+        });
+        let Some(file) = file else {
+            return;
+        };
+        let gate = self.state.gate.as_ref().map_or(0, |g| g.seq);
+        let files = match &mut self.viewed {
+            Some((seq, files)) if *seq == gate => files,
+            _ => &mut self.viewed.insert((gate, Vec::new())).1,
+        };
+        if let Some(at) = files.iter().position(|f| *f == file) {
+            files.remove(at);
+        } else {
+            files.push(file);
+        }
+    }
+
+    /// The files of the open gate's change not marked viewed, when the
+    /// config asks for every file to be viewed before approving.
+    pub(super) fn unviewed(&self, phase: usize) -> Vec<String> {
+        if !self.require_viewed {
+            return Vec::new();
+        }
+        let Some(snapshot) = self
+            .state
+            .phases
+            .get(phase)
+            .and_then(|p| self.state.snapshot_of(&p.id))
+        else {
+            return Vec::new();
+        };
+        let viewed = self.viewed();
+        snapshot
+            .files
+            .iter()
+            .filter(|f| !viewed.contains(&f.path))
+            .map(|f| f.path.clone())
+            .collect()
     }
 }

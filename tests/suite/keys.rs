@@ -710,3 +710,75 @@ fn an_abort_confirmed_after_its_gate_closed_sends_nothing() {
         )]
     );
 }
+
+/// With `review.require_viewed`, `a` on a change with files not marked
+/// viewed asks first (nothing is sent); `v` in the Changes view marks
+/// them, and then `a` approves.
+#[test]
+fn approving_a_change_not_viewed_asks_first_when_the_config_says_so() {
+    use handoff::changes::{Body, Change, FileChange, FileStat, FileStatus, diff_text};
+    let file = |path: &str| {
+        let (hunks, added, removed) = diff_text("", "package x\n");
+        FileChange {
+            stat: FileStat {
+                path: path.into(),
+                from: None,
+                status: FileStatus::Added,
+                added,
+                removed,
+                binary: false,
+            },
+            modes: ("000000".into(), "100644".into()),
+            body: Body::Text(hunks),
+        }
+    };
+    let change = Change {
+        files: vec![file("a.go"), file("b.go")],
+    };
+    let (mut app, mut rx) = live(vec![
+        EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 1,
+        },
+        EventKind::Artifact {
+            phase: "summarize".into(),
+            attempt: 1,
+            name: "requirements".into(),
+            content: "# Requirements".into(),
+        },
+        EventKind::Snapshot {
+            phase: "summarize".into(),
+            reference: "refs/handoff/s/summarize".into(),
+            commit: "c1".into(),
+            base: None,
+            files: change.stats(),
+        },
+        EventKind::GateOpened {
+            phase: "summarize".into(),
+            question: "Approve the requirements?".into(),
+            over_budget: None,
+        },
+    ]);
+    app.set_require_viewed(true);
+    press(&mut app, KeyCode::Char('a'));
+    assert!(rx.try_recv().is_err(), "nothing sent");
+    let notice = app.notice().unwrap_or_default().to_owned();
+    assert!(
+        notice.contains("2 files of this change not viewed"),
+        "{notice}"
+    );
+    // Mark both files viewed in the Changes view, then approve.
+    press(&mut app, KeyCode::Tab);
+    assert!(matches!(app.screen(), Screen::Changes { phase: 0 }));
+    app.change_loaded("c1", Ok(change));
+    press(&mut app, KeyCode::Char('v'));
+    press(&mut app, KeyCode::Char(']'));
+    press(&mut app, KeyCode::Char('v'));
+    assert_eq!(app.viewed(), ["a.go", "b.go"]);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(
+        rx.try_recv().expect("the approval"),
+        Command::Decide(Decision::approve("summarize", DecidedBy::User).at_gate(4))
+    );
+}

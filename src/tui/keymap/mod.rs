@@ -141,6 +141,8 @@ pub enum Act {
     Revert,
     /// Put back the last hunk reverted at this gate.
     UndoRevert,
+    /// Mark the file under the cursor viewed (or not).
+    Viewed,
 }
 
 impl Act {
