@@ -76,6 +76,7 @@ impl Screen {
             Self::Artifact { .. } if searching => &[Context::Search, Context::Artifact],
             Self::Artifact { .. } => &[Context::Artifact],
             Self::Diff { .. } => &[Context::Diff],
+            Self::Changes { .. } if searching => &[Context::Search, Context::Changes],
             Self::Changes { .. } => &[Context::Changes],
         }
     }

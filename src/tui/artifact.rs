@@ -26,7 +26,7 @@ use super::view::Geometry;
 use crate::session::{Action, Attempt, PhaseState};
 
 /// Highlights every occurrence of `query` (any case) in a row.
-fn highlight(line: Line<'static>, query: &str, style: Style) -> Line<'static> {
+pub(super) fn highlight(line: Line<'static>, query: &str, style: Style) -> Line<'static> {
     let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
     let lower = text.to_lowercase();
     let needle = query.to_lowercase();
@@ -358,30 +358,42 @@ impl App {
             return;
         };
         let width = Geometry::of(self, self.size).text_width;
-        let rows: Vec<usize> = self
-            .artifact_rows(width)
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| {
-                l.spans
-                    .iter()
-                    .map(|s| s.content.as_ref())
-                    .collect::<String>()
-                    .to_lowercase()
-                    .contains(&query)
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let found = if forward {
-            rows.iter().copied().find(|r| {
-                if from_here {
-                    *r >= self.scroll
-                } else {
-                    *r > self.scroll
-                }
-            })
+        let holds = |(i, l): (usize, &Line<'static>)| {
+            l.spans
+                .iter()
+                .map(|s| s.content.as_ref())
+                .collect::<String>()
+                .to_lowercase()
+                .contains(&query)
+                .then_some(i)
+        };
+        // The Changes view searches its diff, and its cursor goes along.
+        let in_changes = matches!(self.screen, Screen::Changes { .. });
+        let rows: Vec<usize> = if in_changes {
+            self.changes_rows()
+                .lines
+                .iter()
+                .enumerate()
+                .filter_map(holds)
+                .collect()
         } else {
-            rows.iter().rev().copied().find(|r| *r < self.scroll)
+            self.artifact_rows(width)
+                .iter()
+                .enumerate()
+                .filter_map(holds)
+                .collect()
+        };
+        let here = if in_changes {
+            self.changes.cursor
+        } else {
+            self.scroll
+        };
+        let found = if forward {
+            rows.iter()
+                .copied()
+                .find(|r| if from_here { *r >= here } else { *r > here })
+        } else {
+            rows.iter().rev().copied().find(|r| *r < here)
         };
         match found.or_else(|| {
             if forward {
@@ -392,6 +404,9 @@ impl App {
         }) {
             Some(row) => {
                 self.scroll = row;
+                if in_changes {
+                    self.changes.cursor = row;
+                }
                 let at = rows.iter().position(|r| *r == row).unwrap_or(0) + 1;
                 self.notice = Some(format!(
                     "“{}”: {at}/{} rows",

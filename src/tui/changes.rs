@@ -442,6 +442,9 @@ fn diff_rows(app: &App, rows: &Rows, area: Rect, buf: &mut Buffer) {
                 gutter.content = format!("✎{rest}").into();
                 gutter.style = app.theme.gate;
             }
+            if let Some(query) = &app.search {
+                line = super::artifact::highlight(line, query, app.theme.search_match);
+            }
             if row == app.changes.cursor {
                 line = line.patch_style(app.theme.selection);
                 under_cursor = comment;

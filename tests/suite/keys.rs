@@ -775,6 +775,22 @@ fn approving_a_change_not_viewed_asks_first_when_the_config_says_so() {
     press(&mut app, KeyCode::Char(']'));
     press(&mut app, KeyCode::Char('v'));
     assert_eq!(app.viewed(), ["a.go", "b.go"]);
+    // `/` searches the diff; `n` goes to the next match.
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "package");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.notice(),
+        Some("“package”: 2/2 rows"),
+        "from the cursor on"
+    );
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(
+        app.notice(),
+        Some("“package”: 1/2 rows"),
+        "round to the first"
+    );
+    press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Char('a'));
     assert_eq!(
