@@ -414,12 +414,14 @@ impl App {
         self.changes.request()
     }
 
-    /// The Changes view's rows: as last drawn, else laid out now (their
-    /// count and where files and hunks start do not depend on the width).
+    /// The Changes view's rows: as last drawn, else laid out now as the
+    /// next frame will (their count and where files and hunks start depend
+    /// on the shape, side by side or not, not on the width).
     pub(super) fn changes_rows(&self) -> std::sync::Arc<super::changes::Rows> {
         self.changes.laid_out().unwrap_or_else(|| {
             let width = super::view::Geometry::of(self, self.size).text_width;
-            self.changes.rows(width, &self.theme)
+            let split = super::changes::is_split(self.size.0);
+            self.changes.rows(width, split, &self.theme)
         })
     }
 

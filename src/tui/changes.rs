@@ -28,10 +28,13 @@ use super::app::App;
 use super::keymap::{Act, Context};
 use super::review::line_of;
 use super::text::{clip, safe};
-use crate::changes::{Body, Change, DiffLine, FileChange, FileStat, LineKind, summary};
+use crate::changes::{Body, Change, DiffLine, FileChange, FileStat, FileStatus, LineKind, summary};
 
 /// The file list runs beside the diff from this width on.
 const LIST_FROM_WIDTH: u16 = 100;
+
+/// From this screen width on, a diff shows old and new side by side.
+const SPLIT_FROM_WIDTH: u16 = 160;
 
 /// What a view needs read out of git: the change from `base` to `commit`
 /// in the repository at `root`.
@@ -90,7 +93,8 @@ pub struct Changes {
     /// The phase's whole change (from before its first round) rather
     /// than the latest round's.
     pub whole: bool,
-    layout: RefCell<Option<(usize, Arc<Rows>)>>,
+    /// The layout drawn last: its width, whether side by side, its rows.
+    layout: RefCell<Option<(usize, bool, Arc<Rows>)>>,
     /// The row the cursor is on (what `c` comments on).
     pub cursor: usize,
 }
@@ -179,36 +183,43 @@ impl Changes {
         self.layout
             .borrow()
             .as_ref()
-            .map(|(_, rows)| Arc::clone(rows))
+            .map(|(_, _, rows)| Arc::clone(rows))
     }
 
-    /// The diff laid out at `width` (kept until the width or the change
-    /// moves on).
-    pub fn rows(&self, width: usize, theme: &Theme) -> Arc<Rows> {
-        if let Some((w, rows)) = self.layout.borrow().as_ref()
+    /// The diff laid out at `width`, side by side when `split` (kept until
+    /// the shape or the change moves on).
+    pub fn rows(&self, width: usize, split: bool, theme: &Theme) -> Arc<Rows> {
+        if let Some((w, s, rows)) = self.layout.borrow().as_ref()
             && *w == width
+            && *s == split
         {
             return Arc::clone(rows);
         }
         let rows = Arc::new(
             self.ready()
-                .map(|change| lay_out(change, width, theme))
+                .map(|change| lay_out(change, width, split, theme))
                 .unwrap_or_default(),
         );
-        self.layout.replace(Some((width, Arc::clone(&rows))));
+        self.layout.replace(Some((width, split, Arc::clone(&rows))));
         rows
     }
 }
 
-/// Lays out every file of `change` at `width`.
-pub fn lay_out(change: &Change, width: usize, theme: &Theme) -> Rows {
+/// Whether a screen `width` wide shows a diff side by side.
+pub fn is_split(width: u16) -> bool {
+    width >= SPLIT_FROM_WIDTH
+}
+
+/// Lays out every file of `change` at `width`, old and new side by side
+/// when `split`.
+pub fn lay_out(change: &Change, width: usize, split: bool, theme: &Theme) -> Rows {
     let mut rows = Rows::default();
     for (i, file) in change.files.iter().enumerate() {
         if i > 0 {
             rows.push(Line::default(), None);
         }
         rows.files.push(rows.lines.len());
-        file_rows(i, file, width, theme, &mut rows);
+        file_rows(i, file, (width, split), theme, &mut rows);
     }
     rows
 }
@@ -231,7 +242,13 @@ fn counts(stat: &FileStat) -> String {
     }
 }
 
-fn file_rows(index: usize, file: &FileChange, width: usize, theme: &Theme, rows: &mut Rows) {
+fn file_rows(
+    index: usize,
+    file: &FileChange,
+    (width, split): (usize, bool),
+    theme: &Theme,
+    rows: &mut Rows,
+) {
     rows.push(
         Line::styled(
             clip(&format!("▌{}", file_title(&file.stat)), width),
@@ -250,13 +267,29 @@ fn file_rows(index: usize, file: &FileChange, width: usize, theme: &Theme, rows:
             for (h, hunk) in hunks.iter().enumerate() {
                 rows.hunks.push(rows.lines.len());
                 rows.push(Line::styled(hunk.header(), theme.dim), None);
-                for (l, line) in hunk.lines.iter().enumerate() {
-                    let at = LineAt {
-                        file: index,
-                        hunk: h,
-                        line: l,
-                    };
-                    rows.push(diff_line(line, width, theme), Some(at));
+                let at = |line| LineAt {
+                    file: index,
+                    hunk: h,
+                    line,
+                };
+                // A file added or deleted has one side only: not split.
+                if split
+                    && file.stat.status != FileStatus::Added
+                    && file.stat.status != FileStatus::Deleted
+                {
+                    for (left, right) in pairs(&hunk.lines) {
+                        let row = split_line(
+                            left.map(|l| &hunk.lines[l]),
+                            right.map(|r| &hunk.lines[r]),
+                            width,
+                            theme,
+                        );
+                        rows.push(row, right.or(left).map(at));
+                    }
+                } else {
+                    for (l, line) in hunk.lines.iter().enumerate() {
+                        rows.push(diff_line(line, width, theme), Some(at(l)));
+                    }
                 }
             }
             (hunks.is_empty() && file.mode_change().is_none())
@@ -273,17 +306,97 @@ fn file_rows(index: usize, file: &FileChange, width: usize, theme: &Theme, rows:
     }
 }
 
-/// `  12   13 + text`, with the words that changed marked.
-fn diff_line(line: &DiffLine, width: usize, theme: &Theme) -> Line<'static> {
-    let number = |n: Option<usize>| n.map_or_else(|| "    ".to_owned(), |n| format!("{n:>4}"));
-    let (sign, style) = match line.kind {
+/// A hunk's lines as rows of a side-by-side diff: a context line on both
+/// sides; a run of removed lines beside the run of added lines after it.
+/// Indexes into `lines`.
+fn pairs(lines: &[DiffLine]) -> Vec<(Option<usize>, Option<usize>)> {
+    let mut out = Vec::new();
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    let flush = |out: &mut Vec<_>, removed: &mut Vec<usize>, added: &mut Vec<usize>| {
+        for i in 0..removed.len().max(added.len()) {
+            out.push((removed.get(i).copied(), added.get(i).copied()));
+        }
+        removed.clear();
+        added.clear();
+    };
+    for (i, line) in lines.iter().enumerate() {
+        match line.kind {
+            LineKind::Removed if added.is_empty() => removed.push(i),
+            LineKind::Removed => {
+                flush(&mut out, &mut removed, &mut added);
+                removed.push(i);
+            }
+            LineKind::Added => added.push(i),
+            LineKind::Context => {
+                flush(&mut out, &mut removed, &mut added);
+                out.push((Some(i), Some(i)));
+            }
+        }
+    }
+    flush(&mut out, &mut removed, &mut added);
+    out
+}
+
+fn number(n: Option<usize>) -> String {
+    n.map_or_else(|| "    ".to_owned(), |n| format!("{n:>4}"))
+}
+
+fn sign_and_style(line: &DiffLine, theme: &Theme) -> (char, Style) {
+    match line.kind {
         LineKind::Context => (' ', Style::new()),
         LineKind::Added => ('+', theme.diff_added),
         LineKind::Removed => ('-', theme.diff_removed),
-    };
+    }
+}
+
+/// `  12 - old text │   13 + new text`: each half numbered on its side and
+/// cut to its width.
+fn split_line(
+    left: Option<&DiffLine>,
+    right: Option<&DiffLine>,
+    width: usize,
+    theme: &Theme,
+) -> Line<'static> {
+    let half = width.saturating_sub(1) / 2;
+    let mut spans = Vec::new();
+    for (side, line) in [(0, left), (1, right)] {
+        let start = spans.len();
+        match line {
+            Some(line) => {
+                let (sign, style) = sign_and_style(line, theme);
+                let n = if side == 0 { line.old } else { line.new };
+                let gutter = format!("{} {sign} ", number(n));
+                let room = half.saturating_sub(gutter.chars().count());
+                spans.push(Span::styled(gutter, theme.dim));
+                spans.extend(text_spans(line, room, style));
+            }
+            None => spans.push(Span::raw("")),
+        }
+        if side == 0 {
+            let used: usize = spans[start..]
+                .iter()
+                .map(|s| s.content.chars().count())
+                .sum();
+            spans.push(Span::raw(" ".repeat(half.saturating_sub(used))));
+            spans.push(Span::styled("│", theme.border));
+        }
+    }
+    Line::from(spans)
+}
+
+/// `  12   13 + text`, with the words that changed marked.
+fn diff_line(line: &DiffLine, width: usize, theme: &Theme) -> Line<'static> {
+    let (sign, style) = sign_and_style(line, theme);
     let gutter = format!("{} {} {sign} ", number(line.old), number(line.new));
     let room = width.saturating_sub(gutter.chars().count());
     let mut spans = vec![Span::styled(gutter, theme.dim)];
+    spans.extend(text_spans(line, room, style));
+    Line::from(spans)
+}
+
+/// A line's text cut to `room`, the words that changed marked.
+fn text_spans(line: &DiffLine, room: usize, style: Style) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
     let marked = style.add_modifier(Modifier::REVERSED);
     let mut at = 0;
     let mut pieces = Vec::new();
@@ -305,7 +418,7 @@ fn diff_line(line: &DiffLine, width: usize, theme: &Theme) -> Line<'static> {
         left = left.saturating_sub(text.chars().count());
         spans.push(Span::styled(text, style));
     }
-    Line::from(spans)
+    spans
 }
 
 /// Draws the Changes view of one phase.
@@ -362,8 +475,14 @@ impl Widget for ChangesView<'_> {
             .title(Span::styled(safe(&title), app.theme.title));
         let inner = block.inner(area);
         block.render(area, buf);
+        let split = is_split(area.width);
         let (list, diff) = if inner.width >= LIST_FROM_WIDTH && !files.is_empty() {
-            let list_width = (inner.width / 3).min(48);
+            // Side by side, the diff needs the room more than the list.
+            let list_width = if split {
+                (inner.width / 4).min(40)
+            } else {
+                (inner.width / 3).min(48)
+            };
             let [list, rule, diff] = Layout::horizontal([
                 Constraint::Length(list_width),
                 Constraint::Length(2),
@@ -394,7 +513,7 @@ impl Widget for ChangesView<'_> {
             }
             Some(_) | None => diff,
         };
-        let rows = app.changes.rows(usize::from(diff.width), &app.theme);
+        let rows = app.changes.rows(usize::from(diff.width), split, &app.theme);
         let current = rows.files.iter().rposition(|&start| start <= app.scroll);
         if let Some(list) = list {
             file_list(app, &files, current, list, buf);
@@ -527,7 +646,7 @@ fn file_list(app: &App, files: &[FileStat], current: Option<usize>, area: Rect, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::changes::{FileStatus, REGULAR, diff_text};
+    use crate::changes::{REGULAR, diff_text};
 
     fn file(path: &str, old: &str, new: &str) -> FileChange {
         let (hunks, added, removed) = diff_text(old, new);
@@ -572,7 +691,7 @@ mod tests {
             ],
         };
         let theme = Theme::mono();
-        let rows = lay_out(&change, 60, &theme);
+        let rows = lay_out(&change, 60, false, &theme);
         assert_eq!(rows.files.len(), 3);
         assert_eq!(rows.hunks.len(), 3, "one in a.go, two far apart in b.txt");
         assert!(text(&rows.lines[rows.files[1]]).starts_with("▌M b.txt  +2 −2"));
@@ -600,7 +719,7 @@ mod tests {
                 "echo \u{1b}]52;c;aGk=\u{7}hi\u{202e} and a long tail\n",
             )],
         };
-        let rows = lay_out(&change, 30, &Theme::mono());
+        let rows = lay_out(&change, 30, false, &Theme::mono());
         for line in &rows.lines {
             let shown = text(line);
             assert!(
@@ -609,5 +728,35 @@ mod tests {
             );
             assert!(shown.chars().count() <= 30, "{shown:?}");
         }
+    }
+
+    #[test]
+    fn side_by_side_pairs_removed_lines_with_the_added_ones_after_them() {
+        let (hunks, ..) = diff_text("a\nold 1\nold 2\nz\n", "a\nnew 1\nz\n");
+        let lines = &hunks[0].lines;
+        let shown: Vec<(Option<&str>, Option<&str>)> = pairs(lines)
+            .into_iter()
+            .map(|(l, r)| {
+                (
+                    l.map(|l| lines[l].text.as_str()),
+                    r.map(|r| lines[r].text.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (Some("a"), Some("a")),
+                (Some("old 1"), Some("new 1")),
+                (Some("old 2"), None),
+                (Some("z"), Some("z")),
+            ]
+        );
+        let change = Change {
+            files: vec![file("x.txt", "a\nold 1\nold 2\nz\n", "a\nnew 1\nz\n")],
+        };
+        let rows = lay_out(&change, 41, true, &Theme::mono());
+        assert_eq!(text(&rows.lines[3]), "   2 - old 1        │   2 + new 1");
+        assert_eq!(text(&rows.lines[4]), "   3 - old 2        │");
     }
 }
