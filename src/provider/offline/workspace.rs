@@ -24,6 +24,13 @@ pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
     let topic = Topic::of(&brief.request);
     let notes = format!("{NOTES_DIR}/{}.md", topic.slug);
     let task_notes = |order: u32| format!("{NOTES_DIR}/{}/task-{order}.md", topic.slug);
+    // A `write_file` call with the code for `path` (a later attempt or
+    // round writes it a little differently).
+    let write_code_at = |path: &str, attempt: u32| {
+        let content = code::source(path, &topic, attempt);
+        ("write_file", json!({ "path": path, "content": content }))
+    };
+    let write_code = |path: &str| write_code_at(path, brief.attempt);
     let calls: Vec<(&str, serde_json::Value)> = match (&brief.task, brief.phase.artifact.as_str()) {
         // One task of a plan: the maker writes its note, the critique reads it.
         (Some(task), _) => {
@@ -34,10 +41,7 @@ pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
                 let mut calls: Vec<(&str, serde_json::Value)> = task
                     .files
                     .iter()
-                    .map(|path| {
-                        let content = code::source(path, &topic, attempt);
-                        ("write_file", json!({ "path": path, "content": content }))
-                    })
+                    .map(|path| write_code_at(path, attempt))
                     .collect();
                 calls.push((
                     "write_file",
@@ -58,17 +62,7 @@ pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
         }
         (None, artifact) => match artifact {
             "implementation" => vec![
-                (
-                    "write_file",
-                    json!({
-                        "path": format!("internal/{}/service.go", topic.package()),
-                        "content": code::source(
-                            &format!("internal/{}/service.go", topic.package()),
-                            &topic,
-                            brief.attempt,
-                        ),
-                    }),
-                ),
+                write_code(&format!("internal/{}/service.go", topic.package())),
                 (
                     "write_file",
                     json!({
@@ -89,17 +83,7 @@ pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
                 ),
             ],
             "test-report" => vec![
-                (
-                    "write_file",
-                    json!({
-                        "path": format!("internal/{}/service_test.go", topic.package()),
-                        "content": code::source(
-                            &format!("internal/{}/service_test.go", topic.package()),
-                            &topic,
-                            brief.attempt,
-                        ),
-                    }),
-                ),
+                write_code(&format!("internal/{}/service_test.go", topic.package())),
                 ("run_command", json!({ "command": "git status --short" })),
                 (
                     "report_status",
