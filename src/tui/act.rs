@@ -391,7 +391,15 @@ impl App {
             return false;
         };
         self.changes.cursor = to;
-        let height = super::view::Geometry::of(self, self.size).text_height;
+        // The row that says a report and its change disagree takes one.
+        let warned = match self.screen {
+            Screen::Changes { phase } => usize::from(self.state.claims(phase).is_some()),
+            Screen::Board | Screen::Artifact { .. } | Screen::Diff { .. } => 0,
+        };
+        let height = super::view::Geometry::of(self, self.size)
+            .text_height
+            .saturating_sub(warned)
+            .max(1);
         if self.changes.cursor < self.scroll {
             self.scroll = self.changes.cursor;
         } else if self.changes.cursor >= self.scroll + height {

@@ -575,8 +575,15 @@ fn diff_rows(app: &App, rows: &Rows, area: Rect, buf: &mut Buffer) {
     if let Some(comment) = under_cursor
         && area.height > 1
     {
+        // At the foot, or at the top when the cursor is on the last row.
+        let last = app.scroll + usize::from(area.height) - 1;
+        let y = if app.changes.cursor >= last {
+            area.top()
+        } else {
+            area.bottom() - 1
+        };
         let foot = Rect {
-            y: area.bottom() - 1,
+            y,
             height: 1,
             ..area
         };
