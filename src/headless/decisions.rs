@@ -17,13 +17,31 @@ use crate::session::{Action, DecidedBy, Decision, ReviewComment};
 /// How gates are answered without a human.
 #[derive(Debug, Default)]
 pub struct GatePolicy {
-    /// Decisions from `--decisions`, used first, each for its phase.
-    pub queued: VecDeque<Decision>,
+    /// Decisions from `--decisions`, used first, each for its phase, with
+    /// the hunks to revert before it.
+    pub queued: VecDeque<Scripted>,
     /// `--approve all`: approve any gate the queue has nothing for, except
     /// a failed phase's or one that opens over budget.
     pub approve_rest: bool,
     /// `--allow`: patterns of commands to allow when the policy asks.
     pub allow: Vec<String>,
+}
+
+/// A decision from the decisions file, and the hunks of the phase's
+/// change it reverts first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scripted {
+    pub decision: Decision,
+    pub reverts: Vec<HunkRef>,
+}
+
+/// A hunk of a phase's change: its file, and its number in the file (1
+/// for the first), as `show --diff` prints them.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HunkRef {
+    pub file: String,
+    pub hunk: usize,
 }
 
 /// One decision as a decisions file writes it.
@@ -40,6 +58,9 @@ struct RawDecision {
     /// Review comments on the phase's change (`[[implement.comments]]`).
     #[serde(default)]
     comments: Vec<ReviewComment>,
+    /// Hunks of the phase's change to revert first (`[[implement.reverts]]`).
+    #[serde(default)]
+    reverts: Vec<HunkRef>,
 }
 
 impl GatePolicy {
@@ -62,7 +83,7 @@ impl GatePolicy {
     /// line = 12
     /// text = "Also test a second key"
     /// ```
-    pub fn read_decisions(path: &Path, pipeline: &Pipeline) -> Result<VecDeque<Decision>, String> {
+    pub fn read_decisions(path: &Path, pipeline: &Pipeline) -> Result<VecDeque<Scripted>, String> {
         let file = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| format!("{file}: {e}"))?;
         let text = crate::diagnostic::decode(&file, bytes).map_err(|e| e.to_string())?;
@@ -153,17 +174,20 @@ impl GatePolicy {
                     );
                     continue;
                 }
-                decisions.push_back(Decision {
-                    phase: phase.get_ref().clone(),
-                    action: raw.action,
-                    notes: raw.notes,
-                    feedback: raw.feedback,
-                    content,
-                    to: raw.to.map(Spanned::into_inner),
-                    by: DecidedBy::Policy,
-                    // Bound when its gate opens.
-                    gate: None,
-                    comments: raw.comments,
+                decisions.push_back(Scripted {
+                    decision: Decision {
+                        phase: phase.get_ref().clone(),
+                        action: raw.action,
+                        notes: raw.notes,
+                        feedback: raw.feedback,
+                        content,
+                        to: raw.to.map(Spanned::into_inner),
+                        by: DecidedBy::Policy,
+                        // Bound when its gate opens.
+                        gate: None,
+                        comments: raw.comments,
+                    },
+                    reverts: raw.reverts,
                 });
             }
         }
@@ -180,11 +204,14 @@ impl GatePolicy {
     /// action and text, whatever gate it answered), that one is spent. An
     /// approval `--approve all` made spends nothing.
     pub(super) fn already_made(&mut self, made: &Decision) {
-        let next = self.queued.iter().position(|d| d.phase == made.phase);
+        let next = self
+            .queued
+            .iter()
+            .position(|s| s.decision.phase == made.phase);
         if let Some(at) = next
             && (Decision {
                 gate: made.gate,
-                ..self.queued[at].clone()
+                ..self.queued[at].decision.clone()
             }) == *made
         {
             self.queued.remove(at);
@@ -195,10 +222,13 @@ impl GatePolicy {
     /// phase, a gate over budget and one that needs a person (an unreadable
     /// plan, a failing verdict) are never approved by `--approve all`: only
     /// a queued decision answers them.
-    pub(super) fn answer(&mut self, phase: &str, held: bool) -> Option<Decision> {
-        if let Some(at) = self.queued.iter().position(|d| d.phase == phase) {
+    pub(super) fn answer(&mut self, phase: &str, held: bool) -> Option<Scripted> {
+        if let Some(at) = self.queued.iter().position(|s| s.decision.phase == phase) {
             return self.queued.remove(at);
         }
-        (self.approve_rest && !held).then(|| Decision::approve(phase, DecidedBy::Policy))
+        (self.approve_rest && !held).then(|| Scripted {
+            decision: Decision::approve(phase, DecidedBy::Policy),
+            reverts: Vec::new(),
+        })
     }
 }

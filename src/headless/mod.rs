@@ -78,15 +78,63 @@ fn answer_gate(
         .position(|p| p.id == phase)
         .is_some_and(|i| state.needs_a_person(i));
     match policy.answer(phase, failed || over_budget || needs_a_person) {
-        Some(decision) => {
+        Some(scripted) => {
             // Bound to the gate this run saw open, as a person's would be.
             let gate = state.gate.as_ref().map_or(0, |g| g.seq);
-            let _ = commands.send(Command::Decide(decision.at_gate(gate)));
+            for revert in &scripted.reverts {
+                match hunk_to_revert(state, phase, revert) {
+                    Ok((file, patch)) => {
+                        let _ = commands.send(Command::Revert {
+                            gate,
+                            phase: phase.to_owned(),
+                            file,
+                            patch,
+                        });
+                    }
+                    Err(why) => {
+                        eprintln!(
+                            "handoff: the decisions file's revert is refused: {}",
+                            crate::sanitize::sanitize(&why)
+                        );
+                        return Some(Ending::Refused);
+                    }
+                }
+            }
+            let _ = commands.send(Command::Decide(scripted.decision.at_gate(gate)));
             None
         }
         None if failed => Some(Ending::PhaseFailed),
         None => Some(Ending::AwaitingHuman),
     }
+}
+
+/// The patch of the hunk a decisions file names, read from the phase's
+/// latest snapshot in the workspace.
+fn hunk_to_revert(
+    state: &SessionState,
+    phase: &str,
+    revert: &decisions::HunkRef,
+) -> Result<(String, String), String> {
+    let snapshot = state
+        .snapshot_of(phase)
+        .ok_or_else(|| format!("`{phase}` has no workspace change to revert a hunk of"))?;
+    let root = state
+        .workspace
+        .as_ref()
+        .map(|w| std::path::PathBuf::from(&w.path))
+        .ok_or_else(|| "the session has no workspace".to_owned())?;
+    let change = crate::tools::changes::change(&root, snapshot.base.as_deref(), &snapshot.commit)?;
+    let file = change
+        .files
+        .iter()
+        .find(|f| f.stat.path == revert.file)
+        .ok_or_else(|| format!("`{phase}` did not change {}", revert.file))?;
+    let patch = revert
+        .hunk
+        .checked_sub(1)
+        .and_then(|i| file.hunk_patch(i))
+        .ok_or_else(|| format!("{} has no hunk {} to revert", revert.file, revert.hunk))?;
+    Ok((revert.file.clone(), patch))
 }
 
 /// Prints a live session and answers its gates until it ends. Recorded

@@ -163,3 +163,50 @@ text = "Lower the default limit to 60"
         "{md}"
     );
 }
+
+/// A decisions file can revert hunks before it decides: the workspace,
+/// the log and the delivery commit go without them; a hunk the change
+/// does not have ends the run with exit 2 and says which.
+#[test]
+fn a_decisions_file_reverts_a_hunk_before_it_approves() {
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let decisions = r#"
+[[implement]]
+action = "approve"
+
+[[implement.reverts]]
+file = "internal/orders/metrics.go"
+hunk = 1
+"#;
+    let out = sandbox.run_deciding_with(
+        decisions,
+        &["--workspace", repo.to_str().expect("path")],
+        REQUEST,
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(common::stdout(&out).contains("⟲ reverted a hunk of internal/orders/metrics.go"));
+    let events = common::events(&sandbox.log());
+    assert_eq!(of_kind(&events, "reverted").len(), 1);
+    assert!(!repo.join("internal/orders/metrics.go").exists());
+    let delivered = common::git(&repo, &["show", "--stat", "--format=", "HEAD"]);
+    assert!(
+        delivered.contains("internal/orders/service.go")
+            && !delivered.contains("internal/orders/metrics.go"),
+        "{delivered}"
+    );
+
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let out = sandbox.run_deciding_with(
+        &decisions.replace("hunk = 1", "hunk = 7"),
+        &["--workspace", repo.to_str().expect("path")],
+        REQUEST,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("internal/orders/metrics.go has no hunk 7 to revert"),
+        "{}",
+        common::stderr(&out)
+    );
+}
