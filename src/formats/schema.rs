@@ -1,0 +1,187 @@
+//! The JSON Schema a structured answer is held to, generated from the very
+//! types the parser reads ([`Plan`](super::Plan), [`Verdict`](super::Verdict))
+//! with `schemars`, so what a server constrains a model to and what
+//! handoff reads cannot drift apart.
+//!
+//! Subschemas are inlined (some servers' grammar builders do not follow
+//! `$ref`), and the schema is made *strict* where it can be — every object
+//! closed, every property required, as `OpenAI`'s strict mode demands. A
+//! property the parser lets default may then be written as an empty value
+//! or `null`, which it reads the same.
+
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde_json::{Value, json};
+
+/// A schema to request an answer in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schema {
+    /// The name a `json_schema` response format carries (`[a-z_]+`).
+    pub name: &'static str,
+    pub schema: Value,
+    /// Whether the schema meets strict mode's rules.
+    pub strict: bool,
+}
+
+/// The schema for `T`, named `name`.
+pub fn of<T: JsonSchema>(name: &'static str) -> Schema {
+    let mut schema = SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
+    if let Some(root) = schema.as_object_mut() {
+        root.remove("$schema");
+        root.remove("title");
+    }
+    let strict = strictify(&mut schema);
+    Schema {
+        name,
+        schema,
+        strict,
+    }
+}
+
+/// Closes every object schema in `schema` and makes all its properties
+/// required; drops `format` (integer widths such as `uint32` are outside
+/// strict mode's list). Returns whether every object could be closed — a
+/// free-form map cannot.
+fn strictify(schema: &mut Value) -> bool {
+    let Some(node) = schema.as_object_mut() else {
+        return true;
+    };
+    node.remove("format");
+    let mut strict = true;
+    let is_object = match node.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "object"),
+        _ => false,
+    };
+    if is_object {
+        match node.get("properties").and_then(Value::as_object) {
+            Some(properties) => {
+                let names: Vec<Value> = properties.keys().map(|k| json!(k)).collect();
+                node.insert("required".into(), Value::Array(names));
+                node.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            None => strict = false,
+        }
+    }
+    if let Some(Value::Object(properties)) = node.get_mut("properties") {
+        for child in properties.values_mut() {
+            strict &= strictify(child);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(child) = node.get_mut(key) {
+            strict &= strictify(child);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf", "prefixItems"] {
+        if let Some(Value::Array(children)) = node.get_mut(key) {
+            for child in children {
+                strict &= strictify(child);
+            }
+        }
+    }
+    strict
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::{OutputKind, Plan, Verdict};
+
+    /// Every object in `schema`, with the path to it.
+    fn objects<'a>(schema: &'a Value, path: &str, out: &mut Vec<(String, &'a Value)>) {
+        match schema {
+            Value::Object(node) => {
+                if node.get("type") == Some(&json!("object")) || node.get("properties").is_some() {
+                    out.push((path.to_owned(), schema));
+                }
+                for (k, v) in node {
+                    objects(v, &format!("{path}/{k}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    objects(v, &format!("{path}/{i}"), out);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+        }
+    }
+
+    #[test]
+    fn plan_and_verdict_schemas_are_strict_inlined_and_closed() {
+        for (kind, name) in [(OutputKind::Plan, "plan"), (OutputKind::Verdict, "verdict")] {
+            let s = kind.schema().expect("structured");
+            assert_eq!(s.name, name);
+            assert!(s.strict, "{name}");
+            let text = s.schema.to_string();
+            assert!(!text.contains("$ref") && !text.contains("$defs"), "{text}");
+            assert!(!text.contains("\"format\""), "{text}");
+            let mut found = Vec::new();
+            objects(&s.schema, "", &mut found);
+            assert!(!found.is_empty());
+            for (path, o) in found
+                .into_iter()
+                .filter(|(p, _)| !p.ends_with("/properties"))
+            {
+                let props: Vec<&String> =
+                    o["properties"].as_object().expect(&path).keys().collect();
+                let required: Vec<&str> = o["required"]
+                    .as_array()
+                    .expect(&path)
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                assert_eq!(props.len(), required.len(), "{name}{path}");
+                assert_eq!(o["additionalProperties"], false, "{name}{path}");
+            }
+        }
+        assert_eq!(OutputKind::Markdown.schema(), None);
+    }
+
+    #[test]
+    fn the_schema_names_what_the_parser_reads() {
+        let plan = OutputKind::Plan.schema().expect("plan").schema;
+        let task = &plan["properties"]["tasks"]["items"]["properties"];
+        for field in [
+            "task_name",
+            "skill_id",
+            "task_order",
+            "dependencies",
+            "inputs",
+        ] {
+            assert!(task.get(field).is_some(), "{field}");
+        }
+        assert!(task["inputs"].to_string().contains("preceding_task"));
+        let verdict = OutputKind::Verdict.schema().expect("verdict").schema;
+        assert_eq!(
+            verdict["properties"]["verdict"]["enum"],
+            json!(["pass", "fail"])
+        );
+    }
+
+    #[test]
+    fn an_answer_written_to_the_strict_schema_reads() {
+        // What a constrained model writes: every property present, the
+        // optional ones as null or empty.
+        let verdict = r#"{"verdict":"pass","issues":[{"severity":"low","title":"t","detail":"","criterion":""}]}"#;
+        assert!(crate::formats::verdict::read(verdict).is_ok());
+        let plan = r#"{"status":null,"category":null,
+          "architecture":{"summary":"s","endpoints":[],"data_models":[],"services":[],"external_integrations":[]},
+          "tasks":[
+           {"task_name":"Do","description":"d","skill_id":"backend-implement","task_order":1,"dependencies":[],
+            "inputs":{"files_to_create":[],"files_to_modify":["a.go"],"preceding_task":null,"validation_criteria":null},
+            "validation_criteria":{"critical":["works"],"expected":[],"nice_to_have":[]},"timeout_seconds":null},
+           {"task_name":"Check","description":"c","skill_id":"backend-critique","task_order":2,"dependencies":[1],
+            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"task_name":"Do"},"validation_criteria":null},
+            "validation_criteria":{"critical":["verdict"],"expected":[],"nice_to_have":[]},"timeout_seconds":null}]}"#;
+        let read = crate::formats::plan::read(plan).expect("reads");
+        let _: (&Plan, Option<&Verdict>) = (&read, None);
+        assert_eq!(read.tasks[1].checks(), Some(1));
+        assert_eq!(read.criteria_to_check(&read.tasks[1]).critical, ["works"]);
+    }
+}
