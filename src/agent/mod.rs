@@ -319,6 +319,11 @@ pub fn request(
         temperature: brief.phase.temperature,
         messages: messages(&brief),
         tools: Vec::new(),
+        answer: crate::provider::AnswerSpec {
+            schema: brief.phase.output.schema(),
+            max_tokens: Some(brief.phase.output_cap()),
+            seed: None,
+        },
         brief,
     }
 }

@@ -78,6 +78,7 @@ pub async fn doctor(g: &Global) -> Exit {
         temperature: None,
         messages: vec![Message::new(Role::User, "Reply with the single word OK.")],
         tools: Vec::new(),
+        answer: crate::provider::AnswerSpec::default(),
         brief: Brief::new(String::new(), phase),
     };
     let start = Instant::now();

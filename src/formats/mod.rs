@@ -47,6 +47,15 @@ impl OutputKind {
         }
     }
 
+    /// The output cap a role answering in this kind gets unless skills.toml
+    /// sets `max_output_tokens`: a plan needs room, a verdict little.
+    pub fn default_cap(self) -> u32 {
+        match self {
+            Self::Markdown | Self::Plan => 4096,
+            Self::Verdict => 1024,
+        }
+    }
+
     /// The schema a structured kind's answer is held to.
     pub fn schema(self) -> Option<schema::Schema> {
         match self {

@@ -99,7 +99,7 @@ struct RawPipeline {
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
 
-const PHASE_KEYS: [&str; 14] = [
+const PHASE_KEYS: [&str; 15] = [
     "id",
     "role",
     "artifact",
@@ -112,6 +112,7 @@ const PHASE_KEYS: [&str; 14] = [
     "tools",
     "permissions",
     "output",
+    "max_output_tokens",
     "returns_to",
     "tasks_from",
 ];
@@ -305,6 +306,7 @@ struct DraftPhase {
     tools: Vec<String>,
     permissions: Rules,
     output: OutputKind,
+    max_output_tokens: Option<u32>,
     returns_to: Option<Spanned<String>>,
     tasks_from: Option<Spanned<String>>,
 }
@@ -332,6 +334,7 @@ impl DraftPhase {
             tools: self.tools,
             permissions: self.permissions,
             output: self.output,
+            max_output_tokens: self.max_output_tokens,
             returns_to: self.returns_to.map(Spanned::into_inner),
             tasks_from: self.tasks_from.map(Spanned::into_inner),
         })
@@ -449,6 +452,18 @@ fn check_phase(
         .take::<OutputKind>(&mut table, "output", &span, false)
         .map(Spanned::into_inner)
         .unwrap_or_default();
+    let max_output_tokens = checker.take::<u32>(&mut table, "max_output_tokens", &span, false);
+    if let Some(cap) = &max_output_tokens
+        && *cap.get_ref() < 16
+    {
+        checker.error(
+            Some(cap.span()),
+            format!(
+                "`max_output_tokens` must be at least 16, not {}",
+                cap.get_ref()
+            ),
+        );
+    }
     let returns_to = checker.take::<String>(&mut table, "returns_to", &span, false);
     let tasks_from = checker.take::<String>(&mut table, "tasks_from", &span, false);
     if let Some(t) = &temperature
@@ -503,6 +518,7 @@ fn check_phase(
         tools: tools.into_iter().map(Spanned::into_inner).collect(),
         permissions,
         output,
+        max_output_tokens: max_output_tokens.map(Spanned::into_inner),
         returns_to,
         tasks_from,
     }

@@ -356,6 +356,10 @@ impl Engine {
             request
                 .tools
                 .retain(|t| tools::READ_ONLY.contains(&t.name.as_str()));
+            // A critique answers with a verdict, held to its schema.
+            let verdict = crate::formats::OutputKind::Verdict;
+            request.answer.schema = verdict.schema();
+            request.answer.max_tokens = Some(verdict.default_cap());
         }
         let handle = tokio::spawn(worker(
             Arc::clone(&self.spec.provider),
