@@ -7,11 +7,24 @@
 //! `$ref`), and the schema is made *strict* where it can be — every object
 //! closed, every property required, as `OpenAI`'s strict mode demands. A
 //! property the parser lets default may then be written as an empty value
-//! or `null`, which it reads the same.
+//! or `null`, which it reads the same. A nullable property is written as
+//! `anyOf: [T, null]`, never `type: [T, "null"]`, which some grammar builders
+//! read as "any object". Strings and lists carry bounds ([`MAX_STRING`],
+//! [`MAX_ITEMS`]), so a small model held to the schema cannot ramble inside
+//! one string until its output cap; the wire layer drops them for `OpenAI`'s
+//! own API, whose strict mode refuses length keywords.
 
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
+
+/// The longest string a constrained answer may write, in characters.
+pub const MAX_STRING: u64 = 400;
+/// The most items of a list a constrained answer may write.
+pub const MAX_ITEMS: u64 = 12;
+
+/// The keywords that bound lengths, which not every strict mode takes.
+pub const BOUNDS: [&str; 2] = ["maxLength", "maxItems"];
 
 /// A schema to request an answer in.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +64,16 @@ fn strictify(schema: &mut Value) -> bool {
         return true;
     };
     node.remove("format");
+    nullable_as_any_of(node);
+    match node.get("type").and_then(Value::as_str) {
+        Some("string") if !node.contains_key("enum") => {
+            node.entry("maxLength").or_insert(json!(MAX_STRING));
+        }
+        Some("array") => {
+            node.entry("maxItems").or_insert(json!(MAX_ITEMS));
+        }
+        _ => {}
+    }
     let mut strict = true;
     let is_object = match node.get("type") {
         Some(Value::String(t)) => t == "object",
@@ -85,6 +108,31 @@ fn strictify(schema: &mut Value) -> bool {
         }
     }
     strict
+}
+
+/// `type: [T, "null"]` becomes `anyOf: [{type: T, …}, {type: null}]`, the
+/// description staying outside.
+fn nullable_as_any_of(node: &mut serde_json::Map<String, Value>) {
+    let Some(Value::Array(types)) = node.get("type") else {
+        return;
+    };
+    let [a, b] = types.as_slice() else {
+        return;
+    };
+    let other = match (a.as_str(), b.as_str()) {
+        (Some("null"), Some(t)) | (Some(t), Some("null")) => t.to_owned(),
+        _ => return,
+    };
+    let description = node.remove("description");
+    let mut inner = std::mem::take(node);
+    inner.insert("type".into(), json!(other));
+    node.insert(
+        "anyOf".into(),
+        json!([Value::Object(inner), {"type": "null"}]),
+    );
+    if let Some(d) = description {
+        node.insert("description".into(), d);
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +189,9 @@ mod tests {
             }
         }
         assert_eq!(OutputKind::Markdown.schema(), None);
+        let plan = OutputKind::Plan.schema().expect("plan").schema.to_string();
+        assert!(!plan.contains(r#""type":["#), "nullable as anyOf: {plan}");
+        assert!(plan.contains(r#""maxLength":400"#) && plan.contains(r#""maxItems":12"#));
     }
 
     #[test]

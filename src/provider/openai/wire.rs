@@ -118,9 +118,14 @@ pub fn request_body(request: &CompletionRequest, format: Format, cap: CapField) 
     }
     match (&answer.schema, format) {
         (Some(schema), Format::JsonSchema) => {
+            let mut shape = schema.schema.clone();
+            if cap == CapField::MaxCompletionTokens {
+                // OpenAI's strict mode refuses length keywords.
+                drop_bounds(&mut shape);
+            }
             body["response_format"] = json!({
                 "type": "json_schema",
-                "json_schema": { "name": schema.name, "strict": schema.strict, "schema": schema.schema },
+                "json_schema": { "name": schema.name, "strict": schema.strict, "schema": shape },
             });
         }
         (Some(_), Format::JsonObject) => {
@@ -129,6 +134,20 @@ pub fn request_body(request: &CompletionRequest, format: Format, cap: CapField) 
         (Some(_), Format::PromptOnly) | (None, _) => {}
     }
     body
+}
+
+/// Removes the length bounds from every node of `schema`.
+fn drop_bounds(schema: &mut Value) {
+    match schema {
+        Value::Object(node) => {
+            for key in crate::formats::schema::BOUNDS {
+                node.remove(key);
+            }
+            node.values_mut().for_each(drop_bounds);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_bounds),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+    }
 }
 
 /// One streamed chunk, as far as it matters here.
@@ -268,6 +287,14 @@ mod tests {
         );
         assert_eq!(body["max_tokens"], 1024);
         assert_eq!(body["seed"], 7);
+        let openai = request_body(&r, Format::JsonSchema, CapField::MaxCompletionTokens);
+        let shape = openai["response_format"]["json_schema"]["schema"].to_string();
+        assert!(
+            !shape.contains("maxLength") && !shape.contains("maxItems"),
+            "{shape}"
+        );
+        let local = body["response_format"]["json_schema"]["schema"].to_string();
+        assert!(local.contains("maxLength"), "{local}");
         let body = request_body(&r, Format::JsonObject, CapField::MaxCompletionTokens);
         assert_eq!(body["response_format"], json!({"type": "json_object"}));
         assert_eq!(body["max_completion_tokens"], 1024);
