@@ -1,0 +1,123 @@
+//! Opt-in: the default pipeline, headless, against a real model behind an
+//! OpenAI-compatible server that honours `response_format` (the
+//! SmolLM2-135M set-up in `../shared/realmodel/`). Not in CI — it needs the
+//! model installed and takes minutes — so it is `#[ignore]`d; run it with
+//!
+//! ```sh
+//! ../shared/realmodel/serve.sh 8765 &
+//! HANDOFF_REAL_MODEL=http://127.0.0.1:8765/v1 \
+//!   cargo test --test all real_model -- --ignored --nocapture
+//! ```
+//!
+//! It never passes silently: run without `HANDOFF_REAL_MODEL`, or with a
+//! server that does not answer, it fails and says why.
+
+use crate::common;
+
+use common::{Sandbox, events, of_kind, stderr, stdout};
+use serde_json::Value;
+
+/// Where the server is, or a loud failure.
+fn server() -> (String, String) {
+    let Ok(base_url) = std::env::var("HANDOFF_REAL_MODEL") else {
+        panic!(
+            "HANDOFF_REAL_MODEL is not set: start the real model (../shared/realmodel/serve.sh 8765 &) \
+             and set HANDOFF_REAL_MODEL=http://127.0.0.1:8765/v1"
+        );
+    };
+    let model =
+        std::env::var("HANDOFF_REAL_MODEL_NAME").unwrap_or_else(|_| "smollm2-135m".to_owned());
+    let models = std::process::Command::new("curl")
+        .args(["-sS", "-m", "10", &format!("{base_url}/models")])
+        .output()
+        .expect("curl");
+    assert!(
+        models.status.success() && String::from_utf8_lossy(&models.stdout).contains("\"data\""),
+        "no model server answers at {base_url}/models: {}{} — is ../shared/realmodel/serve.sh running?",
+        stdout(&models),
+        stderr(&models)
+    );
+    (base_url, model)
+}
+
+/// The structured answers of a run: `(what, problems)` for each one that
+/// could not be read on the first try.
+fn unreadable(events: &[Value]) -> Vec<String> {
+    let mut found: Vec<String> = of_kind(events, "invalid")
+        .iter()
+        .map(|e| format!("{} attempt {}: {}", e["phase"], e["attempt"], e["errors"]))
+        .collect();
+    found.extend(
+        of_kind(events, "task_finished")
+            .iter()
+            .filter(|t| t["outcome"] == "unchecked")
+            .map(|t| format!("critique {}: {}", t["task"], t["summary"])),
+    );
+    found
+}
+
+#[test]
+#[ignore = "needs a real model: HANDOFF_REAL_MODEL=http://127.0.0.1:8765/v1 cargo test --test all real_model -- --ignored"]
+fn the_default_pipeline_reads_every_plan_critique_and_verdict_of_a_real_model_first_time() {
+    let (base_url, model) = server();
+    let sandbox = Sandbox::new();
+    let workspace = common::repository(sandbox.dir.path());
+    let started = std::time::Instant::now();
+    let output = sandbox
+        .command()
+        .env("OPENAI_API_KEY", "sk-local")
+        .arg("--workspace")
+        .arg(&workspace)
+        .args([
+            "run",
+            "--headless",
+            "--approve",
+            "all",
+            "--base-url",
+            &base_url,
+            "--model",
+            &model,
+            "Add a /healthz endpoint that answers 200 OK",
+        ])
+        .output()
+        .expect("run handoff");
+    let events = events(&sandbox.log());
+    eprintln!(
+        "real model: exit {:?} after {:.0?}, {} events",
+        output.status.code(),
+        started.elapsed(),
+        events.len()
+    );
+    let problems = unreadable(&events);
+    for p in &problems {
+        eprintln!("unreadable: {p}");
+    }
+    let plans = of_kind(&events, "artifact")
+        .into_iter()
+        .filter(|a| a["phase"] == "plan")
+        .count();
+    assert!(plans >= 1, "no plan was written: {}", stderr(&output));
+    let critiques = of_kind(&events, "task_finished")
+        .into_iter()
+        .filter(|t| matches!(t["outcome"].as_str(), Some("passed" | "failed")))
+        .count();
+    assert!(
+        problems.is_empty(),
+        "not read on the first try: {problems:#?}"
+    );
+    assert!(critiques >= 1, "no critique ran");
+    assert!(
+        of_kind(&events, "artifact")
+            .iter()
+            .any(|a| a["phase"] == "validate"),
+        "no QA verdict"
+    );
+    assert_eq!(
+        of_kind(&events, "session_finished")
+            .first()
+            .map(|e| e["outcome"].clone()),
+        Some(Value::from("completed")),
+        "the session finished: {}",
+        stderr(&output)
+    );
+}
