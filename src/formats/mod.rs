@@ -142,7 +142,7 @@ pub fn read(kind: OutputKind, text: &str) -> Result<Option<Read>, Vec<String>> {
 }
 
 /// The text of the JSON object in a model's answer, found in this order:
-/// the first ```json fence that holds an object (returned even if it does
+/// the first `json` fence that holds an object (returned even if it does
 /// not parse, so the error can say why); the whole answer, when it is an
 /// object that parses; the first balanced `{…}` that parses, in prose or in a
 /// fence with no language. Fences in any other language (Go, Rust, a shell)

@@ -19,12 +19,10 @@ use serde_json::Value;
 
 /// Where the server is, or a loud failure.
 fn server() -> (String, String) {
-    let Ok(base_url) = std::env::var("HANDOFF_REAL_MODEL") else {
-        panic!(
-            "HANDOFF_REAL_MODEL is not set: start the real model (../shared/realmodel/serve.sh 8765 &) \
-             and set HANDOFF_REAL_MODEL=http://127.0.0.1:8765/v1"
-        );
-    };
+    let base_url = std::env::var("HANDOFF_REAL_MODEL").expect(
+        "HANDOFF_REAL_MODEL is not set: start the real model (../shared/realmodel/serve.sh 8765 &) \
+         and set HANDOFF_REAL_MODEL=http://127.0.0.1:8765/v1",
+    );
     let model =
         std::env::var("HANDOFF_REAL_MODEL_NAME").unwrap_or_else(|_| "smollm2-135m".to_owned());
     let models = std::process::Command::new("curl")

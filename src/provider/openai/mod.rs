@@ -102,7 +102,8 @@ fn refuses_format(error: &OpenAIError) -> bool {
 
 impl OpenAiProvider {
     pub fn new(mut settings: Settings) -> Result<Self, String> {
-        settings.base_url = settings.base_url.trim_end_matches('/').to_owned();
+        let trimmed = settings.base_url.trim_end_matches('/').len();
+        settings.base_url.truncate(trimmed);
         if !(settings.base_url.starts_with("http://") || settings.base_url.starts_with("https://"))
         {
             return Err(format!(
