@@ -701,7 +701,7 @@ tasks_from = "a"
                 "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
-                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, output, returns_to, tasks_from)".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, output, max_output_tokens, returns_to, tasks_from)".to_owned(),
                 "skills.toml:29:14: `returns_to` must name an earlier phase, not `d`".to_owned(),
                 "skills.toml:36:10: `output`: unknown variant `poem`, expected one of `markdown`, `plan`, `verdict`".to_owned(),
                 "skills.toml:37:14: `tasks_from` must name an earlier phase whose output is \"plan\", not `a`".to_owned(),
