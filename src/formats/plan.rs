@@ -23,6 +23,8 @@ pub struct Plan {
     #[serde(default)]
     pub category: Option<String>,
     pub architecture: Architecture,
+    /// Implementation tasks, each followed by its critique.
+    #[schemars(length(min = 2, max = 10))]
     pub tasks: Vec<Task>,
 }
 
@@ -68,9 +70,11 @@ pub struct Task {
     pub description: String,
     pub skill_id: String,
     /// Unique, from 1.
+    #[schemars(range(min = 1, max = 99))]
     pub task_order: u32,
     /// The `task_order` of each earlier task this one waits for.
     #[serde(default)]
+    #[schemars(inner(range(min = 1, max = 99)))]
     pub dependencies: Vec<u32>,
     /// What the task works on; a critique names the task it checks.
     // The parser reads any object (a plan may carry more); a model is held
@@ -106,6 +110,7 @@ struct TaskInputs {
 #[derive(JsonSchema)]
 #[expect(dead_code, reason = "a schema only")]
 struct PrecedingTask {
+    #[schemars(range(min = 1, max = 99))]
     task_order: u32,
     task_name: String,
 }

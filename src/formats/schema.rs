@@ -10,7 +10,7 @@
 //! or `null`, which it reads the same. A nullable property is written as
 //! `anyOf: [T, null]`, never `type: [T, "null"]`, which some grammar builders
 //! read as "any object". Strings and lists carry bounds ([`MAX_STRING`],
-//! [`MAX_ITEMS`]), so a small model held to the schema cannot ramble inside
+//! [`MAX_ITEMS`], unless a field sets its own with `#[schemars(length)]`), so a small model held to the schema cannot ramble inside
 //! one string until its output cap; the wire layer drops them for `OpenAI`'s
 //! own API, whose strict mode refuses length keywords.
 
@@ -19,9 +19,9 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
 /// The longest string a constrained answer may write, in characters.
-pub const MAX_STRING: u64 = 400;
+pub const MAX_STRING: u64 = 200;
 /// The most items of a list a constrained answer may write.
-pub const MAX_ITEMS: u64 = 12;
+pub const MAX_ITEMS: u64 = 4;
 
 /// The keywords that bound lengths, which not every strict mode takes.
 pub const BOUNDS: [&str; 2] = ["maxLength", "maxItems"];
@@ -191,7 +191,12 @@ mod tests {
         assert_eq!(OutputKind::Markdown.schema(), None);
         let plan = OutputKind::Plan.schema().expect("plan").schema.to_string();
         assert!(!plan.contains(r#""type":["#), "nullable as anyOf: {plan}");
-        assert!(plan.contains(r#""maxLength":400"#) && plan.contains(r#""maxItems":12"#));
+        assert!(plan.contains(r#""maxLength":200"#) && plan.contains(r#""maxItems":4"#));
+        let tasks = &OutputKind::Plan.schema().expect("plan").schema["properties"]["tasks"];
+        assert_eq!(
+            (tasks["minItems"].as_u64(), tasks["maxItems"].as_u64()),
+            (Some(2), Some(10))
+        );
     }
 
     #[test]
