@@ -422,6 +422,42 @@ fn doctor_says_what_works_and_exactly_what_does_not() {
         stdout(&ok)
     );
     assert!(stdout(&ok).contains("API key   set"), "{}", stdout(&ok));
+    assert!(
+        stdout(&ok).contains("json_schema was accepted but the answer was not a verdict"),
+        "a server that ignores the schema: {}",
+        stdout(&ok)
+    );
+    let honours = TestServer::start(|_, request| {
+        if request.body.get("response_format").is_some() {
+            answer(r#"{"verdict":"pass","issues":[]}"#, 5, 5)
+        } else {
+            answer("OK", 5, 1)
+        }
+    });
+    let out = doctor(&honours.base_url);
+    assert!(
+        stdout(&out).contains("✓ structured answers: json_schema is honoured"),
+        "{}",
+        stdout(&out)
+    );
+    let refuses = TestServer::start(|_, request| {
+        if request.body["response_format"]["type"] == "json_schema" {
+            status(
+                400,
+                &[],
+                r#"{"error":{"message":"json_schema unsupported"}}"#,
+            )
+        } else {
+            answer("OK", 5, 1)
+        }
+    });
+    let out = doctor(&refuses.base_url);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("refused json_schema; handoff asks with json_object"),
+        "{}",
+        stdout(&out)
+    );
     assert!(!stdout(&ok).contains(KEY));
 
     let unknown = TestServer::start(|_, _| {
