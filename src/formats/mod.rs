@@ -182,7 +182,45 @@ pub fn json_object(text: &str) -> Option<&str> {
 }
 
 fn parses(text: &str) -> bool {
-    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text).is_ok()
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&escape_controls(text))
+        .is_ok()
+}
+
+/// `text` with the raw line breaks, tabs and other control characters inside
+/// its strings escaped, as JSON requires: models (and some grammar-held
+/// servers) write multi-line strings raw, which is otherwise all they got
+/// wrong.
+fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_string && !escaped && c.is_control() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                other => {
+                    let _ = std::fmt::Write::write_fmt(
+                        &mut out,
+                        format_args!("\\u{:04x}", u32::from(other)),
+                    );
+                }
+            }
+            continue;
+        }
+        match (in_string, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (_, false, '"') => in_string = !in_string,
+            _ => {}
+        }
+        out.push(c);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A stretch of an answer: prose, or the body of a fenced code block with
@@ -293,10 +331,11 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, Ve
             "no JSON object found: answer with the {what} as one JSON object, bare or in a ```json fence"
         )]);
     };
-    serde_json::from_str(object).map_err(|e| {
+    let fixed = escape_controls(object);
+    serde_json::from_str(&fixed).map_err(|e| {
         vec![format!(
             "the {what} is not valid: {e}{}",
-            offending(object, &e)
+            offending(&fixed, &e)
         )]
     })
 }
@@ -370,6 +409,18 @@ mod tests {
         );
         // An unclosed json fence still counts.
         assert_eq!(json_object("```json\n{\"a\": 1}"), Some("{\"a\": 1}"));
+    }
+
+    #[test]
+    fn raw_line_breaks_inside_strings_are_read() {
+        let raw = "{\"verdict\": \"pass\", \"issues\": [{\"severity\": \"low\", \"title\": \"two\nlines\ttab\"}]}";
+        let read = verdict::read(raw).expect("read");
+        assert_eq!(read.issues[0].title, "two\nlines\ttab");
+        // Outside strings a line break stays; an escaped quote does not end one.
+        assert_eq!(
+            escape_controls("{\"a\":\n \"b\\\"\n\"}"),
+            "{\"a\":\n \"b\\\"\\n\"}"
+        );
     }
 
     #[test]
