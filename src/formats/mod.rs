@@ -142,13 +142,20 @@ pub fn read(kind: OutputKind, text: &str) -> Result<Option<Read>, Vec<String>> {
 }
 
 /// The text of the JSON object in a model's answer, found in this order:
-/// the first `json` fence that holds an object (returned even if it does
-/// not parse, so the error can say why); the whole answer, when it is an
-/// object that parses; the first balanced `{…}` that parses, in prose or in a
+/// the whole answer, when it is an object that parses; the first `json`
+/// fence that holds an object (returned even if it does not parse, so the
+/// error can say why); the first balanced `{…}` that parses, in prose or in a
 /// fence with no language. Fences in any other language (Go, Rust, a shell)
 /// are never looked into. When nothing parses: the first candidate, so the
 /// error names what is wrong with it.
 pub fn json_object(text: &str) -> Option<&str> {
+    let trimmed = text.trim();
+    let whole = trimmed.starts_with('{') && trimmed.ends_with('}');
+    // A whole answer that parses is the answer, whatever its strings hold
+    // (a model held to a schema may write a fence inside one).
+    if whole && parses(trimmed) {
+        return Some(trimmed);
+    }
     let blocks = blocks(text);
     for block in &blocks {
         if let Block::Fence { info, body } = block
@@ -157,11 +164,6 @@ pub fn json_object(text: &str) -> Option<&str> {
         {
             return Some(body.trim());
         }
-    }
-    let trimmed = text.trim();
-    let whole = trimmed.starts_with('{') && trimmed.ends_with('}');
-    if whole && parses(trimmed) {
-        return Some(trimmed);
     }
     let searched = || {
         blocks.iter().filter_map(|b| match b {
@@ -409,6 +411,12 @@ mod tests {
         );
         // An unclosed json fence still counts.
         assert_eq!(json_object("```json\n{\"a\": 1}"), Some("{\"a\": 1}"));
+    }
+
+    #[test]
+    fn a_whole_object_wins_over_a_fence_inside_one_of_its_strings() {
+        let answer = "{\"title\": \"x\n```json\n{\\\"no\\\": 1}\n```\n\", \"n\": 2}";
+        assert_eq!(json_object(answer), Some(answer));
     }
 
     #[test]
