@@ -9,7 +9,9 @@
 //!   cargo test --test all real_model -- --ignored --nocapture
 //! ```
 //!
-//! It never passes silently: run without `HANDOFF_REAL_MODEL`, or with a
+//! The Markdown roles' answers are capped at `HANDOFF_REAL_MODEL_CAP`
+//! tokens (768 unless set), so a small model cannot ramble to the default
+//! cap; plans and verdicts keep their defaults. It never passes silently: run without `HANDOFF_REAL_MODEL`, or with a
 //! server that does not answer, it fails and says why.
 
 use crate::common;
@@ -60,12 +62,25 @@ fn the_default_pipeline_reads_every_plan_critique_and_verdict_of_a_real_model_fi
     let (base_url, model) = server();
     let sandbox = Sandbox::new();
     let workspace = common::repository(sandbox.dir.path());
+    // The default pipeline, with the Markdown roles' answers capped for a
+    // small model that may otherwise ramble to its 4096-token default
+    // (plans and verdicts keep theirs: they are what is under test).
+    let cap = std::env::var("HANDOFF_REAL_MODEL_CAP").unwrap_or_else(|_| "768".to_owned());
+    let mut skills = common::BUILTIN_SKILLS.to_owned();
+    for id in ["summarize", "implement", "test", "commit"] {
+        let line = format!("id = \"{id}\"\n");
+        skills = skills.replacen(&line, &format!("{line}max_output_tokens = {cap}\n"), 1);
+    }
+    let skills_file = sandbox.dir.path().join("skills.toml");
+    std::fs::write(&skills_file, skills).expect("skills");
     let started = std::time::Instant::now();
     let output = sandbox
         .command()
         .env("OPENAI_API_KEY", "sk-local")
         .arg("--workspace")
         .arg(&workspace)
+        .arg("--skills")
+        .arg(&skills_file)
         .args([
             "run",
             "--headless",
@@ -86,6 +101,15 @@ fn the_default_pipeline_reads_every_plan_critique_and_verdict_of_a_real_model_fi
         started.elapsed(),
         events.len()
     );
+    for failed in of_kind(&events, "phase_failed") {
+        eprintln!(
+            "failed: {} attempt {}: {}",
+            failed["phase"], failed["attempt"], failed["error"]
+        );
+    }
+    for gate in of_kind(&events, "gate_opened") {
+        eprintln!("gate: {}: {}", gate["phase"], gate["question"]);
+    }
     let problems = unreadable(&events);
     for p in &problems {
         eprintln!("unreadable: {p}");
