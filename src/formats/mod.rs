@@ -60,7 +60,7 @@ impl OutputKind {
     pub fn schema(self) -> Option<schema::Schema> {
         match self {
             Self::Markdown => None,
-            Self::Plan => Some(schema::of::<Plan>("plan")),
+            Self::Plan => Some(schema::plan()),
             Self::Verdict => Some(schema::of::<Verdict>("verdict")),
         }
     }

@@ -31,7 +31,11 @@ pub const BOUNDS: [&str; 2] = ["maxLength", "maxItems"];
 pub struct Schema {
     /// The name a `json_schema` response format carries (`[a-z_]+`).
     pub name: &'static str,
+    /// For servers that build a grammar from the schema (llama.cpp, vLLM,
+    /// Ollama): bounded, and for a plan shaped position by position.
     pub schema: Value,
+    /// The same without bounds or shape: what `OpenAI`'s strict mode takes.
+    pub portable: Value,
     /// Whether the schema meets strict mode's rules.
     pub strict: bool,
 }
@@ -48,10 +52,88 @@ pub fn of<T: JsonSchema>(name: &'static str) -> Schema {
         root.remove("title");
     }
     let strict = strictify(&mut schema);
+    let mut portable = schema.clone();
+    drop_bounds(&mut portable);
     Schema {
         name,
         schema,
+        portable,
         strict,
+    }
+}
+
+/// The plan's schema, its tasks shaped as maker→critique pairs for servers
+/// that hold a model to it: position `n` has `task_order` `n`; a maker (odd
+/// position) names no preceding task, depends only on earlier tasks and has
+/// a critical criterion; the critique after it names it and depends on it.
+/// What a plan's checks ask beyond its JSON shape then holds by
+/// construction, which a small model cannot manage otherwise.
+pub fn plan() -> Schema {
+    let mut plan = of::<super::Plan>("plan");
+    let item = plan.schema["properties"]["tasks"]["items"].clone();
+    let positions: Vec<Value> = (1..=2 * MAX_PAIRS).map(|n| position(&item, n)).collect();
+    let lengths: Vec<Value> = (1..=MAX_PAIRS)
+        .map(|pairs| {
+            let len = 2 * pairs as usize;
+            json!({"type": "array", "prefixItems": positions[..len], "minItems": len, "maxItems": len})
+        })
+        .collect();
+    let description = plan.schema["properties"]["tasks"]["description"].clone();
+    plan.schema["properties"]["tasks"] = json!({"description": description, "anyOf": lengths});
+    plan.schema["properties"]["architecture"]["properties"]["summary"]["minLength"] = json!(1);
+    plan
+}
+
+/// The most maker→critique pairs a shaped plan holds.
+const MAX_PAIRS: u32 = 4;
+
+/// The task at position `order` (from 1) of a shaped plan.
+fn position(item: &Value, order: u32) -> Value {
+    let mut task = item.clone();
+    let p = &mut task["properties"];
+    p["task_order"] = json!({"type": "integer", "const": order});
+    p["task_name"]["minLength"] = json!(1);
+    p["timeout_seconds"] = json!({"anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": super::plan::MAX_TIMEOUT_SECONDS},
+        {"type": "null"},
+    ]});
+    if order % 2 == 1 {
+        p["skill_id"] = json!({"type": "string", "pattern": "^[a-z]{1,30}-implement$"});
+        p["dependencies"] = if order == 1 {
+            json!({"type": "array", "items": {"type": "integer"}, "maxItems": 0})
+        } else {
+            json!({"type": "array", "items": {"enum": (1..order).collect::<Vec<u32>>()}, "maxItems": 2})
+        };
+        p["inputs"]["properties"]["preceding_task"] = json!({"type": "null"});
+        p["validation_criteria"]["properties"]["critical"]["minItems"] = json!(1);
+    } else {
+        p["skill_id"] = json!({"type": "string", "pattern": "^[a-z]{1,30}-critique$"});
+        p["dependencies"] =
+            json!({"type": "array", "items": {"const": order - 1}, "minItems": 1, "maxItems": 1});
+        p["inputs"]["properties"]["preceding_task"] = json!({
+            "type": "object",
+            "properties": {
+                "task_order": {"type": "integer", "const": order - 1},
+                "task_name": {"type": "string", "maxLength": MAX_STRING},
+            },
+            "required": ["task_order", "task_name"],
+            "additionalProperties": false,
+        });
+    }
+    task
+}
+
+/// Removes the length bounds from every node of `schema`.
+fn drop_bounds(schema: &mut Value) {
+    match schema {
+        Value::Object(node) => {
+            for key in BOUNDS {
+                node.remove(key);
+            }
+            node.values_mut().for_each(drop_bounds);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_bounds),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
     }
 }
 
@@ -138,6 +220,41 @@ fn nullable_as_any_of(node: &mut serde_json::Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_written_to_the_shaped_schema_passes_the_plans_checks() {
+        let shaped = plan();
+        let tasks = &shaped.schema["properties"]["tasks"]["anyOf"];
+        assert_eq!(tasks.as_array().map(Vec::len), Some(MAX_PAIRS as usize));
+        let second = &tasks[0]["prefixItems"][1]["properties"];
+        assert_eq!(second["task_order"]["const"], 2);
+        assert_eq!(second["dependencies"]["items"]["const"], 1);
+        assert_eq!(
+            second["inputs"]["properties"]["preceding_task"]["properties"]["task_order"]["const"],
+            1
+        );
+        // The portable form has neither shape nor bounds.
+        let portable = shaped.portable.to_string();
+        assert!(
+            !portable.contains("prefixItems") && !portable.contains("maxLength"),
+            "{portable}"
+        );
+        // The least a model held to it can write: minimal strings, empty lists.
+        let minimal = r#"{"status":null,"category":null,
+          "architecture":{"summary":"s","endpoints":[],"data_models":[],"services":[],"external_integrations":[]},
+          "tasks":[
+           {"task_name":"a","description":"","skill_id":"x-implement","task_order":1,"dependencies":[],
+            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":null,"validation_criteria":null},
+            "validation_criteria":{"critical":[""],"expected":[],"nice_to_have":[]},"timeout_seconds":null},
+           {"task_name":"b","description":"","skill_id":"x-critique","task_order":2,"dependencies":[1],
+            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"task_name":""},"validation_criteria":null},
+            "validation_criteria":{"critical":[],"expected":[],"nice_to_have":[]},"timeout_seconds":null}]}"#;
+        assert!(
+            crate::formats::plan::read(minimal).is_ok(),
+            "{:?}",
+            crate::formats::plan::read(minimal)
+        );
+    }
     use crate::formats::{OutputKind, Plan, Verdict};
 
     /// Every object in `schema`, with the path to it.
@@ -192,16 +309,13 @@ mod tests {
         let plan = OutputKind::Plan.schema().expect("plan").schema.to_string();
         assert!(!plan.contains(r#""type":["#), "nullable as anyOf: {plan}");
         assert!(plan.contains(r#""maxLength":200"#) && plan.contains(r#""maxItems":4"#));
-        let tasks = &OutputKind::Plan.schema().expect("plan").schema["properties"]["tasks"];
-        assert_eq!(
-            (tasks["minItems"].as_u64(), tasks["maxItems"].as_u64()),
-            (Some(2), Some(10))
-        );
+        let tasks = &OutputKind::Plan.schema().expect("plan").portable["properties"]["tasks"];
+        assert_eq!(tasks["minItems"].as_u64(), Some(2));
     }
 
     #[test]
     fn the_schema_names_what_the_parser_reads() {
-        let plan = OutputKind::Plan.schema().expect("plan").schema;
+        let plan = OutputKind::Plan.schema().expect("plan").portable;
         let task = &plan["properties"]["tasks"]["items"]["properties"];
         for field in [
             "task_name",

@@ -118,11 +118,11 @@ pub fn request_body(request: &CompletionRequest, format: Format, cap: CapField) 
     }
     match (&answer.schema, format) {
         (Some(schema), Format::JsonSchema) => {
-            let mut shape = schema.schema.clone();
-            if cap == CapField::MaxCompletionTokens {
-                // OpenAI's strict mode refuses length keywords.
-                drop_bounds(&mut shape);
-            }
+            // OpenAI's strict mode refuses length keywords and tuples.
+            let shape = match cap {
+                CapField::MaxCompletionTokens => &schema.portable,
+                CapField::MaxTokens => &schema.schema,
+            };
             body["response_format"] = json!({
                 "type": "json_schema",
                 "json_schema": { "name": schema.name, "strict": schema.strict, "schema": shape },
@@ -134,20 +134,6 @@ pub fn request_body(request: &CompletionRequest, format: Format, cap: CapField) 
         (Some(_), Format::PromptOnly) | (None, _) => {}
     }
     body
-}
-
-/// Removes the length bounds from every node of `schema`.
-fn drop_bounds(schema: &mut Value) {
-    match schema {
-        Value::Object(node) => {
-            for key in crate::formats::schema::BOUNDS {
-                node.remove(key);
-            }
-            node.values_mut().for_each(drop_bounds);
-        }
-        Value::Array(items) => items.iter_mut().for_each(drop_bounds),
-        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
-    }
 }
 
 /// One streamed chunk, as far as it matters here.
