@@ -56,36 +56,50 @@ fn unreadable(events: &[Value]) -> Vec<String> {
     found
 }
 
-/// The Markdown roles are not under test, and a small model may ramble
-/// past its cap there: a run that stopped on a failed Markdown phase is
-/// resumed with a rejection (a retry), as a person would, a few times.
-fn retry_markdown_failures(
+/// What a person does where the run stopped, if the test stands in for
+/// one: a Markdown role that failed (the Markdown roles are not under test,
+/// and a small model may ramble past its cap there) is retried; work a
+/// readable critique or verdict failed is approved anyway. An answer that
+/// could not be read is never helped: that is what the test checks.
+fn decision(events: &[Value], code: Option<i32>) -> Option<(String, &'static str)> {
+    let gate = of_kind(events, "gate_opened").last().copied()?;
+    let phase = gate["phase"].as_str()?.to_owned();
+    let question = gate["question"].as_str().unwrap_or_default();
+    match code {
+        Some(1) => {
+            let failed = of_kind(events, "phase_failed")
+                .last()
+                .and_then(|f| f["phase"].as_str())?
+                .to_owned();
+            (failed == phase
+                && ["summarize", "implement", "test", "commit"].contains(&phase.as_str()))
+            .then_some((phase, "reject"))
+        }
+        Some(3) if !question.contains("could not be read") => Some((phase, "approve")),
+        _ => None,
+    }
+}
+
+/// Resumes the run with [`decision`]'s answers, a few times at most.
+fn stand_in_for_a_person(
     sandbox: &Sandbox,
     base_url: &str,
     mut output: std::process::Output,
 ) -> std::process::Output {
     let log = sandbox.log();
     let decisions = sandbox.dir.path().join("decisions.toml");
-    let mut retries = String::new();
-    for _ in 0..6 {
-        if output.status.code() != Some(1) {
-            break;
-        }
-        let events = events(&log);
-        let Some(failed) = of_kind(&events, "phase_failed")
-            .last()
-            .and_then(|f| f["phase"].as_str().map(str::to_owned))
-        else {
+    let mut answers = String::new();
+    for _ in 0..8 {
+        let Some((phase, action)) = decision(&events(&log), output.status.code()) else {
             break;
         };
-        if !["summarize", "implement", "test", "commit"].contains(&failed.as_str()) {
-            break;
-        }
-        eprintln!("retrying the failed {failed} phase");
-        retries.push_str("[[");
-        retries.push_str(&failed);
-        retries.push_str("]]\naction = \"reject\"\n\n");
-        std::fs::write(&decisions, &retries).expect("decisions");
+        eprintln!("a person would {action} at the {phase} gate");
+        answers.push_str("[[");
+        answers.push_str(&phase);
+        answers.push_str("]]\naction = \"");
+        answers.push_str(action);
+        answers.push_str("\"\n\n");
+        std::fs::write(&decisions, &answers).expect("decisions");
         output = sandbox
             .command()
             .env("OPENAI_API_KEY", "sk-local")
@@ -138,7 +152,7 @@ fn the_default_pipeline_reads_every_plan_critique_and_verdict_of_a_real_model_fi
         ])
         .output()
         .expect("run handoff");
-    let output = retry_markdown_failures(&sandbox, &base_url, output);
+    let output = stand_in_for_a_person(&sandbox, &base_url, output);
     let events = events(&sandbox.log());
     eprintln!(
         "real model: exit {:?} after {:.0?}, {} events",
