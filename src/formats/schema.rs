@@ -24,7 +24,7 @@ pub const MAX_STRING: u64 = 200;
 pub const MAX_ITEMS: u64 = 4;
 
 /// The keywords that bound lengths, which not every strict mode takes.
-pub const BOUNDS: [&str; 2] = ["maxLength", "maxItems"];
+pub const BOUNDS: [&str; 3] = ["maxLength", "minLength", "maxItems"];
 
 /// A schema to request an answer in.
 #[derive(Clone, Debug, PartialEq)]
@@ -332,6 +332,8 @@ mod tests {
             verdict["properties"]["verdict"]["enum"],
             json!(["pass", "fail"])
         );
+        let title = &verdict["properties"]["issues"]["items"]["properties"]["title"];
+        assert_eq!(title["minLength"], 1, "an empty title does not read");
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub struct Verdict {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Issue {
     pub severity: Severity,
+    #[schemars(length(min = 1))]
     pub title: String,
     #[serde(default)]
     pub detail: String,
