@@ -186,6 +186,13 @@ pub fn task_messages(brief: &Brief, task: &crate::provider::TaskBrief) -> Vec<Me
             task.description.trim(),
             task.work.as_deref().unwrap_or("(no report)").trim()
         );
+        if let Some(feedback) = &task.feedback {
+            let _ = write!(
+                chat[1].content,
+                "\n## Your previous verdict\n{}\n",
+                feedback.trim()
+            );
+        }
     } else {
         let _ = write!(
             chat[0].content,
@@ -293,6 +300,38 @@ pub fn fit(brief: &mut Brief, budget: usize) {
     }
 }
 
+/// The temperature and seed for the next attempt of `phase`, whose role
+/// sets `temperature` (or not). After an answer that could not be read the
+/// request already differs (it carries the mistakes and the answer), and
+/// it asks for a new seed; where that answer repeated the one before it
+/// word for word, a higher temperature too, 0.3 more for each repeat.
+fn resampled(
+    phase: &crate::session::PhaseState,
+    temperature: Option<f64>,
+) -> (Option<f64>, Option<u64>) {
+    let unreadable = phase.attempts.last().is_some_and(|a| a.invalid.is_some());
+    if !unreadable {
+        return (temperature, None);
+    }
+    let seed = u64::try_from(phase.attempts.len())
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let repeats = phase
+        .attempts
+        .windows(2)
+        .rev()
+        .take_while(|w| {
+            w[1].invalid.is_some() && w[0].artifact.is_some() && w[0].artifact == w[1].artifact
+        })
+        .count();
+    if repeats == 0 {
+        return (temperature, Some(seed));
+    }
+    #[expect(clippy::cast_precision_loss, reason = "a handful of repeats")]
+    let raised = temperature.unwrap_or(0.5) + 0.3 * repeats as f64;
+    (Some(raised.min(1.5)), Some(seed))
+}
+
 /// The full request for phase `index`: the phase's own model and
 /// temperature if it sets them, inputs cut to `context_tokens` if given.
 pub fn request(
@@ -310,15 +349,21 @@ pub fn request(
         let budget = tokens.saturating_sub(RESERVED_TOKENS) * CHARS_PER_TOKEN;
         fit(&mut brief, budget.saturating_sub(fixed));
     }
+    let (temperature, seed) = resampled(&state.phases[index], brief.phase.temperature);
     CompletionRequest {
         model: brief
             .phase
             .model
             .clone()
             .unwrap_or_else(|| model.to_owned()),
-        temperature: brief.phase.temperature,
+        temperature,
         messages: messages(&brief),
         tools: Vec::new(),
+        answer: crate::provider::AnswerSpec {
+            schema: brief.phase.output.schema(),
+            max_tokens: Some(brief.phase.output_cap()),
+            seed,
+        },
         brief,
     }
 }
@@ -329,6 +374,54 @@ mod tests {
     use crate::pipeline::{SkillsFile, load_pipeline};
     use crate::session::testing::{fold, numbered, started};
     use crate::session::{Action, DecidedBy, Decision, Event, EventKind};
+
+    #[test]
+    fn a_retry_after_an_unreadable_answer_differs_and_resamples_a_repeat() {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let plan = pipeline.index_of("plan").expect("plan phase");
+        let answered = |attempt| {
+            [
+                EventKind::PhaseStarted {
+                    phase: "plan".into(),
+                    attempt,
+                },
+                EventKind::Artifact {
+                    phase: "plan".into(),
+                    attempt,
+                    name: "plan".into(),
+                    content: "{ verdict: oops }".into(),
+                },
+                EventKind::Invalid {
+                    phase: "plan".into(),
+                    attempt,
+                    errors: vec!["key must be a string at line 1 column 3 near «{ verdict»".into()],
+                    retry: true,
+                },
+            ]
+        };
+        let mut kinds = vec![started("Add X", "offline")];
+        let first = request(&fold(kinds.clone()), &pipeline, plan, "m", None);
+        assert_eq!((first.temperature, first.answer.seed), (None, None));
+        assert_eq!(first.answer.schema.as_ref().map(|s| s.name), Some("plan"));
+        assert_eq!(first.answer.max_tokens, Some(4096));
+        kinds.extend(answered(1));
+        let second = request(&fold(kinds.clone()), &pipeline, plan, "m", None);
+        assert_eq!(second.answer.seed, Some(2), "a new seed");
+        assert_eq!(second.temperature, None, "nothing repeated yet");
+        let user = &second.messages[1].content;
+        assert!(
+            user.contains("{ verdict: oops }"),
+            "the offending answer: {user}"
+        );
+        assert!(user.contains("near «{ verdict»"), "what was wrong: {user}");
+        kinds.extend(answered(2));
+        let third = request(&fold(kinds), &pipeline, plan, "m", None);
+        assert_eq!(third.answer.seed, Some(3));
+        assert_eq!(third.temperature, Some(0.8), "the answer repeated: hotter");
+        // The same words as the second (the answer repeated), so the
+        // sampling is what differs.
+        assert_eq!(second.messages, third.messages);
+    }
 
     #[test]
     fn a_human_edit_wins_and_notes_and_feedback_travel() {

@@ -1,8 +1,10 @@
 //! `handoff doctor`: is the configured model endpoint usable? It prints the
 //! settings in force (never the key), sends one tiny streamed request with
-//! no retries, and says exactly what is wrong when it fails. It also says
-//! whether agents' commands can run in the sandbox here (`sandbox`), and
-//! what happens to them if not.
+//! no retries, and says exactly what is wrong when it fails. Then it asks
+//! for a tiny verdict held to its JSON Schema and says whether the server
+//! honours `response_format` (or which weaker form handoff will use). It
+//! also says whether agents' commands can run in the sandbox here
+//! (`sandbox`), and what happens to them if not.
 
 use std::time::Instant;
 
@@ -109,7 +111,8 @@ pub async fn doctor(g: &Global) -> Exit {
         temperature: None,
         messages: vec![Message::new(Role::User, "Reply with the single word OK.")],
         tools: Vec::new(),
-        brief: Brief::new(String::new(), phase),
+        answer: crate::provider::AnswerSpec::default(),
+        brief: Brief::new(String::new(), phase.clone()),
     };
     let start = Instant::now();
     let mut stream = crate::provider::Provider::stream(&provider, request);
@@ -153,9 +156,69 @@ pub async fn doctor(g: &Global) -> Exit {
     if usage.is_none() {
         println!("! the server reported no token usage; handoff will estimate it");
     }
+    println!("{}", structured(&provider, &chosen.model, phase).await);
     Ok(if problems == 0 {
         exit::OK
     } else {
         exit::FAILED
     })
+}
+
+/// Whether the server holds an answer to a JSON Schema: one small request
+/// for a verdict, with `response_format`, read as handoff reads verdicts.
+async fn structured(
+    provider: &OpenAiProvider,
+    model: &str,
+    phase: crate::pipeline::Phase,
+) -> String {
+    let kind = crate::formats::OutputKind::Verdict;
+    let request = CompletionRequest {
+        model: model.to_owned(),
+        temperature: Some(0.0),
+        messages: vec![Message::new(
+            Role::User,
+            "The work passed every check. Answer with the verdict: pass, with no issues.",
+        )],
+        tools: Vec::new(),
+        answer: crate::provider::AnswerSpec {
+            schema: kind.schema(),
+            max_tokens: Some(256),
+            seed: None,
+        },
+        brief: Brief::new(String::new(), phase),
+    };
+    let mut stream = crate::provider::Provider::stream(provider, request);
+    let mut text = String::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(Chunk::Text(t)) => text.push_str(&t),
+            Ok(
+                Chunk::Usage { .. } | Chunk::Done { .. } | Chunk::Retry { .. } | Chunk::ToolCall(_),
+            ) => {}
+            Err(e) => {
+                return crate::sanitize::sanitize(&format!(
+                    "! structured answers: the request with a JSON Schema failed ({e}); \
+                     handoff will rely on the prompt's instructions"
+                ))
+                .into_owned();
+            }
+        }
+    }
+    let format = provider.format(false);
+    let read = crate::formats::verdict::read(&text).is_ok();
+    match (format, read) {
+        (crate::provider::openai::wire::Format::JsonSchema, true) => {
+            "✓ structured answers: json_schema is honoured (a verdict came back readable)"
+                .to_owned()
+        }
+        (crate::provider::openai::wire::Format::JsonSchema, false) => {
+            "! structured answers: json_schema was accepted but the answer was not a verdict: \
+             the server may ignore response_format; handoff reads what JSON it can find"
+                .to_owned()
+        }
+        (weaker, _) => format!(
+            "! structured answers: the server refused json_schema; handoff asks with {} instead",
+            weaker.name()
+        ),
+    }
 }

@@ -87,6 +87,7 @@ fn recent_sessions(dir: &std::path::Path) -> Vec<tui::start::Recent> {
                 phase,
                 provider: s.provider.clone(),
                 age: super::inspect::age(s.started_at),
+                at_gate: s.gate.is_some() && !s.is_over(),
             }
         })
         .collect()

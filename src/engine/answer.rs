@@ -172,6 +172,7 @@ mod tests {
                 tool_call_id: None,
             }],
             tools: Vec::new(),
+            answer: crate::provider::AnswerSpec::default(),
             brief: Brief::new("r", pipeline.phases[0].clone()),
         })
     }

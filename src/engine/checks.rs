@@ -129,6 +129,26 @@ impl Engine {
                 },
             );
         }
+        let unchecked: Vec<String> = current
+            .map(|a| {
+                a.unchecked_tasks()
+                    .iter()
+                    .map(|t| t.task.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !unchecked.is_empty() {
+            return format!(
+                "The critique of task{} {} could not be read, so {} unchecked. Approve anyway, edit, reject or return?",
+                if unchecked.len() == 1 { "" } else { "s" },
+                unchecked.join(", "),
+                if unchecked.len() == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                },
+            );
+        }
         if let Some(v) = self.state.verdict(index)
             && !v.passed()
         {

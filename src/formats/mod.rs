@@ -2,13 +2,16 @@
 //!
 //! Most phases answer in Markdown. A phase whose `output` in skills.toml is
 //! `plan` answers with a maker→checker plan object, and one whose `output` is
-//! `verdict` with a QA verdict. [`json_object`] finds the object in a
-//! model's answer (bare, or in a `json` code fence among prose); [`plan`] and
-//! [`verdict`] check it against its schema, listing every mistake so the
-//! model can be asked again with them, and render it as Markdown for people
-//! and for the roles downstream.
+//! `verdict` with a QA verdict. [`schema`] makes the JSON Schema a server
+//! can constrain the answer to, from the same types. [`json_object`] finds
+//! the object in a model's answer (a `json` fence first, then an object that
+//! parses among prose; code in other fences never counts); [`plan`] and
+//! [`verdict`] check it, listing every mistake with the part of the answer
+//! it is about, so the model can be asked again with them, and render it as
+//! Markdown for people and for the roles downstream.
 
 pub mod plan;
+pub mod schema;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};
@@ -41,6 +44,24 @@ impl OutputKind {
             Self::Markdown => None,
             Self::Plan => Some(PLAN_SHAPE),
             Self::Verdict => Some(VERDICT_SHAPE),
+        }
+    }
+
+    /// The output cap a role answering in this kind gets unless skills.toml
+    /// sets `max_output_tokens`: a plan needs room, a verdict little.
+    pub fn default_cap(self) -> u32 {
+        match self {
+            Self::Markdown | Self::Plan => 4096,
+            Self::Verdict => 1024,
+        }
+    }
+
+    /// The schema a structured kind's answer is held to.
+    pub fn schema(self) -> Option<schema::Schema> {
+        match self {
+            Self::Markdown => None,
+            Self::Plan => Some(schema::plan()),
+            Self::Verdict => Some(schema::of::<Verdict>("verdict")),
         }
     }
 
@@ -120,34 +141,180 @@ pub fn read(kind: OutputKind, text: &str) -> Result<Option<Read>, Vec<String>> {
     }
 }
 
-/// The text of the JSON object in a model's answer: the whole answer when
-/// it is a bare object, else the first ```json (or bare ```) fence that
-/// holds one, else the span from the first `{` to the last `}`.
+/// The text of the JSON object in a model's answer, found in this order:
+/// the whole answer, when it is an object that parses; the first `json`
+/// fence that holds an object (returned even if it does not parse, so the
+/// error can say why); the first balanced `{…}` that parses, in prose or in a
+/// fence with no language. Fences in any other language (Go, Rust, a shell)
+/// are never looked into. When nothing parses: the first candidate, so the
+/// error names what is wrong with it.
 pub fn json_object(text: &str) -> Option<&str> {
     let trimmed = text.trim();
-    if trimmed.starts_with('{') && trimmed.ends_with('}') {
+    let whole = trimmed.starts_with('{') && trimmed.ends_with('}');
+    // A whole answer that parses is the answer, whatever its strings hold
+    // (a model held to a schema may write a fence inside one).
+    if whole && parses(trimmed) {
         return Some(trimmed);
     }
-    let mut rest = text;
-    while let Some(open) = rest.find("```") {
-        let after = &rest[open + 3..];
-        let Some(newline) = after.find('\n') else {
-            break;
-        };
-        let info = after[..newline].trim();
-        let body = &after[newline + 1..];
-        let Some(close) = body.find("```") else {
-            break;
-        };
-        let inner = body[..close].trim();
-        if (info.is_empty() || info.eq_ignore_ascii_case("json")) && inner.starts_with('{') {
-            return Some(inner);
+    let blocks = blocks(text);
+    for block in &blocks {
+        if let Block::Fence { info, body } = block
+            && info.eq_ignore_ascii_case("json")
+            && body.trim_start().starts_with('{')
+        {
+            return Some(body.trim());
         }
-        rest = &body[close + 3..];
     }
-    let start = trimmed.find('{')?;
-    let end = trimmed.rfind('}')?;
-    (start < end).then(|| &trimmed[start..=end])
+    let searched = || {
+        blocks.iter().filter_map(|b| match b {
+            Block::Prose(t) => Some(*t),
+            Block::Fence { info, body } => info.is_empty().then_some(*body),
+        })
+    };
+    if let Some(found) = searched().find_map(|t| objects(t).find(|o| parses(o))) {
+        return Some(found);
+    }
+    if whole {
+        return Some(trimmed);
+    }
+    searched().find_map(|t| {
+        let start = t.find('{')?;
+        balanced(&t[start..]).or_else(|| t.rfind('}').filter(|e| *e > start).map(|e| &t[start..=e]))
+    })
+}
+
+fn parses(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&escape_controls(text))
+        .is_ok()
+}
+
+/// `text` with the raw line breaks, tabs and other control characters inside
+/// its strings escaped, as JSON requires: models (and some grammar-held
+/// servers) write multi-line strings raw, which is otherwise all they got
+/// wrong.
+fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_string && !escaped && c.is_control() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                other => {
+                    let _ = std::fmt::Write::write_fmt(
+                        &mut out,
+                        format_args!("\\u{:04x}", u32::from(other)),
+                    );
+                }
+            }
+            continue;
+        }
+        match (in_string, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (_, false, '"') => in_string = !in_string,
+            _ => {}
+        }
+        out.push(c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A stretch of an answer: prose, or the body of a fenced code block with
+/// its info string's first word.
+enum Block<'a> {
+    Prose(&'a str),
+    Fence { info: &'a str, body: &'a str },
+}
+
+/// Splits `text` at its code fences (lines starting with three backticks);
+/// an unclosed fence runs to the end.
+fn blocks(text: &str) -> Vec<Block<'_>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut open: Option<(&str, usize)> = None;
+    let mut prose_from = 0;
+    for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        let Some(rest) = line.trim_start().strip_prefix("```") else {
+            continue;
+        };
+        match open {
+            None => {
+                out.push(Block::Prose(&text[prose_from..start]));
+                let info = rest.split_whitespace().next().unwrap_or("");
+                open = Some((info.trim_start_matches('`'), at));
+            }
+            Some((info, from)) if rest.trim().trim_start_matches('`').is_empty() => {
+                out.push(Block::Fence {
+                    info,
+                    body: &text[from..start],
+                });
+                open = None;
+                prose_from = at;
+            }
+            Some(_) => {}
+        }
+    }
+    match open {
+        Some((info, from)) => out.push(Block::Fence {
+            info,
+            body: &text[from..],
+        }),
+        None => out.push(Block::Prose(&text[prose_from..])),
+    }
+    out
+}
+
+/// Every balanced `{…}` in `text`, outermost first, strings respected.
+fn objects(text: &str) -> impl Iterator<Item = &str> {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let start = from + text.get(from..)?.find('{')?;
+            from = start + 1;
+            if let Some(object) = balanced(&text[start..]) {
+                from = start + object.len();
+                return Some(object);
+            }
+        }
+    })
+}
+
+/// The balanced object `text` starts with (at a `{`), if it closes.
+fn balanced(text: &str) -> Option<&str> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                (false, _) => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' => depth += 1,
+            '}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(&text[..=i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Text for one Markdown table cell: one line, no pipes.
@@ -166,7 +333,30 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, Ve
             "no JSON object found: answer with the {what} as one JSON object, bare or in a ```json fence"
         )]);
     };
-    serde_json::from_str(object).map_err(|e| vec![format!("the {what} is not valid: {e}")])
+    let fixed = escape_controls(object);
+    serde_json::from_str(&fixed).map_err(|e| {
+        vec![format!(
+            "the {what} is not valid: {e}{}",
+            offending(&fixed, &e)
+        )]
+    })
+}
+
+/// The part of `object` a parse error points at, quoted: `near «…»`, the
+/// 60 characters up to and around the line and column the error names.
+fn offending(object: &str, error: &serde_json::Error) -> String {
+    let Some(line) = object.lines().nth(error.line().saturating_sub(1)) else {
+        return String::new();
+    };
+    let chars: Vec<char> = line.chars().collect();
+    let at = error.column().saturating_sub(1).min(chars.len());
+    let from = at.saturating_sub(40);
+    let to = (at + 20).min(chars.len());
+    let part: String = chars[from..to].iter().collect();
+    if part.trim().is_empty() {
+        return String::new();
+    }
+    format!(" near «{}»", part.trim())
 }
 
 #[cfg(test)]
@@ -190,6 +380,71 @@ mod tests {
         assert_eq!(
             prose("Checked 3 criteria.\n```json\n{\"a\": 1}\n```\nAll met."),
             "Checked 3 criteria.\n\nAll met."
+        );
+    }
+
+    #[test]
+    fn code_in_other_fences_is_never_the_object() {
+        let go = "Here is the handler:\n```go\nfunc h() { if x { return } }\nvar m = map[string]int{\"a\": 1}\n```\n";
+        assert_eq!(json_object(go), None);
+        let answer = format!("{go}And the verdict:\n```json\n{{\"verdict\": \"pass\"}}\n```\n");
+        assert_eq!(json_object(&answer), Some("{\"verdict\": \"pass\"}"));
+        // A Go struct literal that is valid JSON-looking is still skipped.
+        let tricky = "```go\nx := T{}\n{\"a\": 1}\n```\nThen {\"b\": 2} in prose.";
+        assert_eq!(json_object(tricky), Some("{\"b\": 2}"));
+        // The json fence wins over an object in prose before it.
+        let both = "Example {\"x\": 0}.\n```json\n{\"y\": 1}\n```";
+        assert_eq!(json_object(both), Some("{\"y\": 1}"));
+        // A broken json fence is still the answer, so its error is named.
+        let broken = "```json\n{\"verdict\": pass}\n```";
+        assert_eq!(json_object(broken), Some("{\"verdict\": pass}"));
+        // Prose braces before the object do not swallow it; strings may hold braces.
+        let prose = "Use {placeholders} sparingly. {\"title\": \"a } b {\", \"n\": 1} done";
+        assert_eq!(
+            json_object(prose),
+            Some("{\"title\": \"a } b {\", \"n\": 1}")
+        );
+        // Two objects: the first that parses.
+        assert_eq!(
+            json_object("{bad} then {\"ok\": true}"),
+            Some("{\"ok\": true}")
+        );
+        // An unclosed json fence still counts.
+        assert_eq!(json_object("```json\n{\"a\": 1}"), Some("{\"a\": 1}"));
+    }
+
+    #[test]
+    fn a_whole_object_wins_over_a_fence_inside_one_of_its_strings() {
+        let answer = "{\"title\": \"x\n```json\n{\\\"no\\\": 1}\n```\n\", \"n\": 2}";
+        assert_eq!(json_object(answer), Some(answer));
+    }
+
+    #[test]
+    fn raw_line_breaks_inside_strings_are_read() {
+        let raw = "{\"verdict\": \"pass\", \"issues\": [{\"severity\": \"low\", \"title\": \"two\nlines\ttab\"}]}";
+        let read = verdict::read(raw).expect("read");
+        assert_eq!(read.issues[0].title, "two\nlines\ttab");
+        // Outside strings a line break stays; an escaped quote does not end one.
+        assert_eq!(
+            escape_controls("{\"a\":\n \"b\\\"\n\"}"),
+            "{\"a\":\n \"b\\\"\\n\"}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_answer_quotes_the_offending_part() {
+        let errors = read(
+            OutputKind::Verdict,
+            "```json\n{\n  verdict: \"pass\",\n  \"issues\": []\n}\n```",
+        )
+        .expect_err("unquoted key");
+        assert!(
+            errors[0].contains("key must be a string at line 2 column 3"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[0].contains("near «verdict: \"pass\",»"),
+            "{errors:?}"
         );
     }
 

@@ -9,23 +9,26 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The longest a plan may give one task.
 pub const MAX_TIMEOUT_SECONDS: u64 = 24 * 60 * 60;
 /// A plan, as the Solution Architect wrote it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]
     pub category: Option<String>,
     pub architecture: Architecture,
+    /// Implementation tasks, each followed by its critique.
+    #[schemars(length(min = 2, max = 10))]
     pub tasks: Vec<Task>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Architecture {
     pub summary: String,
     #[serde(default)]
@@ -38,7 +41,7 @@ pub struct Architecture {
     pub external_integrations: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Endpoint {
     pub method: String,
     pub path: String,
@@ -48,7 +51,7 @@ pub struct Endpoint {
     pub auth: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DataModel {
     pub name: String,
     #[serde(default)]
@@ -60,16 +63,24 @@ pub struct DataModel {
 }
 
 /// One unit of work: an implementation (maker) or a critique (checker).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Task {
     pub task_name: String,
     #[serde(default)]
     pub description: String,
     pub skill_id: String,
+    /// Unique, from 1.
+    #[schemars(range(min = 1, max = 99))]
     pub task_order: u32,
+    /// The `task_order` of each earlier task this one waits for.
     #[serde(default)]
+    #[schemars(inner(range(min = 1, max = 99)))]
     pub dependencies: Vec<u32>,
+    /// What the task works on; a critique names the task it checks.
+    // The parser reads any object (a plan may carry more); a model is held
+    // to `TaskInputs`, which names what handoff reads.
     #[serde(default)]
+    #[schemars(with = "TaskInputs")]
     pub inputs: serde_json::Map<String, Value>,
     #[serde(default)]
     pub validation_criteria: Criteria,
@@ -77,8 +88,35 @@ pub struct Task {
     pub timeout_seconds: Option<u64>,
 }
 
+/// What the task works on; a critique names the task it checks.
+#[derive(JsonSchema)]
+#[expect(
+    dead_code,
+    reason = "a schema only: never built, read through Task::inputs"
+)]
+struct TaskInputs {
+    /// Files the task creates.
+    files_to_create: Vec<String>,
+    /// Files the task changes.
+    files_to_modify: Vec<String>,
+    /// For a critique task: the implementation task it checks (null for an
+    /// implementation task).
+    preceding_task: Option<PrecedingTask>,
+    /// For a critique task: the criteria it checks against.
+    validation_criteria: Option<Criteria>,
+}
+
+/// The task a critique checks.
+#[derive(JsonSchema)]
+#[expect(dead_code, reason = "a schema only")]
+struct PrecedingTask {
+    #[schemars(range(min = 1, max = 99))]
+    task_order: u32,
+    task_name: String,
+}
+
 /// What a task is judged against.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Criteria {
     #[serde(default)]
     pub critical: Vec<String>,

@@ -101,7 +101,7 @@ struct RawPipeline {
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
 
-const PHASE_KEYS: [&str; 15] = [
+const PHASE_KEYS: [&str; 16] = [
     "id",
     "role",
     "artifact",
@@ -115,6 +115,7 @@ const PHASE_KEYS: [&str; 15] = [
     "permissions",
     "sandbox",
     "output",
+    "max_output_tokens",
     "returns_to",
     "tasks_from",
 ];
@@ -309,6 +310,7 @@ struct DraftPhase {
     permissions: Rules,
     sandbox: Option<crate::sandbox::Reach>,
     output: OutputKind,
+    max_output_tokens: Option<u32>,
     returns_to: Option<Spanned<String>>,
     tasks_from: Option<Spanned<String>>,
 }
@@ -337,6 +339,7 @@ impl DraftPhase {
             permissions: self.permissions,
             sandbox: self.sandbox,
             output: self.output,
+            max_output_tokens: self.max_output_tokens,
             returns_to: self.returns_to.map(Spanned::into_inner),
             tasks_from: self.tasks_from.map(Spanned::into_inner),
         })
@@ -458,6 +461,18 @@ fn check_phase(
         .take::<OutputKind>(&mut table, "output", &span, false)
         .map(Spanned::into_inner)
         .unwrap_or_default();
+    let max_output_tokens = checker.take::<u32>(&mut table, "max_output_tokens", &span, false);
+    if let Some(cap) = &max_output_tokens
+        && *cap.get_ref() < 16
+    {
+        checker.error(
+            Some(cap.span()),
+            format!(
+                "`max_output_tokens` must be at least 16, not {}",
+                cap.get_ref()
+            ),
+        );
+    }
     let returns_to = checker.take::<String>(&mut table, "returns_to", &span, false);
     let tasks_from = checker.take::<String>(&mut table, "tasks_from", &span, false);
     if let Some(t) = &temperature
@@ -513,6 +528,7 @@ fn check_phase(
         permissions,
         sandbox,
         output,
+        max_output_tokens: max_output_tokens.map(Spanned::into_inner),
         returns_to,
         tasks_from,
     }
@@ -735,7 +751,7 @@ tasks_from = "a"
                 "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
-                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, sandbox, output, returns_to, tasks_from)".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, sandbox, output, max_output_tokens, returns_to, tasks_from)".to_owned(),
                 "skills.toml:29:14: `returns_to` must name an earlier phase, not `d`".to_owned(),
                 "skills.toml:36:10: `output`: unknown variant `poem`, expected one of `markdown`, `plan`, `verdict`".to_owned(),
                 "skills.toml:37:14: `tasks_from` must name an earlier phase whose output is \"plan\", not `a`".to_owned(),

@@ -187,6 +187,10 @@ pub struct Phase {
     /// How the answer is read: Markdown, a plan or a verdict.
     #[serde(default, skip_serializing_if = "OutputKind::is_markdown")]
     pub output: OutputKind,
+    /// The most tokens one answer of this role may take (else a default
+    /// for its `output`: [`OutputKind::default_cap`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u32>,
     /// Where a failing verdict sends the work (an earlier phase).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub returns_to: Option<String>,
@@ -194,6 +198,14 @@ pub struct Phase {
     /// task, each followed by its critique, instead of one conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks_from: Option<String>,
+}
+
+impl Phase {
+    /// The most tokens one answer of this role may take.
+    pub fn output_cap(&self) -> u32 {
+        self.max_output_tokens
+            .unwrap_or_else(|| self.output.default_cap())
+    }
 }
 
 impl Pipeline {

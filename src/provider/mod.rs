@@ -135,7 +135,23 @@ pub struct CompletionRequest {
     pub messages: Vec<Message>,
     /// Tools offered to the model (none: a plain answer).
     pub tools: Vec<ToolSpec>,
+    /// How the answer is shaped and bounded.
+    pub answer: AnswerSpec,
     pub brief: Brief,
+}
+
+/// What is asked of the answer beyond its words: a schema to meet, a cap on
+/// its length, a sampling seed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AnswerSpec {
+    /// For a plan or a verdict: the schema a server that can is asked to
+    /// hold the answer to (`response_format`).
+    pub schema: Option<crate::formats::schema::Schema>,
+    /// The most tokens the answer may take (`max_tokens`).
+    pub max_tokens: Option<u32>,
+    /// A sampling seed: a retry of an answer that came back the same asks
+    /// for a different one.
+    pub seed: Option<u64>,
 }
 
 /// A piece of a streamed answer.

@@ -266,15 +266,19 @@ impl ToolOutput {
     }
 }
 
+/// `n` things, in the singular or the plural: "1 match", "0 matches".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Runs a file tool (everything but `run_command`, which needs the policy
 /// and a cancel signal, and `report_status`, which only reports).
 pub fn run_file_tool(workspace: &workspace::Workspace, args: &ToolArgs) -> ToolOutput {
-    let lines = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     match args {
         ToolArgs::ReadFile { path } => match workspace.read_file(path) {
             Ok(text) => ToolOutput {
                 ok: true,
-                summary: lines(text.lines().count(), "line"),
+                summary: count(text.lines().count(), "line", "lines"),
                 content: text,
             },
             Err(e) => ToolOutput::failed(e.to_string()),
@@ -301,7 +305,7 @@ pub fn run_file_tool(workspace: &workspace::Workspace, args: &ToolArgs) -> ToolO
                     .collect();
                 ToolOutput {
                     ok: true,
-                    summary: lines(entries.len(), "entry"),
+                    summary: count(entries.len(), "entry", "entries"),
                     content: listing.join("\n"),
                 }
             }
@@ -315,7 +319,7 @@ pub fn run_file_tool(workspace: &workspace::Workspace, args: &ToolArgs) -> ToolO
                     .collect();
                 ToolOutput {
                     ok: true,
-                    summary: lines(found.len(), "match"),
+                    summary: count(found.len(), "match", "matches"),
                     content: text.join("\n"),
                 }
             }
@@ -333,6 +337,13 @@ pub fn run_file_tool(workspace: &workspace::Workspace, args: &ToolArgs) -> ToolO
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_read_in_the_singular_and_the_plural() {
+        assert_eq!(count(0, "match", "matches"), "0 matches");
+        assert_eq!(count(1, "match", "matches"), "1 match");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+    }
 
     #[test]
     fn every_tool_has_a_spec_and_arguments_are_checked() {

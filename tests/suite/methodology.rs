@@ -511,3 +511,28 @@ fn a_retry_with_words_or_after_a_new_plan_runs_every_task_again() {
         0
     );
 }
+
+#[test]
+fn approve_all_never_approves_work_whose_critique_could_not_be_read() {
+    let (code, events, out) = run(&format!("{REQUEST} !critique-garbage:3"));
+    assert_eq!(code, Some(3), "stops at the gate: {out}");
+    let unchecked: Vec<&Value> = of_kind(&events, "task_finished")
+        .into_iter()
+        .filter(|t| t["outcome"] == "unchecked")
+        .collect();
+    // Asked again once with what was wrong, then left unchecked.
+    assert_eq!(unchecked.len(), 2, "{unchecked:?}");
+    assert!(unchecked.iter().all(|t| t["task"] == 4), "{unchecked:?}");
+    let gate = of_kind(&events, "gate_opened").pop().expect("gate");
+    assert_eq!(gate["phase"], "implement");
+    assert_eq!(
+        gate["question"],
+        "The critique of task 3 could not be read, so it is unchecked. Approve anyway, edit, reject or return?"
+    );
+    assert!(
+        of_kind(&events, "decision")
+            .iter()
+            .all(|d| d["phase"] != "implement"),
+        "nobody approved it"
+    );
+}

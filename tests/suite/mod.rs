@@ -19,6 +19,7 @@ mod openai;
 mod own_git;
 mod policy_table;
 mod pty;
+mod real_model;
 mod resume;
 mod sandbox;
 mod secrets;

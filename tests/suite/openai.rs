@@ -422,6 +422,42 @@ fn doctor_says_what_works_and_exactly_what_does_not() {
         stdout(&ok)
     );
     assert!(stdout(&ok).contains("API key   set"), "{}", stdout(&ok));
+    assert!(
+        stdout(&ok).contains("json_schema was accepted but the answer was not a verdict"),
+        "a server that ignores the schema: {}",
+        stdout(&ok)
+    );
+    let honours = TestServer::start(|_, request| {
+        if request.body.get("response_format").is_some() {
+            answer(r#"{"verdict":"pass","issues":[]}"#, 5, 5)
+        } else {
+            answer("OK", 5, 1)
+        }
+    });
+    let out = doctor(&honours.base_url);
+    assert!(
+        stdout(&out).contains("✓ structured answers: json_schema is honoured"),
+        "{}",
+        stdout(&out)
+    );
+    let refuses = TestServer::start(|_, request| {
+        if request.body["response_format"]["type"] == "json_schema" {
+            status(
+                400,
+                &[],
+                r#"{"error":{"message":"json_schema unsupported"}}"#,
+            )
+        } else {
+            answer("OK", 5, 1)
+        }
+    });
+    let out = doctor(&refuses.base_url);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("refused json_schema; handoff asks with json_object"),
+        "{}",
+        stdout(&out)
+    );
     assert!(!stdout(&ok).contains(KEY));
 
     let unknown = TestServer::start(|_, _| {
@@ -504,6 +540,7 @@ async fn tool_calls_are_assembled_from_fragments_and_results_go_back_as_a_second
         temperature: None,
         messages,
         tools: tools.clone(),
+        answer: handoff::provider::AnswerSpec::default(),
         brief: brief.clone(),
     };
     let first: Vec<Chunk> = provider
@@ -707,4 +744,124 @@ fn resume_and_fork_go_on_with_the_provider_and_model_the_session_started_with() 
     let started = events(&fork_log).remove(0);
     assert_eq!(started["provider"], "offline");
     assert_eq!(started["model"], "other-model");
+}
+
+/// The `response_format` type a request asked for, if any.
+fn format_of(request: &common::server::Recorded) -> Option<String> {
+    request.body["response_format"]["type"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[test]
+fn a_server_that_rejects_json_schema_is_asked_with_json_object_from_then_on() {
+    let server = TestServer::start(|_, request| {
+        if format_of(request).as_deref() == Some("json_schema") {
+            return status(
+                400,
+                &[("content-type", "application/json")],
+                r#"{"error":{"message":"response_format type json_schema is not supported","type":"invalid_request_error"}}"#,
+            );
+        }
+        answer(&well_behaved(&role_of(request)), 120, 30)
+    });
+    let sandbox = fast_sandbox("");
+    let output = run(&sandbox, &server, "all");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let requests = server.recorded();
+    let structured: Vec<Option<String>> = requests
+        .iter()
+        .filter(|r| r.body.get("response_format").is_some())
+        .map(format_of)
+        .collect();
+    let refused = structured
+        .iter()
+        .filter(|f| f.as_deref() == Some("json_schema"))
+        .count();
+    // Once per kind of request (with tools, without), never again.
+    assert!((1..=2).contains(&refused), "{structured:?}");
+    let last_refused = structured
+        .iter()
+        .rposition(|f| f.as_deref() == Some("json_schema"))
+        .expect("one refused");
+    assert!(
+        structured[last_refused + 1..]
+            .iter()
+            .all(|f| f.as_deref() == Some("json_object")),
+        "{structured:?}"
+    );
+    assert!(
+        structured.len() >= refused + 3,
+        "plan, critique, verdict: {structured:?}"
+    );
+    let events = events(&sandbox.log());
+    assert!(of_kind(&events, "invalid").is_empty());
+    let notices = of_kind(&events, "retry");
+    assert!(
+        notices.iter().any(|n| n["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("json_schema") && r.contains("json_object"))),
+        "the step down is in the log: {notices:?}"
+    );
+}
+
+#[test]
+fn a_server_that_ignores_json_schema_still_has_its_answers_read() {
+    // The server honours nothing: the architect writes Go among prose
+    // before its JSON, the reviewer prose around a bare object.
+    let server = TestServer::start(|_, request| {
+        let role = role_of(request);
+        let text = match role.as_str() {
+            "Solution Architect" => format!(
+                "A sketch first:\n```go\nfunc limit(w http.ResponseWriter) {{ if over {{ w.WriteHeader(429) }} }}\n```\n{}",
+                common::server::PLAN
+            ),
+            "QA Engineer" | "reviewer" => {
+                "All checked. {\"verdict\": \"pass\", \"issues\": []} That is all.".to_owned()
+            }
+            _ => well_behaved(&role),
+        };
+        answer(&text, 120, 30)
+    });
+    let sandbox = fast_sandbox("");
+    let output = run(&sandbox, &server, "all");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let events = events(&sandbox.log());
+    assert!(of_kind(&events, "invalid").is_empty(), "{events:?}");
+    let requests = server.recorded();
+    let plan = requests
+        .iter()
+        .find(|r| role_of(r) == "Solution Architect")
+        .expect("plan request");
+    let format = &plan.body["response_format"];
+    assert_eq!(format["type"], "json_schema");
+    assert_eq!(format["json_schema"]["name"], "plan");
+    assert_eq!(format["json_schema"]["strict"], true);
+    assert!(format["json_schema"]["schema"]["properties"]["tasks"].is_object());
+    assert_eq!(plan.body["max_tokens"], 4096, "a plan gets room");
+    let verdict = requests
+        .iter()
+        .find(|r| role_of(r) == "QA Engineer")
+        .expect("verdict request");
+    assert_eq!(
+        verdict.body["response_format"]["json_schema"]["name"],
+        "verdict"
+    );
+    assert_eq!(verdict.body["max_tokens"], 1024, "a verdict needs little");
+    assert!(
+        requests
+            .iter()
+            .filter(|r| !matches!(
+                role_of(r).as_str(),
+                "Solution Architect" | "QA Engineer" | "reviewer"
+            ))
+            .all(|r| r.body.get("response_format").is_none() && r.body["max_tokens"].is_u64()),
+        "Markdown roles ask for no format, every request has a cap"
+    );
+    assert!(
+        of_kind(&events, "task_finished")
+            .iter()
+            .all(|t| t["outcome"] != "unchecked"),
+        "the critique read"
+    );
 }

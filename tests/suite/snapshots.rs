@@ -287,6 +287,7 @@ fn start_screen(cols: u16, rows: u16) -> String {
         phase: "plan".into(),
         provider: "offline".into(),
         age: format!("{i}h"),
+        at_gate: false,
     };
     request.set_recent(vec![
         recent(1, "awaiting_gate", "Add an audit log to payments"),

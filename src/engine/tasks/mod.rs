@@ -38,6 +38,19 @@ use crate::tools;
 use units::{Stage, Unit, files, report, units};
 use worker::{Report, worker};
 
+/// What a critique asked again is told about its unreadable verdict: the
+/// mistakes, and the start of what it wrote.
+fn unreadable_feedback(errors: &[String], answer: &str) -> String {
+    let mut text = crate::session::fold::invalid_feedback(errors);
+    let start: String = answer.trim().chars().take(400).collect();
+    if !start.is_empty() {
+        text.push_str("Your answer began:\n");
+        text.push_str(&start);
+        text.push('\n');
+    }
+    text
+}
+
 /// What every task run of one attempt shares.
 struct Ctx<'a> {
     index: usize,
@@ -291,6 +304,7 @@ impl Engine {
     ) -> Result<(u32, JoinHandle<()>), EngineError> {
         unit.round += 1;
         unit.stage = Stage::Making;
+        unit.unreadable = None;
         let task = &unit.maker;
         let brief = TaskBrief {
             order: task.task_order,
@@ -324,7 +338,8 @@ impl Engine {
             critique_of: Some(unit.maker.task_order),
             round: unit.round,
             work: unit.work.clone(),
-            feedback: None,
+            // Set when its last answer this round could not be read.
+            feedback: unit.unreadable.clone(),
         };
         self.start_task(ctx, &brief, critique)
     }
@@ -360,6 +375,15 @@ impl Engine {
             request
                 .tools
                 .retain(|t| tools::READ_ONLY.contains(&t.name.as_str()));
+            // A critique answers with a verdict, held to its schema.
+            let verdict = crate::formats::OutputKind::Verdict;
+            request.answer.schema = verdict.schema();
+            request.answer.max_tokens = Some(verdict.default_cap());
+            if task.feedback.is_some() {
+                // Asked again after an unreadable verdict: not the same
+                // request, and not the same sampling either.
+                request.answer.seed = Some(u64::from(task.round) * 1000 + u64::from(task.order));
+            }
         }
         let handle = tokio::spawn(worker(
             Arc::clone(&self.spec.provider),
@@ -426,6 +450,14 @@ impl Engine {
             Err(errors) => {
                 let summary = format!("the critique could not be read: {}", errors.join("; "));
                 self.emit(finish(TaskOutcome::Unchecked, summary.clone()))?;
+                if unit.unreadable.is_none()
+                    && let Some(critique) = unit.critique.clone()
+                {
+                    // Once a round, the critique is asked again with what
+                    // was wrong and the start of what it wrote.
+                    unit.unreadable = Some(unreadable_feedback(&errors, &text));
+                    return self.start_critique(ctx, unit, &critique).map(Some);
+                }
                 unit.stage = Stage::Finished(TaskOutcome::Unchecked, summary);
                 Ok(None)
             }

@@ -17,6 +17,9 @@ pub(super) struct Unit {
     pub(super) work: Option<String>,
     /// What the critique found when it sent the task back.
     pub(super) feedback: Option<String>,
+    /// This round's critique could not be read: what was wrong with it, for
+    /// the one time it is asked again.
+    pub(super) unreadable: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +46,7 @@ pub(super) fn units(plan: &Plan) -> Vec<Unit> {
             stage: Stage::Waiting,
             work: None,
             feedback: None,
+            unreadable: None,
         })
         .collect()
 }

@@ -187,6 +187,7 @@ mod tests {
             temperature: None,
             tools: Vec::new(),
             messages: Vec::new(),
+            answer: crate::provider::AnswerSpec::default(),
             brief: Brief::new(text, pipeline.phases[phase].clone()),
         }
     }

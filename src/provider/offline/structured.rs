@@ -233,6 +233,9 @@ pub(super) fn verdict(brief: &Brief) -> String {
 /// A maker's report on its task, or a critique's verdict on one.
 pub(super) fn task(t: &Topic, brief: &Brief, task: &TaskBrief) -> String {
     if let Some(maker) = task.critique_of {
+        if marked(brief, &format!("!critique-garbage:{maker}")) {
+            return format!("Task {maker} looks fine to me on the whole.\n");
+        }
         let fails = brief
             .request
             .split_whitespace()

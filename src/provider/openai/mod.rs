@@ -10,12 +10,21 @@
 //! closed the stream — a stream that ends without one was cut short. A
 //! stream that goes quiet for longer than the idle timeout fails. Error
 //! messages name the base URL and model and never contain the API key.
+//!
+//! A plan or a verdict is asked for with the strongest `response_format` the
+//! server takes ([`wire::Format`]): its JSON Schema, else any JSON object,
+//! else the prompt's instructions alone. A server that refuses a format
+//! with 400 (or 422) is asked again at once with the next weaker one, which
+//! the provider then keeps for the rest of the session (separately for
+//! requests with and without tools, which some servers treat apart); the
+//! step down is reported as a `retry` notice so the log says why.
 
 pub mod lines;
 pub mod retry;
 pub mod wire;
 
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_openai::Client;
@@ -59,11 +68,42 @@ impl std::fmt::Debug for Settings {
 pub struct OpenAiProvider {
     settings: Settings,
     http: reqwest::Client,
+    formats: Arc<Mutex<Formats>>,
+}
+
+/// The strongest response format the server has not refused, for requests
+/// without tools and with them.
+#[derive(Clone, Copy, Debug)]
+struct Formats {
+    plain: wire::Format,
+    with_tools: wire::Format,
+}
+
+impl Formats {
+    fn slot(&mut self, with_tools: bool) -> &mut wire::Format {
+        if with_tools {
+            &mut self.with_tools
+        } else {
+            &mut self.plain
+        }
+    }
+}
+
+/// Whether an error answering a request with a response format says the
+/// server will not take that format: a 400 or 422 that is not about the
+/// context being too long.
+fn refuses_format(error: &OpenAIError) -> bool {
+    let OpenAIError::ApiError(e) = error else {
+        return false;
+    };
+    let message = e.api_error.message.to_ascii_lowercase();
+    matches!(e.status_code.as_u16(), 400 | 422) && !message.contains("context")
 }
 
 impl OpenAiProvider {
     pub fn new(mut settings: Settings) -> Result<Self, String> {
-        settings.base_url = settings.base_url.trim_end_matches('/').to_owned();
+        let trimmed = settings.base_url.trim_end_matches('/').len();
+        settings.base_url.truncate(trimmed);
         if !(settings.base_url.starts_with("http://") || settings.base_url.starts_with("https://"))
         {
             return Err(format!(
@@ -76,7 +116,21 @@ impl OpenAiProvider {
             .tls_backend_preconfigured(tls_config()?)
             .build()
             .map_err(|e| format!("cannot set up HTTP: {e}"))?;
-        Ok(Self { settings, http })
+        Ok(Self {
+            settings,
+            http,
+            formats: Arc::new(Mutex::new(Formats {
+                plain: wire::Format::JsonSchema,
+                with_tools: wire::Format::JsonSchema,
+            })),
+        })
+    }
+
+    /// The response format the next structured request goes out with.
+    pub fn format(&self, with_tools: bool) -> wire::Format {
+        self.formats
+            .lock()
+            .map_or(wire::Format::PromptOnly, |mut f| *f.slot(with_tools))
     }
 
     pub fn settings(&self) -> &Settings {
@@ -371,6 +425,7 @@ impl Provider for OpenAiProvider {
 
     fn stream(&self, request: CompletionRequest) -> ChunkStream {
         let (notices_tx, notices) = mpsc::unbounded_channel();
+        let format_notices = notices_tx.clone();
         let activity = lines::Activity::default();
         let client = self.client(notices_tx, activity.clone());
         let target = Target {
@@ -378,23 +433,54 @@ impl Provider for OpenAiProvider {
             model: request.model.clone(),
             key: self.settings.api_key.clone(),
         };
-        let body = wire::request_body(
-            &request.model,
-            &request.messages,
-            &request.tools,
-            request.temperature,
-        );
         let read = Limits {
             idle: self.settings.timeouts.idle,
             tool_arguments: self.settings.tool_arguments,
             activity,
         };
         let connect_target = target.clone();
+        let memory = Arc::clone(&self.formats);
+        let format_target = target.clone();
+        let with_tools = !request.tools.is_empty();
+        let structured = request.answer.schema.is_some();
+        let cap = wire::CapField::for_base_url(&self.settings.base_url);
         let answer = futures::stream::once(async move {
-            client
-                .chat()
-                .create_stream_byot::<Value, wire::Chunk>(body)
-                .await
+            let mut format = if structured {
+                memory
+                    .lock()
+                    .map_or(wire::Format::PromptOnly, |mut f| *f.slot(with_tools))
+            } else {
+                wire::Format::PromptOnly
+            };
+            let mut tried = 1;
+            loop {
+                let body = wire::request_body(&request, format, cap);
+                let opened = client
+                    .chat()
+                    .create_stream_byot::<Value, wire::Chunk>(body)
+                    .await;
+                match (opened, format.weaker()) {
+                    (Err(e), Some(weaker)) if structured && refuses_format(&e) => {
+                        if let Ok(mut f) = memory.lock() {
+                            *f.slot(with_tools) = weaker;
+                        }
+                        tried += 1;
+                        let _ = format_notices.send(RetryNotice {
+                            next_try: tried,
+                            tries: 3,
+                            wait: Duration::ZERO,
+                            reason: format!(
+                                "the server refused response_format {} ({}); asking with {} from now on",
+                                format.name(),
+                                format_target.error(e),
+                                weaker.name()
+                            ),
+                        });
+                        format = weaker;
+                    }
+                    (opened, _) => return opened,
+                }
+            }
         })
         .flat_map(move |opened| match opened {
             Ok(stream) => read_chunks(stream, read.clone(), target.clone()).boxed(),

@@ -8,8 +8,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::provider::{Message, Role};
-use crate::tools::ToolSpec;
+use crate::provider::{CompletionRequest, Message, Role};
 
 /// One message in the wire format, tool calls and results included.
 fn message(m: &Message) -> Value {
@@ -38,27 +37,101 @@ fn message(m: &Message) -> Value {
     }
 }
 
-/// The streaming chat request.
-pub fn request_body(
-    model: &str,
-    messages: &[Message],
-    tools: &[ToolSpec],
-    temperature: Option<f64>,
-) -> Value {
+/// How a request asks for a structured answer, strongest first: the schema
+/// itself (`json_schema`), any JSON object (`json_object`), or nothing but
+/// the instructions in the prompt (which every request carries anyway).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Format {
+    JsonSchema,
+    JsonObject,
+    PromptOnly,
+}
+
+impl Format {
+    /// The next weaker way, if there is one.
+    pub fn weaker(self) -> Option<Self> {
+        match self {
+            Self::JsonSchema => Some(Self::JsonObject),
+            Self::JsonObject => Some(Self::PromptOnly),
+            Self::PromptOnly => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::JsonSchema => "json_schema",
+            Self::JsonObject => "json_object",
+            Self::PromptOnly => "prompt only",
+        }
+    }
+}
+
+/// Which field carries the output cap: `max_tokens`, which every
+/// compatible server reads, or `max_completion_tokens`, which `OpenAI`'s
+/// own API wants (its reasoning models refuse `max_tokens`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapField {
+    MaxTokens,
+    MaxCompletionTokens,
+}
+
+impl CapField {
+    /// The field for a server at `base_url`.
+    pub fn for_base_url(base_url: &str) -> Self {
+        if base_url.contains("://api.openai.com") {
+            Self::MaxCompletionTokens
+        } else {
+            Self::MaxTokens
+        }
+    }
+}
+
+/// The streaming chat request, its answer asked for as `format` says where
+/// it has a schema.
+pub fn request_body(request: &CompletionRequest, format: Format, cap: CapField) -> Value {
     let mut body = json!({
-        "model": model,
-        "messages": messages.iter().map(message).collect::<Vec<_>>(),
+        "model": request.model,
+        "messages": request.messages.iter().map(message).collect::<Vec<_>>(),
         "stream": true,
         "stream_options": { "include_usage": true },
     });
-    if !tools.is_empty() {
-        body["tools"] = tools
+    if !request.tools.is_empty() {
+        body["tools"] = request
+            .tools
             .iter()
             .map(|t| json!({ "type": "function", "function": { "name": t.name, "description": t.description, "parameters": t.parameters } }))
             .collect();
     }
-    if let Some(t) = temperature {
+    if let Some(t) = request.temperature {
         body["temperature"] = json!(t);
+    }
+    let answer = &request.answer;
+    if let Some(max) = answer.max_tokens {
+        let field = match cap {
+            CapField::MaxTokens => "max_tokens",
+            CapField::MaxCompletionTokens => "max_completion_tokens",
+        };
+        body[field] = json!(max);
+    }
+    if let Some(seed) = answer.seed {
+        body["seed"] = json!(seed);
+    }
+    match (&answer.schema, format) {
+        (Some(schema), Format::JsonSchema) => {
+            // OpenAI's strict mode refuses length keywords and tuples.
+            let shape = match cap {
+                CapField::MaxCompletionTokens => &schema.portable,
+                CapField::MaxTokens => &schema.schema,
+            };
+            body["response_format"] = json!({
+                "type": "json_schema",
+                "json_schema": { "name": schema.name, "strict": schema.strict, "schema": shape },
+            });
+        }
+        (Some(_), Format::JsonObject) => {
+            body["response_format"] = json!({ "type": "json_object" });
+        }
+        (Some(_), Format::PromptOnly) | (None, _) => {}
     }
     body
 }
@@ -142,6 +215,7 @@ pub fn error_in(raw: &str) -> Option<ErrorBody> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::ToolSpec;
 
     #[test]
     fn reads_text_finish_usage_and_errors() {
@@ -167,9 +241,73 @@ mod tests {
         );
     }
 
+    fn request(messages: Vec<Message>, tools: Vec<ToolSpec>) -> CompletionRequest {
+        let pipeline =
+            crate::pipeline::load_pipeline(&crate::pipeline::SkillsFile::builtin(), None)
+                .expect("builtin");
+        CompletionRequest {
+            model: "m".into(),
+            temperature: None,
+            messages,
+            tools,
+            answer: crate::provider::AnswerSpec::default(),
+            brief: crate::provider::Brief::new("r", pipeline.phases[0].clone()),
+        }
+    }
+
+    #[test]
+    fn structured_answers_ask_for_the_schema_then_weaker_formats() {
+        let mut r = request(vec![Message::new(Role::User, "hi")], Vec::new());
+        r.answer = crate::provider::AnswerSpec {
+            schema: crate::formats::OutputKind::Verdict.schema(),
+            max_tokens: Some(1024),
+            seed: Some(7),
+        };
+        let body = request_body(&r, Format::JsonSchema, CapField::MaxTokens);
+        assert_eq!(body["response_format"]["type"], "json_schema");
+        assert_eq!(body["response_format"]["json_schema"]["name"], "verdict");
+        assert_eq!(body["response_format"]["json_schema"]["strict"], true);
+        assert_eq!(
+            body["response_format"]["json_schema"]["schema"]["properties"]["verdict"]["enum"],
+            json!(["pass", "fail"])
+        );
+        assert_eq!(body["max_tokens"], 1024);
+        assert_eq!(body["seed"], 7);
+        let openai = request_body(&r, Format::JsonSchema, CapField::MaxCompletionTokens);
+        let shape = openai["response_format"]["json_schema"]["schema"].to_string();
+        assert!(
+            !shape.contains("maxLength") && !shape.contains("maxItems"),
+            "{shape}"
+        );
+        let local = body["response_format"]["json_schema"]["schema"].to_string();
+        assert!(local.contains("maxLength"), "{local}");
+        let body = request_body(&r, Format::JsonObject, CapField::MaxCompletionTokens);
+        assert_eq!(body["response_format"], json!({"type": "json_object"}));
+        assert_eq!(body["max_completion_tokens"], 1024);
+        assert!(body.get("max_tokens").is_none());
+        let body = request_body(&r, Format::PromptOnly, CapField::MaxTokens);
+        assert!(body.get("response_format").is_none());
+        r.answer.schema = None;
+        let body = request_body(&r, Format::JsonSchema, CapField::MaxTokens);
+        assert!(
+            body.get("response_format").is_none(),
+            "Markdown asks for no format"
+        );
+        assert_eq!(
+            CapField::for_base_url("https://api.openai.com/v1"),
+            CapField::MaxCompletionTokens
+        );
+        assert_eq!(
+            CapField::for_base_url("http://localhost:11434/v1"),
+            CapField::MaxTokens
+        );
+    }
+
     #[test]
     fn the_request_streams_with_usage() {
-        let body = request_body("m", &[Message::new(Role::User, "hi")], &[], Some(0.2));
+        let mut r = request(vec![Message::new(Role::User, "hi")], Vec::new());
+        r.temperature = Some(0.2);
+        let body = request_body(&r, Format::JsonSchema, CapField::MaxTokens);
         assert_eq!(body["stream"], true);
         assert_eq!(body["stream_options"]["include_usage"], true);
         assert_eq!(body["messages"][0]["role"], "user");
@@ -203,7 +341,11 @@ mod tests {
             description: "read".into(),
             parameters: json!({"type": "object"}),
         }];
-        let body = request_body("m", &messages, &tools, None);
+        let body = request_body(
+            &request(messages.to_vec(), tools.to_vec()),
+            Format::JsonSchema,
+            CapField::MaxTokens,
+        );
         assert_eq!(body["messages"][0]["content"], Value::Null);
         assert_eq!(
             body["messages"][0]["tool_calls"][0]["function"]["arguments"],

@@ -34,7 +34,7 @@ pub struct Returned {
 
 impl SessionState {
     /// `gate_opened`: the session waits for a decision on `phase` (which
-    /// stays failed if it failed).
+    /// stays failed if it failed, and so does the session).
     pub(super) fn on_gate_opened(
         &mut self,
         seq: u64,
@@ -44,7 +44,8 @@ impl SessionState {
     ) {
         if let Some(index) = self.phase_index(phase) {
             let p = &mut self.phases[index];
-            if p.status != PhaseStatus::Failed {
+            let failed = p.status == PhaseStatus::Failed;
+            if !failed {
                 p.status = PhaseStatus::AwaitingGate;
             }
             self.gate = Some(Gate {
@@ -53,7 +54,13 @@ impl SessionState {
                 question: question.to_owned(),
                 over_budget: over_budget.map(str::to_owned),
             });
-            self.status = SessionStatus::AwaitingGate;
+            // A failed phase waits for a retry or an abort, but what the
+            // session is, for `sessions` and `stats`, is failed.
+            self.status = if failed {
+                SessionStatus::Failed
+            } else {
+                SessionStatus::AwaitingGate
+            };
         }
     }
 
@@ -199,7 +206,12 @@ mod tests {
             },
         ]);
         assert_eq!(state.phases[1].status, PhaseStatus::Failed);
-        assert_eq!(state.status, SessionStatus::AwaitingGate);
+        // `sessions` lists it, and `stats` counts it, as failed.
+        assert_eq!(state.status, SessionStatus::Failed);
+        assert!(
+            state.gate.is_some() && !state.is_over(),
+            "it can still be retried"
+        );
     }
 
     #[test]

@@ -353,7 +353,7 @@ impl SessionState {
 
     /// Whether the gate on phase `index` needs a person, not a blanket
     /// approval: its answer could not be read, its verdict failed, or a plan
-    /// task still fails its critique.
+    /// task still fails its critique or its critique could not be read.
     pub fn needs_a_person(&self, index: usize) -> bool {
         let current = self.phases.get(index).and_then(PhaseState::current);
         // Read again, not remembered: a person's edit may have mended it.
@@ -366,7 +366,8 @@ impl SessionState {
         let unreadable = current
             .and_then(Attempt::effective)
             .is_some_and(|text| formats::read(kind, text).is_err());
-        let failing = current.is_some_and(|a| !a.failing_tasks().is_empty());
+        let failing = current
+            .is_some_and(|a| !a.failing_tasks().is_empty() || !a.unchecked_tasks().is_empty());
         unreadable || failing || self.verdict(index).is_some_and(|v| !v.passed())
     }
 

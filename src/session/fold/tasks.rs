@@ -47,9 +47,20 @@ impl Attempt {
     /// The plan tasks whose critique still finds them failing (no run
     /// came after the failing critique).
     pub fn failing_tasks(&self) -> Vec<&TaskRun> {
+        self.checked_as(TaskOutcome::Failed)
+    }
+
+    /// The implementation tasks whose latest critique could not be read:
+    /// nobody knows whether they pass, so no blanket approval covers them.
+    pub fn unchecked_tasks(&self) -> Vec<&TaskRun> {
+        self.checked_as(TaskOutcome::Unchecked)
+    }
+
+    /// The makers whose latest critique ended with `outcome`.
+    fn checked_as(&self, outcome: TaskOutcome) -> Vec<&TaskRun> {
         self.tasks
             .iter()
-            .filter(|c| c.outcome == Some(TaskOutcome::Failed))
+            .filter(|c| c.outcome == Some(outcome))
             .filter_map(|c| {
                 let maker = self.tasks.iter().find(|m| Some(m.task) == c.critique_of)?;
                 (maker.round <= c.round && maker.outcome.is_some()).then_some(maker)

@@ -45,12 +45,14 @@ pub struct Recent {
     pub phase: String,
     pub provider: String,
     pub age: String,
+    /// A gate is open (on a failed phase, the status says `failed`).
+    pub at_gate: bool,
 }
 
 impl Recent {
     /// Whether the session can go on (else it can only be replayed).
     fn resumable(&self) -> bool {
-        matches!(self.status.as_str(), "awaiting_gate" | "interrupted")
+        self.at_gate || matches!(self.status.as_str(), "awaiting_gate" | "interrupted")
     }
 
     fn matches(&self, filter: &str) -> bool {
@@ -251,6 +253,7 @@ mod tests {
             phase: "review".into(),
             provider: "offline".into(),
             age: "1m".into(),
+            at_gate: false,
         }]);
         let mut screen = StartScreen {
             request,

@@ -495,6 +495,7 @@ mod tests {
             phase: "plan".into(),
             provider: "offline".into(),
             age: "1m".into(),
+            at_gate: false,
         };
         let mut b = RequestBox::new(&pipeline, "offline", &theme, &keymap);
         b.set_recent(vec![
@@ -555,6 +556,7 @@ mod tests {
                 phase: "commit".into(),
                 provider: "offline".into(),
                 age: "1m".into(),
+                at_gate: false,
             })
             .collect();
         let mut b = RequestBox::new(&pipeline, "offline", &theme, &keymap);

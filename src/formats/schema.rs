@@ -1,0 +1,359 @@
+//! The JSON Schema a structured answer is held to, generated from the very
+//! types the parser reads ([`Plan`](super::Plan), [`Verdict`](super::Verdict))
+//! with `schemars`, so what a server constrains a model to and what
+//! handoff reads cannot drift apart.
+//!
+//! Subschemas are inlined (some servers' grammar builders do not follow
+//! `$ref`), and the schema is made *strict* where it can be — every object
+//! closed, every property required, as `OpenAI`'s strict mode demands. A
+//! property the parser lets default may then be written as an empty value
+//! or `null`, which it reads the same. A nullable property is written as
+//! `anyOf: [T, null]`, never `type: [T, "null"]`, which some grammar builders
+//! read as "any object". Strings and lists carry bounds ([`MAX_STRING`],
+//! [`MAX_ITEMS`], unless a field sets its own with `#[schemars(length)]`), so a small model held to the schema cannot ramble inside
+//! one string until its output cap; the wire layer drops them for `OpenAI`'s
+//! own API, whose strict mode refuses length keywords.
+
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde_json::{Value, json};
+
+/// The longest string a constrained answer may write, in characters.
+pub const MAX_STRING: u64 = 200;
+/// The most items of a list a constrained answer may write.
+pub const MAX_ITEMS: u64 = 4;
+
+/// The keywords that bound lengths, which not every strict mode takes.
+pub const BOUNDS: [&str; 3] = ["maxLength", "minLength", "maxItems"];
+
+/// A schema to request an answer in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schema {
+    /// The name a `json_schema` response format carries (`[a-z_]+`).
+    pub name: &'static str,
+    /// For servers that build a grammar from the schema (llama.cpp, vLLM,
+    /// Ollama): bounded, and for a plan shaped position by position.
+    pub schema: Value,
+    /// The same without bounds or shape: what `OpenAI`'s strict mode takes.
+    pub portable: Value,
+    /// Whether the schema meets strict mode's rules.
+    pub strict: bool,
+}
+
+/// The schema for `T`, named `name`.
+pub fn of<T: JsonSchema>(name: &'static str) -> Schema {
+    let mut schema = SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
+    if let Some(root) = schema.as_object_mut() {
+        root.remove("$schema");
+        root.remove("title");
+    }
+    let strict = strictify(&mut schema);
+    let mut portable = schema.clone();
+    drop_bounds(&mut portable);
+    Schema {
+        name,
+        schema,
+        portable,
+        strict,
+    }
+}
+
+/// The plan's schema, its tasks shaped as maker→critique pairs for servers
+/// that hold a model to it: position `n` has `task_order` `n`; a maker (odd
+/// position) names no preceding task, depends only on earlier tasks and has
+/// a critical criterion; the critique after it names it and depends on it.
+/// What a plan's checks ask beyond its JSON shape then holds by
+/// construction, which a small model cannot manage otherwise.
+pub fn plan() -> Schema {
+    let mut plan = of::<super::Plan>("plan");
+    let item = plan.schema["properties"]["tasks"]["items"].clone();
+    let positions: Vec<Value> = (1..=2 * MAX_PAIRS).map(|n| position(&item, n)).collect();
+    let lengths: Vec<Value> = (1..=MAX_PAIRS)
+        .map(|pairs| {
+            let len = 2 * pairs as usize;
+            json!({"type": "array", "prefixItems": positions[..len], "minItems": len, "maxItems": len})
+        })
+        .collect();
+    let description = plan.schema["properties"]["tasks"]["description"].clone();
+    plan.schema["properties"]["tasks"] = json!({"description": description, "anyOf": lengths});
+    plan.schema["properties"]["architecture"]["properties"]["summary"]["minLength"] = json!(1);
+    plan
+}
+
+/// The most maker→critique pairs a shaped plan holds.
+const MAX_PAIRS: u32 = 4;
+
+/// The task at position `order` (from 1) of a shaped plan.
+fn position(item: &Value, order: u32) -> Value {
+    let mut task = item.clone();
+    let p = &mut task["properties"];
+    p["task_order"] = json!({"type": "integer", "const": order});
+    p["task_name"]["minLength"] = json!(1);
+    p["timeout_seconds"] = json!({"anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": super::plan::MAX_TIMEOUT_SECONDS},
+        {"type": "null"},
+    ]});
+    if order % 2 == 1 {
+        p["skill_id"] = json!({"type": "string", "pattern": "^[a-z]{1,30}-implement$"});
+        p["dependencies"] = if order == 1 {
+            json!({"type": "array", "items": {"type": "integer"}, "maxItems": 0})
+        } else {
+            json!({"type": "array", "items": {"enum": (1..order).collect::<Vec<u32>>()}, "maxItems": 2})
+        };
+        p["inputs"]["properties"]["preceding_task"] = json!({"type": "null"});
+        p["validation_criteria"]["properties"]["critical"]["minItems"] = json!(1);
+    } else {
+        p["skill_id"] = json!({"type": "string", "pattern": "^[a-z]{1,30}-critique$"});
+        p["dependencies"] =
+            json!({"type": "array", "items": {"const": order - 1}, "minItems": 1, "maxItems": 1});
+        p["inputs"]["properties"]["preceding_task"] = json!({
+            "type": "object",
+            "properties": {
+                "task_order": {"type": "integer", "const": order - 1},
+                "task_name": {"type": "string", "maxLength": MAX_STRING},
+            },
+            "required": ["task_order", "task_name"],
+            "additionalProperties": false,
+        });
+    }
+    task
+}
+
+/// Removes the length bounds from every node of `schema`.
+fn drop_bounds(schema: &mut Value) {
+    match schema {
+        Value::Object(node) => {
+            for key in BOUNDS {
+                node.remove(key);
+            }
+            node.values_mut().for_each(drop_bounds);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_bounds),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+    }
+}
+
+/// Closes every object schema in `schema` and makes all its properties
+/// required; drops `format` (integer widths such as `uint32` are outside
+/// strict mode's list). Returns whether every object could be closed — a
+/// free-form map cannot.
+fn strictify(schema: &mut Value) -> bool {
+    let Some(node) = schema.as_object_mut() else {
+        return true;
+    };
+    node.remove("format");
+    nullable_as_any_of(node);
+    match node.get("type").and_then(Value::as_str) {
+        Some("string") if !node.contains_key("enum") => {
+            node.entry("maxLength").or_insert(json!(MAX_STRING));
+        }
+        Some("array") => {
+            node.entry("maxItems").or_insert(json!(MAX_ITEMS));
+        }
+        _ => {}
+    }
+    let mut strict = true;
+    let is_object = match node.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "object"),
+        _ => false,
+    };
+    if is_object {
+        match node.get("properties").and_then(Value::as_object) {
+            Some(properties) => {
+                let names: Vec<Value> = properties.keys().map(|k| json!(k)).collect();
+                node.insert("required".into(), Value::Array(names));
+                node.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            None => strict = false,
+        }
+    }
+    if let Some(Value::Object(properties)) = node.get_mut("properties") {
+        for child in properties.values_mut() {
+            strict &= strictify(child);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(child) = node.get_mut(key) {
+            strict &= strictify(child);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf", "prefixItems"] {
+        if let Some(Value::Array(children)) = node.get_mut(key) {
+            for child in children {
+                strict &= strictify(child);
+            }
+        }
+    }
+    strict
+}
+
+/// `type: [T, "null"]` becomes `anyOf: [{type: T, …}, {type: null}]`, the
+/// description staying outside.
+fn nullable_as_any_of(node: &mut serde_json::Map<String, Value>) {
+    let Some(Value::Array(types)) = node.get("type") else {
+        return;
+    };
+    let [a, b] = types.as_slice() else {
+        return;
+    };
+    let other = match (a.as_str(), b.as_str()) {
+        (Some("null"), Some(t)) | (Some(t), Some("null")) => t.to_owned(),
+        _ => return,
+    };
+    let description = node.remove("description");
+    let mut inner = std::mem::take(node);
+    inner.insert("type".into(), json!(other));
+    node.insert(
+        "anyOf".into(),
+        json!([Value::Object(inner), {"type": "null"}]),
+    );
+    if let Some(d) = description {
+        node.insert("description".into(), d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_written_to_the_shaped_schema_passes_the_plans_checks() {
+        let shaped = plan();
+        let tasks = &shaped.schema["properties"]["tasks"]["anyOf"];
+        assert_eq!(tasks.as_array().map(Vec::len), Some(MAX_PAIRS as usize));
+        let second = &tasks[0]["prefixItems"][1]["properties"];
+        assert_eq!(second["task_order"]["const"], 2);
+        assert_eq!(second["dependencies"]["items"]["const"], 1);
+        assert_eq!(
+            second["inputs"]["properties"]["preceding_task"]["properties"]["task_order"]["const"],
+            1
+        );
+        // The portable form has neither shape nor bounds.
+        let portable = shaped.portable.to_string();
+        assert!(
+            !portable.contains("prefixItems") && !portable.contains("maxLength"),
+            "{portable}"
+        );
+        // The least a model held to it can write: minimal strings, empty lists.
+        let minimal = r#"{"status":null,"category":null,
+          "architecture":{"summary":"s","endpoints":[],"data_models":[],"services":[],"external_integrations":[]},
+          "tasks":[
+           {"task_name":"a","description":"","skill_id":"x-implement","task_order":1,"dependencies":[],
+            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":null,"validation_criteria":null},
+            "validation_criteria":{"critical":[""],"expected":[],"nice_to_have":[]},"timeout_seconds":null},
+           {"task_name":"b","description":"","skill_id":"x-critique","task_order":2,"dependencies":[1],
+            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"task_name":""},"validation_criteria":null},
+            "validation_criteria":{"critical":[],"expected":[],"nice_to_have":[]},"timeout_seconds":null}]}"#;
+        assert!(
+            crate::formats::plan::read(minimal).is_ok(),
+            "{:?}",
+            crate::formats::plan::read(minimal)
+        );
+    }
+    use crate::formats::{OutputKind, Plan, Verdict};
+
+    /// Every object in `schema`, with the path to it.
+    fn objects<'a>(schema: &'a Value, path: &str, out: &mut Vec<(String, &'a Value)>) {
+        match schema {
+            Value::Object(node) => {
+                if node.get("type") == Some(&json!("object")) || node.get("properties").is_some() {
+                    out.push((path.to_owned(), schema));
+                }
+                for (k, v) in node {
+                    objects(v, &format!("{path}/{k}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    objects(v, &format!("{path}/{i}"), out);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+        }
+    }
+
+    #[test]
+    fn plan_and_verdict_schemas_are_strict_inlined_and_closed() {
+        for (kind, name) in [(OutputKind::Plan, "plan"), (OutputKind::Verdict, "verdict")] {
+            let s = kind.schema().expect("structured");
+            assert_eq!(s.name, name);
+            assert!(s.strict, "{name}");
+            let text = s.schema.to_string();
+            assert!(!text.contains("$ref") && !text.contains("$defs"), "{text}");
+            assert!(!text.contains("\"format\""), "{text}");
+            let mut found = Vec::new();
+            objects(&s.schema, "", &mut found);
+            assert!(!found.is_empty());
+            for (path, o) in found
+                .into_iter()
+                .filter(|(p, _)| !p.ends_with("/properties"))
+            {
+                let props: Vec<&String> =
+                    o["properties"].as_object().expect(&path).keys().collect();
+                let required: Vec<&str> = o["required"]
+                    .as_array()
+                    .expect(&path)
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                assert_eq!(props.len(), required.len(), "{name}{path}");
+                assert_eq!(o["additionalProperties"], false, "{name}{path}");
+            }
+        }
+        assert_eq!(OutputKind::Markdown.schema(), None);
+        let plan = OutputKind::Plan.schema().expect("plan").schema.to_string();
+        assert!(!plan.contains(r#""type":["#), "nullable as anyOf: {plan}");
+        assert!(plan.contains(r#""maxLength":200"#) && plan.contains(r#""maxItems":4"#));
+        let tasks = &OutputKind::Plan.schema().expect("plan").portable["properties"]["tasks"];
+        assert_eq!(tasks["minItems"].as_u64(), Some(2));
+    }
+
+    #[test]
+    fn the_schema_names_what_the_parser_reads() {
+        let plan = OutputKind::Plan.schema().expect("plan").portable;
+        let task = &plan["properties"]["tasks"]["items"]["properties"];
+        for field in [
+            "task_name",
+            "skill_id",
+            "task_order",
+            "dependencies",
+            "inputs",
+        ] {
+            assert!(task.get(field).is_some(), "{field}");
+        }
+        assert!(task["inputs"].to_string().contains("preceding_task"));
+        let verdict = OutputKind::Verdict.schema().expect("verdict").schema;
+        assert_eq!(
+            verdict["properties"]["verdict"]["enum"],
+            json!(["pass", "fail"])
+        );
+        let title = &verdict["properties"]["issues"]["items"]["properties"]["title"];
+        assert_eq!(title["minLength"], 1, "an empty title does not read");
+    }
+
+    #[test]
+    fn an_answer_written_to_the_strict_schema_reads() {
+        // What a constrained model writes: every property present, the
+        // optional ones as null or empty.
+        let verdict = r#"{"verdict":"pass","issues":[{"severity":"low","title":"t","detail":"","criterion":""}]}"#;
+        assert!(crate::formats::verdict::read(verdict).is_ok());
+        let plan = r#"{"status":null,"category":null,
+          "architecture":{"summary":"s","endpoints":[],"data_models":[],"services":[],"external_integrations":[]},
+          "tasks":[
+           {"task_name":"Do","description":"d","skill_id":"backend-implement","task_order":1,"dependencies":[],
+            "inputs":{"files_to_create":[],"files_to_modify":["a.go"],"preceding_task":null,"validation_criteria":null},
+            "validation_criteria":{"critical":["works"],"expected":[],"nice_to_have":[]},"timeout_seconds":null},
+           {"task_name":"Check","description":"c","skill_id":"backend-critique","task_order":2,"dependencies":[1],
+            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"task_name":"Do"},"validation_criteria":null},
+            "validation_criteria":{"critical":["verdict"],"expected":[],"nice_to_have":[]},"timeout_seconds":null}]}"#;
+        let read = crate::formats::plan::read(plan).expect("reads");
+        let _: (&Plan, Option<&Verdict>) = (&read, None);
+        assert_eq!(read.tasks[1].checks(), Some(1));
+        assert_eq!(read.criteria_to_check(&read.tasks[1]).critical, ["works"]);
+    }
+}
