@@ -13,13 +13,15 @@
 //! a frame copies the rows it shows; a file list runs beside it on wide
 //! screens. Every text passes the sanitizer.
 
+mod layout;
+
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
@@ -28,7 +30,10 @@ use super::app::App;
 use super::keymap::{Act, Context};
 use super::review::line_of;
 use super::text::{clip, safe};
-use crate::changes::{Body, Change, DiffLine, FileChange, FileStat, FileStatus, LineKind, summary};
+use crate::changes::{Change, FileStat, summary};
+
+pub use layout::{LineAt, Rows, lay_out};
+use layout::{counts, file_title};
 
 /// The file list runs beside the diff from this width on.
 const LIST_FROM_WIDTH: u16 = 100;
@@ -54,34 +59,6 @@ pub enum Load {
     Ready(Arc<Change>),
     /// Git could not give it (no repository here, an unknown commit).
     Failed(String),
-}
-
-/// The diff laid out at one width.
-#[derive(Debug, Default)]
-pub struct Rows {
-    pub lines: Vec<Line<'static>>,
-    /// The row each file starts at.
-    pub files: Vec<usize>,
-    /// The row each hunk starts at.
-    pub hunks: Vec<usize>,
-    /// For each row, the diff line it draws (file, hunk and line
-    /// indexes), if it draws one.
-    pub at: Vec<Option<LineAt>>,
-}
-
-/// Where a diff line is in a [`Change`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LineAt {
-    pub file: usize,
-    pub hunk: usize,
-    pub line: usize,
-}
-
-impl Rows {
-    fn push(&mut self, line: Line<'static>, at: Option<LineAt>) {
-        self.lines.push(line);
-        self.at.push(at);
-    }
 }
 
 /// The Changes view's own state: which snapshot is open, the change read
@@ -208,217 +185,6 @@ impl Changes {
 /// Whether a screen `width` wide shows a diff side by side.
 pub fn is_split(width: u16) -> bool {
     width >= SPLIT_FROM_WIDTH
-}
-
-/// Lays out every file of `change` at `width`, old and new side by side
-/// when `split`.
-pub fn lay_out(change: &Change, width: usize, split: bool, theme: &Theme) -> Rows {
-    let mut rows = Rows::default();
-    for (i, file) in change.files.iter().enumerate() {
-        if i > 0 {
-            rows.push(Line::default(), None);
-        }
-        rows.files.push(rows.lines.len());
-        file_rows(i, file, (width, split), theme, &mut rows);
-    }
-    rows
-}
-
-/// `M internal/orders/service.go +3 −1`, or `R old → new`.
-fn file_title(stat: &FileStat) -> String {
-    let path = match &stat.from {
-        Some(from) => format!("{} → {}", safe(from), safe(&stat.path)),
-        None => safe(&stat.path),
-    };
-    format!("{} {path}  {}", stat.status.letter(), counts(stat))
-}
-
-/// `+3 −1`, or `binary`.
-fn counts(stat: &FileStat) -> String {
-    if stat.binary {
-        "binary".to_owned()
-    } else {
-        format!("+{} −{}", stat.added, stat.removed)
-    }
-}
-
-fn file_rows(
-    index: usize,
-    file: &FileChange,
-    (width, split): (usize, bool),
-    theme: &Theme,
-    rows: &mut Rows,
-) {
-    rows.push(
-        Line::styled(
-            clip(&format!("▌{}", file_title(&file.stat)), width),
-            theme.title,
-        ),
-        None,
-    );
-    if let Some((from, to)) = file.mode_change() {
-        rows.push(
-            Line::styled(format!("  mode {from} → {to}"), theme.dim),
-            None,
-        );
-    }
-    let note = match &file.body {
-        Body::Text(hunks) => {
-            for (h, hunk) in hunks.iter().enumerate() {
-                rows.hunks.push(rows.lines.len());
-                rows.push(Line::styled(hunk.header(), theme.dim), None);
-                let at = |line| LineAt {
-                    file: index,
-                    hunk: h,
-                    line,
-                };
-                // A file added or deleted has one side only: not split.
-                if split
-                    && file.stat.status != FileStatus::Added
-                    && file.stat.status != FileStatus::Deleted
-                {
-                    for (left, right) in pairs(&hunk.lines) {
-                        let row = split_line(
-                            left.map(|l| &hunk.lines[l]),
-                            right.map(|r| &hunk.lines[r]),
-                            width,
-                            theme,
-                        );
-                        rows.push(row, right.or(left).map(at));
-                    }
-                } else {
-                    for (l, line) in hunk.lines.iter().enumerate() {
-                        rows.push(diff_line(line, width, theme), Some(at(l)));
-                    }
-                }
-            }
-            (hunks.is_empty() && file.mode_change().is_none())
-                .then(|| "  (renamed, nothing inside changed)".to_owned())
-        }
-        Body::Binary => Some("  binary file: not shown".to_owned()),
-        Body::NotUtf8 => Some("  not UTF-8 text: not shown".to_owned()),
-        Body::TooLarge { bytes } => Some(format!(
-            "  {bytes} bytes: too large to show here (handoff show --diff prints it)"
-        )),
-    };
-    if let Some(note) = note {
-        rows.push(Line::styled(note, theme.dim), None);
-    }
-}
-
-/// A hunk's lines as rows of a side-by-side diff: a context line on both
-/// sides; a run of removed lines beside the run of added lines after it.
-/// Indexes into `lines`.
-fn pairs(lines: &[DiffLine]) -> Vec<(Option<usize>, Option<usize>)> {
-    let mut out = Vec::new();
-    let (mut removed, mut added) = (Vec::new(), Vec::new());
-    let flush = |out: &mut Vec<_>, removed: &mut Vec<usize>, added: &mut Vec<usize>| {
-        for i in 0..removed.len().max(added.len()) {
-            out.push((removed.get(i).copied(), added.get(i).copied()));
-        }
-        removed.clear();
-        added.clear();
-    };
-    for (i, line) in lines.iter().enumerate() {
-        match line.kind {
-            LineKind::Removed if added.is_empty() => removed.push(i),
-            LineKind::Removed => {
-                flush(&mut out, &mut removed, &mut added);
-                removed.push(i);
-            }
-            LineKind::Added => added.push(i),
-            LineKind::Context => {
-                flush(&mut out, &mut removed, &mut added);
-                out.push((Some(i), Some(i)));
-            }
-        }
-    }
-    flush(&mut out, &mut removed, &mut added);
-    out
-}
-
-fn number(n: Option<usize>) -> String {
-    n.map_or_else(|| "    ".to_owned(), |n| format!("{n:>4}"))
-}
-
-fn sign_and_style(line: &DiffLine, theme: &Theme) -> (char, Style) {
-    match line.kind {
-        LineKind::Context => (' ', Style::new()),
-        LineKind::Added => ('+', theme.diff_added),
-        LineKind::Removed => ('-', theme.diff_removed),
-    }
-}
-
-/// `  12 - old text │   13 + new text`: each half numbered on its side and
-/// cut to its width.
-fn split_line(
-    left: Option<&DiffLine>,
-    right: Option<&DiffLine>,
-    width: usize,
-    theme: &Theme,
-) -> Line<'static> {
-    let half = width.saturating_sub(1) / 2;
-    let mut spans = Vec::new();
-    for (side, line) in [(0, left), (1, right)] {
-        let start = spans.len();
-        match line {
-            Some(line) => {
-                let (sign, style) = sign_and_style(line, theme);
-                let n = if side == 0 { line.old } else { line.new };
-                let gutter = format!("{} {sign} ", number(n));
-                let room = half.saturating_sub(gutter.chars().count());
-                spans.push(Span::styled(gutter, theme.dim));
-                spans.extend(text_spans(line, room, style));
-            }
-            None => spans.push(Span::raw("")),
-        }
-        if side == 0 {
-            let used: usize = spans[start..]
-                .iter()
-                .map(|s| s.content.chars().count())
-                .sum();
-            spans.push(Span::raw(" ".repeat(half.saturating_sub(used))));
-            spans.push(Span::styled("│", theme.border));
-        }
-    }
-    Line::from(spans)
-}
-
-/// `  12   13 + text`, with the words that changed marked.
-fn diff_line(line: &DiffLine, width: usize, theme: &Theme) -> Line<'static> {
-    let (sign, style) = sign_and_style(line, theme);
-    let gutter = format!("{} {} {sign} ", number(line.old), number(line.new));
-    let room = width.saturating_sub(gutter.chars().count());
-    let mut spans = vec![Span::styled(gutter, theme.dim)];
-    spans.extend(text_spans(line, room, style));
-    Line::from(spans)
-}
-
-/// A line's text cut to `room`, the words that changed marked.
-fn text_spans(line: &DiffLine, room: usize, style: Style) -> Vec<Span<'static>> {
-    let mut spans = Vec::new();
-    let marked = style.add_modifier(Modifier::REVERSED);
-    let mut at = 0;
-    let mut pieces = Vec::new();
-    for &(start, end) in &line.emphasis {
-        if let (Some(before), Some(inside)) = (line.text.get(at..start), line.text.get(start..end))
-        {
-            pieces.push((before, style));
-            pieces.push((inside, marked));
-            at = end;
-        }
-    }
-    pieces.push((line.text.get(at..).unwrap_or_default(), style));
-    let mut left = room;
-    for (text, style) in pieces {
-        if left == 0 {
-            break;
-        }
-        let text = clip(&safe(text), left);
-        left = left.saturating_sub(text.chars().count());
-        spans.push(Span::styled(text, style));
-    }
-    spans
 }
 
 /// Draws the Changes view of one phase.
@@ -648,122 +414,4 @@ fn file_list(app: &App, files: &[FileStat], current: Option<usize>, area: Rect, 
         })
         .collect();
     Paragraph::new(lines).render(area, buf);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::changes::{REGULAR, diff_text};
-
-    fn file(path: &str, old: &str, new: &str) -> FileChange {
-        let (hunks, added, removed) = diff_text(old, new);
-        FileChange {
-            stat: FileStat {
-                path: path.into(),
-                from: None,
-                status: FileStatus::Modified,
-                added,
-                removed,
-                binary: false,
-            },
-            modes: (REGULAR.into(), REGULAR.into()),
-            body: Body::Text(hunks),
-        }
-    }
-
-    fn text(line: &Line<'_>) -> String {
-        line.spans.iter().map(|s| s.content.as_ref()).collect()
-    }
-
-    #[test]
-    fn rows_have_a_header_per_file_and_hunk_and_mark_changed_words() {
-        let far: String = (1..=20)
-            .map(|i| format!("line {i}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-            + "\n";
-        let change = Change {
-            files: vec![
-                file("a.go", "x := 1\n", "x := 2\n"),
-                file(
-                    "b.txt",
-                    &far,
-                    &far.replace("line 2\n", "LINE 2\n")
-                        .replace("line 19\n", "LINE 19\n"),
-                ),
-                FileChange {
-                    body: Body::Binary,
-                    ..file("logo.png", "", "")
-                },
-            ],
-        };
-        let theme = Theme::mono();
-        let rows = lay_out(&change, 60, false, &theme);
-        assert_eq!(rows.files.len(), 3);
-        assert_eq!(rows.hunks.len(), 3, "one in a.go, two far apart in b.txt");
-        assert!(text(&rows.lines[rows.files[1]]).starts_with("▌M b.txt  +2 −2"));
-        let removed = &rows.lines[rows.files[0] + 2];
-        assert_eq!(text(removed), "   1      - x := 1");
-        let marked: Vec<String> = removed
-            .spans
-            .iter()
-            .filter(|s| s.style.add_modifier.contains(Modifier::REVERSED))
-            .map(|s| s.content.to_string())
-            .collect();
-        assert_eq!(marked, ["1"], "only the changed word is marked");
-        assert_eq!(
-            text(&rows.lines[rows.files[2] + 1]),
-            "  binary file: not shown"
-        );
-    }
-
-    #[test]
-    fn text_from_the_workspace_is_sanitized_and_cut_to_the_width() {
-        let change = Change {
-            files: vec![file(
-                "evil.sh",
-                "",
-                "echo \u{1b}]52;c;aGk=\u{7}hi\u{202e} and a long tail\n",
-            )],
-        };
-        let rows = lay_out(&change, 30, false, &Theme::mono());
-        for line in &rows.lines {
-            let shown = text(line);
-            assert!(
-                !shown.chars().any(|c| c.is_control() || c == '\u{202e}'),
-                "{shown:?}"
-            );
-            assert!(shown.chars().count() <= 30, "{shown:?}");
-        }
-    }
-
-    #[test]
-    fn side_by_side_pairs_removed_lines_with_the_added_ones_after_them() {
-        let (hunks, ..) = diff_text("a\nold 1\nold 2\nz\n", "a\nnew 1\nz\n");
-        let lines = &hunks[0].lines;
-        let shown: Vec<(Option<&str>, Option<&str>)> = pairs(lines)
-            .into_iter()
-            .map(|(l, r)| {
-                (
-                    l.map(|l| lines[l].text.as_str()),
-                    r.map(|r| lines[r].text.as_str()),
-                )
-            })
-            .collect();
-        assert_eq!(
-            shown,
-            [
-                (Some("a"), Some("a")),
-                (Some("old 1"), Some("new 1")),
-                (Some("old 2"), None),
-                (Some("z"), Some("z")),
-            ]
-        );
-        let change = Change {
-            files: vec![file("x.txt", "a\nold 1\nold 2\nz\n", "a\nnew 1\nz\n")],
-        };
-        let rows = lay_out(&change, 41, true, &Theme::mono());
-        assert_eq!(text(&rows.lines[3]), "   2 - old 1        │   2 + new 1");
-        assert_eq!(text(&rows.lines[4]), "   3 - old 2        │");
-    }
 }
