@@ -9,7 +9,9 @@
 //! elsewhere), so `..`, absolute paths, symlinks pointing outside and
 //! symlinks swapped in while a call runs cannot reach outside the root.
 //! Paths with `..`, absolute paths, empty paths and NUL bytes are also
-//! refused up front, as a second line of defence and for clearer errors.
+//! refused up front, as a second line of defence and for clearer errors;
+//! an absolute path beneath the workspace root is taken as the relative
+//! path it names (models copy the root from their prompt).
 //!
 //! Symlinks: symlinks whose target stays inside the workspace are followed
 //! when reading, listing and as intermediate folders when writing (a
@@ -126,6 +128,17 @@ impl Workspace {
         &self.root
     }
 
+    /// `path` relative to the root when it is an absolute path beneath it
+    /// (models copy the workspace's absolute path from the prompt); any
+    /// other path as it is, for the checks that follow to judge.
+    fn inside<'p>(&self, path: &'p str) -> &'p str {
+        Path::new(path)
+            .strip_prefix(&self.root)
+            .ok()
+            .and_then(Path::to_str)
+            .unwrap_or(path)
+    }
+
     /// Reads a UTF-8 text file of at most [`FILE_LIMIT`] bytes.
     ///
     /// # Errors
@@ -134,7 +147,7 @@ impl Workspace {
     /// [`ToolError::TooLarge`], [`ToolError::NotText`], or
     /// [`ToolError::Io`] (for instance for a FIFO or device).
     pub fn read_file(&self, path: &str) -> Result<String, ToolError> {
-        let rel = file_path(path)?;
+        let rel = file_path(self.inside(path))?;
         let file =
             open_regular(&self.dir, &rel, FollowSymlinks::Yes).map_err(|e| map_io(path, &e))?;
         read_text(file, path)
@@ -151,7 +164,7 @@ impl Workspace {
     /// final component is a symlink, [`ToolError::IsDir`],
     /// [`ToolError::NotDir`] if a parent is a file, or [`ToolError::Io`].
     pub fn write_file(&self, path: &str, content: &str) -> Result<u64, ToolError> {
-        let rel = file_path(path)?;
+        let rel = file_path(self.inside(path))?;
         self.write_target(path)?;
         if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
             self.dir
@@ -211,7 +224,7 @@ impl Workspace {
     /// [`ToolError::GitInternals`] for a path into a `.git` folder,
     /// [`ToolError::Outside`] for one whose folders lead outside.
     pub fn write_target(&self, path: &str) -> Result<String, ToolError> {
-        let rel = file_path(path)?;
+        let rel = file_path(self.inside(path))?;
         let into_git = |p: &Path| {
             p.components()
                 .any(|c| c.as_os_str().eq_ignore_ascii_case(".git"))
@@ -273,7 +286,7 @@ impl Workspace {
     /// [`ToolError::Outside`], [`ToolError::NotFound`],
     /// [`ToolError::NotDir`] or [`ToolError::Io`].
     pub fn list_dir(&self, path: &str) -> Result<Vec<Entry>, ToolError> {
-        let rel = dir_path(path)?;
+        let rel = dir_path(self.inside(path))?;
         let sub = self.open_dir(&rel, path)?;
         let mut entries = Vec::new();
         for entry in sub.entries().map_err(|e| map_io(path, &e))? {
@@ -315,7 +328,7 @@ impl Workspace {
             ));
         }
         let shown = path.unwrap_or("");
-        let rel = dir_path(shown)?;
+        let rel = dir_path(self.inside(shown))?;
         let prefix = slash_path(&rel);
         let mut matches = Vec::new();
 
@@ -674,6 +687,25 @@ mod tests {
         fx.ws.write_file("a/b/c.txt", "x").unwrap();
         assert_eq!(fx.ws.read_file("a/b/c.txt").unwrap(), "x");
         assert_eq!(fx.ws.root(), std::fs::canonicalize(&fx.ws_path).unwrap());
+    }
+
+    #[test]
+    fn an_absolute_path_beneath_the_root_is_the_relative_path_it_names() {
+        let fx = fixture();
+        let root = fx.ws.root().to_owned();
+        let inside = root.join("a/b.txt");
+        fx.ws.write_file(inside.to_str().unwrap(), "x").unwrap();
+        assert_eq!(fx.ws.read_file("a/b.txt").unwrap(), "x");
+        assert_eq!(fx.ws.read_file(inside.to_str().unwrap()).unwrap(), "x");
+        let listed = fx.ws.list_dir(root.to_str().unwrap()).unwrap();
+        assert_eq!(listed.len(), 1, "the root itself lists");
+        // Anything else absolute stays refused, `..` after the root too.
+        let secret = fx.outside.join("secret.txt");
+        let escape = format!("{}/../outside/secret.txt", root.display());
+        for path in [secret.to_str().unwrap(), escape.as_str()] {
+            let err = refused(&fx, |ws| ws.read_file(path));
+            assert!(matches!(err, ToolError::Outside { .. }), "{path}: {err:?}");
+        }
     }
 
     #[test]
