@@ -273,17 +273,21 @@ impl FileChange {
     }
 
     /// One hunk of this file as a patch of its own (the file's headers,
-    /// then the hunk): what a revert applies in reverse. None for a file
-    /// that is not text or was renamed, or a hunk it does not have.
-    pub fn hunk_patch(&self, hunk: usize) -> Option<String> {
+    /// then the hunk), or every hunk when `hunk` is `None`: what a revert
+    /// applies in reverse. None for a file that is not text, was renamed or
+    /// changed only its mode, or a hunk it does not have.
+    pub fn hunk_patch(&self, hunk: Option<usize>) -> Option<String> {
         let Body::Text(hunks) = &self.body else {
             return None;
         };
-        if self.stat.status == FileStatus::Renamed || hunk >= hunks.len() {
+        if self.stat.status == FileStatus::Renamed
+            || hunks.is_empty()
+            || hunk.is_some_and(|h| h >= hunks.len())
+        {
             return None;
         }
         let mut out = String::new();
-        self.write_patch(&mut out, Some(hunk));
+        self.write_patch(&mut out, hunk);
         Some(out)
     }
 

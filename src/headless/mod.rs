@@ -132,7 +132,7 @@ fn hunk_to_revert(
     let patch = revert
         .hunk
         .checked_sub(1)
-        .and_then(|i| file.hunk_patch(i))
+        .and_then(|i| file.hunk_patch(Some(i)))
         .ok_or_else(|| format!("{} has no hunk {} to revert", revert.file, revert.hunk))?;
     Ok((revert.file.clone(), patch))
 }

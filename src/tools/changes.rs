@@ -387,7 +387,7 @@ mod tests {
         std::fs::write(root.join("f.txt"), &new).expect("write");
         let head = commit(root, "head");
         let found = change(root, Some(&base), &head).expect("change");
-        let patch = found.files[0].hunk_patch(1).expect("the second hunk");
+        let patch = found.files[0].hunk_patch(Some(1)).expect("the second hunk");
         super::super::git::apply(root, &patch, true).expect("reverted");
         let now = std::fs::read_to_string(root.join("f.txt")).expect("read");
         assert!(
@@ -404,6 +404,13 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(root.join("f.txt")).expect("read"),
             new
+        );
+        // The whole file's patch takes every hunk out at once.
+        let whole = found.files[0].hunk_patch(None).expect("the file");
+        super::super::git::apply(root, &whole, true).expect("reverted");
+        assert_eq!(
+            std::fs::read_to_string(root.join("f.txt")).expect("read"),
+            old
         );
     }
 }

@@ -63,6 +63,7 @@ context_acts! {
         Comment,
         Whole,
         Revert,
+        RevertFile,
         UndoRevert,
         Viewed,
     }
@@ -119,7 +120,7 @@ impl App {
             | SessionAct::NextHunk
             | SessionAct::PrevHunk => matches!(self.screen, Screen::Changes { .. }),
             SessionAct::Viewed => matches!(self.screen, Screen::Changes { .. }),
-            SessionAct::Comment | SessionAct::Revert => {
+            SessionAct::Comment | SessionAct::Revert | SessionAct::RevertFile => {
                 matches!(self.screen, Screen::Changes { .. }) && gate.is_some()
             }
             SessionAct::UndoRevert => {
@@ -269,7 +270,8 @@ impl App {
             SessionAct::PrevHunk => self.jump_in_changes(Jump::Hunk, false),
             SessionAct::Comment => self.comment_act(),
             SessionAct::Whole => self.toggle_whole(),
-            SessionAct::Revert => self.revert_act(),
+            SessionAct::Revert => self.revert_act(false),
+            SessionAct::RevertFile => self.revert_act(true),
             SessionAct::UndoRevert => self.undo_revert_act(),
             SessionAct::Viewed => self.viewed_act(),
             SessionAct::PermitOnce => self.permission_act(Answer::Once),

@@ -167,9 +167,9 @@ impl App {
             .then(|| (gate.seq, self.state.phases[phase].id.clone()))
     }
 
-    /// `D`: asks the engine to take the hunk under the cursor back out of
-    /// the workspace.
-    pub(super) fn revert_act(&mut self) {
+    /// `D` (or `X`, `whole`): asks the engine to take the hunk under the
+    /// cursor (or its whole file) back out of the workspace.
+    pub(super) fn revert_act(&mut self, whole: bool) {
         let Some((gate, phase)) = self.changes_gate() else {
             self.notice = Some("hunks are reverted at the phase's open checkpoint".into());
             return;
@@ -177,7 +177,8 @@ impl App {
         let target = self.changes.ready().and_then(|change| {
             let at = self.changes.at_cursor()?;
             let file = change.files.get(at.file)?;
-            Some((file.stat.path.clone(), file.hunk_patch(at.hunk)))
+            let hunk = (!whole).then_some(at.hunk);
+            Some((file.stat.path.clone(), file.hunk_patch(hunk)))
         });
         match target {
             Some((file, Some(patch))) => {

@@ -139,6 +139,8 @@ pub enum Act {
     Whole,
     /// Take the hunk under the cursor out of the workspace.
     Revert,
+    /// Take the whole file under the cursor out of the workspace.
+    RevertFile,
     /// Put back the last hunk reverted at this gate.
     UndoRevert,
     /// Mark the file under the cursor viewed (or not).
