@@ -6,8 +6,11 @@
 //! and the receiving end of the engine's updates; the engine publishes each
 //! event only after it is written to the log.
 
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 
+use crate::changes::Change;
 use crate::session::{DecidedBy, Decision, Event, SessionState};
 
 /// What a client asks of the engine.
@@ -58,6 +61,14 @@ pub enum Update {
     Notice(String),
     /// A decision the engine refused, and why: nothing was recorded.
     Refused(String),
+    /// The workspace change a snapshot recorded, read whole: sent before
+    /// its `snapshot` event, so a client can show it without reading it
+    /// again. Not part of the record.
+    Change {
+        base: Option<String>,
+        commit: String,
+        change: Arc<Change>,
+    },
 }
 
 /// Receives every event after it is written, with the engine's state after it.
@@ -74,6 +85,8 @@ pub trait Sink: Send {
     fn refused(&mut self, why: String) {
         self.notice(why);
     }
+    /// The change a snapshot is about to record, read whole.
+    fn change(&mut self, _base: Option<&str>, _commit: &str, _change: &Arc<Change>) {}
 }
 
 impl Sink for mpsc::UnboundedSender<Update> {
@@ -96,5 +109,13 @@ impl Sink for mpsc::UnboundedSender<Update> {
 
     fn refused(&mut self, why: String) {
         let _ = self.send(Update::Refused(why));
+    }
+
+    fn change(&mut self, base: Option<&str>, commit: &str, change: &Arc<Change>) {
+        let _ = self.send(Update::Change {
+            base: base.map(str::to_owned),
+            commit: commit.to_owned(),
+            change: Arc::clone(change),
+        });
     }
 }

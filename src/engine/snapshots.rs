@@ -46,8 +46,7 @@ impl Engine {
         let made = tokio::task::spawn_blocking(move || {
             let made = crate::tools::git::snapshot(&root, &target, &message)?;
             // A change that cannot be read still leaves the snapshot.
-            let files = crate::tools::changes::change(&root, from.as_deref(), &made.commit)
-                .map(|c| c.stats());
+            let files = crate::tools::changes::change(&root, from.as_deref(), &made.commit);
             Ok::<_, String>((made, files))
         })
         .await
@@ -66,12 +65,21 @@ impl Engine {
                         files.join(", ")
                     ));
                 }
-                let files = files.unwrap_or_else(|e| {
-                    self.sink.notice(format!(
-                        "could not read what the {phase} phase changed: {e}"
-                    ));
-                    Vec::new()
-                });
+                let files = match files {
+                    Ok(change) => {
+                        // The client gets the change whole before the event
+                        // that names it, and need not read it again.
+                        let change = std::sync::Arc::new(change);
+                        self.sink.change(base.as_deref(), &made.commit, &change);
+                        change.stats()
+                    }
+                    Err(e) => {
+                        self.sink.notice(format!(
+                            "could not read what the {phase} phase changed: {e}"
+                        ));
+                        Vec::new()
+                    }
+                };
                 self.emit(EventKind::Snapshot {
                     phase,
                     reference,

@@ -179,6 +179,8 @@ pub async fn drive(
                 eprintln!("handoff: {}", sanitize(&text));
                 continue;
             }
+            // What a snapshot changed is in its event's file list.
+            Update::Change { .. } => continue,
             // Its decisions are all this run has: one refused would leave
             // the gate waiting for ever.
             Update::Refused(why) => {

@@ -330,6 +330,14 @@ impl App {
                 false
             }
             Update::Resumed => false,
+            Update::Change {
+                base,
+                commit,
+                change,
+            } => {
+                self.changes.known(base, commit, change);
+                false
+            }
             Update::Notice(text) | Update::Refused(text) => {
                 self.notice = Some(text);
                 false

@@ -798,3 +798,73 @@ fn approving_a_change_not_viewed_asks_first_when_the_config_says_so() {
         Command::Decide(Decision::approve("summarize", DecidedBy::User).at_gate(4))
     );
 }
+
+/// The engine sends the change it read at a snapshot before the event that
+/// names it: the Changes view opens on it with nothing left to read.
+#[test]
+fn a_change_the_engine_sent_opens_without_reading_it_again() {
+    use handoff::changes::{Body, Change, FileChange, FileStat, FileStatus, diff_text};
+    let (hunks, added, removed) = diff_text("", "package x\n");
+    let change = Change {
+        files: vec![FileChange {
+            stat: FileStat {
+                path: "x.go".into(),
+                from: None,
+                status: FileStatus::Added,
+                added,
+                removed,
+                binary: false,
+            },
+            modes: ("000000".into(), "100644".into()),
+            body: Body::Text(hunks),
+        }],
+    };
+    let (mut app, _rx) = live(vec![
+        EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 1,
+        },
+        EventKind::Artifact {
+            phase: "summarize".into(),
+            attempt: 1,
+            name: "requirements".into(),
+            content: "# Requirements".into(),
+        },
+    ]);
+    app.on_update(Update::Change {
+        base: Some("b0".into()),
+        commit: "c1".into(),
+        change: std::sync::Arc::new(change),
+    });
+    for (seq, kind) in (3..).zip([
+        EventKind::Snapshot {
+            phase: "summarize".into(),
+            reference: "refs/handoff/s/summarize".into(),
+            commit: "c1".into(),
+            base: Some("b0".into()),
+            files: Vec::new(),
+        },
+        EventKind::GateOpened {
+            phase: "summarize".into(),
+            question: "Approve the requirements?".into(),
+            over_budget: None,
+        },
+    ]) {
+        app.on_update(Update::Event(Event {
+            seq,
+            t: chrono::DateTime::UNIX_EPOCH,
+            kind,
+        }));
+    }
+    press(&mut app, KeyCode::Tab);
+    assert!(matches!(app.screen(), Screen::Changes { phase: 0 }));
+    assert_eq!(app.change_request(), None, "nothing to read");
+    app.set_size(120, 30);
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).expect("terminal");
+    terminal
+        .draw(|f| f.render_widget(&app, f.area()))
+        .expect("draw");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("1 + package x"), "the diff is shown: {screen}");
+}

@@ -35,6 +35,13 @@ use crate::changes::{Change, FileStat, summary};
 pub use layout::{LineAt, Rows, lay_out};
 use layout::{counts, file_title};
 
+/// The two commits a change is between: its base (none: from nothing) and
+/// its snapshot.
+type Compared = (Option<String>, String);
+
+/// How many changes sent by the engine are kept.
+const KNOWN: usize = 4;
+
 /// The file list runs beside the diff from this width on.
 const LIST_FROM_WIDTH: u16 = 100;
 
@@ -66,7 +73,10 @@ pub enum Load {
 #[derive(Debug, Default)]
 pub struct Changes {
     /// The two commits the view compares, and how far reading it got.
-    open: Option<((Option<String>, String), Load)>,
+    open: Option<(Compared, Load)>,
+    /// Changes the engine read whole at its latest snapshots (newest
+    /// first), so opening one needs no reading.
+    known: Vec<(Compared, Arc<Change>)>,
     /// The phase's whole change (from before its first round) rather
     /// than the latest round's.
     pub whole: bool,
@@ -84,13 +94,21 @@ impl Changes {
         if self.open.as_ref().is_some_and(|(k, _)| *k == key) {
             return;
         }
-        let load = match root {
-            Some(root) => Load::Wanted(ChangeRequest {
-                root,
-                base: key.0.clone(),
-                commit: key.1.clone(),
-            }),
-            None => Load::Failed("the session has no workspace".into()),
+        let known = self
+            .known
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, change)| Arc::clone(change));
+        let load = match (known, root) {
+            (Some(change), _) => Load::Ready(change),
+            (None, root) => match root {
+                Some(root) => Load::Wanted(ChangeRequest {
+                    root,
+                    base: key.0.clone(),
+                    commit: key.1.clone(),
+                }),
+                None => Load::Failed("the session has no workspace".into()),
+            },
         };
         self.open = Some((key, load));
         self.layout.replace(None);
@@ -100,6 +118,12 @@ impl Changes {
     /// The diff line under the cursor, if it is on one.
     pub fn at_cursor(&self) -> Option<LineAt> {
         self.laid_out()?.at.get(self.cursor).copied().flatten()
+    }
+
+    /// Keeps a change the engine read whole (the last few).
+    pub fn known(&mut self, base: Option<String>, commit: String, change: Arc<Change>) {
+        self.known.insert(0, ((base, commit), change));
+        self.known.truncate(KNOWN);
     }
 
     /// The read the loop should start, once.
