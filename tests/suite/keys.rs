@@ -866,5 +866,8 @@ fn a_change_the_engine_sent_opens_without_reading_it_again() {
         .draw(|f| f.render_widget(&app, f.area()))
         .expect("draw");
     let screen = terminal.backend().to_string();
-    assert!(screen.contains("1 + package x"), "the diff is shown: {screen}");
+    assert!(
+        screen.contains("1 + package x"),
+        "the diff is shown: {screen}"
+    );
 }
