@@ -711,11 +711,8 @@ fn an_abort_confirmed_after_its_gate_closed_sends_nothing() {
     );
 }
 
-/// With `review.require_viewed`, `a` on a change with files not marked
-/// viewed asks first (nothing is sent); `v` in the Changes view marks
-/// them, and then `a` approves.
-#[test]
-fn approving_a_change_not_viewed_asks_first_when_the_config_says_so() {
+/// A change that adds `paths`, each holding `package x`.
+fn added_files(paths: &[&str]) -> handoff::changes::Change {
     use handoff::changes::{Body, Change, FileChange, FileStat, FileStatus, diff_text};
     let file = |path: &str| {
         let (hunks, added, removed) = diff_text("", "package x\n");
@@ -732,10 +729,14 @@ fn approving_a_change_not_viewed_asks_first_when_the_config_says_so() {
             body: Body::Text(hunks),
         }
     };
-    let change = Change {
-        files: vec![file("a.go"), file("b.go")],
-    };
-    let (mut app, mut rx) = live(vec![
+    Change {
+        files: paths.iter().map(|p| file(p)).collect(),
+    }
+}
+
+/// The first phase ran and delivered its requirements (no gate yet).
+fn delivered_requirements() -> Vec<EventKind> {
+    vec![
         EventKind::PhaseStarted {
             phase: "summarize".into(),
             attempt: 1,
@@ -746,6 +747,17 @@ fn approving_a_change_not_viewed_asks_first_when_the_config_says_so() {
             name: "requirements".into(),
             content: "# Requirements".into(),
         },
+    ]
+}
+
+/// With `review.require_viewed`, `a` on a change with files not marked
+/// viewed asks first (nothing is sent); `v` in the Changes view marks
+/// them, and then `a` approves.
+#[test]
+fn approving_a_change_not_viewed_asks_first_when_the_config_says_so() {
+    let change = added_files(&["a.go", "b.go"]);
+    let mut kinds = delivered_requirements();
+    kinds.extend([
         EventKind::Snapshot {
             phase: "summarize".into(),
             reference: "refs/handoff/s/summarize".into(),
@@ -759,6 +771,7 @@ fn approving_a_change_not_viewed_asks_first_when_the_config_says_so() {
             over_budget: None,
         },
     ]);
+    let (mut app, mut rx) = live(kinds);
     app.set_require_viewed(true);
     press(&mut app, KeyCode::Char('a'));
     assert!(rx.try_recv().is_err(), "nothing sent");
@@ -803,34 +816,8 @@ fn approving_a_change_not_viewed_asks_first_when_the_config_says_so() {
 /// names it: the Changes view opens on it with nothing left to read.
 #[test]
 fn a_change_the_engine_sent_opens_without_reading_it_again() {
-    use handoff::changes::{Body, Change, FileChange, FileStat, FileStatus, diff_text};
-    let (hunks, added, removed) = diff_text("", "package x\n");
-    let change = Change {
-        files: vec![FileChange {
-            stat: FileStat {
-                path: "x.go".into(),
-                from: None,
-                status: FileStatus::Added,
-                added,
-                removed,
-                binary: false,
-            },
-            modes: ("000000".into(), "100644".into()),
-            body: Body::Text(hunks),
-        }],
-    };
-    let (mut app, _rx) = live(vec![
-        EventKind::PhaseStarted {
-            phase: "summarize".into(),
-            attempt: 1,
-        },
-        EventKind::Artifact {
-            phase: "summarize".into(),
-            attempt: 1,
-            name: "requirements".into(),
-            content: "# Requirements".into(),
-        },
-    ]);
+    let change = added_files(&["x.go"]);
+    let (mut app, _rx) = live(delivered_requirements());
     app.on_update(Update::Change {
         base: Some("b0".into()),
         commit: "c1".into(),
