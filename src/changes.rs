@@ -60,6 +60,36 @@ pub struct FileStat {
     pub binary: bool,
 }
 
+impl FileStat {
+    /// `internal/x.go`, or `old.go → new.go` for a rename (as recorded:
+    /// a caller bound for a terminal sanitizes it).
+    pub fn shown_path(&self) -> String {
+        match &self.from {
+            Some(from) => format!("{from} → {}", self.path),
+            None => self.path.clone(),
+        }
+    }
+
+    /// `+3 −1`, or `binary`.
+    pub fn counts(&self) -> String {
+        if self.binary {
+            "binary".to_owned()
+        } else {
+            format!("+{} −{}", self.added, self.removed)
+        }
+    }
+
+    /// `M internal/x.go  +3 −1`: a line of a file list.
+    pub fn line(&self) -> String {
+        format!(
+            "{} {}  {}",
+            self.status.letter(),
+            self.shown_path(),
+            self.counts()
+        )
+    }
+}
+
 /// The totals of a list of files: lines added, lines removed, files.
 pub fn totals(files: &[FileStat]) -> (u64, u64, usize) {
     files.iter().fold((0, 0, 0), |(a, r, n), f| {

@@ -86,20 +86,12 @@ fn workspace_root(state: &SessionState) -> Result<&Path, Failure> {
 fn write_stat(out: &mut impl Write, files: &[FileStat]) -> std::io::Result<()> {
     let width = files
         .iter()
-        .map(|f| f.path.chars().count())
+        .map(|f| f.shown_path().chars().count())
         .max()
         .unwrap_or(0);
     for f in files {
-        let path = match &f.from {
-            Some(from) => format!("{} → {}", sanitize(from), sanitize(&f.path)),
-            None => sanitize(&f.path).into_owned(),
-        };
-        let counts = if f.binary {
-            "binary".to_owned()
-        } else {
-            format!("+{} −{}", f.added, f.removed)
-        };
-        writeln!(out, " {} {path:<width$}  {counts}", f.status.letter())?;
+        let path = sanitize(&f.shown_path()).into_owned();
+        writeln!(out, " {} {path:<width$}  {}", f.status.letter(), f.counts())?;
     }
     writeln!(out, "{}", summary(files))
 }

@@ -213,14 +213,7 @@ fn changes(state: &SessionState, output: &mut Output) -> Result<(), Failure> {
         );
         let mut list = String::new();
         for f in &snapshot.files {
-            let _ = writeln!(
-                list,
-                "{} {}  +{} -{}",
-                f.status.letter(),
-                f.path,
-                f.added,
-                f.removed
-            );
+            let _ = writeln!(list, "{}", f.line());
         }
         output.put(&format!("{name}.txt"), &list)?;
     }

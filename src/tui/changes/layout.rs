@@ -54,22 +54,9 @@ pub fn lay_out(change: &Change, width: usize, split: bool, theme: &Theme) -> Row
     rows
 }
 
-/// `M internal/orders/service.go +3 −1`, or `R old → new`.
+/// `M internal/orders/service.go  +3 −1`, safe for the terminal.
 pub(super) fn file_title(stat: &FileStat) -> String {
-    let path = match &stat.from {
-        Some(from) => format!("{} → {}", safe(from), safe(&stat.path)),
-        None => safe(&stat.path),
-    };
-    format!("{} {path}  {}", stat.status.letter(), counts(stat))
-}
-
-/// `+3 −1`, or `binary`.
-pub(super) fn counts(stat: &FileStat) -> String {
-    if stat.binary {
-        "binary".to_owned()
-    } else {
-        format!("+{} −{}", stat.added, stat.removed)
-    }
+    safe(&stat.line())
 }
 
 fn file_rows(

@@ -32,8 +32,8 @@ use super::review::line_of;
 use super::text::{clip, safe};
 use crate::changes::{Change, FileStat, summary};
 
+use layout::file_title;
 pub use layout::{LineAt, Rows, lay_out};
-use layout::{counts, file_title};
 
 /// The two commits a change is between: its base (none: from nothing) and
 /// its snapshot.
@@ -403,7 +403,7 @@ fn file_list(app: &App, files: &[FileStat], current: Option<usize>, area: Rect, 
         .skip(first)
         .take(height)
         .map(|(i, f)| {
-            let counts = format!(" {}", counts(f));
+            let counts = format!(" {}", f.counts());
             let room = width.saturating_sub(counts.chars().count() + 2);
             let path = safe(&f.path);
             // The end of a long path says more than its start.
