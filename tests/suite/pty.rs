@@ -735,3 +735,26 @@ fn a_hunk_reverted_at_the_gate_leaves_the_workspace_and_stays_out_after_a_resume
         "the delivery commits the workspace without the reverted file:\n{delivered}"
     );
 }
+
+/// At 80x24 a developer's gate offers the Changes view in the footer: the
+/// code is one key away on the smallest screen.
+#[test]
+fn the_smallest_screen_offers_the_change_at_a_code_writing_gate() {
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let args = ["run", "--workspace", repo.to_str().expect("path"), REQUEST];
+    let mut screen = spawn(&sandbox, 80, 24, &args, "instant");
+    for question in &QUESTIONS[..2] {
+        screen.wait_for(question);
+        screen.press("a");
+    }
+    screen.wait_for("in 10 files");
+    screen.wait_for("tab changes");
+    screen.press("\t");
+    screen.wait_for("Changes · implement");
+    screen.press("q");
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3);
+}
