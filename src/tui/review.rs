@@ -72,16 +72,7 @@ impl App {
     /// `c` in the Changes view: a box for a comment on the line under the
     /// cursor, at the open gate of the phase shown.
     pub(super) fn comment_act(&mut self) {
-        let Screen::Changes { phase } = self.screen else {
-            return;
-        };
-        let gate = self
-            .state
-            .gate
-            .as_ref()
-            .filter(|g| g.phase == phase)
-            .map(|g| g.seq);
-        let Some(gate) = gate.filter(|_| self.is_live()) else {
+        let Some((gate, _)) = self.changes_gate() else {
             self.notice = Some("comments are written at the phase's open checkpoint".into());
             return;
         };
