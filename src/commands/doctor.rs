@@ -63,9 +63,9 @@ fn sandbox_line(g: &Global, config: &crate::config::Config) {
     }
 }
 
-pub async fn doctor(g: &Global) -> Exit {
+pub async fn doctor(tty: &mut crate::tui::Tty, g: &Global) -> Exit {
     let chosen = provider(g, false, None)?;
-    let pipeline = pipeline(g, None)?;
+    let pipeline = pipeline(tty, g, None)?;
     sandbox_line(g, &super::config()?);
     println!("provider  {}", chosen.provider.name());
     println!("model     {}", super::shown(&chosen.model));

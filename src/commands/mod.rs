@@ -23,6 +23,7 @@ use crate::provider::offline::{OFFLINE_MODEL, OfflineProvider, Pace};
 use crate::provider::openai::{OpenAiProvider, Settings};
 use crate::sanitize::sanitize;
 use crate::session::store;
+use crate::tui::Tty;
 
 /// Exit codes (a contract: ARCHITECTURE.md).
 pub mod exit {
@@ -102,7 +103,7 @@ pub fn main(cli: Cli) -> u8 {
 /// Warns on stderr about each of `paths` (the sessions folder, a log)
 /// that other users may read or write: sessions hold requests, artifacts
 /// and what the agents read.
-pub(crate) fn warn_if_open(paths: &[&Path]) {
+pub(crate) fn warn_if_open(tty: &mut Tty, paths: &[&Path]) {
     use std::os::unix::fs::PermissionsExt as _;
     for path in paths {
         let Ok(meta) = std::fs::metadata(path) else {
@@ -111,11 +112,11 @@ pub(crate) fn warn_if_open(paths: &[&Path]) {
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             let private = if meta.is_dir() { "700" } else { "600" };
-            eprintln!(
-                "handoff: {} is open to other users (mode {mode:o}); to keep sessions private: chmod {private} {}",
+            tty.say(format!(
+                "{} is open to other users (mode {mode:o}); to keep sessions private: chmod {private} {}",
                 shown(path.display()),
                 shown(path.display())
-            );
+            ));
         }
     }
 }
@@ -126,17 +127,20 @@ pub(crate) fn shown(text: impl std::fmt::Display) -> String {
     crate::sanitize::sanitize(&text.to_string()).into_owned()
 }
 
+/// Runs one command. The terminal, if a view takes it over, is held for
+/// the whole command and given back before its failure is printed.
 async fn dispatch(cli: Cli) -> Exit {
     let g = &cli.global;
+    let tty = &mut Tty::default();
     match cli.command {
-        None => run::run(g, None, &crate::cli::Headless::default()).await,
-        Some(Command::Run { request, headless }) => run::run(g, request, &headless).await,
+        None => run::run(tty, g, None, &crate::cli::Headless::default()).await,
+        Some(Command::Run { request, headless }) => run::run(tty, g, request, &headless).await,
         Some(Command::Replay {
             session,
             speed,
             headless,
             json,
-        }) => replay::replay(g, &session, speed, headless, json).await,
+        }) => replay::replay(tty, g, &session, speed, headless, json).await,
         Some(Command::Show {
             session,
             diff: Some(phase),
@@ -151,15 +155,17 @@ async fn dispatch(cli: Cli) -> Exit {
         }) => inspect::show(g, &session, json, artifact.as_deref()),
         Some(Command::Sessions { json }) => inspect::sessions(g, json),
         Some(Command::Check) => inspect::check(g),
-        Some(Command::Doctor) => doctor::doctor(g).await,
-        Some(Command::Resume { session, headless }) => run::resume(g, &session, &headless).await,
+        Some(Command::Doctor) => doctor::doctor(tty, g).await,
+        Some(Command::Resume { session, headless }) => {
+            run::resume(tty, g, &session, &headless).await
+        }
         Some(Command::Fork {
             session,
             at,
             headless,
-        }) => run::fork(g, &session, &at, &headless).await,
+        }) => run::fork(tty, g, &session, &at, &headless).await,
         Some(Command::Export { session, out }) => export::export(g, &session, &out),
-        Some(Command::Stats { json, tui }) => stats::stats(g, json, tui).await,
+        Some(Command::Stats { json, tui }) => stats::stats(tty, g, json, tui).await,
     }
 }
 
@@ -236,7 +242,7 @@ fn builtin_allowed() -> BTreeSet<String> {
 /// repository nobody vouched for, so it may not allow commands the
 /// built-in pipelines do not: those rules ask instead, and a warning says
 /// so. Naming the file with `--skills` trusts it as written.
-fn pipeline(g: &Global, request: Option<&str>) -> Result<Pipeline, Failure> {
+fn pipeline(tty: &mut Tty, g: &Global, request: Option<&str>) -> Result<Pipeline, Failure> {
     let (file, found_here) = find_skills(g)?;
     let picked = match (&g.pipeline, request) {
         (Some(name), _) => Some(name.clone()),
@@ -255,12 +261,12 @@ fn pipeline(g: &Global, request: Option<&str>) -> Result<Pipeline, Failure> {
         let held = pipeline.hold_allows(&builtin_allowed());
         if !held.is_empty() {
             let patterns: Vec<String> = held.iter().map(|p| format!("`{}`", sanitize(p))).collect();
-            eprintln!(
-                "handoff: ./skills.toml would allow {} without asking; a skills.toml found in \
-                 the current directory may not, so they ask instead (name it with --skills to \
+            tty.say(format!(
+                "./skills.toml would allow {} without asking; a skills.toml found in the \
+                 current directory may not, so they ask instead (name it with --skills to \
                  trust it as written)",
                 patterns.join(", ")
-            );
+            ));
         }
     }
     Ok(pipeline)

@@ -13,6 +13,7 @@ use crate::tui::{self, replay::gap};
 /// Plays `session` at `speed`: by default in real time in the TUI, and all
 /// at once when printing (`--headless`).
 pub async fn replay(
+    tty: &mut crate::tui::Tty,
     g: &Global,
     session: &str,
     speed: Option<Speed>,
@@ -23,10 +24,10 @@ pub async fn replay(
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
     let contents = read_session(&path).map_err(|e| super::unusable(&e))?;
     if let Some(line) = contents.torn_line {
-        eprintln!(
-            "handoff: {}:{line}: a torn last line is ignored",
+        tty.say(format!(
+            "{}:{line}: a torn last line is ignored",
             super::shown(path.display())
-        );
+        ));
     }
     if contents.events.is_empty() {
         return Err(Failure::failed(format!(
@@ -36,7 +37,7 @@ pub async fn replay(
     }
     if !headless {
         let speed = speed.unwrap_or(Speed::Factor(1.0));
-        tui::run_replay(contents.events, speed, super::ui_options(g)?).await?;
+        tui::run_replay(tty, contents.events, speed, super::ui_options(g)?).await?;
         return Ok(exit::OK);
     }
     let speed = speed.unwrap_or(Speed::Max);

@@ -16,11 +16,12 @@ use crate::sandbox::Sandboxing;
 use crate::session::{Event, EventKind, SessionStatus, store};
 use crate::tools::git;
 use crate::tools::workspace::Workspace;
-use crate::tui;
+use crate::tui::{self, Tty};
 
 /// Reads the request: the argument, stdin for "-", or (in a terminal,
 /// without one) the start screen, which may also pick a saved session.
 async fn read_request(
+    tty: &mut Tty,
     request: Option<&str>,
     interactive: bool,
     pipeline: &crate::pipeline::Pipeline,
@@ -40,15 +41,9 @@ async fn read_request(
             let recent = async { recent.await.unwrap_or_default() };
             let theme = super::theme(g)?;
             let (name, _, count) = super::stats::counter(g)?;
-            let start = tui::start::ask(
-                pipeline,
-                provider,
-                &theme,
-                super::keymap()?,
-                recent,
-                &name,
-                count,
-            );
+            let keymap = super::keymap()?;
+            let request = tui::start::RequestBox::new(pipeline, provider, &theme, &keymap);
+            let start = tui::start::ask(tty, request, recent, &name, count);
             return Ok(start.await?);
         }
         None => {
@@ -131,10 +126,10 @@ fn open_workspace(
     Ok((Some(workspace), Some(format!("handoff/{id}"))))
 }
 
-pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Exit {
+pub async fn run(tty: &mut Tty, g: &Global, request: Option<String>, h: &Headless) -> Exit {
     // The default (or named) pipeline, for the start screen; the request
     // may pick another by its triggers once it is known.
-    let pipeline = pipeline(g, None)?;
+    let pipeline = pipeline(tty, g, None)?;
     let interactive = !h.headless && std::io::stdout().is_terminal();
     if !h.headless && !interactive {
         return Err(Failure::usage(
@@ -144,6 +139,7 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Exit {
     let chosen = provider(g, !h.headless, None)?;
     let request = loop {
         match read_request(
+            tty,
             request.as_deref(),
             interactive,
             &pipeline,
@@ -153,15 +149,16 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Exit {
         .await?
         {
             Start::Submit(request) => break request,
-            Start::Resume(path) => return resume(g, &path.display().to_string(), h).await,
+            Start::Resume(path) => return resume(tty, g, &path.display().to_string(), h).await,
             // A replay picked on the start screen comes back to it.
             Start::Replay(path) => {
-                super::replay::replay(g, &path.display().to_string(), None, false, false).await?;
+                let path = path.display().to_string();
+                super::replay::replay(tty, g, &path, None, false, false).await?;
             }
             Start::Editing | Start::Stats | Start::Cancel => return Ok(exit::OK),
         }
     };
-    let pipeline = super::pipeline(g, Some(&request))?;
+    let pipeline = super::pipeline(tty, g, Some(&request))?;
     let policy = gate_policy(h, &pipeline)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let id = store::new_id(clock.now());
@@ -169,19 +166,20 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Exit {
     let dir = sessions_dir(g);
     let ui = ui(g, h)?;
     let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
-    super::warn_if_open(&[&dir]);
+    super::warn_if_open(tty, &[&dir]);
     let spec = session_spec(id, request, pipeline, chosen, (workspace, branch), clock)?;
-    attend(h, policy, spec, log, Begin::New, ui).await
+    attend(tty, h, policy, spec, log, Begin::New, ui).await
 }
 
 /// `handoff resume`: continue an interrupted session from its log.
-pub async fn resume(g: &Global, session: &str, h: &Headless) -> Exit {
+pub async fn resume(tty: &mut Tty, g: &Global, session: &str, h: &Headless) -> Exit {
     let path =
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
     let ui = ui(g, h)?;
     let (log, events) = LogWriter::open_append(&path).map_err(|e| super::unusable(&e))?;
     crate::session::log::check_session(&path, &events, None).map_err(|e| super::unusable(&e))?;
-    super::warn_if_open(&[path.parent().unwrap_or(std::path::Path::new(".")), &path]);
+    let folder = path.parent().unwrap_or(std::path::Path::new("."));
+    super::warn_if_open(tty, &[folder, &path]);
     let state = crate::session::SessionState::from_events(&events);
     let Some(pipeline) = state.pipeline.clone() else {
         return Err(Failure::failed(format!(
@@ -190,11 +188,11 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Exit {
         )));
     };
     if state.is_over() {
-        eprintln!(
-            "handoff: {} already finished ({})",
+        tty.say(format!(
+            "{} already finished ({})",
             crate::sanitize::sanitize(&state.id),
             state.status.as_str()
-        );
+        ));
         return Ok(exit::OK);
     }
     let policy = gate_policy(h, &pipeline)?;
@@ -210,13 +208,13 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Exit {
     };
     let chosen = provider(g, !h.headless, Some(recorded))?;
     if (chosen.provider.name(), chosen.model.as_str()) != (&state.provider, &state.model) {
-        eprintln!(
-            "handoff: resuming with {} · {}; the session started with {} · {}",
+        tty.say(format!(
+            "resuming with {} · {}; the session started with {} · {}",
             chosen.provider.name(),
             crate::sanitize::sanitize(&chosen.model),
             crate::sanitize::sanitize(&state.provider),
             crate::sanitize::sanitize(&state.model),
-        );
+        ));
     }
     let (workspace, branch) = reopen_workspace(state.workspace.as_ref(), &state.id)?;
     let spec = session_spec(
@@ -227,7 +225,7 @@ pub async fn resume(g: &Global, session: &str, h: &Headless) -> Exit {
         (workspace, branch),
         Arc::new(SystemClock),
     )?;
-    attend(h, policy, spec, log, Begin::Resume(events), ui).await
+    attend(tty, h, policy, spec, log, Begin::Resume(events), ui).await
 }
 
 /// How the engine begins a session.
@@ -313,6 +311,7 @@ fn ui(g: &Global, h: &Headless) -> Result<Option<tui::Options>, Failure> {
 /// Runs the engine (a new session, a resumed one or a fork) and attends to it from the TUI or headless; the exit code says how it
 /// ended.
 async fn attend(
+    tty: &mut Tty,
     h: &Headless,
     policy: GatePolicy,
     spec: SessionSpec,
@@ -338,14 +337,15 @@ async fn attend(
         result
     });
     let code = if let Some(ui) = ui {
-        let state = tui::run_live(updates, commands, ui).await?;
-        eprintln!("handoff: session log {}", super::shown(path.display()));
+        let state = tui::run_live(tty, updates, commands, ui).await?;
+        tty.say(format!("session log {}", super::shown(path.display())));
         if !state.is_over() {
-            eprintln!(
-                "handoff: to go on where you left off: handoff resume {}",
+            tty.say(format!(
+                "to go on where you left off: handoff resume {}",
                 crate::sanitize::sanitize(&state.id)
-            );
+            ));
         }
+        tty.leave()?;
         match state.status {
             SessionStatus::Finished
                 if state.outcome == Some(crate::session::SessionOutcome::Completed) =>
@@ -363,7 +363,7 @@ async fn attend(
         let ending = headless::drive(updates, commands, policy, h.json, &mut out).await?;
         drop(out);
         if !h.json {
-            eprintln!("handoff: session log {}", super::shown(path.display()));
+            tty.say(format!("session log {}", super::shown(path.display())));
         }
         ending.exit_code()
     };
@@ -380,7 +380,7 @@ async fn attend(
 /// saved one up to PHASE's (latest) gate, which reopens there. The new log
 /// says where it came from; a git workspace is put on the new session's
 /// branch at the snapshot taken at that gate, when there is one.
-pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
+pub async fn fork(tty: &mut Tty, g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
     let source =
         store::resolve(&sessions_dir(g), session).map_err(|e| Failure::usage(e.to_string()))?;
     let recorded = crate::session::log::read_session(&source)
@@ -413,7 +413,7 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
     let ui = ui(g, h)?;
     let log =
         LogWriter::create(&sessions_dir(g), &id).map_err(|e| Failure::failed(e.to_string()))?;
-    super::warn_if_open(&[&sessions_dir(g)]);
+    super::warn_if_open(tty, &[&sessions_dir(g)]);
     let mut copied = Vec::with_capacity(gate + 2);
     for event in &recorded[..=gate] {
         let mut kind = event.kind.clone();
@@ -457,18 +457,16 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
         && let Some(snapshot) = prefix.snapshot_of(at)
     {
         match git::restore(workspace.root(), branch, &snapshot.commit) {
-            Ok(()) => {
-                eprintln!(
-                    "handoff: the workspace is on {}, as it was at the {} gate",
-                    super::shown(branch),
-                    super::shown(at)
-                );
-            }
-            Err(e) => eprintln!(
-                "handoff: the workspace could not be restored to the {} gate ({}); it stays as it is",
+            Ok(()) => tty.say(format!(
+                "the workspace is on {}, as it was at the {} gate",
+                super::shown(branch),
+                super::shown(at)
+            )),
+            Err(e) => tty.say(format!(
+                "the workspace could not be restored to the {} gate ({}); it stays as it is",
                 super::shown(at),
                 crate::sanitize::sanitize(&e)
-            ),
+            )),
         }
     }
     let spec = session_spec(
@@ -479,7 +477,7 @@ pub async fn fork(g: &Global, session: &str, at: &str, h: &Headless) -> Exit {
         (workspace, branch),
         clock,
     )?;
-    attend(h, policy, spec, log, Begin::Fork(copied), ui).await
+    attend(tty, h, policy, spec, log, Begin::Fork(copied), ui).await
 }
 
 /// Why a session cannot fork at `at`, naming the phases it can fork at.

@@ -29,7 +29,7 @@ pub(super) fn counter(
     Ok((name, !prices.is_empty(), count))
 }
 
-pub async fn stats(g: &Global, as_json: bool, tui: bool) -> Exit {
+pub async fn stats(tty: &mut crate::tui::Tty, g: &Global, as_json: bool, tui: bool) -> Exit {
     let (name, priced, count) = counter(g)?;
     if tui {
         if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
@@ -37,7 +37,7 @@ pub async fn stats(g: &Global, as_json: bool, tui: bool) -> Exit {
                 "stdout is not a terminal: use `stats` or `stats --json`",
             ));
         }
-        crate::tui::stats::show(&super::theme(g)?, super::keymap()?, &name, count).await?;
+        crate::tui::stats::show(tty, &super::theme(g)?, super::keymap()?, &name, count).await?;
         return Ok(exit::OK);
     }
     let stats = count();

@@ -57,6 +57,7 @@ use tokio::time::{Instant, Interval};
 
 pub use app::App;
 pub use pacing::FRAME;
+pub use terminal::Tty;
 pub use theme::Theme;
 
 use crate::clock::Speed;
@@ -86,21 +87,28 @@ pub struct Options {
 
 /// Shows a live session until the user quits; returns the state it ended in.
 pub async fn run_live(
+    tty: &mut Tty,
     updates: mpsc::UnboundedReceiver<Update>,
     commands: mpsc::UnboundedSender<Command>,
     options: Options,
 ) -> io::Result<SessionState> {
     let app = App::new(Source::Live(Some(commands)), options.theme.clone());
-    on_terminal(app, options, Some(updates)).await
+    on_terminal(tty, app, options, Some(updates)).await
 }
 
 /// Plays recorded events until the user quits.
-pub async fn run_replay(events: Vec<Event>, speed: Speed, options: Options) -> io::Result<()> {
+pub async fn run_replay(
+    tty: &mut Tty,
+    events: Vec<Event>,
+    speed: Speed,
+    options: Options,
+) -> io::Result<()> {
     let app = App::new(
         Source::Replay(replay::Player::new(events, speed)),
         options.theme.clone(),
     );
     on_terminal(
+        tty,
         app,
         Options {
             bell: false,
@@ -112,17 +120,24 @@ pub async fn run_replay(events: Vec<Event>, speed: Speed, options: Options) -> i
     .map(drop)
 }
 
+/// Runs a session's view on `tty`. What the command said while the
+/// terminal was held (a warning, the model it resumes with) is the first
+/// notice on screen, and is printed again once the terminal is given back.
 async fn on_terminal(
+    tty: &mut Tty,
     mut app: App,
     options: Options,
     updates: Option<mpsc::UnboundedReceiver<Update>>,
 ) -> io::Result<SessionState> {
+    if !tty.said().is_empty() {
+        app.notice = Some(tty.said().join("; "));
+    }
     app.keymap = options.keymap;
     app.prices = options.prices;
     app.unconfined = options.unconfined;
     app.require_viewed = options.require_viewed;
     let mut view = SessionView::new(&mut app, updates, options.bell);
-    terminal::run(&mut view, Modes { mouse: true }).await?;
+    terminal::run(tty, &mut view, Modes { mouse: true }).await?;
     Ok(app.state)
 }
 

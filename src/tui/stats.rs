@@ -422,12 +422,18 @@ context_acts! {
 
 /// Shows the stats of the sessions in `dir` until the user leaves; `count`
 /// counts them afresh, on a thread of its own.
-pub async fn show<F>(theme: &Theme, keymap: Keymap, dir: &str, count: F) -> io::Result<()>
+pub async fn show<F>(
+    tty: &mut super::Tty,
+    theme: &Theme,
+    keymap: Keymap,
+    dir: &str,
+    count: F,
+) -> io::Result<()>
 where
     F: Fn() -> Stats + Clone + Send + 'static,
 {
     let mut screen = StatsScreen::new(theme.clone(), keymap, dir, count);
-    super::terminal::run(&mut screen, Modes::default()).await
+    super::terminal::run(tty, &mut screen, Modes::default()).await
 }
 
 #[cfg(test)]

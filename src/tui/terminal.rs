@@ -1,10 +1,14 @@
 //! The one terminal lifecycle and the one UI loop every screen runs in.
 //!
-//! `run` takes the terminal over (raw mode, the alternate screen, cleared,
-//! bracketed paste, plus the [`Modes`] a view asks for), runs `run_view`
-//! and restores the
-//! terminal on every exit path (and, through ratatui's hook, on panic),
-//! trying every step and reporting the first error. `run_view` only
+//! A [`Tty`] is the terminal while handoff holds it: taken over (raw mode,
+//! the alternate screen, cleared) when the first view runs, kept from one
+//! view to the next (the start screen, then the live session it starts, a
+//! replay picked there and back), and restored once, when the command is
+//! done or on any exit path (and, through ratatui's hook, on panic). What a
+//! command has to say while it is held waits, and is printed after.
+//!
+//! `run` runs one view on it with bracketed paste and the [`Modes`] the
+//! view asks for, turned off again after it. `run_view` only
 //! selects: terminal input goes to the view, the view's own sources (engine
 //! updates, timers, work done off the UI task) wake it through
 //! `View::next`, and the [`FramePacer`] says when to draw. A view answers
@@ -102,9 +106,67 @@ impl Modes {
     }
 }
 
+/// The terminal, held from the first view a command shows until the
+/// command is done: one take-over and one restore however many views run,
+/// so going from one to the next never flickers through the shell.
+#[derive(Default)]
+pub struct Tty {
+    terminal: Option<ratatui::DefaultTerminal>,
+    /// Lines said while the terminal was held, printed once it is not.
+    held: Vec<String>,
+}
+
+impl Tty {
+    /// The terminal, taken over on first use.
+    fn hold(&mut self) -> io::Result<&mut ratatui::DefaultTerminal> {
+        let terminal = match self.terminal.take() {
+            Some(terminal) => terminal,
+            None => enter()?,
+        };
+        Ok(self.terminal.insert(terminal))
+    }
+
+    /// Says `line` on stderr (as `handoff: line`), now if the terminal is
+    /// not held, else once it is given back: written over the alternate
+    /// screen it would garble the view and then vanish with it.
+    pub fn say(&mut self, line: impl Into<String>) {
+        let line = line.into();
+        if self.terminal.is_some() {
+            self.held.push(line);
+        } else {
+            eprintln!("handoff: {line}");
+        }
+    }
+
+    /// What was said while the terminal was held and is not yet printed,
+    /// for the next view to show too.
+    pub fn said(&self) -> &[String] {
+        &self.held
+    }
+
+    /// Gives the terminal back (if it was held), then prints what was said
+    /// meanwhile. Restoring tries every step and reports the first error.
+    pub fn leave(&mut self) -> io::Result<()> {
+        let restored = match self.terminal.take() {
+            Some(_) => ratatui::try_restore(),
+            None => Ok(()),
+        };
+        for line in self.held.drain(..) {
+            eprintln!("handoff: {line}");
+        }
+        restored
+    }
+}
+
+impl Drop for Tty {
+    fn drop(&mut self) {
+        let _ = self.leave();
+    }
+}
+
 /// Takes the terminal over (raw mode, the alternate screen) with the
-/// screen cleared: the alternate screen may still show what an earlier
-/// view drew, and a first frame only writes the cells it thinks changed.
+/// screen cleared: the alternate screen may still show what the shell
+/// drew, and a first frame only writes the cells it thinks changed.
 fn enter() -> io::Result<ratatui::DefaultTerminal> {
     let terminal = ratatui::try_init()?;
     // The first frame's buffer is blank, so is the screen now.
@@ -119,18 +181,18 @@ fn enter() -> io::Result<ratatui::DefaultTerminal> {
 }
 
 /// Runs `view` on the real terminal until it is done or the input ends.
-pub(crate) async fn run<V: View>(view: &mut V, modes: Modes) -> io::Result<V::Done> {
-    let mut terminal = enter()?;
+/// The terminal stays held for the next view; the modes are turned off.
+/// The screen keeps what this view drew, and the next view's first frame
+/// writes only the cells that differ from it.
+pub(crate) async fn run<V: View>(tty: &mut Tty, view: &mut V, modes: Modes) -> io::Result<V::Done> {
+    let terminal = tty.hold()?;
     let result = match modes.enable() {
-        Ok(()) => run_view(&mut terminal, view, EventStream::new()).await,
+        Ok(()) => run_view(terminal, view, EventStream::new()).await,
         Err(e) => Err(e),
     };
-    // Restoring tries every step and reports the first error.
     let modes = modes.disable();
-    let restored = ratatui::try_restore();
     let done = result?;
     modes?;
-    restored?;
     Ok(done)
 }
 

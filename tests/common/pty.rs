@@ -91,6 +91,18 @@ impl Term {
         self.parser.screen().contents()
     }
 
+    /// How many times the program entered (`?1049h`) and left (`?1049l`)
+    /// the alternate screen so far.
+    pub fn alternate_screen(&self) -> (usize, usize) {
+        let count = |needle: &[u8]| {
+            self.bytes
+                .windows(needle.len())
+                .filter(|w| *w == needle)
+                .count()
+        };
+        (count(b"\x1b[?1049h"), count(b"\x1b[?1049l"))
+    }
+
     /// Reads what the program wrote until it pauses for a moment.
     pub fn pump(&mut self) {
         while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(10)) {

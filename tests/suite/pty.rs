@@ -151,10 +151,20 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
     screen.wait_until("the last word undone", |s| !s.contains("today"));
     screen.press("\r");
     screen.wait_for(QUESTIONS[0]);
+    // From the start screen into the session on one held terminal: it
+    // was taken over once and never given back in between (no flicker
+    // through the shell).
+    assert_eq!(screen.alternate_screen(), (1, 0));
     screen.press("q");
     screen.wait_for("Quit now?");
     screen.press("y");
     assert_eq!(screen.exit_code(), 3, "quit at a gate: awaiting a human");
+    screen.pump();
+    assert_eq!(
+        screen.alternate_screen(),
+        (1, 1),
+        "given back once, at the end"
+    );
     let log = sandbox.log();
     let events = common::events(&log);
     assert_eq!(events[0]["request"], "Add an audit log\nKeep it small");
@@ -189,6 +199,11 @@ fn with_no_arguments_the_request_is_typed_in_a_box() {
     screen.wait_for("REPLAY");
     screen.press("q");
     screen.wait_for("What should the team build?");
+    assert_eq!(
+        screen.alternate_screen(),
+        (1, 0),
+        "one terminal for both views"
+    );
     screen.press("\u{1b}");
     assert_eq!(screen.exit_code(), 0);
 

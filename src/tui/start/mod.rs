@@ -26,11 +26,8 @@ use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind};
 use ratatui::Frame;
 use tokio::time::Instant;
 
-use super::Theme;
-use super::keymap::Keymap;
 use super::stats::StatsScreen;
 use super::terminal::{Modes, Step, View};
-use crate::pipeline::Pipeline;
 use crate::stats::Stats;
 
 pub use request::RequestBox;
@@ -184,15 +181,13 @@ where
     }
 }
 
-/// Asks for a request in the terminal; [`Choice::Cancel`] when the user
-/// leaves. `recent` gives the saved sessions, listed once it is ready;
-/// the stats key shows the stats of the sessions in `sessions_dir`, which
-/// `count` counts, and comes back.
+/// Asks for a request in `request`'s box; [`Choice::Cancel`] when the
+/// user leaves. `recent` gives the saved sessions, listed once it is
+/// ready; the stats key shows the stats of the sessions in
+/// `sessions_dir`, which `count` counts, and comes back.
 pub async fn ask<F>(
-    pipeline: &Pipeline,
-    provider: &str,
-    theme: &Theme,
-    keymap: Keymap,
+    tty: &mut super::Tty,
+    request: RequestBox<'_>,
     recent: impl Future<Output = Vec<Recent>>,
     sessions_dir: &str,
     count: F,
@@ -201,19 +196,21 @@ where
     F: Fn() -> Stats + Clone + Send + 'static,
 {
     let mut screen = StartScreen {
-        request: RequestBox::new(pipeline, provider, theme, &keymap),
+        request,
         recent: Some(Box::pin(recent)),
         sessions_dir,
         count,
         stats: None,
     };
-    super::terminal::run(&mut screen, Modes::default()).await
+    super::terminal::run(tty, &mut screen, Modes::default()).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pipeline::{SkillsFile, load_pipeline};
+    use crate::tui::Theme;
+    use crate::tui::keymap::Keymap;
     use crossterm::event::{KeyCode, KeyModifiers};
 
     fn key(code: KeyCode) -> KeyEvent {
