@@ -167,11 +167,23 @@ impl App {
         }
     }
 
+    /// Carries out `act`: the screen on show takes it first (the board,
+    /// an artifact or a diff, the Changes view), then the session: the
+    /// gate, the replay, the permission prompt, the overlays, scrolling.
     pub(super) fn act(&mut self, act: SessionAct) -> Flow {
-        if matches!(self.screen, Screen::Changes { .. }) && self.move_cursor(act) {
+        let taken = match self.screen {
+            Screen::Board => self.board_act(act),
+            Screen::Artifact { .. } | Screen::Diff { .. } => self.artifact_act(act),
+            Screen::Changes { .. } => self.changes_act(act),
+        };
+        if taken {
             return Flow::Continue;
         }
-        let count = self.state.phases.len();
+        self.session_act(act)
+    }
+
+    /// The acts every screen of a session shares.
+    fn session_act(&mut self, act: SessionAct) -> Flow {
         match act {
             SessionAct::Quit => {
                 if self.work_in_progress() {
@@ -184,65 +196,19 @@ impl App {
             SessionAct::Matrix => self.overlay = Some(Overlay::Matrix),
             SessionAct::Back => {
                 if self.search.take().is_none() {
-                    if let Screen::Diff {
-                        phase,
-                        from_board: false,
-                        ..
-                    } = self.screen
-                    {
-                        self.screen = Screen::Artifact {
-                            phase,
-                            attempt: None,
-                        };
-                    } else {
-                        self.screen = Screen::Board;
-                    }
+                    self.screen = Screen::Board;
                     self.scroll = 0;
                 }
             }
-            SessionAct::Left | SessionAct::Right if count > 0 => {
-                let target = if act == SessionAct::Left {
-                    self.shown_phase().saturating_sub(1)
-                } else {
-                    (self.shown_phase() + 1).min(count - 1)
-                };
-                self.focus = target;
-                self.follow = false;
-                self.scroll = 0;
-                if let Screen::Artifact { .. } = self.screen {
-                    self.screen = Screen::Artifact {
-                        phase: target,
-                        attempt: None,
-                    };
-                }
-            }
-            SessionAct::Left | SessionAct::Right => {}
             SessionAct::Down => self.scroll_by(1),
             SessionAct::Up => self.scroll = self.scroll.saturating_sub(1),
             SessionAct::PageDown => self.scroll_by(self.page()),
             SessionAct::PageUp => self.scroll = self.scroll.saturating_sub(self.page()),
-            SessionAct::Top | SessionAct::Bottom
-                if self.is_replay() && self.screen == Screen::Board =>
-            {
-                self.seek_end(act == SessionAct::Bottom);
-            }
             SessionAct::Top => self.scroll = 0,
             SessionAct::Bottom => self.scroll = self.max_scroll(),
-            SessionAct::Open => {
-                if self.can(SessionAct::Open) {
-                    self.screen = Screen::Artifact {
-                        phase: self.focus,
-                        attempt: None,
-                    };
-                    self.scroll = 0;
-                }
-            }
             SessionAct::Search => self.overlay = Some(Overlay::SearchInput(String::new())),
             SessionAct::NextMatch | SessionAct::PrevMatch => {
                 self.jump_to_match(act == SessionAct::NextMatch, false);
-            }
-            SessionAct::PrevAttempt | SessionAct::NextAttempt => {
-                self.step_attempt(act == SessionAct::NextAttempt);
             }
             SessionAct::Diff => self.open_diff(),
             SessionAct::Approve => self.gate_act(Action::Approve),
@@ -263,150 +229,50 @@ impl App {
             SessionAct::Slower => self.replay_act(ReplayAct::Slower),
             SessionAct::NextGate => self.replay_act(ReplayAct::NextGate),
             SessionAct::PrevGate => self.replay_act(ReplayAct::PrevGate),
-            SessionAct::Changes => self.toggle_changes(),
-            SessionAct::NextFile => self.jump_in_changes(Jump::File, true),
-            SessionAct::PrevFile => self.jump_in_changes(Jump::File, false),
-            SessionAct::NextHunk => self.jump_in_changes(Jump::Hunk, true),
-            SessionAct::PrevHunk => self.jump_in_changes(Jump::Hunk, false),
-            SessionAct::Comment => self.comment_act(),
-            SessionAct::Whole => self.toggle_whole(),
-            SessionAct::Revert => self.revert_act(false),
-            SessionAct::RevertFile => self.revert_act(true),
-            SessionAct::UndoRevert => self.undo_revert_act(),
-            SessionAct::Viewed => self.viewed_act(),
             SessionAct::PermitOnce => self.permission_act(Answer::Once),
             SessionAct::PermitAlways => self.permission_act(Answer::Always),
             SessionAct::Deny => self.permission_act(Answer::Deny),
+            // What only a screen takes (each one's own `*_act`), when
+            // another screen is on show: nothing.
+            SessionAct::Left
+            | SessionAct::Right
+            | SessionAct::Open
+            | SessionAct::PrevAttempt
+            | SessionAct::NextAttempt
+            | SessionAct::Changes
+            | SessionAct::NextFile
+            | SessionAct::PrevFile
+            | SessionAct::NextHunk
+            | SessionAct::PrevHunk
+            | SessionAct::Comment
+            | SessionAct::Whole
+            | SessionAct::Revert
+            | SessionAct::RevertFile
+            | SessionAct::UndoRevert
+            | SessionAct::Viewed => {}
         }
         Flow::Continue
     }
-}
 
-/// What the Changes view jumps between.
-#[derive(Clone, Copy, Debug)]
-enum Jump {
-    File,
-    Hunk,
-}
-
-impl App {
-    /// `Tab`: from the board or an artifact to what the phase changed in
-    /// the workspace, and from there back to the artifact.
-    fn toggle_changes(&mut self) {
-        if let Screen::Changes { phase } = self.screen {
+    /// Moves the focus (and the artifact on show) one phase left or right.
+    pub(super) fn step_phase(&mut self, act: SessionAct) {
+        let count = self.state.phases.len();
+        if count == 0 {
+            return;
+        }
+        let target = if act == SessionAct::Left {
+            self.shown_phase().saturating_sub(1)
+        } else {
+            (self.shown_phase() + 1).min(count - 1)
+        };
+        self.focus = target;
+        self.follow = false;
+        self.scroll = 0;
+        if let Screen::Artifact { .. } = self.screen {
             self.screen = Screen::Artifact {
-                phase,
+                phase: target,
                 attempt: None,
             };
-            self.scroll = 0;
-            return;
         }
-        let phase = self.shown_phase();
-        let Some(state) = self.state.phases.get(phase) else {
-            return;
-        };
-        if self.state.snapshot_of(&state.id).is_none() {
-            self.notice = Some(format!(
-                "no workspace change recorded for the {} yet (a snapshot is taken at each gate of a session with a git workspace)",
-                state.role
-            ));
-            return;
-        }
-        self.open_changes(phase);
-        self.screen = Screen::Changes { phase };
-        self.scroll = 0;
-    }
-
-    /// Opens the change of `phase`: its latest round's (the snapshot
-    /// against the one before), or its whole change (from before its
-    /// first snapshot's round) when the view is set to that.
-    pub(super) fn open_changes(&mut self, phase: usize) {
-        let Some(id) = self.state.phases.get(phase).map(|p| p.id.clone()) else {
-            return;
-        };
-        let Some(latest) = self.state.snapshot_of(&id) else {
-            return;
-        };
-        let base = if self.changes.whole {
-            self.state
-                .snapshots
-                .iter()
-                .find(|s| s.phase == id)
-                .and_then(|first| first.base.clone())
-        } else {
-            latest.base.clone()
-        };
-        let commit = latest.commit.clone();
-        let root = self
-            .state
-            .workspace
-            .as_ref()
-            .map(|w| std::path::PathBuf::from(&w.path));
-        self.changes.open(base.as_deref(), &commit, root);
-    }
-
-    /// `w` in the Changes view: between the latest round's change and the
-    /// phase's whole change.
-    fn toggle_whole(&mut self) {
-        let Screen::Changes { phase } = self.screen else {
-            return;
-        };
-        self.changes.whole = !self.changes.whole;
-        self.open_changes(phase);
-        self.scroll = 0;
-    }
-
-    /// Moves the Changes view to the next (or previous) file or hunk.
-    fn jump_in_changes(&mut self, to: Jump, forward: bool) {
-        let rows = self.changes_rows();
-        let starts = match to {
-            Jump::File => &rows.files,
-            Jump::Hunk => &rows.hunks,
-        };
-        let at = self.changes.cursor;
-        let target = if forward {
-            starts.iter().copied().find(|&s| s > at)
-        } else {
-            starts.iter().copied().rev().find(|&s| s < at)
-        };
-        if let Some(row) = target {
-            self.changes.cursor = row;
-            self.scroll = row.min(self.max_scroll());
-        }
-    }
-
-    /// The Changes view's movement keys move its cursor, and the view
-    /// scrolls to keep it in sight. Whether `act` was one of them.
-    fn move_cursor(&mut self, act: SessionAct) -> bool {
-        let last = self.changes_rows().lines.len().saturating_sub(1);
-        let page = self.page();
-        let cursor = self.changes.cursor;
-        let moves = [
-            (SessionAct::Down, (cursor + 1).min(last)),
-            (SessionAct::Up, cursor.saturating_sub(1)),
-            (SessionAct::PageDown, (cursor + page).min(last)),
-            (SessionAct::PageUp, cursor.saturating_sub(page)),
-            (SessionAct::Top, 0),
-            (SessionAct::Bottom, last),
-        ];
-        let Some(&(_, to)) = moves.iter().find(|(a, _)| *a == act) else {
-            return false;
-        };
-        self.changes.cursor = to;
-        // The row that says a report and its change disagree takes one.
-        let warned = match self.screen {
-            Screen::Changes { phase } => usize::from(self.state.claims(phase).is_some()),
-            Screen::Board | Screen::Artifact { .. } | Screen::Diff { .. } => 0,
-        };
-        let height = super::view::Geometry::of(self, self.size)
-            .text_height
-            .saturating_sub(warned)
-            .max(1);
-        if self.changes.cursor < self.scroll {
-            self.scroll = self.changes.cursor;
-        } else if self.changes.cursor >= self.scroll + height {
-            self.scroll = self.changes.cursor + 1 - height;
-        }
-        true
     }
 }

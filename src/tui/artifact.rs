@@ -16,6 +16,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
+use super::act::SessionAct;
 use super::app::{App, DiffBase, Screen};
 use super::diff::diff_lines;
 use super::markdown;
@@ -247,6 +248,38 @@ fn diff(app: &App, phase: usize, base: DiffBase, area: Rect, buf: &mut Buffer) {
 }
 
 impl App {
+    /// The acts an artifact or a diff takes while it is on show: left and
+    /// right show the next phase's, `[` and `]` step through its attempts,
+    /// `Tab` opens its change, and `Esc` goes from a diff opened here back
+    /// to the artifact. Whether `act` was one of them.
+    pub(super) fn artifact_act(&mut self, act: SessionAct) -> bool {
+        if act == SessionAct::Left || act == SessionAct::Right {
+            self.step_phase(act);
+        } else if act == SessionAct::PrevAttempt || act == SessionAct::NextAttempt {
+            self.step_attempt(act == SessionAct::NextAttempt);
+        } else if act == SessionAct::Changes {
+            self.show_changes();
+        } else if let (
+            SessionAct::Back,
+            None,
+            Screen::Diff {
+                phase,
+                from_board: false,
+                ..
+            },
+        ) = (act, &self.search, self.screen)
+        {
+            self.screen = Screen::Artifact {
+                phase,
+                attempt: None,
+            };
+            self.scroll = 0;
+        } else {
+            return false;
+        }
+        true
+    }
+
     pub(super) fn open_diff(&mut self) {
         let phase = self.shown_phase();
         let Some(state) = self.state.phases.get(phase) else {
@@ -272,7 +305,7 @@ impl App {
         }
     }
 
-    pub(super) fn step_attempt(&mut self, forward: bool) {
+    fn step_attempt(&mut self, forward: bool) {
         let Screen::Artifact { phase, attempt } = self.screen else {
             return;
         };

@@ -20,7 +20,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 
-use super::app::App;
+use super::act::SessionAct;
+use super::app::{App, Screen};
 use super::chrome::{duration, tokens};
 use super::text::{clip, safe, tail, wrap};
 use crate::session::{Attempt, AttemptOutcome, PhaseState, PhaseStatus};
@@ -513,6 +514,31 @@ impl Widget for BoardView<'_> {
 }
 
 impl App {
+    /// The acts the board takes while it is on show: left and right move
+    /// the focus, `Enter` opens the focused phase's artifact, `Tab` its
+    /// change, and in a replay top and bottom seek to either end. Whether
+    /// `act` was one of them.
+    pub(super) fn board_act(&mut self, act: SessionAct) -> bool {
+        if act == SessionAct::Left || act == SessionAct::Right {
+            self.step_phase(act);
+        } else if act == SessionAct::Open {
+            if self.can(SessionAct::Open) {
+                self.screen = Screen::Artifact {
+                    phase: self.focus,
+                    attempt: None,
+                };
+                self.scroll = 0;
+            }
+        } else if act == SessionAct::Changes {
+            self.show_changes();
+        } else if (act == SessionAct::Top || act == SessionAct::Bottom) && self.is_replay() {
+            self.seek_end(act == SessionAct::Bottom);
+        } else {
+            return false;
+        }
+        true
+    }
+
     /// A click on the board: focuses the column under it; whether the
     /// view changed.
     pub(super) fn click(&mut self, mouse: MouseEvent) -> bool {

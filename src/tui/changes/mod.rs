@@ -13,6 +13,7 @@
 //! a frame copies the rows it shows; a file list runs beside it on wide
 //! screens. Every text passes the sanitizer.
 
+mod keys;
 mod layout;
 
 use std::cell::RefCell;
