@@ -226,6 +226,7 @@ mod commands;
 mod options;
 mod reader;
 mod risky;
+mod toolchains;
 mod word;
 
 use reader::Reader;
