@@ -4,7 +4,7 @@
 //!
 //! This module is pure: it diffs two texts it is given ([`diff_text`]) and
 //! prints a change as a unified patch ([`Change::patch`]). Reading the two
-//! sides out of git is [`crate::tools::git::change`]'s job; the log keeps
+//! sides out of git is [`crate::tools::changes::change`]'s job; the log keeps
 //! only the [`FileStat`]s, so a replay without the repository still shows
 //! the file list and counts.
 

@@ -27,6 +27,7 @@ pub mod chrome;
 pub mod compose;
 pub mod diff;
 pub mod gate;
+pub mod input;
 pub mod keymap;
 pub mod markdown;
 pub mod matrix;
