@@ -169,6 +169,7 @@ fn six_phases(runtime: &tokio::runtime::Runtime, dir: &Path, id: &str) -> (Durat
         sandbox: handoff::sandbox::Sandboxing::Unavailable {
             reason: "no workspace".into(),
         },
+        detected: None,
     };
     let sink = Approver {
         commands,

@@ -134,6 +134,7 @@ impl Script {
             model: "gpt-4o-mini".into(),
             version: "0.1.0".into(),
             workspace: None,
+            detected: None,
         });
     }
 

@@ -234,22 +234,17 @@ fn builtin_allowed() -> BTreeSet<String> {
         .collect()
 }
 
-/// Loads and checks the pipeline, printing every mistake.
-/// The pipeline to run: `--pipeline`, else the one whose triggers
-/// `request` matches, else the file's default.
+/// Loads and checks a pipeline, reporting every mistake: `name`, else
+/// `--pipeline`, else the file's default.
 ///
 /// A `./skills.toml` found in the current directory may come with a
 /// repository nobody vouched for, so it may not allow commands the
 /// built-in pipelines do not: those rules ask instead, and a warning says
 /// so. Naming the file with `--skills` trusts it as written.
-fn pipeline(tty: &mut Tty, g: &Global, request: Option<&str>) -> Result<Pipeline, Failure> {
+fn pipeline(tty: &mut Tty, g: &Global, name: Option<&str>) -> Result<Pipeline, Failure> {
     let (file, found_here) = find_skills(g)?;
-    let picked = match (&g.pipeline, request) {
-        (Some(name), _) => Some(name.clone()),
-        (None, Some(request)) => crate::pipeline::pick_pipeline(&file, request).map(|(n, _)| n),
-        (None, None) => None,
-    };
-    let mut pipeline = load_pipeline(&file, picked.as_deref()).map_err(|diagnostics| {
+    let name = name.or(g.pipeline.as_deref());
+    let mut pipeline = load_pipeline(&file, name).map_err(|diagnostics| {
         let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
         Failure::usage(format!(
             "{} is not valid:\n{}",

@@ -59,6 +59,67 @@ async fn read_request(
     Ok(Start::Submit(text))
 }
 
+/// The pipeline `request` runs and how it was chosen, as the session's
+/// first line says it: `--pipeline`, else the pipeline whose trigger the
+/// request matches most specifically, else the default when it takes any
+/// request. Else a person chooses: the TUI asks (`None`: they left), and a
+/// headless run stops with exit 2 and the reason.
+async fn pick(
+    tty: &mut Tty,
+    g: &Global,
+    request: &str,
+    interactive: bool,
+) -> Result<Option<(crate::pipeline::Pipeline, String)>, Failure> {
+    use crate::pipeline::Pick;
+    if let Some(name) = &g.pipeline {
+        let pipeline = pipeline(tty, g, Some(name))?;
+        return Ok(Some((pipeline, "named with --pipeline".to_owned())));
+    }
+    let (file, _) = super::find_skills(g)?;
+    let (name, detected) = match crate::pipeline::pick_pipeline(&file, request) {
+        Pick::Matched { pipeline, trigger } => (Some(pipeline), format!("matched “{trigger}”")),
+        Pick::Default => (None, "the default pipeline".to_owned()),
+        Pick::Unmatched => {
+            let offers = offers(tty, g, &file)?;
+            let names: Vec<&str> = offers.iter().map(|o| o.name.as_str()).collect();
+            if !interactive {
+                return Err(Failure::usage(format!(
+                    "no pipeline's triggers match the request “{}”: name the pipeline to run it with, --pipeline NAME ({})",
+                    crate::sanitize::sanitize(request),
+                    names.join(", ")
+                )));
+            }
+            let theme = super::theme(g)?;
+            let keymap = super::keymap()?;
+            let Some(name) = tui::start::choose(tty, &theme, &keymap, request, &offers).await?
+            else {
+                return Ok(None);
+            };
+            (Some(name), "chosen by you: no trigger matched".to_owned())
+        }
+    };
+    Ok(Some((pipeline(tty, g, name.as_deref())?, detected)))
+}
+
+/// The file's pipelines, the default first, as a person may choose them.
+fn offers(
+    tty: &mut Tty,
+    g: &Global,
+    file: &crate::pipeline::SkillsFile,
+) -> Result<Vec<tui::start::Offer>, Failure> {
+    let names = crate::pipeline::pipeline_names(file).unwrap_or_default();
+    let mut offers = Vec::with_capacity(names.len());
+    for name in names {
+        let p = pipeline(tty, g, Some(&name))?;
+        offers.push(tui::start::Offer {
+            name,
+            title: p.title,
+            roles: p.phases.into_iter().map(|p| p.role).collect(),
+        });
+    }
+    Ok(offers)
+}
+
 /// The start screen's answer.
 type Start = tui::start::Choice;
 
@@ -158,7 +219,9 @@ pub async fn run(tty: &mut Tty, g: &Global, request: Option<String>, h: &Headles
             Start::Editing | Start::Stats | Start::Cancel => return Ok(exit::OK),
         }
     };
-    let pipeline = super::pipeline(tty, g, Some(&request))?;
+    let Some((pipeline, detected)) = pick(tty, g, &request, interactive).await? else {
+        return Ok(exit::OK);
+    };
     let policy = gate_policy(h, &pipeline)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let id = store::new_id(clock.now());
@@ -167,7 +230,8 @@ pub async fn run(tty: &mut Tty, g: &Global, request: Option<String>, h: &Headles
     let ui = ui(g, h)?;
     let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
     super::warn_if_open(tty, &[&dir]);
-    let spec = session_spec(id, request, pipeline, chosen, (workspace, branch), clock)?;
+    let mut spec = session_spec(id, request, pipeline, chosen, (workspace, branch), clock)?;
+    spec.detected = Some(detected);
     attend(tty, h, policy, spec, log, Begin::New, ui).await
 }
 
@@ -270,6 +334,7 @@ fn session_spec(
             .filter(|value| !value.trim().is_empty())
             .collect(),
         sandbox,
+        detected: None,
     })
 }
 

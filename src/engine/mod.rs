@@ -63,6 +63,9 @@ pub struct SessionSpec {
     pub secrets: Vec<String>,
     /// How commands run: sandboxed, or not (and then whether they ask).
     pub sandbox: crate::sandbox::Sandboxing,
+    /// How the pipeline was chosen for the request (a new session's
+    /// first line says it): `matched “add *”`, `named with --pipeline`, ….
+    pub detected: Option<String>,
 }
 
 /// One session's orchestrator.
@@ -157,6 +160,7 @@ impl Engine {
             model: self.spec.model.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             workspace,
+            detected: self.spec.detected.clone(),
         })?;
         self.drive(Next::Run(0)).await
     }

@@ -60,7 +60,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
         offset % 1000
     );
     let body = match &event.kind {
-        EventKind::SessionStarted { .. } => started(&event.kind)?,
+        EventKind::SessionStarted { .. } => started(&event.kind, state)?,
         EventKind::PhaseStarted { phase, attempt } => {
             format!(
                 "{phase:<10} {} started, attempt {attempt}",
@@ -257,24 +257,21 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
     Some(format!("{stamp}  {}", sanitize(&body)))
 }
 
-/// The line of `session_started`.
-fn started(kind: &EventKind) -> Option<String> {
+/// The line of `session_started`: the manager's acknowledgement (what it
+/// detected, who it assigns the work to), then the session's particulars.
+fn started(kind: &EventKind, state: &SessionState) -> Option<String> {
     let EventKind::SessionStarted {
         id,
-        request,
         provider,
         model,
-        pipeline,
         ..
     } = kind
     else {
         return None;
     };
     Some(format!(
-        "session {id} started · pipeline {} ({} phases) · {provider} · {model} · “{}”",
-        pipeline.name,
-        pipeline.phases.len(),
-        clip(request, 60)
+        "{} · session {id} · {provider} · {model}",
+        state.acknowledgement(60)
     ))
 }
 

@@ -272,26 +272,19 @@ pub fn pipeline_names(file: &SkillsFile) -> Result<Vec<String>, Vec<Diagnostic>>
     Ok(names)
 }
 
-/// The pipeline a request runs when none is named: the first pipeline
-/// other than the default (by name) with a trigger the request matches,
-/// with that trigger; `None` for the default. Triggers are globs matched
-/// against the whole request, ignoring case.
-pub fn pick_pipeline(file: &SkillsFile, request: &str) -> Option<(String, String)> {
+/// Every pipeline's triggers, by name, and the default's name: what
+/// [`super::pick`] chooses a pipeline for a request by. `None` when the
+/// file cannot be read (loading it then says why).
+pub(super) fn triggers(file: &SkillsFile) -> Option<super::pick::Triggers> {
     let raw: RawFile = toml::from_str(&file.text).ok()?;
-    let default = raw.default_pipeline.as_ref().map(|d| d.get_ref().clone());
-    let request = request.trim().to_lowercase();
-    raw.pipelines
+    let default = raw.default_pipeline.map(Spanned::into_inner);
+    let pipelines = raw
+        .pipelines
         .into_inner()
         .into_iter()
-        .filter(|(name, _)| Some(name) != default.as_ref())
-        .find_map(|(name, p)| {
-            let trigger = p
-                .into_inner()
-                .triggers
-                .into_iter()
-                .find(|t| crate::policy::glob_match(&t.to_lowercase(), &request))?;
-            Some((name, trigger))
-        })
+        .map(|(name, p)| (name, p.into_inner().triggers))
+        .collect();
+    Some(super::pick::Triggers { default, pipelines })
 }
 
 /// A phase as far as it could be read: every field that was present and of

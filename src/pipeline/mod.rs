@@ -4,13 +4,14 @@
 //! plain data: the engine walks it, the session log stores a copy of it in
 //! `session_started` (so a replay shows the pipeline as it was, whatever the
 //! file says today), and the UI lays out one column per [`Phase`]. Reading and
-//! checking the file lives in [`load`].
+//! checking the file lives in [`load`]; choosing a pipeline for a request by
+//! its triggers in [`pick`].
 
 mod load;
+mod pick;
 
-pub use load::{
-    BUILTIN_SKILLS, Diagnostic, SkillsFile, load_pipeline, pick_pipeline, pipeline_names,
-};
+pub use load::{BUILTIN_SKILLS, Diagnostic, SkillsFile, load_pipeline, pipeline_names};
+pub use pick::{Pick, pick_pipeline};
 
 use std::collections::BTreeSet;
 

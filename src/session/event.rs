@@ -52,6 +52,11 @@ pub enum EventKind {
         /// Where tools work, when the session has a workspace.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         workspace: Option<WorkspaceInfo>,
+        /// How the pipeline was chosen for the request: `matched “add *”`
+        /// (a trigger), `named with --pipeline`, `the default pipeline`,
+        /// `chosen by you: no trigger matched`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detected: Option<String>,
     },
     PhaseStarted {
         phase: String,

@@ -15,6 +15,7 @@ pub fn started(request: &str, provider: &str) -> EventKind {
         model: "m".into(),
         version: "0".into(),
         workspace: None,
+        detected: None,
     }
 }
 

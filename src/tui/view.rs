@@ -67,11 +67,20 @@ impl Widget for &App {
             timeline(self, player, timeline_row, buf);
         }
         status_bar(self, status, buf);
-        Line::from(vec![
-            Span::styled(" request ", self.theme.dim),
-            Span::raw(safe(&self.state.request)),
-        ])
-        .render(request, buf);
+        // The manager's first words: what it detected the request as and
+        // who it assigns the work to (a log older than that: the request).
+        let first = if self.state.detected.is_some() {
+            Line::from(vec![
+                Span::raw(" "),
+                Span::raw(safe(&self.state.acknowledgement(usize::MAX))),
+            ])
+        } else {
+            Line::from(vec![
+                Span::styled(" request ", self.theme.dim),
+                Span::raw(safe(&self.state.request)),
+            ])
+        };
+        first.render(request, buf);
         match self.screen {
             Screen::Board => BoardView { app: self }.render(main, buf),
             Screen::Artifact { phase, attempt } => ArtifactView {

@@ -83,6 +83,7 @@ fn hostile_session() -> Vec<Event> {
             model: format!("gpt{}", line(14)),
             version: "0.1.0".into(),
             workspace: None,
+            detected: None,
         },
         EventKind::PhaseStarted {
             phase: "summarize".into(),

@@ -26,6 +26,7 @@ fn live(kinds: Vec<EventKind>) -> (App, mpsc::UnboundedReceiver<Command>) {
         model: "m".into(),
         version: "0".into(),
         workspace: None,
+        detected: None,
     };
     for (seq, kind) in (0..).zip(std::iter::once(started).chain(kinds)) {
         app.on_update(Update::Event(Event {

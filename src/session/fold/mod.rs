@@ -85,6 +85,8 @@ pub struct Snapshot {
 pub struct SessionState {
     pub id: String,
     pub request: String,
+    /// How the pipeline was chosen for the request, when the log says.
+    pub detected: Option<String>,
     pub pipeline: Option<Pipeline>,
     pub provider: String,
     pub model: String,
@@ -140,11 +142,12 @@ impl SessionState {
                 provider,
                 model,
                 workspace,
+                detected,
                 ..
             } => self.on_session_started(
                 t,
                 id,
-                request,
+                (request, detected.as_deref()),
                 pipeline,
                 (provider, model),
                 workspace.as_ref(),

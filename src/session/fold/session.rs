@@ -14,13 +14,14 @@ impl SessionState {
         &mut self,
         t: DateTime<Utc>,
         id: &str,
-        request: &str,
+        (request, detected): (&str, Option<&str>),
         pipeline: &Pipeline,
         (provider, model): (&str, &str),
         workspace: Option<&WorkspaceInfo>,
     ) {
         id.clone_into(&mut self.id);
         request.clone_into(&mut self.request);
+        self.detected = detected.map(str::to_owned);
         provider.clone_into(&mut self.provider);
         model.clone_into(&mut self.model);
         self.phases = pipeline
@@ -37,6 +38,38 @@ impl SessionState {
         self.started_at = Some(t);
         self.status = SessionStatus::Running;
         self.workspace = workspace.cloned();
+    }
+
+    /// What the manager says when the session starts: the pipeline the
+    /// request was detected as (and how, when the log says), the request
+    /// (cut to `width` characters), and the roles the work goes to in turn.
+    #[must_use]
+    pub fn acknowledgement(&self, width: usize) -> String {
+        let title = self
+            .pipeline
+            .as_ref()
+            .map_or("Session", |p| p.title.as_str());
+        let how = self
+            .detected
+            .as_ref()
+            .map_or_else(String::new, |d| format!(" ({d})"));
+        // One line: a request of several lines reads as one.
+        let request = self.request.trim().replace(['\n', '\r'], " ");
+        let request: String = if request.chars().count() > width {
+            let cut: String = request.chars().take(width.saturating_sub(1)).collect();
+            cut + "…"
+        } else {
+            request
+        };
+        let mut roles = self.phases.iter().map(|p| p.role.as_str());
+        let first = roles.next().unwrap_or("nobody");
+        let rest: Vec<&str> = roles.collect();
+        let then = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(", then {}", rest.join(" → "))
+        };
+        format!("{title} detected: “{request}”{how} · assigning to {first}{then}")
     }
 
     /// `forked`: everything so far was copied from the session `from`;

@@ -16,6 +16,7 @@
 //! [`RequestBox`] is the screen itself (its state, keys and drawing, in
 //! `request`); the loop here adds what it waits for.
 
+mod choose;
 mod request;
 
 use std::io;
@@ -30,6 +31,7 @@ use super::stats::StatsScreen;
 use super::terminal::{Modes, Step, View};
 use crate::stats::Stats;
 
+pub use choose::{Offer, choose};
 pub use request::RequestBox;
 
 /// A saved session as the start screen lists it.
