@@ -117,6 +117,37 @@ fn text(stats: &Stats, no_prices: bool) -> String {
         seconds(d.mean_seconds),
         seconds(d.max_seconds)
     );
+    let delivery = &stats.delivery;
+    let to_commit = &delivery.time_to_commit;
+    let _ = writeln!(
+        t,
+        "\ndelivery  {} committed · request to commit: median {} · mean {} · max {}",
+        delivery.committed,
+        seconds(to_commit.median_seconds),
+        seconds(to_commit.mean_seconds),
+        seconds(to_commit.max_seconds)
+    );
+    let _ = writeln!(
+        t,
+        "  tests {} files written · {} runs, {} passed",
+        delivery.test_files_written, delivery.test_runs, delivery.test_runs_passed
+    );
+    let _ = writeln!(
+        t,
+        "  QA first pass {} of {} ({})",
+        delivery.qa_first_pass,
+        delivery.qa_sessions,
+        percent(delivery.qa_first_pass_rate),
+    );
+    let _ = writeln!(
+        t,
+        "  returns {} ({} by a failing verdict), {} per session",
+        delivery.returns,
+        delivery.returns_automatic,
+        delivery
+            .returns_per_session
+            .map_or_else(|| "-".to_owned(), |r| format!("{r:.1}"))
+    );
     if stats.phases.is_empty() {
         return t;
     }

@@ -99,6 +99,21 @@ impl StatsView<'_> {
                 s.usage.total(),
             )),
         ];
+        let d = &s.delivery;
+        let percent =
+            |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{:.0}%", r * 100.0));
+        lines.push(Line::from(format!(
+            "delivered {} (to commit {}) · QA 1st pass {}/{} ({}) · returns {} · tests {} written, {}/{} runs ok",
+            d.committed,
+            seconds(d.time_to_commit.median_seconds),
+            d.qa_first_pass,
+            d.qa_sessions,
+            percent(d.qa_first_pass_rate),
+            d.returns,
+            d.test_files_written,
+            d.test_runs_passed,
+            d.test_runs,
+        )));
         if !s.unreadable.is_empty() {
             lines.push(Line::styled(
                 format!(

@@ -562,3 +562,49 @@ fn stats_counts_a_forks_copied_history_once() {
         sum(own, "prompt_tokens") + sum(own, "completion_tokens")
     );
 }
+
+/// Seed 001's success metrics, from what the tools did: a session in a git
+/// workspace whose QA failed once (the work went back by itself) and whose
+/// delivery committed, beside one with no workspace that passed QA first.
+#[test]
+fn stats_counts_tests_written_qa_first_pass_returns_and_deliveries_committed() {
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let output = sandbox
+        .command()
+        .args(["run", "--headless", "--approve", "all", "--workspace"])
+        .arg(&repo)
+        .arg(format!("{REQUEST} !qa-fails:1"))
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    run(&sandbox, &["--approve", "all", REQUEST], 0);
+
+    let output = sandbox.run(&["stats", "--json"]);
+    let stats: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let d = &stats["delivery"];
+    assert_eq!(d["committed"], 1, "{d}");
+    assert!(d["time_to_commit"]["median_seconds"].is_number(), "{d}");
+    assert_eq!(d["qa_sessions"], 2, "{d}");
+    assert_eq!(d["qa_first_pass"], 1, "{d}");
+    assert_eq!(d["qa_first_pass_rate"], 0.5, "{d}");
+    assert_eq!(d["returns"], 1, "{d}");
+    assert_eq!(d["returns_automatic"], 1, "{d}");
+    assert_eq!(d["returns_per_session"], 0.5, "{d}");
+    // The offline Test Engineer writes a Go test (once per round) and
+    // runs no test runner.
+    assert!(d["test_files_written"].as_u64() >= Some(1), "{d}");
+    assert_eq!(d["test_runs"], 0, "{d}");
+
+    let text = stdout(&sandbox.run(&["stats"]));
+    assert!(
+        text.contains("delivery  1 committed · request to commit: median "),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "QA first pass 1 of 2 (50%)\n  returns 1 (1 by a failing verdict), 0.5 per session"
+        ),
+        "{text}"
+    );
+}

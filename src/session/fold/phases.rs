@@ -165,6 +165,8 @@ pub struct Inherited {
     pub attempts: usize,
     pub decisions: usize,
     pub usage: Usage,
+    /// Returns from this phase.
+    pub returned: usize,
 }
 
 impl PhaseState {

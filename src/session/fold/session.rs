@@ -82,6 +82,7 @@ impl SessionState {
                 attempts: p.attempts.len(),
                 decisions: p.decisions.len(),
                 usage: p.usage,
+                returned: p.returned.len(),
             };
         }
     }

@@ -7,10 +7,15 @@
 //! cannot be read is counted and named; it never hides the others. A forked
 //! session counts only what happened after the fork: the history it copied
 //! is counted once, in the session it came from. `handoff stats` prints it
-//! as text or JSON, and the TUI draws it as charts.
+//! as text or JSON, and the TUI draws it as charts. The delivery metrics
+//! (tests, QA first pass, returns, commits) are counted in [`delivery`].
+
+mod delivery;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+pub use delivery::Delivery;
 
 use crate::cost::{self, Prices};
 use crate::session::SessionOutcome;
@@ -53,7 +58,12 @@ use crate::session::{Action, DecidedBy, PhaseState, PhaseStatus, SessionStatus, 
 ///             "priced_sessions": n, "unpriced_sessions": n },
 ///   "timeline": [ {                // one per session, oldest first
 ///     "id", "started_at": "…"|null, "seconds_to_finish": x|null,
-///     "tokens": n, "interventions": n } ]
+///     "tokens": n, "interventions": n } ],
+///   "delivery": {                  // what the tools did (see `Delivery`)
+///     "test_files_written", "test_runs", "test_runs_passed": n,
+///     "qa_sessions", "qa_first_pass": n, "qa_first_pass_rate": x|null,
+///     "returns", "returns_automatic": n, "returns_per_session": x|null,
+///     "committed": n, "time_to_commit": { same keys as time_to_finish } }
 /// }
 /// ```
 ///
@@ -75,6 +85,7 @@ pub struct Stats {
     pub usage: Usage,
     pub cost: Cost,
     pub timeline: Vec<Point>,
+    pub delivery: Delivery,
 }
 
 /// One session, for trends: oldest first in [`Stats::timeline`].
@@ -221,6 +232,7 @@ impl Stats {
             ..Self::default()
         };
         let mut seconds = Vec::new();
+        let mut delivery = delivery::Counter::default();
         // Oldest first, so phases and roles appear in the order they were met.
         for item in all.iter().rev() {
             let loaded = match item {
@@ -247,8 +259,10 @@ impl Stats {
             if let Some(s) = stats.session(loaded, prices) {
                 seconds.push(s);
             }
+            delivery.add(&delivery::facts(&loaded.state));
         }
         stats.time_to_finish = durations(seconds);
+        stats.delivery = delivery.finish();
         for phase in &mut stats.phases {
             phase.completion_rate = ratio(phase.approved, phase.started);
             phase.interventions = phase.decisions.interventions();
