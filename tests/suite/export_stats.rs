@@ -608,3 +608,30 @@ fn stats_counts_tests_written_qa_first_pass_returns_and_deliveries_committed() {
         "{text}"
     );
 }
+
+/// QA's failing verdict sent the work back by itself: the report lists it
+/// (it once said "Returns: None" for such a session).
+#[test]
+fn export_lists_the_work_a_failing_verdict_sent_back() {
+    let sandbox = Sandbox::new();
+    let request = format!("{REQUEST} !qa-fails:1");
+    let log = run(&sandbox, &["--approve", "all", &request], 0);
+    let out = sandbox.dir.path().join("export");
+    let output = sandbox.run(&[
+        "export",
+        log.to_str().expect("path"),
+        "--out",
+        out.to_str().expect("out"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = read(&out, "report.md");
+    let section = report
+        .split("## Returned by a failing verdict\n\n")
+        .nth(1)
+        .expect("the section");
+    assert!(
+        section.starts_with("- `validate` → `implement`: sent back by its failing verdict at "),
+        "{section}"
+    );
+    assert!(!section.starts_with("None."), "{section}");
+}

@@ -180,7 +180,7 @@ pub fn export(g: &Global, session: &str, out: &Path) -> Exit {
     }
     changes(state, &mut output)?;
     output.put("decisions.md", &decisions_md(state, &records))?;
-    output.put("report.md", &report_md(&loaded, &records, &prices))?;
+    output.put("report.md", &report_md(&loaded, &events, &records, &prices))?;
 
     let mut stdout = std::io::stdout().lock();
     for file in &output.written {

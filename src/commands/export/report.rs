@@ -12,9 +12,14 @@ use super::{Record, attempt_text, cell, edit_diff, fenced, push_quoted, role_of,
 use crate::cost::{self, Prices};
 use crate::session::fold::ToolState;
 use crate::session::store::Loaded;
-use crate::session::{Action, Decision, PhaseStatus, SessionState};
+use crate::session::{Action, Decision, Event, EventKind, PhaseStatus, SessionState};
 
-pub(super) fn report_md(loaded: &Loaded, records: &[Record<'_>], prices: &Prices) -> String {
+pub(super) fn report_md(
+    loaded: &Loaded,
+    events: &[Event],
+    records: &[Record<'_>],
+    prices: &Prices,
+) -> String {
     let state = &loaded.state;
     let mut md = String::new();
     let _ = writeln!(md, "# {}\n", cell(&state.request));
@@ -58,7 +63,7 @@ pub(super) fn report_md(loaded: &Loaded, records: &[Record<'_>], prices: &Prices
 
     timeline(&mut md, state, records);
     approvals(&mut md, state, records);
-    interventions(&mut md, state, records);
+    interventions(&mut md, state, records, events);
     failures(&mut md, state);
     tools(&mut md, state);
     usage(&mut md, state, prices);
@@ -162,8 +167,38 @@ fn approvals(md: &mut String, state: &SessionState, records: &[Record<'_>]) {
     md.push('\n');
 }
 
+/// The returns no one decided: a failing verdict sent the work back by
+/// itself, with its reason.
+fn sent_back(md: &mut String, events: &[Event]) {
+    md.push_str("## Returned by a failing verdict\n\n");
+    let mut any = false;
+    for event in events {
+        if let EventKind::Returned {
+            from,
+            to,
+            reason,
+            automatic: true,
+        } = &event.kind
+        {
+            any = true;
+            let _ = writeln!(
+                md,
+                "- `{}` → `{}`: sent back by its failing verdict at {}",
+                cell(from),
+                cell(to),
+                when(Some(event.t))
+            );
+            md.push('\n');
+            push_quoted(md, reason);
+        }
+    }
+    if !any {
+        md.push_str("None.\n");
+    }
+}
+
 /// Rejections, returns, edits and aborts.
-fn interventions(md: &mut String, state: &SessionState, records: &[Record<'_>]) {
+fn interventions(md: &mut String, state: &SessionState, records: &[Record<'_>], events: &[Event]) {
     let of = |action: Action| records.iter().filter(move |r| r.decision.action == action);
     let feedback: fn(&Decision) -> Option<(&'static str, &str)> =
         |d| d.feedback.as_deref().map(|f| ("\n", f));
@@ -183,6 +218,8 @@ fn interventions(md: &mut String, state: &SessionState, records: &[Record<'_>]) 
     };
     md.push('\n');
     decisions(md, "Returns", of(Action::Return), returned, feedback);
+    md.push('\n');
+    sent_back(md, events);
 
     md.push_str("\n## Edits\n\n");
     let mut any = false;
