@@ -197,6 +197,7 @@ impl Script {
                 Some(Checklist {
                     completed: vec!["spec".into(), "limits".into()],
                     pending: vec!["docs".into()],
+                    ..Checklist::default()
                 }),
             ),
         };

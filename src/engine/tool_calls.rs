@@ -55,10 +55,14 @@ fn card(tool: &str, args: &Value) -> (String, Option<Checklist>) {
     match ToolArgs::parse(tool, &args.to_string()) {
         Err(_) => (args.to_string(), None),
         Ok(parsed) => {
-            let checklist = if let ToolArgs::ReportStatus { completed, pending } = &parsed {
+            let checklist = if let ToolArgs::ReportStatus(report) = &parsed {
                 Some(Checklist {
-                    completed: completed.clone(),
-                    pending: pending.clone(),
+                    agent: report.agent.clone(),
+                    status: report.status.clone(),
+                    step: report.step.clone(),
+                    completed: report.completed.clone(),
+                    pending: report.pending.clone(),
+                    blockers: report.blockers.clone(),
                 })
             } else {
                 None

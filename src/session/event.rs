@@ -402,14 +402,24 @@ pub struct WorkspaceInfo {
     pub branch: Option<String>,
 }
 
-/// What an agent reports with `report_status`: what is done, what is still
-/// to do.
+/// What an agent reports with `report_status` (the status protocol): who
+/// reports, how the work stands, the step it is at, what is done, what is
+/// still to do and what blocks it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checklist {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The step of the work (the protocol's `phase`).
+    #[serde(default, rename = "phase", skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
     #[serde(default)]
     pub completed: Vec<String>,
     #[serde(default)]
     pub pending: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blockers: Vec<String>,
 }
 
 /// Who made a decision.

@@ -2,7 +2,7 @@
 //! contract: models are offered them, logs record them): `read_file{path}`,
 //! `write_file{path,content}`, `list_dir{path}`, `search{pattern,path?}`,
 //! `run_command{command, timeout_s?}` and
-//! `report_status{completed[],pending[]}`.
+//! `report_status{agent?,status?,phase?,completed[],pending[],blockers[]?}`.
 //!
 //! This module owns the tool definitions offered to models ([`spec`]), the
 //! parsing of the arguments a model wrote ([`ToolArgs::parse`]), and running
@@ -82,10 +82,14 @@ pub fn spec(name: &str) -> Option<ToolSpec> {
             &["command"],
         ),
         "report_status" => (
-            "Report progress: what is done and what is still to do.",
+            "Report progress: what is done, what is still to do, and what blocks you. The person at the checkpoint sees it on your card.",
             json!({
+                "agent": string("Who reports: your role"),
+                "status": string("How the work stands: planning, developing, testing, blocked or done"),
+                "phase": string("The step of the work you are at, e.g. \"Service implementation\""),
                 "completed": { "type": "array", "items": { "type": "string" } },
-                "pending": { "type": "array", "items": { "type": "string" } }
+                "pending": { "type": "array", "items": { "type": "string" } },
+                "blockers": { "type": "array", "items": { "type": "string" }, "description": "What stops you, if anything" }
             }),
             &["completed", "pending"],
         ),
@@ -119,10 +123,28 @@ pub enum ToolArgs {
         command: String,
         timeout: Duration,
     },
-    ReportStatus {
-        completed: Vec<String>,
-        pending: Vec<String>,
-    },
+    ReportStatus(StatusReport),
+}
+
+/// What `report_status` carries: the status protocol's fields. Only
+/// `completed` and `pending` are required; the rest say who reports, how
+/// the work stands, the step it is at and what blocks it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusReport {
+    #[serde(default)]
+    pub agent: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The step of the work (the protocol's `phase`, not the pipeline's).
+    #[serde(default, rename = "phase")]
+    pub step: Option<String>,
+    #[serde(default)]
+    pub completed: Vec<String>,
+    #[serde(default)]
+    pub pending: Vec<String>,
+    #[serde(default)]
+    pub blockers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -150,15 +172,6 @@ struct SearchArgs {
 struct CommandArgs {
     command: String,
     timeout_s: Option<u64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StatusArgs {
-    #[serde(default)]
-    completed: Vec<String>,
-    #[serde(default)]
-    pending: Vec<String>,
 }
 
 impl ToolArgs {
@@ -206,13 +219,7 @@ impl ToolArgs {
                     timeout,
                 }
             }
-            "report_status" => {
-                let a: StatusArgs = serde_json::from_str(arguments).map_err(bad)?;
-                Self::ReportStatus {
-                    completed: a.completed,
-                    pending: a.pending,
-                }
-            }
+            "report_status" => Self::ReportStatus(serde_json::from_str(arguments).map_err(bad)?),
             other => {
                 return Err(format!(
                     "there is no tool `{other}` (tools: {})",
@@ -232,8 +239,16 @@ impl ToolArgs {
                 format!("“{pattern}” in {}", path.as_deref().unwrap_or("."))
             }
             Self::RunCommand { command, .. } => command.clone(),
-            Self::ReportStatus { completed, pending } => {
-                format!("{} done, {} to do", completed.len(), pending.len())
+            Self::ReportStatus(report) => {
+                let blocked = match report.blockers.len() {
+                    0 => String::new(),
+                    n => format!(", {n} blocked"),
+                };
+                format!(
+                    "{} done, {} to do{blocked}",
+                    report.completed.len(),
+                    report.pending.len()
+                )
             }
         }
     }
@@ -325,7 +340,7 @@ pub fn run_file_tool(workspace: &workspace::Workspace, args: &ToolArgs) -> ToolO
             }
             Err(e) => ToolOutput::failed(e.to_string()),
         },
-        ToolArgs::ReportStatus { .. } => ToolOutput {
+        ToolArgs::ReportStatus(_) => ToolOutput {
             ok: true,
             summary: "noted".into(),
             content: "status noted".into(),

@@ -170,6 +170,28 @@ fn tool_lines(app: &App, attempt: &Attempt, width: usize) -> Vec<Line<'static>> 
         lines.push(Line::styled(clip(&text, width), style));
     }
     if let Some(list) = &attempt.checklist {
+        // The status protocol's head: how the work stands, at which step.
+        let head: Vec<&str> = [&list.status, &list.step]
+            .into_iter()
+            .filter_map(|s| s.as_deref().filter(|s| !s.trim().is_empty()))
+            .collect();
+        if !head.is_empty() {
+            let style = if list.blockers.is_empty() {
+                app.theme.running
+            } else {
+                app.theme.failed
+            };
+            lines.push(Line::styled(
+                clip(&format!("● {}", head.join(" · ")), width),
+                style,
+            ));
+        }
+        for blocker in list.blockers.iter().take(3) {
+            lines.push(Line::styled(
+                clip(&format!("⚠ {blocker}"), width),
+                app.theme.failed,
+            ));
+        }
         for done in list.completed.iter().take(4) {
             lines.push(Line::styled(
                 clip(&format!("☑ {done}"), width),
@@ -596,6 +618,36 @@ mod tests {
         assert!(!app.follow);
         app.on_mouse(&click(5, 0));
         assert_eq!(app.focus, 3, "the status bar is not a column");
+    }
+
+    /// The status protocol on the card: how the work stands and at which
+    /// step, what blocks it (in the failure style), then the checklist.
+    #[test]
+    fn a_status_report_shows_its_state_step_and_blockers() {
+        let app = app_with_phases(180);
+        let attempt = Attempt {
+            checklist: Some(crate::session::Checklist {
+                agent: Some("backend-developer".into()),
+                status: Some("blocked".into()),
+                step: Some("Cache integration".into()),
+                completed: vec!["Data models".into()],
+                pending: vec!["Queue setup".into()],
+                blockers: vec!["No Redis in the \u{1b}[31mworkspace".into()],
+            }),
+            ..Attempt::default()
+        };
+        let lines = tool_lines(&app, &attempt, 40);
+        let text: Vec<String> = lines.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text[..4],
+            [
+                "● blocked · Cache integration",
+                "⚠ No Redis in the workspace",
+                "☑ Data models",
+                "☐ Queue setup",
+            ]
+        );
+        assert_eq!(lines[1].style, app.theme.failed);
     }
 
     #[test]

@@ -79,7 +79,13 @@ pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
                 ),
                 (
                     "report_status",
-                    json!({ "completed": ["Notes written"], "pending": ["Tests", "Review"] }),
+                    json!({
+                        "agent": "backend-developer",
+                        "status": "developing",
+                        "phase": "Service implementation",
+                        "completed": ["Notes written"],
+                        "pending": ["Tests", "Review"],
+                    }),
                 ),
             ],
             "test-report" => vec![
@@ -87,7 +93,13 @@ pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
                 ("run_command", json!({ "command": "git status --short" })),
                 (
                     "report_status",
-                    json!({ "completed": ["Workspace checked"], "pending": [] }),
+                    json!({
+                        "agent": "backend-tester",
+                        "status": "testing",
+                        "phase": "Unit tests",
+                        "completed": ["Workspace checked"],
+                        "pending": [],
+                    }),
                 ),
             ],
             // The developer's notes: one file, or one per plan task.

@@ -338,6 +338,7 @@ mod tests {
                 checklist: Some(super::super::Checklist {
                     completed: vec!["a".into()],
                     pending: Vec::new(),
+                    ..super::super::Checklist::default()
                 }),
             },
             ..event

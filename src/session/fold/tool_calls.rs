@@ -317,6 +317,7 @@ mod tests {
         let checklist = Checklist {
             completed: vec!["read".into()],
             pending: vec!["write".into(), "test".into()],
+            ..Checklist::default()
         };
         let state = in_implement([
             EventKind::ToolCall {
