@@ -23,8 +23,10 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
             let source = state.phases.iter().find(|p| &p.id == id)?;
             let text = source.effective_artifact()?;
             // A readable plan or verdict is handed over as Markdown.
-            let kind = pipeline.phase(id).map(|p| p.output).unwrap_or_default();
-            let content = match crate::formats::read(kind, text) {
+            let read = pipeline
+                .index_of(id)
+                .map_or(Ok(None), |i| pipeline.read_answer(i, text));
+            let content = match read {
                 Ok(Some(read)) => read.to_markdown(),
                 Ok(None) | Err(_) => text.to_owned(),
             };

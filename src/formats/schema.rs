@@ -106,6 +106,7 @@ fn position(item: &Value, order: u32) -> Value {
         };
         p["inputs"]["properties"]["preceding_task"] = json!({"type": "null"});
         p["validation_criteria"]["properties"]["critical"]["minItems"] = json!(1);
+        p["inputs"]["properties"]["files_to_create"]["minItems"] = json!(1);
     } else {
         p["skill_id"] = json!({"type": "string", "pattern": "^[a-z]{1,30}-critique$"});
         p["dependencies"] =
@@ -114,9 +115,11 @@ fn position(item: &Value, order: u32) -> Value {
             "type": "object",
             "properties": {
                 "task_order": {"type": "integer", "const": order - 1},
+                "skill_id": {"type": "string", "pattern": "^[a-z]{1,30}-implement$"},
                 "task_name": {"type": "string", "maxLength": MAX_STRING},
+                "description": {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
             },
-            "required": ["task_order", "task_name"],
+            "required": ["task_order", "skill_id", "task_name", "description"],
             "additionalProperties": false,
         });
     }
@@ -240,14 +243,14 @@ mod tests {
             "{portable}"
         );
         // The least a model held to it can write: minimal strings, empty lists.
-        let minimal = r#"{"status":null,"category":null,
+        let minimal = r#"{"status":"planned","category":"backend",
           "architecture":{"summary":"s","endpoints":[],"data_models":[],"services":[],"external_integrations":[]},
           "tasks":[
            {"task_name":"a","description":"","skill_id":"x-implement","task_order":1,"dependencies":[],
-            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":null,"validation_criteria":null},
+            "inputs":{"files_to_create":["a.go"],"files_to_modify":[],"preceding_task":null,"validation_criteria":null},
             "validation_criteria":{"critical":[""],"expected":[],"nice_to_have":[]},"timeout_seconds":null},
            {"task_name":"b","description":"","skill_id":"x-critique","task_order":2,"dependencies":[1],
-            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"task_name":""},"validation_criteria":null},
+            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"skill_id":"x-implement","task_name":"","description":"d"},"validation_criteria":null},
             "validation_criteria":{"critical":[],"expected":[],"nice_to_have":[]},"timeout_seconds":null}]}"#;
         assert!(
             crate::formats::plan::read(minimal).is_ok(),
@@ -342,14 +345,14 @@ mod tests {
         // optional ones as null or empty.
         let verdict = r#"{"verdict":"pass","issues":[{"severity":"low","title":"t","detail":"","criterion":""}]}"#;
         assert!(crate::formats::verdict::read(verdict).is_ok());
-        let plan = r#"{"status":null,"category":null,
+        let plan = r#"{"status":"planned","category":"backend",
           "architecture":{"summary":"s","endpoints":[],"data_models":[],"services":[],"external_integrations":[]},
           "tasks":[
            {"task_name":"Do","description":"d","skill_id":"backend-implement","task_order":1,"dependencies":[],
             "inputs":{"files_to_create":[],"files_to_modify":["a.go"],"preceding_task":null,"validation_criteria":null},
             "validation_criteria":{"critical":["works"],"expected":[],"nice_to_have":[]},"timeout_seconds":null},
            {"task_name":"Check","description":"c","skill_id":"backend-critique","task_order":2,"dependencies":[1],
-            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"task_name":"Do"},"validation_criteria":null},
+            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"skill_id":"backend-implement","task_name":"Do","description":"d"},"validation_criteria":null},
             "validation_criteria":{"critical":["verdict"],"expected":[],"nice_to_have":[]},"timeout_seconds":null}]}"#;
         let read = crate::formats::plan::read(plan).expect("reads");
         let _: (&Plan, Option<&Verdict>) = (&read, None);

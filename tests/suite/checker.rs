@@ -94,3 +94,196 @@ fn an_answer_cut_at_the_output_limit_fails_its_attempt() {
     // The call's tokens still count.
     assert_eq!(of_kind(&events, "usage").len(), 1);
 }
+
+/// The text of every user message of a request.
+fn user_text(request: &common::server::Recorded) -> String {
+    request.body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "user")
+        .filter_map(|m| m["content"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A server whose Solution Architect answers `plan` (and, asked again after
+/// an unreadable one, the well-behaved plan); every other role behaves.
+fn planning(plan: &'static str) -> TestServer {
+    TestServer::start(move |_, request| match role_of(request).as_str() {
+        "Solution Architect" if !user_text(request).contains("could not be read") => {
+            answer(plan, 10, 5)
+        }
+        role => answer(&well_behaved(role), 10, 5),
+    })
+}
+
+/// A plan that breaks seed 003's rules, one of each.
+const BROKEN: &str = r#"```json
+{"status": "draft",
+ "architecture": {"summary": "Charges through Stripe",
+                  "endpoints": [{"method": "FETCH", "path": "/orders", "purpose": "x", "auth": "maybe"}]},
+ "tasks": [
+  {"task_name": "Charge the order", "skill_id": "backend-magic", "task_order": 1,
+   "inputs": {"requirements": "Take payments with Stripe"},
+   "validation_criteria": {"critical": ["A charge succeeds"]}},
+  {"task_name": "Critique the charge", "skill_id": "backend-critique", "task_order": 3,
+   "dependencies": [1], "inputs": {"preceding_task": {"task_order": 1}}}]}
+```"#;
+
+#[test]
+fn every_broken_plan_rule_is_listed_back_to_the_model_one_line_each() {
+    let server = planning(BROKEN);
+    let sandbox = Sandbox::new();
+    let output = run(&sandbox, &server, None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let events = events(&sandbox.log());
+    let invalid = of_kind(&events, "invalid");
+    assert_eq!(invalid.len(), 1, "the plan is refused once, then read");
+    let skills = "backend-summarize, backend-plan, backend-planner, backend-implement, \
+                  backend-development, backend-test, backend-testing, backend-validate, \
+                  backend-critique, backend-commit";
+    let expected = [
+        "status is `draft`; it must be `planned`".to_owned(),
+        "category is missing; it must be `backend`".to_owned(),
+        "architecture.endpoints[0] (FETCH /orders): method `FETCH` is not an HTTP method (one of: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)".to_owned(),
+        "architecture.endpoints[0] (FETCH /orders): auth is `maybe`; it must be `required` or `public`".to_owned(),
+        format!("task 1 (Charge the order): skill_id `backend-magic` is not a skill of this pipeline (one of: {skills})"),
+        "task 1 (Charge the order) names no files: list what it creates or changes in inputs.files_to_create and inputs.files_to_modify".to_owned(),
+        "task 1 (Charge the order) touches payments (“payments”) but states no security requirement: add one to validation_criteria".to_owned(),
+        "task 3 (Critique the charge): inputs.preceding_task.description is missing: say what the task it checks was to do".to_owned(),
+        "task 3 (Critique the charge): task_order must be sequential from 1; expected 2".to_owned(),
+    ];
+    let errors: Vec<String> = invalid[0]["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(errors, expected);
+    let retry = server
+        .recorded()
+        .into_iter()
+        .filter(|r| role_of(r) == "Solution Architect")
+        .nth(1)
+        .expect("the architect is asked again");
+    let told = user_text(&retry);
+    for mistake in &expected {
+        assert!(
+            told.contains(&format!("- {mistake}\n")),
+            "{mistake} in\n{told}"
+        );
+    }
+}
+
+/// A plan whose critique was handed criteria other than its maker's.
+const OTHER_CRITERIA: &str = r#"```json
+{"status": "planned", "category": "backend",
+ "architecture": {"summary": "A token bucket per client"},
+ "tasks": [
+  {"task_name": "Implement the limiter", "skill_id": "backend-implement", "task_order": 1,
+   "inputs": {"files_to_create": ["internal/limit/limit.go"]},
+   "validation_criteria": {"critical": ["429 past the limit"], "expected": ["A Retry-After header"],
+                           "nice_to_have": ["A metric per client"]}},
+  {"task_name": "Critique the limiter", "skill_id": "backend-critique", "task_order": 2,
+   "dependencies": [1],
+   "inputs": {"preceding_task": {"task_order": 1, "description": "A limiter"},
+              "validation_criteria": {"critical": ["The code looks tidy"]}}}]}
+```"#;
+
+#[test]
+fn a_critique_handed_other_criteria_judges_its_makers_and_the_plan_says_so() {
+    let server = planning(OTHER_CRITERIA);
+    let sandbox = Sandbox::new();
+    let output = run(&sandbox, &server, None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(of_kind(&events(&sandbox.log()), "invalid").is_empty());
+    let recorded = server.recorded();
+    let review = recorded
+        .iter()
+        .find(|r| role_of(r) == "reviewer")
+        .expect("the critique ran");
+    let told = user_text(review);
+    for criterion in [
+        "- critical: 429 past the limit",
+        "- expected: A Retry-After header",
+        "- nice to have: A metric per client",
+    ] {
+        assert!(told.contains(criterion), "{criterion} in\n{told}");
+    }
+    assert!(!told.contains("looks tidy"), "{told}");
+    // The correction is part of the plan every later role reads.
+    let maker = recorded
+        .iter()
+        .find(|r| r.system().contains("This call is one task of the plan"))
+        .expect("the maker ran");
+    assert!(
+        user_text(maker).contains(
+            "- Corrected: task 2 (Critique the limiter) was handed criteria that are not task 1's; \
+             it judges task 1's validation_criteria, all three levels, as written there (rule 8)"
+        ),
+        "{}",
+        user_text(maker)
+    );
+}
+
+/// A plan whose third task is the Test Engineer's (`backend-testing`).
+const WITH_TESTS: &str = r#"```json
+{"status": "planned", "category": "backend",
+ "architecture": {"summary": "A token bucket per client"},
+ "tasks": [
+  {"task_name": "Implement the limiter", "skill_id": "backend-development", "task_order": 1,
+   "inputs": {"files_to_create": ["internal/limit/limit.go"]},
+   "validation_criteria": {"critical": ["429 past the limit"]}},
+  {"task_name": "Critique the limiter", "skill_id": "backend-critique", "task_order": 2,
+   "dependencies": [1], "inputs": {"preceding_task": {"task_order": 1, "description": "A limiter"}}},
+  {"task_name": "Write the limiter tests", "skill_id": "backend-testing", "task_order": 3,
+   "dependencies": [2], "inputs": {"files_to_test": ["internal/limit/limit.go"]},
+   "validation_criteria": {"critical": ["Tests pass"]}},
+  {"task_name": "Critique the tests", "skill_id": "backend-critique", "task_order": 4,
+   "dependencies": [3], "inputs": {"preceding_task": {"task_order": 3, "description": "Tests"}}}]}
+```"#;
+
+#[test]
+fn a_task_with_a_testing_skill_runs_as_the_test_engineer() {
+    let server = planning(WITH_TESTS);
+    let sandbox = Sandbox::new();
+    let output = run(&sandbox, &server, None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let tasks: Vec<(String, String)> = server
+        .recorded()
+        .iter()
+        .filter(|r| r.system().contains("This call is one task of the plan"))
+        .map(|r| (role_of(r), r.system().to_owned()))
+        .collect();
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert_eq!(tasks[0].0, "Senior Backend Developer");
+    assert_eq!(tasks[1].0, "Test Engineer");
+    assert!(
+        tasks[1]
+            .1
+            .contains("You are the Test Engineer. Write unit and integration tests")
+            && tasks[1].1.contains("task 3, “Write the limiter tests”"),
+        "{}",
+        tasks[1].1
+    );
+    let events = events(&sandbox.log());
+    let started: Vec<_> = of_kind(&events, "task_started")
+        .into_iter()
+        .map(|e| (e["task"].as_u64(), e["role"].as_str()))
+        .collect();
+    assert_eq!(
+        started,
+        [
+            (Some(1), None),
+            (Some(2), None),
+            (Some(3), Some("Test Engineer")),
+            (Some(4), None)
+        ]
+    );
+    assert!(
+        common::stdout(&output).contains("▸ task 3: Write the limiter tests [as Test Engineer]"),
+        "{}",
+        common::stdout(&output)
+    );
+}
