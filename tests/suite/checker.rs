@@ -287,3 +287,148 @@ fn a_task_with_a_testing_skill_runs_as_the_test_engineer() {
         common::stdout(&output)
     );
 }
+
+/// The plan in seed 003's example ("Build subscription API with Stripe"),
+/// exactly as the seed writes it.
+const SEED_EXAMPLE: &str = r#"{
+  "status": "planned",
+  "category": "backend",
+  "architecture": {
+    "summary": "Subscription API with Stripe integration and webhook handling",
+    "endpoints": [
+      {"method": "POST", "path": "/api/v1/subscriptions", "purpose": "Create subscription", "auth": "required"},
+      {"method": "GET", "path": "/api/v1/subscriptions", "purpose": "Get status", "auth": "required"},
+      {"method": "POST", "path": "/api/v1/webhooks/stripe", "purpose": "Handle Stripe events", "auth": "public"}
+    ],
+    "data_models": [
+      {"name": "Subscription", "purpose": "Track subscription state", "table": "subscriptions", "key_fields": ["id", "user_id", "stripe_subscription_id", "status"]}
+    ],
+    "services": ["SubscriptionService - lifecycle management", "StripeService - API wrapper"],
+    "external_integrations": ["Stripe API"]
+  },
+  "tasks": [
+    {
+      "task_name": "Build subscription service",
+      "description": "Create migrations, models, services, and handlers",
+      "skill_id": "backend-development",
+      "task_order": 1,
+      "dependencies": [],
+      "inputs": {
+        "requirements": "Subscription API with Stripe integration, migrations, handlers",
+        "files_to_create": [
+          "migrations/00X_create_subscriptions.sql",
+          "internal/services/stripe_service.go",
+          "internal/handlers/subscription_handlers.go"
+        ],
+        "files_to_modify": ["internal/routes/routes.go"]
+      },
+      "validation_criteria": {
+        "critical": ["Migration runs", "Endpoints work", "Webhook signature verification"],
+        "expected": ["Auth enforced", "Input validation", "Error handling"],
+        "nice_to_have": ["Logging"]
+      },
+      "timeout_seconds": 3600
+    },
+    {
+      "task_name": "QA: Validate subscription API",
+      "description": "Review subscription implementation for correctness and security",
+      "skill_id": "backend-critique",
+      "task_order": 2,
+      "dependencies": [1],
+      "inputs": {
+        "original_prompt": "Build subscription API with Stripe",
+        "preceding_task": {
+          "task_order": 1,
+          "skill_id": "backend-development",
+          "task_name": "Build subscription service",
+          "description": "Create migrations, models, services, and handlers"
+        },
+        "validation_criteria": {
+          "critical": ["Migration runs", "Endpoints work", "Webhook signature verification"],
+          "expected": ["Auth enforced", "Input validation", "Error handling"],
+          "nice_to_have": ["Logging"]
+        }
+      },
+      "validation_criteria": {
+        "critical": ["Returns structured verdict", "Security issues identified"],
+        "expected": [],
+        "nice_to_have": []
+      },
+      "timeout_seconds": 1800
+    },
+    {
+      "task_name": "Write subscription tests",
+      "description": "Integration tests with mocked Stripe",
+      "skill_id": "backend-testing",
+      "task_order": 3,
+      "dependencies": [2],
+      "inputs": {
+        "requirements": "Test happy paths, errors, and webhook handling",
+        "files_to_test": ["internal/handlers/subscription_handlers.go", "internal/services/stripe_service.go"],
+        "test_types": ["unit", "integration"]
+      },
+      "validation_criteria": {
+        "critical": ["Tests pass", "Core flows covered"],
+        "expected": ["Error cases tested", "Webhook signature tested"],
+        "nice_to_have": []
+      },
+      "timeout_seconds": 3600
+    },
+    {
+      "task_name": "QA: Validate subscription tests",
+      "description": "Review test quality and coverage",
+      "skill_id": "backend-critique",
+      "task_order": 4,
+      "dependencies": [3],
+      "inputs": {
+        "original_prompt": "Build subscription API with Stripe",
+        "preceding_task": {
+          "task_order": 3,
+          "skill_id": "backend-testing",
+          "task_name": "Write subscription tests",
+          "description": "Integration tests with mocked Stripe"
+        },
+        "validation_criteria": {
+          "critical": ["Tests pass", "Core flows covered"],
+          "expected": ["Error cases tested", "Webhook signature tested"],
+          "nice_to_have": []
+        }
+      },
+      "validation_criteria": {
+        "critical": ["Returns structured verdict"],
+        "expected": [],
+        "nice_to_have": []
+      },
+      "timeout_seconds": 1800
+    }
+  ]
+}
+"#;
+
+#[test]
+fn check_accepts_the_seeds_own_plan_and_names_what_is_wrong_with_a_broken_one() {
+    let sandbox = Sandbox::new();
+    let good = sandbox.dir.path().join("seed-plan.json");
+    std::fs::write(&good, SEED_EXAMPLE).expect("write plan");
+    let output = sandbox.run(&["check", "--plan", good.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(0), "{}", common::stdout(&output));
+    assert!(
+        common::stdout(&output).contains("seed-plan.json: ok — plan, 4 tasks"),
+        "{}",
+        common::stdout(&output)
+    );
+    let bad = sandbox.dir.path().join("broken.json");
+    std::fs::write(&bad, BROKEN).expect("write plan");
+    let output = sandbox.run(&["check", "--plan", bad.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(2), "{}", common::stdout(&output));
+    let printed = common::stdout(&output);
+    assert!(
+        printed.contains("broken.json: task 3 (Critique the charge): task_order must be sequential from 1; expected 2"),
+        "{printed}"
+    );
+    assert!(
+        stderr(&output).contains("9 mistakes found"),
+        "{}",
+        stderr(&output)
+    );
+}
