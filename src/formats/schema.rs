@@ -69,9 +69,35 @@ pub fn of<T: JsonSchema>(name: &'static str) -> Schema {
 /// What a plan's checks ask beyond its JSON shape then holds by
 /// construction, which a small model cannot manage otherwise.
 pub fn plan() -> Schema {
+    plan_with(&[])
+}
+
+/// [`plan`], its `skill_id`s held to a pipeline's `skills` when it names
+/// any: a maker's one of those without `critique` in them, a critique's one
+/// of those with.
+pub fn plan_with(skills: &[&str]) -> Schema {
     let mut plan = of::<super::Plan>("plan");
     let item = plan.schema["properties"]["tasks"]["items"].clone();
-    let positions: Vec<Value> = (1..=2 * MAX_PAIRS).map(|n| position(&item, n)).collect();
+    let (critiques, makers): (Vec<&str>, Vec<&str>) =
+        skills.iter().partition(|s| s.contains("critique"));
+    let pick = |ids: &[&str], pattern: &str| {
+        if ids.is_empty() {
+            json!({"type": "string", "pattern": pattern})
+        } else {
+            json!({"type": "string", "enum": ids})
+        }
+    };
+    let skill_ids = (
+        pick(&makers, "^[a-z]{1,30}-implement$"),
+        pick(&critiques, "^[a-z]{1,30}-critique$"),
+    );
+    if !skills.is_empty() {
+        plan.portable["properties"]["tasks"]["items"]["properties"]["skill_id"]["enum"] =
+            json!(skills);
+    }
+    let positions: Vec<Value> = (1..=2 * MAX_PAIRS)
+        .map(|n| position(&item, n, &skill_ids))
+        .collect();
     let lengths: Vec<Value> = (1..=MAX_PAIRS)
         .map(|pairs| {
             let len = 2 * pairs as usize;
@@ -87,8 +113,9 @@ pub fn plan() -> Schema {
 /// The most maker→critique pairs a shaped plan holds.
 const MAX_PAIRS: u32 = 4;
 
-/// The task at position `order` (from 1) of a shaped plan.
-fn position(item: &Value, order: u32) -> Value {
+/// The task at position `order` (from 1) of a shaped plan, with the
+/// schemas of a maker's and a critique's `skill_id`.
+fn position(item: &Value, order: u32, (maker, critique): &(Value, Value)) -> Value {
     let mut task = item.clone();
     let p = &mut task["properties"];
     p["task_order"] = json!({"type": "integer", "const": order});
@@ -98,7 +125,7 @@ fn position(item: &Value, order: u32) -> Value {
         {"type": "null"},
     ]});
     if order % 2 == 1 {
-        p["skill_id"] = json!({"type": "string", "pattern": "^[a-z]{1,30}-implement$"});
+        p["skill_id"] = maker.clone();
         p["dependencies"] = if order == 1 {
             json!({"type": "array", "items": {"type": "integer"}, "maxItems": 0})
         } else {
@@ -108,14 +135,14 @@ fn position(item: &Value, order: u32) -> Value {
         p["validation_criteria"]["properties"]["critical"]["minItems"] = json!(1);
         p["inputs"]["properties"]["files_to_create"]["minItems"] = json!(1);
     } else {
-        p["skill_id"] = json!({"type": "string", "pattern": "^[a-z]{1,30}-critique$"});
+        p["skill_id"] = critique.clone();
         p["dependencies"] =
             json!({"type": "array", "items": {"const": order - 1}, "minItems": 1, "maxItems": 1});
         p["inputs"]["properties"]["preceding_task"] = json!({
             "type": "object",
             "properties": {
                 "task_order": {"type": "integer", "const": order - 1},
-                "skill_id": {"type": "string", "pattern": "^[a-z]{1,30}-implement$"},
+                "skill_id": maker,
                 "task_name": {"type": "string", "maxLength": MAX_STRING},
                 "description": {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
             },
@@ -314,6 +341,26 @@ mod tests {
         assert!(plan.contains(r#""maxLength":200"#) && plan.contains(r#""maxItems":4"#));
         let tasks = &OutputKind::Plan.schema().expect("plan").portable["properties"]["tasks"];
         assert_eq!(tasks["minItems"].as_u64(), Some(2));
+    }
+
+    #[test]
+    fn a_pipelines_skills_hold_the_skill_ids() {
+        let shaped = plan_with(&["backend-implement", "backend-testing", "backend-critique"]);
+        let first = &shaped.schema["properties"]["tasks"]["anyOf"][0]["prefixItems"];
+        assert_eq!(
+            first[0]["properties"]["skill_id"]["enum"],
+            json!(["backend-implement", "backend-testing"])
+        );
+        assert_eq!(
+            first[1]["properties"]["skill_id"]["enum"],
+            json!(["backend-critique"])
+        );
+        let portable = &shaped.portable["properties"]["tasks"]["items"]["properties"];
+        assert_eq!(
+            portable["skill_id"]["enum"].as_array().map(Vec::len),
+            Some(3)
+        );
+        assert_eq!(plan(), plan_with(&[]));
     }
 
     #[test]
