@@ -645,6 +645,25 @@ mod tests {
     }
 
     #[test]
+    fn a_skill_names_one_phase_and_finds_it() {
+        let text = "[pipelines.p]\n\
+            [[pipelines.p.phases]]\nid = \"a\"\nrole = \"A\"\nartifact = \"x\"\nprompt = \"p\"\nskills = [\"a-make\"]\n\
+            [[pipelines.p.phases]]\nid = \"b\"\nrole = \"B\"\nartifact = \"y\"\nprompt = \"p\"\nskills = [\"b-test\", \"a-make\", \"Bad\"]\n";
+        let errors = load(text).expect_err("a skill twice, a bad one");
+        assert_eq!(
+            errors,
+            [
+                "skills.toml:13:21: skill `a-make` must be lowercase letters, digits, `-` or `_`, and name one phase only",
+                "skills.toml:13:31: skill `Bad` must be lowercase letters, digits, `-` or `_`, and name one phase only",
+            ]
+        );
+        let fine = load(&text.replace(", \"a-make\", \"Bad\"", "")).expect("loads");
+        assert_eq!(fine.skill_ids(), ["a-make", "b-test"]);
+        assert_eq!(fine.skill_phase("b-test"), Some(1));
+        assert_eq!(fine.skill_phase("c"), None);
+    }
+
+    #[test]
     fn the_builtin_file_loads_six_phases() {
         let p = load_pipeline(&SkillsFile::builtin(), None).expect("built-in skills.toml is valid");
         let ids: Vec<_> = p.phases.iter().map(|p| p.id.as_str()).collect();

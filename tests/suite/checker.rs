@@ -1,7 +1,10 @@
 //! The engine's guards around a model's answers, over real HTTP: a
 //! reviewer (a plan task's critique) cannot change the workspace whatever
-//! it asks for, and an answer cut at the model's output limit is not
-//! taken as an artifact.
+//! it asks for, an answer cut at the model's output limit is not taken as
+//! an artifact, and a plan keeps seed 003's rules: each broken one is
+//! listed back to the model, a critique judges its maker's criteria, and a
+//! task's skill picks the role that runs it. `check --plan` reads the
+//! seed's own example as written.
 
 use crate::common;
 
