@@ -167,7 +167,12 @@ pub enum Command {
         tui: bool,
     },
     /// Validate skills.toml (and themes), pointing at every mistake.
-    Check,
+    Check {
+        /// Also check a plan (seed 003's JSON) against the pipeline's rules
+        /// and skill ids, as a Solution Architect's answer is checked.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<std::path::PathBuf>,
+    },
     /// Check that commands can run in the sandbox here, and the configured
     /// model endpoint with one tiny request.
     Doctor,

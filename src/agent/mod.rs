@@ -8,7 +8,8 @@
 
 use std::fmt::Write;
 
-use crate::pipeline::Pipeline;
+use crate::formats::OutputKind;
+use crate::pipeline::{Phase, Pipeline};
 use crate::provider::{Brief, CompletionRequest, Input, Message, Role};
 
 use crate::session::SessionState;
@@ -23,8 +24,10 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
             let source = state.phases.iter().find(|p| &p.id == id)?;
             let text = source.effective_artifact()?;
             // A readable plan or verdict is handed over as Markdown.
-            let kind = pipeline.phase(id).map(|p| p.output).unwrap_or_default();
-            let content = match crate::formats::read(kind, text) {
+            let read = pipeline
+                .index_of(id)
+                .map_or(Ok(None), |i| pipeline.read_answer(i, text));
+            let content = match read {
                 Ok(Some(read)) => read.to_markdown(),
                 Ok(None) | Err(_) => text.to_owned(),
             };
@@ -242,6 +245,28 @@ fn criteria_text(c: &crate::formats::plan::Criteria) -> String {
     out
 }
 
+/// A planning role is told the pipeline's skill ids and whose each is, so
+/// its tasks name roles that exist.
+fn with_skills(mut chat: Vec<Message>, pipeline: &Pipeline, phase: &Phase) -> Vec<Message> {
+    if phase.output != OutputKind::Plan {
+        return chat;
+    }
+    let known: Vec<String> = pipeline
+        .phases
+        .iter()
+        .flat_map(|p| p.skills.iter().map(move |s| format!("`{s}` ({})", p.role)))
+        .collect();
+    if let (Some(system), false) = (chat.first_mut(), known.is_empty()) {
+        let _ = write!(
+            system.content,
+            "\n\nEach task's skill_id is one of this team's skills: {}. A task runs as the role its \
+             skill names; a critique names a critique skill.",
+            known.join(", ")
+        );
+    }
+    chat
+}
+
 /// Tells the role where it works: appended to the request's last user
 /// message when the session has a workspace.
 pub fn describe_workspace(request: &mut CompletionRequest, root: &str, branch: Option<&str>) {
@@ -357,10 +382,13 @@ pub fn request(
             .clone()
             .unwrap_or_else(|| model.to_owned()),
         temperature,
-        messages: messages(&brief),
+        messages: with_skills(messages(&brief), pipeline, &brief.phase),
         tools: Vec::new(),
         answer: crate::provider::AnswerSpec {
-            schema: brief.phase.output.schema(),
+            schema: match brief.phase.output {
+                OutputKind::Plan => Some(crate::formats::schema::plan_with(&pipeline.skill_ids())),
+                OutputKind::Markdown | OutputKind::Verdict => brief.phase.output.schema(),
+            },
             max_tokens: Some(brief.phase.output_cap()),
             seed,
         },

@@ -295,7 +295,7 @@ pub fn sessions(g: &Global, as_json: bool) -> Exit {
 
 /// Validates skills.toml, the theme, keymap.toml and config.toml, printing
 /// every mistake with its position. Exit 2 if there was any.
-pub fn check(g: &Global) -> Exit {
+pub fn check(g: &Global, plan: Option<&Path>) -> Exit {
     let mut mistakes: Vec<Diagnostic> = Vec::new();
     let file = skills_file(g)?;
     // Every pipeline in the file, the default first.
@@ -364,14 +364,53 @@ pub fn check(g: &Global) -> Exit {
     for d in &mistakes {
         println!("{}", sanitize(&d.to_string()));
     }
-    if mistakes.is_empty() {
+    let plan_mistakes = match plan {
+        Some(path) => check_plan(g, &file, path),
+        None => 0,
+    };
+    let count = mistakes.len() + plan_mistakes;
+    if count == 0 {
         Ok(exit::OK)
     } else {
         eprintln!(
-            "handoff: {} mistake{} found",
-            mistakes.len(),
-            if mistakes.len() == 1 { "" } else { "s" }
+            "handoff: {count} mistake{} found",
+            if count == 1 { "" } else { "s" }
         );
         Ok(exit::USAGE)
+    }
+}
+
+/// Checks the plan in `path` as the pipeline `--pipeline` names (else the
+/// default) would check its Solution Architect's answer: prints it as ok,
+/// or each mistake, and what was corrected; returns how many mistakes.
+fn check_plan(g: &Global, file: &crate::pipeline::SkillsFile, path: &Path) -> usize {
+    let shown = super::shown(path.display().to_string());
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            println!("{shown}: cannot read it: {e}");
+            return 1;
+        }
+    };
+    // A pipeline that does not load was reported above: any skill passes.
+    let skills: Vec<String> = load_pipeline(file, g.pipeline.as_deref()).map_or_else(
+        |_| Vec::new(),
+        |p| p.skill_ids().into_iter().map(str::to_owned).collect(),
+    );
+    let skills: Vec<&str> = skills.iter().map(String::as_str).collect();
+    match crate::formats::plan::read_with(&text, &skills) {
+        Ok(plan) => {
+            println!("{shown}: ok — plan, {} tasks", plan.tasks.len());
+            for c in plan.corrections() {
+                println!("{shown}: corrected: {}", sanitize(&c));
+            }
+            0
+        }
+        Err(errors) => {
+            for e in &errors {
+                println!("{shown}: {}", sanitize(e));
+            }
+            errors.len()
+        }
     }
 }

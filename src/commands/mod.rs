@@ -154,7 +154,7 @@ async fn dispatch(cli: Cli) -> Exit {
             ..
         }) => inspect::show(g, &session, json, artifact.as_deref()),
         Some(Command::Sessions { json }) => inspect::sessions(g, json),
-        Some(Command::Check) => inspect::check(g),
+        Some(Command::Check { plan }) => inspect::check(g, plan.as_deref()),
         Some(Command::Doctor) => doctor::doctor(tty, g).await,
         Some(Command::Resume { session, headless }) => {
             run::resume(tty, g, &session, &headless).await

@@ -11,7 +11,7 @@
 //! it is.
 
 use super::{Engine, EngineError, Next};
-use crate::formats::{self, Read};
+use crate::formats::Read;
 use crate::session::{EventKind, PhaseStatus};
 
 impl Engine {
@@ -33,7 +33,7 @@ impl Engine {
         let Some(text) = attempt.effective() else {
             return Ok(None);
         };
-        match formats::read(phase.output, text) {
+        match self.spec.pipeline.read_answer(index, text) {
             Err(errors) => {
                 // Unreadable answers in a row since a person last decided.
                 let since = state.decisions.last().map(|d| d.at);

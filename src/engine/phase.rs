@@ -167,7 +167,7 @@ impl Engine {
         }
         let source = self.spec.pipeline.index_of(from)?;
         let text = self.state.phases.get(source)?.effective_artifact()?;
-        crate::formats::plan::read(text).ok()
+        crate::formats::plan::read_with(text, &self.spec.pipeline.skill_ids()).ok()
     }
 
     fn fail(&mut self, phase: &str, attempt: u32, error: String) -> Result<bool, EngineError> {

@@ -106,7 +106,23 @@ impl Engine {
         call: &ToolCall,
         read_only: bool,
     ) -> Result<CallEnd, EngineError> {
+        self.run_tool_call_as(index, index, attempt, call, read_only)
+            .await
+    }
+
+    /// [`Self::run_tool_call`] for a plan task that runs as the role of
+    /// phase `role` (its skill's): that role's tools, permissions and
+    /// sandbox, logged under phase `index`.
+    pub(super) async fn run_tool_call_as(
+        &mut self,
+        index: usize,
+        role: usize,
+        attempt: u32,
+        call: &ToolCall,
+        read_only: bool,
+    ) -> Result<CallEnd, EngineError> {
         let phase = self.spec.pipeline.phases[index].clone();
+        let as_role = self.spec.pipeline.phases[role].clone();
         // The endpoint knows the key: what it asks for is run and logged
         // without it.
         let call = &ToolCall {
@@ -125,8 +141,8 @@ impl Engine {
             target: Some(target),
             checklist,
         })?;
-        let output = if phase.tools.iter().all(|t| t != &call.name) {
-            ToolOutput::failed(format!("the {} may not use `{}`", phase.role, call.name))
+        let output = if as_role.tools.iter().all(|t| t != &call.name) {
+            ToolOutput::failed(format!("the {} may not use `{}`", as_role.role, call.name))
         } else if read_only && !tools::READ_ONLY.contains(&call.name.as_str()) {
             ToolOutput::failed(format!(
                 "a reviewer only reads: `{}` changes things, so it is refused",
@@ -136,8 +152,8 @@ impl Engine {
             match ToolArgs::parse(&call.name, &call.arguments) {
                 Err(e) => ToolOutput::failed(e),
                 Ok(ToolArgs::RunCommand { command, timeout }) => {
-                    match self.ask(index, attempt, call, &command).await? {
-                        Asked::Granted => match self.run_command(index, &command, timeout).await {
+                    match self.ask((index, role), attempt, call, &command).await? {
+                        Asked::Granted => match self.run_command(role, &command, timeout).await {
                             Ok(output) => output,
                             Err(end) => return self.cut_short(&phase.id, attempt, call, end),
                         },
@@ -245,12 +261,12 @@ impl Engine {
     /// The policy's ruling on a command, and the user's answer when it asks.
     async fn ask(
         &mut self,
-        index: usize,
+        (index, role): (usize, usize),
         attempt: u32,
         call: &ToolCall,
         command: &str,
     ) -> Result<Asked, EngineError> {
-        let phase = &self.spec.pipeline.phases[index];
+        let phase = &self.spec.pipeline.phases[role];
         let layers = [&self.spec.pipeline.permissions, &phase.permissions];
         let ruling = ruling::check_command(command, &layers, &self.state.session_allow);
         let mut summary = ruling.summary();

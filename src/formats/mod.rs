@@ -81,14 +81,15 @@ const PLAN_SHAPE: &str = r#"Answer with one JSON object in a ```json fence, shap
                   "services": ["Name - purpose"], "external_integrations": ["…"]},
  "tasks": [
   {"task_name": "Implement …", "description": "…", "skill_id": "backend-implement", "task_order": 1, "dependencies": [],
-   "inputs": {"files_to_create": ["…"], "files_to_modify": ["…"]},
-   "validation_criteria": {"critical": ["must pass"], "expected": ["should pass"], "nice_to_have": []},
+   "inputs": {"requirements": "…", "files_to_create": ["…"], "files_to_modify": ["…"]},
+   "validation_criteria": {"critical": ["must pass"], "expected": ["should pass"], "nice_to_have": ["optional"]},
    "timeout_seconds": 3600},
   {"task_name": "Critique: …", "description": "Check task 1 against its criteria", "skill_id": "backend-critique",
    "task_order": 2, "dependencies": [1],
-   "inputs": {"preceding_task": {"task_order": 1, "task_name": "Implement …"}, "validation_criteria": {"critical": ["must pass"]}},
+   "inputs": {"preceding_task": {"task_order": 1, "skill_id": "backend-implement", "task_name": "Implement …", "description": "…"},
+              "validation_criteria": {"critical": ["must pass"], "expected": ["should pass"], "nice_to_have": ["optional"]}},
    "validation_criteria": {"critical": ["returns a verdict with actionable feedback"]}, "timeout_seconds": 1800}]}
-Every implementation task has critical criteria and is followed by a critique task that names it in inputs.preceding_task and depends on it. task_order values are unique; dependencies name earlier tasks."#;
+Rules: status is "planned" and category "backend"; an endpoint's method is an HTTP method and its auth "required" or "public". task_order runs 1, 2, 3… with no gaps; dependencies name earlier tasks. Every implementation task names the files it creates or modifies, has critical criteria, states a security requirement in its criteria when it touches authentication, payments or personal data, and is followed by a critique task that depends on it, names it in inputs.preceding_task (with its description) and carries a copy of its validation_criteria, all three levels."#;
 
 const VERDICT_SHAPE: &str = r#"Answer with one JSON object in a ```json fence:
 {"verdict": "pass" | "fail",
@@ -132,11 +133,21 @@ pub fn prose(text: &str) -> String {
 }
 
 /// Reads `text` as `kind` requires: `Ok(None)` for Markdown, the checked
-/// structure, or every mistake found.
+/// structure, or every mistake found. A plan may name any skill id.
 pub fn read(kind: OutputKind, text: &str) -> Result<Option<Read>, Vec<String>> {
+    read_with(kind, text, &[])
+}
+
+/// [`read`], a plan's tasks held to the pipeline's `skills` (when it names
+/// any).
+pub fn read_with(
+    kind: OutputKind,
+    text: &str,
+    skills: &[&str],
+) -> Result<Option<Read>, Vec<String>> {
     match kind {
         OutputKind::Markdown => Ok(None),
-        OutputKind::Plan => plan::read(text).map(|p| Some(Read::Plan(p))),
+        OutputKind::Plan => plan::read_with(text, skills).map(|p| Some(Read::Plan(p))),
         OutputKind::Verdict => verdict::read(text).map(|v| Some(Read::Verdict(v))),
     }
 }

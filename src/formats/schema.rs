@@ -69,9 +69,35 @@ pub fn of<T: JsonSchema>(name: &'static str) -> Schema {
 /// What a plan's checks ask beyond its JSON shape then holds by
 /// construction, which a small model cannot manage otherwise.
 pub fn plan() -> Schema {
+    plan_with(&[])
+}
+
+/// [`plan`], its `skill_id`s held to a pipeline's `skills` when it names
+/// any: a maker's one of those without `critique` in them, a critique's one
+/// of those with.
+pub fn plan_with(skills: &[&str]) -> Schema {
     let mut plan = of::<super::Plan>("plan");
     let item = plan.schema["properties"]["tasks"]["items"].clone();
-    let positions: Vec<Value> = (1..=2 * MAX_PAIRS).map(|n| position(&item, n)).collect();
+    let (critiques, makers): (Vec<&str>, Vec<&str>) =
+        skills.iter().partition(|s| s.contains("critique"));
+    let pick = |ids: &[&str], pattern: &str| {
+        if ids.is_empty() {
+            json!({"type": "string", "pattern": pattern})
+        } else {
+            json!({"type": "string", "enum": ids})
+        }
+    };
+    let skill_ids = (
+        pick(&makers, "^[a-z]{1,30}-implement$"),
+        pick(&critiques, "^[a-z]{1,30}-critique$"),
+    );
+    if !skills.is_empty() {
+        plan.portable["properties"]["tasks"]["items"]["properties"]["skill_id"]["enum"] =
+            json!(skills);
+    }
+    let positions: Vec<Value> = (1..=2 * MAX_PAIRS)
+        .map(|n| position(&item, n, &skill_ids))
+        .collect();
     let lengths: Vec<Value> = (1..=MAX_PAIRS)
         .map(|pairs| {
             let len = 2 * pairs as usize;
@@ -87,8 +113,9 @@ pub fn plan() -> Schema {
 /// The most maker→critique pairs a shaped plan holds.
 const MAX_PAIRS: u32 = 4;
 
-/// The task at position `order` (from 1) of a shaped plan.
-fn position(item: &Value, order: u32) -> Value {
+/// The task at position `order` (from 1) of a shaped plan, with the
+/// schemas of a maker's and a critique's `skill_id`.
+fn position(item: &Value, order: u32, (maker, critique): &(Value, Value)) -> Value {
     let mut task = item.clone();
     let p = &mut task["properties"];
     p["task_order"] = json!({"type": "integer", "const": order});
@@ -98,7 +125,7 @@ fn position(item: &Value, order: u32) -> Value {
         {"type": "null"},
     ]});
     if order % 2 == 1 {
-        p["skill_id"] = json!({"type": "string", "pattern": "^[a-z]{1,30}-implement$"});
+        p["skill_id"] = maker.clone();
         p["dependencies"] = if order == 1 {
             json!({"type": "array", "items": {"type": "integer"}, "maxItems": 0})
         } else {
@@ -106,17 +133,20 @@ fn position(item: &Value, order: u32) -> Value {
         };
         p["inputs"]["properties"]["preceding_task"] = json!({"type": "null"});
         p["validation_criteria"]["properties"]["critical"]["minItems"] = json!(1);
+        p["inputs"]["properties"]["files_to_create"]["minItems"] = json!(1);
     } else {
-        p["skill_id"] = json!({"type": "string", "pattern": "^[a-z]{1,30}-critique$"});
+        p["skill_id"] = critique.clone();
         p["dependencies"] =
             json!({"type": "array", "items": {"const": order - 1}, "minItems": 1, "maxItems": 1});
         p["inputs"]["properties"]["preceding_task"] = json!({
             "type": "object",
             "properties": {
                 "task_order": {"type": "integer", "const": order - 1},
+                "skill_id": maker,
                 "task_name": {"type": "string", "maxLength": MAX_STRING},
+                "description": {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
             },
-            "required": ["task_order", "task_name"],
+            "required": ["task_order", "skill_id", "task_name", "description"],
             "additionalProperties": false,
         });
     }
@@ -240,14 +270,14 @@ mod tests {
             "{portable}"
         );
         // The least a model held to it can write: minimal strings, empty lists.
-        let minimal = r#"{"status":null,"category":null,
+        let minimal = r#"{"status":"planned","category":"backend",
           "architecture":{"summary":"s","endpoints":[],"data_models":[],"services":[],"external_integrations":[]},
           "tasks":[
            {"task_name":"a","description":"","skill_id":"x-implement","task_order":1,"dependencies":[],
-            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":null,"validation_criteria":null},
+            "inputs":{"files_to_create":["a.go"],"files_to_modify":[],"preceding_task":null,"validation_criteria":null},
             "validation_criteria":{"critical":[""],"expected":[],"nice_to_have":[]},"timeout_seconds":null},
            {"task_name":"b","description":"","skill_id":"x-critique","task_order":2,"dependencies":[1],
-            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"task_name":""},"validation_criteria":null},
+            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"skill_id":"x-implement","task_name":"","description":"d"},"validation_criteria":null},
             "validation_criteria":{"critical":[],"expected":[],"nice_to_have":[]},"timeout_seconds":null}]}"#;
         assert!(
             crate::formats::plan::read(minimal).is_ok(),
@@ -314,6 +344,26 @@ mod tests {
     }
 
     #[test]
+    fn a_pipelines_skills_hold_the_skill_ids() {
+        let shaped = plan_with(&["backend-implement", "backend-testing", "backend-critique"]);
+        let first = &shaped.schema["properties"]["tasks"]["anyOf"][0]["prefixItems"];
+        assert_eq!(
+            first[0]["properties"]["skill_id"]["enum"],
+            json!(["backend-implement", "backend-testing"])
+        );
+        assert_eq!(
+            first[1]["properties"]["skill_id"]["enum"],
+            json!(["backend-critique"])
+        );
+        let portable = &shaped.portable["properties"]["tasks"]["items"]["properties"];
+        assert_eq!(
+            portable["skill_id"]["enum"].as_array().map(Vec::len),
+            Some(3)
+        );
+        assert_eq!(plan(), plan_with(&[]));
+    }
+
+    #[test]
     fn the_schema_names_what_the_parser_reads() {
         let plan = OutputKind::Plan.schema().expect("plan").portable;
         let task = &plan["properties"]["tasks"]["items"]["properties"];
@@ -342,14 +392,14 @@ mod tests {
         // optional ones as null or empty.
         let verdict = r#"{"verdict":"pass","issues":[{"severity":"low","title":"t","detail":"","criterion":""}]}"#;
         assert!(crate::formats::verdict::read(verdict).is_ok());
-        let plan = r#"{"status":null,"category":null,
+        let plan = r#"{"status":"planned","category":"backend",
           "architecture":{"summary":"s","endpoints":[],"data_models":[],"services":[],"external_integrations":[]},
           "tasks":[
            {"task_name":"Do","description":"d","skill_id":"backend-implement","task_order":1,"dependencies":[],
             "inputs":{"files_to_create":[],"files_to_modify":["a.go"],"preceding_task":null,"validation_criteria":null},
             "validation_criteria":{"critical":["works"],"expected":[],"nice_to_have":[]},"timeout_seconds":null},
            {"task_name":"Check","description":"c","skill_id":"backend-critique","task_order":2,"dependencies":[1],
-            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"task_name":"Do"},"validation_criteria":null},
+            "inputs":{"files_to_create":[],"files_to_modify":[],"preceding_task":{"task_order":1,"skill_id":"backend-implement","task_name":"Do","description":"d"},"validation_criteria":null},
             "validation_criteria":{"critical":["verdict"],"expected":[],"nice_to_have":[]},"timeout_seconds":null}]}"#;
         let read = crate::formats::plan::read(plan).expect("reads");
         let _: (&Plan, Option<&Verdict>) = (&read, None);

@@ -203,6 +203,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             task,
             round,
             name,
+            role,
             ..
         } => {
             let again = if *round > 1 {
@@ -210,7 +211,10 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             } else {
                 String::new()
             };
-            format!("{phase:<10} ▸ task {task}: {}{again}", clip(name, 70))
+            let by = role
+                .as_ref()
+                .map_or_else(String::new, |r| format!(" [as {}]", clip(r, 40)));
+            format!("{phase:<10} ▸ task {task}: {}{again}{by}", clip(name, 70))
         }
         EventKind::TaskFinished {
             phase,

@@ -101,7 +101,7 @@ struct RawPipeline {
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
 }
 
-const PHASE_KEYS: [&str; 16] = [
+const PHASE_KEYS: [&str; 17] = [
     "id",
     "role",
     "artifact",
@@ -118,6 +118,7 @@ const PHASE_KEYS: [&str; 16] = [
     "max_output_tokens",
     "returns_to",
     "tasks_from",
+    "skills",
 ];
 
 /// Collects diagnostics against one file's text.
@@ -306,6 +307,7 @@ struct DraftPhase {
     max_output_tokens: Option<u32>,
     returns_to: Option<Spanned<String>>,
     tasks_from: Option<Spanned<String>>,
+    skills: Vec<Spanned<String>>,
 }
 
 impl DraftPhase {
@@ -335,6 +337,7 @@ impl DraftPhase {
             max_output_tokens: self.max_output_tokens,
             returns_to: self.returns_to.map(Spanned::into_inner),
             tasks_from: self.tasks_from.map(Spanned::into_inner),
+            skills: self.skills.into_iter().map(Spanned::into_inner).collect(),
         })
     }
 }
@@ -468,6 +471,10 @@ fn check_phase(
     }
     let returns_to = checker.take::<String>(&mut table, "returns_to", &span, false);
     let tasks_from = checker.take::<String>(&mut table, "tasks_from", &span, false);
+    let skills = checker
+        .take::<Vec<String>>(&mut table, "skills", &span, false)
+        .map(|list| item_spans(&checker.file.text, list))
+        .unwrap_or_default();
     if let Some(t) = &temperature
         && !(0.0..=2.0).contains(t.get_ref())
     {
@@ -524,6 +531,7 @@ fn check_phase(
         max_output_tokens: max_output_tokens.map(Spanned::into_inner),
         returns_to,
         tasks_from,
+        skills,
     }
 }
 
@@ -585,6 +593,22 @@ fn check_references(checker: &mut Checker<'_>, drafts: &[DraftPhase]) {
                 ),
             );
         }
+        for (j, skill) in d.skills.iter().enumerate() {
+            let taken = earlier
+                .iter()
+                .flat_map(|e| &e.skills)
+                .chain(&d.skills[..j])
+                .any(|e| e.get_ref() == skill.get_ref());
+            if !valid_id(skill.get_ref()) || taken {
+                checker.error(
+                    Some(skill.span()),
+                    format!(
+                        "skill `{}` must be lowercase letters, digits, `-` or `_`, and name one phase only",
+                        skill.get_ref()
+                    ),
+                );
+            }
+        }
         if let Some(from) = &d.tasks_from
             && !earlier
                 .iter()
@@ -611,6 +635,25 @@ mod tests {
             text: text.to_owned(),
         };
         load_pipeline(&file, None).map_err(|d| d.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn a_skill_names_one_phase_and_finds_it() {
+        let text = "[pipelines.p]\n\
+            [[pipelines.p.phases]]\nid = \"a\"\nrole = \"A\"\nartifact = \"x\"\nprompt = \"p\"\nskills = [\"a-make\"]\n\
+            [[pipelines.p.phases]]\nid = \"b\"\nrole = \"B\"\nartifact = \"y\"\nprompt = \"p\"\nskills = [\"b-test\", \"a-make\", \"Bad\"]\n";
+        let errors = load(text).expect_err("a skill twice, a bad one");
+        assert_eq!(
+            errors,
+            [
+                "skills.toml:13:21: skill `a-make` must be lowercase letters, digits, `-` or `_`, and name one phase only",
+                "skills.toml:13:31: skill `Bad` must be lowercase letters, digits, `-` or `_`, and name one phase only",
+            ]
+        );
+        let fine = load(&text.replace(", \"a-make\", \"Bad\"", "")).expect("loads");
+        assert_eq!(fine.skill_ids(), ["a-make", "b-test"]);
+        assert_eq!(fine.skill_phase("b-test"), Some(1));
+        assert_eq!(fine.skill_phase("c"), None);
     }
 
     #[test]
@@ -744,7 +787,7 @@ tasks_from = "a"
                 "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
-                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, sandbox, output, max_output_tokens, returns_to, tasks_from)".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, sandbox, output, max_output_tokens, returns_to, tasks_from, skills)".to_owned(),
                 "skills.toml:29:14: `returns_to` must name an earlier phase, not `d`".to_owned(),
                 "skills.toml:36:10: `output`: unknown variant `poem`, expected one of `markdown`, `plan`, `verdict`".to_owned(),
                 "skills.toml:37:14: `tasks_from` must name an earlier phase whose output is \"plan\", not `a`".to_owned(),

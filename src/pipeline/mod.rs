@@ -199,6 +199,10 @@ pub struct Phase {
     /// task, each followed by its critique, instead of one conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks_from: Option<String>,
+    /// The skill ids a plan's task may name to run as this role (its
+    /// prompt, tools and permissions): `backend-testing`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<String>,
 }
 
 impl Phase {
@@ -250,6 +254,33 @@ impl Pipeline {
     /// The phase with this id.
     pub fn phase(&self, id: &str) -> Option<&Phase> {
         self.phases.iter().find(|p| p.id == id)
+    }
+
+    /// Every skill id the phases name, in phase order: what a plan's
+    /// `skill_id` may be (anything, when there are none).
+    pub fn skill_ids(&self) -> Vec<&str> {
+        self.phases
+            .iter()
+            .flat_map(|p| p.skills.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// The index of the phase whose role a plan task with `skill` runs as.
+    pub fn skill_phase(&self, skill: &str) -> Option<usize> {
+        self.phases
+            .iter()
+            .position(|p| p.skills.iter().any(|s| s == skill))
+    }
+
+    /// Reads phase `index`'s answer as its `output` says, a plan's skill
+    /// ids held to this pipeline's.
+    pub fn read_answer(
+        &self,
+        index: usize,
+        text: &str,
+    ) -> Result<Option<crate::formats::Read>, Vec<String>> {
+        let kind = self.phases.get(index).map(|p| p.output).unwrap_or_default();
+        crate::formats::read_with(kind, text, &self.skill_ids())
     }
 }
 

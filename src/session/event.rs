@@ -79,6 +79,10 @@ pub enum EventKind {
         /// For a critique: the task it checks.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         critique_of: Option<u32>,
+        /// The role it runs as, when its `skill_id` names another phase's
+        /// role than the one running the plan.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
     },
     /// Streamed text of one task, coalesced like `output`.
     TaskOutput {

@@ -138,9 +138,13 @@ fn task_lines(app: &App, attempt: &Attempt, width: usize) -> Vec<Line<'static>> 
         } else {
             String::new()
         };
+        let by = maker
+            .role
+            .as_ref()
+            .map_or_else(String::new, |r| format!(" [{r}]"));
         lines.push(Line::styled(
             clip(
-                &format!("{mark} {}{round} {}{note}", maker.task, maker.name),
+                &format!("{mark} {}{round} {}{by}{note}", maker.task, maker.name),
                 width,
             ),
             style,

@@ -34,7 +34,11 @@ pub fn shown<'a>(
         .and_then(|p| p.phases.get(phase))
         .map(|p| p.output)
         .unwrap_or_default();
-    match crate::formats::read(kind, text) {
+    let read = state
+        .pipeline
+        .as_ref()
+        .map_or(Ok(None), |p| p.read_answer(phase, text));
+    match read {
         Ok(None) => Cow::Borrowed(text),
         Ok(Some(read)) => {
             let mut out = read.to_markdown();

@@ -317,12 +317,14 @@ pub fn tool_turn(calls: &[(&str, &str, &str)]) -> Reply {
 /// critique (the pipeline reads the plan as JSON).
 pub const PLAN: &str = r#"The plan:
 ```json
-{"architecture": {"summary": "A token bucket per client in Redis"},
+{"status": "planned", "category": "backend",
+ "architecture": {"summary": "A token bucket per client in Redis"},
  "tasks": [
   {"task_name": "Implement the limiter", "skill_id": "backend-implement", "task_order": 1,
+   "inputs": {"files_to_create": ["internal/limit/limit.go"]},
    "validation_criteria": {"critical": ["429 past the limit"]}},
   {"task_name": "Critique the limiter", "skill_id": "backend-critique", "task_order": 2,
-   "dependencies": [1], "inputs": {"preceding_task": {"task_order": 1}}}]}
+   "dependencies": [1], "inputs": {"preceding_task": {"task_order": 1, "description": "A limiter"}}}]}
 ```
 "#;
 

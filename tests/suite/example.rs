@@ -50,6 +50,11 @@ fn the_example_session_folds_to_finished() {
     assert_eq!(tasks.len(), 8);
     assert!(tasks.iter().any(|t| t.task == 3 && t.round == 2));
     assert_eq!(state.phases[4].automatic_returns(), 1);
+    // Its plan keeps seed 003's rules as they are checked today.
+    let plan = state.phases[1].effective_artifact().expect("a plan");
+    assert_eq!(state.read_errors(1, plan), Vec::<String>::new());
+    let read = handoff::formats::plan::read(plan).expect("the plan reads");
+    assert_eq!(read.corrections(), Vec::<String>::new());
 }
 
 #[test]

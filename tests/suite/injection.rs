@@ -176,6 +176,7 @@ fn hostile_session() -> Vec<Event> {
             round: 2,
             name: corpus.clone(),
             critique_of: None,
+            role: None,
         },
         EventKind::TaskOutput {
             phase: "plan".into(),
@@ -190,6 +191,7 @@ fn hostile_session() -> Vec<Event> {
             round: 2,
             name: line(7),
             critique_of: Some(1),
+            role: None,
         },
         EventKind::TaskFinished {
             phase: "plan".into(),

@@ -35,7 +35,7 @@ use crate::provider::{CompletionRequest, Message, Role, TaskBrief, ToolCall};
 use crate::session::fold::task_call_id;
 use crate::session::{EventKind, TaskOutcome};
 use crate::tools;
-use units::{Stage, Unit, files, report, units};
+use units::{Stage, Unit, report, units};
 use worker::{Report, worker};
 
 /// What a critique asked again is told about its unreadable verdict: the
@@ -89,7 +89,7 @@ impl Engine {
         let phase = self.spec.pipeline.phases[index].clone();
         let limit = self.spec.pipeline.max_parallel_tasks.max(1) as usize;
         let max_rounds = self.spec.pipeline.max_task_rounds.max(1);
-        let mut units = units(plan);
+        let mut units = units(plan, &self.spec.pipeline, index);
         let (tx, mut rx) = mpsc::unbounded_channel::<(u32, Report)>();
         let ctx = Ctx {
             index,
@@ -132,7 +132,8 @@ impl Engine {
                             // A provider's ids are unique in one conversation at
                             // best: the log names them by task and round too.
                             let (round, read_only) = (unit.round, unit.maker.task_order != key);
-                            match self.task_calls(&ctx, (key, round), read_only, &calls).await? {
+                            let role = if read_only { index } else { unit.role };
+                            match self.task_calls(&ctx, (key, round, role), read_only, &calls).await? {
                                 Ok(results) => drop(reply.send(results)),
                                 Err(Cut::Cancelled) => {
                                     self.abandon(&ctx, &mut workers, &units, "cancelled by the user")?;
@@ -268,6 +269,7 @@ impl Engine {
                     round: run.round,
                     name: run.name.clone(),
                     critique_of: run.critique_of,
+                    role: run.role.clone(),
                 })?;
                 if !run.report().is_empty() {
                     self.emit(EventKind::TaskOutput {
@@ -311,14 +313,14 @@ impl Engine {
             name: task.task_name.clone(),
             description: task.description.clone(),
             criteria: task.validation_criteria.clone(),
-            files: files(task),
+            files: task.files(),
             critique_of: None,
             round: unit.round,
             work: unit.feedback.as_ref().and(unit.work.clone()),
             feedback: unit.feedback.clone(),
         };
         let maker = unit.maker.clone();
-        self.start_task(ctx, &brief, &maker)
+        self.start_task(ctx, &brief, &maker, unit.role)
     }
 
     /// Starts the critique of `unit`'s latest work; returns its worker.
@@ -334,25 +336,28 @@ impl Engine {
             name: unit.maker.task_name.clone(),
             description: unit.maker.description.clone(),
             criteria: unit.checks.clone(),
-            files: files(&unit.maker),
+            files: unit.maker.files(),
             critique_of: Some(unit.maker.task_order),
             round: unit.round,
             work: unit.work.clone(),
             // Set when its last answer this round could not be read.
             feedback: unit.unreadable.clone(),
         };
-        self.start_task(ctx, &brief, critique)
+        self.start_task(ctx, &brief, critique, ctx.index)
     }
 
-    /// Starts one run of `planned` as `task` briefs it; a critique is
-    /// offered only the tools that change nothing.
+    /// Starts one run of `planned` as `task` briefs it, as the role of
+    /// phase `role`; a critique is offered only the tools that change
+    /// nothing.
     fn start_task(
         &mut self,
         ctx: &Ctx<'_>,
         task: &TaskBrief,
         planned: &Task,
+        role: usize,
     ) -> Result<(u32, JoinHandle<()>), EngineError> {
         let phase = &self.spec.pipeline.phases[ctx.index];
+        let other = (role != ctx.index).then(|| self.spec.pipeline.phases[role].role.clone());
         self.emit(EventKind::TaskStarted {
             phase: phase.id.clone(),
             attempt: ctx.attempt,
@@ -360,8 +365,12 @@ impl Engine {
             round: task.round,
             name: planned.task_name.clone(),
             critique_of: task.critique_of,
+            role: other,
         })?;
         let mut request = ctx.base.clone();
+        if role != ctx.index {
+            self.as_role(&mut request, role);
+        }
         request.brief.task = Some(task.clone());
         request.messages = agent::task_messages(&request.brief, task);
         if let Some(workspace) = &self.spec.workspace {
@@ -394,6 +403,25 @@ impl Engine {
             ctx.tx.clone(),
         ));
         Ok((task.order, handle))
+    }
+
+    /// Makes a task's request the one the role of phase `role` gets: its
+    /// prompt (with its language and specialists), model, temperature and
+    /// tools. The task answers with a Markdown report whatever the role's
+    /// own `output`.
+    fn as_role(&self, request: &mut CompletionRequest, role: usize) {
+        let mut phase = self.spec.pipeline.phases[role].clone();
+        phase.output = crate::formats::OutputKind::Markdown;
+        request.model = phase
+            .model
+            .clone()
+            .unwrap_or_else(|| self.spec.model.clone());
+        request.temperature = phase.temperature;
+        if self.spec.workspace.is_some() {
+            request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
+        }
+        request.brief.specialists = agent::engaged(&self.state, &self.spec.pipeline, role);
+        request.brief.phase = phase;
     }
 
     /// A worker of `unit` answered: record it, and start what comes next
@@ -499,7 +527,7 @@ impl Engine {
     async fn task_calls(
         &mut self,
         ctx: &Ctx<'_>,
-        (key, round): (u32, u32),
+        (key, round, role): (u32, u32, usize),
         read_only: bool,
         calls: &[ToolCall],
     ) -> Result<Result<Vec<Message>, Cut>, EngineError> {
@@ -512,7 +540,7 @@ impl Engine {
                 ..call.clone()
             };
             match self
-                .run_tool_call(ctx.index, ctx.attempt, &logged, read_only)
+                .run_tool_call_as(ctx.index, role, ctx.attempt, &logged, read_only)
                 .await?
             {
                 CallEnd::Result(content) => results.push(Message {

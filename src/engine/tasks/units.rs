@@ -2,15 +2,19 @@
 //! stands, and the report of them all that becomes the attempt's artifact.
 
 use crate::formats::plan::{Criteria, Plan, Task};
+use crate::pipeline::Pipeline;
 use crate::session::TaskOutcome;
 
 /// One maker and the critique that checks it.
 pub(super) struct Unit {
     pub(super) maker: Task,
     pub(super) critique: Option<Task>,
-    /// What the critique judges the maker's work against (as the plan
-    /// shows it: the criteria handed to the critique, else the maker's).
+    /// What the critique judges the maker's work against: the maker's
+    /// criteria, all three levels (rule 8).
     pub(super) checks: Criteria,
+    /// The phase whose role the maker runs as: its skill's, else the
+    /// phase running the plan.
+    pub(super) role: usize,
     pub(super) round: u32,
     pub(super) stage: Stage,
     /// The maker's latest report.
@@ -30,17 +34,16 @@ pub(super) enum Stage {
     Finished(TaskOutcome, String),
 }
 
-/// The units of a plan: every maker, with the critique that checks it.
-pub(super) fn units(plan: &Plan) -> Vec<Unit> {
+/// The units of a plan run by phase `index` of `pipeline`: every maker,
+/// with the critique that checks it and the role it runs as.
+pub(super) fn units(plan: &Plan, pipeline: &Pipeline, index: usize) -> Vec<Unit> {
     plan.order()
         .into_iter()
         .filter(|t| !t.is_critique())
         .map(|maker| Unit {
             critique: plan.critique_of(maker.task_order).cloned(),
-            checks: plan.critique_of(maker.task_order).map_or_else(
-                || maker.validation_criteria.clone(),
-                |c| plan.criteria_to_check(c),
-            ),
+            checks: plan.criteria_to_check(maker),
+            role: pipeline.skill_phase(&maker.skill_id).unwrap_or(index),
             maker: maker.clone(),
             round: 0,
             stage: Stage::Waiting,
@@ -48,15 +51,6 @@ pub(super) fn units(plan: &Plan) -> Vec<Unit> {
             feedback: None,
             unreadable: None,
         })
-        .collect()
-}
-
-pub(super) fn files(task: &Task) -> Vec<String> {
-    ["files_to_create", "files_to_modify"]
-        .iter()
-        .filter_map(|k| task.inputs.get(*k)?.as_array())
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
         .collect()
 }
 

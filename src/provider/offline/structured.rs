@@ -20,6 +20,7 @@ use std::fmt::Write;
 use serde_json::{Value, json};
 
 use super::compose::{Topic, capitalise, criteria, test_name};
+use crate::formats;
 use crate::provider::{Brief, TaskBrief};
 
 /// Whether the request carries `marker` (such as `!invalid:plan`).
@@ -108,38 +109,7 @@ pub(super) fn plan(t: &Topic, brief: &Brief) -> String {
     ];
     let mut tasks = Vec::new();
     for (order, name, after, files, critical) in makers {
-        tasks.push(json!({
-            "task_name": name,
-            "description": format!("{name}, following the conventions already in the repository."),
-            "skill_id": "backend-implement",
-            "task_order": order,
-            "dependencies": after,
-            "inputs": {
-                "requirements": t.request,
-                "files_to_create": files,
-                "patterns_to_follow": "the existing handlers and their tests",
-            },
-            "validation_criteria": {
-                "critical": critical,
-                "expected": ["Errors are wrapped with context", "Unit tests cover the new code"],
-                "nice_to_have": ["Doc comments on exported names"],
-            },
-            "timeout_seconds": 3600,
-        }));
-        tasks.push(json!({
-            "task_name": format!("Critique: {name}"),
-            "description": format!("Check task {order} against its criteria and say what to fix."),
-            "skill_id": "backend-critique",
-            "task_order": order + 1,
-            "dependencies": [order],
-            "inputs": {
-                "original_prompt": t.request,
-                "preceding_task": {"task_order": order, "skill_id": "backend-implement", "task_name": name},
-                "validation_criteria": {"critical": critical},
-            },
-            "validation_criteria": {"critical": ["Returns a verdict with actionable feedback"]},
-            "timeout_seconds": 1800,
-        }));
+        tasks.extend(pair(t, order, &name, &after, &files, &critical));
     }
     if brief.attempt == 1 && marked(brief, &format!("!invalid:{}", brief.phase.id)) {
         // Readable JSON, wrong plan: a missing dependency and no critique.
@@ -172,6 +142,73 @@ pub(super) fn plan(t: &Topic, brief: &Brief) -> String {
         &format!("Plan for “{}”: two chains of maker→checker tasks.", t.title),
         &plan,
     )
+}
+
+/// A maker task and the critique after it, as the seed's rules want them:
+/// files named, a security requirement where it touches something
+/// sensitive (rule 4), the critique handed the maker's criteria, all three
+/// levels (rule 8), and told what the maker was to do (rule 7).
+fn pair(
+    t: &Topic,
+    order: u32,
+    name: &str,
+    after: &[u32],
+    files: &[String],
+    critical: &[String],
+) -> [Value; 2] {
+    let description = format!("{name}, following the conventions already in the repository.");
+    let mut expected = vec![
+        "Errors are wrapped with context".to_owned(),
+        "Unit tests cover the new code".to_owned(),
+    ];
+    let mut maker = json!({
+        "task_name": name,
+        "description": description,
+        "skill_id": "backend-implement",
+        "task_order": order,
+        "dependencies": after,
+        "inputs": {
+            "requirements": t.request,
+            "files_to_create": files,
+            "patterns_to_follow": "the existing handlers and their tests",
+        },
+        "timeout_seconds": 3600,
+    });
+    // Rule 4: work on auth, payments or personal data says how it is kept safe.
+    if let Ok(task) = serde_json::from_value::<formats::plan::Task>(maker.clone())
+        && let Some((what, _)) = formats::plan::sensitive(&task)
+    {
+        expected.push(format!(
+            "Security: {what} is authorised on every path and never logged"
+        ));
+    }
+    // Rule 8: the critique is handed the maker's criteria, all three levels.
+    let criteria = json!({
+        "critical": critical,
+        "expected": expected,
+        "nice_to_have": ["Doc comments on exported names"],
+    });
+    maker["validation_criteria"] = criteria.clone();
+    let critique = json!({
+        "task_name": format!("Critique: {name}"),
+        "description": format!("Check task {order} against its criteria and say what to fix."),
+        "skill_id": "backend-critique",
+        "task_order": order + 1,
+        "dependencies": [order],
+        "inputs": {
+            "original_prompt": t.request,
+            "preceding_task": {
+                "task_order": order,
+                "skill_id": "backend-implement",
+                "task_name": name,
+                "description": description,
+            },
+            "validation_criteria": criteria,
+        },
+        "validation_criteria": {"critical": ["Returns a verdict with actionable feedback"]},
+        "timeout_seconds": 1800,
+    });
+    [maker, critique]
 }
 
 pub(super) fn verdict(brief: &Brief) -> String {
@@ -324,7 +361,6 @@ fn test_for(criterion: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats;
     use crate::pipeline::{SkillsFile, load_pipeline};
     use crate::provider::Input;
 

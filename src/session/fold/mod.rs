@@ -167,7 +167,14 @@ impl SessionState {
                 round,
                 name,
                 critique_of,
-            } => self.on_task_started(phase, *attempt, *task, *round, name, *critique_of),
+                role,
+            } => self.on_task_started(
+                phase,
+                *attempt,
+                *task,
+                *round,
+                (name, *critique_of, role.as_ref()),
+            ),
             EventKind::TaskOutput {
                 phase,
                 attempt,
@@ -345,13 +352,10 @@ impl SessionState {
     /// What is wrong with `text` as phase `index`'s structured answer (a
     /// plan, a verdict); nothing for Markdown or a text that reads.
     pub fn read_errors(&self, index: usize, text: &str) -> Vec<String> {
-        let kind = self
-            .pipeline
+        self.pipeline
             .as_ref()
-            .and_then(|p| p.phases.get(index))
-            .map(|p| p.output)
-            .unwrap_or_default();
-        formats::read(kind, text).err().unwrap_or_default()
+            .and_then(|p| p.read_answer(index, text).err())
+            .unwrap_or_default()
     }
 
     /// Whether the gate on phase `index` needs a person, not a blanket
@@ -360,15 +364,11 @@ impl SessionState {
     pub fn needs_a_person(&self, index: usize) -> bool {
         let current = self.phases.get(index).and_then(PhaseState::current);
         // Read again, not remembered: a person's edit may have mended it.
-        let kind = self
-            .pipeline
-            .as_ref()
-            .and_then(|p| p.phases.get(index))
-            .map(|p| p.output)
-            .unwrap_or_default();
-        let unreadable = current
-            .and_then(Attempt::effective)
-            .is_some_and(|text| formats::read(kind, text).is_err());
+        let unreadable = current.and_then(Attempt::effective).is_some_and(|text| {
+            self.pipeline
+                .as_ref()
+                .is_some_and(|p| p.read_answer(index, text).is_err())
+        });
         let failing = current
             .is_some_and(|a| !a.failing_tasks().is_empty() || !a.unchecked_tasks().is_empty());
         unreadable || failing || self.verdict(index).is_some_and(|v| !v.passed())

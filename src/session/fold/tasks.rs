@@ -13,6 +13,10 @@ pub struct TaskRun {
     pub name: String,
     /// For a critique: the task it checks.
     pub critique_of: Option<u32>,
+    /// The role it ran as, when its skill names another role than the
+    /// phase's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     pub round: u32,
     /// `None` while it runs.
     pub outcome: Option<TaskOutcome>,
@@ -81,14 +85,14 @@ impl SessionState {
         attempt: u32,
         task: u32,
         round: u32,
-        name: &str,
-        critique_of: Option<u32>,
+        (name, critique_of, role): (&str, Option<u32>, Option<&String>),
     ) {
         if let Some(a) = self.attempt_mut(phase, attempt) {
             let run = TaskRun {
                 task,
                 name: name.to_owned(),
                 critique_of,
+                role: role.cloned(),
                 round,
                 outcome: None,
                 summary: String::new(),
@@ -160,6 +164,7 @@ mod tests {
             round,
             name: format!("task {task}"),
             critique_of,
+            role: None,
         }
     }
 

@@ -421,6 +421,7 @@ mod tests {
                 round: 1,
                 name: "one".into(),
                 critique_of: None,
+                role: None,
             },
             EventKind::TaskOutput {
                 phase: "implement".into(),
