@@ -26,6 +26,30 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{061C}')
 }
 
+/// How much of the text before a piece [`added`] reads it in.
+const CONTEXT: usize = 4096;
+
+/// The visible text `piece` adds to a stream that so far held `before`:
+/// sanitized in context, so an escape sequence that one piece began and
+/// the next ends is removed whole, and its payload never shows as text.
+/// (Sanitizing each piece alone would print the end of such a sequence.)
+pub fn added(before: &str, piece: &str) -> String {
+    let mut from = before.len().saturating_sub(CONTEXT);
+    while !before.is_char_boundary(from) {
+        from += 1;
+    }
+    let before = &before[from..];
+    let seen = sanitize(before);
+    let whole = format!("{before}{piece}");
+    let all = sanitize(&whole);
+    match all.strip_prefix(seen.as_ref()) {
+        Some(new) => new.to_owned(),
+        // Not a prefix (a sequence the piece completed changed how the
+        // text before it reads): the piece alone, which may show less.
+        None => sanitize(piece).into_owned(),
+    }
+}
+
 /// Returns `text` with escape sequences and control characters removed.
 ///
 /// Borrowed when there was nothing to remove, which is the common case.
@@ -131,7 +155,20 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{json, sanitize, sanitize_keeping};
+    use super::{added, json, sanitize, sanitize_keeping};
+
+    #[test]
+    fn a_sequence_split_across_pieces_is_removed_whole() {
+        let link = "see \u{1b}]8;;https://evil.example/PWNED\u{1b}\\click\u{1b}]8;;\u{1b}\\ here";
+        for cut in 1..link.len() {
+            if !link.is_char_boundary(cut) {
+                continue;
+            }
+            let (before, piece) = link.split_at(cut);
+            let shown = format!("{}{}", added("", before), added(before, piece));
+            assert_eq!(shown, "see click here", "cut at {cut}");
+        }
+    }
 
     #[test]
     fn kept_characters_stay_and_the_rest_is_cleaned_around_them() {

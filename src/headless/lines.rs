@@ -67,8 +67,21 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
                 role(state, phase)
             )
         }
-        EventKind::Output { phase, text, .. } => {
-            let shown = clip(text, OUTPUT_PREVIEW);
+        EventKind::Output {
+            phase,
+            attempt,
+            text,
+        } => {
+            // Read in context: a piece may end or begin inside an escape
+            // sequence, whose payload must not show as text.
+            let so_far = state
+                .phases
+                .iter()
+                .find(|p| &p.id == phase)
+                .and_then(|p| p.attempts.iter().find(|a| a.number == *attempt))
+                .map_or("", |a| a.output.as_str());
+            let before = so_far.strip_suffix(text.as_str()).unwrap_or_default();
+            let shown = clip(&crate::sanitize::added(before, text), OUTPUT_PREVIEW);
             if shown.is_empty() {
                 return None;
             }
