@@ -101,7 +101,14 @@ fn record_in(pipeline: &str, request: &str) -> Vec<Event> {
             .run()
             .await
             .expect("engine");
-        std::mem::take(&mut *events.lock().expect("lock"))
+        let mut events = std::mem::take(&mut *events.lock().expect("lock"));
+        // A second per event: how often the stepped clock is read depends
+        // on how parallel tasks interleave under load; the events do not.
+        for event in &mut events {
+            let at = 1_795_000_000 + i64::try_from(event.seq).expect("seq");
+            event.t = DateTime::from_timestamp(at, 0).expect("time");
+        }
+        events
     })
 }
 
@@ -607,11 +614,8 @@ fn stats_view_over_three_sessions() {
         let later = chrono::TimeDelta::hours(i64::try_from(hour).expect("hour"));
         let mut log = String::new();
         for event in events {
-            // A second per event: the stepped clock's reads depend on how
-            // the parallel tasks interleave, the count of events does not.
-            let at = 1_795_000_000 + i64::try_from(event.seq).expect("seq");
             let moved = Event {
-                t: DateTime::from_timestamp(at, 0).expect("time") + later,
+                t: event.t + later,
                 ..event.clone()
             };
             log += &serde_json::to_string(&moved).expect("event");
