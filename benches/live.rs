@@ -220,6 +220,7 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
         sandbox: handoff::sandbox::Sandboxing::Unavailable {
             reason: "no workspace".into(),
         },
+        no_tools: false,
     };
     let tap = Tap {
         ui: ui_tx,

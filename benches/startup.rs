@@ -169,6 +169,7 @@ fn six_phases(runtime: &tokio::runtime::Runtime, dir: &Path, id: &str) -> (Durat
         sandbox: handoff::sandbox::Sandboxing::Unavailable {
             reason: "no workspace".into(),
         },
+        no_tools: false,
     };
     let sink = Approver {
         commands,
@@ -216,6 +217,9 @@ fn against_slow_server() -> (Duration, usize, (Duration, Duration)) {
         .current_dir(dir.path())
         .env_clear()
         .env("HOME", dir.path())
+        // The probe runs once per server and model and is cached; each run
+        // here has a fresh HOME, so it would probe every time.
+        .env("HANDOFF_PROBE", "off")
         .args(["--sessions", "sessions", "--base-url", &server.base_url])
         .args([
             "--model",

@@ -3,6 +3,7 @@
 //! provider) and returns the process exit code. Errors are reported here, on
 //! stderr, as one clear line each.
 
+mod capabilities;
 mod diff;
 mod doctor;
 mod export;
@@ -151,7 +152,7 @@ async fn dispatch(cli: Cli) -> Exit {
         }) => inspect::show(g, &session, json, artifact.as_deref()),
         Some(Command::Sessions { json }) => inspect::sessions(g, json),
         Some(Command::Check) => inspect::check(g),
-        Some(Command::Doctor) => doctor::doctor(g).await,
+        Some(Command::Doctor { probe }) => doctor::doctor(g, probe).await,
         Some(Command::Resume { session, headless }) => run::resume(g, &session, &headless).await,
         Some(Command::Fork {
             session,
@@ -269,6 +270,8 @@ fn pipeline(g: &Global, request: Option<&str>) -> Result<Pipeline, Failure> {
 /// The provider a session runs with.
 pub struct Chosen {
     pub provider: Arc<dyn Provider>,
+    /// The same provider when it is the OpenAI-compatible one: to probe.
+    pub openai: Option<OpenAiProvider>,
     pub model: String,
     pub context_tokens: Option<usize>,
 }
@@ -334,7 +337,8 @@ fn provider(
             let provider =
                 OpenAiProvider::new(openai_settings(g, &config)).map_err(Failure::usage)?;
             Ok(Chosen {
-                provider: Arc::new(provider),
+                provider: Arc::new(provider.clone()),
+                openai: Some(provider),
                 model: model.unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
                 context_tokens: Some(config.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS)),
             })
@@ -354,6 +358,7 @@ fn provider(
             };
             Ok(Chosen {
                 provider: Arc::new(OfflineProvider::new(pace)),
+                openai: None,
                 model: model.unwrap_or_else(|| OFFLINE_MODEL.to_owned()),
                 context_tokens: None,
             })
@@ -377,6 +382,7 @@ fn openai_settings(g: &Global, config: &crate::config::Config) -> Settings {
         timeouts: config.timeouts.timeouts(),
         retry: config.retries.policy(),
         tool_arguments: config.limits.tool_arguments,
+        text_tools: config.text_tool_models(),
     }
 }
 
@@ -434,6 +440,7 @@ fn ui_options(g: &Global) -> Result<crate::tui::Options, Failure> {
         bell: config.bell,
         prices: config.prices,
         unconfined: false,
+        server: crate::tui::ServerNote::default(),
         require_viewed: config.review.require_viewed,
     })
 }

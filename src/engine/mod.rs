@@ -63,6 +63,9 @@ pub struct SessionSpec {
     pub secrets: Vec<String>,
     /// How commands run: sandboxed, or not (and then whether they ask).
     pub sandbox: crate::sandbox::Sandboxing,
+    /// The model's server cannot call tools (a capability probe found it
+    /// drops them): roles are offered none and told to answer in text.
+    pub no_tools: bool,
 }
 
 /// One session's orchestrator.
@@ -115,6 +118,12 @@ impl Engine {
             && let Some(warning) = spec.sandbox.warning()
         {
             sink.notice(warning);
+        }
+        if spec.workspace.is_some() && spec.no_tools {
+            sink.notice(
+                "the model's server ignores tools: roles are offered none and answer in text (no tools)"
+                    .to_owned(),
+            );
         }
         Self {
             spec,

@@ -328,6 +328,19 @@ pub(super) fn column_header(
             ),
         );
     }
+    // A role with tools on a server that cannot call them goes without.
+    let has_tools = app
+        .state
+        .pipeline
+        .as_ref()
+        .and_then(|p| p.phases.get(index))
+        .is_some_and(|p| !p.tools.is_empty());
+    if app.server.no_tools && has_tools {
+        lines.push(Line::styled(
+            clip("no tools: the server ignores them", width),
+            app.theme.awaiting,
+        ));
+    }
     if let Some(a) = attempt.filter(|a| !a.specialists.is_empty()) {
         let names: Vec<&str> = a
             .specialists

@@ -139,6 +139,7 @@ async fn run_session(
         sandbox: handoff::sandbox::Sandboxing::Unavailable {
             reason: "no workspace".into(),
         },
+        no_tools: false,
     };
     let engine = Engine::new(spec, log, Box::new(checker), commands_rx);
     let state = engine.run().await.expect("engine runs");

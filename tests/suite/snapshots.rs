@@ -95,6 +95,7 @@ fn record_in(pipeline: &str, request: &str) -> Vec<Event> {
             sandbox: handoff::sandbox::Sandboxing::Unavailable {
                 reason: "no workspace".into(),
             },
+            no_tools: false,
         };
         Engine::new(spec, log, Box::new(sink), commands_rx)
             .run()
