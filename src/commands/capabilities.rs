@@ -20,16 +20,32 @@ pub fn enabled(config: &Config) -> bool {
 
 /// The findings for `model` behind `openai`: from the cache unless
 /// `refresh` or the cache is missing, stale or broken; else probed now
-/// and cached. `None` (with a warning on stderr) when the server could not
-/// be probed: a session goes on without the findings.
-pub async fn find(openai: &OpenAiProvider, model: &str, refresh: bool) -> Option<Capabilities> {
+/// and cached (`announce`: saying so on stderr, with the findings in
+/// short). `None` (with a warning on stderr) when the server could not be
+/// probed: a session goes on without the findings.
+pub async fn find(
+    openai: &OpenAiProvider,
+    model: &str,
+    refresh: bool,
+    announce: bool,
+) -> Option<Capabilities> {
     let base_url = openai.settings().base_url.clone();
     let file = probe::cache_file(&probe::cache_dir(env_var)?, &base_url, model);
     if !refresh && let Cached::Fresh(caps) = probe::load(&file, &base_url, model, Utc::now()) {
         return Some(caps);
     }
+    if announce {
+        eprintln!(
+            "handoff: probing what {} (model {}) can do: once, then cached",
+            super::shown(&base_url),
+            super::shown(model)
+        );
+    }
     match openai.probe(model, Utc::now()).await {
         Ok(caps) => {
+            if announce {
+                eprintln!("handoff: {}", super::shown(caps.short()));
+            }
             if let Err(e) = probe::save(&file, &caps) {
                 eprintln!(
                     "handoff: cannot cache what the server can do in {}: {e}",
@@ -54,7 +70,7 @@ pub async fn find(openai: &OpenAiProvider, model: &str, refresh: bool) -> Option
 /// the provider; returns them.
 pub async fn for_session(chosen: &mut Chosen, config: &Config) -> Option<Capabilities> {
     let openai = chosen.openai.as_ref().filter(|_| enabled(config))?;
-    let caps = find(openai, &chosen.model, false).await?;
+    let caps = find(openai, &chosen.model, false, true).await?;
     openai.adopt(&caps);
     if config.context_tokens.is_none()
         && let Some(tokens) = caps.context_tokens

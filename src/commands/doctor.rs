@@ -172,7 +172,7 @@ async fn capabilities(provider: &OpenAiProvider, model: &str, refresh: bool) {
     let base_url = &provider.settings().base_url;
     let cached = crate::provider::probe::cache_dir(super::env_var)
         .map(|dir| crate::provider::probe::cache_file(&dir, base_url, model));
-    let Some(caps) = super::capabilities::find(provider, model, refresh).await else {
+    let Some(caps) = super::capabilities::find(provider, model, refresh, false).await else {
         println!("! capabilities: the probe did not get through (see above)");
         return;
     };

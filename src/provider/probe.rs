@@ -176,7 +176,7 @@ fn structured_note(s: Structured) -> &'static str {
     match s {
         Structured::Honoured => "honoured (the answer had the shape asked for)",
         Structured::Ignored => "accepted but ignored (the answer did not have the shape)",
-        Structured::Refused => "refused (400/422)",
+        Structured::Refused => "refused (the server answered it with an error)",
         Structured::Unknown => "the probe could not tell",
     }
 }

@@ -586,6 +586,31 @@ mod tests {
     }
 
     #[test]
+    fn cards_of_roles_with_tools_say_when_the_server_cannot_call_them() {
+        let mut app = app_with_phases(180);
+        let header = |app: &App, index: usize| {
+            column_header(app, index, &app.state.phases[index], 40)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let implement = app
+            .state
+            .phases
+            .iter()
+            .position(|p| p.id == "implement")
+            .expect("implement");
+        assert!(!header(&app, implement).contains("no tools"));
+        app.server.no_tools = true;
+        assert!(
+            header(&app, implement).contains("no tools: the server ignores them"),
+            "{}",
+            header(&app, implement)
+        );
+    }
+
+    #[test]
     fn on_a_narrow_board_only_the_strip_is_clickable() {
         let mut app = app_with_phases(90);
         app.on_mouse(&click(80, 10));

@@ -37,13 +37,25 @@ struct Exchange {
     tool_calls: usize,
     usage: bool,
     first_text: Option<Duration>,
+    finish: Option<String>,
     /// The body when it was not an event stream (an error, say).
     body: String,
 }
 
 impl Exchange {
-    fn refused(&self) -> bool {
-        matches!(self.status, 400 | 422)
+    /// What an answer to a request with a `response_format` says of it.
+    /// The plain request just before was answered, so a request that
+    /// fails now (400, 422, or the 500 llama-cpp-python's own server
+    /// sends for a type it does not know) failed for its format. An answer
+    /// cut at the probe's cap says nothing either way.
+    fn structured(&self, shaped: bool) -> Structured {
+        match self.status {
+            200 if shaped => Structured::Honoured,
+            200 if self.finish.as_deref() == Some("length") => Structured::Unknown,
+            200 => Structured::Ignored,
+            408 | 429 => Structured::Unknown,
+            _ => Structured::Refused,
+        }
     }
 }
 
@@ -68,6 +80,9 @@ fn read_events(buffer: &str, exchange: &mut Exchange, started: Instant) {
                 .iter()
                 .filter(|c| c.id.is_some())
                 .count();
+            if let Some(reason) = choice.finish_reason {
+                exchange.finish = Some(reason);
+            }
         }
     }
 }
@@ -206,8 +221,8 @@ impl OpenAiProvider {
             caps.tools = match answer.status {
                 200 if answer.tool_calls > 0 => Tools::Calls,
                 200 => Tools::Ignored,
-                400 | 422 => Tools::Refused,
-                _ => Tools::Unknown,
+                408 | 429 => Tools::Unknown,
+                _ => Tools::Refused,
             };
             caps.tool_calls_as_text = answer.text.contains("<tool_call>");
         }
@@ -223,27 +238,18 @@ impl OpenAiProvider {
             CapField::MaxTokens => &schema.schema,
             CapField::MaxCompletionTokens => &schema.portable,
         };
-        let mut body = self.probe_body(model, &messages, 48);
+        let mut body = self.probe_body(model, &messages, 128);
         body["response_format"] = json!({ "type": "json_schema", "json_schema":
             { "name": schema.name, "strict": schema.strict, "schema": shape } });
         if let Ok(answer) = self.exchange(&body).await {
-            caps.json_schema = match answer.status {
-                _ if answer.refused() => Structured::Refused,
-                200 if crate::formats::verdict::read(&answer.text).is_ok() => Structured::Honoured,
-                200 => Structured::Ignored,
-                _ => Structured::Unknown,
-            };
+            caps.json_schema =
+                answer.structured(crate::formats::verdict::read(&answer.text).is_ok());
         }
         body["response_format"] = json!({ "type": "json_object" });
         if let Ok(answer) = self.exchange(&body).await {
             let object =
                 serde_json::from_str::<Value>(answer.text.trim()).is_ok_and(|v| v.is_object());
-            caps.json_object = match answer.status {
-                _ if answer.refused() => Structured::Refused,
-                200 if object => Structured::Honoured,
-                200 => Structured::Ignored,
-                _ => Structured::Unknown,
-            };
+            caps.json_object = answer.structured(object);
         }
     }
 
@@ -326,6 +332,34 @@ fn from_ollama(show: &Value) -> Option<(usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_format_request_is_a_refusal_and_a_cut_answer_says_nothing() {
+        let answered = |status: u16, finish: Option<&str>| Exchange {
+            status,
+            finish: finish.map(str::to_owned),
+            ..Exchange::default()
+        };
+        for status in [400, 422, 500] {
+            assert_eq!(
+                answered(status, None).structured(false),
+                Structured::Refused
+            );
+        }
+        assert_eq!(answered(429, None).structured(false), Structured::Unknown);
+        assert_eq!(
+            answered(200, Some("stop")).structured(true),
+            Structured::Honoured
+        );
+        assert_eq!(
+            answered(200, Some("stop")).structured(false),
+            Structured::Ignored
+        );
+        assert_eq!(
+            answered(200, Some("length")).structured(false),
+            Structured::Unknown
+        );
+    }
 
     #[test]
     fn context_lengths_are_read_where_each_server_puts_them() {
