@@ -368,3 +368,43 @@ fn tool_calls_written_as_text_go_through_the_policy_and_never_reach_the_artifact
         "the results went back as text"
     );
 }
+
+#[test]
+fn the_status_bar_and_the_cards_show_what_the_probe_found() {
+    use crate::common::pty::{self, Term};
+    let server = start(Capable::new(SchemaSupport::Honours, ToolSupport::Ignores));
+    let sandbox = sandbox("");
+    let repo = repository(sandbox.dir.path());
+    let args = [
+        "run",
+        "--base-url",
+        &server.base_url,
+        "--model",
+        "test-model",
+        "--workspace",
+        repo.to_str().expect("path"),
+        REQUEST,
+    ];
+    let mut cmd = pty::handoff(sandbox.dir.path(), &args);
+    cmd.env("HANDOFF_PROBE", "on");
+    let mut screen = Term::spawn(cmd, 200, 40);
+    // The first gate; the bar under the board says the notice first.
+    screen.wait_for("awaiting you");
+    let board = screen.contents();
+    assert!(
+        board.contains("roles are offered none and answer in text"),
+        "the notice:\n{board}"
+    );
+    assert!(
+        board.contains("│ schema ✓ · no tools · 0."),
+        "the status bar:\n{board}"
+    );
+    assert!(
+        board.contains("no tools: the server ignores"),
+        "the cards:\n{board}"
+    );
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3);
+}
