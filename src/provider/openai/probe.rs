@@ -146,20 +146,22 @@ impl OpenAiProvider {
     }
 
     /// A chat request body for the probe: streamed with usage, capped at
-    /// `max` tokens, at temperature 0.
+    /// `max` tokens, at temperature 0 (but for `OpenAI`'s own API, whose
+    /// reasoning models refuse any temperature but their own).
     fn probe_body(&self, model: &str, messages: &Value, max: u32) -> Value {
-        let field = match CapField::for_base_url(&self.settings.base_url) {
-            CapField::MaxTokens => "max_tokens",
-            CapField::MaxCompletionTokens => "max_completion_tokens",
-        };
         let mut body = json!({
             "model": model,
             "messages": messages,
             "stream": true,
             "stream_options": { "include_usage": true },
-            "temperature": 0,
         });
-        body[field] = json!(max);
+        match CapField::for_base_url(&self.settings.base_url) {
+            CapField::MaxTokens => {
+                body["max_tokens"] = json!(max);
+                body["temperature"] = json!(0);
+            }
+            CapField::MaxCompletionTokens => body["max_completion_tokens"] = json!(max),
+        }
         body
     }
 
