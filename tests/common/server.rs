@@ -367,7 +367,8 @@ pub enum ToolSupport {
 
 /// A scripted model server with the capabilities a probe looks for: how
 /// it treats `response_format` and `tools`, and what it reports of its
-/// context length (`/v1/models` as vLLM does, `/props` as llama.cpp does).
+/// context length (`/v1/models` as vLLM does, `/props` as llama.cpp does,
+/// `/api/show` as Ollama does).
 /// Session requests get [`well_behaved`] answers, as JSON where a honoured
 /// format asks for it.
 #[derive(Clone, Debug)]
@@ -376,6 +377,8 @@ pub struct Capable {
     pub tools: ToolSupport,
     pub models: Option<Value>,
     pub props: Option<Value>,
+    /// Ollama's `/api/show`.
+    pub show: Option<Value>,
 }
 
 impl Capable {
@@ -385,6 +388,7 @@ impl Capable {
             tools,
             models: None,
             props: None,
+            show: None,
         }
     }
 
@@ -393,6 +397,7 @@ impl Capable {
         match request.path.as_str() {
             "/v1/models" => return self.models.as_ref().map_or_else(not_found, json_reply),
             "/props" => return self.props.as_ref().map_or_else(not_found, json_reply),
+            "/api/show" => return self.show.as_ref().map_or_else(not_found, json_reply),
             "/v1/chat/completions" => {}
             _ => return not_found(),
         }

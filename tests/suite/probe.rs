@@ -249,6 +249,18 @@ fn the_context_length_a_server_reports_cuts_the_inputs() {
         "4200 tokens leave 416 characters for the inputs"
     );
 
+    // Ollama says it in /api/show: the num_ctx it runs with first.
+    let mut ollama = Capable::new(SchemaSupport::Honours, ToolSupport::Calls);
+    ollama.show = Some(json!({
+        "parameters": "stop \"<|im_end|>\"\nnum_ctx 8192",
+        "model_info": {"general.architecture": "qwen2", "qwen2.context_length": 32768},
+    }));
+    let out = doctor(&self::sandbox(""), &start(ollama), &[]);
+    assert!(
+        out.contains("context         8192 tokens (from /api/show num_ctx)"),
+        "{out}"
+    );
+
     // context_tokens in config.toml wins over what the server reports.
     let sandbox = self::sandbox("context_tokens = 100000");
     session(&sandbox, &server, &[]);
