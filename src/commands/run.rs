@@ -169,10 +169,18 @@ pub async fn run(g: &Global, request: Option<String>, h: &Headless) -> Exit {
     let (workspace, branch) = open_workspace(g, &pipeline, &id)?;
     let dir = sessions_dir(g);
     let ui = ui(g, h)?;
+    // The probe (if any) first: no session log waits empty on it.
+    let (spec, caps) = session_spec(
+        id.clone(),
+        request,
+        pipeline,
+        chosen,
+        (workspace, branch),
+        clock,
+    )
+    .await?;
     let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
     super::warn_if_open(&[&dir]);
-    let (spec, caps) =
-        session_spec(id, request, pipeline, chosen, (workspace, branch), clock).await?;
     attend(
         h,
         policy,

@@ -143,13 +143,20 @@ impl OpenAiProvider {
     /// Starts structured requests at the strongest format `caps` found
     /// the server takes; requests without tools no longer step down.
     pub fn adopt(&self, caps: &crate::provider::probe::Capabilities) {
-        let known = caps.json_schema != crate::provider::probe::Structured::Unknown;
-        let start = if caps.json_schema.accepted() {
-            wire::Format::JsonSchema
+        use crate::provider::probe::Structured;
+        // Known: the probe had an answer about the format it starts at.
+        let (start, known) = if caps.json_schema.accepted() {
+            (
+                wire::Format::JsonSchema,
+                caps.json_schema != Structured::Unknown,
+            )
         } else if caps.json_object.accepted() {
-            wire::Format::JsonObject
+            (
+                wire::Format::JsonObject,
+                caps.json_object != Structured::Unknown,
+            )
         } else {
-            wire::Format::PromptOnly
+            (wire::Format::PromptOnly, true)
         };
         if let Ok(mut f) = self.formats.lock() {
             *f = Formats {
