@@ -35,7 +35,7 @@ pub enum Tools {
 }
 
 /// What a request with a `response_format` brought back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Structured {
     /// Accepted, and the answer had the shape asked for.
@@ -43,8 +43,9 @@ pub enum Structured {
     /// Accepted, but the answer did not have the shape: the server ignores
     /// the field.
     Ignored,
-    /// Refused with 400 or 422.
+    /// An error answered the request (400, 422, a 500 naming the field).
     Refused,
+    #[default]
     Unknown,
 }
 
@@ -83,6 +84,10 @@ pub struct Capabilities {
     #[serde(default)]
     pub tool_calls_as_text: bool,
     pub json_schema: Structured,
+    /// `json_schema` in a request that also offers tools, which some
+    /// servers treat apart.
+    #[serde(default)]
+    pub json_schema_with_tools: Structured,
     pub json_object: Structured,
     /// The context length the server reports, and where it said so.
     pub context_tokens: Option<usize>,
@@ -156,6 +161,11 @@ impl Capabilities {
                 "json_schema     {} {}",
                 self.json_schema.mark(),
                 structured_note(self.json_schema)
+            ),
+            format!(
+                "  with tools    {} {}",
+                self.json_schema_with_tools.mark(),
+                structured_note(self.json_schema_with_tools)
             ),
             format!(
                 "json_object     {} {}",
@@ -284,6 +294,7 @@ mod tests {
             tools: Tools::Ignored,
             tool_calls_as_text: false,
             json_schema: Structured::Honoured,
+            json_schema_with_tools: Structured::Honoured,
             json_object: Structured::Honoured,
             context_tokens: Some(8192),
             context_from: Some("/props".into()),

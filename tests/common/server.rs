@@ -352,6 +352,9 @@ pub enum SchemaSupport {
     Ignores,
     /// `json_schema` refused with 400; `json_object` honoured.
     RejectsSchema,
+    /// `json_schema` refused with 400 in a request that offers tools, and
+    /// honoured without them; `json_object` honoured.
+    RejectsSchemaWithTools,
 }
 
 /// What a scripted server does with `tools`.
@@ -402,7 +405,13 @@ impl Capable {
             _ => return not_found(),
         }
         let format = request.body["response_format"]["type"].as_str();
-        if format == Some("json_schema") && self.schema == SchemaSupport::RejectsSchema {
+        let with_tools = request.body.get("tools").is_some();
+        let rejects = match self.schema {
+            SchemaSupport::RejectsSchema => true,
+            SchemaSupport::RejectsSchemaWithTools => with_tools,
+            SchemaSupport::Honours | SchemaSupport::Ignores => false,
+        };
+        if format == Some("json_schema") && rejects {
             return status(
                 400,
                 &[],
@@ -433,7 +442,8 @@ impl Capable {
 }
 
 /// Whether `request` is the capability probe's tool request (it offers one
-/// tool, `ping`).
+/// tool, `ping`, and asks for no format).
 pub fn is_probe_tool_request(request: &Recorded) -> bool {
     request.body["tools"][0]["function"]["name"] == "ping"
+        && request.body.get("response_format").is_none()
 }

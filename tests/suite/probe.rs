@@ -168,6 +168,41 @@ fn a_server_that_rejects_json_schema_gets_json_object_from_the_first_request() {
 }
 
 #[test]
+fn a_server_that_rejects_json_schema_beside_tools_gets_json_object_there_only() {
+    let server = start(Capable::new(
+        SchemaSupport::RejectsSchemaWithTools,
+        ToolSupport::Calls,
+    ));
+    let sandbox = sandbox("");
+    let out = doctor(&sandbox, &server, &[]);
+    assert!(out.contains("json_schema     ✓ honoured"), "{out}");
+    assert!(out.contains("  with tools    ✗ refused"), "{out}");
+    let before = chats(&server).len();
+    let repo = repository(sandbox.dir.path());
+    let events = session(
+        &sandbox,
+        &server,
+        &["--workspace", repo.to_str().expect("path")],
+    );
+    let asked: Vec<(bool, Value)> = chats(&server)[before..]
+        .iter()
+        .filter(|r| !r.body["response_format"].is_null())
+        .map(|r| {
+            (
+                r.body.get("tools").is_some(),
+                r.body["response_format"]["type"].clone(),
+            )
+        })
+        .collect();
+    assert!(asked.iter().any(|(tools, _)| *tools), "{asked:?}");
+    for (tools, format) in &asked {
+        let expected = if *tools { "json_object" } else { "json_schema" };
+        assert_eq!(format, expected, "{asked:?}");
+    }
+    assert!(of_kind(&events, "retry").is_empty(), "nothing stepped down");
+}
+
+#[test]
 fn once_probed_a_400_to_a_structured_request_is_its_own_error_not_a_step_down() {
     let capable = Capable::new(SchemaSupport::Honours, ToolSupport::Calls);
     let server = TestServer::start(move |_, request| {

@@ -19,8 +19,8 @@
 //! requests with and without tools, which some servers treat apart); the
 //! step down is reported as a `retry` notice so the log says why. Once a
 //! capability probe ([`probe`]) has found which formats the server takes,
-//! requests start at the strongest it took, and a 400 or 422 to a request
-//! without tools is the error it says, not a reason to step down.
+//! requests start at the strongest it took (with tools and without), and a
+//! 400 or 422 is then the error it says, not a reason to step down.
 //!
 //! A model named with `tool_calls_in_text` ([`text_calls`]) is sent its
 //! tools in the prompt and its calls are read out of its text.
@@ -88,8 +88,10 @@ pub struct OpenAiProvider {
 struct Formats {
     plain: wire::Format,
     with_tools: wire::Format,
-    /// A probe found `plain`: a refusal of it is not about the format.
+    /// A probe found `plain` (and `with_tools`): a refusal of it is not
+    /// about the format.
     probed: bool,
+    probed_with_tools: bool,
 }
 
 impl Formats {
@@ -136,33 +138,43 @@ impl OpenAiProvider {
                 plain: wire::Format::JsonSchema,
                 with_tools: wire::Format::JsonSchema,
                 probed: false,
+                probed_with_tools: false,
             })),
         })
     }
 
     /// Starts structured requests at the strongest format `caps` found
-    /// the server takes; requests without tools no longer step down.
+    /// the server takes (with tools and without); where the probe had an
+    /// answer about that format, a refusal no longer steps down.
     pub fn adopt(&self, caps: &crate::provider::probe::Capabilities) {
         use crate::provider::probe::Structured;
-        // Known: the probe had an answer about the format it starts at.
-        let (start, known) = if caps.json_schema.accepted() {
-            (
-                wire::Format::JsonSchema,
-                caps.json_schema != Structured::Unknown,
-            )
-        } else if caps.json_object.accepted() {
-            (
-                wire::Format::JsonObject,
-                caps.json_object != Structured::Unknown,
-            )
-        } else {
-            (wire::Format::PromptOnly, true)
+        // The format to start at, and whether the probe had an answer
+        // about it.
+        let start = |schema: Structured| {
+            if schema.accepted() {
+                (wire::Format::JsonSchema, schema != Structured::Unknown)
+            } else if caps.json_object.accepted() {
+                (
+                    wire::Format::JsonObject,
+                    caps.json_object != Structured::Unknown,
+                )
+            } else {
+                (wire::Format::PromptOnly, true)
+            }
         };
+        let (plain, probed) = start(caps.json_schema);
+        let with_tools_schema = if caps.json_schema.accepted() {
+            caps.json_schema_with_tools
+        } else {
+            caps.json_schema
+        };
+        let (with_tools, probed_with_tools) = start(with_tools_schema);
         if let Ok(mut f) = self.formats.lock() {
             *f = Formats {
-                plain: start,
-                with_tools: start,
-                probed: known,
+                plain,
+                with_tools,
+                probed,
+                probed_with_tools,
             };
         }
     }
@@ -499,7 +511,11 @@ impl Provider for OpenAiProvider {
         let answer = futures::stream::once(async move {
             let (mut format, probed) = if structured {
                 memory.lock().map_or((wire::Format::PromptOnly, false), |mut f| {
-                    let probed = f.probed && !with_tools;
+                    let probed = if with_tools {
+                        f.probed_with_tools
+                    } else {
+                        f.probed
+                    };
                     (*f.slot(with_tools), probed)
                 })
             } else {

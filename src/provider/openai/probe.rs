@@ -2,11 +2,12 @@
 //! does with what handoff sends (see [`crate::provider::probe`] for the
 //! findings and their cache).
 //!
-//! Four chat requests, each capped at a few dozen tokens and bounded by
-//! [`REQUEST_TIME`]: a plain streamed one (streaming, usage in the stream,
-//! the time to the first token), one offering a single tool the model is
-//! told to call, one with `response_format` `json_schema` (a verdict) and
-//! one with `json_object`. Then the context length from what the server
+//! Up to five chat requests, each capped at a few dozen tokens and bounded
+//! by [`REQUEST_TIME`]: a plain streamed one (streaming, usage in the
+//! stream, the time to the first token), one offering a single tool the
+//! model is told to call, one with `response_format` `json_schema` (a
+//! verdict), the same offering the tool too (where the first was taken),
+//! and one with `json_object`. Then the context length from what the server
 //! reports, each bounded by [`LOOKUP_TIME`]: `/v1/models` (vLLM's
 //! `max_model_len`, `context_length` where others put it), llama.cpp's
 //! `/props` (`default_generation_settings.n_ctx`), Ollama's `/api/show`
@@ -85,6 +86,15 @@ fn read_events(buffer: &str, exchange: &mut Exchange, started: Instant) {
             }
         }
     }
+}
+
+/// The one tool the probe offers.
+fn ping_tool() -> Value {
+    json!([{ "type": "function", "function": {
+        "name": "ping",
+        "description": "Answers pong to the word it is given.",
+        "parameters": { "type": "object", "properties": { "word": { "type": "string" } }, "required": ["word"] },
+    } }])
 }
 
 /// The server's root: the base URL without its `/v1`.
@@ -192,6 +202,7 @@ impl OpenAiProvider {
             tools: Tools::Unknown,
             tool_calls_as_text: false,
             json_schema: Structured::Unknown,
+            json_schema_with_tools: Structured::Unknown,
             json_object: Structured::Unknown,
             context_tokens: None,
             context_from: None,
@@ -214,11 +225,7 @@ impl OpenAiProvider {
             { "role": "user", "content": "Call the tool `ping` with word \"hello\"." },
         ]);
         let mut body = self.probe_body(model, &messages, 64);
-        body["tools"] = json!([{ "type": "function", "function": {
-            "name": "ping",
-            "description": "Answers pong to the word it is given.",
-            "parameters": { "type": "object", "properties": { "word": { "type": "string" } }, "required": ["word"] },
-        } }]);
+        body["tools"] = ping_tool();
         if let Ok(answer) = self.exchange(&body).await {
             caps.tools = match answer.status {
                 200 if answer.tool_calls > 0 => Tools::Calls,
@@ -246,6 +253,14 @@ impl OpenAiProvider {
         if let Ok(answer) = self.exchange(&body).await {
             caps.json_schema =
                 answer.structured(crate::formats::verdict::read(&answer.text).is_ok());
+        }
+        if caps.json_schema.accepted() && caps.json_schema != Structured::Unknown {
+            let mut with_tools = body.clone();
+            with_tools["tools"] = ping_tool();
+            if let Ok(answer) = self.exchange(&with_tools).await {
+                let read = crate::formats::verdict::read(&answer.text).is_ok();
+                caps.json_schema_with_tools = answer.structured(read || answer.tool_calls > 0);
+            }
         }
         body["response_format"] = json!({ "type": "json_object" });
         if let Ok(answer) = self.exchange(&body).await {
