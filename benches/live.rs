@@ -221,6 +221,7 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
             reason: "no workspace".into(),
         },
         detected: None,
+        no_tools: false,
     };
     let tap = Tap {
         ui: ui_tx,

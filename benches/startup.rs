@@ -170,6 +170,7 @@ fn six_phases(runtime: &tokio::runtime::Runtime, dir: &Path, id: &str) -> (Durat
             reason: "no workspace".into(),
         },
         detected: None,
+        no_tools: false,
     };
     let sink = Approver {
         commands,
@@ -217,6 +218,9 @@ fn against_slow_server() -> (Duration, usize, (Duration, Duration)) {
         .current_dir(dir.path())
         .env_clear()
         .env("HOME", dir.path())
+        // The probe runs once per server and model and is cached; each run
+        // here has a fresh HOME, so it would probe every time.
+        .env("HANDOFF_PROBE", "off")
         .args(["--sessions", "sessions", "--base-url", &server.base_url])
         .args([
             "--model",

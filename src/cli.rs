@@ -174,6 +174,11 @@ pub enum Command {
         plan: Option<std::path::PathBuf>,
     },
     /// Check that commands can run in the sandbox here, and the configured
-    /// model endpoint with one tiny request.
-    Doctor,
+    /// model endpoint with one tiny request; print what the server can do
+    /// (the capability probe, cached).
+    Doctor {
+        /// Probe the server again rather than read the cached findings.
+        #[arg(long)]
+        probe: bool,
+    },
 }

@@ -29,6 +29,13 @@
 //! require_viewed = false   # true: approving a change with files not marked
 //!                          # viewed asks first
 //!
+//! [probe]
+//! enabled = true           # probe an OpenAI-compatible server once per
+//!                          # base URL and model, cached for a week
+//!
+//! [models."qwen2.5-coder"] # settings per model
+//! tool_calls_in_text = true  # read <tool_call>{…}</tool_call> out of its text
+//!
 //! [prices."gpt-4o-mini"]   # US dollars per million tokens
 //! prompt = 0.15
 //! completion = 0.60
@@ -71,7 +78,45 @@ pub struct Config {
     pub retries: Retries,
     pub limits: Limits,
     pub review: Review,
+    pub probe: Probe,
+    pub models: BTreeMap<String, ModelSettings>,
     pub prices: BTreeMap<String, Price>,
+}
+
+/// `[probe]`: the capability probe of an OpenAI-compatible server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Probe {
+    /// Probe a server (once per base URL and model, cached) before a
+    /// session; `HANDOFF_PROBE=off` in the environment turns it off too.
+    pub enabled: bool,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// `[models."name"]`: what handoff should know about one model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSettings {
+    /// The model writes tool calls as text, Hermes/Qwen style
+    /// (`<tool_call>{"name":…,"arguments":…}</tool_call>`): its tools are
+    /// described in its prompt and its calls read out of its answer.
+    pub tool_calls_in_text: bool,
+}
+
+impl Config {
+    /// The models that write their tool calls as text.
+    pub fn text_tool_models(&self) -> Vec<String> {
+        self.models
+            .iter()
+            .filter(|(_, m)| m.tool_calls_in_text)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
 }
 
 /// `[review]`: how a person reviews a phase's change at its gate.
@@ -97,6 +142,8 @@ impl Default for Config {
             retries: Retries::default(),
             limits: Limits::default(),
             review: Review::default(),
+            probe: Probe::default(),
+            models: BTreeMap::new(),
             prices: BTreeMap::new(),
         }
     }
@@ -300,6 +347,20 @@ mod tests {
         assert_eq!(c.timeouts.timeouts().idle, Duration::from_secs(5));
         assert_eq!(c.timeouts.connect, TimeoutSeconds::default().connect);
         assert!((c.prices["m"].cost(1_000_000, 500_000) - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn models_and_the_probe() {
+        let c = parse(
+            "c",
+            "[probe]\nenabled = false\n[models.\"qwen2.5\"]\ntool_calls_in_text = true\n[models.llama]\n",
+        )
+        .expect("valid");
+        assert!(!c.probe.enabled);
+        assert!(Config::default().probe.enabled);
+        assert_eq!(c.text_tool_models(), ["qwen2.5"]);
+        let e = parse("config.toml", "[models.m]\ntools_in_text = true\n").expect_err("unknown");
+        assert_eq!(e.line, 2, "{e}");
     }
 
     #[test]

@@ -268,12 +268,27 @@ fn with_skills(mut chat: Vec<Message>, pipeline: &Pipeline, phase: &Phase) -> Ve
 }
 
 /// Tells the role where it works: appended to the request's last user
-/// message when the session has a workspace.
-pub fn describe_workspace(request: &mut CompletionRequest, root: &str, branch: Option<&str>) {
-    let mut text = format!(
-        "\n## Workspace\nYou work in the repository at `{root}` through your tools; paths are relative to it. \
-         Commands run there under a permission policy: a refused command comes back with the reason."
-    );
+/// message when the session has a workspace. With `no_tools` (the
+/// model's server cannot call tools) it says the role has none and must
+/// answer in text.
+pub fn describe_workspace(
+    request: &mut CompletionRequest,
+    root: &str,
+    branch: Option<&str>,
+    no_tools: bool,
+) {
+    let mut text = if no_tools {
+        format!(
+            "\n## Workspace\nThe work is for the repository at `{root}`, but the model's server cannot call tools, \
+             so you have none: do not try to call any. Answer in text only, with any code, files or commands \
+             written out in full in your answer."
+        )
+    } else {
+        format!(
+            "\n## Workspace\nYou work in the repository at `{root}` through your tools; paths are relative to it. \
+             Commands run there under a permission policy: a refused command comes back with the reason."
+        )
+    };
     if let Some(branch) = branch {
         let _ = write!(
             text,

@@ -4,7 +4,9 @@
 //! for a tiny verdict held to its JSON Schema and says whether the server
 //! honours `response_format` (or which weaker form handoff will use). It
 //! also says whether agents' commands can run in the sandbox here
-//! (`sandbox`), and what happens to them if not.
+//! (`sandbox`), and what happens to them if not. Last it prints what the
+//! capability probe found (`provider::probe`): from the cache, or probed
+//! now when there is none or `--probe` asks.
 
 use std::time::Instant;
 
@@ -63,7 +65,7 @@ fn sandbox_line(g: &Global, config: &crate::config::Config) {
     }
 }
 
-pub async fn doctor(tty: &mut crate::tui::Tty, g: &Global) -> Exit {
+pub async fn doctor(tty: &mut crate::tui::Tty, g: &Global, refresh: bool) -> Exit {
     let chosen = provider(g, false, None)?;
     let pipeline = pipeline(tty, g, None)?;
     sandbox_line(g, &super::config()?);
@@ -157,11 +159,39 @@ pub async fn doctor(tty: &mut crate::tui::Tty, g: &Global) -> Exit {
         println!("! the server reported no token usage; handoff will estimate it");
     }
     println!("{}", structured(&provider, &chosen.model, phase).await);
+    capabilities(tty, &provider, &chosen.model, refresh).await;
     Ok(if problems == 0 {
         exit::OK
     } else {
         exit::FAILED
     })
+}
+
+/// What the capability probe found: cached, or probed now.
+async fn capabilities(
+    tty: &mut crate::tui::Tty,
+    provider: &OpenAiProvider,
+    model: &str,
+    refresh: bool,
+) {
+    let base_url = &provider.settings().base_url;
+    let cached = crate::provider::probe::cache_dir(super::env_var)
+        .map(|dir| crate::provider::probe::cache_file(&dir, base_url, model));
+    let Some(caps) = super::capabilities::find(tty, provider, model, refresh, false).await else {
+        println!("! capabilities: the probe did not get through (see above)");
+        return;
+    };
+    let at = caps.probed_at.format("%Y-%m-%d %H:%M UTC");
+    match cached {
+        Some(file) => println!(
+            "capabilities (probed {at}; cached in {}; `doctor --probe` probes again)",
+            super::shown(file.display())
+        ),
+        None => println!("capabilities (probed {at}; not cached: no HOME or XDG_CACHE_HOME)"),
+    }
+    for line in caps.report() {
+        println!("  {}", super::shown(line));
+    }
 }
 
 /// Whether the server holds an answer to a JSON Schema: one small request

@@ -3,6 +3,7 @@
 //! provider) and returns the process exit code. Errors are reported here, on
 //! stderr, as one clear line each.
 
+mod capabilities;
 mod diff;
 mod doctor;
 mod export;
@@ -155,7 +156,7 @@ async fn dispatch(cli: Cli) -> Exit {
         }) => inspect::show(g, &session, json, artifact.as_deref()),
         Some(Command::Sessions { json }) => inspect::sessions(g, json),
         Some(Command::Check { plan }) => inspect::check(g, plan.as_deref()),
-        Some(Command::Doctor) => doctor::doctor(tty, g).await,
+        Some(Command::Doctor { probe }) => doctor::doctor(tty, g, probe).await,
         Some(Command::Resume { session, headless }) => {
             run::resume(tty, g, &session, &headless).await
         }
@@ -270,6 +271,8 @@ fn pipeline(tty: &mut Tty, g: &Global, name: Option<&str>) -> Result<Pipeline, F
 /// The provider a session runs with.
 pub struct Chosen {
     pub provider: Arc<dyn Provider>,
+    /// The same provider when it is the OpenAI-compatible one: to probe.
+    pub openai: Option<OpenAiProvider>,
     pub model: String,
     pub context_tokens: Option<usize>,
 }
@@ -335,7 +338,8 @@ fn provider(
             let provider =
                 OpenAiProvider::new(openai_settings(g, &config)).map_err(Failure::usage)?;
             Ok(Chosen {
-                provider: Arc::new(provider),
+                provider: Arc::new(provider.clone()),
+                openai: Some(provider),
                 model: model.unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
                 context_tokens: Some(config.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS)),
             })
@@ -355,6 +359,7 @@ fn provider(
             };
             Ok(Chosen {
                 provider: Arc::new(OfflineProvider::new(pace)),
+                openai: None,
                 model: model.unwrap_or_else(|| OFFLINE_MODEL.to_owned()),
                 context_tokens: None,
             })
@@ -378,6 +383,7 @@ fn openai_settings(g: &Global, config: &crate::config::Config) -> Settings {
         timeouts: config.timeouts.timeouts(),
         retry: config.retries.policy(),
         tool_arguments: config.limits.tool_arguments,
+        text_tools: config.text_tool_models(),
     }
 }
 
@@ -435,6 +441,7 @@ fn ui_options(g: &Global) -> Result<crate::tui::Options, Failure> {
         bell: config.bell,
         prices: config.prices,
         unconfined: false,
+        server: crate::tui::ServerNote::default(),
         require_viewed: config.review.require_viewed,
     })
 }

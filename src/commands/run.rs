@@ -12,6 +12,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::engine::{Engine, LogWriter, SessionSpec};
 use crate::headless::{self, GatePolicy};
 use crate::protocol::Update;
+use crate::provider::probe::Capabilities;
 use crate::sandbox::Sandboxing;
 use crate::session::{Event, EventKind, SessionStatus, store};
 use crate::tools::git;
@@ -228,10 +229,22 @@ pub async fn run(tty: &mut Tty, g: &Global, request: Option<String>, h: &Headles
     let (workspace, branch) = open_workspace(g, &pipeline, &id)?;
     let dir = sessions_dir(g);
     let ui = ui(g, h)?;
+    // The probe (if any) first: no session log waits empty on it.
+    let (spec, caps) = session_spec(
+        tty,
+        id.clone(),
+        request,
+        pipeline,
+        chosen,
+        (workspace, branch),
+        clock,
+    )
+    .await?;
     let log = LogWriter::create(&dir, &id).map_err(|e| Failure::failed(e.to_string()))?;
     super::warn_if_open(tty, &[&dir]);
-    let mut spec = session_spec(id, request, pipeline, chosen, (workspace, branch), clock)?;
+    let mut spec = spec;
     spec.detected = Some(detected);
+    let ui = with_caps(ui, caps.as_ref());
     attend(tty, h, policy, spec, log, Begin::New, ui).await
 }
 
@@ -281,14 +294,17 @@ pub async fn resume(tty: &mut Tty, g: &Global, session: &str, h: &Headless) -> E
         ));
     }
     let (workspace, branch) = reopen_workspace(state.workspace.as_ref(), &state.id)?;
-    let spec = session_spec(
+    let (spec, caps) = session_spec(
+        tty,
         state.id.clone(),
         state.request.clone(),
         pipeline,
         chosen,
         (workspace, branch),
         Arc::new(SystemClock),
-    )?;
+    )
+    .await?;
+    let ui = with_caps(ui, caps.as_ref());
     attend(tty, h, policy, spec, log, Begin::Resume(events), ui).await
 }
 
@@ -302,40 +318,49 @@ enum Begin {
 }
 
 /// What the engine needs for a session.
-fn session_spec(
+/// With an OpenAI-compatible server, its capabilities are probed (or read
+/// from the cache) here, and returned for the status bar.
+async fn session_spec(
+    tty: &mut Tty,
     id: String,
     request: String,
     pipeline: crate::pipeline::Pipeline,
-    chosen: super::Chosen,
+    mut chosen: super::Chosen,
     (workspace, branch): (Option<Workspace>, Option<String>),
     clock: Arc<dyn Clock>,
-) -> Result<SessionSpec, Failure> {
+) -> Result<(SessionSpec, Option<Capabilities>), Failure> {
     let config = super::config()?;
+    let caps = super::capabilities::for_session(tty, &mut chosen, &config).await;
+    let no_tools = super::capabilities::no_tools(caps.as_ref(), &config, &chosen.model);
     let sandbox = match &workspace {
         Some(w) => Sandboxing::detect(w.root(), config.allow_unsandboxed_commands),
         None => Sandboxing::Unavailable {
             reason: "no workspace".into(),
         },
     };
-    Ok(SessionSpec {
-        id,
-        request,
-        pipeline,
-        provider: chosen.provider,
-        model: chosen.model,
-        context_tokens: chosen.context_tokens,
-        prices: config.prices,
-        workspace: workspace.map(Arc::new),
-        branch,
-        clock,
-        secrets: crate::tools::SECRET_ENV
-            .iter()
-            .filter_map(|name| std::env::var(name).ok())
-            .filter(|value| !value.trim().is_empty())
-            .collect(),
-        sandbox,
-        detected: None,
-    })
+    Ok((
+        SessionSpec {
+            id,
+            request,
+            pipeline,
+            provider: chosen.provider,
+            model: chosen.model,
+            context_tokens: chosen.context_tokens,
+            prices: config.prices,
+            workspace: workspace.map(Arc::new),
+            branch,
+            clock,
+            secrets: crate::tools::SECRET_ENV
+                .iter()
+                .filter_map(|name| std::env::var(name).ok())
+                .filter(|value| !value.trim().is_empty())
+                .collect(),
+            sandbox,
+            no_tools,
+            detected: None,
+        },
+        caps,
+    ))
 }
 
 /// A recorded session's workspace opened again, with the session's
@@ -367,6 +392,15 @@ fn gate_policy(h: &Headless, pipeline: &crate::pipeline::Pipeline) -> Result<Gat
     })
 }
 
+/// The TUI's options with what the probe found about the server: its
+/// short form for the status bar, and whether roles go without tools.
+fn with_caps(ui: Option<tui::Options>, caps: Option<&Capabilities>) -> Option<tui::Options> {
+    ui.map(|mut ui| {
+        ui.server.capabilities = caps.map(Capabilities::short);
+        ui
+    })
+}
+
 /// The TUI's options (theme, keys, …) unless the run is headless: read,
 /// and their mistakes reported, before a session is created or opened.
 fn ui(g: &Global, h: &Headless) -> Result<Option<tui::Options>, Failure> {
@@ -386,7 +420,12 @@ async fn attend(
 ) -> Exit {
     let path = log.path().to_owned();
     let unconfined = spec.workspace.is_some() && spec.sandbox.warning().is_some();
-    let ui = ui.map(|ui| tui::Options { unconfined, ..ui });
+    let no_tools = spec.workspace.is_some() && spec.no_tools;
+    let ui = ui.map(|mut ui| {
+        ui.unconfined = unconfined;
+        ui.server.no_tools = no_tools;
+        ui
+    });
     let (updates_tx, updates) = mpsc::unbounded_channel();
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let engine = Engine::new(spec, log, Box::new(updates_tx.clone()), commands_rx);
@@ -534,14 +573,17 @@ pub async fn fork(tty: &mut Tty, g: &Global, session: &str, at: &str, h: &Headle
             )),
         }
     }
-    let spec = session_spec(
+    let (spec, caps) = session_spec(
+        tty,
         id,
         prefix.request.clone(),
         pipeline,
         chosen,
         (workspace, branch),
         clock,
-    )?;
+    )
+    .await?;
+    let ui = with_caps(ui, caps.as_ref());
     attend(tty, h, policy, spec, log, Begin::Fork(copied), ui).await
 }
 

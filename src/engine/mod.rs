@@ -66,6 +66,9 @@ pub struct SessionSpec {
     /// How the pipeline was chosen for the request (a new session's
     /// first line says it): `matched “add *”`, `named with --pipeline`, ….
     pub detected: Option<String>,
+    /// The model's server cannot call tools (a capability probe found it
+    /// drops them): roles are offered none and told to answer in text.
+    pub no_tools: bool,
 }
 
 /// One session's orchestrator.
@@ -118,6 +121,12 @@ impl Engine {
             && let Some(warning) = spec.sandbox.warning()
         {
             sink.notice(warning);
+        }
+        if spec.workspace.is_some() && spec.no_tools {
+            sink.notice(
+                "the model's server ignores tools: roles are offered none and answer in text (no tools)"
+                    .to_owned(),
+            );
         }
         Self {
             spec,

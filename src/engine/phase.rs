@@ -58,12 +58,15 @@ impl Engine {
             self.spec.context_tokens,
         );
         if let Some(workspace) = &self.spec.workspace {
-            request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
+            if !self.spec.no_tools {
+                request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
+            }
             request.brief.branch.clone_from(&self.spec.branch);
             agent::describe_workspace(
                 &mut request,
                 &workspace.root().display().to_string(),
                 self.spec.branch.as_deref(),
+                self.spec.no_tools,
             );
         }
         let attempt = request.brief.attempt;

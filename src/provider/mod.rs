@@ -9,6 +9,7 @@
 
 pub mod offline;
 pub mod openai;
+pub mod probe;
 
 use std::pin::Pin;
 

@@ -127,6 +127,8 @@ pub struct App {
     pub(super) warned: Option<Warned>,
     /// Commands run without the kernel sandbox (the status bar says so).
     pub(super) unconfined: bool,
+    /// What the capability probe found about the model's server.
+    pub(super) server: super::ServerNote,
     /// Approving a change with files not marked viewed asks first.
     pub(super) require_viewed: bool,
     /// The files marked viewed in the Changes view, and the gate (`seq`)
@@ -173,6 +175,7 @@ impl App {
             review: None,
             warned: None,
             unconfined: false,
+            server: super::ServerNote::default(),
             require_viewed: false,
             viewed: None,
         }

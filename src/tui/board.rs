@@ -355,6 +355,19 @@ pub(super) fn column_header(
             ),
         );
     }
+    // A role with tools on a server that cannot call them goes without.
+    let has_tools = app
+        .state
+        .pipeline
+        .as_ref()
+        .and_then(|p| p.phases.get(index))
+        .is_some_and(|p| !p.tools.is_empty());
+    if app.server.no_tools && has_tools {
+        lines.push(Line::styled(
+            clip("no tools: the server ignores them", width),
+            app.theme.awaiting,
+        ));
+    }
     if let Some(a) = attempt.filter(|a| !a.specialists.is_empty()) {
         let names: Vec<&str> = a
             .specialists
@@ -652,6 +665,31 @@ mod tests {
             ]
         );
         assert_eq!(lines[1].style, app.theme.failed);
+    }
+
+    #[test]
+    fn cards_of_roles_with_tools_say_when_the_server_cannot_call_them() {
+        let mut app = app_with_phases(180);
+        let header = |app: &App, index: usize| {
+            column_header(app, index, &app.state.phases[index], 40)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let implement = app
+            .state
+            .phases
+            .iter()
+            .position(|p| p.id == "implement")
+            .expect("implement");
+        assert!(!header(&app, implement).contains("no tools"));
+        app.server.no_tools = true;
+        assert!(
+            header(&app, implement).contains("no tools: the server ignores them"),
+            "{}",
+            header(&app, implement)
+        );
     }
 
     #[test]

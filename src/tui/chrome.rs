@@ -1,6 +1,6 @@
 //! The rows around every screen of a session: the status bar (provider,
-//! session, tokens, cost, time, commands running without a sandbox, the
-//! replay's state), the replay's timeline,
+//! session, tokens, cost, time, commands running without a sandbox, what
+//! the capability probe found about the server, the replay's state), the replay's timeline,
 //! the checkpoint bar (a notice, the open gate's question, the outcome, who
 //! is working) and the footer of key hints.
 //!
@@ -67,6 +67,9 @@ pub(super) fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     if app.unconfined {
         spans.push(Span::styled(" NO SANDBOX ", app.theme.failed));
         spans.push(Span::raw(" "));
+    }
+    if let Some(caps) = &app.server.capabilities {
+        spans.push(Span::styled(format!("│ {} ", safe(caps)), app.theme.dim));
     }
     if let Source::Replay(player) = &app.source {
         let state = if player.playing { "▶" } else { "❚❚" };
@@ -249,5 +252,16 @@ mod tests {
         assert!(!bar(&app).contains("NO SANDBOX"), "{}", bar(&app));
         app.unconfined = true;
         assert!(bar(&app).contains("NO SANDBOX"), "{}", bar(&app));
+    }
+
+    #[test]
+    fn the_status_bar_shows_what_the_probe_found() {
+        let mut app = App::new(Source::Live(None), Theme::mono());
+        app.server.capabilities = Some("schema ✓ · no tools · ctx 8.2k · 0.4s".into());
+        assert!(
+            bar(&app).contains("│ schema ✓ · no tools · ctx 8.2k · 0.4s"),
+            "{}",
+            bar(&app)
+        );
     }
 }

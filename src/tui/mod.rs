@@ -82,8 +82,20 @@ pub struct Options {
     /// Commands run without the kernel sandbox: the status bar says so
     /// for the whole session.
     pub unconfined: bool,
+    /// What the capability probe found about the model's server.
+    pub server: ServerNote,
     /// Approving a change with files not marked viewed asks first.
     pub require_viewed: bool,
+}
+
+/// What the capability probe found about the model's server, as the
+/// screen shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerNote {
+    /// The findings in short, for the status bar.
+    pub capabilities: Option<String>,
+    /// The server cannot call tools: the cards of roles with tools say so.
+    pub no_tools: bool,
 }
 
 /// Shows a live session until the user quits; returns the state it ended in.
@@ -136,6 +148,7 @@ async fn on_terminal(
     app.keymap = options.keymap;
     app.prices = options.prices;
     app.unconfined = options.unconfined;
+    app.server = options.server;
     app.require_viewed = options.require_viewed;
     let mut view = SessionView::new(&mut app, updates, options.bell);
     terminal::run(tty, &mut view, Modes { mouse: true }).await?;

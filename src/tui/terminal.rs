@@ -138,6 +138,30 @@ impl Tty {
         }
     }
 
+    /// Says what the command is waiting for (a probe of the server, say):
+    /// on the held terminal as a frame of its own, between the view before
+    /// and the one after; else on stderr at once. Said again once the
+    /// terminal is given back, if it was held.
+    pub fn waiting(&mut self, line: impl Into<String>) {
+        let line = line.into();
+        if let Some(terminal) = &mut self.terminal {
+            let shown = format!(" {} …", crate::sanitize::sanitize(&line));
+            let drawn = terminal.draw(|frame| {
+                let area = frame.area();
+                let middle = ratatui::layout::Rect {
+                    y: area.y + area.height / 2,
+                    height: area.height.min(1),
+                    ..area
+                };
+                frame.render_widget(ratatui::widgets::Paragraph::new(shown).centered(), middle);
+            });
+            // A frame that could not be drawn loses nothing: the line is
+            // said again after.
+            drop(drawn);
+        }
+        self.say(line);
+    }
+
     /// What was said while the terminal was held and is not yet printed,
     /// for the next view to show too.
     pub fn said(&self) -> &[String] {

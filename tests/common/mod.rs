@@ -62,11 +62,15 @@ impl Sandbox {
         cmd
     }
 
+    /// No capability probe (`HANDOFF_PROBE=off`): a scripted server
+    /// answers the requests a test scripts, in order; the probe's own
+    /// tests (`suite::probe`) turn it on.
     fn clean(&self, cmd: &mut Command) {
         cmd.current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path());
+            .env("HOME", self.dir.path())
+            .env("HANDOFF_PROBE", "off");
     }
 
     pub fn run(&self, args: &[&str]) -> Output {

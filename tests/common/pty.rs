@@ -22,6 +22,8 @@ pub fn command(dir: &Path, program: &str, args: &[&str]) -> CommandBuilder {
     cmd.env("TERM", "xterm-256color");
     cmd.env("HOME", dir);
     cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+    // No capability probe: a scripted server answers what a test scripts.
+    cmd.env("HANDOFF_PROBE", "off");
     cmd.args(args);
     cmd
 }

@@ -338,3 +338,114 @@ pub fn well_behaved(role: &str) -> String {
         _ => format!("# {role} artifact\n\nWork by the {role} for the request.\n"),
     }
 }
+
+/// A JSON answer to a plain request (`GET /v1/models`, `/props`).
+pub fn json_reply(value: &Value) -> Reply {
+    status(200, &[], &value.to_string())
+}
+
+/// What a scripted server does with a `response_format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaSupport {
+    /// Answers JSON of the shape asked for.
+    Honours,
+    /// Takes the field and answers as it would without it (prose for the
+    /// probe; the roles' usual answers).
+    Ignores,
+    /// `json_schema` refused with 400; `json_object` honoured.
+    RejectsSchema,
+    /// `json_schema` refused with 400 in a request that offers tools, and
+    /// honoured without them; `json_object` honoured.
+    RejectsSchemaWithTools,
+}
+
+/// What a scripted server does with `tools`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToolSupport {
+    /// The probe's `ping` comes back as a real tool call.
+    Calls,
+    /// Answers in prose, as if no tools were offered.
+    Ignores,
+    /// Writes the call as text, Hermes/Qwen style.
+    Text,
+}
+
+/// A scripted model server with the capabilities a probe looks for: how
+/// it treats `response_format` and `tools`, and what it reports of its
+/// context length (`/v1/models` as vLLM does, `/props` as llama.cpp does,
+/// `/api/show` as Ollama does).
+/// Session requests get [`well_behaved`] answers, as JSON where a honoured
+/// format asks for it.
+#[derive(Clone, Debug)]
+pub struct Capable {
+    pub schema: SchemaSupport,
+    pub tools: ToolSupport,
+    pub models: Option<Value>,
+    pub props: Option<Value>,
+    /// Ollama's `/api/show`.
+    pub show: Option<Value>,
+}
+
+impl Capable {
+    pub fn new(schema: SchemaSupport, tools: ToolSupport) -> Self {
+        Self {
+            schema,
+            tools,
+            models: None,
+            props: None,
+            show: None,
+        }
+    }
+
+    pub fn reply(&self, request: &Recorded) -> Reply {
+        let not_found = || status(404, &[], r#"{"error":{"message":"not found"}}"#);
+        match request.path.as_str() {
+            "/v1/models" => return self.models.as_ref().map_or_else(not_found, json_reply),
+            "/props" => return self.props.as_ref().map_or_else(not_found, json_reply),
+            "/api/show" => return self.show.as_ref().map_or_else(not_found, json_reply),
+            "/v1/chat/completions" => {}
+            _ => return not_found(),
+        }
+        let format = request.body["response_format"]["type"].as_str();
+        let with_tools = request.body.get("tools").is_some();
+        let rejects = match self.schema {
+            SchemaSupport::RejectsSchema => true,
+            SchemaSupport::RejectsSchemaWithTools => with_tools,
+            SchemaSupport::Honours | SchemaSupport::Ignores => false,
+        };
+        if format == Some("json_schema") && rejects {
+            return status(
+                400,
+                &[],
+                r#"{"error":{"message":"response_format json_schema is not supported"}}"#,
+            );
+        }
+        if is_probe_tool_request(request) {
+            return match self.tools {
+                ToolSupport::Calls => tool_turn(&[("call_1", "ping", r#"{"word":"hello"}"#)]),
+                ToolSupport::Ignores => answer("I would ping hello.", 20, 5),
+                ToolSupport::Text => answer(
+                    r#"<tool_call>{"name": "ping", "arguments": {"word": "hello"}}</tool_call>"#,
+                    20,
+                    12,
+                ),
+            };
+        }
+        let role = role_of(request);
+        let structured = format.is_some() && self.schema != SchemaSupport::Ignores;
+        let text = match (role.as_str(), structured) {
+            ("unknown role", true) => r#"{"verdict": "pass", "issues": []}"#.to_owned(),
+            ("unknown role", false) if format.is_some() => "Sure: it passed.".to_owned(),
+            ("unknown role", false) => "OK".to_owned(),
+            (role, _) => well_behaved(role),
+        };
+        answer(&text, 20, 10)
+    }
+}
+
+/// Whether `request` is the capability probe's tool request (it offers one
+/// tool, `ping`, and asks for no format).
+pub fn is_probe_tool_request(request: &Recorded) -> bool {
+    request.body["tools"][0]["function"]["name"] == "ping"
+        && request.body.get("response_format").is_none()
+}

@@ -225,7 +225,8 @@ fn a_trigger_picks_the_pipeline_and_the_default_runs_otherwise() {
     let output = sandbox.run(&["run", "--headless", "--pipeline", "nope", REQUEST]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("no pipeline `nope` (the file has: backend, discovery)"),
+        stderr(&output)
+            .contains("no pipeline `nope` (the file has: backend, discovery, go-collab)"),
         "{}",
         stderr(&output)
     );

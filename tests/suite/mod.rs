@@ -18,6 +18,7 @@ mod methodology;
 mod openai;
 mod own_git;
 mod policy_table;
+mod probe;
 mod pty;
 mod real_model;
 mod resume;

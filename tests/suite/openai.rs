@@ -523,6 +523,7 @@ async fn tool_calls_are_assembled_from_fragments_and_results_go_back_as_a_second
         timeouts: Timeouts::default(),
         retry: RetryPolicy::default(),
         tool_arguments: 1024 * 1024,
+        text_tools: Vec::new(),
     })
     .expect("provider");
     let pipeline =

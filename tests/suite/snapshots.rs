@@ -96,6 +96,7 @@ fn record_in(pipeline: &str, request: &str) -> Vec<Event> {
                 reason: "no workspace".into(),
             },
             detected: Some("matched “add *”".into()),
+            no_tools: false,
         };
         Engine::new(spec, log, Box::new(sink), commands_rx)
             .run()

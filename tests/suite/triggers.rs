@@ -80,7 +80,7 @@ fn a_request_no_trigger_matches_is_not_run_without_a_pipeline_named() {
     assert!(
         stderr(&output).contains(
             "no pipeline's triggers match the request “Write me a poem about cats”: name the \
-             pipeline to run it with, --pipeline NAME (backend, discovery)"
+             pipeline to run it with, --pipeline NAME (backend, discovery, go-collab)"
         ),
         "{}",
         stderr(&output)

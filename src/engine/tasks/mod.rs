@@ -378,6 +378,7 @@ impl Engine {
                 &mut request,
                 &workspace.root().display().to_string(),
                 self.spec.branch.as_deref(),
+                self.spec.no_tools,
             );
         }
         if task.critique_of.is_some() {

@@ -17,10 +17,18 @@
 //! with 400 (or 422) is asked again at once with the next weaker one, which
 //! the provider then keeps for the rest of the session (separately for
 //! requests with and without tools, which some servers treat apart); the
-//! step down is reported as a `retry` notice so the log says why.
+//! step down is reported as a `retry` notice so the log says why. Once a
+//! capability probe ([`probe`]) has found which formats the server takes,
+//! requests start at the strongest it took (with tools and without), and a
+//! 400 or 422 is then the error it says, not a reason to step down.
+//!
+//! A model named with `tool_calls_in_text` ([`text_calls`]) is sent its
+//! tools in the prompt and its calls are read out of its text.
 
 pub mod lines;
+pub mod probe;
 pub mod retry;
+pub mod text_calls;
 pub mod wire;
 
 use std::collections::VecDeque;
@@ -49,6 +57,8 @@ pub struct Settings {
     pub retry: RetryPolicy,
     /// The most bytes of one tool call's arguments read from the model.
     pub tool_arguments: usize,
+    /// Models that write tool calls as text (`tool_calls_in_text`).
+    pub text_tools: Vec<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -59,6 +69,7 @@ impl std::fmt::Debug for Settings {
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
             .field("tool_arguments", &self.tool_arguments)
+            .field("text_tools", &self.text_tools)
             .finish()
     }
 }
@@ -77,6 +88,10 @@ pub struct OpenAiProvider {
 struct Formats {
     plain: wire::Format,
     with_tools: wire::Format,
+    /// A probe found `plain` (and `with_tools`): a refusal of it is not
+    /// about the format.
+    probed: bool,
+    probed_with_tools: bool,
 }
 
 impl Formats {
@@ -122,8 +137,51 @@ impl OpenAiProvider {
             formats: Arc::new(Mutex::new(Formats {
                 plain: wire::Format::JsonSchema,
                 with_tools: wire::Format::JsonSchema,
+                probed: false,
+                probed_with_tools: false,
             })),
         })
+    }
+
+    /// Starts structured requests at the strongest format `caps` found
+    /// the server takes (with tools and without); where the probe had an
+    /// answer about that format, a refusal no longer steps down.
+    pub fn adopt(&self, caps: &crate::provider::probe::Capabilities) {
+        use crate::provider::probe::Structured;
+        // The format to start at, and whether the probe had an answer
+        // about it.
+        let start = |schema: Structured| {
+            if schema.accepted() {
+                (wire::Format::JsonSchema, schema != Structured::Unknown)
+            } else if caps.json_object.accepted() {
+                (
+                    wire::Format::JsonObject,
+                    caps.json_object != Structured::Unknown,
+                )
+            } else {
+                (wire::Format::PromptOnly, true)
+            }
+        };
+        let (plain, probed) = start(caps.json_schema);
+        let with_tools_schema = if caps.json_schema.accepted() {
+            caps.json_schema_with_tools
+        } else {
+            caps.json_schema
+        };
+        let (with_tools, probed_with_tools) = start(with_tools_schema);
+        if let Ok(mut f) = self.formats.lock() {
+            *f = Formats {
+                plain,
+                with_tools,
+                probed,
+                probed_with_tools,
+            };
+        }
+    }
+
+    /// Whether `model` writes its tool calls as text.
+    pub fn text_tools(&self, model: &str) -> bool {
+        self.settings.text_tools.iter().any(|m| m == model)
     }
 
     /// The response format the next structured request goes out with.
@@ -441,16 +499,27 @@ impl Provider for OpenAiProvider {
         let connect_target = target.clone();
         let memory = Arc::clone(&self.formats);
         let format_target = target.clone();
+        let text_tools = self.text_tools(&request.model) && !request.tools.is_empty();
+        let request = if text_tools {
+            text_calls::as_text(&request)
+        } else {
+            request
+        };
         let with_tools = !request.tools.is_empty();
         let structured = request.answer.schema.is_some();
         let cap = wire::CapField::for_base_url(&self.settings.base_url);
         let answer = futures::stream::once(async move {
-            let mut format = if structured {
-                memory
-                    .lock()
-                    .map_or(wire::Format::PromptOnly, |mut f| *f.slot(with_tools))
+            let (mut format, probed) = if structured {
+                memory.lock().map_or((wire::Format::PromptOnly, false), |mut f| {
+                    let probed = if with_tools {
+                        f.probed_with_tools
+                    } else {
+                        f.probed
+                    };
+                    (*f.slot(with_tools), probed)
+                })
             } else {
-                wire::Format::PromptOnly
+                (wire::Format::PromptOnly, false)
             };
             let mut tried = 1;
             loop {
@@ -460,7 +529,7 @@ impl Provider for OpenAiProvider {
                     .create_stream_byot::<Value, wire::Chunk>(body)
                     .await;
                 match (opened, format.weaker()) {
-                    (Err(e), Some(weaker)) if structured && refuses_format(&e) => {
+                    (Err(e), Some(weaker)) if structured && !probed && refuses_format(&e) => {
                         if let Ok(mut f) = memory.lock() {
                             *f.slot(with_tools) = weaker;
                         }
@@ -486,6 +555,11 @@ impl Provider for OpenAiProvider {
             Ok(stream) => read_chunks(stream, read.clone(), target.clone()).boxed(),
             Err(e) => futures::stream::iter([Err(connect_target.error(e))]).boxed(),
         });
+        let answer = if text_tools {
+            text_calls::extract(answer.boxed()).boxed()
+        } else {
+            answer.boxed()
+        };
         let retries = futures::stream::unfold(notices, |mut rx| async move {
             let n = rx.recv().await?;
             let chunk = Chunk::Retry {
@@ -566,6 +640,7 @@ mod tests {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             tool_arguments: crate::config::Limits::default().tool_arguments,
+            text_tools: Vec::new(),
         })
         .expect("an https provider builds");
         assert!(
@@ -582,6 +657,7 @@ mod tests {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             tool_arguments: crate::config::Limits::default().tool_arguments,
+            text_tools: Vec::new(),
         })
         .expect("provider");
         let shown = format!("{provider:?} {:#?}", provider.settings());
@@ -597,6 +673,7 @@ mod tests {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             tool_arguments: crate::config::Limits::default().tool_arguments,
+            text_tools: Vec::new(),
         };
         assert!(OpenAiProvider::new(settings("localhost:11434/v1")).is_err());
         let p = OpenAiProvider::new(settings("http://localhost:11434/v1/")).expect("valid");
