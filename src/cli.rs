@@ -35,6 +35,10 @@ pub struct Global {
     /// the request matches, else default_pipeline).
     #[arg(long, global = true, value_name = "NAME")]
     pub pipeline: Option<String>,
+    /// The language every role answers in, whatever the pipeline says
+    /// (default: the language in config.toml, else each pipeline's own).
+    #[arg(long, global = true, value_name = "LANGUAGE")]
+    pub language: Option<String>,
     /// Where session logs live (default: $HANDOFF_SESSIONS, then
     /// $XDG_DATA_HOME/handoff/sessions).
     #[arg(long, global = true, value_name = "DIR")]

@@ -71,6 +71,9 @@ pub struct Config {
     pub base_url: Option<String>,
     pub model: Option<String>,
     pub context_tokens: Option<usize>,
+    /// The language every role answers in, whatever the pipeline says
+    /// (`--language` wins over it).
+    pub language: Option<String>,
     /// Run commands as the policy says even where the kernel cannot
     /// sandbox them (see `sandbox::OPT_OUT_SETTING`); else each one asks.
     pub allow_unsandboxed_commands: bool,
@@ -137,6 +140,7 @@ impl Default for Config {
             base_url: None,
             model: None,
             context_tokens: None,
+            language: None,
             allow_unsandboxed_commands: false,
             timeouts: TimeoutSeconds::default(),
             retries: Retries::default(),

@@ -128,10 +128,7 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
         let _ = write!(system, "\n\n{shape}");
     }
     if let Some(language) = &phase.language {
-        let _ = write!(
-            system,
-            " Write it in {language}, unless the request asks for another language."
-        );
+        system.push_str(&language_sentence(language));
     }
     let mut user = format!("## Feature request\n{}\n", brief.request.trim());
     for input in &brief.inputs {
@@ -165,6 +162,15 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
     ]
 }
 
+/// The language instruction, a paragraph of its own at the end of a
+/// system prompt.
+fn language_sentence(language: &str) -> String {
+    format!(
+        "\n\nLanguage: write your answer in {language}, unless the request asks for another \
+         language."
+    )
+}
+
 /// The chat for one task of a plan: the maker does that task only, and
 /// reports; the critique checks the report (and the workspace, read-only)
 /// against the task's criteria and answers with a verdict.
@@ -182,6 +188,9 @@ pub fn task_messages(brief: &Brief, task: &crate::provider::TaskBrief) -> Vec<Me
                 .instructions()
                 .unwrap_or_default()
         );
+        if let Some(language) = &brief.phase.language {
+            chat[0].content.push_str(&language_sentence(language));
+        }
         let _ = write!(
             chat[1].content,
             "\n## The task you check: {maker}. {}\n{}\n\n## Its criteria\n{criteria}\n## The work as its maker reported it\n{}\n",

@@ -220,9 +220,15 @@ pub async fn run(tty: &mut Tty, g: &Global, request: Option<String>, h: &Headles
             Start::Editing | Start::Stats | Start::Cancel => return Ok(exit::OK),
         }
     };
-    let Some((pipeline, detected)) = pick(tty, g, &request, interactive).await? else {
+    let Some((mut pipeline, detected)) = pick(tty, g, &request, interactive).await? else {
         return Ok(exit::OK);
     };
+    // `--language`, else config.toml's, over what the pipeline says.
+    if let Some(language) = g.language.clone().or(super::config()?.language) {
+        for phase in &mut pipeline.phases {
+            phase.language = Some(language.clone());
+        }
+    }
     let policy = gate_policy(h, &pipeline)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let id = store::new_id(clock.now());

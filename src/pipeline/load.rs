@@ -830,10 +830,9 @@ tasks_from = "a"
         assert_eq!(p.phases[0].language.as_deref(), Some("Chinese"));
         assert_eq!(p.phases[1].language.as_deref(), Some("English"));
         let brief = crate::provider::Brief::new("r", p.phases[0].clone());
-        assert!(
-            crate::agent::messages(&brief)[0]
-                .content
-                .ends_with("Write it in Chinese, unless the request asks for another language.")
-        );
+        assert!(crate::agent::messages(&brief)[0].content.ends_with(
+            "\n\nLanguage: write your answer in Chinese, unless the request asks for \
+                     another language."
+        ));
     }
 }

@@ -10,6 +10,7 @@ mod engine;
 mod example;
 mod export_stats;
 mod faults;
+mod go_collab;
 mod headless;
 mod injection;
 mod keys;

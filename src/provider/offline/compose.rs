@@ -150,6 +150,7 @@ pub fn compose(brief: &Brief) -> String {
         "verdict" => verdict(&topic, brief),
         "delivery" => delivery(&topic, brief),
         other => super::discovery::compose(other, &topic, brief)
+            .or_else(|| super::collab::compose(other, &topic, brief))
             .unwrap_or_else(|| generic(&topic, brief)),
     };
     out.push_str(&body);
@@ -198,7 +199,12 @@ fn input<'a>(brief: &'a Brief, name: &str) -> Option<&'a Input> {
 
 /// `(id, text)` of every `- [ ] AC-n: text` line in the requirements.
 pub(super) fn criteria(brief: &Brief) -> Vec<(String, String)> {
-    let Some(requirements) = input(brief, "requirements") else {
+    criteria_in(brief, "requirements")
+}
+
+/// `(id, text)` of every `- [ ] AC-n: text` line in the input `name`.
+pub(super) fn criteria_in(brief: &Brief, name: &str) -> Vec<(String, String)> {
+    let Some(requirements) = input(brief, name) else {
         return Vec::new();
     };
     requirements

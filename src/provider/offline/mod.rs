@@ -16,6 +16,7 @@
 //! makes a few harmless tool calls ([`workspace`]), then answers.
 
 mod code;
+mod collab;
 mod compose;
 mod discovery;
 mod structured;

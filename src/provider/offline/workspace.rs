@@ -61,7 +61,7 @@ pub fn plan(brief: &Brief, offered: &[String]) -> Vec<ToolCall> {
             }
         }
         (None, artifact) => match artifact {
-            "implementation" => vec![
+            "implementation" | "code-decisions" => vec![
                 write_code(&format!("internal/{}/service.go", topic.package())),
                 (
                     "write_file",
