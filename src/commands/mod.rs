@@ -10,6 +10,7 @@ mod export;
 mod inspect;
 mod replay;
 mod run;
+mod start;
 mod stats;
 
 use std::collections::BTreeSet;
