@@ -433,6 +433,18 @@ impl App {
         })
     }
 
+    /// Whether the loop should load the grammars for highlighting now,
+    /// off the UI task, and hand them to [`App::syntaxes_loaded`] (once,
+    /// when a Changes view first opens).
+    pub fn syntaxes_request(&mut self) -> bool {
+        self.changes.syntaxes_request()
+    }
+
+    /// The grammars, loaded: the Changes view highlights code from now on.
+    pub fn syntaxes_loaded(&mut self, syntaxes: std::sync::Arc<super::changes::syntax::Syntaxes>) {
+        self.changes.syntaxes_loaded(syntaxes);
+    }
+
     /// Reading a change broke down (the task panicked): the open view
     /// says so.
     pub fn change_failed(&mut self, why: &str) {

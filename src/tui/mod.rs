@@ -161,6 +161,9 @@ struct SessionView<'a> {
     /// The workspace change being read for the Changes view, off the UI
     /// task: its commit and what git gave.
     reading: Option<JoinHandle<(String, Result<crate::changes::Change, String>)>>,
+    /// The grammars for the Changes view's highlighting, being loaded off
+    /// the UI task.
+    grammars: Option<JoinHandle<changes::syntax::Syntaxes>>,
 }
 
 impl<'a> SessionView<'a> {
@@ -176,6 +179,7 @@ impl<'a> SessionView<'a> {
             bell,
             ring: false,
             reading: None,
+            grammars: None,
         }
     }
 
@@ -254,7 +258,22 @@ impl View for SessionView<'_> {
                 (request.commit, change)
             }));
         }
+        if self.grammars.is_none() && self.app.syntaxes_request() {
+            self.grammars = Some(tokio::task::spawn_blocking(changes::syntax::Syntaxes::load));
+        }
         tokio::select! {
+            loaded = async {
+                match &mut self.grammars {
+                    Some(handle) => handle.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                // Loaded once; should it fail, the view stays plain.
+                self.grammars = None;
+                if let Ok(syntaxes) = loaded {
+                    self.app.syntaxes_loaded(std::sync::Arc::new(syntaxes));
+                }
+            }
             read = async {
                 match &mut self.reading {
                     Some(handle) => handle.await,
