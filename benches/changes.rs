@@ -6,10 +6,12 @@
 //! (off the UI task, once), the first frame of the view at 200x50 (laying
 //! out every file, then drawing, the rows in sight highlighted), the first
 //! frame before the change is read (the file list and counts the log
-//! recorded: what a replay or a resumed session shows at once), and a
-//! frame after scrolling a page (the layout kept, the new page's lines
-//! highlighted for the first time). The targets are under 50 ms to the
-//! first frame and under 2 ms a scrolling frame.
+//! recorded: what a replay or a resumed session shows at once),
+//! highlighting the whole change (what the loop does off the UI task once
+//! the grammars are there), and a frame after scrolling a page: with the
+//! change highlighted, and before that (the new page's lines parsed in the
+//! frame). The targets are under 50 ms to the first frame and under 2 ms a
+//! scrolling frame.
 
 #[allow(dead_code, reason = "Shared by several benches; each uses part of it.")]
 mod support;
@@ -18,6 +20,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -160,6 +163,17 @@ fn benches(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
+    c.bench_function("changes_first_frame_fresh_grammars_200x50", |b| {
+        b.iter_batched(
+            || app_with(&change, true, Some(&Arc::new(Syntaxes::load()))),
+            |app| {
+                terminal
+                    .draw(|f| f.render_widget(black_box(&app), f.area()))
+                    .expect("draw");
+            },
+            BatchSize::LargeInput,
+        );
+    });
     c.bench_function("changes_first_frame_plain_200x50", |b| {
         b.iter_batched(
             || app_with(&change, true, None),
@@ -182,15 +196,61 @@ fn benches(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
+    scrolling(c, &change, &syntaxes, &mut terminal);
+}
+
+/// Highlighting the whole change, and a frame after a page down, with and
+/// without it.
+fn scrolling(
+    c: &mut Criterion,
+    change: &handoff::changes::Change,
+    syntaxes: &Arc<Syntaxes>,
+    terminal: &mut Terminal<TestBackend>,
+) {
     let page_down = KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE);
     // Each page scrolled to is new: its lines are highlighted for the
     // first time in the frame measured.
     let mut pages = 0;
     let mut before = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
-    c.bench_function("changes_scroll_frame_200x50", |b| {
+    let mut slow = c.benchmark_group("slow");
+    slow.sample_size(10);
+    slow.bench_function("changes_highlight_whole_change", |b| {
         b.iter_batched(
             || {
-                let mut app = app_with(&change, true, Some(&syntaxes));
+                let mut app = app_with(change, true, Some(syntaxes));
+                app.highlight_request().expect("asked")
+            },
+            |(change, highlights)| highlights.fill(&change, usize::MAX),
+            BatchSize::LargeInput,
+        );
+    });
+    slow.finish();
+    let mut filled = app_with(change, true, Some(syntaxes));
+    let (whole, highlights) = filled.highlight_request().expect("asked");
+    filled.change_highlighted(&whole, highlights.fill(&whole, usize::MAX));
+    let top = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE);
+    c.bench_function("changes_scroll_frame_200x50", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for i in 0..iters {
+                // Back to the top before the end (about 230 pages).
+                if i % 200 == 0 {
+                    filled.on_key(&top);
+                }
+                let started = Instant::now();
+                filled.on_key(&page_down);
+                terminal
+                    .draw(|f| f.render_widget(black_box(&filled), f.area()))
+                    .expect("draw");
+                spent += started.elapsed();
+            }
+            spent
+        });
+    });
+    c.bench_function("changes_scroll_frame_unhighlighted_200x50", |b| {
+        b.iter_batched(
+            || {
+                let mut app = app_with(change, true, Some(syntaxes));
                 pages = (pages + 7) % 150;
                 for _ in 0..pages {
                     app.on_key(&page_down);

@@ -44,6 +44,7 @@ pub mod undo;
 pub mod view;
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, KeyEventKind};
@@ -147,6 +148,10 @@ pub async fn drive<W: io::Write>(
     terminal::run_view(terminal, &mut view, input).await
 }
 
+/// How many lines of a change are highlighted ahead, off the UI task;
+/// past them lines are parsed as they are drawn.
+const FILL_LINES: usize = 50_000;
+
 /// A session on screen: the app, the engine's channel, the spinner's clock.
 struct SessionView<'a> {
     app: &'a mut App,
@@ -164,6 +169,8 @@ struct SessionView<'a> {
     /// The grammars for the Changes view's highlighting, being loaded off
     /// the UI task.
     grammars: Option<JoinHandle<changes::syntax::Syntaxes>>,
+    /// The open change being highlighted whole, off the UI task.
+    filling: Option<JoinHandle<(Arc<crate::changes::Change>, changes::syntax::Highlights)>>,
 }
 
 impl<'a> SessionView<'a> {
@@ -180,6 +187,7 @@ impl<'a> SessionView<'a> {
             ring: false,
             reading: None,
             grammars: None,
+            filling: None,
         }
     }
 
@@ -261,7 +269,26 @@ impl View for SessionView<'_> {
         if self.grammars.is_none() && self.app.syntaxes_request() {
             self.grammars = Some(tokio::task::spawn_blocking(changes::syntax::Syntaxes::load));
         }
+        if self.filling.is_none()
+            && let Some((change, highlights)) = self.app.highlight_request()
+        {
+            self.filling = Some(tokio::task::spawn_blocking(move || {
+                let highlights = highlights.fill(&change, FILL_LINES);
+                (change, highlights)
+            }));
+        }
         tokio::select! {
+            filled = async {
+                match &mut self.filling {
+                    Some(handle) => handle.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                self.filling = None;
+                if let Ok((change, highlights)) = filled {
+                    self.app.change_highlighted(&change, highlights);
+                }
+            }
             loaded = async {
                 match &mut self.grammars {
                     Some(handle) => handle.await,

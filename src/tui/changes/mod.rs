@@ -94,6 +94,8 @@ pub struct Changes {
     grammars: Grammars,
     /// The open change's highlighting as far as it was drawn.
     highlights: RefCell<Option<Highlights>>,
+    /// The change the loop was asked to highlight whole.
+    filling: Option<Arc<Change>>,
     /// The two commits the view compares, and how far reading it got.
     open: Option<(Compared, Load)>,
     /// Changes the engine read whole at its latest snapshots (newest
@@ -155,6 +157,33 @@ impl Changes {
     pub fn syntaxes_loaded(&mut self, syntaxes: Arc<Syntaxes>) {
         self.grammars = Grammars::Ready(syntaxes);
         self.highlights.replace(None);
+    }
+
+    /// The open change and the grammars, once both are there, for the
+    /// loop to highlight the whole change off the UI task and hand back
+    /// ([`Changes::filled`]); once per change.
+    pub fn fill_request(&mut self) -> Option<(Arc<Change>, Highlights)> {
+        let Grammars::Ready(syntaxes) = &self.grammars else {
+            return None;
+        };
+        let change = self.ready()?;
+        if self
+            .filling
+            .as_ref()
+            .is_some_and(|asked| Arc::ptr_eq(asked, change))
+        {
+            return None;
+        }
+        let change = Arc::clone(change);
+        self.filling = Some(Arc::clone(&change));
+        Some((change, Highlights::new(Arc::clone(syntaxes))))
+    }
+
+    /// The whole change highlighted: kept if the view still shows it.
+    pub fn filled(&mut self, change: &Arc<Change>, highlights: Highlights) {
+        if self.ready().is_some_and(|open| Arc::ptr_eq(open, change)) {
+            self.highlights.replace(Some(highlights));
+        }
     }
 
     /// The row of the layout `rows` at `row`, drawn again with its code

@@ -12,7 +12,9 @@
 //! added lines) are each parsed from the hunk's start, in order, as far as
 //! the lowest line drawn so far, and the words found are kept
 //! ([`Highlights`]), so a frame parses only the lines that came into
-//! sight. A hunk starts from the grammar's first state (what comes before
+//! sight. Meanwhile the loop highlights the whole change off the UI task
+//! ([`Highlights::fill`]) and hands it back, so scrolling further needs no
+//! parsing at all. A hunk starts from the grammar's first state (what comes before
 //! it in the file is not read), as other diff viewers do.
 
 use std::collections::HashMap;
@@ -157,6 +159,36 @@ impl Highlights {
             syntaxes,
             hunks: HashMap::new(),
         }
+    }
+
+    /// Highlights every line of `change` (off the UI task: about a
+    /// second for ten thousand lines), up to `limit` lines; the rest stay
+    /// to be parsed as drawn.
+    #[must_use]
+    pub fn fill(mut self, change: &Change, limit: usize) -> Self {
+        let mut done = 0;
+        for (f, file) in change.files.iter().enumerate() {
+            let Body::Text(hunks) = &file.body else {
+                continue;
+            };
+            for (h, hunk) in hunks.iter().enumerate() {
+                if done >= limit {
+                    return self;
+                }
+                done += hunk.lines.len();
+                for line in 0..hunk.lines.len() {
+                    self.marks(
+                        change,
+                        LineAt {
+                            file: f,
+                            hunk: h,
+                            line,
+                        },
+                    );
+                }
+            }
+        }
+        self
     }
 
     /// The marks of the diff line `at` of `change`, parsing its hunk's
