@@ -214,7 +214,8 @@ hunk = 1
 /// A replay reads the phase's change out of git off the UI task, so the
 /// Changes view's first frame does not wait for git: with a git that
 /// holds every call until the test lets it go, `Tab` at once shows the
-/// files and counts the log recorded; the diff comes in when git answers.
+/// files and counts the log recorded; the diff comes in when git answers,
+/// its code highlighted by the grammars the loop loaded meanwhile.
 #[test]
 fn a_replay_opens_the_change_at_once_and_fills_in_the_diff_when_git_answers() {
     use crate::common::pty::{self, Term};
@@ -292,6 +293,42 @@ fn a_replay_opens_the_change_at_once_and_fills_in_the_diff_when_git_answers() {
     std::fs::write(hold.join("go"), "").expect("go");
     screen.wait_for("@@ -0,0 +1,3 @@");
     assert!(!screen.contents().contains("reading the change…"));
+
+    // The grammars loaded meanwhile: Go code is highlighted. On the
+    // default theme an added line stays green, and a keyword is bold.
+    screen.press("]]]]]]]");
+    screen.wait_for("▌A internal/orders/service.go");
+    let line = "const DefaultLimit = 100";
+    let started = Instant::now();
+    loop {
+        screen.pump();
+        let shown = screen.contents();
+        let place = shown.lines().enumerate().find_map(|(row, text)| {
+            let at = text.find(line)?;
+            Some((row, text[..at].chars().count()))
+        });
+        if let Some((row, col)) = place {
+            let cell = |c: usize| {
+                let (row, col) = (
+                    u16::try_from(row).expect("row"),
+                    u16::try_from(col + c).expect("col"),
+                );
+                screen.screen().cell(row, col).expect("cell").clone()
+            };
+            let (keyword, space) = (cell(0), cell(5));
+            if keyword.bold() {
+                assert!(!space.bold(), "only the keyword is bold");
+                assert_eq!(keyword.fgcolor(), vt100::Color::Idx(2), "green: added");
+                assert_eq!(space.fgcolor(), vt100::Color::Idx(2), "green: added");
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < pty::WAIT,
+            "`const` never highlighted:\n{shown}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     screen.press("q");
     screen.press("q");
     assert_eq!(screen.exit_code(), 0);
