@@ -6,7 +6,7 @@
 //! comments and reverts, and so a frame can draw the rows in sight again
 //! with their syntax highlighted ([`highlighted`]).
 
-use ratatui::style::{Modifier, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::syntax::{Highlights, Kind, Mark, kind_style};
@@ -289,17 +289,23 @@ fn diff_line(line: &DiffLine, marks: &[Mark], width: usize, theme: &Theme) -> Li
 }
 
 /// How code of `kind` looks on a line drawn in `line` (the diff's style
-/// for an added or removed line). On a context line, and on a changed line
-/// whose style has a background of its own, the kind's colour is the
-/// text's; where the diff's colour is the text's (a theme with no
-/// background for changed lines), that colour stays, so an added line
-/// still reads as added, and the kind adds its weight only.
+/// for an added or removed line). On a context line the kind's style is
+/// the text's. On a changed line the kind's colour goes over the line's
+/// background only when the theme fixed both colours (256-colour or RGB,
+/// as the `light` theme's dark text on pale backgrounds); where either
+/// follows the terminal's palette (an ANSI name, as `high-contrast`'s light
+/// text colours over its bright backgrounds) or the line's colour is its
+/// text's (`default`), the line's colours stay, so an added line still
+/// reads as added, and the kind adds its weight only.
 fn code_style(line: Style, kind: Option<Kind>, theme: &Theme) -> Style {
     let Some(kind) = kind else {
         return line;
     };
     let code = kind_style(kind, theme);
-    if line.fg.is_none() || line.bg.is_some() {
+    let fixed = |c: Option<Color>| matches!(c, Some(Color::Indexed(_) | Color::Rgb(..)));
+    let plain = line.fg.is_none() && line.bg.is_none();
+    let over = fixed(line.bg) && (code.fg.is_none() || fixed(code.fg)) && code.fg != line.bg;
+    if plain || over {
         line.patch(code)
     } else {
         line.add_modifier(code.add_modifier)
@@ -439,6 +445,28 @@ mod tests {
             );
             assert!(shown.chars().count() <= 30, "{shown:?}");
         }
+    }
+
+    #[test]
+    fn code_colours_go_over_a_changed_line_only_where_the_theme_fixed_both() {
+        let light = Theme::named("light", false).expect("light");
+        let added = code_style(light.diff_added, Some(Kind::Str), &light);
+        assert_eq!((added.fg, added.bg), (light.code.fg, light.diff_added.bg));
+        // High contrast: light green text on a light green line would
+        // vanish; the line's black stays.
+        let high = Theme::named("high-contrast", false).expect("high-contrast");
+        let added = code_style(high.diff_added, Some(Kind::Str), &high);
+        assert_eq!(
+            (added.fg, added.bg),
+            (high.diff_added.fg, high.diff_added.bg)
+        );
+        // The default theme: an added line stays green, a keyword bold.
+        let ansi = Theme::ansi();
+        let added = code_style(ansi.diff_added, Some(Kind::Keyword), &ansi);
+        assert_eq!(added.fg, ansi.diff_added.fg);
+        assert!(added.add_modifier.contains(Modifier::BOLD));
+        let context = code_style(Style::new(), Some(Kind::Keyword), &ansi);
+        assert_eq!(context.fg, ansi.key.fg);
     }
 
     #[test]
