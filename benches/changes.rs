@@ -2,10 +2,15 @@
 //! real git repository.
 //!
 //! Criterion measures reading the change out of git (one `diff --raw`, one
-//! `cat-file --batch`, the diffs), the first frame of the view at 200x50
-//! (laying out every file, then drawing), and a frame after scrolling a
-//! page (the layout kept). Opening the view costs the read and the first
-//! frame; the targets are under 50 ms to the first frame and under 2 ms a
+//! `cat-file --batch`, the diffs), loading the grammars for highlighting
+//! (off the UI task, once), the first frame of the view at 200x50 (laying
+//! out every file, then drawing, the rows in sight highlighted), the first
+//! frame before the change is read (the file list and counts the log
+//! recorded: what a replay or a resumed session shows at once),
+//! highlighting the whole change (what the loop does off the UI task once
+//! the grammars are there), and a frame after scrolling a page: with the
+//! change highlighted, and before that (the new page's lines parsed in the
+//! frame). The targets are under 50 ms to the first frame and under 2 ms a
 //! scrolling frame.
 
 #[allow(dead_code, reason = "Shared by several benches; each uses part of it.")]
@@ -14,12 +19,15 @@ mod support;
 use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use handoff::protocol::Update;
 use handoff::session::{DecidedBy, Decision, EventKind};
 use handoff::tui::app::{Screen, Source};
+use handoff::tui::changes::syntax::Syntaxes;
 use handoff::tui::{App, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -74,8 +82,13 @@ fn repository(dir: &Path) -> (String, String) {
 }
 
 /// A session at the developer's gate whose snapshot is the big change,
-/// with the Changes view open.
-fn app_with(change: &handoff::changes::Change) -> App {
+/// with the Changes view open, the change read (when `read`) and the
+/// grammars loaded (when given).
+fn app_with(
+    change: &handoff::changes::Change,
+    read: bool,
+    syntaxes: Option<&Arc<Syntaxes>>,
+) -> App {
     let pipeline = support::pipeline();
     let mut s = support::Script::new(3);
     s.started(&pipeline);
@@ -102,7 +115,13 @@ fn app_with(change: &handoff::changes::Change) -> App {
     app.set_focus(2);
     app.on_key(&KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
     assert!(matches!(app.screen(), Screen::Changes { .. }));
-    app.change_loaded("head", Ok(change.clone()));
+    assert!(app.syntaxes_request(), "the view asks for the grammars");
+    if let Some(syntaxes) = syntaxes {
+        app.syntaxes_loaded(Arc::clone(syntaxes));
+    }
+    if read {
+        app.change_loaded("head", Ok(change.clone()));
+    }
     app
 }
 
@@ -130,10 +149,12 @@ fn benches(c: &mut Criterion) {
     c.bench_function("changes_read_from_git_200_files", |b| {
         b.iter(|| handoff::tools::changes::change(dir.path(), Some(&base), &head).expect("read"));
     });
+    c.bench_function("changes_load_grammars", |b| b.iter(Syntaxes::load));
+    let syntaxes = Arc::new(Syntaxes::load());
     let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
     c.bench_function("changes_first_frame_200x50", |b| {
         b.iter_batched(
-            || app_with(&change),
+            || app_with(&change, true, Some(&syntaxes)),
             |app| {
                 terminal
                     .draw(|f| f.render_widget(black_box(&app), f.area()))
@@ -142,18 +163,112 @@ fn benches(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
-    let mut app = app_with(&change);
-    terminal
-        .draw(|f| f.render_widget(&app, f.area()))
-        .expect("draw");
+    c.bench_function("changes_first_frame_fresh_grammars_200x50", |b| {
+        b.iter_batched(
+            || app_with(&change, true, Some(&Arc::new(Syntaxes::load()))),
+            |app| {
+                terminal
+                    .draw(|f| f.render_widget(black_box(&app), f.area()))
+                    .expect("draw");
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    c.bench_function("changes_first_frame_plain_200x50", |b| {
+        b.iter_batched(
+            || app_with(&change, true, None),
+            |app| {
+                terminal
+                    .draw(|f| f.render_widget(black_box(&app), f.area()))
+                    .expect("draw");
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    c.bench_function("changes_first_frame_from_the_log_200x50", |b| {
+        b.iter_batched(
+            || app_with(&change, false, Some(&syntaxes)),
+            |app| {
+                terminal
+                    .draw(|f| f.render_widget(black_box(&app), f.area()))
+                    .expect("draw");
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    scrolling(c, &change, &syntaxes, &mut terminal);
+}
+
+/// Highlighting the whole change, and a frame after a page down, with and
+/// without it.
+fn scrolling(
+    c: &mut Criterion,
+    change: &handoff::changes::Change,
+    syntaxes: &Arc<Syntaxes>,
+    terminal: &mut Terminal<TestBackend>,
+) {
     let page_down = KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE);
+    // Each page scrolled to is new: its lines are highlighted for the
+    // first time in the frame measured.
+    let mut pages = 0;
+    let mut before = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
+    let mut slow = c.benchmark_group("slow");
+    slow.sample_size(10);
+    slow.bench_function("changes_highlight_whole_change", |b| {
+        b.iter_batched(
+            || {
+                let mut app = app_with(change, true, Some(syntaxes));
+                app.highlight_request().expect("asked")
+            },
+            |(change, highlights)| highlights.fill(&change, usize::MAX),
+            BatchSize::LargeInput,
+        );
+    });
+    slow.finish();
+    let mut filled = app_with(change, true, Some(syntaxes));
+    let (whole, highlights) = filled.highlight_request().expect("asked");
+    filled.change_highlighted(&whole, highlights.fill(&whole, usize::MAX));
+    let top = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE);
     c.bench_function("changes_scroll_frame_200x50", |b| {
-        b.iter(|| {
-            app.on_key(&page_down);
-            terminal
-                .draw(|f| f.render_widget(black_box(&app), f.area()))
-                .expect("draw");
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for i in 0..iters {
+                // Back to the top before the end (about 230 pages).
+                if i % 200 == 0 {
+                    filled.on_key(&top);
+                }
+                let started = Instant::now();
+                filled.on_key(&page_down);
+                terminal
+                    .draw(|f| f.render_widget(black_box(&filled), f.area()))
+                    .expect("draw");
+                spent += started.elapsed();
+            }
+            spent
         });
+    });
+    c.bench_function("changes_scroll_frame_unhighlighted_200x50", |b| {
+        b.iter_batched(
+            || {
+                let mut app = app_with(change, true, Some(syntaxes));
+                pages = (pages + 7) % 150;
+                for _ in 0..pages {
+                    app.on_key(&page_down);
+                }
+                before
+                    .draw(|f| f.render_widget(&app, f.area()))
+                    .expect("draw");
+                app
+            },
+            |mut app| {
+                app.on_key(&page_down);
+                terminal
+                    .draw(|f| f.render_widget(black_box(&app), f.area()))
+                    .expect("draw");
+                app
+            },
+            BatchSize::LargeInput,
+        );
     });
 }
 

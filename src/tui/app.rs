@@ -433,6 +433,40 @@ impl App {
         })
     }
 
+    /// Whether the loop should load the grammars for highlighting now,
+    /// off the UI task, and hand them to [`App::syntaxes_loaded`] (once,
+    /// when a Changes view first opens).
+    pub fn syntaxes_request(&mut self) -> bool {
+        self.changes.syntaxes_request()
+    }
+
+    /// The grammars, loaded: the Changes view highlights code from now on.
+    pub fn syntaxes_loaded(&mut self, syntaxes: std::sync::Arc<super::changes::syntax::Syntaxes>) {
+        self.changes.syntaxes_loaded(syntaxes);
+    }
+
+    /// The open change and the grammars, once both are there, for the
+    /// loop to highlight the whole change off the UI task
+    /// ([`super::changes::syntax::Highlights::fill`]) and hand back to
+    /// [`App::change_highlighted`]; once per change.
+    pub fn highlight_request(
+        &mut self,
+    ) -> Option<(
+        std::sync::Arc<crate::changes::Change>,
+        super::changes::syntax::Highlights,
+    )> {
+        self.changes.fill_request()
+    }
+
+    /// The whole change highlighted (kept if the view still shows it).
+    pub fn change_highlighted(
+        &mut self,
+        change: &std::sync::Arc<crate::changes::Change>,
+        highlights: super::changes::syntax::Highlights,
+    ) {
+        self.changes.filled(change, highlights);
+    }
+
     /// Reading a change broke down (the task panicked): the open view
     /// says so.
     pub fn change_failed(&mut self, why: &str) {

@@ -45,6 +45,7 @@ pub mod undo;
 pub mod view;
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, KeyEventKind};
@@ -176,6 +177,10 @@ pub async fn drive<W: io::Write>(
     terminal::run_view(terminal, &mut view, input).await
 }
 
+/// How many lines of a change are highlighted ahead, off the UI task;
+/// past them lines are parsed as they are drawn.
+const FILL_LINES: usize = 50_000;
+
 /// A session on screen: the app, the engine's channel, the spinner's clock.
 struct SessionView<'a> {
     app: &'a mut App,
@@ -190,6 +195,11 @@ struct SessionView<'a> {
     /// The workspace change being read for the Changes view, off the UI
     /// task: its commit and what git gave.
     reading: Option<JoinHandle<(String, Result<crate::changes::Change, String>)>>,
+    /// The grammars for the Changes view's highlighting, being loaded off
+    /// the UI task.
+    grammars: Option<JoinHandle<changes::syntax::Syntaxes>>,
+    /// The open change being highlighted whole, off the UI task.
+    filling: Option<JoinHandle<(Arc<crate::changes::Change>, changes::syntax::Highlights)>>,
 }
 
 impl<'a> SessionView<'a> {
@@ -205,6 +215,8 @@ impl<'a> SessionView<'a> {
             bell,
             ring: false,
             reading: None,
+            grammars: None,
+            filling: None,
         }
     }
 
@@ -283,7 +295,41 @@ impl View for SessionView<'_> {
                 (request.commit, change)
             }));
         }
+        if self.grammars.is_none() && self.app.syntaxes_request() {
+            self.grammars = Some(tokio::task::spawn_blocking(changes::syntax::Syntaxes::load));
+        }
+        if self.filling.is_none()
+            && let Some((change, highlights)) = self.app.highlight_request()
+        {
+            self.filling = Some(tokio::task::spawn_blocking(move || {
+                let highlights = highlights.fill(&change, FILL_LINES);
+                (change, highlights)
+            }));
+        }
         tokio::select! {
+            filled = async {
+                match &mut self.filling {
+                    Some(handle) => handle.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                self.filling = None;
+                if let Ok((change, highlights)) = filled {
+                    self.app.change_highlighted(&change, highlights);
+                }
+            }
+            loaded = async {
+                match &mut self.grammars {
+                    Some(handle) => handle.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                // Loaded once; should it fail, the view stays plain.
+                self.grammars = None;
+                if let Ok(syntaxes) = loaded {
+                    self.app.syntaxes_loaded(std::sync::Arc::new(syntaxes));
+                }
+            }
             read = async {
                 match &mut self.reading {
                     Some(handle) => handle.await,

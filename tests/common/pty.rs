@@ -105,6 +105,11 @@ impl Term {
         (count(b"\x1b[?1049h"), count(b"\x1b[?1049l"))
     }
 
+    /// The screen with its cells' colours and attributes.
+    pub fn screen(&self) -> &vt100::Screen {
+        self.parser.screen()
+    }
+
     /// Reads what the program wrote until it pauses for a moment.
     pub fn pump(&mut self) {
         while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(10)) {

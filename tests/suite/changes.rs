@@ -210,3 +210,126 @@ hunk = 1
         common::stderr(&out)
     );
 }
+
+/// A replay reads the phase's change out of git off the UI task, so the
+/// Changes view's first frame does not wait for git: with a git that
+/// holds every call until the test lets it go, `Tab` at once shows the
+/// files and counts the log recorded; the diff comes in when git answers,
+/// its code highlighted by the grammars the loop loaded meanwhile.
+#[test]
+fn a_replay_opens_the_change_at_once_and_fills_in_the_diff_when_git_answers() {
+    use crate::common::pty::{self, Term};
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let out = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--workspace",
+        repo.to_str().expect("path"),
+        REQUEST,
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let log = sandbox.log();
+
+    // `git` first on PATH: it says it was called, then waits for `go`.
+    let hold = sandbox.dir.path().join("hold");
+    let bin = sandbox.dir.path().join("bin");
+    std::fs::create_dir_all(&hold).expect("hold");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let real = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .expect("sh");
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_owned();
+    assert!(!real.is_empty(), "git on PATH");
+    let script = format!(
+        "#!/bin/sh\ntouch '{h}/called'\nwhile [ ! -e '{h}/go' ]; do sleep 0.05; done\nexec '{real}' \"$@\"\n",
+        h = hold.display()
+    );
+    let git = bin.join("git");
+    std::fs::write(&git, script).expect("script");
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+    let mut cmd = pty::handoff(
+        sandbox.dir.path(),
+        &["replay", log.to_str().expect("path"), "--speed", "max"],
+    );
+    cmd.env(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    let mut screen = Term::spawn(cmd, 160, 45);
+    screen.wait_for("Session finished: completed");
+    // To the first phase's column, then two on: the developer's.
+    screen.press("hhhhhhll");
+    screen.press("\t");
+    screen.wait_for("Changes · implement");
+    screen.wait_for("reading the change…");
+    screen.wait_for("internal/orders/service.go");
+    // The read has started and is held: the view is drawn all the same.
+    let asked = Instant::now();
+    while !hold.join("called").exists() {
+        assert!(
+            asked.elapsed() < pty::WAIT,
+            "the view never asked git for the change"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    screen.pump();
+    let shown = screen.contents();
+    assert!(
+        shown.contains("in 10 files") && !shown.contains("@@ -0,0 +1,3 @@"),
+        "the files from the log, no diff yet:\n{shown}"
+    );
+    std::fs::write(hold.join("go"), "").expect("go");
+    screen.wait_for("@@ -0,0 +1,3 @@");
+    assert!(!screen.contents().contains("reading the change…"));
+
+    // The grammars loaded meanwhile: Go code is highlighted. On the
+    // default theme an added line stays green, and a keyword is bold.
+    screen.press("]]]]]]]");
+    screen.wait_for("▌A internal/orders/service.go");
+    let line = "const DefaultLimit = 100";
+    let started = Instant::now();
+    loop {
+        screen.pump();
+        let shown = screen.contents();
+        let place = shown.lines().enumerate().find_map(|(row, text)| {
+            let at = text.find(line)?;
+            Some((row, text[..at].chars().count()))
+        });
+        if let Some((row, col)) = place {
+            let cell = |c: usize| {
+                let (row, col) = (
+                    u16::try_from(row).expect("row"),
+                    u16::try_from(col + c).expect("col"),
+                );
+                screen.screen().cell(row, col).expect("cell").clone()
+            };
+            let (keyword, space) = (cell(0), cell(5));
+            if keyword.bold() {
+                assert!(!space.bold(), "only the keyword is bold");
+                assert_eq!(keyword.fgcolor(), vt100::Color::Idx(2), "green: added");
+                assert_eq!(space.fgcolor(), vt100::Color::Idx(2), "green: added");
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < pty::WAIT,
+            "`const` never highlighted:\n{shown}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    screen.press("q");
+    screen.press("q");
+    assert_eq!(screen.exit_code(), 0);
+}

@@ -1077,6 +1077,119 @@ fn the_changes_view_at_the_developers_gate() {
     );
 }
 
+/// With the grammars loaded, the code in the Changes view is highlighted
+/// in the theme's styles: on the light theme a Go keyword takes the
+/// `key` style's colour on a context line and on an added line (over the
+/// added line's background), a string the `code` style's, while the
+/// changed word is still marked (reversed) and the added line keeps its
+/// background. Without the grammars (before they load) the same rows are
+/// plain.
+#[test]
+fn the_changes_view_highlights_go_and_still_marks_the_changed_words() {
+    use handoff::tui::changes::syntax::Syntaxes;
+    use ratatui::style::Modifier;
+    let light = Theme::named("light", false).expect("light theme");
+    let events = record(REQUEST);
+    let n = after(
+        &events,
+        |k| matches!(k, EventKind::GateOpened { phase: p, .. } if p == "implement"),
+    );
+    let (commands, _) = mpsc::unbounded_channel();
+    let mut app = App::new(Source::Live(Some(commands)), light.clone());
+    for event in &events[..n] {
+        app.on_update(handoff::protocol::Update::Event(event.clone()));
+    }
+    app.set_now(events[n - 1].t);
+    app.set_size(200, 50);
+    let change = developer_change();
+    let seq = app.state().next_seq;
+    app.on_update(handoff::protocol::Update::Event(Event {
+        seq,
+        t: app.now(),
+        kind: EventKind::Snapshot {
+            phase: "implement".into(),
+            reference: "refs/handoff/s/implement".into(),
+            commit: "c0ffee".into(),
+            base: Some("ba5e".into()),
+            files: change.stats(),
+        },
+    }));
+    press(&mut app, "\t");
+    app.change_loaded("c0ffee", Ok(change));
+    assert!(
+        app.syntaxes_request(),
+        "opening the view asks for the grammars"
+    );
+    assert!(!app.syntaxes_request(), "once");
+
+    let frame = |app: &App| {
+        let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
+        terminal
+            .draw(|f| f.render_widget(app, f.area()))
+            .expect("draw");
+        terminal.backend().buffer().clone()
+    };
+    // The cells of the first `word` on the row that holds `row_text`.
+    let cells = |buf: &ratatui::buffer::Buffer, row_text: &str, word: &str| {
+        let area = buf.area;
+        (area.top()..area.bottom())
+            .find_map(|y| {
+                let line: String = (area.left()..area.right())
+                    .map(|x| buf[(x, y)].symbol().to_owned())
+                    .collect();
+                let at = line.find(row_text)?;
+                let start = line[..at].chars().count() + line[at..].find(word)?;
+                let start = u16::try_from(start).ok()?;
+                let len = u16::try_from(word.chars().count()).ok()?;
+                Some(
+                    (start..start + len)
+                        .map(|x| buf[(x, y)].clone())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .unwrap_or_else(|| panic!("no row with {row_text:?} and {word:?}"))
+    };
+
+    let plain = frame(&app);
+    let before = cells(&plain, "const DefaultLimit = 60", "const");
+    assert_ne!(
+        before[0].fg,
+        light.key.fg.expect("key colour"),
+        "plain before"
+    );
+
+    app.syntaxes_loaded(Arc::new(Syntaxes::load()));
+    let shown = frame(&app);
+    // A context line: `package` as a keyword.
+    for cell in cells(&shown, "package orders", "package") {
+        assert_eq!(cell.fg, light.key.fg.expect("key"), "{cell:?}");
+    }
+    // The added line: `const` a keyword over the added background; `60`,
+    // the word that changed, still reversed.
+    let added = light.diff_added.bg.expect("added background");
+    for cell in cells(&shown, "const DefaultLimit = 60", "const") {
+        assert_eq!(
+            (cell.fg, cell.bg),
+            (light.key.fg.expect("key"), added),
+            "{cell:?}"
+        );
+    }
+    for cell in cells(&shown, "const DefaultLimit = 60", "60") {
+        assert!(cell.modifier.contains(Modifier::REVERSED), "{cell:?}");
+        assert_eq!(cell.bg, added, "{cell:?}");
+    }
+    // The removed side too: `100` marked on the removed line's background.
+    let removed = light.diff_removed.bg.expect("removed background");
+    for cell in cells(&shown, "const DefaultLimit = 100", "100") {
+        assert!(cell.modifier.contains(Modifier::REVERSED), "{cell:?}");
+        assert_eq!(cell.bg, removed, "{cell:?}");
+    }
+    // A string in the added test file.
+    for cell in cells(&shown, "import \"testing\"", "\"testing\"") {
+        assert_eq!(cell.fg, light.code.fg.expect("code"), "{cell:?}");
+    }
+}
+
 /// Without the repository (a replay elsewhere), the view still lists the
 /// files and counts the log recorded, and says why there is no diff.
 #[test]

@@ -3,11 +3,13 @@
 //! changed marked; old and new side by side when the screen is wide (a
 //! file added or deleted stays one column). Every text is sanitized and
 //! cut to its column; rows remember which diff line they draw, for
-//! comments and reverts.
+//! comments and reverts, and so a frame can draw the rows in sight again
+//! with their syntax highlighted ([`highlighted`]).
 
-use ratatui::style::{Modifier, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
+use super::syntax::{Highlights, Kind, Mark, kind_style};
 use crate::changes::{Body, Change, DiffLine, FileChange, FileStat, FileStatus, LineKind};
 use crate::tui::Theme;
 use crate::tui::text::{clip, safe};
@@ -23,6 +25,24 @@ pub struct Rows {
     /// For each row, the diff line it draws (file, hunk and line
     /// indexes), if it draws one.
     pub at: Vec<Option<LineAt>>,
+    /// For each row, the diff lines it draws, to draw it again
+    /// highlighted.
+    pub drawn: Vec<Option<Drawn>>,
+    /// The width and shape laid out.
+    pub width: usize,
+}
+
+/// What a row of diff lines draws: one line, or a pair side by side
+/// (indexes into the hunk's lines).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drawn {
+    One(LineAt),
+    Pair {
+        file: usize,
+        hunk: usize,
+        left: Option<usize>,
+        right: Option<usize>,
+    },
 }
 
 /// Where a diff line is in a [`Change`].
@@ -35,15 +55,23 @@ pub struct LineAt {
 
 impl Rows {
     fn push(&mut self, line: Line<'static>, at: Option<LineAt>) {
+        self.push_drawn(line, at, None);
+    }
+
+    fn push_drawn(&mut self, line: Line<'static>, at: Option<LineAt>, drawn: Option<Drawn>) {
         self.lines.push(line);
         self.at.push(at);
+        self.drawn.push(drawn);
     }
 }
 
 /// Lays out every file of `change` at `width`, old and new side by side
 /// when `split`.
 pub fn lay_out(change: &Change, width: usize, split: bool, theme: &Theme) -> Rows {
-    let mut rows = Rows::default();
+    let mut rows = Rows {
+        width,
+        ..Rows::default()
+    };
     for (i, file) in change.files.iter().enumerate() {
         if i > 0 {
             rows.push(Line::default(), None);
@@ -96,16 +124,23 @@ fn file_rows(
                 {
                     for (left, right) in pairs(&hunk.lines) {
                         let row = split_line(
-                            left.map(|l| &hunk.lines[l]),
-                            right.map(|r| &hunk.lines[r]),
+                            left.map(|l| (&hunk.lines[l], &[][..])),
+                            right.map(|r| (&hunk.lines[r], &[][..])),
                             width,
                             theme,
                         );
-                        rows.push(row, right.or(left).map(at));
+                        let drawn = Drawn::Pair {
+                            file: index,
+                            hunk: h,
+                            left,
+                            right,
+                        };
+                        rows.push_drawn(row, right.or(left).map(at), Some(drawn));
                     }
                 } else {
                     for (l, line) in hunk.lines.iter().enumerate() {
-                        rows.push(diff_line(line, width, theme), Some(at(l)));
+                        let row = diff_line(line, &[], width, theme);
+                        rows.push_drawn(row, Some(at(l)), Some(Drawn::One(at(l))));
                     }
                 }
             }
@@ -166,11 +201,53 @@ fn sign_and_style(line: &DiffLine, theme: &Theme) -> (char, Style) {
     }
 }
 
+/// A row of diff lines drawn again with the syntax of its code marked
+/// (the words found for it, parsed now if they were not yet).
+pub fn highlighted(
+    change: &Change,
+    drawn: Drawn,
+    width: usize,
+    theme: &Theme,
+    highlights: &mut Highlights,
+) -> Option<Line<'static>> {
+    let mut side = |file: usize, hunk: usize, line: usize| {
+        let Body::Text(hunks) = &change.files.get(file)?.body else {
+            return None;
+        };
+        let shown = hunks.get(hunk)?.lines.get(line)?;
+        let marks = highlights
+            .marks(change, LineAt { file, hunk, line })
+            .to_vec();
+        Some((shown, marks))
+    };
+    Some(match drawn {
+        Drawn::One(at) => {
+            let (line, marks) = side(at.file, at.hunk, at.line)?;
+            diff_line(line, &marks, width, theme)
+        }
+        Drawn::Pair {
+            file,
+            hunk,
+            left,
+            right,
+        } => {
+            let left = left.and_then(|l| side(file, hunk, l));
+            let right = right.and_then(|r| side(file, hunk, r));
+            split_line(
+                left.as_ref().map(|(l, m)| (*l, &m[..])),
+                right.as_ref().map(|(r, m)| (*r, &m[..])),
+                width,
+                theme,
+            )
+        }
+    })
+}
+
 /// `  12 - old text │   13 + new text`: each half numbered on its side and
 /// cut to its width.
 fn split_line(
-    left: Option<&DiffLine>,
-    right: Option<&DiffLine>,
+    left: Option<(&DiffLine, &[Mark])>,
+    right: Option<(&DiffLine, &[Mark])>,
     width: usize,
     theme: &Theme,
 ) -> Line<'static> {
@@ -179,13 +256,13 @@ fn split_line(
     for (side, line) in [(0, left), (1, right)] {
         let start = spans.len();
         match line {
-            Some(line) => {
+            Some((line, marks)) => {
                 let (sign, style) = sign_and_style(line, theme);
                 let n = if side == 0 { line.old } else { line.new };
                 let gutter = format!("{} {sign} ", number(n));
                 let room = half.saturating_sub(gutter.chars().count());
                 spans.push(Span::styled(gutter, theme.dim));
-                spans.extend(text_spans(line, room, style));
+                spans.extend(text_spans(line, marks, room, (style, theme)));
             }
             None => spans.push(Span::raw("")),
         }
@@ -201,39 +278,84 @@ fn split_line(
     Line::from(spans)
 }
 
-/// `  12   13 + text`, with the words that changed marked.
-fn diff_line(line: &DiffLine, width: usize, theme: &Theme) -> Line<'static> {
+/// `  12   13 + text`, with the words that changed and the syntax marked.
+fn diff_line(line: &DiffLine, marks: &[Mark], width: usize, theme: &Theme) -> Line<'static> {
     let (sign, style) = sign_and_style(line, theme);
     let gutter = format!("{} {} {sign} ", number(line.old), number(line.new));
     let room = width.saturating_sub(gutter.chars().count());
     let mut spans = vec![Span::styled(gutter, theme.dim)];
-    spans.extend(text_spans(line, room, style));
+    spans.extend(text_spans(line, marks, room, (style, theme)));
     Line::from(spans)
 }
 
-/// A line's text cut to `room`, the words that changed marked.
-fn text_spans(line: &DiffLine, room: usize, style: Style) -> Vec<Span<'static>> {
-    let mut spans = Vec::new();
-    let marked = style.add_modifier(Modifier::REVERSED);
-    let mut at = 0;
-    let mut pieces = Vec::new();
-    for &(start, end) in &line.emphasis {
-        if let (Some(before), Some(inside)) = (line.text.get(at..start), line.text.get(start..end))
-        {
-            pieces.push((before, style));
-            pieces.push((inside, marked));
-            at = end;
-        }
+/// How code of `kind` looks on a line drawn in `line` (the diff's style
+/// for an added or removed line). On a context line the kind's style is
+/// the text's. On a changed line the kind's colour goes over the line's
+/// background only when the theme fixed both colours (256-colour or RGB,
+/// as the `light` theme's dark text on pale backgrounds); where either
+/// follows the terminal's palette (an ANSI name, as `high-contrast`'s light
+/// text colours over its bright backgrounds) or the line's colour is its
+/// text's (`default`), the line's colours stay, so an added line still
+/// reads as added, and the kind adds its weight only.
+fn code_style(line: Style, kind: Option<Kind>, theme: &Theme) -> Style {
+    let Some(kind) = kind else {
+        return line;
+    };
+    let code = kind_style(kind, theme);
+    let fixed = |c: Option<Color>| matches!(c, Some(Color::Indexed(_) | Color::Rgb(..)));
+    let plain = line.fg.is_none() && line.bg.is_none();
+    let over = fixed(line.bg) && (code.fg.is_none() || fixed(code.fg)) && code.fg != line.bg;
+    if plain || over {
+        line.patch(code)
+    } else {
+        line.add_modifier(code.add_modifier)
     }
-    pieces.push((line.text.get(at..).unwrap_or_default(), style));
+}
+
+/// A line's text cut to `room`: the words that changed marked (reversed),
+/// the code coloured by its kind (`marks`).
+fn text_spans(
+    line: &DiffLine,
+    marks: &[Mark],
+    room: usize,
+    (style, theme): (Style, &Theme),
+) -> Vec<Span<'static>> {
+    let text = line.text.as_str();
+    let mut cuts: Vec<usize> = line
+        .emphasis
+        .iter()
+        .flat_map(|&(a, b)| [a, b])
+        .chain(marks.iter().flat_map(|&(a, b, _)| [a, b]))
+        .chain([0, text.len()])
+        .filter(|&at| text.is_char_boundary(at))
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let marked = |a: usize, b: usize| line.emphasis.iter().any(|&(s, e)| s <= a && b <= e);
+    let mut spans: Vec<Span<'static>> = Vec::new();
     let mut left = room;
-    for (text, style) in pieces {
+    for pair in cuts.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
         if left == 0 {
             break;
         }
-        let text = clip(&safe(text), left);
-        left = left.saturating_sub(text.chars().count());
-        spans.push(Span::styled(text, style));
+        let kind = marks
+            .iter()
+            .find(|&&(s, e, _)| s <= a && b <= e)
+            .map(|&(.., kind)| kind);
+        let mut piece_style = code_style(style, kind, theme);
+        if marked(a, b) {
+            piece_style = piece_style.add_modifier(Modifier::REVERSED);
+        }
+        let piece = clip(&safe(&text[a..b]), left);
+        left = left.saturating_sub(piece.chars().count());
+        match spans.last_mut() {
+            Some(last) if last.style == piece_style => last.content.to_mut().push_str(&piece),
+            Some(_) | None => spans.push(Span::styled(piece, piece_style)),
+        }
+    }
+    if spans.is_empty() {
+        spans.push(Span::styled(String::new(), style));
     }
     spans
 }
@@ -323,6 +445,28 @@ mod tests {
             );
             assert!(shown.chars().count() <= 30, "{shown:?}");
         }
+    }
+
+    #[test]
+    fn code_colours_go_over_a_changed_line_only_where_the_theme_fixed_both() {
+        let light = Theme::named("light", false).expect("light");
+        let added = code_style(light.diff_added, Some(Kind::Str), &light);
+        assert_eq!((added.fg, added.bg), (light.code.fg, light.diff_added.bg));
+        // High contrast: light green text on a light green line would
+        // vanish; the line's black stays.
+        let high = Theme::named("high-contrast", false).expect("high-contrast");
+        let added = code_style(high.diff_added, Some(Kind::Str), &high);
+        assert_eq!(
+            (added.fg, added.bg),
+            (high.diff_added.fg, high.diff_added.bg)
+        );
+        // The default theme: an added line stays green, a keyword bold.
+        let ansi = Theme::ansi();
+        let added = code_style(ansi.diff_added, Some(Kind::Keyword), &ansi);
+        assert_eq!(added.fg, ansi.diff_added.fg);
+        assert!(added.add_modifier.contains(Modifier::BOLD));
+        let context = code_style(Style::new(), Some(Kind::Keyword), &ansi);
+        assert_eq!(context.fg, ansi.key.fg);
     }
 
     #[test]

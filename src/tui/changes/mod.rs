@@ -11,10 +11,15 @@
 //! recorded. The diff is laid out once per width into rows (a header per
 //! file, a header per hunk, numbered lines with changed words marked) and
 //! a frame copies the rows it shows; a file list runs beside it on wide
-//! screens. Every text passes the sanitizer.
+//! screens. Once the grammars are loaded (off the UI task too: the loop
+//! asks [`Changes::syntaxes_request`] and hands them to
+//! [`Changes::syntaxes_loaded`]), a frame draws the rows in sight again
+//! with their code highlighted ([`syntax`]), parsing only what it has not
+//! drawn before. Every text passes the sanitizer.
 
 mod keys;
 mod layout;
+pub mod syntax;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -33,8 +38,9 @@ use super::review::line_of;
 use super::text::{clip, safe};
 use crate::changes::{Change, FileStat, summary};
 
-use layout::file_title;
-pub use layout::{LineAt, Rows, lay_out};
+pub use layout::{Drawn, LineAt, Rows, lay_out};
+use layout::{file_title, highlighted};
+use syntax::{Highlights, Syntaxes};
 
 /// The two commits a change is between: its base (none: from nothing) and
 /// its snapshot.
@@ -69,10 +75,28 @@ pub enum Load {
     Failed(String),
 }
 
+/// Where loading the grammars stands: not asked for until a Changes view
+/// opens.
+#[derive(Clone, Debug, Default)]
+enum Grammars {
+    #[default]
+    Unwanted,
+    Wanted,
+    Loading,
+    Ready(Arc<Syntaxes>),
+}
+
 /// The Changes view's own state: which snapshot is open, the change read
 /// for it, and its layout.
 #[derive(Debug, Default)]
 pub struct Changes {
+    /// The grammars for highlighting, shared with the task that loaded
+    /// them.
+    grammars: Grammars,
+    /// The open change's highlighting as far as it was drawn.
+    highlights: RefCell<Option<Highlights>>,
+    /// The change the loop was asked to highlight whole.
+    filling: Option<Arc<Change>>,
     /// The two commits the view compares, and how far reading it got.
     open: Option<(Compared, Load)>,
     /// Changes the engine read whole at its latest snapshots (newest
@@ -113,7 +137,67 @@ impl Changes {
         };
         self.open = Some((key, load));
         self.layout.replace(None);
+        self.highlights.replace(None);
         self.cursor = 0;
+        if matches!(self.grammars, Grammars::Unwanted) {
+            self.grammars = Grammars::Wanted;
+        }
+    }
+
+    /// Whether the loop should load the grammars now (once, when a view
+    /// first opens).
+    pub fn syntaxes_request(&mut self) -> bool {
+        let wanted = matches!(self.grammars, Grammars::Wanted);
+        if wanted {
+            self.grammars = Grammars::Loading;
+        }
+        wanted
+    }
+
+    /// The grammars, loaded: frames highlight from now on.
+    pub fn syntaxes_loaded(&mut self, syntaxes: Arc<Syntaxes>) {
+        self.grammars = Grammars::Ready(syntaxes);
+        self.highlights.replace(None);
+    }
+
+    /// The open change and the grammars, once both are there, for the
+    /// loop to highlight the whole change off the UI task and hand back
+    /// ([`Changes::filled`]); once per change.
+    pub fn fill_request(&mut self) -> Option<(Arc<Change>, Highlights)> {
+        let Grammars::Ready(syntaxes) = &self.grammars else {
+            return None;
+        };
+        let change = self.ready()?;
+        if self
+            .filling
+            .as_ref()
+            .is_some_and(|asked| Arc::ptr_eq(asked, change))
+        {
+            return None;
+        }
+        let change = Arc::clone(change);
+        self.filling = Some(Arc::clone(&change));
+        Some((change, Highlights::new(Arc::clone(syntaxes))))
+    }
+
+    /// The whole change highlighted: kept if the view still shows it.
+    pub fn filled(&mut self, change: &Arc<Change>, highlights: Highlights) {
+        if self.ready().is_some_and(|open| Arc::ptr_eq(open, change)) {
+            self.highlights.replace(Some(highlights));
+        }
+    }
+
+    /// The row of the layout `rows` at `row`, drawn again with its code
+    /// highlighted, if the grammars and the change are there.
+    fn highlighted(&self, rows: &Rows, row: usize, theme: &Theme) -> Option<Line<'static>> {
+        let Grammars::Ready(syntaxes) = &self.grammars else {
+            return None;
+        };
+        let change = self.ready()?;
+        let drawn = (*rows.drawn.get(row)?)?;
+        let mut highlights = self.highlights.borrow_mut();
+        let highlights = highlights.get_or_insert_with(|| Highlights::new(Arc::clone(syntaxes)));
+        highlighted(change, drawn, rows.width, theme, highlights)
     }
 
     /// The diff line under the cursor, if it is on one.
@@ -149,6 +233,7 @@ impl Changes {
                 Err(e) => Load::Failed(e),
             };
             self.layout.replace(None);
+            self.highlights.replace(None);
         }
     }
 
@@ -342,7 +427,10 @@ fn diff_rows(app: &App, rows: &Rows, area: Rect, buf: &mut Buffer) {
         .skip(app.scroll)
         .take(usize::from(area.height))
         .map(|(row, line)| {
-            let mut line = line.clone();
+            let mut line = app
+                .changes
+                .highlighted(rows, row, &app.theme)
+                .unwrap_or_else(|| line.clone());
             let comment = app.changes.ready().and_then(|change| {
                 let (file, number, _) = line_of(change, rows.at.get(row).copied().flatten()?)?;
                 app.comment_on(&file, number)
