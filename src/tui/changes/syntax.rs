@@ -93,6 +93,9 @@ impl Syntaxes {
             .iter()
             .filter_map(|&(name, kind)| Some((Scope::new(name).ok()?, kind)))
             .collect();
+        // syntect compiles a pattern when it first needs it, and panics if
+        // it cannot: a test checks that every pattern of these bundled
+        // grammars compiles with the pure-Rust regex engine.
         Self {
             set: SyntaxSet::load_defaults_newlines(),
             kinds,
@@ -313,6 +316,9 @@ pub fn kind_style(kind: Kind, theme: &Theme) -> Style {
 
 #[cfg(test)]
 mod tests {
+    use syntect::parsing::Regex;
+    use syntect::parsing::syntax_definition::{Pattern, SyntaxDefinition};
+
     use super::*;
     use crate::changes::{FileChange, FileStat, FileStatus, REGULAR, diff_text};
 
@@ -415,6 +421,37 @@ mod tests {
             let found = kinds_of(&mut h, &change, 0);
             assert!(!found.is_empty(), "{path}: {found:?}");
         }
+    }
+
+    /// syntect compiles a grammar's pattern when it first needs it and
+    /// panics if it cannot: every pattern of every bundled grammar must
+    /// compile with the pure-Rust regex engine, or some file could crash
+    /// the view.
+    #[test]
+    fn every_pattern_of_every_bundled_grammar_compiles() {
+        let set = Syntaxes::load().set;
+        let grammars = set.into_builder();
+        assert!(grammars.syntaxes().len() > 50);
+        let failing: Vec<&str> = grammars
+            .syntaxes()
+            .iter()
+            .filter(|grammar| !compiles(grammar))
+            .map(|grammar| grammar.name.as_str())
+            .collect();
+        assert!(failing.is_empty(), "{failing:?}");
+    }
+
+    /// Whether every pattern of `grammar` compiles. A context whose patterns
+    /// refer back to what an earlier match captured (`\1`) has them filled in
+    /// before they are compiled, so those are not tried here.
+    fn compiles(grammar: &SyntaxDefinition) -> bool {
+        grammar.contexts.values().all(|context| {
+            context.uses_backrefs
+                || context.patterns.iter().all(|pattern| match pattern {
+                    Pattern::Match(m) => Regex::try_compile(m.regex.regex_str()).is_none(),
+                    Pattern::Include(_) => true,
+                })
+        })
     }
 
     #[test]
