@@ -145,7 +145,8 @@ fn a_garbage_verdict_is_retried_a_bounded_number_of_times_then_stops_at_a_gate()
     assert!(of_kind(&events, "returned").is_empty());
 }
 
-const DISCOVERY: [&str; 7] = [
+const DISCOVERY: [&str; 8] = [
+    "fit",
     "discovery",
     "definition",
     "architecture",
@@ -195,7 +196,7 @@ fn the_discovery_pipeline_runs_end_to_end_by_name_and_qa_can_send_work_back() {
 
     let show = sandbox.run(&["show", sandbox.log().to_str().expect("path"), "--json"]);
     let state: Value = serde_json::from_slice(&show.stdout).expect("show --json");
-    assert_eq!(state["phases"].as_array().map(Vec::len), Some(7));
+    assert_eq!(state["phases"].as_array().map(Vec::len), Some(8));
 }
 
 #[test]
@@ -243,7 +244,11 @@ fn check_validates_every_pipeline() {
         "{out}"
     );
     assert!(
-        out.contains("pipeline `discovery`, 7 phases: discovery → definition → architecture → tech-spec → implementation → qa → release"),
+        out.contains("pipeline `discovery`, 8 phases: fit → discovery → definition → architecture → tech-spec → implementation → qa → release"),
+        "{out}"
+    );
+    assert!(
+        out.contains("pipeline `go-collab`, 6 phases: clarify → design → contract → breakdown → build → release"),
         "{out}"
     );
 }

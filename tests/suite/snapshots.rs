@@ -95,7 +95,13 @@ fn record_in(pipeline: &str, request: &str) -> Vec<Event> {
             sandbox: handoff::sandbox::Sandboxing::Unavailable {
                 reason: "no workspace".into(),
             },
-            detected: Some("matched “add *”".into()),
+            detected: Some(
+                match pipeline {
+                    "discovery" => "matched “explore *”",
+                    _ => "matched “add *”",
+                }
+                .into(),
+            ),
             no_tools: false,
         };
         Engine::new(spec, log, Box::new(sink), commands_rx)
@@ -684,18 +690,19 @@ fn an_unreadable_verdict_at_its_gate() {
 }
 
 #[test]
-fn the_discovery_board_has_seven_columns_and_goes_narrow_when_they_would_not_fit() {
+fn the_discovery_board_has_eight_columns_and_goes_narrow_when_they_would_not_fit() {
     let events = record_in("discovery", "Explore an idea: saved searches for orders");
     let n = after(
         &events,
         |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "tech-spec"),
     );
     let mut app = live_after(&events, n);
-    app.set_focus(3);
+    app.set_focus(4);
     let wide = draw(&mut app, 160, 30);
     for role in [
-        "Discovery Lead",
-        "Product Analyst",
+        "Feature Fit",
+        "Idea Interv",
+        "Product Anal",
         "Architect",
         "Tech Spec Wr",
         "Backend Go",
@@ -705,9 +712,9 @@ fn the_discovery_board_has_seven_columns_and_goes_narrow_when_they_would_not_fit
         assert!(wide.contains(role), "{role} in\n{wide}");
     }
     insta::assert_snapshot!("discovery_board_160", wide);
-    // 7 columns in 120 would be 17 wide: the strip and one wide column.
+    // 8 columns in 120 would be 15 wide: the strip and one wide column.
     let narrow = draw(&mut app, 120, 30);
-    assert!(narrow.contains("4 Tech Spec Writer"), "{narrow}");
+    assert!(narrow.contains("5 Tech Spec Writer"), "{narrow}");
     insta::assert_snapshot!("discovery_board_120", narrow);
 }
 

@@ -13,6 +13,7 @@ use crate::provider::Brief;
 /// The artifact for `name`, if it is one of the preset's.
 pub(super) fn compose(name: &str, t: &Topic, brief: &Brief) -> Option<String> {
     Some(match name {
+        "feature-brief" => feature_brief(t),
         "discovery-brief" => discovery_brief(t),
         "architecture" => architecture(t),
         "tech-spec" => tech_spec(t, brief),
@@ -22,19 +23,35 @@ pub(super) fn compose(name: &str, t: &Topic, brief: &Brief) -> Option<String> {
     })
 }
 
+fn feature_brief(t: &Topic) -> String {
+    let path = format!("/api/v1/{}", t.resource);
+    format!(
+        "# Feature brief: {title}\n\n## Feature brief\n{Feature} for the clients of `{path}`. It serves \
+         the teams who call `{path}` every day; around it the service already has authentication, \
+         pagination and per-client settings.\n\n## Fit\nIt extends `{path}` rather than adding a new \
+         product area, displaces nothing, and adds state the service must keep and operate. \
+         Verdict: **fits, with changes** (the settings need an owner).\n\n## Work-unit registry\n\
+         - WU-1: {feature} for a single client, behind a flag.\n- WU-2: limits and defaults \
+         configurable without a deploy.\n- WU-3: metrics and an operator runbook.\n",
+        title = t.title,
+        feature = t.feature,
+        Feature = capitalise(&t.feature),
+    )
+}
+
 fn discovery_brief(t: &Topic) -> String {
+    let path = format!("/api/v1/{}", t.resource);
     format!(
         "# Discovery brief: {title}\n\n## Problem and people\nClients of `{path}` ask for {feature}. Today \
          they work around its absence by hand, several times a week, and support answers the same \
-         questions about it.\n\n## Fit\nIt extends `{path}` rather than adding a new product area; it \
-         displaces nothing, but it adds state the service must keep and operate.\n\n## Work units\n\
-         1. {Feature} for a single client, behind a flag.\n2. Limits and defaults configurable without a deploy.\n\
-         3. Metrics and an operator runbook.\n\n## Open questions\n- Which clients need it first?\n\
-         - What does success look like after a month?\n",
+         questions about it.\n\n## Answers\n- How do they cope today? By hand, and by asking support.\n\
+         - What would change? The workaround goes, and so do the tickets.\n- Who decides? The client's \
+         admin, per client.\n\n## Work-unit registry\n- WU-1: kept: {feature} for a single client, \
+         behind a flag.\n- WU-2: kept: limits and defaults configurable without a deploy.\n- WU-3: \
+         split into metrics (WU-3a) and a runbook (WU-3b), which ship apart.\n\n## Open questions\n\
+         - Which clients need it first?\n- What does success look like after a month?\n",
         title = t.title,
-        path = format!("/api/v1/{}", t.resource),
         feature = t.feature,
-        Feature = capitalise(&t.feature),
     )
 }
 
