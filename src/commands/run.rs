@@ -262,6 +262,7 @@ fn session_spec(
         provider: chosen.provider,
         model: chosen.model,
         context_tokens: chosen.context_tokens,
+        attempt_timeout: config.timeouts.attempt(),
         prices: config.prices,
         workspace: workspace.map(Arc::new),
         branch,

@@ -12,6 +12,7 @@
 
 mod answer;
 mod checks;
+mod coalesce;
 mod phase;
 mod snapshots;
 mod tasks;
@@ -51,6 +52,9 @@ pub struct SessionSpec {
     pub model: String,
     /// The model's context window, if inputs must be cut to fit it.
     pub context_tokens: Option<usize>,
+    /// The longest an attempt may wait on the model, all its turns
+    /// together (`[timeouts] attempt`); past it the attempt fails.
+    pub attempt_timeout: std::time::Duration,
     /// Prices for the budget's cost limit.
     pub prices: Prices,
     /// Where tools work; `None` offers no tools.

@@ -37,6 +37,7 @@ pub mod review;
 pub mod rows;
 pub mod start;
 pub mod stats;
+pub mod streamed;
 pub mod terminal;
 pub mod text;
 pub mod theme;

@@ -24,4 +24,5 @@ mod resume;
 mod sandbox;
 mod secrets;
 mod snapshots;
+mod streaming;
 mod workspace;
