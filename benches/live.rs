@@ -217,6 +217,7 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
         model: "flood".into(),
         context_tokens: None,
         attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
+        tokens: Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
         prices: handoff::cost::Prices::new(),
         workspace: None,
         branch: None,

@@ -435,6 +435,7 @@ fn ui_options(g: &Global) -> Result<crate::tui::Options, Failure> {
         prices: config.prices,
         unconfined: false,
         require_viewed: config.review.require_viewed,
+        tokens: None,
     })
 }
 

@@ -255,6 +255,7 @@ fn session_spec(
             reason: "no workspace".into(),
         },
     };
+    let tokens = Arc::new(crate::provider::tokens::Tokens::for_model(&chosen.model));
     Ok(SessionSpec {
         id,
         request,
@@ -263,6 +264,7 @@ fn session_spec(
         model: chosen.model,
         context_tokens: chosen.context_tokens,
         attempt_timeout: config.timeouts.attempt(),
+        tokens,
         prices: config.prices,
         workspace: workspace.map(Arc::new),
         branch,
@@ -323,7 +325,12 @@ async fn attend(
 ) -> Exit {
     let path = log.path().to_owned();
     let unconfined = spec.workspace.is_some() && spec.sandbox.warning().is_some();
-    let ui = ui.map(|ui| tui::Options { unconfined, ..ui });
+    let tokens = Some(Arc::clone(&spec.tokens));
+    let ui = ui.map(|ui| tui::Options {
+        unconfined,
+        tokens,
+        ..ui
+    });
     let (updates_tx, updates) = mpsc::unbounded_channel();
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let engine = Engine::new(spec, log, Box::new(updates_tx.clone()), commands_rx);

@@ -51,6 +51,7 @@ impl Engine {
             index,
             &self.spec.model,
             self.spec.context_tokens,
+            &self.spec.tokens,
         );
         if let Some(workspace) = &self.spec.workspace {
             request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
@@ -192,7 +193,7 @@ impl Engine {
         left: std::time::Duration,
     ) -> Result<TurnEnd, EngineError> {
         let phase_id = self.spec.pipeline.phases[index].id.clone();
-        let mut answer = Answer::new(&request);
+        let mut answer = Answer::new(&request, &self.spec.tokens);
         let mut stream = self.spec.provider.stream(request);
         let mut pending = Coalescer::new(Instant::now());
         let timeout = Instant::now() + left;
@@ -239,7 +240,7 @@ impl Engine {
         drop(stream);
         self.write_output(&phase_id, attempt, pending.take(Instant::now()))?;
         // Every call's tokens count, whatever becomes of the turn.
-        if let Some((prompt_tokens, completion_tokens)) = answer.tokens()
+        if let Some((prompt_tokens, completion_tokens)) = answer.tokens(&self.spec.tokens)
             && !matches!(end, Some(TurnEnd::Stopped))
         {
             self.emit(EventKind::Usage {

@@ -123,6 +123,8 @@ pub struct App {
     pub(super) rows: RowCache,
     /// Text the engine streamed that the log has not recorded yet.
     pub(super) streamed: super::streamed::Streamed,
+    /// Token counts of streamed text, for the cards.
+    pub(super) tally: super::tally::Tally,
     /// The Changes view's change and its layout.
     pub(super) changes: Changes,
     /// Line comments written in the Changes view at the open gate.
@@ -175,6 +177,7 @@ impl App {
             prices: crate::cost::Prices::new(),
             rows: RowCache::default(),
             streamed: super::streamed::Streamed::default(),
+            tally: super::tally::Tally::default(),
             changes: Changes::default(),
             review: None,
             warned: None,

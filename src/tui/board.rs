@@ -447,18 +447,18 @@ fn usage_line(app: &App, index: usize, phase: &PhaseState) -> String {
     let mut line = match phase.current() {
         Some(a) if running && a.usage.total() == 0 => {
             // A plan run task by task streams into its tasks, not its output.
+            // Counted with the model's tokenizer (`~`), else approximated
+            // (`≈`: another model's, or four characters a token).
             let streamed: u64 = std::iter::once((a.output.as_str(), None))
                 .chain(a.tasks.iter().map(|t| (t.output.as_str(), Some(t.task))))
                 .map(|(text, task)| {
-                    crate::provider::estimate_tokens(text).saturating_add(
-                        crate::provider::estimate_tokens(
-                            app.streamed.pending(&phase.id, a.number, task),
-                        ),
-                    )
+                    let text = app.streamed.shown(text, &phase.id, a.number, task);
+                    app.tally.count((index, a.number, task), &text)
                 })
                 .sum();
             format!(
-                "~{} tok",
+                "{}{} tok",
+                if app.tally.exact() { "~" } else { "≈" },
                 tokens(phase.usage.total().saturating_add(streamed))
             )
         }

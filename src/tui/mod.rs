@@ -38,6 +38,7 @@ pub mod rows;
 pub mod start;
 pub mod stats;
 pub mod streamed;
+pub mod tally;
 pub mod terminal;
 pub mod text;
 pub mod theme;
@@ -83,6 +84,9 @@ pub struct Options {
     pub unconfined: bool,
     /// Approving a change with files not marked viewed asks first.
     pub require_viewed: bool,
+    /// The engine's token counter, for the cards' counts while a phase
+    /// streams (none: four characters a token, marked `≈`).
+    pub tokens: Option<std::sync::Arc<crate::provider::tokens::Tokens>>,
 }
 
 /// Shows a live session until the user quits; returns the state it ended in.
@@ -120,6 +124,7 @@ async fn on_terminal(
 ) -> io::Result<SessionState> {
     app.keymap = options.keymap;
     app.prices = options.prices;
+    app.tally = tally::Tally::new(options.tokens);
     app.unconfined = options.unconfined;
     app.require_viewed = options.require_viewed;
     let mut view = SessionView::new(&mut app, updates, options.bell);

@@ -64,6 +64,7 @@ async fn first_phase(provider: Paced) -> Vec<Update> {
         model: "paced".into(),
         context_tokens: None,
         attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
+        tokens: Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
         prices: handoff::cost::Prices::new(),
         workspace: None,
         branch: None,

@@ -394,6 +394,7 @@ impl Engine {
         }
         let handle = tokio::spawn(worker(
             Arc::clone(&self.spec.provider),
+            Arc::clone(&self.spec.tokens),
             request,
             self.spec.pipeline.max_tool_rounds,
             planned.timeout_seconds.map(Duration::from_secs),
