@@ -25,6 +25,9 @@ pub(super) const FLUSH_BYTES: usize = 4096;
 #[derive(Debug)]
 pub(super) struct Coalescer {
     pending: String,
+    /// Where the last finished line of `pending` ends, if one does: kept
+    /// as text arrives, so no call scans what is pending again.
+    line_end: Option<usize>,
     last_write: Instant,
 }
 
@@ -32,12 +35,16 @@ impl Coalescer {
     pub(super) fn new(now: Instant) -> Self {
         Self {
             pending: String::new(),
+            line_end: None,
             last_write: now,
         }
     }
 
     /// Adds streamed text; returns what is due to be written now.
     pub(super) fn push(&mut self, text: &str, now: Instant) -> Option<String> {
+        if let Some(at) = text.rfind('\n') {
+            self.line_end = Some(self.pending.len() + at + 1);
+        }
         self.pending.push_str(text);
         self.due(now)
     }
@@ -56,7 +63,7 @@ impl Coalescer {
         if waited < LINE_AFTER {
             return None;
         }
-        let end = self.pending.rfind('\n')? + 1;
+        let end = self.line_end.take()?;
         let rest = self.pending.split_off(end);
         self.last_write = now;
         Some(std::mem::replace(&mut self.pending, rest))
@@ -66,7 +73,7 @@ impl Coalescer {
     pub(super) fn deadline(&self) -> Option<Instant> {
         if self.pending.is_empty() {
             None
-        } else if self.pending.contains('\n') {
+        } else if self.line_end.is_some() {
             Some(self.last_write + LINE_AFTER)
         } else {
             Some(self.last_write + AT_MOST)
@@ -80,6 +87,7 @@ impl Coalescer {
             return None;
         }
         self.last_write = now;
+        self.line_end = None;
         Some(std::mem::take(&mut self.pending))
     }
 }
