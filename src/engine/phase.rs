@@ -196,7 +196,9 @@ impl Engine {
         let mut answer = Answer::new(&request, &self.spec.tokens);
         let mut stream = self.spec.provider.stream(request);
         let mut pending = Coalescer::new(Instant::now());
-        let timeout = Instant::now() + left;
+        // One timer for the whole turn, not one made at every delta.
+        let timeout = tokio::time::sleep(left);
+        tokio::pin!(timeout);
         let end = loop {
             let due = pending.deadline();
             tokio::select! {
@@ -214,10 +216,10 @@ impl Engine {
                     Step::Done => break None,
                     Step::Failed(error) => break Some(TurnEnd::Failed(error)),
                 },
-                () = tokio::time::sleep_until(due.unwrap_or(timeout)), if due.is_some() => {
+                () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                     self.write_output(&phase_id, attempt, pending.due(Instant::now()))?;
                 }
-                () = tokio::time::sleep_until(timeout) => {
+                () = &mut timeout => {
                     break Some(TurnEnd::Failed(self.timed_out(index)));
                 }
                 command = self.commands.recv() => match command {
