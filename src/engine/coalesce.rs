@@ -7,8 +7,10 @@
 //! a line that goes on and on is written whole after [`AT_MOST`] or at
 //! [`FLUSH_BYTES`]. The engine also writes everything pending before any
 //! other event of the same phase or task, at the end of an answer and on a
-//! cancel (`take`). What is pending reaches the client live through
-//! `Sink::streaming`, not through the log.
+//! cancel (`take`). The text reaches the client live through
+//! `Sink::streaming`, not through the log, at most every [`LIVE_EVERY`]
+//! (a frame: no screen draws faster) and always before the event that
+//! records it.
 
 use std::time::Duration;
 
@@ -20,6 +22,15 @@ pub(super) const LINE_AFTER: Duration = Duration::from_millis(250);
 pub(super) const AT_MOST: Duration = Duration::from_secs(2);
 /// The most text gathered before it is written regardless of lines and time.
 pub(super) const FLUSH_BYTES: usize = 4096;
+/// How often text goes to the client live: a frame at 60 a second.
+pub(super) const LIVE_EVERY: Duration = Duration::from_millis(16);
+
+/// What to do now: text to send live, then text to write, in that order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Flush {
+    pub live: Option<String>,
+    pub write: Option<String>,
+}
 
 /// The text of one stream not written yet.
 #[derive(Debug)]
@@ -29,6 +40,9 @@ pub(super) struct Coalescer {
     /// as text arrives, so no call scans what is pending again.
     line_end: Option<usize>,
     last_write: Instant,
+    /// Text not sent live yet, and when text was last sent.
+    live: String,
+    live_sent: Instant,
 }
 
 impl Coalescer {
@@ -37,28 +51,56 @@ impl Coalescer {
             pending: String::new(),
             line_end: None,
             last_write: now,
+            live: String::new(),
+            live_sent: now,
         }
     }
 
-    /// Adds streamed text; returns what is due to be written now.
-    pub(super) fn push(&mut self, text: &str, now: Instant) -> Option<String> {
+    /// Adds streamed text; returns what is due now.
+    pub(super) fn push(&mut self, text: &str, now: Instant) -> Flush {
         if let Some(at) = text.rfind('\n') {
             self.line_end = Some(self.pending.len() + at + 1);
         }
         self.pending.push_str(text);
+        self.live.push_str(text);
         self.due(now)
+    }
+
+    /// What is due at `now`: the text to send live once [`LIVE_EVERY`] has
+    /// passed, and to write (see [`Self::written`]); before a write, all of
+    /// the text not sent live yet.
+    pub(super) fn due(&mut self, now: Instant) -> Flush {
+        let write = self.written(now);
+        self.flush(write, now)
+    }
+
+    /// Everything not sent and not written, to send and write now (before
+    /// another event, at the end of the answer, on a cancel).
+    pub(super) fn take(&mut self, now: Instant) -> Flush {
+        let write = self.take_written(now);
+        self.flush(write, now)
+    }
+
+    fn flush(&mut self, write: Option<String>, now: Instant) -> Flush {
+        let send = !self.live.is_empty()
+            && (write.is_some() || now.saturating_duration_since(self.live_sent) >= LIVE_EVERY);
+        let live = send.then(|| {
+            self.live_sent = now;
+            std::mem::take(&mut self.live)
+        });
+        Flush { live, write }
     }
 
     /// What is due to be written at `now`, if anything: the finished lines
     /// once [`LINE_AFTER`] has passed, everything after [`AT_MOST`] or past
     /// [`FLUSH_BYTES`].
-    pub(super) fn due(&mut self, now: Instant) -> Option<String> {
+    fn written(&mut self, now: Instant) -> Option<String> {
         if self.pending.is_empty() {
             return None;
         }
         let waited = now.saturating_duration_since(self.last_write);
         if waited >= AT_MOST || self.pending.len() >= FLUSH_BYTES {
-            return self.take(now);
+            return self.take_written(now);
         }
         if waited < LINE_AFTER {
             return None;
@@ -69,20 +111,24 @@ impl Coalescer {
         Some(std::mem::replace(&mut self.pending, rest))
     }
 
-    /// When the pending text falls due if nothing more arrives.
+    /// When something falls due if nothing more arrives.
     pub(super) fn deadline(&self) -> Option<Instant> {
-        if self.pending.is_empty() {
+        let write = if self.pending.is_empty() {
             None
         } else if self.line_end.is_some() {
             Some(self.last_write + LINE_AFTER)
         } else {
             Some(self.last_write + AT_MOST)
+        };
+        let live = (!self.live.is_empty()).then(|| self.live_sent + LIVE_EVERY);
+        match (write, live) {
+            (Some(w), Some(l)) => Some(w.min(l)),
+            (w, l) => w.or(l),
         }
     }
 
-    /// Everything pending, to be written now (before another event, at the
-    /// end of the answer, on a cancel).
-    pub(super) fn take(&mut self, now: Instant) -> Option<String> {
+    /// Everything pending, to be written now.
+    fn take_written(&mut self, now: Instant) -> Option<String> {
         if self.pending.is_empty() {
             return None;
         }
@@ -96,26 +142,43 @@ impl Coalescer {
 mod tests {
     use super::*;
 
+    fn ms(t0: Instant, n: u64) -> Instant {
+        t0 + Duration::from_millis(n)
+    }
+
+    fn flush(live: Option<&str>, write: Option<&str>) -> Flush {
+        Flush {
+            live: live.map(str::to_owned),
+            write: write.map(str::to_owned),
+        }
+    }
+
     #[test]
     fn lines_are_written_a_quarter_second_apart_and_the_rest_waits() {
         let t0 = Instant::now();
         let mut c = Coalescer::new(t0);
-        assert_eq!(c.push("one\ntw", t0 + Duration::from_millis(100)), None);
+        assert_eq!(c.push("one\ntw", ms(t0, 100)), flush(Some("one\ntw"), None));
         assert_eq!(c.deadline(), Some(t0 + LINE_AFTER));
-        assert_eq!(
-            c.push("o", t0 + Duration::from_millis(260)).as_deref(),
-            Some("one\n")
-        );
+        // Live text goes at once; the line is written with it.
+        assert_eq!(c.push("o", ms(t0, 260)), flush(Some("o"), Some("one\n")));
         // A line still open waits for its end, or for AT_MOST.
-        assert_eq!(
-            c.push("!", t0 + Duration::from_millis(600)),
-            None,
-            "no line ended"
-        );
-        let written = t0 + Duration::from_millis(260);
+        assert_eq!(c.push("!", ms(t0, 600)), flush(Some("!"), None));
+        let written = ms(t0, 260);
         assert_eq!(c.deadline(), Some(written + AT_MOST));
-        assert_eq!(c.due(written + AT_MOST).as_deref(), Some("two!"));
-        assert_eq!(c.take(written + AT_MOST), None);
+        assert_eq!(c.due(written + AT_MOST), flush(None, Some("two!")));
+        assert_eq!(c.take(written + AT_MOST), flush(None, None));
+    }
+
+    #[test]
+    fn live_text_waits_a_frame_but_never_for_a_write() {
+        let t0 = Instant::now();
+        let mut c = Coalescer::new(t0);
+        assert_eq!(c.push("a", ms(t0, 1)), flush(None, None));
+        assert_eq!(c.push("b", ms(t0, 2)), flush(None, None));
+        assert_eq!(c.deadline(), Some(t0 + LIVE_EVERY));
+        assert_eq!(c.due(t0 + LIVE_EVERY), flush(Some("ab"), None));
+        assert_eq!(c.push("c", ms(t0, 17)), flush(None, None));
+        assert_eq!(c.take(ms(t0, 18)), flush(Some("c"), Some("abc")));
     }
 
     #[test]
@@ -123,9 +186,11 @@ mod tests {
         let t0 = Instant::now();
         let mut c = Coalescer::new(t0);
         let long = "x".repeat(FLUSH_BYTES);
-        assert_eq!(c.push(&long, t0).map(|t| t.len()), Some(FLUSH_BYTES));
-        assert_eq!(c.push("partial", t0), None);
-        assert_eq!(c.take(t0).as_deref(), Some("partial"));
+        let first = c.push(&long, t0);
+        assert_eq!(first.write.map(|t| t.len()), Some(FLUSH_BYTES));
+        assert_eq!(first.live.map(|t| t.len()), Some(FLUSH_BYTES));
+        assert_eq!(c.push("partial", t0), flush(None, None));
+        assert_eq!(c.take(t0), flush(Some("partial"), Some("partial")));
         assert_eq!(c.deadline(), None);
     }
 }

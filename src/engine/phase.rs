@@ -13,7 +13,7 @@ use futures::StreamExt;
 use tokio::time::Instant;
 
 use super::answer::{Answer, Step};
-use super::coalesce::Coalescer;
+use super::coalesce::{Coalescer, Flush};
 use super::tasks::PlanEnd;
 use super::tool_calls::CallEnd;
 use super::{Engine, EngineError};
@@ -204,12 +204,11 @@ impl Engine {
             tokio::select! {
                 item = stream.next() => match answer.step(item) {
                     Step::Text(delta) => {
-                        self.sink.streaming(&phase_id, attempt, None, &delta);
                         let due = pending.push(&delta, Instant::now());
-                        self.write_output(&phase_id, attempt, due)?;
+                        self.pass(&phase_id, attempt, None, due)?;
                     }
                     Step::Retry(retrying) => {
-                        self.write_output(&phase_id, attempt, pending.take(Instant::now()))?;
+                        self.pass(&phase_id, attempt, None, pending.take(Instant::now()))?;
                         self.emit(retrying.event(&phase_id, attempt))?;
                     }
                     Step::Quiet => {}
@@ -217,7 +216,7 @@ impl Engine {
                     Step::Failed(error) => break Some(TurnEnd::Failed(error)),
                 },
                 () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
-                    self.write_output(&phase_id, attempt, pending.due(Instant::now()))?;
+                    self.pass(&phase_id, attempt, None, pending.due(Instant::now()))?;
                 }
                 () = &mut timeout => {
                     break Some(TurnEnd::Failed(self.timed_out(index)));
@@ -240,7 +239,7 @@ impl Engine {
             }
         };
         drop(stream);
-        self.write_output(&phase_id, attempt, pending.take(Instant::now()))?;
+        self.pass(&phase_id, attempt, None, pending.take(Instant::now()))?;
         // Every call's tokens count, whatever becomes of the turn.
         if let Some((prompt_tokens, completion_tokens)) = answer.tokens(&self.spec.tokens)
             && !matches!(end, Some(TurnEnd::Stopped))
@@ -258,20 +257,34 @@ impl Engine {
         })))
     }
 
-    /// Logs streamed text that fell due, if any, as one `output` event.
-    fn write_output(
+    /// Sends streamed text that fell due live, then logs what fell due as
+    /// one `output` event (`task_output` for a plan's task).
+    pub(super) fn pass(
         &mut self,
         phase: &str,
         attempt: u32,
-        text: Option<String>,
+        task: Option<u32>,
+        flush: Flush,
     ) -> Result<(), EngineError> {
-        let Some(text) = text else {
+        if let Some(live) = flush.live {
+            self.sink.streaming(phase, attempt, task, &live);
+        }
+        let Some(text) = flush.write else {
             return Ok(());
         };
-        self.emit(EventKind::Output {
-            phase: phase.to_owned(),
-            attempt,
-            text,
+        let phase = phase.to_owned();
+        self.emit(match task {
+            None => EventKind::Output {
+                phase,
+                attempt,
+                text,
+            },
+            Some(task) => EventKind::TaskOutput {
+                phase,
+                attempt,
+                task,
+                text,
+            },
         })
     }
 

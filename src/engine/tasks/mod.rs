@@ -117,13 +117,12 @@ impl Engine {
                     let Some((key, report)) = received else { break };
                     match report {
                         Report::Text(delta) => {
-                            self.sink.streaming(&phase.id, attempt, Some(key), &delta);
                             let now = Instant::now();
-                            let text = pending
+                            let due = pending
                                 .entry(key)
                                 .or_insert_with(|| Coalescer::new(now))
                                 .push(&delta, now);
-                            self.write_task_output(&phase.id, attempt, key, text)?;
+                            self.pass(&phase.id, attempt, Some(key), due)?;
                         }
                         Report::Retry(retrying) => {
                             self.flush_tasks(&phase.id, attempt, &mut pending)?;
@@ -173,8 +172,8 @@ impl Engine {
                 () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                     let now = Instant::now();
                     for (key, coalescer) in &mut pending {
-                        let text = coalescer.due(now);
-                        self.write_task_output(&phase.id, attempt, *key, text)?;
+                        let due = coalescer.due(now);
+                        self.pass(&phase.id, attempt, Some(*key), due)?;
                     }
                 }
                 command = self.commands.recv() => match command {
@@ -589,27 +588,8 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let now = Instant::now();
         for (task, mut coalescer) in std::mem::take(pending) {
-            self.write_task_output(phase, attempt, task, coalescer.take(now))?;
+            self.pass(phase, attempt, Some(task), coalescer.take(now))?;
         }
         Ok(())
-    }
-
-    /// Logs a task's streamed text that fell due, if any.
-    fn write_task_output(
-        &mut self,
-        phase: &str,
-        attempt: u32,
-        task: u32,
-        text: Option<String>,
-    ) -> Result<(), EngineError> {
-        let Some(text) = text else {
-            return Ok(());
-        };
-        self.emit(EventKind::TaskOutput {
-            phase: phase.to_owned(),
-            attempt,
-            task,
-            text,
-        })
     }
 }
