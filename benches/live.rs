@@ -170,6 +170,10 @@ impl Sink for Tap {
     fn notice(&mut self, text: String) {
         self.ui.notice(text);
     }
+
+    fn streaming(&mut self, phase: &str, attempt: u32, task: Option<u32>, text: &str) {
+        self.ui.streaming(phase, attempt, task, text);
+    }
 }
 
 fn key(code: KeyCode) -> TermEvent {
@@ -212,6 +216,8 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
         provider: Arc::new(Flood { pace }),
         model: "flood".into(),
         context_tokens: None,
+        attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
+        tokens: Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
         prices: handoff::cost::Prices::new(),
         workspace: None,
         branch: None,

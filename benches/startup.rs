@@ -161,6 +161,8 @@ fn six_phases(runtime: &tokio::runtime::Runtime, dir: &Path, id: &str) -> (Durat
         provider: Arc::new(Instantly),
         model: "instant".into(),
         context_tokens: None,
+        attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
+        tokens: Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
         prices: handoff::cost::Prices::new(),
         workspace: None,
         branch: None,

@@ -16,6 +16,8 @@
 //! connect = 10
 //! first_byte = 120
 //! idle = 90
+//! attempt = 600            # an attempt's time waiting on the model, all
+//!                          # its turns; past it the attempt fails
 //!
 //! [retries]
 //! max = 4                  # retries after the first try
@@ -159,7 +161,14 @@ pub struct TimeoutSeconds {
     pub connect: u64,
     pub first_byte: u64,
     pub idle: u64,
+    /// An attempt's time waiting on the model, all its turns together.
+    pub attempt: u64,
 }
+
+/// `[timeouts] attempt` when config.toml does not say: ten minutes, far
+/// more than a whole plan or report takes at a real model's speed, and a
+/// model rambling without end is stopped.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl Default for TimeoutSeconds {
     fn default() -> Self {
@@ -168,6 +177,7 @@ impl Default for TimeoutSeconds {
             connect: t.connect.as_secs(),
             first_byte: t.first_byte.as_secs(),
             idle: t.idle.as_secs(),
+            attempt: DEFAULT_ATTEMPT_TIMEOUT.as_secs(),
         }
     }
 }
@@ -179,6 +189,11 @@ impl TimeoutSeconds {
             first_byte: Duration::from_secs(self.first_byte.max(1)),
             idle: Duration::from_secs(self.idle.max(1)),
         }
+    }
+
+    /// The bound on one attempt's time waiting on the model.
+    pub fn attempt(self) -> Duration {
+        Duration::from_secs(self.attempt.max(1))
     }
 }
 

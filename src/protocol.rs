@@ -61,6 +61,17 @@ pub enum Update {
     Notice(String),
     /// A decision the engine refused, and why: nothing was recorded.
     Refused(String),
+    /// Text the model just streamed for `phase`'s `attempt` (or one of its
+    /// plan's tasks), sent at once while the log gathers it: the
+    /// `output` or `task_output` event that records it follows, its text
+    /// the start of what was streamed and not yet recorded. Not part of the
+    /// record.
+    Streaming {
+        phase: String,
+        attempt: u32,
+        task: Option<u32>,
+        text: String,
+    },
     /// The workspace change a snapshot recorded, read whole: sent before
     /// its `snapshot` event, so a client can show it without reading it
     /// again. Not part of the record.
@@ -87,6 +98,8 @@ pub trait Sink: Send {
     }
     /// The change a snapshot is about to record, read whole.
     fn change(&mut self, _base: Option<&str>, _commit: &str, _change: &Arc<Change>) {}
+    /// Text just streamed, before the event that records it is written.
+    fn streaming(&mut self, _phase: &str, _attempt: u32, _task: Option<u32>, _text: &str) {}
 }
 
 impl Sink for mpsc::UnboundedSender<Update> {
@@ -116,6 +129,15 @@ impl Sink for mpsc::UnboundedSender<Update> {
             base: base.map(str::to_owned),
             commit: commit.to_owned(),
             change: Arc::clone(change),
+        });
+    }
+
+    fn streaming(&mut self, phase: &str, attempt: u32, task: Option<u32>, text: &str) {
+        let _ = self.send(Update::Streaming {
+            phase: phase.to_owned(),
+            attempt,
+            task,
+            text: text.to_owned(),
         });
     }
 }

@@ -10,6 +10,7 @@ use std::fmt::Write;
 
 use crate::formats::OutputKind;
 use crate::pipeline::{Phase, Pipeline};
+use crate::provider::tokens::Tokens;
 use crate::provider::{Brief, CompletionRequest, Input, Message, Role};
 
 use crate::session::SessionState;
@@ -315,10 +316,33 @@ pub fn describe_workspace(
     }
 }
 
-/// Characters per token, for fitting text to a context window.
-const CHARS_PER_TOKEN: usize = 4;
 /// Tokens kept free for the role's instructions and its answer.
 const RESERVED_TOKENS: usize = 4096;
+
+/// The characters the handed-over texts (inputs and the previous attempt)
+/// may keep so that, with the fixed parts, they fit in `context` tokens as
+/// `tokens` counts them; `None` when they fit whole. The texts' own
+/// characters per token turn the token budget into characters.
+fn text_budget(brief: &Brief, context: usize, tokens: &Tokens) -> Option<usize> {
+    let count = |t: &str| usize::try_from(tokens.count(t)).unwrap_or(usize::MAX);
+    let fixed = count(&brief.phase.prompt)
+        + count(&brief.request)
+        + brief.notes.iter().map(|n| count(n)).sum::<usize>();
+    let texts = brief
+        .inputs
+        .iter()
+        .map(|i| i.content.as_str())
+        .chain(brief.previous.as_deref());
+    let (chars, used) = texts.fold((0usize, 0usize), |(c, u), t| (c + t.len(), u + count(t)));
+    let room = context
+        .saturating_sub(RESERVED_TOKENS)
+        .saturating_sub(fixed);
+    if used <= room {
+        return None;
+    }
+    // `room / used` of the texts' characters, in integers.
+    Some(chars / used.max(1) * room + chars % used.max(1) * room / used.max(1))
+}
 
 /// Cuts the handed-over texts (inputs and the previous attempt) so that
 /// together they fit in `budget` characters: the smallest are kept whole,
@@ -382,21 +406,19 @@ fn resampled(
 }
 
 /// The full request for phase `index`: the phase's own model and
-/// temperature if it sets them, inputs cut to `context_tokens` if given.
+/// temperature if it sets them, inputs cut to `context_tokens` (as
+/// `tokens` counts them) if given.
 pub fn request(
     state: &SessionState,
     pipeline: &Pipeline,
     index: usize,
     model: &str,
     context_tokens: Option<usize>,
+    tokens: &Tokens,
 ) -> CompletionRequest {
     let mut brief = brief(state, pipeline, index);
-    if let Some(tokens) = context_tokens {
-        let fixed = brief.phase.prompt.len()
-            + brief.request.len()
-            + brief.notes.iter().map(String::len).sum::<usize>();
-        let budget = tokens.saturating_sub(RESERVED_TOKENS) * CHARS_PER_TOKEN;
-        fit(&mut brief, budget.saturating_sub(fixed));
+    if let Some(budget) = context_tokens.and_then(|c| text_budget(&brief, c, tokens)) {
+        fit(&mut brief, budget);
     }
     let (temperature, seed) = resampled(&state.phases[index], brief.phase.temperature);
     CompletionRequest {
@@ -452,12 +474,26 @@ mod tests {
             ]
         };
         let mut kinds = vec![started("Add X", "offline")];
-        let first = request(&fold(kinds.clone()), &pipeline, plan, "m", None);
+        let first = request(
+            &fold(kinds.clone()),
+            &pipeline,
+            plan,
+            "m",
+            None,
+            &Tokens::for_model("m"),
+        );
         assert_eq!((first.temperature, first.answer.seed), (None, None));
         assert_eq!(first.answer.schema.as_ref().map(|s| s.name), Some("plan"));
         assert_eq!(first.answer.max_tokens, Some(4096));
         kinds.extend(answered(1));
-        let second = request(&fold(kinds.clone()), &pipeline, plan, "m", None);
+        let second = request(
+            &fold(kinds.clone()),
+            &pipeline,
+            plan,
+            "m",
+            None,
+            &Tokens::for_model("m"),
+        );
         assert_eq!(second.answer.seed, Some(2), "a new seed");
         assert_eq!(second.temperature, None, "nothing repeated yet");
         let user = &second.messages[1].content;
@@ -467,7 +503,14 @@ mod tests {
         );
         assert!(user.contains("near «{ verdict»"), "what was wrong: {user}");
         kinds.extend(answered(2));
-        let third = request(&fold(kinds), &pipeline, plan, "m", None);
+        let third = request(
+            &fold(kinds),
+            &pipeline,
+            plan,
+            "m",
+            None,
+            &Tokens::for_model("m"),
+        );
         assert_eq!(third.answer.seed, Some(3));
         assert_eq!(third.temperature, Some(0.8), "the answer repeated: hotter");
         // The same words as the second (the answer repeated), so the
@@ -576,6 +619,36 @@ mod tests {
 
     fn brief_of(events: &[Event], pipeline: &crate::pipeline::Pipeline) -> Brief {
         brief(&SessionState::from_events(events), pipeline, 0)
+    }
+
+    #[test]
+    fn the_context_budget_counts_tokens_as_the_model_does() {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let tokens = Tokens::for_model("gpt-4o");
+        let words = "a ".repeat(3000).trim_end().to_owned();
+        let brief = Brief {
+            inputs: vec![Input {
+                phase: "summarize".into(),
+                role: "R".into(),
+                name: "short words".into(),
+                content: words.clone(),
+            }],
+            ..Brief::new("r", pipeline.phases[3].clone())
+        };
+        let fixed =
+            usize::try_from(tokens.count(&brief.phase.prompt) + tokens.count(&brief.request))
+                .expect("small");
+        // Four characters a token calls these 5,999 characters 1,500
+        // tokens, which would fit in 2,000; they are 3,000 tokens.
+        assert_eq!(crate::provider::tokens::rough(&words), 1500);
+        let context = RESERVED_TOKENS + fixed + 2000;
+        let budget = text_budget(&brief, context, &tokens).expect("cut to fit");
+        assert!((3990..=4000).contains(&budget), "{budget} characters kept");
+        assert_eq!(
+            text_budget(&brief, context + 1000, &tokens),
+            None,
+            "fits whole"
+        );
     }
 
     #[test]

@@ -444,6 +444,7 @@ fn ui_options(g: &Global) -> Result<crate::tui::Options, Failure> {
         unconfined: false,
         server: crate::tui::ServerNote::default(),
         require_viewed: config.review.require_viewed,
+        tokens: None,
     })
 }
 

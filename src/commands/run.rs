@@ -215,6 +215,7 @@ async fn session_spec(
             reason: "no workspace".into(),
         },
     };
+    let tokens = Arc::new(crate::provider::tokens::Tokens::for_model(&chosen.model));
     Ok((
         SessionSpec {
             id,
@@ -223,6 +224,8 @@ async fn session_spec(
             provider: chosen.provider,
             model: chosen.model,
             context_tokens: chosen.context_tokens,
+            attempt_timeout: config.timeouts.attempt(),
+            tokens,
             prices: config.prices,
             workspace: workspace.map(Arc::new),
             branch,
@@ -298,9 +301,11 @@ async fn attend(
     let path = log.path().to_owned();
     let unconfined = spec.workspace.is_some() && spec.sandbox.warning().is_some();
     let no_tools = spec.workspace.is_some() && spec.no_tools;
+    let tokens = Some(Arc::clone(&spec.tokens));
     let ui = ui.map(|mut ui| {
         ui.unconfined = unconfined;
         ui.server.no_tools = no_tools;
+        ui.tokens = tokens;
         ui
     });
     let (updates_tx, updates) = mpsc::unbounded_channel();

@@ -10,7 +10,8 @@
 
 use std::time::Duration;
 
-use crate::provider::{Chunk, CompletionRequest, ProviderError, ToolCall, estimate_tokens};
+use crate::provider::tokens::Tokens;
+use crate::provider::{Chunk, CompletionRequest, ProviderError, ToolCall};
 use crate::session::EventKind;
 
 /// The longest answer one call may stream (far past any model's output
@@ -28,6 +29,15 @@ pub(super) struct Answer {
     finished: bool,
     /// The prompt's size, for a server that reports no usage.
     estimated_prompt: u64,
+}
+
+/// The tokens of a request's messages, counted as its model counts them.
+pub(super) fn prompt_tokens(request: &CompletionRequest, tokens: &Tokens) -> u64 {
+    request
+        .messages
+        .iter()
+        .map(|m| tokens.count(&m.content))
+        .sum()
 }
 
 /// A call the provider is trying again, and why.
@@ -67,17 +77,15 @@ pub(super) enum Step {
 }
 
 impl Answer {
-    pub(super) fn new(request: &CompletionRequest) -> Self {
+    /// An answer to `request`, whose prompt `tokens` counts in case the
+    /// server reports no usage.
+    pub(super) fn new(request: &CompletionRequest, tokens: &Tokens) -> Self {
         Self {
             text: String::new(),
             calls: Vec::new(),
             usage: None,
             finished: false,
-            estimated_prompt: request
-                .messages
-                .iter()
-                .map(|m| estimate_tokens(&m.content))
-                .sum(),
+            estimated_prompt: prompt_tokens(request, tokens),
         }
     }
 
@@ -131,11 +139,11 @@ impl Answer {
     /// The tokens the call cost, `(prompt, completion)`: as the server
     /// reported them, else estimated for a call the server finished (even
     /// cut short) or that streamed text. A call that failed before either
-    /// is not counted.
-    pub(super) fn tokens(&self) -> Option<(u64, u64)> {
+    /// is not counted. The estimate counts with the model's tokenizer.
+    pub(super) fn tokens(&self, tokens: &Tokens) -> Option<(u64, u64)> {
         self.usage.or_else(|| {
             (self.finished || !self.text.is_empty())
-                .then(|| (self.estimated_prompt, estimate_tokens(&self.text)))
+                .then(|| (self.estimated_prompt, tokens.count(&self.text)))
         })
     }
 }
@@ -160,21 +168,28 @@ mod tests {
     use crate::pipeline::{SkillsFile, load_pipeline};
     use crate::provider::{Brief, Message, Role};
 
+    fn counter() -> Tokens {
+        Tokens::for_model("gpt-4o")
+    }
+
     fn answer() -> Answer {
         let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
-        Answer::new(&CompletionRequest {
-            model: "m".into(),
-            temperature: None,
-            messages: vec![Message {
-                role: Role::User,
-                content: "word ".repeat(400),
-                tool_calls: Vec::new(),
-                tool_call_id: None,
-            }],
-            tools: Vec::new(),
-            answer: crate::provider::AnswerSpec::default(),
-            brief: Brief::new("r", pipeline.phases[0].clone()),
-        })
+        Answer::new(
+            &CompletionRequest {
+                model: "m".into(),
+                temperature: None,
+                messages: vec![Message {
+                    role: Role::User,
+                    content: "word ".repeat(400),
+                    tool_calls: Vec::new(),
+                    tool_call_id: None,
+                }],
+                tools: Vec::new(),
+                answer: crate::provider::AnswerSpec::default(),
+                brief: Brief::new("r", pipeline.phases[0].clone()),
+            },
+            &counter(),
+        )
     }
 
     fn text(t: &str) -> Chunk {
@@ -196,14 +211,14 @@ mod tests {
         let mut a = answer();
         assert!(matches!(a.step(Some(Ok(text("Hello ")))), Step::Text(t) if t == "Hello "));
         assert!(matches!(a.step(Some(Ok(done("stop")))), Step::Done));
-        let (prompt, completion) = a.tokens().expect("counted");
+        let (prompt, completion) = a.tokens(&counter()).expect("counted");
         assert!(prompt > 0 && completion > 0);
         let reported = Chunk::Usage {
             prompt_tokens: 7,
             completion_tokens: 3,
         };
         assert!(matches!(a.step(Some(Ok(reported))), Step::Quiet));
-        assert_eq!(a.tokens(), Some((7, 3)));
+        assert_eq!(a.tokens(&counter()), Some((7, 3)));
     }
 
     #[test]
@@ -217,11 +232,18 @@ mod tests {
             let mut a = answer();
             assert!(matches!(a.step(Some(Ok(text("partial")))), Step::Text(_)));
             assert!(failed(&a.step(end), why), "{why}");
-            assert!(a.tokens().is_some(), "{why}: what streamed was paid for");
+            assert!(
+                a.tokens(&counter()).is_some(),
+                "{why}: what streamed was paid for"
+            );
         }
         let mut silent = answer();
         assert!(failed(&silent.step(None), "cut short"));
-        assert_eq!(silent.tokens(), None, "nothing streamed, nothing reported");
+        assert_eq!(
+            silent.tokens(&counter()),
+            None,
+            "nothing streamed, nothing reported"
+        );
         // Cut at the output limit before any text (a model that spent it
         // all reasoning): the server billed it, so it counts.
         let mut thought = answer();
@@ -229,7 +251,7 @@ mod tests {
             &thought.step(Some(Ok(done("length")))),
             "output limit"
         ));
-        assert!(thought.tokens().is_some());
+        assert!(thought.tokens(&counter()).is_some());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 mod answer;
 mod checks;
+mod coalesce;
 mod phase;
 mod snapshots;
 mod tasks;
@@ -51,6 +52,13 @@ pub struct SessionSpec {
     pub model: String,
     /// The model's context window, if inputs must be cut to fit it.
     pub context_tokens: Option<usize>,
+    /// The longest an attempt may wait on the model, all its turns
+    /// together (`[timeouts] attempt`); past it the attempt fails.
+    pub attempt_timeout: std::time::Duration,
+    /// Counts the model's tokens (for context cutting, and usage the
+    /// server does not report); its encoder is built at the first count,
+    /// on the engine's task.
+    pub tokens: Arc<crate::provider::tokens::Tokens>,
     /// Prices for the budget's cost limit.
     pub prices: Prices,
     /// Where tools work; `None` offers no tools.
@@ -309,6 +317,11 @@ impl Engine {
     /// Runs phases and gates from `next` until the session ends or its
     /// client goes away.
     async fn drive(mut self, mut next: Next) -> Result<SessionState, EngineError> {
+        // The tokenizer's encoder takes a moment to build: built off the
+        // async threads while the first phase starts (a count before it is
+        // ready waits for it).
+        let tokens = Arc::clone(&self.spec.tokens);
+        drop(tokio::task::spawn_blocking(move || tokens.count("")));
         loop {
             let index = match next {
                 Next::Over => return Ok(self.state),

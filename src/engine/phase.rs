@@ -3,17 +3,17 @@
 //! text goes into the log as it comes, a cancel stops it, and the attempt
 //! ends with an artifact or a failure.
 //!
-//! Streamed text is coalesced before it is logged: a chunk is flushed as an
-//! `output` event once [`FLUSH_AFTER`] has passed since the last flush or
-//! [`FLUSH_BYTES`] have gathered, so a fast stream makes a few events, not
-//! thousands, and a slow one still shows up promptly.
-
-use std::time::Duration;
+//! Streamed text is coalesced before it is logged (by line and by time,
+//! [`super::coalesce`]) and reaches the client live as it comes. The time
+//! an attempt spends waiting on the model, all its turns together, is
+//! bounded by `[timeouts] attempt` in config.toml: past it the attempt
+//! fails as timed out, like any failed attempt.
 
 use futures::StreamExt;
 use tokio::time::Instant;
 
 use super::answer::{Answer, Step};
+use super::coalesce::{Coalescer, Flush};
 use super::tasks::PlanEnd;
 use super::tool_calls::CallEnd;
 use super::{Engine, EngineError};
@@ -22,11 +22,6 @@ use crate::protocol::Command;
 use crate::provider::{CompletionRequest, Message, Role, ToolCall};
 use crate::session::EventKind;
 use crate::tools;
-
-/// The longest text waits before it is logged.
-pub(super) const FLUSH_AFTER: Duration = Duration::from_millis(80);
-/// The most text gathered before it is logged regardless of time.
-pub(super) const FLUSH_BYTES: usize = 2048;
 
 /// One turn of the conversation: what the model said and asked for.
 struct Turn {
@@ -56,6 +51,7 @@ impl Engine {
             index,
             &self.spec.model,
             self.spec.context_tokens,
+            &self.spec.tokens,
         );
         if let Some(workspace) = &self.spec.workspace {
             if !self.spec.no_tools {
@@ -102,8 +98,16 @@ impl Engine {
             };
         }
         let mut rounds = 0;
+        // The attempt's time on the model ends here; tool runs and a
+        // person answering a permission question are not counted.
+        let mut left = self.spec.attempt_timeout;
         let answer = loop {
-            let turn = match self.stream_turn(index, attempt, request.clone()).await? {
+            let started = Instant::now();
+            let turn = self
+                .stream_turn(index, attempt, request.clone(), left)
+                .await?;
+            left = left.saturating_sub(started.elapsed());
+            let turn = match turn {
                 TurnEnd::Stopped => return Ok(false),
                 TurnEnd::Failed(error) => return self.fail(&phase.id, attempt, error),
                 TurnEnd::Done(turn) => turn,
@@ -182,37 +186,43 @@ impl Engine {
         Ok(true)
     }
 
-    /// Streams one turn, logging its text as it comes.
+    /// Streams one turn, sending its text live as it comes and logging it
+    /// coalesced; `left` is what remains of the attempt's time.
     async fn stream_turn(
         &mut self,
         index: usize,
         attempt: u32,
         request: CompletionRequest,
+        left: std::time::Duration,
     ) -> Result<TurnEnd, EngineError> {
         let phase_id = self.spec.pipeline.phases[index].id.clone();
-        let mut answer = Answer::new(&request);
+        let mut answer = Answer::new(&request, &self.spec.tokens);
         let mut stream = self.spec.provider.stream(request);
-        let mut pending = String::new();
-        let mut last_flush = Instant::now();
+        let mut pending = Coalescer::new(Instant::now());
+        // One timer for the whole turn, not one made at every delta.
+        let timeout = tokio::time::sleep(left);
+        tokio::pin!(timeout);
         let end = loop {
-            let deadline = last_flush + FLUSH_AFTER;
+            let due = pending.deadline();
             tokio::select! {
                 item = stream.next() => match answer.step(item) {
                     Step::Text(delta) => {
-                        pending.push_str(&delta);
-                        if pending.len() >= FLUSH_BYTES || Instant::now() >= deadline {
-                            self.flush(&phase_id, attempt, &mut pending)?;
-                            last_flush = Instant::now();
-                        }
+                        let due = pending.push(&delta, Instant::now());
+                        self.pass(&phase_id, attempt, None, due)?;
                     }
-                    Step::Retry(retrying) => self.emit(retrying.event(&phase_id, attempt))?,
+                    Step::Retry(retrying) => {
+                        self.pass(&phase_id, attempt, None, pending.take(Instant::now()))?;
+                        self.emit(retrying.event(&phase_id, attempt))?;
+                    }
                     Step::Quiet => {}
                     Step::Done => break None,
                     Step::Failed(error) => break Some(TurnEnd::Failed(error)),
                 },
-                () = tokio::time::sleep_until(deadline), if !pending.is_empty() => {
-                    self.flush(&phase_id, attempt, &mut pending)?;
-                    last_flush = Instant::now();
+                () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                    self.pass(&phase_id, attempt, None, pending.due(Instant::now()))?;
+                }
+                () = &mut timeout => {
+                    break Some(TurnEnd::Failed(self.timed_out(index)));
                 }
                 command = self.commands.recv() => match command {
                     Some(Command::Cancel) => break Some(TurnEnd::Failed("cancelled by the user".into())),
@@ -232,9 +242,9 @@ impl Engine {
             }
         };
         drop(stream);
-        self.flush(&phase_id, attempt, &mut pending)?;
+        self.pass(&phase_id, attempt, None, pending.take(Instant::now()))?;
         // Every call's tokens count, whatever becomes of the turn.
-        if let Some((prompt_tokens, completion_tokens)) = answer.tokens()
+        if let Some((prompt_tokens, completion_tokens)) = answer.tokens(&self.spec.tokens)
             && !matches!(end, Some(TurnEnd::Stopped))
         {
             self.emit(EventKind::Usage {
@@ -250,20 +260,46 @@ impl Engine {
         })))
     }
 
-    /// Logs the gathered text, if any, as one `output` event.
-    fn flush(
+    /// Sends streamed text that fell due live, then logs what fell due as
+    /// one `output` event (`task_output` for a plan's task).
+    pub(super) fn pass(
         &mut self,
         phase: &str,
         attempt: u32,
-        pending: &mut String,
+        task: Option<u32>,
+        flush: Flush,
     ) -> Result<(), EngineError> {
-        if pending.is_empty() {
-            return Ok(());
+        if let Some(live) = flush.live {
+            self.sink.streaming(phase, attempt, task, &live);
         }
-        self.emit(EventKind::Output {
-            phase: phase.to_owned(),
-            attempt,
-            text: std::mem::take(pending),
+        let Some(text) = flush.write else {
+            return Ok(());
+        };
+        let phase = phase.to_owned();
+        self.emit(match task {
+            None => EventKind::Output {
+                phase,
+                attempt,
+                text,
+            },
+            Some(task) => EventKind::TaskOutput {
+                phase,
+                attempt,
+                task,
+                text,
+            },
         })
+    }
+
+    /// Why an attempt of phase `index` stopped at `[timeouts] attempt`.
+    pub(super) fn timed_out(&self, index: usize) -> String {
+        let phase = &self.spec.pipeline.phases[index];
+        format!(
+            "timed out: {} ({}) spent more than {} s waiting on the model in this attempt \
+             (`[timeouts] attempt` in config.toml)",
+            phase.id,
+            phase.role,
+            self.spec.attempt_timeout.as_secs()
+        )
     }
 }

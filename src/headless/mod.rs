@@ -179,8 +179,9 @@ pub async fn drive(
                 eprintln!("handoff: {}", sanitize(&text));
                 continue;
             }
-            // What a snapshot changed is in its event's file list.
-            Update::Change { .. } => continue,
+            // What a snapshot changed is in its event's file list; streamed
+            // text is printed as the log records it.
+            Update::Change { .. } | Update::Streaming { .. } => continue,
             // Its decisions are all this run has: one refused would leave
             // the gate waiting for ever.
             Update::Refused(why) => {

@@ -10,6 +10,7 @@
 pub mod offline;
 pub mod openai;
 pub mod probe;
+pub mod tokens;
 
 use std::pin::Pin;
 
@@ -192,10 +193,4 @@ pub trait Provider: Send + Sync {
     fn name(&self) -> &str;
     /// Starts one completion.
     fn stream(&self, request: CompletionRequest) -> ChunkStream;
-}
-
-/// A rough token count (about four characters a token), used where a
-/// provider reports none.
-pub fn estimate_tokens(text: &str) -> u64 {
-    (text.chars().count() as u64).div_ceil(4)
 }

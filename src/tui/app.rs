@@ -118,6 +118,10 @@ pub struct App {
     pub(super) prices: crate::cost::Prices,
     /// Artifact layouts kept between frames.
     pub(super) rows: RowCache,
+    /// Text the engine streamed that the log has not recorded yet.
+    pub(super) streamed: super::streamed::Streamed,
+    /// Token counts of streamed text, for the cards.
+    pub(super) tally: super::tally::Tally,
     /// The Changes view's change and its layout.
     pub(super) changes: Changes,
     /// Line comments written in the Changes view at the open gate.
@@ -171,6 +175,8 @@ impl App {
             keymap: Keymap::default(),
             prices: crate::cost::Prices::new(),
             rows: RowCache::default(),
+            streamed: super::streamed::Streamed::default(),
+            tally: super::tally::Tally::default(),
             changes: Changes::default(),
             review: None,
             warned: None,
@@ -310,6 +316,7 @@ impl App {
         match update {
             Update::Event(event) => {
                 self.state.apply(&event);
+                self.streamed.recorded(&event);
                 self.follow_active();
                 self.mark_a_stale_box();
                 // A snapshot taken again (after a revert) reopens the
@@ -330,6 +337,15 @@ impl App {
                 false
             }
             Update::Resumed => false,
+            Update::Streaming {
+                phase,
+                attempt,
+                task,
+                text,
+            } => {
+                self.streamed.add(phase, attempt, task, &text);
+                false
+            }
             Update::Change {
                 base,
                 commit,

@@ -8,6 +8,7 @@
 //! the first row that holds it and marks every match; `n` and `N` move
 //! between them. Every session string goes through the sanitizer.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use ratatui::buffer::Buffer;
@@ -358,13 +359,14 @@ impl App {
         let (kind, text) = match chosen {
             Some(Attempt {
                 edited: Some(text), ..
-            }) => (2, text.as_str()),
+            }) => (2, Cow::Borrowed(text.as_str())),
             Some(Attempt {
                 artifact: Some(text),
                 ..
-            }) => (1, text.as_str()),
-            Some(a) => (0, a.output.as_str()),
-            None => (0, ""),
+            }) => (1, Cow::Borrowed(text.as_str())),
+            // Still streaming: what the log has and what came since.
+            Some(a) => (0, self.streamed.shown(&a.output, &state.id, a.number, None)),
+            None => (0, Cow::Borrowed("")),
         };
         let key = RowsKey {
             phase,
@@ -376,7 +378,10 @@ impl App {
             with_decisions,
         };
         self.rows.get(key, || {
-            let shown = chosen.map(|a| text::shown(&self.state, phase, a));
+            let shown = chosen.map(|a| match a.effective() {
+                Some(_) => text::shown(&self.state, phase, a),
+                None => Cow::Borrowed(text.as_ref()),
+            });
             let mut rows = markdown::render(shown.as_deref().unwrap_or(""), width, &self.theme);
             if with_decisions {
                 rows.extend(decision_rows(state, width, &self.theme));

@@ -432,15 +432,17 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
             }
             out.extend(task_lines(app, a, width));
             let room = rows.saturating_sub(out.len());
-            // The latest words of the task that spoke last, else the answer.
+            // The latest words of the task that spoke last, else the
+            // answer: as logged, and what streamed since.
             let latest = a
                 .tasks
                 .iter()
                 .filter(|t| t.outcome.is_none())
-                .map(|t| t.output.as_str())
+                .map(|t| (t.output.as_str(), Some(t.task)))
                 .next_back()
-                .unwrap_or(&a.output);
-            out.extend(tail(latest, width, room).into_iter().map(Line::from));
+                .unwrap_or((&a.output, None));
+            let latest = app.streamed.shown(latest.0, &phase.id, a.number, latest.1);
+            out.extend(tail(&latest, width, room).into_iter().map(Line::from));
             out
         }
         (PhaseStatus::Failed, Some(a)) => {
@@ -485,12 +487,18 @@ fn usage_line(app: &App, index: usize, phase: &PhaseState) -> String {
     let mut line = match phase.current() {
         Some(a) if running && a.usage.total() == 0 => {
             // A plan run task by task streams into its tasks, not its output.
-            let streamed: u64 = std::iter::once(a.output.as_str())
-                .chain(a.tasks.iter().map(|t| t.output.as_str()))
-                .map(crate::provider::estimate_tokens)
+            // Counted with the model's tokenizer (`~`), else approximated
+            // (`≈`: another model's, or four characters a token).
+            let streamed: u64 = std::iter::once((a.output.as_str(), None))
+                .chain(a.tasks.iter().map(|t| (t.output.as_str(), Some(t.task))))
+                .map(|(text, task)| {
+                    let text = app.streamed.shown(text, &phase.id, a.number, task);
+                    app.tally.count((index, a.number, task), &text)
+                })
                 .sum();
             format!(
-                "~{} tok",
+                "{}{} tok",
+                if app.tally.exact() { "~" } else { "≈" },
                 tokens(phase.usage.total().saturating_add(streamed))
             )
         }

@@ -38,6 +38,8 @@ pub mod review;
 pub mod rows;
 pub mod start;
 pub mod stats;
+pub mod streamed;
+pub mod tally;
 pub mod terminal;
 pub mod text;
 pub mod theme;
@@ -87,6 +89,9 @@ pub struct Options {
     pub server: ServerNote,
     /// Approving a change with files not marked viewed asks first.
     pub require_viewed: bool,
+    /// The engine's token counter, for the cards' counts while a phase
+    /// streams (none: four characters a token, marked `≈`).
+    pub tokens: Option<std::sync::Arc<crate::provider::tokens::Tokens>>,
 }
 
 /// What the capability probe found about the model's server, as the
@@ -148,6 +153,7 @@ async fn on_terminal(
     }
     app.keymap = options.keymap;
     app.prices = options.prices;
+    app.tally = tally::Tally::new(options.tokens);
     app.unconfined = options.unconfined;
     app.server = options.server;
     app.require_viewed = options.require_viewed;

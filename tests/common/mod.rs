@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 pub mod hostile;
+pub mod paced;
 pub mod pty;
 pub mod server;
 

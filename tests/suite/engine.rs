@@ -131,6 +131,8 @@ async fn run_session(
         provider: Arc::new(OfflineProvider::new(pace)),
         model: "offline-scripted".into(),
         context_tokens: None,
+        attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
+        tokens: Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
         prices: handoff::cost::Prices::new(),
         workspace: None,
         branch: None,

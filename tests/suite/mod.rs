@@ -26,5 +26,6 @@ mod resume;
 mod sandbox;
 mod secrets;
 mod snapshots;
+mod streaming;
 mod triggers;
 mod workspace;

@@ -59,17 +59,18 @@ fn killed_twenty_times_and_resumed_it_finishes_with_one_approval_per_gate() {
         cmd.spawn().expect("spawn")
     };
     // The moments are picked by progress, not time, so any machine gets
-    // the same spread: most runs are killed 1 to 10 events after they
+    // the same spread: most runs are killed 1 to 6 events after they
     // start writing, mid-phase; every fourth goes on until a gate is
     // approved, so the kills reach every phase while the session (about
-    // 190 events, six approvals) still has work left for the last resume.
+    // 160 events with its streamed text coalesced, six approvals) still
+    // has work left for the last resume.
     // A few milliseconds more after the moment let some kills land
     // mid-write.
     let (mut kills, mut ended) = (0, None);
     let mut reached = std::collections::BTreeSet::new();
     for (round, pick) in Delays(7).take(20).map(|d| d.as_millis()).enumerate() {
         let (lines, decisions) = progress(sandbox.logs().first());
-        let extra = usize::try_from(pick % 10).expect("small");
+        let extra = usize::try_from(pick % 6).expect("small");
         let mut child = start(&sandbox);
         let give_up = std::time::Instant::now() + Duration::from_secs(30);
         while child.try_wait().expect("wait").is_none() && std::time::Instant::now() < give_up {

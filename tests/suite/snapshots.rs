@@ -87,6 +87,8 @@ fn record_in(pipeline: &str, request: &str) -> Vec<Event> {
             provider: Arc::new(OfflineProvider::new(Pace::INSTANT)),
             model: "offline-scripted".into(),
             context_tokens: None,
+            attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
+            tokens: Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
             prices: handoff::cost::Prices::new(),
             workspace: None,
             branch: None,

@@ -122,6 +122,7 @@ fn in_the_tui_a_request_no_trigger_matches_asks_which_pipeline() {
     screen.press("\r");
     screen.wait_for("“Write me a poem about cats” (chosen by you: no trigger matched)");
     assert_eq!(screen.alternate_screen(), (1, 0), "one terminal throughout");
+    screen.wait_for("Ready to assign Idea Interviewer?");
     screen.press("q");
     screen.wait_for("Quit now?");
     screen.press("y");

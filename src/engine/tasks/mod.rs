@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::phase::{FLUSH_AFTER, FLUSH_BYTES};
+use super::coalesce::Coalescer;
 use super::tool_calls::CallEnd;
 use super::{Engine, EngineError};
 use crate::agent;
@@ -100,8 +100,7 @@ impl Engine {
         };
         self.keep_passed(&ctx, &mut units)?;
         let mut workers: BTreeMap<u32, JoinHandle<()>> = BTreeMap::new();
-        let mut pending: BTreeMap<u32, String> = BTreeMap::new();
-        let mut last_flush = Instant::now();
+        let mut pending: BTreeMap<u32, Coalescer> = BTreeMap::new();
         let stop = |workers: &mut BTreeMap<u32, JoinHandle<()>>| {
             for (_, w) in std::mem::take(workers) {
                 w.abort();
@@ -112,20 +111,23 @@ impl Engine {
             if workers.is_empty() {
                 break;
             }
-            let deadline = last_flush + FLUSH_AFTER;
+            let due = pending.values().filter_map(Coalescer::deadline).min();
             tokio::select! {
                 received = rx.recv() => {
                     let Some((key, report)) = received else { break };
                     match report {
                         Report::Text(delta) => {
-                            let buffer = pending.entry(key).or_default();
-                            buffer.push_str(&delta);
-                            if buffer.len() >= FLUSH_BYTES || Instant::now() >= deadline {
-                                self.flush_tasks(&phase.id, attempt, &mut pending)?;
-                                last_flush = Instant::now();
-                            }
+                            let now = Instant::now();
+                            let due = pending
+                                .entry(key)
+                                .or_insert_with(|| Coalescer::new(now))
+                                .push(&delta, now);
+                            self.pass(&phase.id, attempt, Some(key), due)?;
                         }
-                        Report::Retry(retrying) => self.emit(retrying.event(&phase.id, attempt))?,
+                        Report::Retry(retrying) => {
+                            self.flush_tasks(&phase.id, attempt, &mut pending)?;
+                            self.emit(retrying.event(&phase.id, attempt))?;
+                        }
                         Report::Calls(calls, reply) => {
                             self.flush_tasks(&phase.id, attempt, &mut pending)?;
                             let Some(unit) = units.iter().find(|u| u.owns(key)) else { continue };
@@ -150,6 +152,7 @@ impl Engine {
                             return self.task_failed(&ctx, &mut workers, &units, key, &error);
                         }
                         Report::Usage(prompt_tokens, completion_tokens) => {
+                            self.flush_tasks(&phase.id, attempt, &mut pending)?;
                             self.emit(EventKind::Usage {
                                 phase: phase.id.clone(),
                                 attempt,
@@ -167,9 +170,12 @@ impl Engine {
                         }
                     }
                 }
-                () = tokio::time::sleep_until(deadline), if !pending.values().all(String::is_empty) => {
-                    self.flush_tasks(&phase.id, attempt, &mut pending)?;
-                    last_flush = Instant::now();
+                () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                    let now = Instant::now();
+                    for (key, coalescer) in &mut pending {
+                        let due = coalescer.due(now);
+                        self.pass(&phase.id, attempt, Some(*key), due)?;
+                    }
                 }
                 command = self.commands.recv() => match command {
                     Some(Command::Cancel) => {
@@ -397,6 +403,7 @@ impl Engine {
         }
         let handle = tokio::spawn(worker(
             Arc::clone(&self.spec.provider),
+            Arc::clone(&self.spec.tokens),
             request,
             self.spec.pipeline.max_tool_rounds,
             planned.timeout_seconds.map(Duration::from_secs),
@@ -601,22 +608,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Logs the gathered text of every task, one `task_output` each.
+    /// Logs the text every task has gathered, one `task_output` each.
     fn flush_tasks(
         &mut self,
         phase: &str,
         attempt: u32,
-        pending: &mut BTreeMap<u32, String>,
+        pending: &mut BTreeMap<u32, Coalescer>,
     ) -> Result<(), EngineError> {
-        for (task, text) in std::mem::take(pending) {
-            if !text.is_empty() {
-                self.emit(EventKind::TaskOutput {
-                    phase: phase.to_owned(),
-                    attempt,
-                    task,
-                    text,
-                })?;
-            }
+        let now = Instant::now();
+        for (task, mut coalescer) in std::mem::take(pending) {
+            self.pass(phase, attempt, Some(task), coalescer.take(now))?;
         }
         Ok(())
     }

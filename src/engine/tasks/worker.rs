@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::engine::answer::{Answer, Retrying, Step};
+use crate::provider::tokens::Tokens;
 use crate::provider::{CompletionRequest, Message, Provider, Role, ToolCall};
 
 /// What a worker tells the engine.
@@ -29,13 +30,21 @@ pub(super) enum Report {
 /// on a task that is gone. Nothing is reported when the engine stopped it.
 pub(super) async fn worker(
     provider: Arc<dyn Provider>,
+    tokens: Arc<Tokens>,
     request: CompletionRequest,
     max_rounds: u32,
     budget: Option<Duration>,
     key: u32,
     tx: mpsc::UnboundedSender<(u32, Report)>,
 ) {
-    let talk = converse(provider, request, max_rounds, budget, key, tx.clone());
+    let talk = converse(
+        (provider, tokens),
+        request,
+        max_rounds,
+        budget,
+        key,
+        tx.clone(),
+    );
     let report = match std::panic::AssertUnwindSafe(talk).catch_unwind().await {
         Ok(None) => return,
         Ok(Some(Ok(text))) => Report::Done(text),
@@ -51,7 +60,7 @@ pub(super) async fn worker(
 /// time spent waiting on the model; tool runs have their own limits, and a
 /// person answering a permission question is not the task's time.
 pub(super) async fn converse(
-    provider: Arc<dyn Provider>,
+    (provider, tokens): (Arc<dyn Provider>, Arc<Tokens>),
     mut request: CompletionRequest,
     max_rounds: u32,
     budget: Option<Duration>,
@@ -62,7 +71,7 @@ pub(super) async fn converse(
     let mut rounds = 0;
     let mut spent = Duration::ZERO;
     loop {
-        let mut answer = Answer::new(&request);
+        let mut answer = Answer::new(&request, &tokens);
         let mut stream = provider.stream(request.clone());
         let turn_started = Instant::now();
         let deadline = budget.and_then(|b| turn_started.checked_add(b.saturating_sub(spent)));
@@ -87,7 +96,7 @@ pub(super) async fn converse(
         };
         spent += turn_started.elapsed();
         // Every call's tokens count, whatever becomes of the task.
-        if let Some((prompt, completion)) = answer.tokens() {
+        if let Some((prompt, completion)) = answer.tokens(&tokens) {
             send(Report::Usage(prompt, completion));
         }
         if let Some(error) = failed {

@@ -26,7 +26,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use super::{Chunk, ChunkStream, CompletionRequest, Provider, ProviderError, estimate_tokens};
+use super::tokens::rough as estimate_tokens;
+use super::{Chunk, ChunkStream, CompletionRequest, Provider, ProviderError};
 
 pub use compose::compose;
 
