@@ -105,6 +105,13 @@ impl Term {
         (count(b"\x1b[?1049h"), count(b"\x1b[?1049l"))
     }
 
+    /// Whether the program ever wrote `text` (as one run of bytes), even
+    /// if the screen no longer shows it.
+    pub fn wrote(&self, text: &str) -> bool {
+        let needle = text.as_bytes();
+        self.bytes.windows(needle.len()).any(|w| w == needle)
+    }
+
     /// The screen with its cells' colours and attributes.
     pub fn screen(&self) -> &vt100::Screen {
         self.parser.screen()

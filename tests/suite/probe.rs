@@ -454,4 +454,40 @@ fn the_status_bar_and_the_cards_show_what_the_probe_found() {
     screen.wait_for("Quit now?");
     screen.press("y");
     assert_eq!(screen.exit_code(), 3);
+    // No view was up yet: the probe said so on stderr, before the board.
+    screen.pump();
+    assert!(
+        screen.contents().contains("probing what"),
+        "{}",
+        screen.contents()
+    );
+}
+
+/// From the start screen, the terminal is held when the probe runs: it
+/// says what it waits for in a frame of its own, never over the screen.
+#[test]
+fn from_the_start_screen_the_probe_shows_a_waiting_frame() {
+    use crate::common::pty::{self, Term};
+    let server = start(Capable::new(SchemaSupport::Honours, ToolSupport::Calls));
+    let sandbox = sandbox("");
+    let args = [
+        "run",
+        "--base-url",
+        &server.base_url,
+        "--model",
+        "test-model",
+    ];
+    let mut cmd = pty::handoff(sandbox.dir.path(), &args);
+    cmd.env("HANDOFF_PROBE", "on");
+    let mut screen = Term::spawn(cmd, 120, 30);
+    screen.wait_for("What should the team build?");
+    screen.press(REQUEST);
+    screen.press("\r");
+    screen.wait_for("awaiting you");
+    assert!(screen.wrote("probing what"), "the waiting frame was drawn");
+    assert_eq!(screen.alternate_screen(), (1, 0), "one terminal throughout");
+    screen.press("q");
+    screen.wait_for("Quit now?");
+    screen.press("y");
+    assert_eq!(screen.exit_code(), 3);
 }
