@@ -12,6 +12,7 @@
 
 mod answer;
 mod checks;
+mod consult;
 mod phase;
 mod snapshots;
 mod tasks;

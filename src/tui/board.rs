@@ -355,16 +355,15 @@ pub(super) fn column_header(
             ),
         );
     }
-    if let Some(a) = attempt.filter(|a| !a.specialists.is_empty()) {
-        let names: Vec<&str> = a
-            .specialists
-            .iter()
-            .map(|s| s.split(" (").next().unwrap_or(s))
-            .collect();
-        lines.push(Line::styled(
-            clip(&format!("✦ {}", names.join(", ")), width),
-            app.theme.badge,
-        ));
+    if let Some(a) = attempt {
+        for (text, failed) in specialist_lines(phase, a) {
+            let style = if failed {
+                app.theme.awaiting
+            } else {
+                app.theme.badge
+            };
+            lines.push(Line::styled(clip(&text, width), style));
+        }
     }
     // How an earlier attempt ended takes up to two rows: who sent it
     // back, or what it was rejected for, should not be cut at the name.
@@ -381,6 +380,37 @@ pub(super) fn column_header(
         lines.extend(tool_lines(app, a, width));
     }
     lines
+}
+
+/// The card's lines for the specialists advising attempt `a`: one for
+/// those pasted in (`✦ redis, database`), then one per consulted
+/// specialist with what it said (`✦ graphql: 3 points`), asking still, or
+/// no advice (then `true`: the role went on without it).
+fn specialist_lines(phase: &PhaseState, a: &crate::session::Attempt) -> Vec<(String, bool)> {
+    let mut pasted = Vec::new();
+    let mut consulted = Vec::new();
+    for engaged in &a.specialists {
+        let name = engaged.split(" (").next().unwrap_or(engaged);
+        // The advice this attempt was given: asked for it, or standing
+        // from an earlier attempt.
+        let advice = phase
+            .advice
+            .iter()
+            .rev()
+            .find(|x| x.specialist == name && x.attempt <= a.number);
+        match advice {
+            Some(x) if x.attempt == a.number || x.given() => {
+                consulted.push((format!("✦ {name}: {}", x.summary()), !x.given()));
+            }
+            Some(_) | None => pasted.push(name),
+        }
+    }
+    let mut out = Vec::new();
+    if !pasted.is_empty() {
+        out.push((format!("✦ {}", pasted.join(", ")), false));
+    }
+    out.extend(consulted);
+    out
 }
 
 fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &mut Buffer) {

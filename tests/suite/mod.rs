@@ -24,5 +24,6 @@ mod resume;
 mod sandbox;
 mod secrets;
 mod snapshots;
+mod specialists;
 mod triggers;
 mod workspace;
