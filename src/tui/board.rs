@@ -654,6 +654,47 @@ mod tests {
         assert_eq!(app.focus, 3, "the status bar is not a column");
     }
 
+    /// Consulted specialists get a line each with what they said; one
+    /// that failed says the role went on without it; pasted ones share a
+    /// line; advice standing from an earlier attempt still counts.
+    #[test]
+    fn the_card_counts_each_consulted_specialists_points() {
+        let advice =
+            |attempt, name: &str, text: &str, error: Option<&str>| crate::session::Advice {
+                attempt,
+                specialist: name.into(),
+                keyword: name.into(),
+                text: text.into(),
+                error: error.map(Into::into),
+                ..crate::session::Advice::default()
+            };
+        let phase = PhaseState {
+            advice: vec![
+                advice(1, "graphql", "- a\n- b\n- c\n", None),
+                advice(2, "security", "", Some("HTTP 500")),
+            ],
+            ..PhaseState::default()
+        };
+        let attempt = Attempt {
+            number: 2,
+            specialists: vec![
+                "billing (invoice)".into(),
+                "graphql (graphql)".into(),
+                "security (auth)".into(),
+                "redis (cache)".into(),
+            ],
+            ..Attempt::default()
+        };
+        assert_eq!(
+            specialist_lines(&phase, &attempt),
+            [
+                ("✦ billing, redis".to_owned(), false),
+                ("✦ graphql: 3 points".to_owned(), false),
+                ("✦ security: no advice, went on without".to_owned(), true),
+            ]
+        );
+    }
+
     /// The status protocol on the card: how the work stands and at which
     /// step, what blocks it (in the failure style), then the checklist.
     #[test]
