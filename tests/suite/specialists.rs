@@ -480,3 +480,108 @@ fn common_words_engage_nobody() {
         assert!(engaged.is_empty(), "“{request}” engaged {engaged:?}");
     }
 }
+
+/// A model that never answers a consult and answers the roles offline.
+struct SilentSpecialists(handoff::provider::offline::OfflineProvider);
+
+impl handoff::provider::Provider for SilentSpecialists {
+    fn name(&self) -> &'static str {
+        "offline"
+    }
+
+    fn stream(
+        &self,
+        request: handoff::provider::CompletionRequest,
+    ) -> handoff::provider::ChunkStream {
+        if request.brief.consult.is_some() {
+            Box::pin(futures::stream::pending())
+        } else {
+            self.0.stream(request)
+        }
+    }
+}
+
+/// Cancels at the first `engaged`, approves the plan's gate, then leaves.
+struct CancelAtConsult {
+    commands: tokio::sync::mpsc::UnboundedSender<handoff::protocol::Command>,
+    cancelled: bool,
+}
+
+impl handoff::protocol::Sink for CancelAtConsult {
+    fn publish(&mut self, event: &handoff::session::Event, state: &handoff::session::SessionState) {
+        use handoff::protocol::Command;
+        use handoff::session::{Action, DecidedBy, Decision, EventKind};
+        if matches!(event.kind, EventKind::Engaged { .. }) && !self.cancelled {
+            self.cancelled = true;
+            let _ = self.commands.send(Command::Cancel);
+        }
+        if let EventKind::GateOpened { phase, .. } = &event.kind
+            && phase == "summarize"
+        {
+            let decision = Decision::new(phase.clone(), Action::Approve, DecidedBy::User);
+            let gate = state.gate.as_ref().map(|g| g.seq).expect("open gate");
+            let _ = self.commands.send(Command::Decide(decision.at_gate(gate)));
+        }
+    }
+
+    fn notice(&mut self, _text: String) {}
+}
+
+#[tokio::test]
+async fn a_cancel_while_specialists_think_records_them_cancelled_and_the_role_runs() {
+    use handoff::engine::{Engine, LogWriter, SessionSpec};
+    use handoff::provider::offline::{OfflineProvider, Pace};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = LogWriter::create(dir.path(), "s").expect("log");
+    let path = log.path().to_owned();
+    let (commands, commands_rx) = tokio::sync::mpsc::unbounded_channel();
+    let spec = SessionSpec {
+        id: "s".into(),
+        request: GRAPHQL.into(),
+        pipeline: load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
+        provider: std::sync::Arc::new(SilentSpecialists(OfflineProvider::new(Pace::INSTANT))),
+        model: "offline-scripted".into(),
+        context_tokens: None,
+        prices: handoff::cost::Prices::new(),
+        workspace: None,
+        branch: None,
+        clock: std::sync::Arc::new(handoff::clock::SystemClock),
+        secrets: Vec::new(),
+        sandbox: handoff::sandbox::Sandboxing::Unavailable {
+            reason: "no workspace".into(),
+        },
+        detected: None,
+    };
+    let sink = CancelAtConsult {
+        commands: commands.clone(),
+        cancelled: false,
+    };
+    let engine = Engine::new(spec, log, Box::new(sink), commands_rx);
+    // The plan's gate opens and nothing answers it: the run is stopped there.
+    let run = tokio::spawn(engine.run());
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if text.contains("\"kind\":\"gate_opened\",\"phase\":\"plan\"") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    run.abort();
+    drop(commands);
+    assert!(
+        waited.is_ok(),
+        "the plan's gate opened despite silent specialists"
+    );
+    let events = events(&path);
+    let plan = advice(&events, "plan");
+    assert_eq!(names(&plan), ["graphql", "database"]);
+    assert!(
+        plan.iter()
+            .all(|(_, _, e)| e.as_deref() == Some("cancelled by the user")),
+        "{plan:?}"
+    );
+    assert_eq!(artifacts(&events, "plan").len(), 1, "the architect ran");
+}
