@@ -6,6 +6,12 @@
 //! retry the rejected attempt with its feedback. [`messages`] renders that as
 //! a chat conversation for a model. The engine sends both to the provider.
 
+mod consult;
+
+pub use consult::{
+    advice_for_role, advice_section, consult_request, hand_advice, reads, standing_advice,
+};
+
 use std::fmt::Write;
 
 use crate::formats::OutputKind;
@@ -21,24 +27,7 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
     let inputs = phase
         .inputs
         .iter()
-        .filter_map(|id| {
-            let source = state.phases.iter().find(|p| &p.id == id)?;
-            let text = source.effective_artifact()?;
-            // A readable plan or verdict is handed over as Markdown.
-            let read = pipeline
-                .index_of(id)
-                .map_or(Ok(None), |i| pipeline.read_answer(i, text));
-            let content = match read {
-                Ok(Some(read)) => read.to_markdown(),
-                Ok(None) | Err(_) => text.to_owned(),
-            };
-            Some(Input {
-                phase: source.id.clone(),
-                role: source.role.clone(),
-                name: source.artifact_name.clone(),
-                content,
-            })
-        })
+        .filter_map(|id| handed(state, pipeline, id))
         .collect();
     let notes = state.phases[..index]
         .iter()
@@ -58,6 +47,8 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
     Brief {
         specialists,
         task: None,
+        advice: Vec::new(),
+        consult: None,
         request: state.request.clone(),
         attempt: u32::try_from(own.attempts.len())
             .unwrap_or(u32::MAX)
@@ -71,6 +62,26 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
         branch: None,
         phase,
     }
+}
+
+/// Phase `id`'s artifact as it is handed to a later role: a human's edit
+/// wins over the draft, and a readable plan or verdict is Markdown.
+fn handed(state: &SessionState, pipeline: &Pipeline, id: &str) -> Option<Input> {
+    let source = state.phases.iter().find(|p| p.id == id)?;
+    let text = source.effective_artifact()?;
+    let read = pipeline
+        .index_of(id)
+        .map_or(Ok(None), |i| pipeline.read_answer(i, text));
+    let content = match read {
+        Ok(Some(read)) => read.to_markdown(),
+        Ok(None) | Err(_) => text.to_owned(),
+    };
+    Some(Input {
+        phase: source.id.clone(),
+        role: source.role.clone(),
+        name: source.artifact_name.clone(),
+        content,
+    })
 }
 
 /// The specialists that advise phase `index`'s role: those whose keywords
@@ -117,7 +128,8 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
         prompt = phase.prompt.trim(),
         artifact = phase.artifact,
     );
-    for (specialist, keyword) in &brief.specialists {
+    // A consulted specialist's words come as advice, below.
+    for (specialist, keyword) in brief.specialists.iter().filter(|(s, _)| !s.consults()) {
         let _ = write!(
             system,
             "\n\nGuidance from the {} specialist (the work mentions “{keyword}”):\n{}",
@@ -157,6 +169,7 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
             feedback.trim()
         );
     }
+    user.push_str(&advice_section(&brief.advice));
     vec![
         Message::new(Role::System, system),
         Message::new(Role::User, user),

@@ -13,6 +13,7 @@
 mod answer;
 mod checks;
 mod coalesce;
+mod consult;
 mod phase;
 mod snapshots;
 mod tasks;

@@ -53,18 +53,6 @@ impl Engine {
             self.spec.context_tokens,
             &self.spec.tokens,
         );
-        if let Some(workspace) = &self.spec.workspace {
-            if !self.spec.no_tools {
-                request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
-            }
-            request.brief.branch.clone_from(&self.spec.branch);
-            agent::describe_workspace(
-                &mut request,
-                &workspace.root().display().to_string(),
-                self.spec.branch.as_deref(),
-                self.spec.no_tools,
-            );
-        }
         let attempt = request.brief.attempt;
         self.emit(EventKind::PhaseStarted {
             phase: phase.id.clone(),
@@ -81,6 +69,23 @@ impl Engine {
                     .map(|(s, keyword)| format!("{} ({keyword})", s.name))
                     .collect(),
             })?;
+        }
+        // Consulted specialists advise first; their advice joins the
+        // user message before the workspace is described under it.
+        if !self.consult(index, attempt, &mut request).await? {
+            return Ok(false);
+        }
+        if let Some(workspace) = &self.spec.workspace {
+            if !self.spec.no_tools {
+                request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
+            }
+            request.brief.branch.clone_from(&self.spec.branch);
+            agent::describe_workspace(
+                &mut request,
+                &workspace.root().display().to_string(),
+                self.spec.branch.as_deref(),
+                self.spec.no_tools,
+            );
         }
         if let Some(plan) = self.plan_for(index, &request.brief) {
             return match self.run_plan(index, attempt, &plan, &request).await? {

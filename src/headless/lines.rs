@@ -248,6 +248,22 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
         } => {
             format!("{phase:<10} ✦ specialists: {}", specialists.join(", "))
         }
+        EventKind::Advice {
+            phase,
+            specialist,
+            error,
+            ..
+        } => match (state.phases.iter().find(|p| p.id == *phase), error) {
+            (_, Some(error)) => format!(
+                "{phase:<10} ✦ {specialist}: no advice ({}), the role goes on without it",
+                clip(error, 70)
+            ),
+            (Some(p), None) => match p.advice.last() {
+                Some(a) => format!("{phase:<10} ✦ {specialist}: {}", a.summary()),
+                None => format!("{phase:<10} ✦ {specialist} advised"),
+            },
+            (None, None) => format!("{phase:<10} ✦ {specialist} advised"),
+        },
         EventKind::Invalid {
             phase,
             errors,

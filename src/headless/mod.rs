@@ -228,6 +228,7 @@ pub async fn drive(
             EventKind::SessionStarted { .. }
             | EventKind::PhaseStarted { .. }
             | EventKind::Engaged { .. }
+            | EventKind::Advice { .. }
             | EventKind::TaskStarted { .. }
             | EventKind::TaskOutput { .. }
             | EventKind::TaskFinished { .. }

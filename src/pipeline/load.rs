@@ -242,8 +242,21 @@ pub fn load_pipeline(file: &SkillsFile, name: Option<&str>) -> Result<Pipeline, 
     for s in raw.specialists {
         let span = s.span();
         let s = s.into_inner();
-        if s.name.trim().is_empty() || s.guidance.trim().is_empty() {
-            checker.error(Some(span), "a specialist needs a `name` and `guidance`");
+        let guided = !s.guidance.trim().is_empty();
+        if s.name.trim().is_empty() || guided == s.consults() {
+            checker.error(
+                Some(span),
+                "a specialist needs a `name` and either a `prompt` (it is consulted) or \
+                 `guidance` (pasted as it is), not both",
+            );
+        } else if s.max_output_tokens == Some(0) {
+            checker.error(
+                Some(span),
+                format!(
+                    "specialist `{}`: `max_output_tokens` must be above 0",
+                    s.name
+                ),
+            );
         } else if s.keywords.iter().all(|k| k.trim().is_empty()) {
             checker.error(
                 Some(span),

@@ -106,18 +106,31 @@ fn default_return_rounds() -> u32 {
     DEFAULT_RETURN_ROUNDS
 }
 
-/// A domain specialist (routing by domain): keywords that engage it and
-/// the guidance it gives the roles it advises.
+/// A domain specialist (routing by domain): keywords that engage it, the
+/// roles it advises, and either a `prompt` (it is consulted: a short model
+/// call of its own whose advice the roles are handed) or fixed `guidance`
+/// (pasted into the roles' prompts as it is).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Specialist {
     pub name: String,
     pub keywords: Vec<String>,
+    /// Fixed text pasted into the advised role's prompt (no `prompt`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub guidance: String,
+    /// The specialist's own instructions: set, it is consulted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// The most tokens its advice may take (else [`CONSULT_TOKENS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u32>,
     /// The roles it advises (role names); empty for every role.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
 }
+
+/// The most tokens a consult's advice takes unless its specialist says.
+pub const CONSULT_TOKENS: u32 = 600;
 
 impl Specialist {
     /// The first keyword that occurs in `text` as a whole word or phrase,
@@ -128,6 +141,16 @@ impl Specialist {
             .iter()
             .find(|k| contains_word(&text, &k.to_lowercase()))
             .map(String::as_str)
+    }
+
+    /// Whether it is consulted (it has a `prompt`) rather than pasted.
+    pub fn consults(&self) -> bool {
+        self.prompt.as_deref().is_some_and(|p| !p.trim().is_empty())
+    }
+
+    /// The most tokens its advice may take.
+    pub fn advice_cap(&self) -> u32 {
+        self.max_output_tokens.unwrap_or(CONSULT_TOKENS)
     }
 
     pub fn advises(&self, role: &str) -> bool {
@@ -294,6 +317,8 @@ mod tests {
             name: "redis".into(),
             keywords: vec!["redis".into(), "rate limit".into()],
             guidance: "Use Lua for atomic counters.".into(),
+            prompt: None,
+            max_output_tokens: None,
             roles: vec!["Senior Backend Developer".into()],
         };
         assert_eq!(

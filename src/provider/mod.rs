@@ -89,6 +89,12 @@ pub struct Brief {
     pub specialists: Vec<(crate::pipeline::Specialist, String)>,
     /// When the phase runs a plan task by task: the one this call is for.
     pub task: Option<TaskBrief>,
+    /// What consulted specialists advised this role (handed over as an
+    /// input section).
+    pub advice: Vec<crate::session::Advice>,
+    /// When this call consults a specialist for the phase, not the role's
+    /// own turn: the specialist and the keyword that engaged it.
+    pub consult: Option<(crate::pipeline::Specialist, String)>,
 }
 
 /// One task of a plan, as a maker or a critique is asked to do it.
@@ -125,6 +131,8 @@ impl Brief {
             branch: None,
             specialists: Vec::new(),
             task: None,
+            advice: Vec::new(),
+            consult: None,
         }
     }
 }

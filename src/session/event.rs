@@ -68,6 +68,24 @@ pub enum EventKind {
         attempt: u32,
         specialists: Vec<String>,
     },
+    /// What a consulted specialist advised the phase's role before this
+    /// attempt ran, or why it could not (`error`; the role ran without it).
+    Advice {
+        phase: String,
+        attempt: u32,
+        specialist: String,
+        /// The word in the request or a plan that engaged it.
+        keyword: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// The `seq` of the event that last changed the artifact it read
+        /// (none: it read the request alone). A later attempt that would
+        /// read the same reuses the advice instead of asking again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        read: Option<u64>,
+    },
     /// One task of a plan starts (a maker, or the critique of one), in an
     /// attempt that runs the plan task by task.
     TaskStarted {
@@ -518,6 +536,8 @@ impl EventKind {
             | Self::Snapshot { .. }
             | Self::Reverted { .. }
             | Self::RevertUndone { .. }
+            // A consult is paid for: on disk, so a resume does not ask again.
+            | Self::Advice { .. }
             | Self::Forked { .. } => true,
             Self::PhaseStarted { .. }
             | Self::Engaged { .. }
@@ -536,6 +556,7 @@ impl EventKind {
             Self::SessionStarted { .. } => "session_started",
             Self::PhaseStarted { .. } => "phase_started",
             Self::Engaged { .. } => "engaged",
+            Self::Advice { .. } => "advice",
             Self::TaskStarted { .. } => "task_started",
             Self::TaskOutput { .. } => "task_output",
             Self::TaskFinished { .. } => "task_finished",

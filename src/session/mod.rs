@@ -27,6 +27,6 @@ pub use event::{
     SessionOutcome, TaskOutcome, WorkspaceInfo,
 };
 pub use fold::{
-    Attempt, AttemptOutcome, Decided, Gate, INTERRUPTED, Inherited, PhaseState, PhaseStatus,
-    SessionState, SessionStatus, Snapshot, Usage,
+    Advice, Attempt, AttemptOutcome, Decided, Gate, INTERRUPTED, Inherited, PhaseState,
+    PhaseStatus, SessionState, SessionStatus, Snapshot, Usage,
 };

@@ -368,16 +368,15 @@ pub(super) fn column_header(
             app.theme.awaiting,
         ));
     }
-    if let Some(a) = attempt.filter(|a| !a.specialists.is_empty()) {
-        let names: Vec<&str> = a
-            .specialists
-            .iter()
-            .map(|s| s.split(" (").next().unwrap_or(s))
-            .collect();
-        lines.push(Line::styled(
-            clip(&format!("✦ {}", names.join(", ")), width),
-            app.theme.badge,
-        ));
+    if let Some(a) = attempt {
+        for (text, failed) in specialist_lines(phase, a) {
+            let style = if failed {
+                app.theme.awaiting
+            } else {
+                app.theme.badge
+            };
+            lines.push(Line::styled(clip(&text, width), style));
+        }
     }
     // How an earlier attempt ended takes up to two rows: who sent it
     // back, or what it was rejected for, should not be cut at the name.
@@ -394,6 +393,37 @@ pub(super) fn column_header(
         lines.extend(tool_lines(app, a, width));
     }
     lines
+}
+
+/// The card's lines for the specialists advising attempt `a`: one for
+/// those pasted in (`✦ redis, database`), then one per consulted
+/// specialist with what it said (`✦ graphql: 3 points`), asking still, or
+/// no advice (then `true`: the role went on without it).
+fn specialist_lines(phase: &PhaseState, a: &crate::session::Attempt) -> Vec<(String, bool)> {
+    let mut pasted = Vec::new();
+    let mut consulted = Vec::new();
+    for engaged in &a.specialists {
+        let name = engaged.split(" (").next().unwrap_or(engaged);
+        // The advice this attempt was given: asked for it, or standing
+        // from an earlier attempt.
+        let advice = phase
+            .advice
+            .iter()
+            .rev()
+            .find(|x| x.specialist == name && x.attempt <= a.number);
+        match advice {
+            Some(x) if x.attempt == a.number || x.given() => {
+                consulted.push((format!("✦ {name}: {}", x.summary()), !x.given()));
+            }
+            Some(_) | None => pasted.push(name),
+        }
+    }
+    let mut out = Vec::new();
+    if !pasted.is_empty() {
+        out.push((format!("✦ {}", pasted.join(", ")), false));
+    }
+    out.extend(consulted);
+    out
 }
 
 fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &mut Buffer) {
@@ -643,6 +673,47 @@ mod tests {
         assert!(!app.follow);
         app.on_mouse(&click(5, 0));
         assert_eq!(app.focus, 3, "the status bar is not a column");
+    }
+
+    /// Consulted specialists get a line each with what they said; one
+    /// that failed says the role went on without it; pasted ones share a
+    /// line; advice standing from an earlier attempt still counts.
+    #[test]
+    fn the_card_counts_each_consulted_specialists_points() {
+        let advice =
+            |attempt, name: &str, text: &str, error: Option<&str>| crate::session::Advice {
+                attempt,
+                specialist: name.into(),
+                keyword: name.into(),
+                text: text.into(),
+                error: error.map(Into::into),
+                ..crate::session::Advice::default()
+            };
+        let phase = PhaseState {
+            advice: vec![
+                advice(1, "graphql", "- a\n- b\n- c\n", None),
+                advice(2, "security", "", Some("HTTP 500")),
+            ],
+            ..PhaseState::default()
+        };
+        let attempt = Attempt {
+            number: 2,
+            specialists: vec![
+                "billing (invoice)".into(),
+                "graphql (graphql)".into(),
+                "security (auth)".into(),
+                "redis (cache)".into(),
+            ],
+            ..Attempt::default()
+        };
+        assert_eq!(
+            specialist_lines(&phase, &attempt),
+            [
+                ("✦ billing, redis".to_owned(), false),
+                ("✦ graphql: 3 points".to_owned(), false),
+                ("✦ security: no advice, went on without".to_owned(), true),
+            ]
+        );
     }
 
     /// The status protocol on the card: how the work stands and at which

@@ -83,6 +83,19 @@ fn sum(events: &[Value], key: &str) -> u64 {
         .sum()
 }
 
+/// The advice export writes for `busy_run`: each specialist consulted once
+/// per artifact its phase read (QA's second attempt read a new one).
+const ADVICE_FILES: [&str; 8] = [
+    "advice/03-implement-security-attempt-1.md",
+    "advice/03-implement-database-attempt-1.md",
+    "advice/03-implement-redis-attempt-1.md",
+    "advice/03-implement-observability-attempt-1.md",
+    "advice/05-validate-security-attempt-1.md",
+    "advice/05-validate-security-attempt-2.md",
+    "advice/06-commit-redis-attempt-1.md",
+    "advice/06-commit-observability-attempt-1.md",
+];
+
 #[test]
 fn export_writes_effective_artifacts_every_attempt_decisions_and_a_report() {
     let sandbox = Sandbox::new();
@@ -99,7 +112,11 @@ fn export_writes_effective_artifacts_every_attempt_decisions_and_a_report() {
 
     let output = sandbox.run(&["export", &id[..15], "--out", out.to_str().expect("out")]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let listed: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+    let (advice, listed): (Vec<String>, Vec<String>) = stdout(&output)
+        .lines()
+        .map(str::to_owned)
+        .partition(|l| l.starts_with("advice/"));
+    assert_eq!(advice, ADVICE_FILES);
     assert_eq!(
         listed,
         [

@@ -16,7 +16,7 @@ use portable_pty::CommandBuilder;
 
 /// The file-size limit, in 512-byte blocks: past the first event (which
 /// carries the whole pipeline), well short of a finished session.
-const BLOCKS: &str = "32";
+const BLOCKS: &str = "64";
 
 /// `handoff` with a file-size limit: a write that would pass it fails with
 /// `EFBIG` (the signal that would kill the process is ignored).

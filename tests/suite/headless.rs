@@ -100,9 +100,11 @@ fn a_headless_run_finishes_six_approved_phases_and_the_log_meets_the_contract() 
         assert_eq!(d["by"], "policy");
     }
     assert!(of_kind(&events, "output").len() >= 6);
-    // One `usage` per call to the model: five phases, and the developer's
-    // four tasks with their four critiques.
-    assert_eq!(of_kind(&events, "usage").len(), 5 + 8);
+    // One `usage` per call to the model: five phases, the developer's
+    // four tasks with their four critiques, and each specialist consulted.
+    let consults = of_kind(&events, "advice").len();
+    assert!(consults > 0, "the request engages specialists");
+    assert_eq!(of_kind(&events, "usage").len(), 5 + 8 + consults);
     let last = events.last().expect("events");
     assert_eq!(last["kind"], "session_finished");
     assert_eq!(last["outcome"], "completed");

@@ -280,10 +280,11 @@ fn specialists_are_engaged_by_the_request_and_by_the_plan_and_advise_their_roles
     assert!(implement.contains(&"redis (rate limiting)".to_owned()));
     let implementation = artifacts(&events, "implement").remove(0);
     assert!(
-        implementation.contains("## Specialist guidance applied\n- database (engaged by"),
+        implementation.contains("## Specialist advice applied\n")
+            && implementation.contains("\n- database (4 points, asked because of"),
         "{implementation}"
     );
-    assert!(out.contains("implement  ✦ specialists: database"), "{out}");
+    assert!(out.contains("implement  ✦ database: 4 points"), "{out}");
 }
 
 /// `(kind, task, round, outcome)` of every task event of the implement phase.

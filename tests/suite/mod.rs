@@ -26,6 +26,7 @@ mod resume;
 mod sandbox;
 mod secrets;
 mod snapshots;
+mod specialists;
 mod streaming;
 mod triggers;
 mod workspace;

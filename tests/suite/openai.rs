@@ -79,14 +79,20 @@ fn a_whole_session_against_an_openai_compatible_server() {
         "the plan and verdict read"
     );
     // One `usage` per call, as the server reported it; the developer ran
-    // the plan's task and its critique, two calls.
+    // the plan's task and its critique, two calls; each engaged specialist
+    // was consulted in a call of its own (the roles' calls are below).
+    let consults = of_kind(&events, "advice").len();
     let usage = of_kind(&events, "usage");
-    assert_eq!(usage.len(), 7);
+    assert_eq!(usage.len(), 7 + consults);
     for usage in usage {
         assert_eq!(usage["prompt_tokens"], 120, "usage comes from the server");
         assert_eq!(usage["completion_tokens"], 30);
     }
-    let requests = server.recorded();
+    let requests: Vec<_> = server
+        .recorded()
+        .into_iter()
+        .filter(|r| !r.system().contains(" specialist on a software team"))
+        .collect();
     assert_eq!(requests.len(), 7);
     let task = requests[2].body["messages"][0]["content"]
         .as_str()
@@ -132,8 +138,10 @@ fn a_whole_session_against_an_openai_compatible_server() {
         .expect("system");
     assert!(system.contains("\"task_order\""), "{system}");
     assert!(
-        system.contains("Guidance from the redis specialist (the work mentions “rate limiting”)"),
-        "{system}"
+        second.contains(
+            "## Advice from the redis specialist (consulted because the work mentions “rate limiting”)"
+        ),
+        "{second}"
     );
     let third = requests[2].body["messages"][1]["content"]
         .as_str()

@@ -97,6 +97,7 @@ fn records(events: &[Event]) -> Vec<Record<'_>> {
             | EventKind::Returned { .. }
             | EventKind::Invalid { .. }
             | EventKind::Engaged { .. }
+            | EventKind::Advice { .. }
             | EventKind::TaskStarted { .. }
             | EventKind::TaskOutput { .. }
             | EventKind::TaskFinished { .. }
@@ -176,6 +177,18 @@ pub fn export(g: &Global, session: &str, out: &Path) -> Exit {
             if let Some(edited) = &attempt.edited {
                 output.put(&format!("{name}-edited.md"), edited)?;
             }
+        }
+    }
+    // What consulted specialists advised each phase's role.
+    for (index, phase) in state.phases.iter().enumerate() {
+        for advice in phase.advice.iter().filter(|a| a.given()) {
+            let name = format!(
+                "advice/{}-{}-attempt-{}.md",
+                stem(index),
+                slug(&advice.specialist),
+                advice.attempt
+            );
+            output.put(&name, &advice.text)?;
         }
     }
     changes(state, &mut output)?;

@@ -429,6 +429,8 @@ impl Engine {
             request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
         }
         request.brief.specialists = agent::engaged(&self.state, &self.spec.pipeline, role);
+        request.brief.advice =
+            agent::advice_for_role(&request.brief.advice, &self.spec.pipeline, &phase.role);
         request.brief.phase = phase;
     }
 

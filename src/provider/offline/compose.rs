@@ -168,15 +168,40 @@ pub fn compose(brief: &Brief) -> String {
 /// notes it was given.
 pub(super) fn acknowledgements(brief: &Brief) -> String {
     let mut out = String::new();
-    if !brief.specialists.is_empty() {
+    let pasted: Vec<_> = brief
+        .specialists
+        .iter()
+        .filter(|(s, _)| !s.consults())
+        .collect();
+    if !pasted.is_empty() {
         out.push_str("\n## Specialist guidance applied\n");
-        for (s, keyword) in &brief.specialists {
+        for (s, keyword) in pasted {
             let first = s.guidance.split(". ").next().unwrap_or_default();
             let _ = writeln!(
                 out,
                 "- {} (engaged by “{keyword}”): {}",
                 s.name,
                 one_line(first).trim_end_matches('.')
+            );
+        }
+    }
+    let advice: Vec<_> = brief.advice.iter().filter(|a| a.given()).collect();
+    if !advice.is_empty() {
+        out.push_str("\n## Specialist advice applied\n");
+        for a in advice {
+            let first = a
+                .text
+                .lines()
+                .map(|l| l.trim().trim_start_matches(['-', '*', '+']).trim())
+                .find(|l| !l.is_empty())
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {} ({}, asked because of “{}”): {}",
+                a.specialist,
+                a.summary(),
+                a.keyword,
+                one_line(first)
             );
         }
     }

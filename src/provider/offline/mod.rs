@@ -12,9 +12,13 @@
 //! break off mid-stream, to show (and test) how a failed phase is handled;
 //! `!task-fails:N` does the same to the maker of plan task N in the first
 //! attempt that runs the plan.
+//! A consult of a specialist (`brief.consult`) gets that specialist's
+//! advice ([`advice`]); `!consult-fails:<specialist>` in the request makes
+//! every consult of that specialist fail, as a server error would.
 //! When the role is offered tools (the session has a workspace) it first
 //! makes a few harmless tool calls ([`workspace`]), then answers.
 
+mod advice;
 mod code;
 mod collab;
 mod compose;
@@ -97,6 +101,64 @@ fn chunks(text: &str) -> Vec<String> {
     out
 }
 
+impl OfflineProvider {
+    /// A specialist's advice, streamed like any answer, or the failure
+    /// the request asks for.
+    fn consult(
+        &self,
+        request: &CompletionRequest,
+        specialist: &crate::pipeline::Specialist,
+    ) -> ChunkStream {
+        let marker = format!("!consult-fails:{}", specialist.name);
+        let pieces: Vec<Result<Chunk, ProviderError>> = if request
+            .brief
+            .request
+            .split_whitespace()
+            .any(|w| w == marker)
+        {
+            vec![Err(ProviderError(format!(
+                "offline provider: simulated server error consulting `{}` (the request asks for it with {marker})",
+                specialist.name
+            )))]
+        } else {
+            let text = advice::compose(&request.brief, specialist);
+            let prompt_tokens = request
+                .messages
+                .iter()
+                .map(|m| estimate_tokens(&m.content))
+                .sum();
+            let completion_tokens = estimate_tokens(&text);
+            chunks(&text)
+                .into_iter()
+                .map(|c| Ok(Chunk::Text(c)))
+                .chain([
+                    Ok(Chunk::Usage {
+                        prompt_tokens,
+                        completion_tokens,
+                    }),
+                    Ok(Chunk::Done {
+                        finish_reason: "stop".into(),
+                    }),
+                ])
+                .collect()
+        };
+        paced(self.pace, pieces)
+    }
+}
+
+/// Streams `pieces` at `pace`.
+fn paced(pace: Pace, pieces: Vec<Result<Chunk, ProviderError>>) -> ChunkStream {
+    futures::stream::iter(pieces.into_iter().enumerate())
+        .then(move |(i, piece)| async move {
+            let wait = if i == 0 { pace.first } else { pace.between };
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            piece
+        })
+        .boxed()
+}
+
 impl Provider for OfflineProvider {
     fn name(&self) -> &'static str {
         "offline"
@@ -104,6 +166,9 @@ impl Provider for OfflineProvider {
 
     fn stream(&self, request: CompletionRequest) -> ChunkStream {
         let brief = &request.brief;
+        if let Some((specialist, _)) = &brief.consult {
+            return self.consult(&request, specialist);
+        }
         let offered: Vec<String> = request.tools.iter().map(|t| t.name.clone()).collect();
         // In a workspace: ask for the role's tools first, answer once their
         // results are in.
@@ -163,16 +228,7 @@ impl Provider for OfflineProvider {
                 finish_reason: finish_reason.into(),
             }));
         }
-        let pace = self.pace;
-        futures::stream::iter(pieces.into_iter().enumerate())
-            .then(move |(i, piece)| async move {
-                let wait = if i == 0 { pace.first } else { pace.between };
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
-                }
-                piece
-            })
-            .boxed()
+        paced(self.pace, pieces)
     }
 }
 

@@ -15,11 +15,13 @@
 //! - `gates`: gates, the decisions made at them, and work returned to an
 //!   earlier phase;
 //! - `tool_calls`: tool calls and the permissions they ask for;
-//! - `tasks`: the tasks of a plan run task by task.
+//! - `tasks`: the tasks of a plan run task by task;
+//! - `advice`: what consulted specialists advised a phase.
 //!
 //! The fold reads no tool arguments: what a call's card shows is recorded
 //! on its `tool_call` event by the engine.
 
+mod advice;
 mod gates;
 mod phases;
 mod session;
@@ -34,6 +36,7 @@ use super::event::{Event, EventKind, SessionOutcome, WorkspaceInfo};
 use crate::changes::FileStat;
 use crate::formats::{self, Verdict};
 use crate::pipeline::Pipeline;
+pub use advice::Advice;
 pub use gates::{Decided, Gate, Returned};
 pub use phases::{
     Attempt, AttemptOutcome, INTERRUPTED, Inherited, PhaseState, PhaseStatus, Usage,
@@ -160,6 +163,26 @@ impl SessionState {
                 attempt,
                 specialists,
             } => self.on_engaged(phase, *attempt, specialists),
+            EventKind::Advice {
+                phase,
+                attempt,
+                specialist,
+                keyword,
+                text,
+                error,
+                read,
+            } => self.on_advice(
+                phase,
+                Advice {
+                    attempt: *attempt,
+                    specialist: specialist.clone(),
+                    keyword: keyword.clone(),
+                    text: text.clone(),
+                    error: error.clone(),
+                    read: *read,
+                    seq,
+                },
+            ),
             EventKind::TaskStarted {
                 phase,
                 attempt,

@@ -145,6 +145,8 @@ pub struct PhaseState {
     pub returned: Vec<Returned>,
     /// Hunks a person took back out of the workspace at this phase's gates.
     pub reverts: Vec<Revert>,
+    /// What consulted specialists advised it, over all its attempts.
+    pub advice: Vec<super::Advice>,
 }
 
 /// A hunk taken out of the workspace at a gate (`reverted`).

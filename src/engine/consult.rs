@@ -1,0 +1,144 @@
+//! Consulting the specialists engaged for an attempt, before its role runs.
+//!
+//! Each consulted specialist without standing advice (`agent::standing_advice`)
+//! gets its own short call, all of them at once. Each call's tokens are
+//! counted on the attempt, and each ends in an `advice` event: the advice,
+//! or why there is none. A consult that fails never stops the phase: the
+//! role runs without that advice. A cancel stops the consults (each is
+//! recorded as cancelled) and the role runs; a client that goes away stops
+//! the engine as anywhere else. The role is then handed every piece of
+//! advice that stands.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+
+use super::answer::{Answer, Step};
+use super::{Engine, EngineError};
+use crate::agent;
+use crate::protocol::Command;
+use crate::provider::tokens::Tokens;
+use crate::provider::{CompletionRequest, Provider};
+use crate::session::EventKind;
+
+/// How one consult ended: the advice or why there is none, and what it cost.
+struct Consulted {
+    advice: Result<String, String>,
+    tokens: Option<(u64, u64)>,
+}
+
+/// Reads one consult's answer whole.
+async fn consult(
+    provider: Arc<dyn Provider>,
+    tokens: Arc<Tokens>,
+    request: CompletionRequest,
+) -> Consulted {
+    let mut answer = Answer::new(&request, &tokens);
+    let mut stream = provider.stream(request);
+    let end = loop {
+        match answer.step(stream.next().await) {
+            Step::Text(_) | Step::Retry(_) | Step::Quiet => {}
+            Step::Done => break None,
+            Step::Failed(error) => break Some(error),
+        }
+    };
+    let advice = match end {
+        Some(error) => Err(error),
+        None if answer.text.trim().is_empty() => Err("the specialist's answer was empty".into()),
+        None => Ok(format!("{}\n", answer.text.trim())),
+    };
+    Consulted {
+        advice,
+        tokens: answer.tokens(&tokens),
+    }
+}
+
+impl Engine {
+    /// Consults the specialists engaged for `attempt` of phase `index`
+    /// that have no standing advice, records what each said, and hands
+    /// `request`'s role all the advice that stands. Returns `false` when
+    /// the client went away.
+    pub(super) async fn consult(
+        &mut self,
+        index: usize,
+        attempt: u32,
+        request: &mut CompletionRequest,
+    ) -> Result<bool, EngineError> {
+        let pipeline = &self.spec.pipeline;
+        let engaged = request.brief.specialists.clone();
+        let (_, ask) = agent::standing_advice(&self.state, pipeline, index, &engaged);
+        if !ask.is_empty() {
+            let read = agent::reads(&self.state, pipeline, index);
+            let calls = ask.iter().map(|(specialist, keyword)| {
+                let call = agent::consult_request(
+                    &self.state,
+                    pipeline,
+                    (index, attempt),
+                    (specialist, keyword),
+                    &self.spec.model,
+                );
+                consult(
+                    Arc::clone(&self.spec.provider),
+                    Arc::clone(&self.spec.tokens),
+                    call,
+                )
+            });
+            let all = futures::future::join_all(calls);
+            tokio::pin!(all);
+            let phase = &pipeline.phases[index];
+            let results = loop {
+                tokio::select! {
+                    results = &mut all => break results,
+                    command = self.commands.recv() => match command {
+                        Some(Command::Cancel) => break ask.iter().map(|_| Consulted {
+                            advice: Err("cancelled by the user".into()),
+                            tokens: None,
+                        }).collect(),
+                        Some(Command::Decide(d)) => self.sink.refused(format!(
+                            "decision on `{}` refused: no gate is open while specialists advise the {}",
+                            d.phase, phase.role
+                        )),
+                        Some(Command::Permission(answer)) => self.sink.notice(format!(
+                            "no permission is asked for call `{}`",
+                            answer.call_id
+                        )),
+                        Some(Command::Revert { .. } | Command::UndoRevert { .. }) => self.sink.refused(
+                            "nothing is reverted while a phase works: only at its gate".into(),
+                        ),
+                        None => return Ok(false),
+                    },
+                }
+            };
+            let phase = phase.id.clone();
+            for ((specialist, keyword), done) in ask.into_iter().zip(results) {
+                if let Some((prompt_tokens, completion_tokens)) = done.tokens {
+                    self.emit(EventKind::Usage {
+                        phase: phase.clone(),
+                        attempt,
+                        prompt_tokens,
+                        completion_tokens,
+                    })?;
+                }
+                let (text, error) = match done.advice {
+                    Ok(text) => (text, None),
+                    Err(error) => (String::new(), Some(error)),
+                };
+                self.emit(EventKind::Advice {
+                    phase: phase.clone(),
+                    attempt,
+                    specialist: specialist.name,
+                    keyword,
+                    text,
+                    error,
+                    read,
+                })?;
+            }
+        }
+        let (standing, _) =
+            agent::standing_advice(&self.state, &self.spec.pipeline, index, &engaged);
+        if !standing.is_empty() {
+            agent::hand_advice(request, standing);
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,101 @@
+//! Folding `advice`: what a consulted specialist told a phase's role, kept
+//! on the phase over all its attempts, so that a later attempt reading the
+//! same artifact finds it (and is not asked again) and the card can count
+//! its points.
+
+use serde::Serialize;
+
+use super::SessionState;
+
+/// One consult of a specialist for a phase, as its `advice` event says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Advice {
+    /// The attempt it was asked for.
+    pub attempt: u32,
+    pub specialist: String,
+    pub keyword: String,
+    /// The advice; empty when the consult failed.
+    pub text: String,
+    /// Why there is no advice: the role ran without it.
+    pub error: Option<String>,
+    /// The `seq` of the event that last changed the artifact it read.
+    pub read: Option<u64>,
+    /// The `seq` of its `advice` event.
+    #[serde(skip)]
+    pub seq: u64,
+}
+
+impl Advice {
+    /// Whether the consult gave advice (it did not fail).
+    pub fn given(&self) -> bool {
+        self.error.is_none() && !self.text.trim().is_empty()
+    }
+
+    /// How many points the advice makes: its bullet and numbered lines, or
+    /// one for advice written as prose.
+    pub fn points(&self) -> usize {
+        let bullets = self
+            .text
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| {
+                l.starts_with("- ")
+                    || l.starts_with("* ")
+                    || l.starts_with("+ ")
+                    || l.split_once(". ").is_some_and(|(n, _)| {
+                        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                    })
+            })
+            .count();
+        if bullets == 0 && self.given() {
+            1
+        } else {
+            bullets
+        }
+    }
+
+    /// The card's words for it: `3 points`, or why there is none.
+    pub fn summary(&self) -> String {
+        if self.given() {
+            match self.points() {
+                1 => "1 point".to_owned(),
+                n => format!("{n} points"),
+            }
+        } else {
+            "no advice, went on without".to_owned()
+        }
+    }
+}
+
+impl SessionState {
+    /// `advice`: kept on the phase.
+    pub(super) fn on_advice(&mut self, phase: &str, advice: Advice) {
+        if let Some(p) = self.phase_mut(phase) {
+            p.advice.push(advice);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn advice(text: &str, error: Option<&str>) -> Advice {
+        Advice {
+            text: text.into(),
+            error: error.map(Into::into),
+            ..Advice::default()
+        }
+    }
+
+    #[test]
+    fn points_count_bullets_and_numbered_lines() {
+        let a = advice("Intro\n- one\n  * two\n3. three\n2026 was\n", None);
+        assert_eq!(a.points(), 3);
+        assert_eq!(a.summary(), "3 points");
+        assert_eq!(advice("Just prose.", None).summary(), "1 point");
+        let failed = advice("", Some("HTTP 500"));
+        assert!(!failed.given());
+        assert_eq!(failed.summary(), "no advice, went on without");
+    }
+}
