@@ -524,7 +524,7 @@ impl App {
                 // The column's own header may be taller than the fixed part
                 // (specialists, earlier attempts, tool calls).
                 let header =
-                    super::board::column_header(self, self.focus, phase, geometry.text_width).len();
+                    super::card::column_header(self, self.focus, phase, geometry.text_width).len();
                 let extra = header.saturating_sub(super::board::COLUMN_HEADER);
                 return rows.saturating_sub(geometry.text_height.saturating_sub(extra));
             }

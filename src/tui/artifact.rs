@@ -112,7 +112,7 @@ fn artifact(app: &App, index: usize, attempt: Option<usize>, area: Rect, buf: &m
             phase
                 .attempts
                 .get(shown)
-                .and_then(|a| super::board::ended(app, a))
+                .and_then(|a| super::card::ended(app, a))
                 .unwrap_or_else(|| "ended".to_owned()),
         )
     } else {

@@ -22,6 +22,7 @@ pub mod act;
 pub mod app;
 pub mod artifact;
 pub mod board;
+pub mod card;
 pub mod changes;
 pub mod chrome;
 pub mod compose;
