@@ -5,7 +5,8 @@
 //! [`Diagnostic`]; inside a phase every key is checked by hand so that all the
 //! mistakes of a file — a missing prompt, a wrong type, a duplicate id, an
 //! input naming an unknown or later phase — are reported together, each with
-//! file, line and column.
+//! file, line and column. A phase as read, and the checks across phases,
+//! are in [`super::draft`].
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use toml::{Spanned, Value};
 
+use super::draft::{DraftPhase, check_references};
 use super::{Budget, DEFAULT_MAX_ATTEMPTS, Phase, Pipeline};
 pub use crate::diagnostic::Diagnostic;
 use crate::formats::OutputKind;
@@ -122,14 +124,14 @@ const PHASE_KEYS: [&str; 17] = [
 ];
 
 /// Collects diagnostics against one file's text.
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a SkillsFile,
     name: String,
     found: Vec<Diagnostic>,
 }
 
 impl Checker<'_> {
-    fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
+    pub(super) fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
         self.found
             .push(Diagnostic::at(&self.name, &self.file.text, span, message));
     }
@@ -185,7 +187,7 @@ fn item_spans(text: &str, list: Spanned<Vec<String>>) -> Vec<Spanned<String>> {
         .collect()
 }
 
-fn valid_id(id: &str) -> bool {
+pub(super) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .chars()
@@ -299,60 +301,6 @@ pub(super) fn triggers(file: &SkillsFile) -> Option<super::pick::Triggers> {
         .map(|(name, p)| (name, p.into_inner().triggers))
         .collect();
     Some(super::pick::Triggers { default, pipelines })
-}
-
-/// A phase as far as it could be read: every field that was present and of
-/// the right type. Phases with gaps still take part in the reference checks.
-struct DraftPhase {
-    id: Option<Spanned<String>>,
-    role: Option<String>,
-    artifact: Option<Spanned<String>>,
-    inputs: Vec<Spanned<String>>,
-    gate: Option<String>,
-    prompt: Option<String>,
-    model: Option<String>,
-    temperature: Option<f64>,
-    language: Option<String>,
-    tools: Vec<String>,
-    permissions: Rules,
-    sandbox: Option<crate::sandbox::Reach>,
-    output: OutputKind,
-    max_output_tokens: Option<u32>,
-    returns_to: Option<Spanned<String>>,
-    tasks_from: Option<Spanned<String>>,
-    skills: Vec<Spanned<String>>,
-}
-
-impl DraftPhase {
-    fn id(&self) -> Option<&str> {
-        self.id.as_ref().map(|s| s.get_ref().as_str())
-    }
-
-    fn complete(
-        self,
-        gate: impl FnOnce() -> String,
-        pipeline_language: Option<&String>,
-    ) -> Option<Phase> {
-        Some(Phase {
-            id: self.id?.into_inner(),
-            role: self.role?,
-            artifact: self.artifact?.into_inner(),
-            inputs: self.inputs.into_iter().map(Spanned::into_inner).collect(),
-            gate: self.gate.unwrap_or_else(gate),
-            prompt: self.prompt?,
-            model: self.model,
-            temperature: self.temperature,
-            language: self.language.or_else(|| pipeline_language.cloned()),
-            tools: self.tools,
-            permissions: self.permissions,
-            sandbox: self.sandbox,
-            output: self.output,
-            max_output_tokens: self.max_output_tokens,
-            returns_to: self.returns_to.map(Spanned::into_inner),
-            tasks_from: self.tasks_from.map(Spanned::into_inner),
-            skills: self.skills.into_iter().map(Spanned::into_inner).collect(),
-        })
-    }
 }
 
 fn check_pipeline(
@@ -545,96 +493,6 @@ fn check_phase(
         returns_to,
         tasks_from,
         skills,
-    }
-}
-
-/// Duplicate ids and artifacts, and inputs that name unknown or later phases.
-fn check_references(checker: &mut Checker<'_>, drafts: &[DraftPhase]) {
-    for (i, d) in drafts.iter().enumerate() {
-        let earlier = &drafts[..i];
-        if let Some(id) = &d.id
-            && earlier.iter().any(|e| e.id() == Some(id.get_ref()))
-        {
-            checker.error(
-                Some(id.span()),
-                format!("duplicate phase id `{}`", id.get_ref()),
-            );
-        }
-        if let Some(artifact) = &d.artifact
-            && earlier
-                .iter()
-                .any(|e| e.artifact.as_ref().map(Spanned::get_ref) == Some(artifact.get_ref()))
-        {
-            checker.error(
-                Some(artifact.span()),
-                format!("duplicate artifact name `{}`", artifact.get_ref()),
-            );
-        }
-        for input in &d.inputs {
-            let name = input.get_ref().as_str();
-            if earlier.iter().any(|e| e.id() == Some(name)) {
-                continue;
-            }
-            let message = if d.id() == Some(name) {
-                format!("phase `{name}` cannot read its own artifact")
-            } else if drafts.iter().any(|e| e.id() == Some(name)) {
-                format!(
-                    "input `{name}` runs after `{}`; a phase reads only earlier phases",
-                    d.id().unwrap_or("this phase")
-                )
-            } else {
-                let known: Vec<_> = earlier.iter().filter_map(DraftPhase::id).collect();
-                format!(
-                    "unknown phase `{name}` in `inputs` (earlier phases: {})",
-                    if known.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        known.join(", ")
-                    }
-                )
-            };
-            checker.error(Some(input.span()), message);
-        }
-        if let Some(to) = &d.returns_to
-            && !earlier.iter().any(|e| e.id() == Some(to.get_ref()))
-        {
-            checker.error(
-                Some(to.span()),
-                format!(
-                    "`returns_to` must name an earlier phase, not `{}`",
-                    to.get_ref()
-                ),
-            );
-        }
-        for (j, skill) in d.skills.iter().enumerate() {
-            let taken = earlier
-                .iter()
-                .flat_map(|e| &e.skills)
-                .chain(&d.skills[..j])
-                .any(|e| e.get_ref() == skill.get_ref());
-            if !valid_id(skill.get_ref()) || taken {
-                checker.error(
-                    Some(skill.span()),
-                    format!(
-                        "skill `{}` must be lowercase letters, digits, `-` or `_`, and name one phase only",
-                        skill.get_ref()
-                    ),
-                );
-            }
-        }
-        if let Some(from) = &d.tasks_from
-            && !earlier
-                .iter()
-                .any(|e| e.id() == Some(from.get_ref()) && e.output == OutputKind::Plan)
-        {
-            checker.error(
-                Some(from.span()),
-                format!(
-                    "`tasks_from` must name an earlier phase whose output is \"plan\", not `{}`",
-                    from.get_ref()
-                ),
-            );
-        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! checking the file lives in [`load`]; choosing a pipeline for a request by
 //! its triggers in [`pick`].
 
+mod draft;
 mod load;
 mod pick;
 
