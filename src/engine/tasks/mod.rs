@@ -12,14 +12,14 @@
 //! (which the engine runs, permission policy and all, and answers), and how
 //! it ended. The engine stays the only writer of the log: every step is a
 //! `task_started`, `task_output` or `task_finished` event, and the attempt's
-//! artifact is the report of every task with its critique.
+//! artifact is the report of every task with its critique. Starting a
+//! task's worker is in [`start`].
 
+mod start;
 mod units;
 mod worker;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::BTreeMap;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -28,15 +28,13 @@ use tokio::time::Instant;
 use super::coalesce::Coalescer;
 use super::tool_calls::CallEnd;
 use super::{Engine, EngineError};
-use crate::agent;
-use crate::formats::plan::{Plan, Task};
+use crate::formats::plan::Plan;
 use crate::protocol::Command;
-use crate::provider::{CompletionRequest, Message, Role, TaskBrief, ToolCall};
+use crate::provider::{CompletionRequest, Message, Role, ToolCall};
 use crate::session::fold::task_call_id;
 use crate::session::{EventKind, TaskOutcome};
-use crate::tools;
 use units::{Stage, Unit, report, units};
-use worker::{Report, worker};
+use worker::Report;
 
 /// What a critique asked again is told about its unreadable verdict: the
 /// mistakes, and the start of what it wrote.
@@ -304,136 +302,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Starts (or restarts) the maker of `unit`; returns its worker.
-    fn start_maker(
-        &mut self,
-        ctx: &Ctx<'_>,
-        unit: &mut Unit,
-    ) -> Result<(u32, JoinHandle<()>), EngineError> {
-        unit.round += 1;
-        unit.stage = Stage::Making;
-        unit.unreadable = None;
-        let task = &unit.maker;
-        let brief = TaskBrief {
-            order: task.task_order,
-            name: task.task_name.clone(),
-            description: task.description.clone(),
-            criteria: task.validation_criteria.clone(),
-            files: task.files(),
-            critique_of: None,
-            round: unit.round,
-            work: unit.feedback.as_ref().and(unit.work.clone()),
-            feedback: unit.feedback.clone(),
-        };
-        let maker = unit.maker.clone();
-        self.start_task(ctx, &brief, &maker, unit.role)
-    }
-
-    /// Starts the critique of `unit`'s latest work; returns its worker.
-    fn start_critique(
-        &mut self,
-        ctx: &Ctx<'_>,
-        unit: &mut Unit,
-        critique: &Task,
-    ) -> Result<(u32, JoinHandle<()>), EngineError> {
-        unit.stage = Stage::Checking;
-        let brief = TaskBrief {
-            order: critique.task_order,
-            name: unit.maker.task_name.clone(),
-            description: unit.maker.description.clone(),
-            criteria: unit.checks.clone(),
-            files: unit.maker.files(),
-            critique_of: Some(unit.maker.task_order),
-            round: unit.round,
-            work: unit.work.clone(),
-            // Set when its last answer this round could not be read.
-            feedback: unit.unreadable.clone(),
-        };
-        self.start_task(ctx, &brief, critique, ctx.index)
-    }
-
-    /// Starts one run of `planned` as `task` briefs it, as the role of
-    /// phase `role`; a critique is offered only the tools that change
-    /// nothing.
-    fn start_task(
-        &mut self,
-        ctx: &Ctx<'_>,
-        task: &TaskBrief,
-        planned: &Task,
-        role: usize,
-    ) -> Result<(u32, JoinHandle<()>), EngineError> {
-        let phase = &self.spec.pipeline.phases[ctx.index];
-        let other = (role != ctx.index).then(|| self.spec.pipeline.phases[role].role.clone());
-        self.emit(EventKind::TaskStarted {
-            phase: phase.id.clone(),
-            attempt: ctx.attempt,
-            task: task.order,
-            round: task.round,
-            name: planned.task_name.clone(),
-            critique_of: task.critique_of,
-            role: other,
-        })?;
-        let mut request = ctx.base.clone();
-        if role != ctx.index {
-            self.as_role(&mut request, role);
-        }
-        request.brief.task = Some(task.clone());
-        request.messages = agent::task_messages(&request.brief, task);
-        if let Some(workspace) = &self.spec.workspace {
-            agent::describe_workspace(
-                &mut request,
-                &workspace.root().display().to_string(),
-                self.spec.branch.as_deref(),
-                self.spec.no_tools,
-            );
-        }
-        if task.critique_of.is_some() {
-            request
-                .tools
-                .retain(|t| tools::READ_ONLY.contains(&t.name.as_str()));
-            // A critique answers with a verdict, held to its schema.
-            let verdict = crate::formats::OutputKind::Verdict;
-            request.answer.schema = verdict.schema();
-            request.answer.max_tokens = Some(verdict.default_cap());
-            if task.feedback.is_some() {
-                // Asked again after an unreadable verdict: not the same
-                // request, and not the same sampling either.
-                request.answer.seed = Some(u64::from(task.round) * 1000 + u64::from(task.order));
-            }
-        }
-        let handle = tokio::spawn(worker(
-            Arc::clone(&self.spec.provider),
-            Arc::clone(&self.spec.tokens),
-            request,
-            self.spec.pipeline.max_tool_rounds,
-            planned.timeout_seconds.map(Duration::from_secs),
-            task.order,
-            ctx.tx.clone(),
-        ));
-        Ok((task.order, handle))
-    }
-
-    /// Makes a task's request the one the role of phase `role` gets: its
-    /// prompt (with its language and specialists), model, temperature and
-    /// tools. The task answers with a Markdown report whatever the role's
-    /// own `output`.
-    fn as_role(&self, request: &mut CompletionRequest, role: usize) {
-        let mut phase = self.spec.pipeline.phases[role].clone();
-        phase.output = crate::formats::OutputKind::Markdown;
-        request.model = phase
-            .model
-            .clone()
-            .unwrap_or_else(|| self.spec.model.clone());
-        request.temperature = phase.temperature;
-        if self.spec.workspace.is_some() {
-            request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
-        }
-        request.brief.specialists = agent::engaged(&self.state, &self.spec.pipeline, role);
-        request.brief.advice =
-            agent::advice_for_role(&request.brief.advice, &self.spec.pipeline, &phase.role);
-        request.brief.phase = phase;
-    }
-
     /// A worker of `unit` answered: record it, and start what comes next
     /// for the unit (its critique, or its maker again).
     fn finished(
@@ -500,36 +368,6 @@ impl Engine {
                 Ok(None)
             }
         }
-    }
-
-    /// Stops every running task and records why, so none is left running
-    /// in the log.
-    /// Starts the tasks that are ready, lowest first, up to `limit` running.
-    fn start_ready(
-        &mut self,
-        ctx: &Ctx<'_>,
-        units: &mut [Unit],
-        workers: &mut BTreeMap<u32, JoinHandle<()>>,
-        limit: usize,
-    ) -> Result<(), EngineError> {
-        // Start what is ready, lowest task first, up to the limit.
-        let done: BTreeSet<u32> = units
-            .iter()
-            .filter(|u| matches!(u.stage, Stage::Finished(..)))
-            .flat_map(|u| {
-                std::iter::once(u.maker.task_order).chain(u.critique.as_ref().map(|c| c.task_order))
-            })
-            .collect();
-        while workers.len() < limit {
-            let Some(u) = units.iter().position(|u| {
-                u.stage == Stage::Waiting && u.maker.dependencies.iter().all(|d| done.contains(d))
-            }) else {
-                break;
-            };
-            let key = self.start_maker(ctx, &mut units[u])?;
-            workers.insert(key.0, key.1);
-        }
-        Ok(())
     }
 
     /// Runs the tool calls task `key` made in round `round`; what goes back
