@@ -89,6 +89,10 @@ struct RawPipeline {
     /// Path patterns for `write_file`: `"internal/*" = "allow"`.
     #[serde(default)]
     write_permissions: Rules,
+    /// The same rules in the form agent definitions write them:
+    /// `[….permission.bash]` for commands, `.edit` and `.write` for files.
+    #[serde(default)]
+    permission: PermissionTable,
     #[serde(default)]
     sandbox: crate::sandbox::Reach,
     max_tool_rounds: Option<u32>,
@@ -101,6 +105,28 @@ struct RawPipeline {
     max_task_rounds: Option<u32>,
     #[serde(default)]
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
+}
+
+/// `permission = { bash, edit, write }`: command rules, and file rules for
+/// editing and writing (one tool, `write_file`, does both here).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PermissionTable {
+    #[serde(default)]
+    bash: Rules,
+    #[serde(default)]
+    edit: Rules,
+    #[serde(default)]
+    write: Rules,
+}
+
+/// `rules` with `more` added; a pattern in both keeps the stricter verdict.
+fn with_rules(mut rules: Rules, more: Rules) -> Rules {
+    for (pattern, verdict) in more {
+        let kept = rules.entry(pattern).or_insert(verdict);
+        *kept = (*kept).max(verdict);
+    }
+    rules
 }
 
 const PHASE_KEYS: [&str; 17] = [
@@ -350,8 +376,11 @@ fn check_pipeline(
         title: raw.title.unwrap_or_else(|| name.to_owned()),
         max_attempts,
         budget: raw.budget,
-        permissions: raw.permissions,
-        write_permissions: raw.write_permissions,
+        permissions: with_rules(raw.permissions, raw.permission.bash),
+        write_permissions: with_rules(
+            with_rules(raw.write_permissions, raw.permission.edit),
+            raw.permission.write,
+        ),
         sandbox: raw.sandbox,
         max_tool_rounds: raw.max_tool_rounds.unwrap_or(super::DEFAULT_TOOL_ROUNDS),
         max_format_retries: raw
@@ -499,6 +528,7 @@ fn check_phase(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Verdict;
 
     fn load(text: &str) -> Result<Pipeline, Vec<String>> {
         let file = SkillsFile {
@@ -525,6 +555,49 @@ mod tests {
         assert_eq!(fine.skill_ids(), ["a-make", "b-test"]);
         assert_eq!(fine.skill_phase("b-test"), Some(1));
         assert_eq!(fine.skill_phase("c"), None);
+    }
+
+    /// An agent definition's permission table, as seed 004 writes it,
+    /// loads as written: `bash` rules are command rules, `edit` and
+    /// `write` rules are file rules (the stricter where both name a path).
+    #[test]
+    fn the_seeds_permission_table_loads_as_written() {
+        let text = r#"
+[pipelines.p]
+[pipelines.p.permission.bash]
+"*" = "ask"
+"kubectl*" = "ask"
+"npm*" = "allow"
+"go*" = "allow"
+"git push --force*" = "ask"
+[pipelines.p.permission.edit]
+"*" = "ask"
+[pipelines.p.permission.write]
+"*" = "ask"
+"docs/*" = "allow"
+
+[[pipelines.p.phases]]
+id = "a"
+role = "A"
+artifact = "x"
+prompt = "do a"
+"#;
+        let p = load(text).expect("valid");
+        assert_eq!(p.permissions.get("npm*"), Some(&Verdict::Allow));
+        assert_eq!(p.permissions.get("*"), Some(&Verdict::Ask));
+        assert_eq!(p.write_permissions.get("*"), Some(&Verdict::Ask));
+        assert_eq!(p.write_permissions.get("docs/*"), Some(&Verdict::Allow));
+        let strict = with_rules(
+            [("a".to_owned(), Verdict::Allow)].into(),
+            [("a".to_owned(), Verdict::Deny)].into(),
+        );
+        assert_eq!(strict.get("a"), Some(&Verdict::Deny));
+        let mistake = load(&text.replace(
+            "[pipelines.p.permission.edit]",
+            "[pipelines.p.permission.read]",
+        ))
+        .expect_err("an unknown kind of rule");
+        assert!(mistake[0].contains("unknown field `read`"), "{mistake:?}");
     }
 
     #[test]
