@@ -1168,6 +1168,10 @@ fn the_changes_view_highlights_go_and_still_marks_the_changed_words() {
     );
 
     app.syntaxes_loaded(Arc::new(Syntaxes::load()));
+    // A frame highlights a few lines itself; the loop highlights the
+    // whole change off the UI task and hands it back, as here.
+    let (change, highlights) = app.highlight_request().expect("the whole change to fill");
+    app.change_highlighted(&change, highlights.fill(&change, usize::MAX));
     let shown = frame(&app);
     // A context line: `package` as a keyword.
     for cell in cells(&shown, "package orders", "package") {

@@ -200,6 +200,14 @@ impl Changes {
         highlighted(change, drawn, rows.width, theme, highlights)
     }
 
+    /// A frame begins: the highlighting it does on the UI task starts a
+    /// new budget.
+    fn new_frame(&self) {
+        if let Some(highlights) = self.highlights.borrow_mut().as_mut() {
+            highlights.frame();
+        }
+    }
+
     /// The diff line under the cursor, if it is on one.
     pub fn at_cursor(&self) -> Option<LineAt> {
         self.laid_out()?.at.get(self.cursor).copied().flatten()
@@ -419,6 +427,7 @@ impl Widget for ChangesView<'_> {
 /// lines flagged in the gutter, and the comment on the cursor's line at
 /// the foot.
 fn diff_rows(app: &App, rows: &Rows, area: Rect, buf: &mut Buffer) {
+    app.changes.new_frame();
     let mut under_cursor = None;
     let shown: Vec<Line<'static>> = rows
         .lines

@@ -146,7 +146,15 @@ struct HunkMarks {
 pub struct Highlights {
     syntaxes: Arc<Syntaxes>,
     hunks: HashMap<(usize, usize), HunkMarks>,
+    /// Lines this frame may still parse (`None`: no limit, off the UI
+    /// task). A row that would need more is drawn plain for now, and
+    /// coloured once the whole change is highlighted in the background.
+    budget: Option<usize>,
 }
+
+/// Lines a frame may parse: a few tenths of a millisecond each, so a
+/// frame stays well under its 2 ms however far it jumps.
+const FRAME_LINES: usize = 8;
 
 impl std::fmt::Debug for Highlights {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -161,7 +169,13 @@ impl Highlights {
         Self {
             syntaxes,
             hunks: HashMap::new(),
+            budget: Some(FRAME_LINES),
         }
+    }
+
+    /// A new frame: it may parse [`FRAME_LINES`] lines again.
+    pub fn frame(&mut self) {
+        self.budget = Some(FRAME_LINES);
     }
 
     /// Highlights every line of `change` (off the UI task: about a
@@ -169,6 +183,7 @@ impl Highlights {
     /// to be parsed as drawn.
     #[must_use]
     pub fn fill(mut self, change: &Change, limit: usize) -> Self {
+        self.budget = None;
         let mut done = 0;
         for (f, file) in change.files.iter().enumerate() {
             let Body::Text(hunks) = &file.body else {
@@ -235,6 +250,17 @@ impl Highlights {
             };
             if let Some(side) = side {
                 let far = at.line < side.next || at.line > side.next + RESTART_AFTER;
+                let from = if far {
+                    at.line.saturating_sub(RESTART_BEFORE)
+                } else {
+                    side.next
+                };
+                let needed = at.line + 1 - from;
+                match &mut self.budget {
+                    Some(left) if needed > *left => return &[],
+                    Some(left) => *left -= needed,
+                    None => {}
+                }
                 if far && let Some(syntax) = syntaxes.for_path(&file.stat.path) {
                     side.state = ParseState::new(syntax);
                     side.stack = ScopeStack::new();
@@ -473,11 +499,48 @@ mod tests {
         });
         let change = change("big.py", "", &body);
         let mut h = Highlights::new(syntaxes);
+        // Off the UI task, with no limit per frame.
+        h.budget = None;
         let last = kinds_of(&mut h, &change, 1999);
         assert!(last.contains(&("1999".into(), Kind::Constant)), "{last:?}");
         let hunk = &h.hunks[&(0, 0)];
         let parsed = hunk.lines.iter().filter(|l| l.is_some()).count();
         assert!(parsed <= RESTART_BEFORE + 1, "{parsed} lines parsed");
+    }
+
+    /// On the UI task a frame parses a few lines at most: a row that
+    /// needs more is plain until a later frame (or the background pass)
+    /// has parsed it, so scrolling never waits on the grammar.
+    #[test]
+    fn a_frame_parses_no_more_than_its_budget() {
+        let syntaxes = Arc::new(Syntaxes::load());
+        let body = (0..2000).fold(String::new(), |mut body, i| {
+            use std::fmt::Write as _;
+            let _ = writeln!(body, "x{i} = {i}");
+            body
+        });
+        let change = change("big.py", "", &body);
+        let mut h = Highlights::new(syntaxes);
+        assert!(
+            kinds_of(&mut h, &change, 1999).is_empty(),
+            "too far for one frame"
+        );
+        for line in 0..FRAME_LINES {
+            assert!(!kinds_of(&mut h, &change, line).is_empty(), "line {line}");
+        }
+        assert!(
+            kinds_of(&mut h, &change, FRAME_LINES).is_empty(),
+            "the budget is spent"
+        );
+        h.frame();
+        assert!(
+            !kinds_of(&mut h, &change, FRAME_LINES).is_empty(),
+            "a new frame"
+        );
+        // What was parsed stays: it costs nothing to draw again.
+        h.frame();
+        h.budget = Some(0);
+        assert!(!kinds_of(&mut h, &change, 0).is_empty());
     }
 
     #[test]
