@@ -373,7 +373,7 @@ impl App {
             attempt,
             text: kind,
             len: text.len(),
-            decisions: state.decisions.len(),
+            decisions: state.decisions.len() + state.advice.len(),
             width,
             with_decisions,
         };
@@ -384,6 +384,9 @@ impl App {
             });
             let mut rows = markdown::render(shown.as_deref().unwrap_or(""), width, &self.theme);
             if with_decisions {
+                if let Some(a) = chosen {
+                    rows.extend(advice_rows(state, a.number, width, &self.theme));
+                }
                 rows.extend(decision_rows(state, width, &self.theme));
             }
             rows
@@ -498,6 +501,49 @@ pub fn diff_base(phase: &PhaseState, current: Option<DiffBase>) -> Option<DiffBa
 
 /// Who decided what at this phase's gates, and when: the end of the
 /// artifact view, so a replay shows the record too.
+/// What the specialists consulted for attempt `number` (or before it, for
+/// the same input) told its role: each one's points, or why it gave none.
+/// The artifact view shows them after the text.
+fn advice_rows(
+    phase: &PhaseState,
+    number: u32,
+    width: usize,
+    theme: &Theme,
+) -> Vec<ratatui::text::Line<'static>> {
+    use ratatui::text::Line;
+    // The latest consult of each specialist up to this attempt.
+    let mut latest: Vec<&crate::session::Advice> = Vec::new();
+    for advice in phase.advice.iter().filter(|a| a.attempt <= number) {
+        latest.retain(|kept| kept.specialist != advice.specialist);
+        latest.push(advice);
+    }
+    if latest.is_empty() {
+        return Vec::new();
+    }
+    let mut rows = vec![
+        Line::raw(""),
+        Line::styled(clip("── specialist advice ──", width), theme.heading),
+    ];
+    for advice in latest {
+        let head = format!(
+            "✦ {} (“{}”): {}",
+            advice.specialist,
+            advice.keyword,
+            advice.summary()
+        );
+        let style = if advice.given() {
+            theme.badge
+        } else {
+            theme.awaiting
+        };
+        rows.push(Line::styled(clip(&head, width), style));
+        if advice.given() {
+            rows.extend(markdown::render(&advice.text, width, theme).iter().cloned());
+        }
+    }
+    rows
+}
+
 fn decision_rows(
     phase: &PhaseState,
     width: usize,
@@ -552,6 +598,75 @@ fn decision_rows(
 mod tests {
     use super::*;
     use ratatui::style::Modifier;
+
+    /// The artifact view shows, after the text, what each consulted
+    /// specialist told the role, and a consult that gave nothing.
+    #[test]
+    fn the_artifact_view_shows_the_advice_the_role_was_given() {
+        use crate::session::EventKind;
+        use crate::session::testing::{numbered, started};
+        let kinds = [
+            started("Add a GraphQL API for orders", "offline"),
+            EventKind::PhaseStarted {
+                phase: "summarize".into(),
+                attempt: 1,
+            },
+            EventKind::Advice {
+                phase: "summarize".into(),
+                attempt: 1,
+                specialist: "graphql".into(),
+                keyword: "graphql".into(),
+                text: "- Batch lookups with a DataLoader\n- Limit query depth\n".into(),
+                error: None,
+                read: None,
+            },
+            EventKind::Advice {
+                phase: "summarize".into(),
+                attempt: 1,
+                specialist: "security".into(),
+                keyword: "auth".into(),
+                text: String::new(),
+                error: Some("the server answered 500".into()),
+                read: None,
+            },
+            EventKind::Artifact {
+                phase: "summarize".into(),
+                attempt: 1,
+                name: "requirements".into(),
+                content: "# Requirements\n".into(),
+            },
+        ];
+        let mut app = App::new(super::super::app::Source::Live(None), Theme::mono());
+        for event in numbered(kinds) {
+            app.on_update(crate::protocol::Update::Event(event));
+        }
+        app.show(Screen::Artifact {
+            phase: 0,
+            attempt: None,
+        });
+        let text: Vec<String> = app
+            .artifact_rows(80)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let at = text
+            .iter()
+            .position(|l| l == "── specialist advice ──")
+            .unwrap_or_else(|| panic!("{text:?}"));
+        assert!(
+            text[at + 1].starts_with("✦ graphql (“graphql”): 2 points"),
+            "{text:?}"
+        );
+        assert!(
+            text[at + 2..]
+                .iter()
+                .any(|l| l.contains("Batch lookups with a DataLoader"))
+        );
+        assert!(
+            text.iter().any(|l| l.starts_with("✦ security (“auth”): ")),
+            "{text:?}"
+        );
+    }
 
     #[test]
     fn search_highlights_any_case_and_never_cuts_a_character() {
