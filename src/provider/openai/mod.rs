@@ -80,6 +80,9 @@ pub struct OpenAiProvider {
     settings: Settings,
     http: reqwest::Client,
     formats: Arc<Mutex<Formats>>,
+    /// Answers read for calls written as text so far: each one's calls get
+    /// ids of their own (`text_call_<answer>_<n>`).
+    text_answers: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The strongest response format the server has not refused, for requests
@@ -140,6 +143,7 @@ impl OpenAiProvider {
                 probed: false,
                 probed_with_tools: false,
             })),
+            text_answers: Arc::default(),
         })
     }
 
@@ -556,7 +560,14 @@ impl Provider for OpenAiProvider {
             Err(e) => futures::stream::iter([Err(connect_target.error(e))]).boxed(),
         });
         let answer = if text_tools {
-            text_calls::extract(answer.boxed()).boxed()
+            let answer_no = self
+                .text_answers
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let extractor = text_calls::Extractor::new(
+                format!("text_call_{answer_no}_"),
+                self.settings.tool_arguments,
+            );
+            text_calls::extract(answer.boxed(), extractor).boxed()
         } else {
             answer.boxed()
         };

@@ -31,12 +31,35 @@ pub struct Extractor {
     /// Text not yet passed on: a tag begun, or what may begin one.
     pending: String,
     calls: Vec<ToolCall>,
+    /// What every call id of this answer starts with: answers' calls never
+    /// share an id, so a permission answer binds to one call only.
+    prefix: String,
+    /// The most a call written as text may hold (the same bound as a
+    /// call's arguments on the wire).
+    limit: usize,
 }
 
 impl Extractor {
-    /// Takes a piece of streamed text; returns what may be shown now.
-    pub fn push(&mut self, text: &str) -> String {
+    /// An extractor for one answer: call ids start with `prefix`, a call
+    /// may hold at most `limit` bytes.
+    pub fn new(prefix: String, limit: usize) -> Self {
+        Self {
+            prefix,
+            limit,
+            ..Self::default()
+        }
+    }
+
+    /// Takes a piece of streamed text; returns what may be shown now, or
+    /// an error when a call left open grows past the limit.
+    pub fn push(&mut self, text: &str) -> Result<String, String> {
         self.pending.push_str(text);
+        if self.pending.len() > self.limit.saturating_add(OPEN.len() + CLOSE.len()) {
+            return Err(format!(
+                "wrote a <tool_call> over {} KiB that never closed (limits.tool_arguments in config.toml)",
+                self.limit >> 10
+            ));
+        }
         let mut out = String::new();
         loop {
             if let Some(open) = self.pending.find(OPEN) {
@@ -49,7 +72,7 @@ impl Extractor {
                     continue;
                 }
                 self.pending.drain(..open);
-                return out;
+                return Ok(out);
             }
             let keep = (1..OPEN.len())
                 .rev()
@@ -57,7 +80,7 @@ impl Extractor {
                 .unwrap_or(0);
             let cut = self.pending.len() - keep;
             out.extend(self.pending.drain(..cut));
-            return out;
+            return Ok(out);
         }
     }
 
@@ -81,7 +104,7 @@ impl Extractor {
     }
 
     fn call(&mut self, inner: &str) {
-        let id = format!("text_call_{}", self.calls.len() + 1);
+        let id = format!("{}{}", self.prefix, self.calls.len() + 1);
         let call = match serde_json::from_str::<Value>(inner.trim()) {
             Ok(value) if value["name"].is_string() => ToolCall {
                 id,
@@ -110,23 +133,25 @@ impl Extractor {
 /// `stream` with the tool calls written in its text taken out of it and
 /// sent as [`Chunk::ToolCall`]s before its `Done` (whose finish reason is
 /// then `tool_calls`).
-pub fn extract<S>(stream: S) -> impl Stream<Item = Result<Chunk, ProviderError>>
+pub fn extract<S>(
+    stream: S,
+    extractor: Extractor,
+) -> impl Stream<Item = Result<Chunk, ProviderError>>
 where
     S: Stream<Item = Result<Chunk, ProviderError>> + Unpin,
 {
-    let state = (stream, Extractor::default(), VecDeque::new());
+    let state = (stream, extractor, VecDeque::new());
     futures::stream::unfold(state, |(mut stream, mut extractor, mut ready)| async move {
         loop {
             if let Some(next) = ready.pop_front() {
                 return Some((next, (stream, extractor, ready)));
             }
             match stream.next().await? {
-                Ok(Chunk::Text(text)) => {
-                    let shown = extractor.push(&text);
-                    if !shown.is_empty() {
-                        ready.push_back(Ok(Chunk::Text(shown)));
-                    }
-                }
+                Ok(Chunk::Text(text)) => match extractor.push(&text) {
+                    Ok(shown) if shown.is_empty() => {}
+                    Ok(shown) => ready.push_back(Ok(Chunk::Text(shown))),
+                    Err(why) => return Some((Err(ProviderError(why)), (stream, extractor, ready))),
+                },
                 Ok(Chunk::Done { finish_reason }) => {
                     let rest = extractor.finish();
                     if !rest.is_empty() {
@@ -207,11 +232,14 @@ mod tests {
     fn calls_are_taken_out_of_text_cut_anywhere() {
         let answer = "Let me look.\n<tool_call>{\"name\": \"read_file\", \"arguments\": {\"path\": \"go.mod\"}}</tool_call>\nand <b>more</b> <tool";
         for size in [1, 2, 5, 11, 400] {
-            let mut x = Extractor::default();
+            let mut x = Extractor::new("text_call_0_".into(), 1 << 20);
             let mut shown = String::new();
             let chars: Vec<char> = answer.chars().collect();
             for piece in chars.chunks(size) {
-                shown.push_str(&x.push(&piece.iter().collect::<String>()));
+                shown.push_str(
+                    &x.push(&piece.iter().collect::<String>())
+                        .expect("within the limit"),
+                );
             }
             shown.push_str(&x.finish());
             assert_eq!(
@@ -227,17 +255,31 @@ mod tests {
 
     #[test]
     fn an_unclosed_call_at_the_end_is_read_and_garbage_is_refused_by_name() {
-        let mut x = Extractor::default();
+        let mut x = Extractor::new("text_call_0_".into(), 1 << 20);
         assert_eq!(
             x.push("<tool_call>{\"name\": \"list_dir\", \"arguments\": \"{}\"}"),
-            ""
+            Ok(String::new())
         );
         assert_eq!(x.finish(), "");
         assert_eq!(x.take_calls()[0].name, "list_dir");
-        let mut x = Extractor::default();
-        assert_eq!(x.push("<tool_call>not json</tool_call>ok"), "ok");
+        let mut x = Extractor::new("text_call_0_".into(), 1 << 20);
+        assert_eq!(x.push("<tool_call>not json</tool_call>ok"), Ok("ok".into()));
         let calls = x.take_calls();
         assert_eq!(calls[0].name, "unreadable <tool_call>");
         assert_eq!(calls[0].arguments, "not json");
+    }
+
+    /// A call left open cannot grow without bound, and each answer's calls
+    /// have ids of their own.
+    #[test]
+    fn an_open_call_is_bounded_and_ids_name_their_answer() {
+        let mut x = Extractor::new("text_call_7_".into(), 64);
+        assert!(x.push("<tool_call>{\"name\": \"write_file\", ").is_ok());
+        let grown = x.push(&"x".repeat(100));
+        assert!(grown.is_err_and(|e| e.contains("never closed")));
+        let mut x = Extractor::new("text_call_7_".into(), 1 << 20);
+        let text = "<tool_call>{\"name\": \"list_dir\"}</tool_call>";
+        x.push(text).expect("within the limit");
+        assert_eq!(x.take_calls()[0].id, "text_call_7_1");
     }
 }
