@@ -247,6 +247,32 @@ const WITH_TESTS: &str = r#"```json
    "dependencies": [3], "inputs": {"preceding_task": {"task_order": 3, "description": "Tests"}}}]}
 ```"#;
 
+/// On a server the probe found ignores tools, a task run as another role
+/// is offered none either, as every phase is.
+#[test]
+fn a_task_run_as_another_role_gets_no_tools_from_a_server_that_ignores_them() {
+    let server = planning(WITH_TESTS);
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let mut cmd = sandbox.command();
+    cmd.env("OPENAI_API_KEY", "sk-test")
+        .env("HANDOFF_PROBE", "on")
+        .args(["run", "--headless", "--approve", "all"])
+        .args(["--base-url", &server.base_url, "--model", "m"])
+        .args(["--workspace", repo.to_str().expect("path")]);
+    let output = cmd.arg(REQUEST).output().expect("run handoff");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let tester: Vec<_> = server
+        .recorded()
+        .into_iter()
+        .filter(|r| r.system().contains("task 3, “Write the limiter tests”"))
+        .collect();
+    assert!(!tester.is_empty(), "the Test Engineer's task ran");
+    for request in tester {
+        assert!(request.body.get("tools").is_none(), "{}", request.body);
+    }
+}
+
 #[test]
 fn a_task_with_a_testing_skill_runs_as_the_test_engineer() {
     let server = planning(WITH_TESTS);

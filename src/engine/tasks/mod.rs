@@ -427,6 +427,8 @@ impl Engine {
         Ok(PlanEnd::Failed(format!("task {key} failed: {error}")))
     }
 
+    /// Stops every running task and records why, so none is left running
+    /// in the log.
     fn abandon(
         &mut self,
         ctx: &Ctx<'_>,

@@ -139,7 +139,9 @@ impl Engine {
             .clone()
             .unwrap_or_else(|| self.spec.model.clone());
         request.temperature = phase.temperature;
-        if self.spec.workspace.is_some() {
+        request.answer.max_tokens = Some(phase.output_cap());
+        // A server that drops tools gets none, as in a phase's own run.
+        if self.spec.workspace.is_some() && !self.spec.no_tools {
             request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
         }
         request.brief.specialists = agent::engaged(&self.state, &self.spec.pipeline, role);
@@ -148,8 +150,6 @@ impl Engine {
         request.brief.phase = phase;
     }
 
-    /// Stops every running task and records why, so none is left running
-    /// in the log.
     /// Starts the tasks that are ready, lowest first, up to `limit` running.
     pub(super) fn start_ready(
         &mut self,
