@@ -119,8 +119,10 @@ impl App {
             | SessionAct::PrevFile
             | SessionAct::NextHunk
             | SessionAct::PrevHunk => matches!(self.screen, Screen::Changes { .. }),
-            SessionAct::Viewed => matches!(self.screen, Screen::Changes { .. }),
-            SessionAct::Comment | SessionAct::Revert | SessionAct::RevertFile => {
+            SessionAct::Viewed
+            | SessionAct::Comment
+            | SessionAct::Revert
+            | SessionAct::RevertFile => {
                 matches!(self.screen, Screen::Changes { .. }) && gate.is_some()
             }
             SessionAct::UndoRevert => {

@@ -193,6 +193,7 @@ pub fn diff_rows(
         },
         len: new.len() + old.len(),
         decisions: state.decisions.len(),
+        advice: 0,
         width,
         with_decisions: false,
     };
@@ -373,7 +374,8 @@ impl App {
             attempt,
             text: kind,
             len: text.len(),
-            decisions: state.decisions.len() + state.advice.len(),
+            decisions: state.decisions.len(),
+            advice: state.advice.len(),
             width,
             with_decisions,
         };
@@ -499,8 +501,6 @@ pub fn diff_base(phase: &PhaseState, current: Option<DiffBase>) -> Option<DiffBa
         .find_map(|(ok, base)| ok.then_some(base))
 }
 
-/// Who decided what at this phase's gates, and when: the end of the
-/// artifact view, so a replay shows the record too.
 /// What the specialists consulted for attempt `number` (or before it, for
 /// the same input) told its role: each one's points, or why it gave none.
 /// The artifact view shows them after the text.
@@ -544,6 +544,8 @@ fn advice_rows(
     rows
 }
 
+/// Who decided what at this phase's gates, and when: the end of the
+/// artifact view, so a replay shows the record too.
 fn decision_rows(
     phase: &PhaseState,
     width: usize,

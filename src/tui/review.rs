@@ -212,10 +212,11 @@ impl App {
             let index = rows.files.iter().rposition(|&s| s <= self.changes.cursor)?;
             Some(change.files.get(index)?.stat.path.clone())
         });
-        let Some(file) = file else {
+        // Viewed marks count toward approving a gate: none is open, none
+        // is kept.
+        let (Some(file), Some(gate)) = (file, self.state.gate.as_ref().map(|g| g.seq)) else {
             return;
         };
-        let gate = self.state.gate.as_ref().map_or(0, |g| g.seq);
         let files = match &mut self.viewed {
             Some((seq, files)) if *seq == gate => files,
             _ => &mut self.viewed.insert((gate, Vec::new())).1,

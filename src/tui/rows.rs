@@ -28,6 +28,8 @@ pub struct RowsKey {
     pub text: u8,
     pub len: usize,
     pub decisions: usize,
+    /// The phase's consults (the artifact view shows their advice).
+    pub advice: usize,
     pub width: usize,
     /// Whether the rows end with the phase's decisions (the artifact view).
     pub with_decisions: bool,

@@ -126,11 +126,13 @@ impl Tty {
         Ok(self.terminal.insert(terminal))
     }
 
-    /// Says `line` on stderr (as `handoff: line`), now if the terminal is
+    /// Says `line` (sanitized) on stderr (as `handoff: line`), now if the terminal is
     /// not held, else once it is given back: written over the alternate
     /// screen it would garble the view and then vanish with it.
     pub fn say(&mut self, line: impl Into<String>) {
-        let line = line.into();
+        // Lines name files, models and sessions: never let them drive the
+        // terminal, whoever wrote them.
+        let line = crate::sanitize::sanitize(&line.into()).into_owned();
         if self.terminal.is_some() {
             self.held.push(line);
         } else {

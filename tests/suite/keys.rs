@@ -813,6 +813,28 @@ fn approving_a_change_not_viewed_asks_first_when_the_config_says_so() {
     );
 }
 
+/// Viewed marks count toward approving a gate: with none open, `v` keeps
+/// nothing (it once kept marks under a gate of its own that nothing read).
+#[test]
+fn with_no_gate_open_viewed_marks_are_not_kept() {
+    let change = added_files(&["a.go"]);
+    let mut kinds = delivered_requirements();
+    kinds.push(EventKind::Snapshot {
+        phase: "summarize".into(),
+        reference: "refs/handoff/s/summarize".into(),
+        commit: "c1".into(),
+        base: None,
+        files: change.stats(),
+    });
+    let (mut app, _rx) = live(kinds);
+    press(&mut app, KeyCode::Tab);
+    assert!(matches!(app.screen(), Screen::Changes { phase: 0 }));
+    app.change_loaded("c1", Ok(change));
+    assert!(!app.available(handoff::tui::keymap::Act::Viewed));
+    press(&mut app, KeyCode::Char('v'));
+    assert!(app.viewed().is_empty());
+}
+
 /// The engine sends the change it read at a snapshot before the event that
 /// names it: the Changes view opens on it with nothing left to read.
 #[test]
