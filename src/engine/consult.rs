@@ -77,11 +77,25 @@ impl Engine {
                     (specialist, keyword),
                     &self.spec.model,
                 );
-                consult(
+                let asked = consult(
                     Arc::clone(&self.spec.provider),
                     Arc::clone(&self.spec.tokens),
                     call,
-                )
+                );
+                // A server that trickles forever does not hold the phase:
+                // a consult has the bound an attempt has.
+                let limit = self.spec.attempt_timeout;
+                async move {
+                    tokio::time::timeout(limit, asked)
+                        .await
+                        .unwrap_or_else(|_| Consulted {
+                            advice: Err(format!(
+                                "no advice within {} s ([timeouts] attempt)",
+                                limit.as_secs()
+                            )),
+                            tokens: None,
+                        })
+                }
             });
             let all = futures::future::join_all(calls);
             tokio::pin!(all);

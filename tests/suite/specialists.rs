@@ -207,6 +207,35 @@ fn a_consult_is_its_own_call_and_its_advice_is_in_the_role_request() {
     assert_eq!(usage.len(), 1, "the consult's tokens count");
 }
 
+/// A specialist whose server trickles an answer forever (never idle long
+/// enough to time out) is given up after the attempt's bound, and the
+/// phase goes on without its advice.
+#[test]
+fn a_consult_that_never_ends_is_given_up_at_the_attempts_bound() {
+    use common::server::{Piece, Reply, text_chunk};
+    let server = TestServer::start(|_, request| {
+        if request.system().contains(" specialist on a software team") {
+            let mut pieces = Vec::new();
+            for _ in 0..600 {
+                pieces.push(text_chunk("- and "));
+                pieces.push(Piece::Pause(std::time::Duration::from_millis(100)));
+            }
+            Reply::Sse(pieces)
+        } else {
+            answer(&well_behaved(&role_of(request)), 100, 10)
+        }
+    });
+    let sandbox = Sandbox::new();
+    sandbox.config("[timeouts]\nidle = 5\nfirst_byte = 5\nattempt = 1\n");
+    let started = std::time::Instant::now();
+    let output = run_against(&sandbox, &server, "Add a GraphQL API for invoices");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let plan = advice(&sandbox.events(), "plan");
+    let error = plan[0].2.as_deref().expect("the give-up is recorded");
+    assert!(error.contains("no advice within 1 s"), "{error}");
+}
+
 #[test]
 fn a_failing_consult_is_recorded_and_the_phase_goes_on_without_it() {
     let server = TestServer::start(|_, request| {
