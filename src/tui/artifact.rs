@@ -501,8 +501,8 @@ pub fn diff_base(phase: &PhaseState, current: Option<DiffBase>) -> Option<DiffBa
         .find_map(|(ok, base)| ok.then_some(base))
 }
 
-/// What the specialists consulted for attempt `number` (or before it, for
-/// the same input) told its role: each one's points, or why it gave none.
+/// What the specialists told attempt `number`'s role
+/// ([`PhaseState::advice_for`]): each one's points, or why it gave none.
 /// The artifact view shows them after the text.
 fn advice_rows(
     phase: &PhaseState,
@@ -511,12 +511,7 @@ fn advice_rows(
     theme: &Theme,
 ) -> Vec<ratatui::text::Line<'static>> {
     use ratatui::text::Line;
-    // The latest consult of each specialist up to this attempt.
-    let mut latest: Vec<&crate::session::Advice> = Vec::new();
-    for advice in phase.advice.iter().filter(|a| a.attempt <= number) {
-        latest.retain(|kept| kept.specialist != advice.specialist);
-        latest.push(advice);
-    }
+    let latest = phase.advice_for(number);
     if latest.is_empty() {
         return Vec::new();
     }

@@ -310,22 +310,14 @@ pub(super) fn specialist_lines(
     phase: &PhaseState,
     a: &crate::session::Attempt,
 ) -> Vec<(String, bool)> {
+    let had = phase.advice_for(a.number);
     let mut pasted = Vec::new();
     let mut consulted = Vec::new();
     for engaged in &a.specialists {
         let name = engaged.split(" (").next().unwrap_or(engaged);
-        // The advice this attempt was given: asked for it, or standing
-        // from an earlier attempt.
-        let advice = phase
-            .advice
-            .iter()
-            .rev()
-            .find(|x| x.specialist == name && x.attempt <= a.number);
-        match advice {
-            Some(x) if x.attempt == a.number || x.given() => {
-                consulted.push((format!("✦ {name}: {}", x.summary()), !x.given()));
-            }
-            Some(_) | None => pasted.push(name),
+        match had.iter().find(|x| x.specialist == name) {
+            Some(x) => consulted.push((format!("✦ {name}: {}", x.summary()), !x.given())),
+            None => pasted.push(name),
         }
     }
     let mut out = Vec::new();

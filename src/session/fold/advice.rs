@@ -67,6 +67,23 @@ impl Advice {
     }
 }
 
+impl super::PhaseState {
+    /// The advice attempt `number` had, one per specialist: the consult
+    /// asked for it, else advice given to an earlier attempt that still
+    /// stands (a failed earlier consult does not). The card counts it and
+    /// the artifact view shows it.
+    pub fn advice_for(&self, number: u32) -> Vec<&Advice> {
+        let mut had: Vec<&Advice> = Vec::new();
+        for advice in self.advice.iter().filter(|a| a.attempt <= number) {
+            had.retain(|kept| kept.specialist != advice.specialist);
+            if advice.attempt == number || advice.given() {
+                had.push(advice);
+            }
+        }
+        had
+    }
+}
+
 impl SessionState {
     /// `advice`: kept on the phase.
     pub(super) fn on_advice(&mut self, phase: &str, advice: Advice) {
@@ -97,5 +114,46 @@ mod tests {
         let failed = advice("", Some("HTTP 500"));
         assert!(!failed.given());
         assert_eq!(failed.summary(), "no advice, went on without");
+    }
+
+    #[test]
+    fn an_attempt_has_this_attempts_consults_and_earlier_advice_that_stands() {
+        let at = |attempt, specialist: &str, error: Option<&str>| Advice {
+            attempt,
+            specialist: specialist.into(),
+            error: error.map(Into::into),
+            text: if error.is_some() {
+                String::new()
+            } else {
+                "- a".into()
+            },
+            ..Advice::default()
+        };
+        let phase = super::super::PhaseState {
+            advice: vec![
+                at(1, "graphql", None),
+                at(1, "redis", Some("500")),
+                at(2, "redis", None),
+                at(2, "security", Some("500")),
+            ],
+            ..super::super::PhaseState::default()
+        };
+        let had = |n| -> Vec<(String, bool)> {
+            phase
+                .advice_for(n)
+                .iter()
+                .map(|a| (a.specialist.clone(), a.given()))
+                .collect()
+        };
+        assert_eq!(had(1), [("graphql".into(), true), ("redis".into(), false)]);
+        assert_eq!(
+            had(2),
+            [
+                ("graphql".into(), true),
+                ("redis".into(), true),
+                ("security".into(), false)
+            ]
+        );
+        assert_eq!(had(3), [("graphql".into(), true), ("redis".into(), true)]);
     }
 }
