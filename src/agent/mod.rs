@@ -223,11 +223,11 @@ pub fn task_messages(brief: &Brief, task: &crate::provider::TaskBrief) -> Vec<Me
         let _ = write!(
             chat[0].content,
             "\n\nThis call is one task of the plan, not the whole plan: task {}, “{}”. Do that task \
-             only, then answer with a short Markdown report: what you did, the files you changed, \
-             and how each critical criterion is met. A reviewer checks it against the criteria \
-             before later tasks build on it.",
+             only, then report what you did, the files you changed and how each critical criterion \
+             is met. A reviewer checks it against the criteria before later tasks build on it.\n\n{}",
             task.order,
-            task.name.trim()
+            task.name.trim(),
+            crate::formats::report::INSTRUCTIONS
         );
         let _ = write!(
             chat[1].content,

@@ -11,6 +11,7 @@
 //! Markdown for people and for the roles downstream.
 
 pub mod plan;
+pub mod report;
 pub mod schema;
 pub mod verdict;
 
@@ -61,7 +62,7 @@ impl OutputKind {
         match self {
             Self::Markdown => None,
             Self::Plan => Some(schema::plan()),
-            Self::Verdict => Some(schema::of::<Verdict>("verdict")),
+            Self::Verdict => Some(schema::verdict()),
         }
     }
 

@@ -110,6 +110,28 @@ pub fn plan_with(skills: &[&str]) -> Schema {
     plan
 }
 
+/// The verdict's schema, shaped for servers that hold a model to it: a
+/// `pass` with any issues (minor ones), or a `fail` with at least one. A
+/// fail that names nothing cannot be acted on, and a small model writes one
+/// readily when only the field's type holds it.
+pub fn verdict() -> Schema {
+    let mut verdict = of::<super::Verdict>("verdict");
+    let branch = |word: &str, least: u64| {
+        let mut b = verdict.schema.clone();
+        b["properties"]["verdict"] = json!({"type": "string", "enum": [word]});
+        b["properties"]["issues"]["minItems"] = json!(least);
+        b
+    };
+    let (pass, fail) = (branch("pass", 0), branch("fail", 1));
+    verdict.schema = json!({"anyOf": [pass, fail]});
+    verdict
+}
+
+/// A plan task's report (its maker's answer).
+pub fn report() -> Schema {
+    of::<super::report::TaskReport>("task_report")
+}
+
 /// The most maker→critique pairs a shaped plan holds.
 const MAX_PAIRS: u32 = 4;
 
@@ -377,13 +399,26 @@ mod tests {
             assert!(task.get(field).is_some(), "{field}");
         }
         assert!(task["inputs"].to_string().contains("preceding_task"));
-        let verdict = OutputKind::Verdict.schema().expect("verdict").schema;
+        let verdict = OutputKind::Verdict.schema().expect("verdict");
         assert_eq!(
-            verdict["properties"]["verdict"]["enum"],
+            verdict.portable["properties"]["verdict"]["enum"],
             json!(["pass", "fail"])
         );
-        let title = &verdict["properties"]["issues"]["items"]["properties"]["title"];
+        let fail = &verdict.schema["anyOf"][1]["properties"];
+        let title = &fail["issues"]["items"]["properties"]["title"];
         assert_eq!(title["minLength"], 1, "an empty title does not read");
+    }
+
+    #[test]
+    fn a_verdict_held_to_its_schema_cannot_fail_without_an_issue() {
+        let shaped = verdict();
+        let [pass, fail] = [0, 1].map(|i| &shaped.schema["anyOf"][i]["properties"]);
+        assert_eq!(pass["verdict"]["enum"], json!(["pass"]));
+        assert_eq!(pass["issues"]["minItems"], 0);
+        assert_eq!(fail["verdict"]["enum"], json!(["fail"]));
+        assert_eq!(fail["issues"]["minItems"], 1, "a fail names what fails");
+        assert!(shaped.strict);
+        assert!(!shaped.portable.to_string().contains("anyOf"));
     }
 
     #[test]

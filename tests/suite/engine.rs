@@ -299,10 +299,13 @@ async fn streaming_at_a_readable_pace_is_coalesced_and_still_folds_the_same() {
         if a.tasks.is_empty() {
             assert_eq!(a.output.trim(), artifact);
         } else {
-            // Run task by task: each maker's streamed report is in the artifact.
+            // Run task by task: each maker's streamed report is in the
+            // artifact, rendered from its JSON for people.
             for t in a.tasks.iter().filter(|t| t.critique_of.is_none()) {
                 assert!(!t.output.is_empty(), "task {} streamed", t.task);
-                assert!(artifact.contains(t.output.trim()), "task {}", t.task);
+                let report = handoff::formats::report::as_markdown(&t.output);
+                assert!(report.contains("**Done.**"), "task {}: {report}", t.task);
+                assert!(artifact.contains(report.trim()), "task {}", t.task);
             }
         }
     }

@@ -162,7 +162,7 @@ impl Engine {
                             self.flush_tasks(&phase.id, attempt, &mut pending)?;
                             workers.remove(&key);
                             let Some(u) = units.iter().position(|u| u.owns(key)) else { continue };
-                            if let Some(worker) = self.finished(&ctx, &mut units[u], key, text)? {
+                            if let Some(worker) = self.finished(&ctx, &mut units[u], key, &text)? {
                                 workers.insert(worker.0, worker.1);
                             }
                         }
@@ -293,7 +293,7 @@ impl Engine {
                 })?;
             }
             unit.round = maker.round;
-            unit.work = Some(maker.report().to_owned());
+            unit.work = Some(crate::formats::report::as_markdown(maker.report()));
             unit.stage = match check {
                 Some(c) => Stage::Finished(TaskOutcome::Passed, c.summary),
                 None => Stage::Finished(TaskOutcome::Done, String::new()),
@@ -309,7 +309,7 @@ impl Engine {
         ctx: &Ctx<'_>,
         unit: &mut Unit,
         key: u32,
-        text: String,
+        text: &str,
     ) -> Result<Option<(u32, JoinHandle<()>)>, EngineError> {
         let phase = self.spec.pipeline.phases[ctx.index].id.clone();
         let finish = |outcome, summary: String| EventKind::TaskFinished {
@@ -322,14 +322,14 @@ impl Engine {
         };
         if unit.stage == Stage::Making {
             self.emit(finish(TaskOutcome::Done, String::new()))?;
-            unit.work = Some(text);
+            unit.work = Some(crate::formats::report::as_markdown(text));
             let Some(critique) = unit.critique.clone() else {
                 unit.stage = Stage::Finished(TaskOutcome::Done, String::new());
                 return Ok(None);
             };
             return self.start_critique(ctx, unit, &critique).map(Some);
         }
-        match crate::formats::verdict::read(&text) {
+        match crate::formats::verdict::read(text) {
             Ok(v) if v.passed() => {
                 let summary = match v.issues.len() {
                     0 => String::new(),
@@ -361,7 +361,7 @@ impl Engine {
                 {
                     // Once a round, the critique is asked again with what
                     // was wrong and the start of what it wrote.
-                    unit.unreadable = Some(unreadable_feedback(&errors, &text));
+                    unit.unreadable = Some(unreadable_feedback(&errors, text));
                     return self.start_critique(ctx, unit, &critique).map(Some);
                 }
                 unit.stage = Stage::Finished(TaskOutcome::Unchecked, summary);

@@ -101,7 +101,11 @@ impl Engine {
                 self.spec.no_tools,
             );
         }
-        if task.critique_of.is_some() {
+        if task.critique_of.is_none() {
+            // A maker reports in a shape held to its schema where the
+            // server can: what it did, where, and how each criterion is met.
+            request.answer.schema = Some(crate::formats::schema::report());
+        } else {
             request
                 .tools
                 .retain(|t| tools::READ_ONLY.contains(&t.name.as_str()));

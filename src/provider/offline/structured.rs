@@ -306,45 +306,40 @@ pub(super) fn task(t: &Topic, brief: &Brief, task: &TaskBrief) -> String {
             &json!({"verdict": verdict, "issues": issues}),
         );
     }
-    let mut out = format!(
-        "### Task {}: {}\n{}\n\n",
-        task.order,
-        task.name.trim(),
-        if task.description.trim().is_empty() {
-            format!("Done for {}.", t.title)
-        } else {
-            task.description.trim().to_owned()
-        }
-    );
-    if !task.files.is_empty() {
-        let _ = writeln!(
-            out,
-            "Files: {}\n",
-            task.files
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    out.push_str("Criteria:\n");
-    for c in &task.criteria.critical {
-        let _ = writeln!(out, "- [x] {c} — covered by `{}`", test_for(c));
-    }
-    out.push_str(&super::compose::acknowledgements(brief));
+    let mut summary = if task.description.trim().is_empty() {
+        format!("Done for {}.", t.title)
+    } else {
+        task.description.trim().to_owned()
+    };
     if let Some(feedback) = &task.feedback {
         let first = feedback
             .lines()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("");
-        let _ = writeln!(
-            out,
-            "\nRevised after review (round {}): {}",
+        let _ = write!(
+            summary,
+            " Revised after review (round {}): {}",
             task.round,
             first.trim().trim_start_matches("- ")
         );
     }
-    out
+    let criteria: Vec<Value> = task
+        .criteria
+        .critical
+        .iter()
+        .map(|c| json!({"criterion": c, "met": true, "how": format!("covered by `{}`", test_for(c))}))
+        .collect();
+    let report = fenced(
+        &format!("Task {} of the plan: {}.", task.order, task.name.trim()),
+        &json!({
+            "status": "done",
+            "summary": summary,
+            "files": task.files,
+            "criteria": criteria,
+            "blockers": [],
+        }),
+    );
+    report + &super::compose::acknowledgements(brief)
 }
 
 /// A test name for a criterion, for the offline reports.

@@ -268,8 +268,8 @@ mod tests {
         assert_eq!(body["response_format"]["json_schema"]["name"], "verdict");
         assert_eq!(body["response_format"]["json_schema"]["strict"], true);
         assert_eq!(
-            body["response_format"]["json_schema"]["schema"]["properties"]["verdict"]["enum"],
-            json!(["pass", "fail"])
+            body["response_format"]["json_schema"]["schema"]["anyOf"][1]["properties"]["verdict"]["enum"],
+            json!(["fail"])
         );
         assert_eq!(body["max_tokens"], 1024);
         assert_eq!(body["seed"], 7);
