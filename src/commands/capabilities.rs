@@ -69,15 +69,31 @@ pub async fn find(
 }
 
 /// Probes (or reads the cache) for a session and applies the findings to
-/// the provider; returns them.
+/// the provider: for the session's model, and for each other model a
+/// phase of `pipeline` names (its structured requests then start at what
+/// the server takes for that model). Returns the session model's.
 pub async fn for_session(
     tty: &mut Tty,
     chosen: &mut Chosen,
     config: &Config,
+    pipeline: &crate::pipeline::Pipeline,
 ) -> Option<Capabilities> {
     let openai = chosen.openai.as_ref().filter(|_| enabled(config))?;
+    let mut others: Vec<&str> = pipeline
+        .phases
+        .iter()
+        .filter_map(|p| p.model.as_deref())
+        .filter(|m| *m != chosen.model)
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    for model in others {
+        if let Some(caps) = find(tty, openai, model, false, true).await {
+            openai.adopt(model, &caps);
+        }
+    }
     let caps = find(tty, openai, &chosen.model, false, true).await?;
-    openai.adopt(&caps);
+    openai.adopt(&chosen.model, &caps);
     if config.context_tokens.is_none()
         && let Some(tokens) = caps.context_tokens
     {

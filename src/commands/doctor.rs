@@ -234,7 +234,7 @@ async fn structured(
             }
         }
     }
-    let format = provider.format(false);
+    let format = provider.format(model, false);
     let read = crate::formats::verdict::read(&text).is_ok();
     match (format, read) {
         (crate::provider::openai::wire::Format::JsonSchema, true) => {

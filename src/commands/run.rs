@@ -207,7 +207,7 @@ async fn session_spec(
     clock: Arc<dyn Clock>,
 ) -> Result<(SessionSpec, Option<Capabilities>), Failure> {
     let config = super::config()?;
-    let caps = super::capabilities::for_session(tty, &mut chosen, &config).await;
+    let caps = super::capabilities::for_session(tty, &mut chosen, &config, &pipeline).await;
     let no_tools = super::capabilities::no_tools(caps.as_ref(), &config, &chosen.model);
     let sandbox = match &workspace {
         Some(w) => Sandboxing::detect(w.root(), config.allow_unsandboxed_commands),

@@ -132,6 +132,10 @@ pub fn report() -> Schema {
     of::<super::report::TaskReport>("task_report")
 }
 
+/// The `timeout_seconds` a shaped plan's task may give: five minutes to
+/// two hours.
+const TIMEOUTS: [u32; 6] = [300, 600, 900, 1800, 3600, 7200];
+
 /// The most maker→critique pairs a shaped plan holds.
 const MAX_PAIRS: u32 = 4;
 
@@ -142,8 +146,11 @@ fn position(item: &Value, order: u32, (maker, critique): &(Value, Value)) -> Val
     let p = &mut task["properties"];
     p["task_order"] = json!({"type": "integer", "const": order});
     p["task_name"]["minLength"] = json!(1);
+    // A few whole durations, not a range: not every grammar builder holds
+    // an integer to `minimum` and `maximum` (llama-cpp-python's let a
+    // model write 1048576).
     p["timeout_seconds"] = json!({"anyOf": [
-        {"type": "integer", "minimum": 1, "maximum": super::plan::MAX_TIMEOUT_SECONDS},
+        {"type": "integer", "enum": TIMEOUTS},
         {"type": "null"},
     ]});
     if order % 2 == 1 {
@@ -279,6 +286,13 @@ mod tests {
         let tasks = &shaped.schema["properties"]["tasks"]["anyOf"];
         assert_eq!(tasks.as_array().map(Vec::len), Some(MAX_PAIRS as usize));
         let second = &tasks[0]["prefixItems"][1]["properties"];
+        let timeouts = &second["timeout_seconds"]["anyOf"][0]["enum"];
+        assert!(
+            timeouts.as_array().is_some_and(|t| t.iter().all(|s| s
+                .as_u64()
+                .is_some_and(|s| s <= super::super::plan::MAX_TIMEOUT_SECONDS))),
+            "every timeout a shaped plan can give passes the checks: {timeouts}"
+        );
         assert_eq!(second["task_order"]["const"], 2);
         assert_eq!(second["dependencies"]["items"]["const"], 1);
         assert_eq!(

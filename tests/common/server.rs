@@ -384,6 +384,8 @@ pub struct Capable {
     pub props: Option<Value>,
     /// Ollama's `/api/show`.
     pub show: Option<Value>,
+    /// A model for which `json_schema` is refused whatever `schema` says.
+    pub refuses_schema_for: Option<&'static str>,
 }
 
 impl Capable {
@@ -394,6 +396,7 @@ impl Capable {
             models: None,
             props: None,
             show: None,
+            refuses_schema_for: None,
         }
     }
 
@@ -412,7 +415,9 @@ impl Capable {
             SchemaSupport::RejectsSchema => true,
             SchemaSupport::RejectsSchemaWithTools => with_tools,
             SchemaSupport::Honours | SchemaSupport::Ignores => false,
-        };
+        } || self
+            .refuses_schema_for
+            .is_some_and(|m| request.body["model"] == m);
         if format == Some("json_schema") && rejects {
             return status(
                 400,

@@ -168,6 +168,57 @@ fn a_server_that_rejects_json_schema_gets_json_object_from_the_first_request() {
 }
 
 #[test]
+fn a_phase_with_a_model_of_its_own_is_probed_and_asked_in_the_format_that_model_takes() {
+    let mut capable = Capable::new(SchemaSupport::Honours, ToolSupport::Calls);
+    capable.refuses_schema_for = Some("small-planner");
+    let server = start(capable);
+    let sandbox = sandbox("");
+    // The architect runs on a model of its own, which the server will
+    // not constrain to a schema; the session's model it will.
+    let skills = crate::common::BUILTIN_SKILLS.replacen(
+        "id = \"plan\"\n",
+        "id = \"plan\"\nmodel = \"small-planner\"\n",
+        1,
+    );
+    assert_ne!(skills, crate::common::BUILTIN_SKILLS);
+    let file = sandbox.dir.path().join("skills.toml");
+    std::fs::write(&file, skills).expect("skills");
+    let events = session(
+        &sandbox,
+        &server,
+        &["--skills", file.to_str().expect("path")],
+    );
+    let asked = |model: &str| -> Vec<Value> {
+        chats(&server)
+            .iter()
+            // The session's requests, not the probe's: a role's prompt first.
+            .filter(|r| r.body["model"] == model && r.body["messages"][0]["role"] == "system")
+            .filter(|r| !is_probe_tool_request(r))
+            .map(|r| r.body["response_format"]["type"].clone())
+            .filter(|t| !t.is_null())
+            .collect()
+    };
+    let cache = sandbox.dir.path().join(".cache/handoff");
+    assert_eq!(
+        std::fs::read_dir(&cache).expect("cache").count(),
+        2,
+        "each model probed and cached"
+    );
+    let planner = asked("small-planner");
+    assert!(planner.contains(&json!("json_object")), "{planner:?}");
+    let session_model = asked("test-model");
+    assert!(
+        session_model.contains(&json!("json_schema")),
+        "the session's model keeps json_schema: {session_model:?}"
+    );
+    assert!(
+        of_kind(&events, "retry").is_empty(),
+        "no request had to step down: {:?}",
+        of_kind(&events, "retry")
+    );
+}
+
+#[test]
 fn a_server_that_rejects_json_schema_beside_tools_gets_json_object_there_only() {
     let server = start(Capable::new(
         SchemaSupport::RejectsSchemaWithTools,

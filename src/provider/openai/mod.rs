@@ -31,7 +31,7 @@ pub mod retry;
 pub mod text_calls;
 pub mod wire;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -79,7 +79,8 @@ impl std::fmt::Debug for Settings {
 pub struct OpenAiProvider {
     settings: Settings,
     http: reqwest::Client,
-    formats: Arc<Mutex<Formats>>,
+    /// What each model behind the server has taken, by model name.
+    formats: Arc<Mutex<HashMap<String, Formats>>>,
     /// Answers read for calls written as text so far: each one's calls get
     /// ids of their own (`text_call_<answer>_<n>`).
     text_answers: Arc<std::sync::atomic::AtomicU64>,
@@ -98,6 +99,24 @@ struct Formats {
 }
 
 impl Formats {
+    /// Before anything is known: the strongest format, unprobed.
+    const FRESH: Self = Self {
+        plain: wire::Format::JsonSchema,
+        with_tools: wire::Format::JsonSchema,
+        probed: false,
+        probed_with_tools: false,
+    };
+
+    /// Runs `f` on what `model` has taken, from `memory`.
+    fn of<R>(
+        memory: &Mutex<HashMap<String, Self>>,
+        model: &str,
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> Option<R> {
+        let mut map = memory.lock().ok()?;
+        Some(f(map.entry(model.to_owned()).or_insert(Self::FRESH)))
+    }
+
     fn slot(&mut self, with_tools: bool) -> &mut wire::Format {
         if with_tools {
             &mut self.with_tools
@@ -137,20 +156,16 @@ impl OpenAiProvider {
         Ok(Self {
             settings,
             http,
-            formats: Arc::new(Mutex::new(Formats {
-                plain: wire::Format::JsonSchema,
-                with_tools: wire::Format::JsonSchema,
-                probed: false,
-                probed_with_tools: false,
-            })),
+            formats: Arc::default(),
             text_answers: Arc::default(),
         })
     }
 
-    /// Starts structured requests at the strongest format `caps` found
-    /// the server takes (with tools and without); where the probe had an
-    /// answer about that format, a refusal no longer steps down.
-    pub fn adopt(&self, caps: &crate::provider::probe::Capabilities) {
+    /// Starts `model`'s structured requests at the strongest format `caps`
+    /// found the server takes for it (with tools and without); where the
+    /// probe had an answer about that format, a refusal no longer steps
+    /// down.
+    pub fn adopt(&self, model: &str, caps: &crate::provider::probe::Capabilities) {
         use crate::provider::probe::Structured;
         // The format to start at, and whether the probe had an answer
         // about it.
@@ -173,14 +188,14 @@ impl OpenAiProvider {
             caps.json_schema
         };
         let (with_tools, probed_with_tools) = start(with_tools_schema);
-        if let Ok(mut f) = self.formats.lock() {
+        Formats::of(&self.formats, model, |f| {
             *f = Formats {
                 plain,
                 with_tools,
                 probed,
                 probed_with_tools,
             };
-        }
+        });
     }
 
     /// Whether `model` writes its tool calls as text.
@@ -188,11 +203,11 @@ impl OpenAiProvider {
         self.settings.text_tools.iter().any(|m| m == model)
     }
 
-    /// The response format the next structured request goes out with.
-    pub fn format(&self, with_tools: bool) -> wire::Format {
-        self.formats
-            .lock()
-            .map_or(wire::Format::PromptOnly, |mut f| *f.slot(with_tools))
+    /// The response format `model`'s next structured request goes out
+    /// with.
+    pub fn format(&self, model: &str, with_tools: bool) -> wire::Format {
+        Formats::of(&self.formats, model, |f| *f.slot(with_tools))
+            .unwrap_or(wire::Format::PromptOnly)
     }
 
     pub fn settings(&self) -> &Settings {
@@ -513,8 +528,9 @@ impl Provider for OpenAiProvider {
         let structured = request.answer.schema.is_some();
         let cap = wire::CapField::for_base_url(&self.settings.base_url);
         let answer = futures::stream::once(async move {
+            let model = request.model.clone();
             let (mut format, probed) = if structured {
-                memory.lock().map_or((wire::Format::PromptOnly, false), |mut f| {
+                Formats::of(&memory, &model, |f| {
                     let probed = if with_tools {
                         f.probed_with_tools
                     } else {
@@ -522,6 +538,7 @@ impl Provider for OpenAiProvider {
                     };
                     (*f.slot(with_tools), probed)
                 })
+                .unwrap_or((wire::Format::PromptOnly, false))
             } else {
                 (wire::Format::PromptOnly, false)
             };
@@ -534,9 +551,7 @@ impl Provider for OpenAiProvider {
                     .await;
                 match (opened, format.weaker()) {
                     (Err(e), Some(weaker)) if structured && !probed && refuses_format(&e) => {
-                        if let Ok(mut f) = memory.lock() {
-                            *f.slot(with_tools) = weaker;
-                        }
+                        Formats::of(&memory, &model, |f| *f.slot(with_tools) = weaker);
                         tried += 1;
                         let _ = format_notices.send(RetryNotice {
                             next_try: tried,
