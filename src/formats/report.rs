@@ -25,26 +25,31 @@ pub enum TaskStatus {
 pub struct TaskReport {
     pub status: TaskStatus,
     /// What was done, in a sentence or two.
-    #[schemars(length(min = 1, max = 400))]
+    #[schemars(length(min = 1, max = 300))]
     pub summary: String,
     /// The files created or changed.
     #[serde(default)]
+    #[schemars(length(max = 4), inner(length(max = 80)))]
     pub files: Vec<String>,
     /// How each critical criterion is met.
     #[serde(default)]
+    #[schemars(length(max = 3))]
     pub criteria: Vec<Met>,
     /// What stops the task, if anything.
     #[serde(default)]
+    #[schemars(length(max = 2), inner(length(max = 120)))]
     pub blockers: Vec<String>,
 }
 
 /// One criterion and how the work meets it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Met {
+    #[schemars(length(max = 120))]
     pub criterion: String,
     pub met: bool,
     /// The evidence: a file, a test, a behaviour.
     #[serde(default)]
+    #[schemars(length(max = 120))]
     pub how: String,
 }
 
@@ -169,9 +174,10 @@ mod tests {
         let schema = super::super::schema::of::<TaskReport>("task_report");
         assert!(schema.strict);
         let p = &schema.schema["properties"];
-        assert_eq!(p["summary"]["maxLength"], 400);
+        assert_eq!(p["summary"]["maxLength"], 300);
         assert_eq!(p["summary"]["minLength"], 1);
-        assert_eq!(p["files"]["maxItems"], super::super::schema::MAX_ITEMS);
+        assert_eq!(p["files"]["maxItems"], 4);
+        assert_eq!(p["files"]["items"]["maxLength"], 80);
         assert_eq!(p["status"]["enum"], serde_json::json!(["done", "blocked"]));
     }
 }

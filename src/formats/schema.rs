@@ -106,8 +106,54 @@ pub fn plan_with(skills: &[&str]) -> Schema {
         .collect();
     let description = plan.schema["properties"]["tasks"]["description"].clone();
     plan.schema["properties"]["tasks"] = json!({"description": description, "anyOf": lengths});
-    plan.schema["properties"]["architecture"]["properties"]["summary"]["minLength"] = json!(1);
+    let architecture = &mut plan.schema["properties"]["architecture"];
+    shorten(architecture, NAME);
+    let parts = &mut architecture["properties"];
+    parts["summary"]["minLength"] = json!(1);
+    parts["summary"]["maxLength"] = json!(300);
+    for (list, most) in [
+        ("endpoints", 3),
+        ("data_models", 2),
+        ("services", 3),
+        ("external_integrations", 2),
+    ] {
+        parts[list]["maxItems"] = json!(most);
+    }
+    for list in ["endpoints", "data_models"] {
+        parts[list]["items"]["properties"]["purpose"]["maxLength"] = json!(TEXT);
+    }
+    parts["data_models"]["items"]["properties"]["key_fields"]["maxItems"] = json!(3);
     plan
+}
+
+/// Holds every string under `node` to `len` characters at most.
+fn shorten(node: &mut Value, len: u64) {
+    match node {
+        Value::Object(map) => {
+            if map.get("type").and_then(Value::as_str) == Some("string")
+                && !map.contains_key("enum")
+            {
+                map.insert("maxLength".into(), json!(len));
+            }
+            map.values_mut().for_each(|v| shorten(v, len));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| shorten(v, len)),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+    }
+}
+
+/// The longest name (a task's, a file's, a service's) and the longest
+/// description or criterion a shaped plan holds, in characters: with at
+/// most [`MAX_PAIRS`] pairs, the longest plan a model can write to the
+/// schema stays within a plan's default output cap, where the general
+/// bounds let a small model that fills every string run past it.
+const NAME: u64 = 60;
+const TEXT: u64 = 120;
+
+/// Holds a list of strings to `items` items of `len` characters.
+fn strings(list: &mut Value, items: u64, len: u64) {
+    list["maxItems"] = json!(items);
+    list["items"]["maxLength"] = json!(len);
 }
 
 /// The verdict's schema, shaped for servers that hold a model to it: a
@@ -137,7 +183,7 @@ pub fn report() -> Schema {
 const TIMEOUTS: [u32; 6] = [300, 600, 900, 1800, 3600, 7200];
 
 /// The most maker→critique pairs a shaped plan holds.
-const MAX_PAIRS: u32 = 4;
+const MAX_PAIRS: u32 = 3;
 
 /// The task at position `order` (from 1) of a shaped plan, with the
 /// schemas of a maker's and a critique's `skill_id`.
@@ -146,6 +192,11 @@ fn position(item: &Value, order: u32, (maker, critique): &(Value, Value)) -> Val
     let p = &mut task["properties"];
     p["task_order"] = json!({"type": "integer", "const": order});
     p["task_name"]["minLength"] = json!(1);
+    p["task_name"]["maxLength"] = json!(NAME);
+    p["description"]["maxLength"] = json!(TEXT);
+    // A critique judges its maker's criteria whatever it is handed (rule
+    // 8), so no task spends its answer copying them.
+    p["inputs"]["properties"]["validation_criteria"] = json!({"type": "null"});
     // A few whole durations, not a range: not every grammar builder holds
     // an integer to `minimum` and `maximum` (llama-cpp-python's let a
     // model write 1048576).
@@ -161,19 +212,32 @@ fn position(item: &Value, order: u32, (maker, critique): &(Value, Value)) -> Val
             json!({"type": "array", "items": {"enum": (1..order).collect::<Vec<u32>>()}, "maxItems": 2})
         };
         p["inputs"]["properties"]["preceding_task"] = json!({"type": "null"});
-        p["validation_criteria"]["properties"]["critical"]["minItems"] = json!(1);
-        p["inputs"]["properties"]["files_to_create"]["minItems"] = json!(1);
+        let criteria = &mut p["validation_criteria"]["properties"];
+        criteria["critical"]["minItems"] = json!(1);
+        for (level, most) in [("critical", 2), ("expected", 1), ("nice_to_have", 1)] {
+            strings(&mut criteria[level], most, TEXT);
+        }
+        let inputs = &mut p["inputs"]["properties"];
+        inputs["files_to_create"]["minItems"] = json!(1);
+        strings(&mut inputs["files_to_create"], 2, NAME);
+        strings(&mut inputs["files_to_modify"], 2, NAME);
     } else {
         p["skill_id"] = critique.clone();
         p["dependencies"] =
             json!({"type": "array", "items": {"const": order - 1}, "minItems": 1, "maxItems": 1});
+        for level in ["critical", "expected", "nice_to_have"] {
+            strings(&mut p["validation_criteria"]["properties"][level], 1, TEXT);
+        }
+        for files in ["files_to_create", "files_to_modify"] {
+            p["inputs"]["properties"][files]["maxItems"] = json!(0);
+        }
         p["inputs"]["properties"]["preceding_task"] = json!({
             "type": "object",
             "properties": {
                 "task_order": {"type": "integer", "const": order - 1},
                 "skill_id": maker,
-                "task_name": {"type": "string", "maxLength": MAX_STRING},
-                "description": {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
+                "task_name": {"type": "string", "maxLength": NAME},
+                "description": {"type": "string", "minLength": 1, "maxLength": TEXT},
             },
             "required": ["task_order", "skill_id", "task_name", "description"],
             "additionalProperties": false,
@@ -421,6 +485,79 @@ mod tests {
         let fail = &verdict.schema["anyOf"][1]["properties"];
         let title = &fail["issues"]["items"]["properties"]["title"];
         assert_eq!(title["minLength"], 1, "an empty title does not read");
+    }
+
+    /// The most characters an answer held to `schema` can have: every
+    /// string at its longest, every list at its most items, the biggest
+    /// branch of each choice (keys, quotes and separators counted).
+    fn longest(schema: &Value) -> u64 {
+        let most = |key: &str| {
+            schema[key]
+                .as_array()
+                .map(|b| b.iter().map(longest).max().unwrap_or(0))
+        };
+        if let Some(n) = most("anyOf").or_else(|| most("oneOf")) {
+            return n;
+        }
+        if let Some(values) = schema["enum"].as_array() {
+            return values
+                .iter()
+                .map(|v| v.to_string().len() as u64)
+                .max()
+                .unwrap_or(0);
+        }
+        if let Some(c) = schema.get("const") {
+            return c.to_string().len() as u64;
+        }
+        match schema["type"].as_str() {
+            Some("string") if schema.get("pattern").is_some() => 45,
+            Some("string") => {
+                schema["maxLength"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("unbounded: {schema}"))
+                    + 2
+            }
+            Some("integer") => 10,
+            Some("boolean" | "null") => 5,
+            Some("array") => {
+                let items: u64 = match schema["prefixItems"].as_array() {
+                    Some(fixed) => fixed.iter().map(longest).sum(),
+                    None => {
+                        longest(&schema["items"])
+                            * schema["maxItems"].as_u64().expect("bounded list")
+                    }
+                };
+                items + 2 + schema["maxItems"].as_u64().unwrap_or(0)
+            }
+            Some("object") => {
+                schema["properties"]
+                    .as_object()
+                    .expect("properties")
+                    .iter()
+                    .map(|(k, v)| k.len() as u64 + 4 + longest(v))
+                    .sum::<u64>()
+                    + 2
+            }
+            other => panic!("unbounded node {other:?}: {schema}"),
+        }
+    }
+
+    #[test]
+    fn the_longest_plan_a_held_model_can_write_fits_a_plans_output_cap() {
+        // Three characters a token is few for English and JSON alike
+        // (OpenAI's tokenizers and SmolLM2's give about four).
+        let cap = u64::from(OutputKind::Plan.default_cap()) * 3;
+        let chars = longest(&plan().schema);
+        assert!(chars <= cap, "{chars} characters against a cap of {cap}");
+        let verdict = longest(&verdict().schema);
+        assert!(
+            verdict <= u64::from(OutputKind::Verdict.default_cap()) * 3,
+            "{verdict}"
+        );
+        let report = longest(&report().schema);
+        // A report fits even the 768-token cap the real-model test gives
+        // the developer.
+        assert!(report <= 768 * 3, "a task's report: {report}");
     }
 
     #[test]
