@@ -205,6 +205,25 @@ pub(super) fn acknowledgements(brief: &Brief) -> String {
             );
         }
     }
+    let reports: Vec<_> = brief.reports.iter().filter(|r| r.given()).collect();
+    if !reports.is_empty() {
+        out.push_str("\n## Utility reports read\n");
+        for r in reports {
+            let first = r
+                .text
+                .lines()
+                .map(|l| l.trim().trim_start_matches(['-', '*', '+', '#']).trim())
+                .find(|l| !l.is_empty() && !r.artifacts.iter().any(|a| a == l))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {} from the {}: {}",
+                r.artifacts.join(", "),
+                r.name,
+                one_line(first)
+            );
+        }
+    }
     if !brief.notes.is_empty() {
         out.push_str("\n## Notes from earlier checkpoints\n");
         for note in &brief.notes {
