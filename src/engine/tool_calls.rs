@@ -418,7 +418,7 @@ impl Engine {
                     ));
                 }
                 Some(Command::Summon { utility, .. }) => {
-                    self.sink.refused(super::utility::summon_refused(&utility))
+                    self.sink.refused(super::utility::summon_refused(&utility));
                 }
                 Some(Command::Revert { .. } | Command::UndoRevert { .. }) => {
                     self.sink

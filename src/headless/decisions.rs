@@ -69,6 +69,30 @@ struct RawDecision {
     summon: Vec<Spanned<String>>,
 }
 
+/// The first utility a decision summons that the pipeline does not have,
+/// placed, with what it has.
+fn unknown_utility(
+    pipeline: &Pipeline,
+    summon: &[Spanned<String>],
+) -> Option<(std::ops::Range<usize>, String)> {
+    let unknown = summon
+        .iter()
+        .find(|u| pipeline.utility(u.get_ref()).is_none())?;
+    let known: Vec<&str> = pipeline.utilities.iter().map(|u| u.id.as_str()).collect();
+    let has = if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    };
+    Some((
+        unknown.span(),
+        format!(
+            "no utility `{}` to summon (the pipeline has: {has})",
+            unknown.get_ref()
+        ),
+    ))
+}
+
 impl GatePolicy {
     /// Reads a decisions file: for each phase id, one decision or a list of
     /// them, used in order at that phase's gates.
@@ -171,25 +195,8 @@ impl GatePolicy {
                     problem(span, needs.to_owned());
                     continue;
                 }
-                if let Some(unknown) = raw
-                    .summon
-                    .iter()
-                    .find(|u| pipeline.utility(u.get_ref()).is_none())
-                {
-                    let known: Vec<&str> =
-                        pipeline.utilities.iter().map(|u| u.id.as_str()).collect();
-                    problem(
-                        unknown.span(),
-                        format!(
-                            "no utility `{}` to summon (the pipeline has: {})",
-                            unknown.get_ref(),
-                            if known.is_empty() {
-                                "none".to_owned()
-                            } else {
-                                known.join(", ")
-                            }
-                        ),
-                    );
+                if let Some((span, message)) = unknown_utility(pipeline, &raw.summon) {
+                    problem(span, message);
                     continue;
                 }
                 if let Some(to) = &raw.to

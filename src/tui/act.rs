@@ -66,6 +66,7 @@ context_acts! {
         RevertFile,
         UndoRevert,
         Viewed,
+        Summon,
     }
 }
 
@@ -101,6 +102,14 @@ impl App {
             SessionAct::Reject => gate_state.is_some_and(|p| self.attempts_left(p)),
             SessionAct::Return => gate.is_some_and(|i| i > 0),
             SessionAct::Abort => gate.is_some(),
+            SessionAct::Summon => {
+                gate.is_some()
+                    && self
+                        .state
+                        .pipeline
+                        .as_ref()
+                        .is_some_and(|p| !p.utilities.is_empty())
+            }
             SessionAct::Cancel => {
                 self.is_live()
                     && self
@@ -219,6 +228,7 @@ impl App {
             SessionAct::Reject => self.gate_act(Action::Reject),
             SessionAct::Return => self.gate_act(Action::Return),
             SessionAct::Abort => self.gate_act(Action::Abort),
+            SessionAct::Summon => self.open_summon(),
             SessionAct::Cancel => {
                 if self.can(SessionAct::Cancel) {
                     self.send(Command::Cancel);

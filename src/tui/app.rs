@@ -138,6 +138,9 @@ pub struct App {
     /// The files marked viewed in the Changes view, and the gate (`seq`)
     /// they were marked at.
     pub(super) viewed: Option<(u64, Vec<String>)>,
+    /// Utility roles summoned and still working: the gate (`seq`) and
+    /// the phase they were summoned at, and the utility's id.
+    pub(super) summoning: Vec<(u64, usize, String)>,
 }
 
 /// What the user was warned about once.
@@ -184,6 +187,7 @@ impl App {
             server: super::ServerNote::default(),
             require_viewed: false,
             viewed: None,
+            summoning: Vec::new(),
         }
     }
 
@@ -319,6 +323,9 @@ impl App {
                 self.streamed.recorded(&event);
                 self.follow_active();
                 self.mark_a_stale_box();
+                if let EventKind::Utility { gate, utility, .. } = &event.kind {
+                    self.summon_done(*gate, utility);
+                }
                 // A snapshot taken again (after a revert) reopens the
                 // Changes view on it, where the cursor was.
                 if let (EventKind::Snapshot { phase, .. }, Screen::Changes { phase: shown }) =

@@ -79,7 +79,8 @@ impl Sink for Checker {
                 | Command::Cancel
                 | Command::Permission(_)
                 | Command::Revert { .. }
-                | Command::UndoRevert { .. }) => other,
+                | Command::UndoRevert { .. }
+                | Command::Summon { .. }) => other,
             };
             while let Some(step) = self.script.pop_front() {
                 let (command, taken) = match step {
