@@ -158,6 +158,7 @@ mod tests {
             hands_to: debugger.hands_to.clone(),
             text: "## debug-report\n- CAUSE".into(),
             error: None,
+            reads: Vec::new(),
         });
         let state = SessionState::from_events(&numbered(kinds));
         let qa = super::super::brief(&state, &pipeline, 4);

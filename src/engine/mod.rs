@@ -389,6 +389,12 @@ impl Engine {
                     self.summon(index, summon);
                     continue;
                 }
+                Command::Cancel if !self.summons.is_empty() => {
+                    self.summons.clear();
+                    self.sink
+                        .notice("the summoned utilities were given up".into());
+                    continue;
+                }
                 Command::Cancel => {
                     self.sink.notice("nothing is running".into());
                     continue;

@@ -38,7 +38,12 @@ pub(super) struct Summoned {
     utility: Utility,
     answer: Result<String, String>,
     tokens: Option<(u64, u64)>,
+    /// Its tool calls, one line each.
+    reads: Vec<String>,
 }
+
+/// How a utility's conversation ended: its answer, its tokens, its calls.
+type Conversed = (Result<String, String>, Option<(u64, u64)>, Vec<String>);
 
 /// The utilities working in the background.
 pub(super) type Summons = FuturesUnordered<BoxFuture<'static, Summoned>>;
@@ -74,12 +79,9 @@ async fn read_only_tool(call: &Call, utility: &Utility, tool: &ToolCall) -> Tool
 
 /// The utility's conversation: its answer, with its read-only tool calls
 /// run in between; every turn's tokens summed.
-async fn converse(
-    call: Call,
-    utility: &Utility,
-    mut request: CompletionRequest,
-) -> (Result<String, String>, Option<(u64, u64)>) {
+async fn converse(call: Call, utility: &Utility, mut request: CompletionRequest) -> Conversed {
     let mut spent: Option<(u64, u64)> = None;
+    let mut reads = Vec::new();
     for _ in 0..=UTILITY_TOOL_ROUNDS {
         let Consulted {
             advice,
@@ -96,8 +98,8 @@ async fn converse(
             spent = Some((sp + p, sc + c));
         }
         let text = match advice {
-            Err(error) => return (Err(error.replace("specialist", "utility")), spent),
-            Ok(text) if calls.is_empty() => return (Ok(text), spent),
+            Err(error) => return (Err(error.replace("specialist", "utility")), spent, reads),
+            Ok(text) if calls.is_empty() => return (Ok(text), spent, reads),
             Ok(text) => text,
         };
         request.messages.push(Message {
@@ -108,6 +110,13 @@ async fn converse(
         });
         for tool in &calls {
             let output = read_only_tool(&call, utility, tool).await;
+            let target = ToolArgs::parse(&tool.name, &tool.arguments)
+                .map_or_else(|_| String::new(), |a| a.target());
+            let mark = if output.ok { "✓" } else { "✗" };
+            reads.push(scrub(
+                &format!("{} {target} {mark} {}", tool.name, output.summary),
+                &call.secrets,
+            ));
             request.messages.push(Message {
                 role: Role::Tool,
                 content: cap(scrub(&output.content, &call.secrets)),
@@ -117,7 +126,7 @@ async fn converse(
         }
     }
     let error = format!("used all {UTILITY_TOOL_ROUNDS} rounds of tool calls without answering");
-    (Err(error), spent)
+    (Err(error), spent, reads)
 }
 
 /// Why a summons is refused where no gate is open.
@@ -171,21 +180,23 @@ impl Engine {
             found.name
         ));
         self.summons.push(Box::pin(async move {
-            let (answer, tokens) = tokio::time::timeout(limit, converse(call, &found, request))
-                .await
-                .unwrap_or_else(|_| {
-                    let why = format!(
-                        "no answer within {} s ([timeouts] attempt)",
-                        limit.as_secs()
-                    );
-                    (Err(why), None)
-                });
+            let (answer, tokens, reads) =
+                tokio::time::timeout(limit, converse(call, &found, request))
+                    .await
+                    .unwrap_or_else(|_| {
+                        let why = format!(
+                            "no answer within {} s ([timeouts] attempt)",
+                            limit.as_secs()
+                        );
+                        (Err(why), None, Vec::new())
+                    });
             Summoned {
                 phase,
                 gate,
                 utility: found,
                 answer,
                 tokens,
+                reads,
             }
         }));
     }
@@ -220,6 +231,7 @@ impl Engine {
             hands_to: done.utility.hands_to,
             text,
             error,
+            reads: done.reads,
         })
     }
 

@@ -100,6 +100,10 @@ pub enum EventKind {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// The read-only tool calls it made, one line each
+        /// (`list_dir . ✓ 12 entries`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reads: Vec<String>,
     },
     /// One task of a plan starts (a maker, or the critique of one), in an
     /// attempt that runs the plan task by task.

@@ -112,11 +112,12 @@ impl App {
             }
             SessionAct::Cancel => {
                 self.is_live()
-                    && self
-                        .state
-                        .phases
-                        .iter()
-                        .any(|p| p.status == PhaseStatus::Running)
+                    && (!self.summoning.is_empty()
+                        || self
+                            .state
+                            .phases
+                            .iter()
+                            .any(|p| p.status == PhaseStatus::Running))
             }
             SessionAct::Open => shown.is_some_and(|p| !p.attempts.is_empty()),
             SessionAct::Matrix => !self.state.phases.is_empty(),
@@ -231,6 +232,10 @@ impl App {
             SessionAct::Summon => self.open_summon(),
             SessionAct::Cancel => {
                 if self.can(SessionAct::Cancel) {
+                    // At a gate, a cancel gives up the summoned utilities.
+                    if self.gate_phase().is_some() {
+                        self.summoning.clear();
+                    }
                     self.send(Command::Cancel);
                 }
             }

@@ -326,6 +326,9 @@ impl App {
                 if let EventKind::Utility { gate, utility, .. } = &event.kind {
                     self.summon_done(*gate, utility);
                 }
+                // What was summoned at a gate that has closed is done.
+                let open = self.state.gate.as_ref().map(|g| g.seq);
+                self.summoning.retain(|(gate, _, _)| Some(*gate) == open);
                 // A snapshot taken again (after a revert) reopens the
                 // Changes view on it, where the cursor was.
                 if let (EventKind::Snapshot { phase, .. }, Screen::Changes { phase: shown }) =

@@ -245,6 +245,12 @@ pub fn report_rows(phase: &PhaseState, width: usize, theme: &Theme) -> Vec<Line<
             theme.awaiting
         };
         rows.push(Line::styled(clip(&head, width), style));
+        for read in &report.reads {
+            rows.push(Line::styled(
+                clip(&format!("  read: {read}"), width),
+                theme.dim,
+            ));
+        }
         if report.given() {
             rows.extend(markdown::render(&report.text, width, theme).iter().cloned());
         }

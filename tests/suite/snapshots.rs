@@ -1282,6 +1282,7 @@ fn summoning_a_utility_at_the_implement_gate() {
             hands_to: vec!["validate".into()],
             text: "## debug-report\n- the counter is not \u{1b}[31matomic\n## known-issues\n- high: lost updates\n".into(),
             error: None,
+            reads: vec!["list_dir . ✓ 3 entries".into()],
         },
     }));
     let done = draw(&mut app, 200, 40);

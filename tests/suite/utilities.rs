@@ -211,3 +211,41 @@ fn check_names_the_file_and_line_of_an_unknown_phase_in_hands_to() {
         "{said}"
     );
 }
+
+/// In a workspace the summoned utility may look around with its read-only
+/// tools (the offline stand-in lists the folder first); its calls are on
+/// the event.
+#[test]
+fn in_a_workspace_a_utility_reads_with_its_own_tools() {
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let output = sandbox.run_deciding_with(
+        "[implement]\nsummon = [\"debugger\"]\naction = \"approve\"\n",
+        &["--workspace", repo.to_str().expect("path")],
+        REQUEST,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let events = sandbox.events();
+    let utility = of_kind(&events, "utility");
+    assert_eq!(utility.len(), 1);
+    let reads: Vec<&str> = utility[0]["reads"]
+        .as_array()
+        .expect("reads")
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert!(reads[0].starts_with("list_dir . ✓"), "{reads:?}");
+    assert!(
+        utility[0]["text"]
+            .as_str()
+            .expect("text")
+            .contains("### Steps to reproduce")
+    );
+    // Its calls are its own: no tool_call event on the phase for them.
+    assert!(
+        of_kind(&events, "tool_call")
+            .iter()
+            .all(|e| e["call_id"] != "utility-look")
+    );
+}

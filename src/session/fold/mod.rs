@@ -196,6 +196,7 @@ impl SessionState {
                 hands_to,
                 text,
                 error,
+                reads,
             } => self.on_utility(UtilityReport {
                 utility: utility.clone(),
                 name: name.clone(),
@@ -205,6 +206,7 @@ impl SessionState {
                 hands_to: hands_to.clone(),
                 text: text.clone(),
                 error: error.clone(),
+                reads: reads.clone(),
                 seq,
             }),
             EventKind::TaskStarted {

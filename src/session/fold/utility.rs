@@ -25,6 +25,8 @@ pub struct UtilityReport {
     pub text: String,
     /// Why there is no answer.
     pub error: Option<String>,
+    /// The read-only tool calls it made, one line each.
+    pub reads: Vec<String>,
     /// The `seq` of its `utility` event.
     #[serde(skip)]
     pub seq: u64,
@@ -88,6 +90,7 @@ mod tests {
             hands_to: vec!["validate".into()],
             text: text.into(),
             error: error.map(Into::into),
+            reads: Vec::new(),
         }
     }
 
