@@ -12,7 +12,7 @@ use std::fmt::Write;
 
 use super::handed;
 use crate::pipeline::{Pipeline, Utility};
-use crate::provider::{AnswerSpec, Brief, CompletionRequest, Message, Role};
+use crate::provider::{Brief, CompletionRequest};
 use crate::session::{SessionState, UtilityReport};
 
 /// The call that summons `utility` at the gate of phase `index`.
@@ -44,42 +44,20 @@ pub fn summon_request(
     if let Some(language) = &phase.language {
         system.push_str(&super::language_sentence(language));
     }
-    let mut user = format!("## Feature request\n{}\n", state.request.trim());
     let hand = handed(state, pipeline, &phase.id);
-    if let Some(input) = &hand {
-        let _ = write!(
-            user,
-            "\n## {} (from the {}, at this checkpoint)\n{}\n",
-            input.name,
-            input.role,
-            input.content.trim()
-        );
-    }
+    let mut user = super::consult::request_and(&state.request, hand.as_ref());
     if let Some(snapshot) = state.snapshot_of(&phase.id).filter(|s| !s.files.is_empty()) {
         user.push_str("\n## Files this phase changed in the workspace\n");
         for file in &snapshot.files {
             let _ = writeln!(user, "- {} (+{} −{})", file.path, file.added, file.removed);
         }
     }
-    CompletionRequest {
-        model: phase.model.clone().unwrap_or_else(|| model.to_owned()),
-        temperature: None,
-        messages: vec![
-            Message::new(Role::System, system),
-            Message::new(Role::User, user),
-        ],
-        tools: Vec::new(),
-        answer: AnswerSpec {
-            schema: None,
-            max_tokens: Some(utility.cap()),
-            seed: None,
-        },
-        brief: Brief {
-            inputs: hand.into_iter().collect(),
-            summoned: Some(utility.clone()),
-            ..Brief::new(state.request.clone(), phase.clone())
-        },
-    }
+    let brief = Brief {
+        inputs: hand.into_iter().collect(),
+        summoned: Some(utility.clone()),
+        ..Brief::new(state.request.clone(), phase.clone())
+    };
+    super::consult::short_call(model, (system, user), utility.cap(), brief)
 }
 
 /// The sections of a role's user message that hand it utility reports.

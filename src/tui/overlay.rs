@@ -402,15 +402,29 @@ pub fn permission(app: &App, request: &PermissionRequest, area: Rect, buf: &mut 
         key(Act::PermitAlways),
         Span::raw(format!(" always `{pattern}` this session")),
     ]));
+    framed(
+        lines,
+        (area, width),
+        " Permission ",
+        app.theme.awaiting,
+        buf,
+    );
+}
+
+/// Draws `lines` in a bordered box `width` wide and as tall as they are,
+/// in the middle of `area`, over what is there.
+pub fn framed(
+    lines: Vec<Line<'static>>,
+    (area, width): (Rect, u16),
+    title: &'static str,
+    border: Style,
+    buf: &mut Buffer,
+) {
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let rect = centered(area, width, height);
     Clear.render(rect, buf);
     Paragraph::new(lines)
-        .block(
-            Block::bordered()
-                .title(" Permission ")
-                .border_style(app.theme.awaiting),
-        )
+        .block(Block::bordered().title(title).border_style(border))
         .render(rect, buf);
 }
 

@@ -12,12 +12,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use super::app::App;
 use super::keymap::{Context, Keymap, context_acts};
 use super::markdown;
-use super::overlay::{Closing, Overlay, centered};
+use super::overlay::{Closing, Overlay, framed};
 use super::text::clip;
 use super::theme::Theme;
 use crate::protocol::Command;
@@ -112,16 +111,13 @@ pub fn render(app: &App, pick: Pick, area: Rect, buf: &mut Buffer) {
         ),
         app.theme.dim,
     ));
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let rect = centered(area, width, height);
-    Clear.render(rect, buf);
-    Paragraph::new(lines)
-        .block(
-            Block::bordered()
-                .title(" Summon a utility ")
-                .border_style(app.theme.border_focus),
-        )
-        .render(rect, buf);
+    framed(
+        lines,
+        (area, width),
+        " Summon a utility ",
+        app.theme.border_focus,
+        buf,
+    );
 }
 
 impl App {

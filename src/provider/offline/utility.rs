@@ -122,22 +122,11 @@ pub(super) fn compose(brief: &Brief, utility: &Utility) -> String {
                     let _ = writeln!(out, "{}", fill(line));
                 }
             }
-            None => {
-                for sentence in utility
-                    .prompt
-                    .split_terminator(". ")
-                    .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-                    .filter(|s| !s.is_empty())
-                    .take(3)
-                {
-                    let _ = writeln!(
-                        out,
-                        "- For {}: {}",
-                        topic.resource,
-                        sentence.trim_end_matches('.')
-                    );
-                }
-            }
+            None => out.push_str(&super::advice::prompt_points(
+                &utility.prompt,
+                &topic.resource,
+                3,
+            )),
         }
         out.push('\n');
     }
