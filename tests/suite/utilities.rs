@@ -249,3 +249,44 @@ fn in_a_workspace_a_utility_reads_with_its_own_tools() {
             .all(|e| e["call_id"] != "utility-look")
     );
 }
+
+/// A fork made after a utility answered carries its report: the fork's
+/// later phases are handed it as the original's were.
+#[test]
+fn a_fork_after_the_summons_hands_the_report_on() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run_deciding(
+        "[implement]\nsummon = [\"refactor-architect\"]\naction = \"approve\"\n",
+        REQUEST,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let original = sandbox.log();
+    let fork = sandbox.run(&[
+        "fork",
+        original.to_str().expect("path"),
+        "--at",
+        "test",
+        "--headless",
+        "--approve",
+        "all",
+    ]);
+    assert_eq!(fork.status.code(), Some(0), "{}", stderr(&fork));
+    let forked = sandbox
+        .logs()
+        .into_iter()
+        .find(|l| *l != original)
+        .expect("the fork's log");
+    let events = common::events(&forked);
+    assert_eq!(
+        of_kind(&events, "utility").len(),
+        1,
+        "copied with the history"
+    );
+    let delivery = artifacts(&events, "commit");
+    assert!(
+        delivery
+            .iter()
+            .all(|d| d.contains("## Utility reports read\n- refactoring-overview")),
+        "{delivery:?}"
+    );
+}
