@@ -71,6 +71,7 @@ pub(super) fn check(
     phases: &[Phase],
 ) -> Vec<Utility> {
     let mut out: Vec<Utility> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     for table in raw {
         let span: Range<usize> = table.span();
         let u = table.into_inner();
@@ -86,9 +87,10 @@ pub(super) fn check(
                 Some(u.id.span()),
                 format!("utility id `{id}` must be lowercase letters, digits, `-` or `_`"),
             );
-        } else if out.iter().any(|o| o.id == id) {
+        } else if seen.contains(&id) {
             checker.error(Some(u.id.span()), format!("duplicate utility id `{id}`"));
         }
+        seen.push(id.clone());
         for (field, value) in [
             ("name", &u.name),
             ("summary", &u.summary),
@@ -158,4 +160,107 @@ pub(super) fn check(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use crate::pipeline::{SkillsFile, load_pipeline};
+
+    const PIPELINE: &str = r#"
+[pipelines.p]
+[[pipelines.p.phases]]
+id = "build"
+role = "Builder"
+artifact = "code"
+prompt = "build"
+
+[[pipelines.p.phases]]
+id = "check"
+role = "Checker"
+artifact = "verdict"
+inputs = ["build"]
+prompt = "check"
+
+[[pipelines.p.utilities]]
+id = "debugger"
+name = "Debugger"
+summary = "finds causes"
+artifacts = ["debug-report"]
+tools = ["read_file"]
+hands_to = ["check"]
+prompt = "Debug."
+"#;
+
+    fn load(text: &str) -> Result<crate::pipeline::Pipeline, Vec<String>> {
+        let file = SkillsFile {
+            path: Some(PathBuf::from("skills.toml")),
+            text: text.to_owned(),
+        };
+        load_pipeline(&file, None).map_err(|d| d.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn utilities_load_with_the_phases_they_hand_to() {
+        let p = load(PIPELINE).expect("valid");
+        let debugger = p.utility("debugger").expect("loaded");
+        assert_eq!(debugger.hands_to, ["check"]);
+        assert_eq!(debugger.tools, ["read_file"]);
+        assert_eq!(debugger.cap(), super::UTILITY_TOKENS);
+        let builtin = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
+        let matrix: Vec<(&str, Vec<&str>)> = builtin
+            .utilities
+            .iter()
+            .map(|u| {
+                (
+                    u.id.as_str(),
+                    u.hands_to.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            matrix,
+            [
+                ("debugger", vec!["validate"]),
+                ("doc-janitor", vec!["commit"]),
+                ("mcp-expert", vec!["implement", "commit"]),
+                ("project-bro", vec!["summarize", "plan"]),
+                ("refactor-architect", vec!["implement", "commit"]),
+            ]
+        );
+        // The other built-in pipelines declare none, and load.
+        for name in ["discovery", "go-collab"] {
+            let other = load_pipeline(&SkillsFile::builtin(), Some(name)).expect("loads");
+            assert!(other.utilities.is_empty());
+        }
+    }
+
+    #[test]
+    fn every_mistake_in_a_utility_is_placed() {
+        let text = PIPELINE
+            .replace("hands_to = [\"check\"]", "hands_to = [\"build\", \"qa\"]")
+            .replace(
+                "tools = [\"read_file\"]",
+                "tools = [\"read_file\", \"run_command\"]",
+            )
+            + "\n[[pipelines.p.utilities]]\nid = \"debugger\"\nname = \"Again\"\nsummary = \"s\"\nartifacts = []\nhands_to = [\"build\"]\nprompt = \"p\"\n";
+        let errors = load(&text).expect_err("invalid");
+        assert_eq!(
+            errors,
+            [
+                "skills.toml:21:23: utility `debugger` may only read: `run_command` is not a read-only tool (read_file, list_dir, search, report_status)",
+                "skills.toml:22:22: unknown phase `qa` in utility `debugger`'s `hands_to` (phases: build, check)",
+                "skills.toml:26:6: duplicate utility id `debugger`",
+                "skills.toml:29:13: utility `debugger` names no `artifacts`",
+            ]
+        );
+        let unknown_key =
+            load(&PIPELINE.replace("prompt = \"Debug.\"", "prompt = \"Debug.\"\ncolour = 1"))
+                .expect_err("unknown key");
+        assert!(
+            unknown_key[0].contains("unknown field `colour`"),
+            "{unknown_key:?}"
+        );
+    }
 }

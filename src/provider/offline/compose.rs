@@ -205,25 +205,7 @@ pub(super) fn acknowledgements(brief: &Brief) -> String {
             );
         }
     }
-    let reports: Vec<_> = brief.reports.iter().filter(|r| r.given()).collect();
-    if !reports.is_empty() {
-        out.push_str("\n## Utility reports read\n");
-        for r in reports {
-            let first = r
-                .text
-                .lines()
-                .map(|l| l.trim().trim_start_matches(['-', '*', '+', '#']).trim())
-                .find(|l| !l.is_empty() && !r.artifacts.iter().any(|a| a == l))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "- {} from the {}: {}",
-                r.artifacts.join(", "),
-                r.name,
-                one_line(first)
-            );
-        }
-    }
+    out.push_str(&super::utility::acknowledged(brief));
     if !brief.notes.is_empty() {
         out.push_str("\n## Notes from earlier checkpoints\n");
         for note in &brief.notes {
@@ -233,7 +215,7 @@ pub(super) fn acknowledgements(brief: &Brief) -> String {
     out
 }
 
-fn one_line(text: &str) -> String {
+pub(super) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

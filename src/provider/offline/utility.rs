@@ -4,7 +4,8 @@
 //! reproduce, a list of known issues, a server configuration, …), about
 //! what the request names and, where the gate's phase answers in Chinese,
 //! in Chinese. A pure function of the brief. A utility the stand-in has
-//! no words for gets bullets drawn from its own prompt.
+//! no words for gets bullets drawn from its own prompt. A role handed a
+//! report says so at the end of its answer ([`acknowledged`]).
 
 use std::fmt::Write;
 
@@ -129,6 +130,31 @@ pub(super) fn compose(brief: &Brief, utility: &Utility) -> String {
             )),
         }
         out.push('\n');
+    }
+    out
+}
+
+/// What a role's answer says of the utility reports it was handed.
+pub(super) fn acknowledged(brief: &Brief) -> String {
+    let mut out = String::new();
+    let reports: Vec<_> = brief.reports.iter().filter(|r| r.given()).collect();
+    if !reports.is_empty() {
+        out.push_str("\n## Utility reports read\n");
+        for r in reports {
+            let first = r
+                .text
+                .lines()
+                .map(|l| l.trim().trim_start_matches(['-', '*', '+', '#']).trim())
+                .find(|l| !l.is_empty() && !r.artifacts.iter().any(|a| a == l))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {} from the {}: {}",
+                r.artifacts.join(", "),
+                r.name,
+                super::compose::one_line(first)
+            );
+        }
     }
     out
 }
