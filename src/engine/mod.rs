@@ -385,8 +385,12 @@ impl Engine {
                 return Ok(GateOutcome::Stopped);
             };
             let decision = match command {
-                summon @ Command::Summon { .. } => {
-                    self.summon(index, summon);
+                Command::Summon {
+                    gate,
+                    phase,
+                    utility,
+                } => {
+                    self.summon(index, gate, phase, &utility);
                     continue;
                 }
                 Command::Cancel if !self.summons.is_empty() => {

@@ -135,19 +135,13 @@ pub(super) fn summon_refused(utility: &str) -> String {
 }
 
 impl Engine {
-    /// Starts `utility` at the gate open on phase `index`, in the background.
-    pub(super) fn summon(&mut self, index: usize, command: Command) {
-        let Command::Summon {
-            gate,
-            phase,
-            utility,
-        } = command
-        else {
-            return;
-        };
+    /// Starts `utility`, summoned at the gate opened at event `gate` on
+    /// `phase`, in the background, if that gate is the one open (on phase
+    /// `index`).
+    pub(super) fn summon(&mut self, index: usize, gate: u64, phase: String, utility: &str) {
         let pipeline = &self.spec.pipeline;
         let open = self.state.gate.as_ref().map(|g| g.seq);
-        let Some(found) = pipeline.utility(&utility).cloned() else {
+        let Some(found) = pipeline.utility(utility).cloned() else {
             let known: Vec<&str> = pipeline.utilities.iter().map(|u| u.id.as_str()).collect();
             return self.sink.refused(format!(
                 "no utility `{utility}` (this pipeline has: {})",

@@ -149,7 +149,25 @@ fn offline_a_utility_report_reaches_its_roles_also_after_a_return() {
     assert!(developer[1].contains(read), "{}", developer[1]);
     let delivery = artifacts(&events, "commit");
     assert!(delivery[0].contains(read), "{}", delivery[0]);
-    // Shown by `show`: the fold keeps it on the implement phase.
+    // Written out by `export`, and shown by `show`: the fold keeps it on
+    // the implement phase.
+    let dir = sandbox.dir.path().join("export");
+    let exported = sandbox.run(&[
+        "export",
+        sandbox.log().to_str().expect("path"),
+        "--out",
+        dir.to_str().expect("path"),
+    ]);
+    assert_eq!(exported.status.code(), Some(0), "{}", stderr(&exported));
+    let written = std::fs::read_dir(dir.join("utilities"))
+        .expect("a utilities folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(written.len(), 1);
+    assert!(
+        written[0].starts_with("03-implement-refactor-architect-event-"),
+        "{written:?}"
+    );
     let shown = sandbox.run(&["show", sandbox.log().to_str().expect("path"), "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
     assert_eq!(
