@@ -33,6 +33,13 @@ pub enum Command {
     },
     /// Put back the last hunk reverted at the gate opened at `gate`.
     UndoRevert { gate: u64, phase: String },
+    /// Summon the utility role `utility` at the gate opened at event `gate`
+    /// on `phase`: it works in the background while the gate stays open.
+    Summon {
+        gate: u64,
+        phase: String,
+        utility: String,
+    },
 }
 
 /// A person's (or a headless policy's) answer to a permission request.

@@ -92,8 +92,20 @@ pub fn consult_request(
     if let Some(language) = &phase.language {
         system.push_str(&super::language_sentence(language));
     }
-    let mut user = format!("## Feature request\n{}\n", state.request.trim());
-    if let Some(input) = &hand {
+    let user = request_and(&state.request, hand.as_ref());
+    let brief = Brief {
+        attempt,
+        inputs: hand.into_iter().collect(),
+        consult: Some((specialist.clone(), keyword.to_owned())),
+        ..Brief::new(state.request.clone(), phase.clone())
+    };
+    short_call(model, (system, user), specialist.advice_cap(), brief)
+}
+
+/// The user message of a short call: the request and the artifact at hand.
+pub(super) fn request_and(request: &str, hand: Option<&Input>) -> String {
+    let mut user = format!("## Feature request\n{}\n", request.trim());
+    if let Some(input) = hand {
         let _ = write!(
             user,
             "\n## {} (from the {})\n{}\n",
@@ -102,8 +114,23 @@ pub fn consult_request(
             input.content.trim()
         );
     }
+    user
+}
+
+/// A short call of its own for `brief`'s phase (a consult, a summoned
+/// utility): a system and a user message, no tools, at most `cap` tokens.
+pub(super) fn short_call(
+    model: &str,
+    (system, user): (String, String),
+    cap: u32,
+    brief: Brief,
+) -> CompletionRequest {
     CompletionRequest {
-        model: phase.model.clone().unwrap_or_else(|| model.to_owned()),
+        model: brief
+            .phase
+            .model
+            .clone()
+            .unwrap_or_else(|| model.to_owned()),
         temperature: None,
         messages: vec![
             Message::new(Role::System, system),
@@ -112,15 +139,10 @@ pub fn consult_request(
         tools: Vec::new(),
         answer: AnswerSpec {
             schema: None,
-            max_tokens: Some(specialist.advice_cap()),
+            max_tokens: Some(cap),
             seed: None,
         },
-        brief: Brief {
-            attempt,
-            inputs: hand.into_iter().collect(),
-            consult: Some((specialist.clone(), keyword.to_owned())),
-            ..Brief::new(state.request.clone(), phase.clone())
-        },
+        brief,
     }
 }
 

@@ -7,10 +7,12 @@
 //! a chat conversation for a model. The engine sends both to the provider.
 
 mod consult;
+mod utility;
 
 pub use consult::{
     advice_for_role, advice_section, consult_request, hand_advice, reads, standing_advice,
 };
+pub use utility::{reports_section, summon_request};
 
 use std::fmt::Write;
 
@@ -49,6 +51,8 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
         task: None,
         advice: Vec::new(),
         consult: None,
+        reports: state.reports_for(&phase.id).into_iter().cloned().collect(),
+        summoned: None,
         request: state.request.clone(),
         attempt: u32::try_from(own.attempts.len())
             .unwrap_or(u32::MAX)
@@ -153,6 +157,7 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
             input.content.trim()
         );
     }
+    user.push_str(&reports_section(&brief.reports));
     if !brief.notes.is_empty() {
         user.push_str("\n## Notes from earlier checkpoints\n");
         for note in &brief.notes {

@@ -62,6 +62,7 @@ pub fn state_json(loaded: &Loaded) -> serde_json::Value {
             "artifact": p.effective_artifact(),
             "edited": p.current().is_some_and(|a| a.edited.is_some()),
             "usage": p.usage,
+            "utilities": p.utilities,
         })).collect::<Vec<_>>(),
         "usage": s.usage,
     })

@@ -21,14 +21,17 @@ use crate::provider::tokens::Tokens;
 use crate::provider::{CompletionRequest, Provider};
 use crate::session::EventKind;
 
-/// How one consult ended: the advice or why there is none, and what it cost.
-struct Consulted {
-    advice: Result<String, String>,
-    tokens: Option<(u64, u64)>,
+/// How one short call ended: its answer or why there is none, the tool
+/// calls it asked for (a summoned utility may ask), and what it cost.
+pub(super) struct Consulted {
+    pub(super) advice: Result<String, String>,
+    pub(super) calls: Vec<crate::provider::ToolCall>,
+    pub(super) tokens: Option<(u64, u64)>,
 }
 
-/// Reads one consult's answer whole.
-async fn consult(
+/// Reads one short call's answer whole: a consult, or a turn of a
+/// summoned utility.
+pub(super) async fn consult(
     provider: Arc<dyn Provider>,
     tokens: Arc<Tokens>,
     request: CompletionRequest,
@@ -44,12 +47,16 @@ async fn consult(
     };
     let advice = match end {
         Some(error) => Err(error),
-        None if answer.text.trim().is_empty() => Err("the specialist's answer was empty".into()),
+        None if answer.calls.is_empty() && answer.text.trim().is_empty() => {
+            Err("the specialist's answer was empty".into())
+        }
         None => Ok(format!("{}\n", answer.text.trim())),
     };
+    let tokens = answer.tokens(&tokens);
     Consulted {
         advice,
-        tokens: answer.tokens(&tokens),
+        calls: answer.calls,
+        tokens,
     }
 }
 
@@ -93,6 +100,7 @@ impl Engine {
                                 "no advice within {} s ([timeouts] attempt)",
                                 limit.as_secs()
                             )),
+                            calls: Vec::new(),
                             tokens: None,
                         })
                 }
@@ -106,6 +114,7 @@ impl Engine {
                     command = self.commands.recv() => match command {
                         Some(Command::Cancel) => break ask.iter().map(|_| Consulted {
                             advice: Err("cancelled by the user".into()),
+                            calls: Vec::new(),
                             tokens: None,
                         }).collect(),
                         Some(Command::Decide(d)) => self.sink.refused(format!(
@@ -116,6 +125,7 @@ impl Engine {
                             "no permission is asked for call `{}`",
                             answer.call_id
                         )),
+                        Some(Command::Summon { utility, .. }) => self.sink.refused(super::utility::summon_refused(&utility)),
                         Some(Command::Revert { .. } | Command::UndoRevert { .. }) => self.sink.refused(
                             "nothing is reverted while a phase works: only at its gate".into(),
                         ),

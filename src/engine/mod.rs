@@ -18,6 +18,7 @@ mod phase;
 mod snapshots;
 mod tasks;
 mod tool_calls;
+mod utility;
 mod writer;
 
 pub use writer::LogWriter;
@@ -90,6 +91,8 @@ pub struct Engine {
     /// The build caches the session's sandboxed commands share, made at
     /// the first one and removed with the engine.
     command_cache: Option<tempfile::TempDir>,
+    /// Utility roles summoned at the open gate, still working.
+    summons: utility::Summons,
 }
 
 /// Where the session goes next.
@@ -144,6 +147,7 @@ impl Engine {
             sink,
             commands,
             command_cache: None,
+            summons: utility::Summons::new(),
         }
     }
 
@@ -366,10 +370,35 @@ impl Engine {
     /// Waits at the gate of phase `index` until a decision moves on.
     async fn await_decision(&mut self, index: usize) -> Result<GateOutcome, EngineError> {
         loop {
-            let Some(command) = self.commands.recv().await else {
+            let command = if self.summons.is_empty() {
+                self.commands.recv().await
+            } else {
+                tokio::select! {
+                    Some(done) = futures::StreamExt::next(&mut self.summons) => {
+                        self.record_summoned(done)?;
+                        continue;
+                    }
+                    command = self.commands.recv() => command,
+                }
+            };
+            let Some(command) = command else {
                 return Ok(GateOutcome::Stopped);
             };
             let decision = match command {
+                Command::Summon {
+                    gate,
+                    phase,
+                    utility,
+                } => {
+                    self.summon(index, gate, phase, &utility);
+                    continue;
+                }
+                Command::Cancel if !self.summons.is_empty() => {
+                    self.summons.clear();
+                    self.sink
+                        .notice("the summoned utilities were given up".into());
+                    continue;
+                }
                 Command::Cancel => {
                     self.sink.notice("nothing is running".into());
                     continue;
@@ -399,6 +428,11 @@ impl Engine {
             if let Err(why) = self.check(&decision, index) {
                 self.sink.refused(format!("decision refused: {why}"));
                 continue;
+            }
+            // What the utilities summoned here write is handed on before
+            // the gate is left.
+            if decision.action != Action::Edit && !self.finish_summons().await? {
+                return Ok(GateOutcome::Stopped);
             }
             let action = decision.action;
             let to = decision.to.clone();

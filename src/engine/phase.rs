@@ -239,6 +239,7 @@ impl Engine {
                         "no permission is asked for call `{}`",
                         answer.call_id
                     )),
+                    Some(Command::Summon { utility, .. }) => self.sink.refused(super::utility::summon_refused(&utility)),
                     Some(Command::Revert { .. } | Command::UndoRevert { .. }) => self.sink.refused(
                         "nothing is reverted while a phase works: only at its gate".into(),
                     ),

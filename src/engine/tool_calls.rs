@@ -74,7 +74,7 @@ fn card(tool: &str, args: &Value) -> (String, Option<Checklist>) {
 
 /// `text` with every secret in it replaced by `[key]`; secrets shorter
 /// than 8 bytes are left alone (they would match ordinary text).
-fn scrub(text: &str, secrets: &[String]) -> String {
+pub(super) fn scrub(text: &str, secrets: &[String]) -> String {
     secrets
         .iter()
         .filter(|s| s.len() >= 8)
@@ -83,7 +83,7 @@ fn scrub(text: &str, secrets: &[String]) -> String {
         })
 }
 
-fn cap(mut text: String) -> String {
+pub(super) fn cap(mut text: String) -> String {
     if text.len() > RESULT_LIMIT {
         let keep = (0..=RESULT_LIMIT)
             .rev()
@@ -416,6 +416,9 @@ impl Engine {
                         "decision on `{}` refused: a permission is being asked",
                         d.phase
                     ));
+                }
+                Some(Command::Summon { utility, .. }) => {
+                    self.sink.refused(super::utility::summon_refused(&utility));
                 }
                 Some(Command::Revert { .. } | Command::UndoRevert { .. }) => {
                     self.sink

@@ -33,6 +33,9 @@ pub struct GatePolicy {
 pub struct Scripted {
     pub decision: Decision,
     pub reverts: Vec<HunkRef>,
+    /// Utility roles summoned at the gate before the decision (`summon =
+    /// ["debugger"]`); the engine records what they write first.
+    pub summons: Vec<String>,
 }
 
 /// A hunk of a phase's change: its file, and its number in the file (1
@@ -61,6 +64,33 @@ struct RawDecision {
     /// Hunks of the phase's change to revert first (`[[implement.reverts]]`).
     #[serde(default)]
     reverts: Vec<HunkRef>,
+    /// Utility roles to summon at the gate first (`summon = ["debugger"]`).
+    #[serde(default)]
+    summon: Vec<Spanned<String>>,
+}
+
+/// The first utility a decision summons that the pipeline does not have,
+/// placed, with what it has.
+fn unknown_utility(
+    pipeline: &Pipeline,
+    summon: &[Spanned<String>],
+) -> Option<(std::ops::Range<usize>, String)> {
+    let unknown = summon
+        .iter()
+        .find(|u| pipeline.utility(u.get_ref()).is_none())?;
+    let known: Vec<&str> = pipeline.utilities.iter().map(|u| u.id.as_str()).collect();
+    let has = if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    };
+    Some((
+        unknown.span(),
+        format!(
+            "no utility `{}` to summon (the pipeline has: {has})",
+            unknown.get_ref()
+        ),
+    ))
 }
 
 impl GatePolicy {
@@ -75,6 +105,10 @@ impl GatePolicy {
     /// [implement]
     /// action = "edit"
     /// content_file = "implementation.md"
+    ///
+    /// [validate]
+    /// summon = ["debugger"]     # its report is recorded before the approval
+    /// action = "approve"
     ///
     /// [[test]]
     /// action = "reject"
@@ -161,6 +195,10 @@ impl GatePolicy {
                     problem(span, needs.to_owned());
                     continue;
                 }
+                if let Some((span, message)) = unknown_utility(pipeline, &raw.summon) {
+                    problem(span, message);
+                    continue;
+                }
                 if let Some(to) = &raw.to
                     && pipeline.index_of(to.get_ref()).is_none_or(|t| t >= index)
                 {
@@ -188,6 +226,7 @@ impl GatePolicy {
                         comments: raw.comments,
                     },
                     reverts: raw.reverts,
+                    summons: raw.summon.into_iter().map(Spanned::into_inner).collect(),
                 });
             }
         }
@@ -229,6 +268,7 @@ impl GatePolicy {
         (self.approve_rest && !held).then(|| Scripted {
             decision: Decision::approve(phase, DecidedBy::Policy),
             reverts: Vec::new(),
+            summons: Vec::new(),
         })
     }
 }

@@ -264,6 +264,21 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             },
             (None, None) => format!("{phase:<10} ✦ {specialist} advised"),
         },
+        EventKind::Utility {
+            phase,
+            utility,
+            artifacts,
+            hands_to,
+            error,
+            ..
+        } => match error {
+            Some(error) => format!("{phase:<10} ⚒ {utility}: failed ({})", clip(error, 70)),
+            None => format!(
+                "{phase:<10} ⚒ {utility}: {} → {}",
+                artifacts.join(", "),
+                hands_to.join(", ")
+            ),
+        },
         EventKind::Invalid {
             phase,
             errors,

@@ -81,6 +81,13 @@ fn answer_gate(
         Some(scripted) => {
             // Bound to the gate this run saw open, as a person's would be.
             let gate = state.gate.as_ref().map_or(0, |g| g.seq);
+            for utility in &scripted.summons {
+                let _ = commands.send(Command::Summon {
+                    gate,
+                    phase: phase.to_owned(),
+                    utility: utility.clone(),
+                });
+            }
             for revert in &scripted.reverts {
                 match hunk_to_revert(state, phase, revert) {
                     Ok((file, patch)) => {
@@ -229,6 +236,7 @@ pub async fn drive(
             | EventKind::PhaseStarted { .. }
             | EventKind::Engaged { .. }
             | EventKind::Advice { .. }
+            | EventKind::Utility { .. }
             | EventKind::TaskStarted { .. }
             | EventKind::TaskOutput { .. }
             | EventKind::TaskFinished { .. }

@@ -105,6 +105,9 @@ struct RawPipeline {
     max_task_rounds: Option<u32>,
     #[serde(default)]
     phases: Vec<Spanned<BTreeMap<String, Spanned<Value>>>>,
+    /// Roles a person summons at a gate (`[[pipelines.NAME.utilities]]`).
+    #[serde(default)]
+    utilities: Vec<Spanned<super::utility::RawUtility>>,
 }
 
 /// `permission = { bash, edit, write }`: command rules, and file rules for
@@ -157,6 +160,16 @@ pub(super) struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// How many mistakes have been found so far.
+    pub(super) fn count(&self) -> usize {
+        self.found.len()
+    }
+
+    /// The file's text, to place items of a list by.
+    pub(super) fn text(&self) -> &str {
+        &self.file.text
+    }
+
     pub(super) fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
         self.found
             .push(Diagnostic::at(&self.name, &self.file.text, span, message));
@@ -193,7 +206,7 @@ impl Checker<'_> {
 
 /// Places each string of an array value: the array's span is known, its
 /// items' are found by looking for each quoted item in turn within it.
-fn item_spans(text: &str, list: Spanned<Vec<String>>) -> Vec<Spanned<String>> {
+pub(super) fn item_spans(text: &str, list: Spanned<Vec<String>>) -> Vec<Spanned<String>> {
     let span = list.span();
     let mut from = span.start;
     list.into_inner()
@@ -371,6 +384,7 @@ fn check_pipeline(
             )
         })
         .collect::<Option<Vec<Phase>>>()?;
+    let utilities = super::utility::check(checker, raw.utilities, &phases);
     Some(Pipeline {
         name: name.to_owned(),
         title: raw.title.unwrap_or_else(|| name.to_owned()),
@@ -399,6 +413,7 @@ fn check_pipeline(
             .unwrap_or(super::DEFAULT_TASK_ROUNDS)
             .max(1),
         specialists: Vec::new(),
+        utilities,
         phases,
     })
 }

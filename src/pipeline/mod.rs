@@ -10,9 +10,11 @@
 mod draft;
 mod load;
 mod pick;
+mod utility;
 
 pub use load::{BUILTIN_SKILLS, Diagnostic, SkillsFile, load_pipeline, pipeline_names};
 pub use pick::{Pick, pick_pipeline};
+pub use utility::{UTILITY_TOKENS, Utility};
 
 use std::collections::BTreeSet;
 
@@ -69,6 +71,9 @@ pub struct Pipeline {
     /// keywords appear in the request or the plan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub specialists: Vec<Specialist>,
+    /// Roles a person may summon at any gate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub utilities: Vec<Utility>,
     pub phases: Vec<Phase>,
 }
 
@@ -273,6 +278,11 @@ impl Pipeline {
     /// The index of the phase with this id.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.phases.iter().position(|p| p.id == id)
+    }
+
+    /// The utility role with this id.
+    pub fn utility(&self, id: &str) -> Option<&Utility> {
+        self.utilities.iter().find(|u| u.id == id)
     }
 
     /// The phase with this id.

@@ -95,6 +95,11 @@ pub struct Brief {
     /// When this call consults a specialist for the phase, not the role's
     /// own turn: the specialist and the keyword that engaged it.
     pub consult: Option<(crate::pipeline::Specialist, String)>,
+    /// What utility roles summoned at gates wrote for this role (handed
+    /// over as sections after the inputs).
+    pub reports: Vec<crate::session::UtilityReport>,
+    /// When this call is a utility summoned at a gate: the utility.
+    pub summoned: Option<crate::pipeline::Utility>,
 }
 
 /// One task of a plan, as a maker or a critique is asked to do it.
@@ -133,6 +138,8 @@ impl Brief {
             task: None,
             advice: Vec::new(),
             consult: None,
+            reports: Vec::new(),
+            summoned: None,
         }
     }
 }

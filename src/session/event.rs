@@ -86,6 +86,25 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         read: Option<u64>,
     },
+    /// A utility role a person summoned at the gate on `phase` (opened at
+    /// event `gate`) answered, or could not (`error`). Its text holds its
+    /// `artifacts`; the roles of the phases in `hands_to` are handed it.
+    Utility {
+        phase: String,
+        gate: u64,
+        utility: String,
+        name: String,
+        artifacts: Vec<String>,
+        hands_to: Vec<String>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// The read-only tool calls it made, one line each
+        /// (`list_dir . ✓ 12 entries`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reads: Vec<String>,
+    },
     /// One task of a plan starts (a maker, or the critique of one), in an
     /// attempt that runs the plan task by task.
     TaskStarted {
@@ -538,6 +557,8 @@ impl EventKind {
             | Self::RevertUndone { .. }
             // A consult is paid for: on disk, so a resume does not ask again.
             | Self::Advice { .. }
+            // A summoned utility is paid for too.
+            | Self::Utility { .. }
             | Self::Forked { .. } => true,
             Self::PhaseStarted { .. }
             | Self::Engaged { .. }
@@ -557,6 +578,7 @@ impl EventKind {
             Self::PhaseStarted { .. } => "phase_started",
             Self::Engaged { .. } => "engaged",
             Self::Advice { .. } => "advice",
+            Self::Utility { .. } => "utility",
             Self::TaskStarted { .. } => "task_started",
             Self::TaskOutput { .. } => "task_output",
             Self::TaskFinished { .. } => "task_finished",

@@ -28,5 +28,5 @@ pub use event::{
 };
 pub use fold::{
     Advice, Attempt, AttemptOutcome, Decided, Gate, INTERRUPTED, Inherited, PhaseState,
-    PhaseStatus, SessionState, SessionStatus, Snapshot, Usage,
+    PhaseStatus, SessionState, SessionStatus, Snapshot, Usage, UtilityReport,
 };

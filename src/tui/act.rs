@@ -66,6 +66,7 @@ context_acts! {
         RevertFile,
         UndoRevert,
         Viewed,
+        Summon,
     }
 }
 
@@ -101,13 +102,22 @@ impl App {
             SessionAct::Reject => gate_state.is_some_and(|p| self.attempts_left(p)),
             SessionAct::Return => gate.is_some_and(|i| i > 0),
             SessionAct::Abort => gate.is_some(),
-            SessionAct::Cancel => {
-                self.is_live()
+            SessionAct::Summon => {
+                gate.is_some()
                     && self
                         .state
-                        .phases
-                        .iter()
-                        .any(|p| p.status == PhaseStatus::Running)
+                        .pipeline
+                        .as_ref()
+                        .is_some_and(|p| !p.utilities.is_empty())
+            }
+            SessionAct::Cancel => {
+                self.is_live()
+                    && (!self.summoning.is_empty()
+                        || self
+                            .state
+                            .phases
+                            .iter()
+                            .any(|p| p.status == PhaseStatus::Running))
             }
             SessionAct::Open => shown.is_some_and(|p| !p.attempts.is_empty()),
             SessionAct::Matrix => !self.state.phases.is_empty(),
@@ -219,8 +229,13 @@ impl App {
             SessionAct::Reject => self.gate_act(Action::Reject),
             SessionAct::Return => self.gate_act(Action::Return),
             SessionAct::Abort => self.gate_act(Action::Abort),
+            SessionAct::Summon => self.open_summon(),
             SessionAct::Cancel => {
                 if self.can(SessionAct::Cancel) {
+                    // At a gate, a cancel gives up the summoned utilities.
+                    if self.gate_phase().is_some() {
+                        self.summoning.clear();
+                    }
                     self.send(Command::Cancel);
                 }
             }

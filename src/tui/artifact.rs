@@ -194,6 +194,7 @@ pub fn diff_rows(
         len: new.len() + old.len(),
         decisions: state.decisions.len(),
         advice: 0,
+        utilities: 0,
         width,
         with_decisions: false,
     };
@@ -376,6 +377,7 @@ impl App {
             len: text.len(),
             decisions: state.decisions.len(),
             advice: state.advice.len(),
+            utilities: state.utilities.len(),
             width,
             with_decisions,
         };
@@ -389,6 +391,7 @@ impl App {
                 if let Some(a) = chosen {
                     rows.extend(advice_rows(state, a.number, width, &self.theme));
                 }
+                rows.extend(super::summon::report_rows(state, width, &self.theme));
                 rows.extend(decision_rows(state, width, &self.theme));
             }
             rows

@@ -275,6 +275,14 @@ pub(super) fn column_header(
             app.theme.awaiting,
         ));
     }
+    for (text, failed) in app.utility_lines(index, phase) {
+        let style = if failed {
+            app.theme.awaiting
+        } else {
+            app.theme.badge
+        };
+        lines.push(Line::styled(clip(&text, width), style));
+    }
     if let Some(a) = attempt {
         for (text, failed) in specialist_lines(phase, a) {
             let style = if failed {

@@ -52,7 +52,8 @@ impl App {
                 | Overlay::Matrix
                 | Overlay::ConfirmAbort { .. }
                 | Overlay::SearchInput(_)
-                | Overlay::ReturnPick { .. },
+                | Overlay::ReturnPick { .. }
+                | Overlay::UtilityPick(_),
             ) => {}
             None if self.search.is_some() || self.screen != Screen::Board => {
                 return self.act(SessionAct::Back);
@@ -90,7 +91,8 @@ impl App {
                 | Overlay::Matrix
                 | Overlay::ConfirmQuit
                 | Overlay::ConfirmAbort { .. }
-                | Overlay::ReturnPick { .. },
+                | Overlay::ReturnPick { .. }
+                | Overlay::UtilityPick(_),
             ) => {}
         }
         self.notice = Some("pasted text is ignored here: no text box is open".into());
@@ -116,6 +118,7 @@ impl App {
                 self.open_compose(Purpose::Reason { to }, Some(gate), title, "");
             }
             overlay::Closing::Submitted(purpose, gate, text) => self.submit(purpose, gate, text),
+            overlay::Closing::Summon { utility, gate } => self.summon(utility, gate),
         }
         Flow::Continue
     }

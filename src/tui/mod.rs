@@ -40,6 +40,7 @@ pub mod rows;
 pub mod start;
 pub mod stats;
 pub mod streamed;
+pub mod summon;
 pub mod tally;
 pub mod terminal;
 pub mod text;

@@ -1,6 +1,6 @@
 //! The boxes over the screen that take the keys while they are open: the
 //! key help, the handoff matrix, the quit and abort confirmations, the
-//! search line, the return picker and the text box (notes, feedback, an
+//! search line, the return and utility pickers and the text box (notes, feedback, an
 //! edit, a reason); and the permission prompt, open while a request waits.
 //!
 //! An [`Overlay`] owns what its box needs (the query typed so far, the phase
@@ -46,6 +46,8 @@ pub enum Overlay {
         gate: u64,
     },
     Compose(Box<Compose>),
+    /// Choosing a utility role to summon at the gate.
+    UtilityPick(super::summon::Pick),
 }
 
 /// What a key did to an open box.
@@ -66,6 +68,9 @@ pub enum Closing {
     ReturnTo { to: usize, gate: u64 },
     /// The text box was submitted with this text.
     Submitted(Purpose, Option<u64>, String),
+    /// Summon the pipeline's utility number `utility` at the gate opened
+    /// at event `gate`.
+    Summon { utility: usize, gate: u64 },
 }
 
 /// The parts of the screen a box may draw over.
@@ -107,6 +112,7 @@ impl Overlay {
                 selected,
                 gate,
             } => pick_key(key, keymap, (phase, gate), selected),
+            Self::UtilityPick(pick) => super::summon::pick_key(key, keymap, pick),
         }
     }
 
@@ -115,7 +121,7 @@ impl Overlay {
     pub fn contexts(&self) -> Option<Vec<Context>> {
         match self {
             Self::Compose(_) => Some(vec![Context::Editor]),
-            Self::ReturnPick { .. } => Some(vec![Context::Picker]),
+            Self::ReturnPick { .. } | Self::UtilityPick(_) => Some(vec![Context::Picker]),
             Self::Help
             | Self::Matrix
             | Self::ConfirmQuit
@@ -158,6 +164,7 @@ impl Overlay {
             } => {
                 return_pick(app, *phase, *selected, area, buf);
             }
+            Self::UtilityPick(pick) => super::summon::render(app, *pick, area, buf),
             Self::Compose(compose) => {
                 let rect = compose.area(areas.main);
                 compose.render(rect, buf, &app.theme, &app.keymap);
@@ -395,15 +402,29 @@ pub fn permission(app: &App, request: &PermissionRequest, area: Rect, buf: &mut 
         key(Act::PermitAlways),
         Span::raw(format!(" always `{pattern}` this session")),
     ]));
+    framed(
+        lines,
+        (area, width),
+        " Permission ",
+        app.theme.awaiting,
+        buf,
+    );
+}
+
+/// Draws `lines` in a bordered box `width` wide and as tall as they are,
+/// in the middle of `area`, over what is there.
+pub fn framed(
+    lines: Vec<Line<'static>>,
+    (area, width): (Rect, u16),
+    title: &'static str,
+    border: Style,
+    buf: &mut Buffer,
+) {
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let rect = centered(area, width, height);
     Clear.render(rect, buf);
     Paragraph::new(lines)
-        .block(
-            Block::bordered()
-                .title(" Permission ")
-                .border_style(app.theme.awaiting),
-        )
+        .block(Block::bordered().title(title).border_style(border))
         .render(rect, buf);
 }
 

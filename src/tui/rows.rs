@@ -30,6 +30,8 @@ pub struct RowsKey {
     pub decisions: usize,
     /// The phase's consults (the artifact view shows their advice).
     pub advice: usize,
+    /// The utility reports summoned at its gates (shown there too).
+    pub utilities: usize,
     pub width: usize,
     /// Whether the rows end with the phase's decisions (the artifact view).
     pub with_decisions: bool,

@@ -75,11 +75,21 @@ impl Sink for Checker {
                 Command::Decide(d) if d.gate.is_none() => {
                     Command::Decide(d.at_gate(gate.expect("a gate to bind to")))
                 }
+                Command::Summon {
+                    gate: 0,
+                    phase,
+                    utility,
+                } => Command::Summon {
+                    gate: gate.expect("a gate to bind to"),
+                    phase,
+                    utility,
+                },
                 other @ (Command::Decide(_)
                 | Command::Cancel
                 | Command::Permission(_)
                 | Command::Revert { .. }
-                | Command::UndoRevert { .. }) => other,
+                | Command::UndoRevert { .. }
+                | Command::Summon { .. }) => other,
             };
             while let Some(step) = self.script.pop_front() {
                 let (command, taken) = match step {
@@ -433,4 +443,59 @@ async fn a_decision_for_a_gate_that_has_closed_is_refused_not_applied_to_the_nex
             );
         }
     }
+}
+
+fn summon(phase: &str, utility: &str) -> Command {
+    Command::Summon {
+        gate: 0,
+        phase: phase.into(),
+        utility: utility.into(),
+    }
+}
+
+/// A utility summoned at a gate is recorded (the fold of the log still
+/// equals the engine's state) before the decision that leaves the gate,
+/// which waits for it; an unknown utility, or a summons for a gate that
+/// has closed, is refused and records nothing.
+#[tokio::test]
+async fn a_summoned_utility_is_recorded_before_the_gate_is_left() {
+    let script = vec![
+        approve("summarize"),
+        Step::Refuse(summon("plan", "nosuch")),
+        approve("plan"),
+        Step::Stale(summon("plan", "debugger")),
+        Step::Refuse(summon("implement", "debugger")),
+        approve("implement"),
+        approve("test"),
+        approve("validate"),
+        approve("commit"),
+    ];
+    let (state, seen, events) = run_session("Add an audit log", Pace::BRISK, script).await;
+    assert_eq!(state.outcome, Some(SessionOutcome::Completed));
+    let utilities: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Utility { .. }))
+        .collect();
+    assert_eq!(utilities.len(), 1, "{:?}", seen.notices);
+    let decided = events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::Decision(d) if d.phase == "implement"))
+        .expect("decided");
+    assert!(utilities[0].seq < decided.seq);
+    assert!(
+        seen.notices
+            .iter()
+            .any(|n| n.starts_with("no utility `nosuch` (this pipeline has: debugger, ")),
+        "{:?}",
+        seen.notices
+    );
+    assert!(
+        seen.notices
+            .iter()
+            .any(|n| n == "`debugger` was summoned at a checkpoint that has closed"),
+        "{:?}",
+        seen.notices
+    );
+    assert_eq!(state.reports_for("validate").len(), 1);
+    assert_eq!(state.phases[2].utilities[0].utility, "debugger");
 }

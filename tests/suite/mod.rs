@@ -29,4 +29,5 @@ mod snapshots;
 mod specialists;
 mod streaming;
 mod triggers;
+mod utilities;
 mod workspace;

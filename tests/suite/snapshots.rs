@@ -1232,3 +1232,69 @@ fn the_changes_view_without_the_repository_lists_the_logged_files() {
     let board = draw(&mut app, 160, 30);
     assert!(board.contains("in 4 files"), "{board}");
 }
+
+/// `u` at a gate lists the utility roles; Enter summons one (a command to
+/// the engine), the card says it works, then what it wrote; the artifact
+/// view shows the report after the text, its model text sanitized.
+#[test]
+fn summoning_a_utility_at_the_implement_gate() {
+    use handoff::protocol::Update;
+    let events = record(REQUEST);
+    let n = after(
+        &events,
+        |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "implement"),
+    );
+    let (commands, mut sent) = mpsc::unbounded_channel();
+    let mut app = App::new(Source::Live(Some(commands)), Theme::mono());
+    for event in &events[..n] {
+        app.on_update(Update::Event(event.clone()));
+    }
+    app.set_now(events[n - 1].t);
+    press(&mut app, "u");
+    let picker = draw(&mut app, 120, 30);
+    assert!(
+        picker.contains("Summon a utility")
+            && picker.contains("Debugger: finds likely causes of a failure"),
+        "{picker}"
+    );
+    insta::assert_snapshot!("utility_picker", picker);
+    press(&mut app, "\r");
+    let gate = events[n - 1].seq;
+    assert_eq!(
+        sent.try_recv().expect("summoned"),
+        Command::Summon {
+            gate,
+            phase: "implement".into(),
+            utility: "debugger".into(),
+        }
+    );
+    let working = draw(&mut app, 200, 40);
+    assert!(working.contains("⚒ debugger: working…"), "{working}");
+    app.on_update(Update::Event(Event {
+        seq: gate + 1,
+        t: events[n - 1].t,
+        kind: EventKind::Utility {
+            phase: "implement".into(),
+            gate,
+            utility: "debugger".into(),
+            name: "Debugger".into(),
+            artifacts: vec!["debug-report".into(), "known-issues".into()],
+            hands_to: vec!["validate".into()],
+            text: "## debug-report\n- the counter is not \u{1b}[31matomic\n## known-issues\n- high: lost updates\n".into(),
+            error: None,
+            reads: vec!["list_dir . ✓ 3 entries".into()],
+        },
+    }));
+    let done = draw(&mut app, 200, 40);
+    assert!(
+        done.contains("⚒ debugger: debug-report, known-issues"),
+        "{done}"
+    );
+    assert!(!done.contains("working…"), "{done}");
+    insta::assert_snapshot!("utility_done_on_the_card", done);
+    press(&mut app, "\rG");
+    let artifact = draw(&mut app, 200, 40);
+    assert!(artifact.contains("── utility reports ──"), "{artifact}");
+    assert!(artifact.contains("the counter is not"), "{artifact}");
+    assert!(!artifact.contains('\u{1b}'), "sanitized");
+}

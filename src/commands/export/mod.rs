@@ -98,6 +98,7 @@ fn records(events: &[Event]) -> Vec<Record<'_>> {
             | EventKind::Invalid { .. }
             | EventKind::Engaged { .. }
             | EventKind::Advice { .. }
+            | EventKind::Utility { .. }
             | EventKind::TaskStarted { .. }
             | EventKind::TaskOutput { .. }
             | EventKind::TaskFinished { .. }
@@ -189,6 +190,16 @@ pub fn export(g: &Global, session: &str, out: &Path) -> Exit {
                 advice.attempt
             );
             output.put(&name, &advice.text)?;
+        }
+        // What utility roles summoned at its gates wrote.
+        for report in phase.utilities.iter().filter(|r| r.given()) {
+            let name = format!(
+                "utilities/{}-{}-event-{}.md",
+                stem(index),
+                slug(&report.utility),
+                report.seq
+            );
+            output.put(&name, &report.text)?;
         }
     }
     changes(state, &mut output)?;

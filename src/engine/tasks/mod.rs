@@ -189,6 +189,7 @@ impl Engine {
                         "no permission is asked for call `{}`",
                         answer.call_id
                     )),
+                    Some(Command::Summon { utility, .. }) => self.sink.refused(crate::engine::utility::summon_refused(&utility)),
                     Some(Command::Revert { .. } | Command::UndoRevert { .. }) => self.sink.refused(format!(
                         "nothing is reverted while {} works: only at its gate",
                         phase.role

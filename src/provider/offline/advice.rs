@@ -144,25 +144,28 @@ pub(super) fn compose(brief: &Brief, specialist: &crate::pipeline::Specialist) -
     }
     // No topic of its own: the sentences of its prompt, as advice on this work.
     let prompt = specialist.prompt.as_deref().unwrap_or_default();
-    for sentence in prompt
-        .split_terminator(". ")
-        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|s| !s.is_empty())
-        .take(4)
-    {
-        let _ = writeln!(
-            out,
-            "- For {}: {}",
-            topic.resource,
-            sentence.trim_end_matches('.')
-        );
-    }
+    out.push_str(&prompt_points(prompt, &topic.resource, 4));
     if out.is_empty() {
         let _ = writeln!(
             out,
             "- Apply {} practice to {}.",
             specialist.name, topic.resource
         );
+    }
+    out
+}
+
+/// Up to `most` sentences of `prompt`, each a bullet about `resource`:
+/// what a helper the stand-in has no words of its own for says.
+pub(super) fn prompt_points(prompt: &str, resource: &str, most: usize) -> String {
+    let mut out = String::new();
+    for sentence in prompt
+        .split_terminator(". ")
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+        .take(most)
+    {
+        let _ = writeln!(out, "- For {resource}: {}", sentence.trim_end_matches('.'));
     }
     out
 }

@@ -205,6 +205,7 @@ pub(super) fn acknowledgements(brief: &Brief) -> String {
             );
         }
     }
+    out.push_str(&super::utility::acknowledged(brief));
     if !brief.notes.is_empty() {
         out.push_str("\n## Notes from earlier checkpoints\n");
         for note in &brief.notes {
@@ -214,7 +215,7 @@ pub(super) fn acknowledgements(brief: &Brief) -> String {
     out
 }
 
-fn one_line(text: &str) -> String {
+pub(super) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -15,6 +15,9 @@
 //! A consult of a specialist (`brief.consult`) gets that specialist's
 //! advice ([`advice`]); `!consult-fails:<specialist>` in the request makes
 //! every consult of that specialist fail, as a server error would.
+//! A utility summoned at a gate (`brief.summoned`) gets that utility's
+//! sections ([`utility`]), after one look at the workspace when it is
+//! offered `list_dir`.
 //! When the role is offered tools (the session has a workspace) it first
 //! makes a few harmless tool calls ([`workspace`]), then answers.
 
@@ -24,6 +27,7 @@ mod collab;
 mod compose;
 mod discovery;
 mod structured;
+mod utility;
 mod workspace;
 
 use std::time::Duration;
@@ -122,28 +126,69 @@ impl OfflineProvider {
             )))]
         } else {
             let text = advice::compose(&request.brief, specialist);
-            let prompt_tokens = request
-                .messages
-                .iter()
-                .map(|m| estimate_tokens(&m.content))
-                .sum();
-            let completion_tokens = estimate_tokens(&text);
-            chunks(&text)
-                .into_iter()
-                .map(|c| Ok(Chunk::Text(c)))
-                .chain([
-                    Ok(Chunk::Usage {
-                        prompt_tokens,
-                        completion_tokens,
-                    }),
-                    Ok(Chunk::Done {
-                        finish_reason: "stop".into(),
-                    }),
-                ])
-                .collect()
+            whole(request, &text, Vec::new())
         };
         paced(self.pace, pieces)
     }
+
+    /// A summoned utility's answer: a look at the workspace first when it
+    /// may list it, then its sections.
+    fn summoned(
+        &self,
+        request: &CompletionRequest,
+        utility: &crate::pipeline::Utility,
+    ) -> ChunkStream {
+        let looks = request.tools.iter().any(|t| t.name == "list_dir")
+            && !workspace::has_results(&request.messages);
+        let pieces = if looks {
+            let call = super::ToolCall {
+                id: "utility-look".into(),
+                name: "list_dir".into(),
+                arguments: r#"{"path":"."}"#.into(),
+            };
+            whole(request, "Looking at the workspace first.\n", vec![call])
+        } else {
+            whole(
+                request,
+                &utility::compose(&request.brief, utility),
+                Vec::new(),
+            )
+        };
+        paced(self.pace, pieces)
+    }
+}
+
+/// `text` as an answer's chunks, then `calls`, usage and a finish reason.
+fn whole(
+    request: &CompletionRequest,
+    text: &str,
+    calls: Vec<super::ToolCall>,
+) -> Vec<Result<Chunk, ProviderError>> {
+    let prompt_tokens = request
+        .messages
+        .iter()
+        .map(|m| estimate_tokens(&m.content))
+        .sum();
+    let completion_tokens = estimate_tokens(text);
+    let finish_reason = if calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
+    chunks(text)
+        .into_iter()
+        .map(|c| Ok(Chunk::Text(c)))
+        .chain(calls.into_iter().map(|c| Ok(Chunk::ToolCall(c))))
+        .chain([
+            Ok(Chunk::Usage {
+                prompt_tokens,
+                completion_tokens,
+            }),
+            Ok(Chunk::Done {
+                finish_reason: finish_reason.into(),
+            }),
+        ])
+        .collect()
 }
 
 /// Streams `pieces` at `pace`.
@@ -168,6 +213,9 @@ impl Provider for OfflineProvider {
         let brief = &request.brief;
         if let Some((specialist, _)) = &brief.consult {
             return self.consult(&request, specialist);
+        }
+        if let Some(utility) = &brief.summoned {
+            return self.summoned(&request, utility);
         }
         let offered: Vec<String> = request.tools.iter().map(|t| t.name.clone()).collect();
         // In a workspace: ask for the role's tools first, answer once their

@@ -16,7 +16,9 @@
 //!   earlier phase;
 //! - `tool_calls`: tool calls and the permissions they ask for;
 //! - `tasks`: the tasks of a plan run task by task;
-//! - `advice`: what consulted specialists advised a phase.
+//! - `advice`: what consulted specialists advised a phase;
+//! - `utility`: what a utility role summoned at a gate wrote, and whom it
+//!   is handed to.
 //!
 //! The fold reads no tool arguments: what a call's card shows is recorded
 //! on its `tool_call` event by the engine.
@@ -27,6 +29,7 @@ mod phases;
 mod session;
 mod tasks;
 mod tool_calls;
+mod utility;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -44,6 +47,7 @@ pub use phases::{
 };
 pub use tasks::{TaskRun, task_call_id};
 pub use tool_calls::{PermissionRequest, ToolRun, ToolState};
+pub use utility::UtilityReport;
 
 /// Where a session stands, as `show --json` reports it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -183,6 +187,28 @@ impl SessionState {
                     seq,
                 },
             ),
+            EventKind::Utility {
+                phase,
+                gate,
+                utility,
+                name,
+                artifacts,
+                hands_to,
+                text,
+                error,
+                reads,
+            } => self.on_utility(UtilityReport {
+                utility: utility.clone(),
+                name: name.clone(),
+                phase: phase.clone(),
+                gate: *gate,
+                artifacts: artifacts.clone(),
+                hands_to: hands_to.clone(),
+                text: text.clone(),
+                error: error.clone(),
+                reads: reads.clone(),
+                seq,
+            }),
             EventKind::TaskStarted {
                 phase,
                 attempt,

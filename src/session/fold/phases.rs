@@ -147,6 +147,8 @@ pub struct PhaseState {
     pub reverts: Vec<Revert>,
     /// What consulted specialists advised it, over all its attempts.
     pub advice: Vec<super::Advice>,
+    /// What utility roles summoned at its gates wrote.
+    pub utilities: Vec<super::UtilityReport>,
 }
 
 /// A hunk taken out of the workspace at a gate (`reverted`).

@@ -76,7 +76,8 @@ impl App {
             | SessionAct::Deny
             | SessionAct::NextGate
             | SessionAct::PrevGate
-            | SessionAct::Matrix => return false,
+            | SessionAct::Matrix
+            | SessionAct::Summon => return false,
         }
         true
     }

@@ -145,6 +145,8 @@ pub enum Act {
     UndoRevert,
     /// Mark the file under the cursor viewed (or not).
     Viewed,
+    /// Summon a utility role at the open gate.
+    Summon,
 }
 
 impl Act {
