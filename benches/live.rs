@@ -227,7 +227,7 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
             reason: "no workspace".into(),
         },
         detected: None,
-        no_tools: false,
+        no_tools: Vec::new(),
     };
     let tap = Tap {
         ui: ui_tx,

@@ -172,7 +172,7 @@ fn six_phases(runtime: &tokio::runtime::Runtime, dir: &Path, id: &str) -> (Durat
             reason: "no workspace".into(),
         },
         detected: None,
-        no_tools: false,
+        no_tools: Vec::new(),
     };
     let sink = Approver {
         commands,

@@ -90,7 +90,7 @@ fn paced_phase() -> (usize, usize) {
         sandbox: handoff::sandbox::Sandboxing::Unavailable {
             reason: "no workspace".into(),
         },
-        no_tools: false,
+        no_tools: Vec::new(),
         detected: None,
     };
     let sink = Counter {

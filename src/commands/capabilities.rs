@@ -68,17 +68,30 @@ pub async fn find(
     }
 }
 
+/// What the probe found for a session.
+#[derive(Debug, Default)]
+pub struct Probed {
+    /// The session model's findings, for the status bar.
+    pub caps: Option<Capabilities>,
+    /// The session's models whose roles must go without tools.
+    pub no_tools: Vec<String>,
+}
+
 /// Probes (or reads the cache) for a session and applies the findings to
 /// the provider: for the session's model, and for each other model a
 /// phase of `pipeline` names (its structured requests then start at what
-/// the server takes for that model). Returns the session model's.
+/// the server takes for that model, and its roles go without tools where
+/// the server drops them for it).
 pub async fn for_session(
     tty: &mut Tty,
     chosen: &mut Chosen,
     config: &Config,
     pipeline: &crate::pipeline::Pipeline,
-) -> Option<Capabilities> {
-    let openai = chosen.openai.as_ref().filter(|_| enabled(config))?;
+) -> Probed {
+    let mut probed = Probed::default();
+    let Some(openai) = chosen.openai.as_ref().filter(|_| enabled(config)) else {
+        return probed;
+    };
     let mut others: Vec<&str> = pipeline
         .phases
         .iter()
@@ -87,24 +100,29 @@ pub async fn for_session(
         .collect();
     others.sort_unstable();
     others.dedup();
-    for model in others {
-        if let Some(caps) = find(tty, openai, model, false, true).await {
-            openai.adopt(model, &caps);
+    let session_model = chosen.model.as_str();
+    for model in others.into_iter().chain([session_model]) {
+        let Some(caps) = find(tty, openai, model, false, true).await else {
+            continue;
+        };
+        openai.adopt(model, &caps);
+        if no_tools(&caps, config, model) {
+            probed.no_tools.push(model.to_owned());
+        }
+        if model == session_model {
+            probed.caps = Some(caps);
         }
     }
-    let caps = find(tty, openai, &chosen.model, false, true).await?;
-    openai.adopt(&chosen.model, &caps);
     if config.context_tokens.is_none()
-        && let Some(tokens) = caps.context_tokens
+        && let Some(tokens) = probed.caps.as_ref().and_then(|c| c.context_tokens)
     {
         chosen.context_tokens = Some(tokens);
     }
-    Some(caps)
+    probed
 }
 
-/// Whether a session's roles must go without tools: the server drops
-/// them (or refuses them) and the model does not write calls as text.
-pub fn no_tools(caps: Option<&Capabilities>, config: &Config, model: &str) -> bool {
-    caps.is_some_and(|c| !c.can_call_tools())
-        && !config.text_tool_models().iter().any(|m| m == model)
+/// Whether `model`'s roles must go without tools: the server drops them
+/// (or refuses them) and the model does not write calls as text.
+fn no_tools(caps: &Capabilities, config: &Config, model: &str) -> bool {
+    !caps.can_call_tools() && !config.text_tool_models().iter().any(|m| m == model)
 }

@@ -207,8 +207,8 @@ async fn session_spec(
     clock: Arc<dyn Clock>,
 ) -> Result<(SessionSpec, Option<Capabilities>), Failure> {
     let config = super::config()?;
-    let caps = super::capabilities::for_session(tty, &mut chosen, &config, &pipeline).await;
-    let no_tools = super::capabilities::no_tools(caps.as_ref(), &config, &chosen.model);
+    let super::capabilities::Probed { caps, no_tools } =
+        super::capabilities::for_session(tty, &mut chosen, &config, &pipeline).await;
     let sandbox = match &workspace {
         Some(w) => Sandboxing::detect(w.root(), config.allow_unsandboxed_commands),
         None => Sandboxing::Unavailable {
@@ -300,7 +300,15 @@ async fn attend(
 ) -> Exit {
     let path = log.path().to_owned();
     let unconfined = spec.workspace.is_some() && spec.sandbox.warning().is_some();
-    let no_tools = spec.workspace.is_some() && spec.no_tools;
+    // The phases whose roles go without tools, for their cards.
+    let no_tools: Vec<String> = spec
+        .pipeline
+        .phases
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| spec.workspace.is_some() && spec.tools_ignored(*i))
+        .map(|(_, p)| p.id.clone())
+        .collect();
     let tokens = Some(Arc::clone(&spec.tokens));
     let ui = ui.map(|mut ui| {
         ui.unconfined = unconfined;

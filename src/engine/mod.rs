@@ -76,9 +76,32 @@ pub struct SessionSpec {
     /// How the pipeline was chosen for the request (a new session's
     /// first line says it): `matched “add *”`, `named with --pipeline`, ….
     pub detected: Option<String>,
-    /// The model's server cannot call tools (a capability probe found it
-    /// drops them): roles are offered none and told to answer in text.
-    pub no_tools: bool,
+    /// The models whose server cannot call tools for them (a capability
+    /// probe found it drops them): roles on them are offered none and
+    /// told to answer in text.
+    pub no_tools: Vec<String>,
+}
+
+impl SessionSpec {
+    /// The model phase `index` runs on: its own, else the session's.
+    pub fn model_of(&self, index: usize) -> &str {
+        self.pipeline
+            .phases
+            .get(index)
+            .and_then(|p| p.model.as_deref())
+            .unwrap_or(&self.model)
+    }
+
+    /// Whether phase `index`'s role goes without tools: the server drops
+    /// them for its model.
+    pub fn tools_ignored(&self, index: usize) -> bool {
+        self.ignores_tools(self.model_of(index))
+    }
+
+    /// Whether the server drops tools for `model`.
+    pub fn ignores_tools(&self, model: &str) -> bool {
+        self.no_tools.iter().any(|m| m == model)
+    }
 }
 
 /// One session's orchestrator.
@@ -134,7 +157,7 @@ impl Engine {
         {
             sink.notice(warning);
         }
-        if spec.workspace.is_some() && spec.no_tools {
+        if spec.workspace.is_some() && !spec.no_tools.is_empty() {
             sink.notice(
                 "the model's server ignores tools: roles are offered none and answer in text (no tools)"
                     .to_owned(),

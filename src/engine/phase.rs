@@ -76,7 +76,8 @@ impl Engine {
             return Ok(false);
         }
         if let Some(workspace) = &self.spec.workspace {
-            if !self.spec.no_tools {
+            let no_tools = self.spec.tools_ignored(index);
+            if !no_tools {
                 request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
             }
             request.brief.branch.clone_from(&self.spec.branch);
@@ -84,7 +85,7 @@ impl Engine {
                 &mut request,
                 &workspace.root().display().to_string(),
                 self.spec.branch.as_deref(),
-                self.spec.no_tools,
+                no_tools,
             );
         }
         if let Some(plan) = self.plan_for(index, &request.brief) {

@@ -159,7 +159,7 @@ impl Engine {
         }
         let mut request =
             agent::summon_request(&self.state, pipeline, index, &found, &self.spec.model);
-        if self.spec.workspace.is_some() && !self.spec.no_tools {
+        if self.spec.workspace.is_some() && !self.spec.ignores_tools(&self.spec.model) {
             request.tools = found.tools.iter().filter_map(|t| tools::spec(t)).collect();
         }
         let call = Call {

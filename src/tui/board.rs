@@ -415,7 +415,7 @@ mod tests {
             .position(|p| p.id == "implement")
             .expect("implement");
         assert!(!header(&app, implement).contains("no tools"));
-        app.server.no_tools = true;
+        app.server.no_tools = vec!["implement".to_owned()];
         assert!(
             header(&app, implement).contains("no tools: the server ignores them"),
             "{}",

@@ -263,13 +263,13 @@ pub(super) fn column_header(
         );
     }
     // A role with tools on a server that cannot call them goes without.
-    let has_tools = app
+    let without = app
         .state
         .pipeline
         .as_ref()
         .and_then(|p| p.phases.get(index))
-        .is_some_and(|p| !p.tools.is_empty());
-    if app.server.no_tools && has_tools {
+        .is_some_and(|p| !p.tools.is_empty() && app.server.no_tools.contains(&p.id));
+    if without {
         lines.push(Line::styled(
             clip("no tools: the server ignores them", width),
             app.theme.awaiting,

@@ -102,8 +102,9 @@ pub struct Options {
 pub struct ServerNote {
     /// The findings in short, for the status bar.
     pub capabilities: Option<String>,
-    /// The server cannot call tools: the cards of roles with tools say so.
-    pub no_tools: bool,
+    /// The phases (ids) whose roles go without tools because the server
+    /// drops them for their model: their cards say so.
+    pub no_tools: Vec<String>,
 }
 
 /// Shows a live session until the user quits; returns the state it ended in.

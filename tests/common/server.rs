@@ -384,8 +384,9 @@ pub struct Capable {
     pub props: Option<Value>,
     /// Ollama's `/api/show`.
     pub show: Option<Value>,
-    /// A model for which `json_schema` is refused whatever `schema` says.
-    pub refuses_schema_for: Option<&'static str>,
+    /// A model for which the server refuses `json_schema` and drops tools,
+    /// whatever `schema` and `tools` say for the others.
+    pub weak_model: Option<&'static str>,
 }
 
 impl Capable {
@@ -396,7 +397,7 @@ impl Capable {
             models: None,
             props: None,
             show: None,
-            refuses_schema_for: None,
+            weak_model: None,
         }
     }
 
@@ -411,13 +412,12 @@ impl Capable {
         }
         let format = request.body["response_format"]["type"].as_str();
         let with_tools = request.body.get("tools").is_some();
+        let weak = self.weak_model.is_some_and(|m| request.body["model"] == m);
         let rejects = match self.schema {
             SchemaSupport::RejectsSchema => true,
             SchemaSupport::RejectsSchemaWithTools => with_tools,
             SchemaSupport::Honours | SchemaSupport::Ignores => false,
-        } || self
-            .refuses_schema_for
-            .is_some_and(|m| request.body["model"] == m);
+        } || weak;
         if format == Some("json_schema") && rejects {
             return status(
                 400,
@@ -426,7 +426,12 @@ impl Capable {
             );
         }
         if is_probe_tool_request(request) {
-            return match self.tools {
+            let tools = if weak {
+                ToolSupport::Ignores
+            } else {
+                self.tools
+            };
+            return match tools {
                 ToolSupport::Calls => tool_turn(&[("call_1", "ping", r#"{"word":"hello"}"#)]),
                 ToolSupport::Ignores => answer("I would ping hello.", 20, 5),
                 ToolSupport::Text => answer(

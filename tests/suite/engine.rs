@@ -152,7 +152,7 @@ async fn run_session(
             reason: "no workspace".into(),
         },
         detected: None,
-        no_tools: false,
+        no_tools: Vec::new(),
     };
     let engine = Engine::new(spec, log, Box::new(checker), commands_rx);
     let state = engine.run().await.expect("engine runs");

@@ -168,13 +168,15 @@ fn a_server_that_rejects_json_schema_gets_json_object_from_the_first_request() {
 }
 
 #[test]
-fn a_phase_with_a_model_of_its_own_is_probed_and_asked_in_the_format_that_model_takes() {
+fn a_phase_with_a_model_of_its_own_is_probed_and_asked_as_that_model_can_answer() {
     let mut capable = Capable::new(SchemaSupport::Honours, ToolSupport::Calls);
-    capable.refuses_schema_for = Some("small-planner");
+    capable.weak_model = Some("small-planner");
     let server = start(capable);
     let sandbox = sandbox("");
+    let repo = repository(sandbox.dir.path());
     // The architect runs on a model of its own, which the server will
-    // not constrain to a schema; the session's model it will.
+    // not constrain to a schema nor give tools; the session's model it
+    // will.
     let skills = crate::common::BUILTIN_SKILLS.replacen(
         "id = \"plan\"\n",
         "id = \"plan\"\nmodel = \"small-planner\"\n",
@@ -186,7 +188,12 @@ fn a_phase_with_a_model_of_its_own_is_probed_and_asked_in_the_format_that_model_
     let events = session(
         &sandbox,
         &server,
-        &["--skills", file.to_str().expect("path")],
+        &[
+            "--skills",
+            file.to_str().expect("path"),
+            "--workspace",
+            repo.to_str().expect("path"),
+        ],
     );
     let asked = |model: &str| -> Vec<Value> {
         chats(&server)
@@ -215,6 +222,30 @@ fn a_phase_with_a_model_of_its_own_is_probed_and_asked_in_the_format_that_model_
         of_kind(&events, "retry").is_empty(),
         "no request had to step down: {:?}",
         of_kind(&events, "retry")
+    );
+    // Tools: none offered to the architect's model, and its prompt says
+    // so; the developer's (the session's model) has them.
+    let role_requests = |role: &str| -> Vec<Recorded> {
+        chats(&server)
+            .into_iter()
+            .filter(|r| role_of(r) == role)
+            .collect()
+    };
+    let architect = role_requests("Solution Architect");
+    assert!(!architect.is_empty());
+    assert!(
+        architect.iter().all(|r| r.body.get("tools").is_none()),
+        "the architect goes without"
+    );
+    assert!(
+        architect[0].body.to_string().contains("cannot call tools"),
+        "and is told so"
+    );
+    assert!(
+        role_requests("Senior Backend Developer")
+            .iter()
+            .any(|r| r.body.get("tools").is_some()),
+        "the developer keeps its tools"
     );
 }
 

@@ -104,7 +104,7 @@ fn record_in(pipeline: &str, request: &str) -> Vec<Event> {
                 }
                 .into(),
             ),
-            no_tools: false,
+            no_tools: Vec::new(),
         };
         Engine::new(spec, log, Box::new(sink), commands_rx)
             .run()

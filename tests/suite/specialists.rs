@@ -581,7 +581,7 @@ async fn a_cancel_while_specialists_think_records_them_cancelled_and_the_role_ru
         sandbox: handoff::sandbox::Sandboxing::Unavailable {
             reason: "no workspace".into(),
         },
-        no_tools: false,
+        no_tools: Vec::new(),
         detected: None,
     };
     let sink = CancelAtConsult {

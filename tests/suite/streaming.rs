@@ -73,7 +73,7 @@ async fn first_phase(provider: Paced) -> Vec<Update> {
         sandbox: handoff::sandbox::Sandboxing::Unavailable {
             reason: "no workspace".into(),
         },
-        no_tools: false,
+        no_tools: Vec::new(),
         detected: None,
     };
     let tap = Tap {

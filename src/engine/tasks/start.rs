@@ -98,7 +98,7 @@ impl Engine {
                 &mut request,
                 &workspace.root().display().to_string(),
                 self.spec.branch.as_deref(),
-                self.spec.no_tools,
+                self.spec.tools_ignored(role),
             );
         }
         if task.critique_of.is_none() {
@@ -145,7 +145,7 @@ impl Engine {
         request.temperature = phase.temperature;
         request.answer.max_tokens = Some(phase.output_cap());
         // A server that drops tools gets none, as in a phase's own run.
-        if self.spec.workspace.is_some() && !self.spec.no_tools {
+        if self.spec.workspace.is_some() && !self.spec.tools_ignored(role) {
             request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
         }
         request.brief.specialists = agent::engaged(&self.state, &self.spec.pipeline, role);
