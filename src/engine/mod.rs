@@ -239,6 +239,9 @@ impl Engine {
         }
         self.sink.resumed();
         let next = self.resume_point(events.last())?;
+        if let Next::Waiting(index) = next {
+            self.summon_again(index)?;
+        }
         self.drive(next).await
     }
 
@@ -413,13 +416,11 @@ impl Engine {
                     phase,
                     utility,
                 } => {
-                    self.summon(index, gate, phase, &utility);
+                    self.summon(index, gate, phase, &utility)?;
                     continue;
                 }
                 Command::Cancel if !self.summons.is_empty() => {
-                    self.summons.clear();
-                    self.sink
-                        .notice("the summoned utilities were given up".into());
+                    self.give_up_summons()?;
                     continue;
                 }
                 Command::Cancel => {

@@ -137,13 +137,19 @@ pub(super) fn summon_refused(utility: &str) -> String {
 impl Engine {
     /// Starts `utility`, summoned at the gate opened at event `gate` on
     /// `phase`, in the background, if that gate is the one open (on phase
-    /// `index`).
-    pub(super) fn summon(&mut self, index: usize, gate: u64, phase: String, utility: &str) {
+    /// `index`); the summons is recorded first.
+    pub(super) fn summon(
+        &mut self,
+        index: usize,
+        gate: u64,
+        phase: String,
+        utility: &str,
+    ) -> Result<(), EngineError> {
         let pipeline = &self.spec.pipeline;
         let open = self.state.gate.as_ref().map(|g| g.seq);
         let Some(found) = pipeline.utility(utility).cloned() else {
             let known: Vec<&str> = pipeline.utilities.iter().map(|u| u.id.as_str()).collect();
-            return self.sink.refused(format!(
+            self.sink.refused(format!(
                 "no utility `{utility}` (this pipeline has: {})",
                 if known.is_empty() {
                     "none".to_owned()
@@ -151,11 +157,13 @@ impl Engine {
                     known.join(", ")
                 }
             ));
+            return Ok(());
         };
         if open != Some(gate) || pipeline.phases[index].id != phase {
-            return self.sink.refused(format!(
+            self.sink.refused(format!(
                 "`{utility}` was summoned at a checkpoint that has closed"
             ));
+            return Ok(());
         }
         let mut request =
             agent::summon_request(&self.state, pipeline, index, &found, &self.spec.model);
@@ -169,6 +177,11 @@ impl Engine {
             secrets: self.spec.secrets.clone(),
         };
         let limit = self.spec.attempt_timeout;
+        self.emit(EventKind::Summoned {
+            phase: phase.clone(),
+            gate,
+            utility: found.id.clone(),
+        })?;
         self.sink.notice(format!(
             "⚒ {} summoned: working while the checkpoint stays open",
             found.name
@@ -193,6 +206,46 @@ impl Engine {
                 reads,
             }
         }));
+        Ok(())
+    }
+
+    /// Asks again, on a resume at the open gate on phase `index`, each
+    /// utility summoned there that had not answered when handoff stopped.
+    pub(super) fn summon_again(&mut self, index: usize) -> Result<(), EngineError> {
+        let Some(gate) = self.state.gate.as_ref().map(|g| g.seq) else {
+            return Ok(());
+        };
+        for (phase, utility) in self.state.working() {
+            self.summon(index, gate, phase, &utility)?;
+        }
+        Ok(())
+    }
+
+    /// Gives up the utilities still working at the open gate (a person's
+    /// cancel), each recorded as given up, so a resume does not ask it
+    /// again.
+    pub(super) fn give_up_summons(&mut self) -> Result<(), EngineError> {
+        self.summons.clear();
+        let gate = self.state.gate.as_ref().map_or(0, |g| g.seq);
+        for (phase, id) in self.state.working() {
+            let Some(u) = self.spec.pipeline.utility(&id).cloned() else {
+                continue;
+            };
+            self.emit(EventKind::Utility {
+                phase,
+                gate,
+                utility: u.id,
+                name: u.name,
+                artifacts: u.artifacts,
+                hands_to: u.hands_to,
+                text: String::new(),
+                error: Some("given up: the person cancelled it".into()),
+                reads: Vec::new(),
+            })?;
+        }
+        self.sink
+            .notice("the summoned utilities were given up".into());
+        Ok(())
     }
 
     /// Records what a summoned utility wrote (or why it wrote nothing).
@@ -244,10 +297,7 @@ impl Engine {
             tokio::select! {
                 Some(done) = self.summons.next() => self.record_summoned(done)?,
                 command = self.commands.recv() => match command {
-                    Some(Command::Cancel) => {
-                        self.summons.clear();
-                        self.sink.notice("the summoned utilities were given up".into());
-                    }
+                    Some(Command::Cancel) => self.give_up_summons()?,
                     Some(
                         Command::Decide(_)
                         | Command::Permission(_)

@@ -264,6 +264,9 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             },
             (None, None) => format!("{phase:<10} ✦ {specialist} advised"),
         },
+        EventKind::Summoned { phase, utility, .. } => {
+            format!("{phase:<10} ⚒ {utility} summoned: working while the checkpoint stays open")
+        }
         EventKind::Utility {
             phase,
             utility,

@@ -236,6 +236,7 @@ pub async fn drive(
             | EventKind::PhaseStarted { .. }
             | EventKind::Engaged { .. }
             | EventKind::Advice { .. }
+            | EventKind::Summoned { .. }
             | EventKind::Utility { .. }
             | EventKind::TaskStarted { .. }
             | EventKind::TaskOutput { .. }

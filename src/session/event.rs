@@ -86,6 +86,15 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         read: Option<u64>,
     },
+    /// A person summoned utility role `utility` at the gate on `phase`
+    /// (opened at event `gate`); its `utility` event follows when it
+    /// answers. One with no answer when the session stopped is asked
+    /// again when it resumes at that gate.
+    Summoned {
+        phase: String,
+        gate: u64,
+        utility: String,
+    },
     /// A utility role a person summoned at the gate on `phase` (opened at
     /// event `gate`) answered, or could not (`error`). Its text holds its
     /// `artifacts`; the roles of the phases in `hands_to` are handed it.
@@ -557,7 +566,9 @@ impl EventKind {
             | Self::RevertUndone { .. }
             // A consult is paid for: on disk, so a resume does not ask again.
             | Self::Advice { .. }
-            // A summoned utility is paid for too.
+            // A summoned utility is paid for too, and a summons is the
+            // person's: on disk, so a resume asks it again.
+            | Self::Summoned { .. }
             | Self::Utility { .. }
             | Self::Forked { .. } => true,
             Self::PhaseStarted { .. }
@@ -578,6 +589,7 @@ impl EventKind {
             Self::PhaseStarted { .. } => "phase_started",
             Self::Engaged { .. } => "engaged",
             Self::Advice { .. } => "advice",
+            Self::Summoned { .. } => "summoned",
             Self::Utility { .. } => "utility",
             Self::TaskStarted { .. } => "task_started",
             Self::TaskOutput { .. } => "task_output",

@@ -112,7 +112,7 @@ impl App {
             }
             SessionAct::Cancel => {
                 self.is_live()
-                    && (!self.summoning.is_empty()
+                    && (!self.state.working().is_empty()
                         || self
                             .state
                             .phases
@@ -233,9 +233,6 @@ impl App {
             SessionAct::Cancel => {
                 if self.can(SessionAct::Cancel) {
                     // At a gate, a cancel gives up the summoned utilities.
-                    if self.gate_phase().is_some() {
-                        self.summoning.clear();
-                    }
                     self.send(Command::Cancel);
                 }
             }

@@ -138,9 +138,6 @@ pub struct App {
     /// The files marked viewed in the Changes view, and the gate (`seq`)
     /// they were marked at.
     pub(super) viewed: Option<(u64, Vec<String>)>,
-    /// Utility roles summoned and still working: the gate (`seq`) and
-    /// the phase they were summoned at, and the utility's id.
-    pub(super) summoning: Vec<(u64, usize, String)>,
 }
 
 /// What the user was warned about once.
@@ -187,7 +184,6 @@ impl App {
             server: super::ServerNote::default(),
             require_viewed: false,
             viewed: None,
-            summoning: Vec::new(),
         }
     }
 
@@ -326,9 +322,6 @@ impl App {
                 if let EventKind::Utility { gate, utility, .. } = &event.kind {
                     self.summon_done(*gate, utility);
                 }
-                // What was summoned at a gate that has closed is done.
-                let open = self.state.gate.as_ref().map(|g| g.seq);
-                self.summoning.retain(|(gate, _, _)| Some(*gate) == open);
                 // A snapshot taken again (after a revert) reopens the
                 // Changes view on it, where the cursor was.
                 if let (EventKind::Snapshot { phase, .. }, Screen::Changes { phase: shown }) =

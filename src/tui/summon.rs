@@ -165,7 +165,6 @@ impl App {
         let Some(id) = self.state.phases.get(phase).map(|p| p.id.clone()) else {
             return;
         };
-        self.summoning.push((gate, phase, utility.clone()));
         self.send(Command::Summon {
             gate,
             phase: id,
@@ -175,8 +174,6 @@ impl App {
 
     /// A utility answered: it no longer works, and the bar says so.
     pub(super) fn summon_done(&mut self, gate: u64, utility: &str) {
-        self.summoning
-            .retain(|(g, _, u)| !(*g == gate && u == utility));
         if let Some(report) = self
             .state
             .phases
@@ -192,11 +189,17 @@ impl App {
     /// gate, then the latest answer of each summoned there (`true` when
     /// it failed).
     pub(super) fn utility_lines(&self, index: usize, phase: &PhaseState) -> Vec<(String, bool)> {
-        let mut out: Vec<(String, bool)> = self
-            .summoning
+        let open = self
+            .state
+            .gate
+            .as_ref()
+            .filter(|g| g.phase == index)
+            .map(|g| g.seq);
+        let mut out: Vec<(String, bool)> = phase
+            .summoned
             .iter()
-            .filter(|(_, p, _)| *p == index)
-            .map(|(_, _, u)| (format!("⚒ {u}: working…"), false))
+            .filter(|(gate, _)| Some(*gate) == open)
+            .map(|(_, u)| (format!("⚒ {u}: working…"), false))
             .collect();
         out.extend(
             latest(phase)

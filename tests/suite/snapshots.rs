@@ -1268,10 +1268,20 @@ fn summoning_a_utility_at_the_implement_gate() {
             utility: "debugger".into(),
         }
     );
+    // The engine records the summons; the card says it works from then.
+    app.on_update(Update::Event(Event {
+        seq: gate + 1,
+        t: events[n - 1].t,
+        kind: EventKind::Summoned {
+            phase: "implement".into(),
+            gate,
+            utility: "debugger".into(),
+        },
+    }));
     let working = draw(&mut app, 200, 40);
     assert!(working.contains("⚒ debugger: working…"), "{working}");
     app.on_update(Update::Event(Event {
-        seq: gate + 1,
+        seq: gate + 2,
         t: events[n - 1].t,
         kind: EventKind::Utility {
             phase: "implement".into(),

@@ -308,3 +308,58 @@ fn a_fork_after_the_summons_hands_the_report_on() {
         "{delivery:?}"
     );
 }
+
+#[test]
+fn a_utility_still_working_when_handoff_stopped_is_asked_again_on_resume() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run_deciding(
+        "[implement]\nsummon = [\"debugger\"]\naction = \"approve\"\n",
+        REQUEST,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // Cut the log right after the summons, as a crash while the debugger
+    // worked would leave it: the gate open, the summons on disk, no answer.
+    let log = sandbox.log();
+    let text = std::fs::read_to_string(&log).expect("log");
+    let lines: Vec<&str> = text.lines().collect();
+    let summoned = lines
+        .iter()
+        .position(|l| l.contains("\"kind\":\"summoned\""))
+        .expect("the summons is recorded");
+    let gate = serde_json::from_str::<serde_json::Value>(lines[summoned]).expect("json")["gate"]
+        .as_u64()
+        .expect("its gate");
+    std::fs::write(&log, lines[..=summoned].join("\n") + "\n").expect("cut");
+
+    let resumed = sandbox.run(&[
+        "resume",
+        log.to_str().expect("path"),
+        "--headless",
+        "--approve",
+        "all",
+    ]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    let events = sandbox.events();
+    let summons = of_kind(&events, "summoned");
+    assert_eq!(summons.len(), 2, "asked again on resume: {summons:?}");
+    assert!(summons.iter().all(|s| s["gate"] == gate));
+    let answered = of_kind(&events, "utility");
+    assert_eq!(answered.len(), 1, "{answered:?}");
+    assert_eq!(answered[0]["gate"], gate);
+    assert!(answered[0]["error"].is_null(), "{:?}", answered[0]);
+    // And it was in before the gate was left, so QA was handed it.
+    let qa = artifacts(&events, "validate");
+    assert!(!qa.is_empty());
+    let utility_seq = answered[0]["seq"].as_u64().expect("seq");
+    let approved = events
+        .iter()
+        .find(|e| e["kind"] == "decision" && e["phase"] == "implement")
+        .and_then(|e| e["seq"].as_u64())
+        .expect("the implement gate was decided");
+    assert!(utility_seq < approved, "answered before the gate was left");
+    assert!(
+        stdout(&resumed).contains("⚒ debugger summoned"),
+        "{}",
+        stdout(&resumed)
+    );
+}

@@ -98,6 +98,7 @@ fn records(events: &[Event]) -> Vec<Record<'_>> {
             | EventKind::Invalid { .. }
             | EventKind::Engaged { .. }
             | EventKind::Advice { .. }
+            | EventKind::Summoned { .. }
             | EventKind::Utility { .. }
             | EventKind::TaskStarted { .. }
             | EventKind::TaskOutput { .. }

@@ -187,6 +187,11 @@ impl SessionState {
                     seq,
                 },
             ),
+            EventKind::Summoned {
+                phase,
+                gate,
+                utility,
+            } => self.on_summoned(phase, *gate, utility),
             EventKind::Utility {
                 phase,
                 gate,

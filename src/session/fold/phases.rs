@@ -149,6 +149,9 @@ pub struct PhaseState {
     pub advice: Vec<super::Advice>,
     /// What utility roles summoned at its gates wrote.
     pub utilities: Vec<super::UtilityReport>,
+    /// The utilities summoned at its gates that have not answered yet:
+    /// the gate's `seq` and the utility's id.
+    pub summoned: Vec<(u64, String)>,
 }
 
 /// A hunk taken out of the workspace at a gate (`reverted`).

@@ -49,11 +49,41 @@ impl UtilityReport {
 }
 
 impl SessionState {
-    /// `utility`: kept on the phase it was summoned at.
+    /// `summoned`: working at the phase's gate until its answer is in.
+    pub(super) fn on_summoned(&mut self, phase: &str, gate: u64, utility: &str) {
+        if let Some(p) = self.phase_mut(phase)
+            && !p.summoned.iter().any(|(g, u)| *g == gate && u == utility)
+        {
+            p.summoned.push((gate, utility.to_owned()));
+        }
+    }
+
+    /// `utility`: kept on the phase it was summoned at, and no longer
+    /// working there.
     pub(super) fn on_utility(&mut self, report: UtilityReport) {
         if let Some(p) = self.phase_mut(&report.phase) {
+            p.summoned
+                .retain(|(g, u)| !(*g == report.gate && *u == report.utility));
             p.utilities.push(report);
         }
+    }
+
+    /// The utilities summoned at the open gate that have not answered:
+    /// its phase and each one's id.
+    pub fn working(&self) -> Vec<(String, String)> {
+        let Some(gate) = &self.gate else {
+            return Vec::new();
+        };
+        self.phases
+            .get(gate.phase)
+            .map(|p| {
+                p.summoned
+                    .iter()
+                    .filter(|(g, _)| *g == gate.seq)
+                    .map(|(_, u)| (p.id.clone(), u.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The utility reports handed to phase `id`'s role: of every utility
@@ -139,6 +169,46 @@ mod tests {
         assert!(folded.reports_for("commit").is_empty());
         // The gate stays open: a utility answering is not a decision.
         assert_eq!(folded.gate, None);
+    }
+
+    #[test]
+    fn a_summoned_utility_works_at_its_open_gate_until_it_answers() {
+        let summoned = |utility: &str| EventKind::Summoned {
+            phase: "implement".into(),
+            gate: 1,
+            utility: utility.into(),
+        };
+        // seq 0 starts the session; seq 1 opens the gate the summonses name.
+        let gate = EventKind::GateOpened {
+            phase: "implement".into(),
+            question: "Ready?".into(),
+            over_budget: None,
+        };
+        let open = state(vec![
+            gate.clone(),
+            summoned("debugger"),
+            summoned("mcp"),
+            summoned("debugger"),
+        ]);
+        assert_eq!(
+            open.working(),
+            [
+                ("implement".to_owned(), "debugger".to_owned()),
+                ("implement".to_owned(), "mcp".to_owned())
+            ],
+            "each once, in the order summoned"
+        );
+        let mut answered = utility("implement", "debugger", "found it", None);
+        if let EventKind::Utility { gate, .. } = &mut answered {
+            *gate = 1;
+        }
+        let folded = state(vec![gate, summoned("debugger"), summoned("mcp"), answered]);
+        assert_eq!(
+            folded.working(),
+            [("implement".to_owned(), "mcp".to_owned())]
+        );
+        // No gate open: nothing works at one.
+        assert!(state(vec![summoned("debugger")]).working().is_empty());
     }
 
     #[test]
