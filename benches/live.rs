@@ -41,7 +41,6 @@ use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use futures::StreamExt;
 use futures::channel::mpsc as keys;
 use handoff::clock::Speed;
-use handoff::clock::SystemClock;
 use handoff::engine::LogWriter;
 use handoff::engine::{Engine, SessionSpec};
 use handoff::protocol::{Command, Sink, Update};
@@ -201,7 +200,6 @@ fn busiest_second(flushes: &[Instant]) -> usize {
     best
 }
 
-#[expect(clippy::too_many_lines, reason = "one scenario, measured end to end")]
 fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = LogWriter::create(dir.path(), "flood").expect("log");
@@ -209,26 +207,13 @@ fn streaming(runtime: &tokio::runtime::Runtime, pace: Option<(usize, Duration)>)
     let (ui_tx, ui_rx) = mpsc::unbounded_channel();
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
     let (gate_tx, gate_rx) = std::sync::mpsc::channel();
-    let spec = SessionSpec {
-        id: "flood".into(),
-        request: "Add rate limiting to the orders API".into(),
-        pipeline: support::pipeline(),
-        provider: Arc::new(Flood { pace }),
-        model: "flood".into(),
-        context_tokens: None,
-        attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
-        tokens: Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
-        prices: handoff::cost::Prices::new(),
-        workspace: None,
-        branch: None,
-        clock: Arc::new(SystemClock),
-        secrets: Vec::new(),
-        sandbox: handoff::sandbox::Sandboxing::Unavailable {
-            reason: "no workspace".into(),
-        },
-        detected: None,
-        no_tools: Vec::new(),
-    };
+    let spec = SessionSpec::new(
+        "flood",
+        "Add rate limiting to the orders API",
+        support::pipeline(),
+        Arc::new(Flood { pace }),
+        "flood",
+    );
     let tap = Tap {
         ui: ui_tx,
         gate: gate_tx,

@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use handoff::clock::SystemClock;
 use handoff::engine::LogWriter;
 use handoff::engine::{Engine, SessionSpec};
 use handoff::protocol::{Command as EngineCommand, Sink};
@@ -154,26 +153,13 @@ fn six_phases(runtime: &tokio::runtime::Runtime, dir: &Path, id: &str) -> (Durat
     let start = Instant::now();
     let log = LogWriter::create(dir, id).expect("log");
     let (commands, commands_rx) = mpsc::unbounded_channel();
-    let spec = SessionSpec {
-        id: id.into(),
-        request: REQUEST.into(),
-        pipeline: support::pipeline(),
-        provider: Arc::new(Instantly),
-        model: "instant".into(),
-        context_tokens: None,
-        attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
-        tokens: Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
-        prices: handoff::cost::Prices::new(),
-        workspace: None,
-        branch: None,
-        clock: Arc::new(SystemClock),
-        secrets: Vec::new(),
-        sandbox: handoff::sandbox::Sandboxing::Unavailable {
-            reason: "no workspace".into(),
-        },
-        detected: None,
-        no_tools: Vec::new(),
-    };
+    let spec = SessionSpec::new(
+        id,
+        REQUEST,
+        support::pipeline(),
+        Arc::new(Instantly),
+        "instant",
+    );
     let sink = Approver {
         commands,
         durable: Arc::clone(&durable),

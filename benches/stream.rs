@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use handoff::clock::SystemClock;
 use handoff::engine::{Engine, LogWriter, SessionSpec};
 use handoff::pipeline::{SkillsFile, load_pipeline};
 use handoff::protocol::{Command, Sink};
@@ -70,29 +69,16 @@ fn paced_phase() -> (usize, usize) {
     let log = LogWriter::create(dir.path(), "paced").expect("log");
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let (done, result) = std::sync::mpsc::channel();
-    let spec = SessionSpec {
-        id: "paced".into(),
-        request: "Add rate limiting to the orders API".into(),
-        pipeline: load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
-        provider: Arc::new(Paced {
+    let spec = SessionSpec::new(
+        "paced",
+        "Add rate limiting to the orders API",
+        load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
+        Arc::new(Paced {
             tokens: TOKENS,
             every: EVERY,
         }),
-        model: "paced".into(),
-        context_tokens: None,
-        attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
-        tokens: Arc::new(Tokens::for_model("gpt-4o")),
-        prices: handoff::cost::Prices::new(),
-        workspace: None,
-        branch: None,
-        clock: Arc::new(SystemClock),
-        secrets: Vec::new(),
-        sandbox: handoff::sandbox::Sandboxing::Unavailable {
-            reason: "no workspace".into(),
-        },
-        no_tools: Vec::new(),
-        detected: None,
-    };
+        "paced",
+    );
     let sink = Counter {
         outputs: 0,
         streamed: 0,

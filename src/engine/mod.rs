@@ -83,6 +83,40 @@ pub struct SessionSpec {
 }
 
 impl SessionSpec {
+    /// A session of `request` through `pipeline` with `provider`'s
+    /// `model`, and nothing more: no workspace (so no tools and no
+    /// commands), no context limit, the default bound on an attempt, the
+    /// model's tokenizer, no prices, the system clock.
+    pub fn new(
+        id: impl Into<String>,
+        request: impl Into<String>,
+        pipeline: Pipeline,
+        provider: Arc<dyn Provider>,
+        model: impl Into<String>,
+    ) -> Self {
+        let model = model.into();
+        Self {
+            id: id.into(),
+            request: request.into(),
+            pipeline,
+            provider,
+            tokens: Arc::new(crate::provider::tokens::Tokens::for_model(&model)),
+            model,
+            context_tokens: None,
+            attempt_timeout: crate::config::DEFAULT_ATTEMPT_TIMEOUT,
+            prices: Prices::new(),
+            workspace: None,
+            branch: None,
+            clock: Arc::new(crate::clock::SystemClock),
+            secrets: Vec::new(),
+            sandbox: crate::sandbox::Sandboxing::Unavailable {
+                reason: "no workspace".into(),
+            },
+            detected: None,
+            no_tools: Vec::new(),
+        }
+    }
+
     /// The model phase `index` runs on: its own, else the session's.
     pub fn model_of(&self, index: usize) -> &str {
         self.pipeline

@@ -6,7 +6,6 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use handoff::clock::SystemClock;
 use handoff::engine::LogWriter;
 use handoff::engine::{Engine, SessionSpec};
 use handoff::pipeline::{SkillsFile, load_pipeline};
@@ -134,26 +133,13 @@ async fn run_session(
         seen: seen.clone(),
         earlier_gate: None,
     };
-    let spec = SessionSpec {
-        id: "s".into(),
-        request: request.into(),
-        pipeline: load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
-        provider: Arc::new(OfflineProvider::new(pace)),
-        model: "offline-scripted".into(),
-        context_tokens: None,
-        attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
-        tokens: Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
-        prices: handoff::cost::Prices::new(),
-        workspace: None,
-        branch: None,
-        clock: Arc::new(SystemClock),
-        secrets: Vec::new(),
-        sandbox: handoff::sandbox::Sandboxing::Unavailable {
-            reason: "no workspace".into(),
-        },
-        detected: None,
-        no_tools: Vec::new(),
-    };
+    let spec = SessionSpec::new(
+        "s",
+        request,
+        load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
+        Arc::new(OfflineProvider::new(pace)),
+        "offline-scripted",
+    );
     let engine = Engine::new(spec, log, Box::new(checker), commands_rx);
     let state = engine.run().await.expect("engine runs");
     let events = read_log(&path).expect("read").events;

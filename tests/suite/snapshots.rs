@@ -81,22 +81,7 @@ fn record_in(pipeline: &str, request: &str) -> Vec<Event> {
             commands,
         };
         let spec = SessionSpec {
-            id: "20261120-100000-abcd".into(),
-            request: request.into(),
-            pipeline: load_pipeline(&SkillsFile::builtin(), Some(pipeline)).expect("pipeline"),
-            provider: Arc::new(OfflineProvider::new(Pace::INSTANT)),
-            model: "offline-scripted".into(),
-            context_tokens: None,
-            attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
-            tokens: Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
-            prices: handoff::cost::Prices::new(),
-            workspace: None,
-            branch: None,
             clock: Arc::new(SteppedClock(AtomicI64::new(0))),
-            secrets: Vec::new(),
-            sandbox: handoff::sandbox::Sandboxing::Unavailable {
-                reason: "no workspace".into(),
-            },
             detected: Some(
                 match pipeline {
                     "discovery" => "matched “explore *”",
@@ -104,7 +89,13 @@ fn record_in(pipeline: &str, request: &str) -> Vec<Event> {
                 }
                 .into(),
             ),
-            no_tools: Vec::new(),
+            ..SessionSpec::new(
+                "20261120-100000-abcd",
+                request,
+                load_pipeline(&SkillsFile::builtin(), Some(pipeline)).expect("pipeline"),
+                Arc::new(OfflineProvider::new(Pace::INSTANT)),
+                "offline-scripted",
+            )
         };
         Engine::new(spec, log, Box::new(sink), commands_rx)
             .run()

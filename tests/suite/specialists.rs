@@ -564,26 +564,13 @@ async fn a_cancel_while_specialists_think_records_them_cancelled_and_the_role_ru
     let log = LogWriter::create(dir.path(), "s").expect("log");
     let path = log.path().to_owned();
     let (commands, commands_rx) = tokio::sync::mpsc::unbounded_channel();
-    let spec = SessionSpec {
-        id: "s".into(),
-        request: GRAPHQL.into(),
-        pipeline: load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
-        provider: std::sync::Arc::new(SilentSpecialists(OfflineProvider::new(Pace::INSTANT))),
-        model: "offline-scripted".into(),
-        context_tokens: None,
-        attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
-        tokens: std::sync::Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
-        prices: handoff::cost::Prices::new(),
-        workspace: None,
-        branch: None,
-        clock: std::sync::Arc::new(handoff::clock::SystemClock),
-        secrets: Vec::new(),
-        sandbox: handoff::sandbox::Sandboxing::Unavailable {
-            reason: "no workspace".into(),
-        },
-        no_tools: Vec::new(),
-        detected: None,
-    };
+    let spec = SessionSpec::new(
+        "s",
+        GRAPHQL,
+        load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
+        std::sync::Arc::new(SilentSpecialists(OfflineProvider::new(Pace::INSTANT))),
+        "offline-scripted",
+    );
     let sink = CancelAtConsult {
         commands: commands.clone(),
         cancelled: false,

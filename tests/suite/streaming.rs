@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use common::paced::{Paced, TOKENS_PER_LINE, token};
 use common::server::{Piece, Reply, TestServer, answer, role_of, text_chunk, well_behaved};
 use common::{REQUEST, Sandbox, events, of_kind, stderr, stdout};
-use handoff::clock::SystemClock;
 use handoff::engine::{Engine, LogWriter, SessionSpec};
 use handoff::pipeline::{SkillsFile, load_pipeline};
 use handoff::protocol::{Command, Sink, Update};
@@ -56,26 +55,13 @@ async fn first_phase(provider: Paced) -> Vec<Update> {
     let log = LogWriter::create(dir.path(), "paced").expect("log");
     let (updates, mut received) = mpsc::unbounded_channel();
     let (commands, commands_rx) = mpsc::unbounded_channel();
-    let spec = SessionSpec {
-        id: "paced".into(),
-        request: REQUEST.into(),
-        pipeline: load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
-        provider: Arc::new(provider),
-        model: "paced".into(),
-        context_tokens: None,
-        attempt_timeout: handoff::config::DEFAULT_ATTEMPT_TIMEOUT,
-        tokens: Arc::new(handoff::provider::tokens::Tokens::for_model("gpt-4o")),
-        prices: handoff::cost::Prices::new(),
-        workspace: None,
-        branch: None,
-        clock: Arc::new(SystemClock),
-        secrets: Vec::new(),
-        sandbox: handoff::sandbox::Sandboxing::Unavailable {
-            reason: "no workspace".into(),
-        },
-        no_tools: Vec::new(),
-        detected: None,
-    };
+    let spec = SessionSpec::new(
+        "paced",
+        REQUEST,
+        load_pipeline(&SkillsFile::builtin(), None).expect("pipeline"),
+        Arc::new(provider),
+        "paced",
+    );
     let tap = Tap {
         updates,
         commands: Some(commands),
