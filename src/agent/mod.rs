@@ -7,6 +7,7 @@
 //! a chat conversation for a model. The engine sends both to the provider.
 
 mod consult;
+pub mod refit;
 mod utility;
 
 pub use consult::{
@@ -273,6 +274,12 @@ fn criteria_text(c: &crate::formats::plan::Criteria) -> String {
     out
 }
 
+/// A phase's messages as `brief` makes them: [`messages`], and for a
+/// planning role the pipeline's skills.
+pub(crate) fn build_messages(brief: &Brief, pipeline: &Pipeline) -> Vec<Message> {
+    with_skills(messages(brief), pipeline, &brief.phase)
+}
+
 /// A planning role is told the pipeline's skill ids and whose each is, so
 /// its tasks name roles that exist.
 fn with_skills(mut chat: Vec<Message>, pipeline: &Pipeline, phase: &Phase) -> Vec<Message> {
@@ -446,7 +453,7 @@ pub fn request(
             .clone()
             .unwrap_or_else(|| model.to_owned()),
         temperature,
-        messages: with_skills(messages(&brief), pipeline, &brief.phase),
+        messages: build_messages(&brief, pipeline),
         tools: Vec::new(),
         answer: crate::provider::AnswerSpec {
             schema: match brief.phase.output {

@@ -37,6 +37,36 @@ enum TurnEnd {
     Stopped,
 }
 
+/// Completes phase `index`'s request once its advice is in: the
+/// workspace and the tools its role may use there, then all of it cut
+/// to the model's context if it is over.
+fn finish_request(
+    spec: &super::SessionSpec,
+    index: usize,
+    request: &mut crate::provider::CompletionRequest,
+) {
+    if let Some(workspace) = &spec.workspace {
+        let no_tools = spec.tools_ignored(index);
+        if !no_tools {
+            request.tools = spec.pipeline.phases[index]
+                .tools
+                .iter()
+                .filter_map(|t| tools::spec(t))
+                .collect();
+        }
+        request.brief.branch.clone_from(&spec.branch);
+        agent::describe_workspace(
+            request,
+            &workspace.root().display().to_string(),
+            spec.branch.as_deref(),
+            no_tools,
+        );
+    }
+    if let Some(context) = spec.context_tokens {
+        agent::refit::refit(request, &spec.pipeline, context, &spec.tokens);
+    }
+}
+
 impl Engine {
     /// Runs the next attempt of phase `index`: turns of the conversation
     /// until the model answers without asking for tools (its last answer
@@ -75,19 +105,7 @@ impl Engine {
         if !self.consult(index, attempt, &mut request).await? {
             return Ok(false);
         }
-        if let Some(workspace) = &self.spec.workspace {
-            let no_tools = self.spec.tools_ignored(index);
-            if !no_tools {
-                request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
-            }
-            request.brief.branch.clone_from(&self.spec.branch);
-            agent::describe_workspace(
-                &mut request,
-                &workspace.root().display().to_string(),
-                self.spec.branch.as_deref(),
-                no_tools,
-            );
-        }
+        finish_request(&self.spec, index, &mut request);
         if let Some(plan) = self.plan_for(index, &request.brief) {
             return match self.run_plan(index, attempt, &plan, &request).await? {
                 PlanEnd::Stopped => Ok(false),
