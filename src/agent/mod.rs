@@ -26,10 +26,10 @@ use crate::session::SessionState;
 /// What phase `index` of `pipeline` is given, in the state `state` is in.
 pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
     let phase = pipeline.phases[index].clone();
-    let inputs = phase
-        .inputs
-        .iter()
-        .filter_map(|id| handed(state, pipeline, id))
+    let inputs = pipeline
+        .reads(index)
+        .into_iter()
+        .flat_map(|(source, names)| handed_outputs(state, pipeline, source, &names))
         .collect();
     let notes = state.phases[..index]
         .iter()
@@ -88,6 +88,41 @@ fn handed(state: &SessionState, pipeline: &Pipeline, id: &str) -> Option<Input> 
     })
 }
 
+/// The outputs `names` of phase `source` as they are handed to a later
+/// role, each under its name: a phase with one output hands its artifact
+/// (see [`handed`]), one with several the sections its answer has, and an
+/// output it did not write says so rather than arriving empty.
+fn handed_outputs(
+    state: &SessionState,
+    pipeline: &Pipeline,
+    source: usize,
+    names: &[&str],
+) -> Vec<Input> {
+    let (Some(phase), Some(produced)) = (pipeline.phases.get(source), state.phases.get(source))
+    else {
+        return Vec::new();
+    };
+    if !phase.sectioned() {
+        return handed(state, pipeline, &phase.id).into_iter().collect();
+    }
+    let Some(attempt) = produced.current().filter(|a| a.effective().is_some()) else {
+        return Vec::new();
+    };
+    let sections = attempt.sections(&phase.output_names());
+    names
+        .iter()
+        .map(|name| Input {
+            phase: phase.id.clone(),
+            role: phase.role.clone(),
+            name: (*name).to_owned(),
+            content: sections.found.iter().find(|s| s.name == *name).map_or_else(
+                || format!("[The {} did not write `{name}`.]", phase.role),
+                |s| s.content.clone(),
+            ),
+        })
+        .collect()
+}
+
 /// The specialists that advise phase `index`'s role: those whose keywords
 /// occur in the request or in a plan handed over so far, each with the
 /// keyword that engaged it.
@@ -121,16 +156,21 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
     let phase = &brief.phase;
     let mut system = format!(
         "You are the {role} on a software team that hands work from role to role, with a human \
-         approving every handoff.\n\n{prompt}\n\nAnswer with the `{artifact}` artifact only, {form}, \
+         approving every handoff.\n\n{prompt}\n\nAnswer with the `{artifact}` {what} only, {form}, \
          ready for the next role to read.",
-        form = if phase.output.is_markdown() {
+        what = if phase.sectioned() {
+            "outputs"
+        } else {
+            "artifact"
+        },
+        form = if phase.output.is_markdown() || phase.sectioned() {
             "in Markdown"
         } else {
             "as JSON"
         },
         role = phase.role,
         prompt = phase.prompt.trim(),
-        artifact = phase.artifact,
+        artifact = phase.output_names().join("`, `"),
     );
     // A consulted specialist's words come as advice, below.
     for (specialist, keyword) in brief.specialists.iter().filter(|(s, _)| !s.consults()) {
@@ -139,6 +179,20 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
             "\n\nGuidance from the {} specialist (the work mentions “{keyword}”):\n{}",
             specialist.name,
             specialist.guidance.trim()
+        );
+    }
+    if phase.sectioned() {
+        let _ = write!(
+            system,
+            "\n\nWrite one section per output, each under its own heading, in this order: {}. \
+             Begin each with exactly that heading line; the next role reads each by its name. \
+             JSON asked for below goes in a ```json fence inside the last section.",
+            phase
+                .outputs
+                .iter()
+                .map(|o| format!("`## {o}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     if let Some(shape) = phase.output.instructions() {
@@ -449,9 +503,16 @@ pub fn request(
         messages: with_skills(messages(&brief), pipeline, &brief.phase),
         tools: Vec::new(),
         answer: crate::provider::AnswerSpec {
+            // A server held to a schema answers with JSON alone: a phase
+            // with named outputs writes its sections around the JSON.
             schema: match brief.phase.output {
-                OutputKind::Plan => Some(crate::formats::schema::plan_with(&pipeline.skill_ids())),
-                OutputKind::Markdown | OutputKind::Verdict => brief.phase.output.schema(),
+                OutputKind::Plan if !brief.phase.sectioned() => {
+                    Some(crate::formats::schema::plan_with(&pipeline.skill_ids()))
+                }
+                OutputKind::Markdown | OutputKind::Verdict if !brief.phase.sectioned() => {
+                    brief.phase.output.schema()
+                }
+                OutputKind::Markdown | OutputKind::Plan | OutputKind::Verdict => None,
             },
             max_tokens: Some(brief.phase.output_cap()),
             seed,
@@ -478,6 +539,8 @@ mod tests {
                     attempt,
                 },
                 EventKind::Artifact {
+                    outputs: Vec::new(),
+                    missing: Vec::new(),
                     phase: "plan".into(),
                     attempt,
                     name: "plan".into(),
@@ -546,6 +609,8 @@ mod tests {
                 attempt: 1,
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "summarize".into(),
                 attempt: 1,
                 name: "requirements".into(),
@@ -564,6 +629,8 @@ mod tests {
                 attempt: 1,
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "plan".into(),
                 attempt: 1,
                 name: "plan".into(),
@@ -602,6 +669,8 @@ mod tests {
             started("Add X", "offline"),
             begun(1),
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "summarize".into(),
                 attempt: 1,
                 name: "requirements".into(),

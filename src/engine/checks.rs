@@ -106,6 +106,17 @@ impl Engine {
                 }
             );
         }
+        if let Some(missing) = current.map(|a| &a.missing).filter(|m| !m.is_empty()) {
+            return format!(
+                "Missing output{}: {}. Edit them in, reject to ask again, or approve without them?",
+                if missing.len() == 1 { "" } else { "s" },
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         let failing: Vec<String> = current
             .map(|a| {
                 a.failing_tasks()

@@ -229,11 +229,29 @@ prompt = "Debug."
                 ("refactor-architect", vec!["implement", "commit"]),
             ]
         );
-        // The other built-in pipelines declare none, and load.
-        for name in ["discovery", "go-collab"] {
-            let other = load_pipeline(&SkillsFile::builtin(), Some(name)).expect("loads");
-            assert!(other.utilities.is_empty());
-        }
+        // Discovery declares the seed's utilities that hand work on in its
+        // matrix; go-collab none.
+        let discovery = load_pipeline(&SkillsFile::builtin(), Some("discovery")).expect("loads");
+        let matrix: Vec<(&str, Vec<&str>)> = discovery
+            .utilities
+            .iter()
+            .map(|u| {
+                (
+                    u.id.as_str(),
+                    u.hands_to.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            matrix,
+            [
+                ("debugger", vec!["qa"]),
+                ("mcp-expert", vec!["implementation", "release"]),
+                ("refactor-architect", vec!["implementation", "release"]),
+            ]
+        );
+        let other = load_pipeline(&SkillsFile::builtin(), Some("go-collab")).expect("loads");
+        assert!(other.utilities.is_empty());
     }
 
     #[test]

@@ -738,6 +738,73 @@ fn the_handoff_matrix_after_qa_sent_work_back() {
     assert!(app.overlay().is_none(), "any key closes it");
 }
 
+/// Seed 000's Handoff Matrix, its skills named as handoff's roles
+/// (`@feature-fit` is the Feature Fit Analyst, `@bmad-architect` the
+/// Architect, `@devops-sre` the DevOps SRE, …; utilities by their names).
+const SEED_MATRIX: [(&str, &str, &str); 25] = [
+    ("Backend Go Expert", "QA Lead", "service-implementation"),
+    ("Architect", "Tech Spec Writer", "context-map"),
+    ("Architect", "Tech Spec Writer", "api-contracts"),
+    ("Architect", "Tech Spec Writer", "decision-log"),
+    ("Debugger", "QA Lead", "debug-report"),
+    ("Debugger", "QA Lead", "known-issues"),
+    ("Feature Fit Analyst", "Product Analyst", "feature-brief"),
+    (
+        "Feature Fit Analyst",
+        "Product Analyst",
+        "work-unit-registry",
+    ),
+    ("Idea Interviewer", "Product Analyst", "discovery-brief"),
+    ("Idea Interviewer", "Product Analyst", "work-unit-registry"),
+    ("MCP expert", "Backend Go Expert", "server-config"),
+    ("MCP expert", "DevOps SRE", "server-config"),
+    ("Product Analyst", "Architect", "roadmap"),
+    ("Product Analyst", "Architect", "user-stories"),
+    ("Product Analyst", "Architect", "requirements"),
+    ("Product Analyst", "Architect", "backlog"),
+    ("Product Analyst", "Tech Spec Writer", "roadmap"),
+    ("Product Analyst", "Tech Spec Writer", "user-stories"),
+    ("Product Analyst", "Tech Spec Writer", "requirements"),
+    ("Product Analyst", "Tech Spec Writer", "backlog"),
+    ("QA Lead", "DevOps SRE", "test-cases"),
+    ("QA Lead", "DevOps SRE", "test-report"),
+    (
+        "Refactor architect",
+        "Backend Go Expert",
+        "refactoring-overview",
+    ),
+    ("Refactor architect", "DevOps SRE", "refactoring-overview"),
+    ("Tech Spec Writer", "Backend Go Expert", "tech-spec"),
+];
+
+#[test]
+fn the_discovery_matrix_is_exactly_the_seeds_and_marks_what_happened() {
+    let events = record_in(
+        "discovery",
+        "Explore an idea: saved searches for orders !qa-fails:1",
+    );
+    let mut app = live_after(&events, events.len());
+    let (handoffs, returns) = handoff::tui::matrix::rows(app.state());
+    let mut drawn: Vec<(&str, &str, &str)> = handoffs
+        .iter()
+        .map(|h| (h.from.as_str(), h.to.as_str(), h.artifact.as_str()))
+        .collect();
+    drawn.sort_unstable();
+    let mut seed = SEED_MATRIX.to_vec();
+    seed.sort_unstable();
+    assert_eq!(drawn, seed);
+    assert_eq!(returns, ["QA Lead ↺ Backend Go Expert  returned 1×"]);
+    press(&mut app, "m");
+    let screen = draw(&mut app, 120, 36);
+    for expected in [
+        "Backend Go Expert         QA Lead                   service-implementation  attempt 2",
+        "Debugger                  QA Lead                   debug-report            not summoned",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
 #[test]
 fn the_developer_card_lists_the_plans_tasks_while_they_run() {
     let events = record("Add rate limiting to the orders API !critique-fails:3");

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Decided, Returned, SessionState, SessionStatus, TaskRun, ToolRun};
+use crate::formats::sections::{Section, Sections, split};
 use crate::session::event::{Action, Checklist};
 
 /// How the error of an attempt cut off by a crash, a quit or a full disk
@@ -108,6 +109,13 @@ pub struct Attempt {
     pub invalid: Option<Vec<String>>,
     /// Specialists advising it: `name (keyword)`.
     pub specialists: Vec<String>,
+    /// Its named outputs as the engine split its answer (none for a
+    /// phase with one output).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<Section>,
+    /// Named outputs its answer did not write.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
     /// The plan's tasks, when the attempt runs a plan task by task.
     pub tasks: Vec<TaskRun>,
     /// The `seq` of its `phase_started`.
@@ -123,6 +131,22 @@ impl Attempt {
     /// The text later phases read: the human's edit, else the agent's draft.
     pub fn effective(&self) -> Option<&str> {
         self.edited.as_deref().or(self.artifact.as_deref())
+    }
+
+    /// Its outputs `names` as later phases read them: a person's edit
+    /// split again, else the sections the engine recorded (a log from
+    /// before named outputs: the draft split now).
+    pub fn sections(&self, names: &[&str]) -> Sections {
+        if self.edited.is_none() && (!self.outputs.is_empty() || !self.missing.is_empty()) {
+            return Sections {
+                found: self.outputs.clone(),
+                missing: self.missing.clone(),
+                duplicated: Vec::new(),
+            };
+        }
+        self.effective()
+            .map(|text| split(text, names))
+            .unwrap_or_default()
     }
 }
 
@@ -495,6 +519,8 @@ mod tests {
                 specialists: vec!["db (sql)".into()],
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "plan".into(),
                 attempt: 1,
                 name: "plan".into(),
