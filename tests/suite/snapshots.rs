@@ -797,8 +797,8 @@ fn the_discovery_matrix_is_exactly_the_seeds_and_marks_what_happened() {
     press(&mut app, "m");
     let screen = draw(&mut app, 120, 36);
     for expected in [
-        "Backend Go Expert         QA Lead                   service-implementation  attempt 2",
-        "Debugger                  QA Lead                   debug-report            not summoned",
+        "Backend Go Expert    QA Lead            service-implementation  attempt 2",
+        "Debugger             QA Lead            debug-report            not summoned",
     ] {
         assert!(screen.contains(expected), "{expected:?} in\n{screen}");
     }
