@@ -201,7 +201,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("any key closes", theme.dim));
-    let width = u16::try_from(from_width + to_width + artifact_width + 30)
+    let status_width = column(handoffs.iter().map(|h| h.status.as_str()), 32).max(20);
+    let width = u16::try_from(from_width + to_width + artifact_width + status_width + 12)
         .unwrap_or(u16::MAX)
         .min(area.width);
     let height = u16::try_from(lines.len() + 2)

@@ -91,7 +91,7 @@ fn last_artifact<'a>(events: &'a [Value], phase: &str) -> &'a Value {
         .into_iter()
         .rev()
         .find(|a| a["phase"] == phase)
-        .unwrap_or_else(|| panic!("an artifact of {phase}"))
+        .expect("an artifact of the phase")
 }
 
 /// What the offline role says it was handed: the `phase:output`s of its
@@ -159,6 +159,12 @@ fn a_section_left_out_is_named_at_its_gate_and_handed_on_as_missing() {
     assert_eq!(code, Some(0), "{out_all}");
     let artifact = last_artifact(&events_all, "definition");
     assert_eq!(artifact["missing"], serde_json::json!(["backlog"]));
+    assert!(
+        out_all.contains(
+            "artifact `definition` (17 lines): roadmap, user-stories, requirements · missing backlog"
+        ),
+        "{out_all}"
+    );
     let gate = of_kind(&events_all, "gate_opened")
         .into_iter()
         .find(|g| g["phase"] == "definition")

@@ -779,10 +779,34 @@ const SEED_MATRIX: [(&str, &str, &str); 25] = [
 
 #[test]
 fn the_discovery_matrix_is_exactly_the_seeds_and_marks_what_happened() {
-    let events = record_in(
+    let mut events = record_in(
         "discovery",
         "Explore an idea: saved searches for orders !qa-fails:1",
     );
+    // The debugger was summoned at the Go expert's gate.
+    let gate = events
+        .iter()
+        .find(
+            |e| matches!(&e.kind, EventKind::GateOpened { phase, .. } if phase == "implementation"),
+        )
+        .expect("the implementation gate")
+        .seq;
+    let last = events.last().expect("events").clone();
+    events.push(Event {
+        seq: last.seq + 1,
+        t: last.t,
+        kind: EventKind::Utility {
+            phase: "implementation".into(),
+            gate,
+            utility: "debugger".into(),
+            name: "Debugger".into(),
+            artifacts: vec!["debug-report".into(), "known-issues".into()],
+            hands_to: vec!["qa".into()],
+            text: "## debug-report\nx\n## known-issues\ny\n".into(),
+            error: None,
+            reads: Vec::new(),
+        },
+    });
     let mut app = live_after(&events, events.len());
     let (handoffs, returns) = handoff::tui::matrix::rows(app.state());
     let mut drawn: Vec<(&str, &str, &str)> = handoffs
@@ -798,7 +822,8 @@ fn the_discovery_matrix_is_exactly_the_seeds_and_marks_what_happened() {
     let screen = draw(&mut app, 120, 36);
     for expected in [
         "Backend Go Expert    QA Lead            service-implementation  attempt 2",
-        "Debugger             QA Lead            debug-report            not summoned",
+        "Debugger             QA Lead            debug-report            summoned at implementation",
+        "MCP expert           DevOps SRE         server-config           not summoned",
     ] {
         assert!(screen.contains(expected), "{expected:?} in\n{screen}");
     }

@@ -586,3 +586,70 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod named_outputs {
+    use crate::session::event::EventKind;
+    use crate::session::testing::{fold, started};
+
+    const NAMES: [&str; 2] = ["a", "b"];
+
+    fn answered(outputs: Vec<crate::formats::sections::Section>, missing: &[&str]) -> EventKind {
+        EventKind::Artifact {
+            phase: "summarize".into(),
+            attempt: 1,
+            name: "requirements".into(),
+            content: "## a\none\n## b\ntwo\n".into(),
+            outputs,
+            missing: missing.iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+
+    fn phase_started() -> EventKind {
+        EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn recorded_sections_are_kept_and_an_old_artifact_is_split_when_read() {
+        let recorded = crate::formats::sections::Section {
+            name: "a".into(),
+            content: "one".into(),
+        };
+        let state = fold([
+            started("r", "offline"),
+            phase_started(),
+            answered(vec![recorded.clone()], &["b"]),
+        ]);
+        let attempt = &state.phases[0].attempts[0];
+        let sections = attempt.sections(&NAMES);
+        assert_eq!(
+            (sections.found, sections.missing),
+            (vec![recorded], vec!["b".to_owned()])
+        );
+        // A log from before named outputs: the draft is split now.
+        let state = fold([
+            started("r", "offline"),
+            phase_started(),
+            answered(Vec::new(), &[]),
+        ]);
+        let sections = state.phases[0].attempts[0].sections(&NAMES);
+        assert_eq!(sections.found.len(), 2);
+        assert!(sections.missing.is_empty());
+    }
+
+    #[test]
+    fn an_old_artifact_line_reads_without_the_new_fields() {
+        let line = r#"{"seq":3,"t":"2026-11-20T10:00:00.000Z","kind":"artifact","phase":"p","attempt":1,"name":"x","content":"c"}"#;
+        let kind: EventKind = serde_json::from_str(line).expect("an old line");
+        let EventKind::Artifact {
+            outputs, missing, ..
+        } = kind
+        else {
+            panic!("an artifact");
+        };
+        assert!(outputs.is_empty() && missing.is_empty());
+    }
+}
