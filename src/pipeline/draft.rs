@@ -215,22 +215,12 @@ pub(super) fn take_outputs(
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
-    use super::super::load::{SkillsFile, load_pipeline};
+    use super::super::load::tests::load;
 
     const TWO: &str = "[pipelines.p]\n\
         [[pipelines.p.phases]]\nid = \"fit\"\nrole = \"Fit\"\nprompt = \"p\"\n\
         outputs = [\"feature-brief\", \"work-unit-registry\"]\n\
         [[pipelines.p.phases]]\nid = \"def\"\nrole = \"Def\"\nartifact = \"req\"\nprompt = \"p\"\n";
-
-    fn load(text: &str) -> Result<super::super::Pipeline, Vec<String>> {
-        let file = SkillsFile {
-            path: Some(PathBuf::from("skills.toml")),
-            text: text.to_owned(),
-        };
-        load_pipeline(&file, None).map_err(|d| d.iter().map(ToString::to_string).collect())
-    }
 
     #[test]
     fn named_outputs_load_and_inputs_pick_them() {

@@ -544,11 +544,12 @@ fn check_phase(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::policy::Verdict;
 
-    fn load(text: &str) -> Result<Pipeline, Vec<String>> {
+    /// Loads `text` as `skills.toml`, its mistakes as lines.
+    pub(in crate::pipeline) fn load(text: &str) -> Result<Pipeline, Vec<String>> {
         let file = SkillsFile {
             path: Some(PathBuf::from("skills.toml")),
             text: text.to_owned(),
