@@ -525,7 +525,7 @@ pub fn request(
 mod tests {
     use super::*;
     use crate::pipeline::{SkillsFile, load_pipeline};
-    use crate::session::testing::{fold, numbered, started};
+    use crate::session::testing::{fold, numbered, started, started_with};
     use crate::session::{Action, DecidedBy, Decision, Event, EventKind};
 
     #[test]
@@ -774,5 +774,76 @@ mod tests {
         whole.inputs = vec![input("a", 10)];
         fit(&mut whole, 100);
         assert_eq!(whole.inputs[0].content, "x".repeat(10));
+    }
+
+    /// The discovery pipeline after `fit` and `discovery` answered, the
+    /// interviewer without its work-unit registry.
+    fn discovery_answered() -> (Pipeline, SessionState) {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), Some("discovery")).expect("preset");
+        let answered = |phase: &str, content: &str| {
+            let names = pipeline.phase(phase).expect("phase").output_names();
+            let split = crate::formats::sections::split(content, &names);
+            [
+                EventKind::PhaseStarted {
+                    phase: phase.into(),
+                    attempt: 1,
+                },
+                EventKind::Artifact {
+                    phase: phase.into(),
+                    attempt: 1,
+                    name: phase.into(),
+                    content: content.into(),
+                    outputs: split.found,
+                    missing: split.missing,
+                },
+            ]
+        };
+        let mut kinds = vec![started_with("r", "offline", pipeline.clone())];
+        kinds.extend(answered(
+            "fit",
+            "## feature-brief\nBrief.\n## work-unit-registry\n- WU-1\n",
+        ));
+        kinds.extend(answered("discovery", "## discovery-brief\nInterviewed.\n"));
+        (pipeline, fold(kinds))
+    }
+
+    #[test]
+    fn a_role_is_handed_exactly_the_named_outputs_it_reads_each_under_its_name() {
+        let (pipeline, state) = discovery_answered();
+        let definition = pipeline.index_of("definition").expect("definition");
+        let brief = brief(&state, &pipeline, definition);
+        let handed: Vec<(&str, &str, &str)> = brief
+            .inputs
+            .iter()
+            .map(|i| (i.phase.as_str(), i.name.as_str(), i.content.as_str()))
+            .collect();
+        assert_eq!(
+            handed,
+            [
+                ("fit", "feature-brief", "Brief."),
+                ("fit", "work-unit-registry", "- WU-1"),
+                ("discovery", "discovery-brief", "Interviewed."),
+                (
+                    "discovery",
+                    "work-unit-registry",
+                    "[The Idea Interviewer did not write `work-unit-registry`.]"
+                ),
+            ]
+        );
+        let chat = messages(&brief);
+        assert!(
+            chat[1]
+                .content
+                .contains("## feature-brief (from the Feature Fit Analyst)\nBrief.")
+        );
+        let system = &chat[0].content;
+        assert!(
+            system.contains("`## roadmap`, `## user-stories`, `## requirements`, `## backlog`"),
+            "{system}"
+        );
+        // QA writes sections around its verdict, so no schema holds it to JSON.
+        let qa = pipeline.index_of("qa").expect("qa");
+        let request = request(&state, &pipeline, qa, "m", None, &Tokens::for_model("m"));
+        assert!(request.answer.schema.is_none());
     }
 }
