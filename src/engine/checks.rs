@@ -107,14 +107,21 @@ impl Engine {
             );
         }
         if let Some(missing) = current.map(|a| &a.missing).filter(|m| !m.is_empty()) {
+            let can_reject = state.rejections_left(self.spec.pipeline.max_attempts) > 0;
             return format!(
-                "Missing output{}: {}. Edit them in, reject to ask again, or approve without them?",
-                if missing.len() == 1 { "" } else { "s" },
+                "Missing output{s}: {}. Edit {them} in{reject}, or approve without {them}?",
                 missing
                     .iter()
                     .map(|m| format!("`{m}`"))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                s = if missing.len() == 1 { "" } else { "s" },
+                them = if missing.len() == 1 { "it" } else { "them" },
+                reject = if can_reject {
+                    ", reject to ask again"
+                } else {
+                    ""
+                },
             );
         }
         let failing: Vec<String> = current

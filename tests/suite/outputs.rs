@@ -171,7 +171,7 @@ fn a_section_left_out_is_named_at_its_gate_and_handed_on_as_missing() {
         .expect("the definition's gate");
     assert_eq!(
         gate["question"],
-        "Missing output: `backlog`. Edit them in, reject to ask again, or approve without them?"
+        "Missing output: `backlog`. Edit it in, reject to ask again, or approve without it?"
     );
     // Approved without it, the architect is told so rather than given nothing.
     let architecture = last_artifact(&events_all, "architecture");

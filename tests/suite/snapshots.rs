@@ -218,6 +218,36 @@ fn artifact_full_screen_scrolled() {
     insta::assert_snapshot!(draw(&mut app, 100, 24));
 }
 
+/// A phase with named outputs: the artifact view opens with which are
+/// there and which missing, each a section under its heading, and the gate
+/// names the missing one.
+#[test]
+fn the_artifact_view_of_named_outputs_with_one_missing() {
+    let events = record_in(
+        "discovery",
+        "Explore an idea: saved searches for orders !missing:backlog",
+    );
+    let n = after(
+        &events,
+        |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "definition"),
+    );
+    let mut app = live_after(&events, n);
+    app.show(Screen::Artifact {
+        phase: 2,
+        attempt: None,
+    });
+    app.set_focus(2);
+    let screen = draw(&mut app, 110, 30);
+    for expected in [
+        "Outputs: roadmap ✓ · user-stories ✓ · requirements ✓ · backlog missing",
+        "roadmap",
+        "Missing output: `backlog`",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
 #[test]
 fn help_overlay() {
     let events = record(REQUEST);
