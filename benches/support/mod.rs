@@ -167,6 +167,8 @@ impl Script {
             completion_tokens: (written.len() / 4) as u64,
         });
         self.push(EventKind::Artifact {
+            outputs: Vec::new(),
+            missing: Vec::new(),
             phase: phase.into(),
             attempt,
             name: artifact.into(),

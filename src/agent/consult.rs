@@ -24,6 +24,7 @@ fn at_hand(state: &SessionState, pipeline: &Pipeline, index: usize) -> Option<(I
     phase
         .inputs
         .iter()
+        .map(|input| crate::pipeline::input_parts(input).0)
         .filter_map(|id| {
             let position = pipeline.index_of(id)?;
             let seq = state.phases.get(position)?.current()?.changed_seq;
@@ -224,6 +225,8 @@ mod tests {
                 attempt: 1,
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "summarize".into(),
                 attempt: 1,
                 name: "requirements".into(),

@@ -27,10 +27,10 @@ use crate::session::SessionState;
 /// What phase `index` of `pipeline` is given, in the state `state` is in.
 pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
     let phase = pipeline.phases[index].clone();
-    let inputs = phase
-        .inputs
-        .iter()
-        .filter_map(|id| handed(state, pipeline, id))
+    let inputs = pipeline
+        .reads(index)
+        .into_iter()
+        .flat_map(|(source, names)| handed_outputs(state, pipeline, source, &names))
         .collect();
     let notes = state.phases[..index]
         .iter()
@@ -89,6 +89,41 @@ fn handed(state: &SessionState, pipeline: &Pipeline, id: &str) -> Option<Input> 
     })
 }
 
+/// The outputs `names` of phase `source` as they are handed to a later
+/// role, each under its name: a phase with one output hands its artifact
+/// (see [`handed`]), one with several the sections its answer has, and an
+/// output it did not write says so rather than arriving empty.
+fn handed_outputs(
+    state: &SessionState,
+    pipeline: &Pipeline,
+    source: usize,
+    names: &[&str],
+) -> Vec<Input> {
+    let (Some(phase), Some(produced)) = (pipeline.phases.get(source), state.phases.get(source))
+    else {
+        return Vec::new();
+    };
+    if !phase.sectioned() {
+        return handed(state, pipeline, &phase.id).into_iter().collect();
+    }
+    let Some(attempt) = produced.current().filter(|a| a.effective().is_some()) else {
+        return Vec::new();
+    };
+    let sections = attempt.sections(&phase.output_names());
+    names
+        .iter()
+        .map(|name| Input {
+            phase: phase.id.clone(),
+            role: phase.role.clone(),
+            name: (*name).to_owned(),
+            content: sections.found.iter().find(|s| s.name == *name).map_or_else(
+                || format!("[The {} did not write `{name}`.]", phase.role),
+                |s| s.content.clone(),
+            ),
+        })
+        .collect()
+}
+
 /// The specialists that advise phase `index`'s role: those whose keywords
 /// occur in the request or in a plan handed over so far, each with the
 /// keyword that engaged it.
@@ -122,16 +157,21 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
     let phase = &brief.phase;
     let mut system = format!(
         "You are the {role} on a software team that hands work from role to role, with a human \
-         approving every handoff.\n\n{prompt}\n\nAnswer with the `{artifact}` artifact only, {form}, \
+         approving every handoff.\n\n{prompt}\n\nAnswer with the `{artifact}` {what} only, {form}, \
          ready for the next role to read.",
-        form = if phase.output.is_markdown() {
+        what = if phase.sectioned() {
+            "outputs"
+        } else {
+            "artifact"
+        },
+        form = if phase.output.is_markdown() || phase.sectioned() {
             "in Markdown"
         } else {
             "as JSON"
         },
         role = phase.role,
         prompt = phase.prompt.trim(),
-        artifact = phase.artifact,
+        artifact = phase.output_names().join("`, `"),
     );
     // A consulted specialist's words come as advice, below.
     for (specialist, keyword) in brief.specialists.iter().filter(|(s, _)| !s.consults()) {
@@ -140,6 +180,20 @@ pub fn messages(brief: &Brief) -> Vec<Message> {
             "\n\nGuidance from the {} specialist (the work mentions “{keyword}”):\n{}",
             specialist.name,
             specialist.guidance.trim()
+        );
+    }
+    if phase.sectioned() {
+        let _ = write!(
+            system,
+            "\n\nWrite one section per output, each under its own heading, in this order: {}. \
+             Begin each with exactly that heading line; the next role reads each by its name. \
+             JSON asked for below goes in a ```json fence inside the last section.",
+            phase
+                .outputs
+                .iter()
+                .map(|o| format!("`## {o}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     if let Some(shape) = phase.output.instructions() {
@@ -456,9 +510,16 @@ pub fn request(
         messages: build_messages(&brief, pipeline),
         tools: Vec::new(),
         answer: crate::provider::AnswerSpec {
+            // A server held to a schema answers with JSON alone: a phase
+            // with named outputs writes its sections around the JSON.
             schema: match brief.phase.output {
-                OutputKind::Plan => Some(crate::formats::schema::plan_with(&pipeline.skill_ids())),
-                OutputKind::Markdown | OutputKind::Verdict => brief.phase.output.schema(),
+                OutputKind::Plan if !brief.phase.sectioned() => {
+                    Some(crate::formats::schema::plan_with(&pipeline.skill_ids()))
+                }
+                OutputKind::Markdown | OutputKind::Verdict if !brief.phase.sectioned() => {
+                    brief.phase.output.schema()
+                }
+                OutputKind::Markdown | OutputKind::Plan | OutputKind::Verdict => None,
             },
             max_tokens: Some(brief.phase.output_cap()),
             seed,
@@ -471,7 +532,7 @@ pub fn request(
 mod tests {
     use super::*;
     use crate::pipeline::{SkillsFile, load_pipeline};
-    use crate::session::testing::{fold, numbered, started};
+    use crate::session::testing::{fold, numbered, started, started_with};
     use crate::session::{Action, DecidedBy, Decision, Event, EventKind};
 
     #[test]
@@ -485,6 +546,8 @@ mod tests {
                     attempt,
                 },
                 EventKind::Artifact {
+                    outputs: Vec::new(),
+                    missing: Vec::new(),
                     phase: "plan".into(),
                     attempt,
                     name: "plan".into(),
@@ -553,6 +616,8 @@ mod tests {
                 attempt: 1,
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "summarize".into(),
                 attempt: 1,
                 name: "requirements".into(),
@@ -571,6 +636,8 @@ mod tests {
                 attempt: 1,
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "plan".into(),
                 attempt: 1,
                 name: "plan".into(),
@@ -609,6 +676,8 @@ mod tests {
             started("Add X", "offline"),
             begun(1),
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "summarize".into(),
                 attempt: 1,
                 name: "requirements".into(),
@@ -712,5 +781,76 @@ mod tests {
         whole.inputs = vec![input("a", 10)];
         fit(&mut whole, 100);
         assert_eq!(whole.inputs[0].content, "x".repeat(10));
+    }
+
+    /// The discovery pipeline after `fit` and `discovery` answered, the
+    /// interviewer without its work-unit registry.
+    fn discovery_answered() -> (Pipeline, SessionState) {
+        let pipeline = load_pipeline(&SkillsFile::builtin(), Some("discovery")).expect("preset");
+        let answered = |phase: &str, content: &str| {
+            let names = pipeline.phase(phase).expect("phase").output_names();
+            let split = crate::formats::sections::split(content, &names);
+            [
+                EventKind::PhaseStarted {
+                    phase: phase.into(),
+                    attempt: 1,
+                },
+                EventKind::Artifact {
+                    phase: phase.into(),
+                    attempt: 1,
+                    name: phase.into(),
+                    content: content.into(),
+                    outputs: split.found,
+                    missing: split.missing,
+                },
+            ]
+        };
+        let mut kinds = vec![started_with("r", "offline", pipeline.clone())];
+        kinds.extend(answered(
+            "fit",
+            "## feature-brief\nBrief.\n## work-unit-registry\n- WU-1\n",
+        ));
+        kinds.extend(answered("discovery", "## discovery-brief\nInterviewed.\n"));
+        (pipeline, fold(kinds))
+    }
+
+    #[test]
+    fn a_role_is_handed_exactly_the_named_outputs_it_reads_each_under_its_name() {
+        let (pipeline, state) = discovery_answered();
+        let definition = pipeline.index_of("definition").expect("definition");
+        let brief = brief(&state, &pipeline, definition);
+        let handed: Vec<(&str, &str, &str)> = brief
+            .inputs
+            .iter()
+            .map(|i| (i.phase.as_str(), i.name.as_str(), i.content.as_str()))
+            .collect();
+        assert_eq!(
+            handed,
+            [
+                ("fit", "feature-brief", "Brief."),
+                ("fit", "work-unit-registry", "- WU-1"),
+                ("discovery", "discovery-brief", "Interviewed."),
+                (
+                    "discovery",
+                    "work-unit-registry",
+                    "[The Idea Interviewer did not write `work-unit-registry`.]"
+                ),
+            ]
+        );
+        let chat = messages(&brief);
+        assert!(
+            chat[1]
+                .content
+                .contains("## feature-brief (from the Feature Fit Analyst)\nBrief.")
+        );
+        let system = &chat[0].content;
+        assert!(
+            system.contains("`## roadmap`, `## user-stories`, `## requirements`, `## backlog`"),
+            "{system}"
+        );
+        // QA writes sections around its verdict, so no schema holds it to JSON.
+        let qa = pipeline.index_of("qa").expect("qa");
+        let request = request(&state, &pipeline, qa, "m", None, &Tokens::for_model("m"));
+        assert!(request.answer.schema.is_none());
     }
 }

@@ -106,6 +106,24 @@ impl Engine {
                 }
             );
         }
+        if let Some(missing) = current.map(|a| &a.missing).filter(|m| !m.is_empty()) {
+            let can_reject = state.rejections_left(self.spec.pipeline.max_attempts) > 0;
+            return format!(
+                "Missing output{s}: {}. Edit {them} in{reject}, or approve without {them}?",
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                s = if missing.len() == 1 { "" } else { "s" },
+                them = if missing.len() == 1 { "it" } else { "them" },
+                reject = if can_reject {
+                    ", reject to ask again"
+                } else {
+                    ""
+                },
+            );
+        }
         let failing: Vec<String> = current
             .map(|a| {
                 a.failing_tasks()

@@ -111,12 +111,7 @@ impl Engine {
                 PlanEnd::Stopped => Ok(false),
                 PlanEnd::Failed(error) => self.fail(&phase.id, attempt, error),
                 PlanEnd::Done(content) => {
-                    self.emit(EventKind::Artifact {
-                        phase: phase.id,
-                        attempt,
-                        name: phase.artifact,
-                        content,
-                    })?;
+                    self.emit(artifact_event(phase, attempt, content))?;
                     Ok(true)
                 }
             };
@@ -174,12 +169,7 @@ impl Engine {
         }
         let mut content = answer.trim().to_owned();
         content.push('\n');
-        self.emit(EventKind::Artifact {
-            phase: phase.id,
-            attempt,
-            name: phase.artifact,
-            content,
-        })?;
+        self.emit(artifact_event(phase, attempt, content))?;
         Ok(true)
     }
 
@@ -326,5 +316,24 @@ impl Engine {
             phase.role,
             self.spec.attempt_timeout.as_secs()
         )
+    }
+}
+
+/// The `artifact` event of `phase`'s answer: a phase with several named
+/// outputs has it split into them, and what it did not write named.
+fn artifact_event(phase: crate::pipeline::Phase, attempt: u32, content: String) -> EventKind {
+    let (outputs, missing) = if phase.sectioned() {
+        let sections = crate::formats::sections::split(&content, &phase.output_names());
+        (sections.found, sections.missing)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    EventKind::Artifact {
+        phase: phase.id,
+        attempt,
+        name: phase.artifact,
+        content,
+        outputs,
+        missing,
     }
 }

@@ -13,6 +13,7 @@
 pub mod plan;
 pub mod report;
 pub mod schema;
+pub mod sections;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};

@@ -99,10 +99,20 @@ pub fn describe(event: &Event, state: &SessionState) -> Option<String> {
             phase,
             name,
             content,
+            outputs,
+            missing,
             ..
         } => {
             let lines = content.lines().count();
-            format!("{phase:<10} artifact `{name}` ({lines} lines)")
+            let mut line = format!("{phase:<10} artifact `{name}` ({lines} lines)");
+            if !outputs.is_empty() {
+                let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+                let _ = write!(line, ": {}", names.join(", "));
+            }
+            if !missing.is_empty() {
+                let _ = write!(line, " · missing {}", missing.join(", "));
+            }
+            line
         }
         EventKind::GateOpened {
             phase,

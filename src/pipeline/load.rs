@@ -132,10 +132,11 @@ fn with_rules(mut rules: Rules, more: Rules) -> Rules {
     rules
 }
 
-const PHASE_KEYS: [&str; 17] = [
+const PHASE_KEYS: [&str; 18] = [
     "id",
     "role",
     "artifact",
+    "outputs",
     "inputs",
     "gate",
     "prompt",
@@ -177,7 +178,7 @@ impl Checker<'_> {
 
     /// Takes key `key` of a phase table as a `T`, reporting a missing key or
     /// a value of the wrong type.
-    fn take<T: DeserializeOwned>(
+    pub(super) fn take<T: DeserializeOwned>(
         &mut self,
         table: &mut BTreeMap<String, Spanned<Value>>,
         key: &str,
@@ -426,7 +427,8 @@ fn check_phase(
     let mut table = table.into_inner();
     let id = checker.take::<String>(&mut table, "id", &span, true);
     let role = checker.take::<String>(&mut table, "role", &span, true);
-    let artifact = checker.take::<String>(&mut table, "artifact", &span, true);
+    let outputs = super::draft::take_outputs(checker, &mut table, &span);
+    let artifact = checker.take::<String>(&mut table, "artifact", &span, outputs.is_empty());
     let inputs = checker
         .take::<Vec<String>>(&mut table, "inputs", &span, false)
         .map(|list| item_spans(&checker.file.text, list));
@@ -523,6 +525,7 @@ fn check_phase(
         id,
         role: role.map(Spanned::into_inner),
         artifact,
+        outputs,
         inputs: inputs.unwrap_or_default(),
         gate: gate.map(Spanned::into_inner),
         prompt: prompt.map(Spanned::into_inner),
@@ -541,11 +544,12 @@ fn check_phase(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::policy::Verdict;
 
-    fn load(text: &str) -> Result<Pipeline, Vec<String>> {
+    /// Loads `text` as `skills.toml`, its mistakes as lines.
+    pub(in crate::pipeline) fn load(text: &str) -> Result<Pipeline, Vec<String>> {
         let file = SkillsFile {
             path: Some(PathBuf::from("skills.toml")),
             text: text.to_owned(),
@@ -746,7 +750,7 @@ tasks_from = "a"
                 "skills.toml:11:6: duplicate phase id `a`".to_owned(),
                 "skills.toml:12:8: `role`: invalid type: integer `7`, expected a string".to_owned(),
                 "skills.toml:19:11: input `d` runs after `c`; a phase reads only earlier phases".to_owned(),
-                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, inputs, gate, prompt, model, temperature, language, tools, permissions, sandbox, output, max_output_tokens, returns_to, tasks_from, skills)".to_owned(),
+                "skills.toml:21:10: unknown key `colour` in a phase (expected one of: id, role, artifact, outputs, inputs, gate, prompt, model, temperature, language, tools, permissions, sandbox, output, max_output_tokens, returns_to, tasks_from, skills)".to_owned(),
                 "skills.toml:29:14: `returns_to` must name an earlier phase, not `d`".to_owned(),
                 "skills.toml:36:10: `output`: unknown variant `poem`, expected one of `markdown`, `plan`, `verdict`".to_owned(),
                 "skills.toml:37:14: `tasks_from` must name an earlier phase whose output is \"plan\", not `a`".to_owned(),

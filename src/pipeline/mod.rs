@@ -190,7 +190,12 @@ pub struct Phase {
     pub id: String,
     pub role: String,
     pub artifact: String,
-    /// Ids of earlier phases whose artifacts this role reads.
+    /// The named outputs its answer holds, one section each (none: the
+    /// artifact is its one output).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<String>,
+    /// What this role reads: an earlier phase's id (all its outputs) or
+    /// `phase:output` (that one), see [`input_parts`].
     pub inputs: Vec<String>,
     /// The question the checkpoint after this phase asks the human.
     pub gate: String,
@@ -234,7 +239,30 @@ pub struct Phase {
     pub skills: Vec<String>,
 }
 
+/// An input as written: the phase it names and, after a `:`, the one
+/// output of it (none: all of them).
+pub fn input_parts(input: &str) -> (&str, Option<&str>) {
+    match input.split_once(':') {
+        Some((phase, output)) => (phase.trim(), Some(output.trim())),
+        None => (input.trim(), None),
+    }
+}
+
 impl Phase {
+    /// The names of its outputs: those it declares, else its artifact.
+    pub fn output_names(&self) -> Vec<&str> {
+        if self.outputs.is_empty() {
+            vec![self.artifact.as_str()]
+        } else {
+            self.outputs.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// Whether its answer is split into named sections.
+    pub fn sectioned(&self) -> bool {
+        !self.outputs.is_empty()
+    }
+
     /// The most tokens one answer of this role may take.
     pub fn output_cap(&self) -> u32 {
         self.max_output_tokens
@@ -283,6 +311,27 @@ impl Pipeline {
     /// The utility role with this id.
     pub fn utility(&self, id: &str) -> Option<&Utility> {
         self.utilities.iter().find(|u| u.id == id)
+    }
+
+    /// What phase `index` reads, input by input: the index of the phase
+    /// it reads from and the names of that phase's outputs it is handed.
+    pub fn reads(&self, index: usize) -> Vec<(usize, Vec<&str>)> {
+        let Some(reader) = self.phases.get(index) else {
+            return Vec::new();
+        };
+        reader
+            .inputs
+            .iter()
+            .filter_map(|input| {
+                let (id, output) = input_parts(input);
+                let source = self.index_of(id)?;
+                let names = match output {
+                    Some(name) => vec![name],
+                    None => self.phases[source].output_names(),
+                };
+                Some((source, names))
+            })
+            .collect()
     }
 
     /// The phase with this id.

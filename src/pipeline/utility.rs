@@ -164,8 +164,7 @@ pub(super) fn check(
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
+    use crate::pipeline::load::tests::load;
     use crate::pipeline::{SkillsFile, load_pipeline};
 
     const PIPELINE: &str = r#"
@@ -193,14 +192,6 @@ hands_to = ["check"]
 prompt = "Debug."
 "#;
 
-    fn load(text: &str) -> Result<crate::pipeline::Pipeline, Vec<String>> {
-        let file = SkillsFile {
-            path: Some(PathBuf::from("skills.toml")),
-            text: text.to_owned(),
-        };
-        load_pipeline(&file, None).map_err(|d| d.iter().map(ToString::to_string).collect())
-    }
-
     #[test]
     fn utilities_load_with_the_phases_they_hand_to() {
         let p = load(PIPELINE).expect("valid");
@@ -208,32 +199,36 @@ prompt = "Debug."
         assert_eq!(debugger.hands_to, ["check"]);
         assert_eq!(debugger.tools, ["read_file"]);
         assert_eq!(debugger.cap(), super::UTILITY_TOKENS);
-        let builtin = load_pipeline(&SkillsFile::builtin(), None).expect("builtin");
-        let matrix: Vec<(&str, Vec<&str>)> = builtin
-            .utilities
-            .iter()
-            .map(|u| {
-                (
-                    u.id.as_str(),
-                    u.hands_to.iter().map(String::as_str).collect(),
-                )
-            })
-            .collect();
+        // Each built-in utility and the phases it hands to.
+        let matrix = |name: Option<&str>| -> Vec<String> {
+            load_pipeline(&SkillsFile::builtin(), name)
+                .expect("builtin")
+                .utilities
+                .iter()
+                .map(|u| format!("{} → {}", u.id, u.hands_to.join(", ")))
+                .collect()
+        };
         assert_eq!(
-            matrix,
+            matrix(None),
             [
-                ("debugger", vec!["validate"]),
-                ("doc-janitor", vec!["commit"]),
-                ("mcp-expert", vec!["implement", "commit"]),
-                ("project-bro", vec!["summarize", "plan"]),
-                ("refactor-architect", vec!["implement", "commit"]),
+                "debugger → validate",
+                "doc-janitor → commit",
+                "mcp-expert → implement, commit",
+                "project-bro → summarize, plan",
+                "refactor-architect → implement, commit",
             ]
         );
-        // The other built-in pipelines declare none, and load.
-        for name in ["discovery", "go-collab"] {
-            let other = load_pipeline(&SkillsFile::builtin(), Some(name)).expect("loads");
-            assert!(other.utilities.is_empty());
-        }
+        // Discovery declares the seed's utilities that hand work on in its
+        // matrix; go-collab none.
+        assert_eq!(
+            matrix(Some("discovery")),
+            [
+                "debugger → qa",
+                "mcp-expert → implementation, release",
+                "refactor-architect → implementation, release",
+            ]
+        );
+        assert!(matrix(Some("go-collab")).is_empty());
     }
 
     #[test]

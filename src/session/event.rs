@@ -164,6 +164,14 @@ pub enum EventKind {
         attempt: u32,
         name: String,
         content: String,
+        /// A phase with several named outputs: each section of `content`
+        /// it found, in the declared order (older logs and one-output
+        /// phases have none).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        outputs: Vec<crate::formats::sections::Section>,
+        /// The declared outputs the answer did not write.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        missing: Vec<String>,
     },
     GateOpened {
         phase: String,

@@ -7,6 +7,15 @@ use crate::pipeline::{SkillsFile, load_pipeline};
 /// `session_started` for `request`, the built-in pipeline, `provider`.
 pub fn started(request: &str, provider: &str) -> EventKind {
     let pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("the built-in pipeline");
+    started_with(request, provider, pipeline)
+}
+
+/// `session_started` for `request`, running `pipeline` on `provider`.
+pub fn started_with(
+    request: &str,
+    provider: &str,
+    pipeline: crate::pipeline::Pipeline,
+) -> EventKind {
     EventKind::SessionStarted {
         id: "s".into(),
         request: request.into(),

@@ -630,6 +630,8 @@ mod tests {
                 read: None,
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "summarize".into(),
                 attempt: 1,
                 name: "requirements".into(),

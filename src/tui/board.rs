@@ -192,31 +192,28 @@ fn phase_column(app: &App, index: usize, phase: &PhaseState, area: Rect, buf: &m
 }
 
 fn pending_body(app: &App, index: usize, phase: &PhaseState, width: usize) -> Vec<Line<'static>> {
-    let reads = app
-        .state
-        .pipeline
-        .as_ref()
-        .and_then(|p| p.phases.get(index))
-        .map(|p| {
-            p.inputs
-                .iter()
-                .filter_map(|id| app.state.phases.iter().find(|q| &q.id == id))
-                .map(|q| q.artifact_name.clone())
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
+    let declared = app.state.pipeline.as_ref();
+    let mut reads: Vec<&str> = Vec::new();
+    for (_, names) in declared.map(|p| p.reads(index)).unwrap_or_default() {
+        for name in names {
+            if !reads.contains(&name) {
+                reads.push(name);
+            }
+        }
+    }
     let reads = if reads.is_empty() {
         "the request".to_owned()
     } else {
         reads.join(", ")
     };
-    wrap(
-        &format!("reads {reads}\nwrites {}", phase.artifact_name),
-        width,
-    )
-    .into_iter()
-    .map(|l| Line::styled(l, app.theme.dim))
-    .collect()
+    let writes = declared.and_then(|p| p.phases.get(index)).map_or_else(
+        || phase.artifact_name.clone(),
+        |p| p.output_names().join(", "),
+    );
+    wrap(&format!("reads {reads}\nwrites {writes}"), width)
+        .into_iter()
+        .map(|l| Line::styled(l, app.theme.dim))
+        .collect()
 }
 
 /// Draws the board of the app's session.

@@ -1,10 +1,15 @@
-//! The handoff matrix: which artifact went from which role to which, for
-//! the session on screen, and where work was sent back.
+//! The handoff matrix: which output goes from which role to which, for
+//! the session on screen, and where work is sent back.
 //!
-//! The pipeline's `inputs` are the matrix (from, to, artifact); the folded session says how far each handoff has got: handed
-//! over (which attempt, whether a person edited it) or still waiting for
-//! its producer. Return paths come from the `returned` events. [`rows`] is
-//! pure; [`render`] draws it as a box over the board (`m`).
+//! The rows are what the pipeline declares, nothing more: each named input
+//! of a phase (from, to, output; an input naming a whole phase is a row per
+//! output of it), each utility's artifacts to the phases it hands them to,
+//! and each `returns_to` path. The folded session says how far each has
+//! got: handed over (which attempt, whether a person edited it), missing
+//! from the answer, or still waiting; a utility summoned or not; a return
+//! path taken how often. A return a person made elsewhere is listed under
+//! the declared ones. [`rows`] is pure; [`render`] draws it as a box over
+//! the board (`m`).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -14,7 +19,8 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 use super::overlay::centered;
 use super::text::clip;
 use super::{App, Theme};
-use crate::session::SessionState;
+use crate::pipeline::Pipeline;
+use crate::session::{PhaseState, SessionState};
 
 /// One handoff of the matrix.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,53 +33,129 @@ pub struct Handoff {
     pub delivered: bool,
 }
 
-/// Every handoff the pipeline defines, in the order the readers run, then
-/// the returns the session made.
+/// Every handoff the pipeline declares, in the order the readers run,
+/// then the utilities' (in the order they are declared), then the return
+/// paths: declared ones with how often they were taken, and returns a
+/// person made elsewhere.
 pub fn rows(state: &SessionState) -> (Vec<Handoff>, Vec<String>) {
     let Some(pipeline) = &state.pipeline else {
         return (Vec::new(), Vec::new());
     };
     let mut handoffs = Vec::new();
-    for (reader, phase) in pipeline.phases.iter().zip(&state.phases) {
-        for input in &reader.inputs {
-            let Some(source) = state.phases.iter().find(|p| &p.id == input) else {
+    for (index, reader) in state.phases.iter().enumerate() {
+        for (source, names) in pipeline.reads(index) {
+            let Some(from) = state.phases.get(source) else {
                 continue;
             };
-            let produced = source.current().filter(|a| a.effective().is_some());
-            let read = !phase.attempts.is_empty();
-            let (status, delivered) = match produced {
-                Some(a) if read => (
-                    format!(
-                        "attempt {}{}",
-                        a.number,
-                        if a.edited.is_some() { ", edited" } else { "" }
-                    ),
-                    true,
-                ),
-                Some(_) => ("ready".to_owned(), false),
-                None => ("waiting".to_owned(), false),
+            for name in names {
+                let (status, delivered) = progress(from, reader, name);
+                handoffs.push(Handoff {
+                    from: from.role.clone(),
+                    to: reader.role.clone(),
+                    artifact: name.to_owned(),
+                    status,
+                    delivered,
+                });
+            }
+        }
+    }
+    handoffs.extend(utility_rows(state, pipeline));
+    (handoffs, returns(state, pipeline))
+}
+
+/// How far output `name` of `from` has got to `reader`.
+fn progress(from: &PhaseState, reader: &PhaseState, name: &str) -> (String, bool) {
+    let produced = from.current().filter(|a| a.effective().is_some());
+    let read = !reader.attempts.is_empty();
+    match produced {
+        Some(a) if a.edited.is_none() && a.missing.iter().any(|m| m == name) => {
+            ("missing".to_owned(), false)
+        }
+        Some(a) if read => (
+            format!(
+                "attempt {}{}",
+                a.number,
+                if a.edited.is_some() { ", edited" } else { "" }
+            ),
+            true,
+        ),
+        Some(_) => ("ready".to_owned(), false),
+        None => ("waiting".to_owned(), false),
+    }
+}
+
+/// Each utility's artifacts to each phase it hands them to: summoned
+/// (at which phase's gate, the latest) or not yet.
+fn utility_rows(state: &SessionState, pipeline: &Pipeline) -> Vec<Handoff> {
+    let mut rows = Vec::new();
+    for utility in &pipeline.utilities {
+        let summoned = state
+            .phases
+            .iter()
+            .flat_map(|p| &p.utilities)
+            .filter(|r| r.utility == utility.id && r.given())
+            .max_by_key(|r| r.seq);
+        for to in &utility.hands_to {
+            let Some(reader) = state.phases.iter().find(|p| &p.id == to) else {
+                continue;
             };
-            handoffs.push(Handoff {
-                from: source.role.clone(),
-                to: phase.role.clone(),
-                artifact: source.artifact_name.clone(),
-                status,
-                delivered,
-            });
+            for artifact in &utility.artifacts {
+                rows.push(Handoff {
+                    from: utility.name.clone(),
+                    to: reader.role.clone(),
+                    artifact: artifact.clone(),
+                    status: summoned.map_or_else(
+                        || "not summoned".to_owned(),
+                        |r| format!("summoned at {}", r.phase),
+                    ),
+                    delivered: summoned.is_some(),
+                });
+            }
         }
     }
-    let mut returns = Vec::new();
-    for p in &state.phases {
-        for to in p.returned.iter().map(|r| &r.to) {
-            let role = state
-                .phases
-                .iter()
-                .find(|t| &t.id == to)
-                .map_or(to.as_str(), |t| t.role.as_str());
-            returns.push(format!("{} ↺ {role}", p.role));
+    rows
+}
+
+/// The declared return paths, each with how often work went back along
+/// it, then the returns a person made to a phase no path declares.
+fn returns(state: &SessionState, pipeline: &Pipeline) -> Vec<String> {
+    let role = |id: &str| {
+        state
+            .phases
+            .iter()
+            .find(|t| t.id == id)
+            .map_or(id.to_owned(), |t| t.role.clone())
+    };
+    let mut lines = Vec::new();
+    for (declared, from) in pipeline.phases.iter().zip(&state.phases) {
+        let Some(to) = &declared.returns_to else {
+            continue;
+        };
+        let taken = from.returned.iter().filter(|r| &r.to == to).count();
+        lines.push(format!(
+            "{} ↺ {}  {}",
+            from.role,
+            role(to),
+            match taken {
+                0 => "when its verdict fails".to_owned(),
+                n => format!("returned {n}×"),
+            }
+        ));
+    }
+    for (declared, from) in pipeline.phases.iter().zip(&state.phases) {
+        for r in from
+            .returned
+            .iter()
+            .filter(|r| declared.returns_to.as_ref() != Some(&r.to))
+        {
+            lines.push(format!(
+                "{} ↺ {}  returned by a person",
+                from.role,
+                role(&r.to)
+            ));
         }
     }
-    (handoffs, returns)
+    lines
 }
 
 /// Draws the matrix over `area`.
@@ -112,14 +194,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     if !returns.is_empty() {
         lines.push(Line::raw(""));
-        lines.push(Line::styled("returned", theme.heading));
+        lines.push(Line::styled("return paths", theme.heading));
         for r in &returns {
             lines.push(Line::styled(format!("  {}", clip(r, 60)), theme.awaiting));
         }
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("any key closes", theme.dim));
-    let width = u16::try_from(from_width + to_width + artifact_width + 30)
+    let status_width = column(handoffs.iter().map(|h| h.status.as_str()), 32).max(20);
+    let width = u16::try_from(from_width + to_width + artifact_width + status_width + 12)
         .unwrap_or(u16::MAX)
         .min(area.width);
     let height = u16::try_from(lines.len() + 2)
@@ -159,6 +242,8 @@ mod tests {
                 attempt: 1,
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "summarize".into(),
                 attempt: 1,
                 name: "requirements".into(),
@@ -193,6 +278,10 @@ mod tests {
             .find(|h| h.artifact == "requirements" && h.to == "Senior Backend Developer")
             .expect("requirements to the developer");
         assert_eq!(ready.status, "ready");
-        assert!(returns.is_empty());
+        // The declared return path, not taken yet.
+        assert_eq!(
+            returns,
+            ["QA Engineer ↺ Senior Backend Developer  when its verdict fails"]
+        );
     }
 }

@@ -411,6 +411,8 @@ mod tests {
                 attempt: 1,
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "summarize".into(),
                 attempt: 1,
                 name: "requirements".into(),

@@ -19,8 +19,38 @@ pub fn safe(text: &str) -> String {
 
 /// What an attempt shows: its effective artifact (or the partial output),
 /// with a plan or verdict rendered as Markdown tables, or, when it could not
-/// be read, what was wrong above the text as the model wrote it.
+/// be read, what was wrong above the text as the model wrote it. A phase
+/// with named outputs has a line above it saying which are there and which
+/// are missing (each is a section of the text under its own heading).
 pub fn shown<'a>(
+    state: &crate::session::SessionState,
+    phase: usize,
+    attempt: &'a crate::session::Attempt,
+) -> Cow<'a, str> {
+    let text = answer(state, phase, attempt);
+    let declared = state.pipeline.as_ref().and_then(|p| p.phases.get(phase));
+    match declared {
+        Some(declared) if declared.sectioned() && attempt.effective().is_some() => {
+            let names = declared.output_names();
+            let sections = attempt.sections(&names);
+            let marks: Vec<String> = names
+                .iter()
+                .map(|n| {
+                    if sections.missing.iter().any(|m| m == n) {
+                        format!("`{n}` missing")
+                    } else {
+                        format!("`{n}` ✓")
+                    }
+                })
+                .collect();
+            Cow::Owned(format!("> Outputs: {}\n\n{text}", marks.join(" · ")))
+        }
+        Some(_) | None => text,
+    }
+}
+
+/// The attempt's text as [`shown`] draws it below the outputs line.
+fn answer<'a>(
     state: &crate::session::SessionState,
     phase: usize,
     attempt: &'a crate::session::Attempt,

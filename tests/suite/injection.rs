@@ -137,6 +137,8 @@ fn hostile_session() -> Vec<Event> {
             output: corpus.clone(),
         },
         EventKind::Artifact {
+            outputs: Vec::new(),
+            missing: Vec::new(),
             phase: "summarize".into(),
             attempt: 1,
             name: "requirements".into(),

@@ -49,6 +49,8 @@ fn at_first_gate() -> (App, mpsc::UnboundedReceiver<Command>) {
             attempt: 1,
         },
         EventKind::Artifact {
+            outputs: Vec::new(),
+            missing: Vec::new(),
             phase: "summarize".into(),
             attempt: 1,
             name: "requirements".into(),
@@ -73,6 +75,8 @@ fn at_plan_gate() -> (App, mpsc::UnboundedReceiver<Command>) {
             attempt: 1,
         },
         EventKind::Artifact {
+            outputs: Vec::new(),
+            missing: Vec::new(),
             phase: "summarize".into(),
             attempt: 1,
             name: "requirements".into(),
@@ -89,6 +93,8 @@ fn at_plan_gate() -> (App, mpsc::UnboundedReceiver<Command>) {
             attempt: 1,
         },
         EventKind::Artifact {
+            outputs: Vec::new(),
+            missing: Vec::new(),
             phase: "plan".into(),
             attempt: 1,
             name: "plan".into(),
@@ -358,6 +364,8 @@ fn a_box_whose_gate_closed_sends_nothing_and_keeps_its_text() {
             attempt: 1,
         },
         EventKind::Artifact {
+            outputs: Vec::new(),
+            missing: Vec::new(),
             phase: "plan".into(),
             attempt: 1,
             name: "plan".into(),
@@ -456,6 +464,8 @@ fn r_counts_rejections_not_returns_or_interruptions() {
                 attempt,
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "summarize".into(),
                 attempt,
                 name: "requirements".into(),
@@ -683,6 +693,8 @@ fn an_abort_confirmed_after_its_gate_closed_sends_nothing() {
             attempt: 1,
         },
         EventKind::Artifact {
+            outputs: Vec::new(),
+            missing: Vec::new(),
             phase: "plan".into(),
             attempt: 1,
             name: "plan".into(),
@@ -743,6 +755,8 @@ fn delivered_requirements() -> Vec<EventKind> {
             attempt: 1,
         },
         EventKind::Artifact {
+            outputs: Vec::new(),
+            missing: Vec::new(),
             phase: "summarize".into(),
             attempt: 1,
             name: "requirements".into(),

@@ -17,6 +17,7 @@ mod keys;
 mod layers;
 mod methodology;
 mod openai;
+mod outputs;
 mod own_git;
 mod policy_table;
 mod probe;

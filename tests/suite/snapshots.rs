@@ -209,6 +209,36 @@ fn artifact_full_screen_scrolled() {
     insta::assert_snapshot!(draw(&mut app, 100, 24));
 }
 
+/// A phase with named outputs: the artifact view opens with which are
+/// there and which missing, each a section under its heading, and the gate
+/// names the missing one.
+#[test]
+fn the_artifact_view_of_named_outputs_with_one_missing() {
+    let events = record_in(
+        "discovery",
+        "Explore an idea: saved searches for orders !missing:backlog",
+    );
+    let n = after(
+        &events,
+        |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "definition"),
+    );
+    let mut app = live_after(&events, n);
+    app.show(Screen::Artifact {
+        phase: 2,
+        attempt: None,
+    });
+    app.set_focus(2);
+    let screen = draw(&mut app, 110, 30);
+    for expected in [
+        "Outputs: roadmap ✓ · user-stories ✓ · requirements ✓ · backlog missing",
+        "roadmap",
+        "Missing output: `backlog`",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
 #[test]
 fn help_overlay() {
     let events = record(REQUEST);
@@ -727,6 +757,98 @@ fn the_handoff_matrix_after_qa_sent_work_back() {
     insta::assert_snapshot!(screen);
     press(&mut app, "x");
     assert!(app.overlay().is_none(), "any key closes it");
+}
+
+/// Seed 000's Handoff Matrix, its skills named as handoff's roles
+/// (`@feature-fit` is the Feature Fit Analyst, `@bmad-architect` the
+/// Architect, `@devops-sre` the DevOps SRE, …; utilities by their names).
+const SEED_MATRIX: [(&str, &str, &str); 25] = [
+    ("Backend Go Expert", "QA Lead", "service-implementation"),
+    ("Architect", "Tech Spec Writer", "context-map"),
+    ("Architect", "Tech Spec Writer", "api-contracts"),
+    ("Architect", "Tech Spec Writer", "decision-log"),
+    ("Debugger", "QA Lead", "debug-report"),
+    ("Debugger", "QA Lead", "known-issues"),
+    ("Feature Fit Analyst", "Product Analyst", "feature-brief"),
+    (
+        "Feature Fit Analyst",
+        "Product Analyst",
+        "work-unit-registry",
+    ),
+    ("Idea Interviewer", "Product Analyst", "discovery-brief"),
+    ("Idea Interviewer", "Product Analyst", "work-unit-registry"),
+    ("MCP expert", "Backend Go Expert", "server-config"),
+    ("MCP expert", "DevOps SRE", "server-config"),
+    ("Product Analyst", "Architect", "roadmap"),
+    ("Product Analyst", "Architect", "user-stories"),
+    ("Product Analyst", "Architect", "requirements"),
+    ("Product Analyst", "Architect", "backlog"),
+    ("Product Analyst", "Tech Spec Writer", "roadmap"),
+    ("Product Analyst", "Tech Spec Writer", "user-stories"),
+    ("Product Analyst", "Tech Spec Writer", "requirements"),
+    ("Product Analyst", "Tech Spec Writer", "backlog"),
+    ("QA Lead", "DevOps SRE", "test-cases"),
+    ("QA Lead", "DevOps SRE", "test-report"),
+    (
+        "Refactor architect",
+        "Backend Go Expert",
+        "refactoring-overview",
+    ),
+    ("Refactor architect", "DevOps SRE", "refactoring-overview"),
+    ("Tech Spec Writer", "Backend Go Expert", "tech-spec"),
+];
+
+#[test]
+fn the_discovery_matrix_is_exactly_the_seeds_and_marks_what_happened() {
+    let mut events = record_in(
+        "discovery",
+        "Explore an idea: saved searches for orders !qa-fails:1",
+    );
+    // The debugger was summoned at the Go expert's gate.
+    let gate = events
+        .iter()
+        .find(
+            |e| matches!(&e.kind, EventKind::GateOpened { phase, .. } if phase == "implementation"),
+        )
+        .expect("the implementation gate")
+        .seq;
+    let last = events.last().expect("events").clone();
+    events.push(Event {
+        seq: last.seq + 1,
+        t: last.t,
+        kind: EventKind::Utility {
+            phase: "implementation".into(),
+            gate,
+            utility: "debugger".into(),
+            name: "Debugger".into(),
+            artifacts: vec!["debug-report".into(), "known-issues".into()],
+            hands_to: vec!["qa".into()],
+            text: "## debug-report\nx\n## known-issues\ny\n".into(),
+            error: None,
+            reads: Vec::new(),
+        },
+    });
+    let mut app = live_after(&events, events.len());
+    let (handoffs, returns) = handoff::tui::matrix::rows(app.state());
+    let mut drawn: Vec<(&str, &str, &str)> = handoffs
+        .iter()
+        .map(|h| (h.from.as_str(), h.to.as_str(), h.artifact.as_str()))
+        .collect();
+    drawn.sort_unstable();
+    let mut seed = SEED_MATRIX.to_vec();
+    seed.sort_unstable();
+    assert_eq!(drawn, seed);
+    assert_eq!(returns, ["QA Lead ↺ Backend Go Expert  returned 1×"]);
+    press(&mut app, "m");
+    let screen = draw(&mut app, 120, 36);
+    for expected in [
+        "Backend Go Expert    QA Lead            service-implementation  attempt 2",
+        "Debugger             QA Lead            debug-report            summoned at implementation",
+        "MCP expert           DevOps SRE         server-config           not summoned",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
 }
 
 #[test]

@@ -137,12 +137,17 @@ pub fn compose(brief: &Brief) -> String {
     if let Some(garbage) = super::structured::garbage(brief) {
         return garbage;
     }
-    match brief.phase.output {
-        OutputKind::Plan => return super::structured::plan(&topic, brief),
-        OutputKind::Verdict => return super::structured::verdict(brief),
-        OutputKind::Markdown => {}
+    // A phase with named outputs writes its sections (a verdict's JSON
+    // inside one of them).
+    if !brief.phase.sectioned() {
+        match brief.phase.output {
+            OutputKind::Plan => return super::structured::plan(&topic, brief),
+            OutputKind::Verdict => return super::structured::verdict(brief),
+            OutputKind::Markdown => {}
+        }
     }
     let body = match brief.phase.artifact.as_str() {
+        _ if brief.phase.sectioned() => super::discovery::sections(&topic, brief),
         "requirements" => requirements(&topic),
         "plan" => plan(&topic, brief),
         "implementation" => implementation(&topic, brief),

@@ -1,75 +1,169 @@
-//! The offline provider's writing for the `discovery` preset's artifacts:
-//! the discovery brief, the architecture, the tech spec, the service
-//! implementation and the deployment guide. Like the backend ones they are
-//! built from the request and what the role was handed, so an edit upstream
-//! shows downstream (the spec and the implementation list the acceptance
-//! criteria they were given).
+//! The offline provider's writing for the `discovery` preset: the named
+//! outputs of its sectioned phases (the feature brief and work-unit
+//! registry, the discovery brief, the definition's roadmap, stories,
+//! requirements and backlog, the architecture's context map, contracts and
+//! decision log, QA's test cases and report), and the one-output artifacts
+//! (the tech spec, the service implementation, the deployment guide). Like
+//! the backend ones they are built from the request and what the role was
+//! handed, so an edit upstream shows downstream (the spec, the service and
+//! QA list the acceptance criteria they were given). A request with
+//! `!missing:<output>` leaves that section out, to show a gate naming it.
 
 use std::fmt::Write;
 
-use super::compose::{Topic, capitalise, criteria};
+use super::compose::{Topic, capitalise, criteria, criteria_in};
 use crate::provider::Brief;
 
-/// The artifact for `name`, if it is one of the preset's.
+/// The artifact for `name`, if it is one of the preset's one-output ones,
+/// after the line saying what it read.
 pub(super) fn compose(name: &str, t: &Topic, brief: &Brief) -> Option<String> {
-    Some(match name {
-        "feature-brief" => feature_brief(t),
-        "discovery-brief" => discovery_brief(t),
-        "architecture" => architecture(t),
+    let body = match name {
         "tech-spec" => tech_spec(t, brief),
         "service-implementation" => service(t, brief),
         "deployment-guide" => deployment(t),
         _ => return None,
+    };
+    Some(read_line(brief) + &body)
+}
+
+/// A line above the answer naming each output the role was handed,
+/// `phase:output`, so a reader (and the tests) can see the matrix at work.
+fn read_line(brief: &Brief) -> String {
+    if brief.inputs.is_empty() {
+        return "> Read: the request alone.\n\n".to_owned();
+    }
+    let read: Vec<String> = brief
+        .inputs
+        .iter()
+        .map(|i| format!("`{}:{}`", i.phase, i.name))
+        .collect();
+    format!("> Read: {}.\n\n", read.join(", "))
+}
+
+/// The answer of a phase with named outputs: each under its heading, in
+/// the declared order (one the preset does not know gets a line of its
+/// own), less any the request marks `!missing:`.
+pub(super) fn sections(t: &Topic, brief: &Brief) -> String {
+    let mut out = read_line(brief);
+    for name in &brief.phase.outputs {
+        let marker = format!("!missing:{name}");
+        if brief.request.split_whitespace().any(|w| w == marker) {
+            continue;
+        }
+        let body = section(name, t, brief).unwrap_or_else(|| {
+            format!(
+                "The {} of {} for {}.\n",
+                name.replace('-', " "),
+                t.feature,
+                t.title
+            )
+        });
+        let _ = write!(out, "## {name}\n{}\n", body.trim_end());
+    }
+    out
+}
+
+/// One named output's text.
+fn section(name: &str, t: &Topic, brief: &Brief) -> Option<String> {
+    let path = format!("/api/v1/{}", t.resource);
+    Some(match name {
+        "feature-brief" => feature_brief(t, &path),
+        "work-unit-registry" if brief.phase.id == "discovery" => format!(
+            "- WU-1: kept: {feature} for a single client, behind a flag.\n- WU-2: kept: limits and \
+             defaults configurable without a deploy.\n- WU-3: split into metrics (WU-3a) and a \
+             runbook (WU-3b), which ship apart.\n",
+            feature = t.feature
+        ),
+        "work-unit-registry" => format!(
+            "- WU-1: {feature} for a single client, behind a flag.\n- WU-2: limits and defaults \
+             configurable without a deploy.\n- WU-3: metrics and an operator runbook.\n",
+            feature = t.feature
+        ),
+        "discovery-brief" => discovery_brief(t, &path),
+        "roadmap" => format!(
+            "1. WU-1 first: {} for one client proves the idea.\n2. WU-2: settings without a deploy.\n\
+             3. WU-3a and WU-3b: metrics, then the runbook.\n",
+            t.feature
+        ),
+        "user-stories" => format!(
+            "- As a client of `{path}`, I want {}, so that I stop working around it by hand.\n\
+             - As an operator, I want to change its limits without a deploy, so that I can react \
+             to load.\n",
+            t.feature
+        ),
+        "requirements" => format!(
+            "1. `{path}` offers {feature} per client.\n2. Settings change without a deploy.\n\n\
+             Acceptance criteria:\n- [ ] AC-1: A client with {feature} on sees it on `{path}`\n\
+             - [ ] AC-2: A client with it off sees no change\n- [ ] AC-3: A settings change applies \
+             within a minute\n",
+            feature = t.feature
+        ),
+        "backlog" => "- Per-user settings (after per-client ones prove out).\n- A self-service \
+                      settings page.\n"
+            .to_owned(),
+        "context-map" | "api-contracts" | "decision-log" => architecture(name, t),
+        "test-cases" => test_cases(brief),
+        "test-report" => super::structured::verdict(brief),
+        _ => return None,
     })
 }
 
-fn feature_brief(t: &Topic) -> String {
-    let path = format!("/api/v1/{}", t.resource);
+fn test_cases(brief: &Brief) -> String {
+    let given = criteria_in(brief, "service-implementation");
+    if given.is_empty() {
+        return "- (no acceptance criteria were handed over)\n".to_owned();
+    }
+    given.iter().fold(String::new(), |mut out, (id, text)| {
+        let _ = writeln!(
+            out,
+            "- {id}: call the endpoint as a client would and check “{text}”"
+        );
+        out
+    })
+}
+
+fn feature_brief(t: &Topic, path: &str) -> String {
     format!(
-        "# Feature brief: {title}\n\n## Feature brief\n{Feature} for the clients of `{path}`. It serves \
-         the teams who call `{path}` every day; around it the service already has authentication, \
-         pagination and per-client settings.\n\n## Fit\nIt extends `{path}` rather than adding a new \
-         product area, displaces nothing, and adds state the service must keep and operate. \
-         Verdict: **fits, with changes** (the settings need an owner).\n\n## Work-unit registry\n\
-         - WU-1: {feature} for a single client, behind a flag.\n- WU-2: limits and defaults \
-         configurable without a deploy.\n- WU-3: metrics and an operator runbook.\n",
-        title = t.title,
-        feature = t.feature,
+        "{Feature} for the clients of `{path}`. It serves the teams who call `{path}` every day; \
+         around it the service already has authentication, pagination and per-client settings.\n\n\
+         ### Fit\nIt extends `{path}` rather than adding a new product area, displaces nothing, \
+         and adds state the service must keep and operate. Verdict: **fits, with changes** (the \
+         settings need an owner).\n",
         Feature = capitalise(&t.feature),
     )
 }
 
-fn discovery_brief(t: &Topic) -> String {
-    let path = format!("/api/v1/{}", t.resource);
+fn discovery_brief(t: &Topic, path: &str) -> String {
     format!(
-        "# Discovery brief: {title}\n\n## Problem and people\nClients of `{path}` ask for {feature}. Today \
-         they work around its absence by hand, several times a week, and support answers the same \
-         questions about it.\n\n## Answers\n- How do they cope today? By hand, and by asking support.\n\
-         - What would change? The workaround goes, and so do the tickets.\n- Who decides? The client's \
-         admin, per client.\n\n## Work-unit registry\n- WU-1: kept: {feature} for a single client, \
-         behind a flag.\n- WU-2: kept: limits and defaults configurable without a deploy.\n- WU-3: \
-         split into metrics (WU-3a) and a runbook (WU-3b), which ship apart.\n\n## Open questions\n\
-         - Which clients need it first?\n- What does success look like after a month?\n",
-        title = t.title,
+        "### Problem and people\nClients of `{path}` ask for {feature}. Today they work around its \
+         absence by hand, several times a week, and support answers the same questions about it.\n\n\
+         ### Answers\n- How do they cope today? By hand, and by asking support.\n- What would \
+         change? The workaround goes, and so do the tickets.\n- Who decides? The client's admin, \
+         per client.\n\n### Open questions\n- Which clients need it first?\n- What does success \
+         look like after a month?\n",
         feature = t.feature,
     )
 }
 
-fn architecture(t: &Topic) -> String {
-    let pkg = t.package();
-    format!(
-        "# Architecture: {title}\n\n## Context map\n- **{Pkg} context** owns {feature} and its settings.\n\
-         - **Orders context** calls it through an interface; it never reads its tables.\n- **Identity** \
-         supplies the client id on every request.\n\n## API contracts\n| Method | Path | Success | Errors |\n\
-         |---|---|---|---|\n| GET | `/api/v1/{res}` | 200 | 400, 401 |\n| PUT | `/api/v1/{res}/settings` | 204 | 400, 401, 403 |\n\n\
-         ## Decision log\n- **State in Postgres, hot path cached in Redis** — chosen over Redis only \
-         (durability) and Postgres only (latency).\n- **Go service inside the existing binary** — \
-         chosen over a new deployable (one release train).\n",
-        title = t.title,
-        Pkg = capitalise(&pkg),
-        feature = t.feature,
-        res = t.resource,
-    )
+fn architecture(name: &str, t: &Topic) -> String {
+    match name {
+        "context-map" => format!(
+            "- **{Pkg} context** owns {feature} and its settings.\n- **Orders context** calls it \
+             through an interface; it never reads its tables.\n- **Identity** supplies the client \
+             id on every request.\n",
+            Pkg = capitalise(&t.package()),
+            feature = t.feature,
+        ),
+        "api-contracts" => format!(
+            "| Method | Path | Success | Errors |\n|---|---|---|---|\n| GET | `/api/v1/{res}` | 200 | \
+             400, 401 |\n| PUT | `/api/v1/{res}/settings` | 204 | 400, 401, 403 |\n",
+            res = t.resource,
+        ),
+        _ => "- **State in Postgres, hot path cached in Redis** — chosen over Redis only \
+              (durability) and Postgres only (latency).\n- **Go service inside the existing \
+              binary** — chosen over a new deployable (one release train).\n"
+            .to_owned(),
+    }
 }
 
 fn tech_spec(t: &Topic, brief: &Brief) -> String {
@@ -89,11 +183,17 @@ fn tech_spec(t: &Topic, brief: &Brief) -> String {
     if given.is_empty() {
         out.push_str("- Table-driven unit tests for the service; one HTTP test per endpoint.\n");
     }
-    for (id, text) in given {
+    for (id, text) in &given {
         let _ = writeln!(
             out,
             "- {id}: {text} — a table-driven test in `service_test.go`"
         );
+    }
+    if !given.is_empty() {
+        out.push_str("\n## Acceptance criteria\n");
+        for (id, text) in &given {
+            let _ = writeln!(out, "- [ ] {id}: {text}");
+        }
     }
     out
 }
@@ -109,7 +209,10 @@ fn service(t: &Topic, brief: &Brief) -> String {
         t.title,
         pkg.to_uppercase()
     );
-    let given = criteria(brief);
+    let mut given = criteria_in(brief, "tech-spec");
+    if given.is_empty() {
+        given = criteria(brief);
+    }
     if given.is_empty() {
         out.push_str("- (no acceptance criteria were handed over)\n");
     }

@@ -212,7 +212,11 @@ fn pair(
 }
 
 pub(super) fn verdict(brief: &Brief) -> String {
-    let criteria = criteria(brief);
+    let mut criteria = criteria(brief);
+    if criteria.is_empty() {
+        // The discovery preset's QA reads the criteria the service covers.
+        criteria = super::compose::criteria_in(brief, "service-implementation");
+    }
     let report = brief
         .inputs
         .iter()

@@ -154,6 +154,8 @@ mod tests {
                 attempt: 1,
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: phase.into(),
                 attempt: 1,
                 name: phase.into(),

@@ -258,8 +258,16 @@ impl SessionState {
                 phase,
                 attempt,
                 content,
+                outputs,
+                missing,
                 ..
-            } => self.on_artifact(t, seq, phase, *attempt, content),
+            } => {
+                self.on_artifact(t, seq, phase, *attempt, content);
+                if let Some(a) = self.attempt_mut(phase, *attempt) {
+                    a.outputs.clone_from(outputs);
+                    a.missing.clone_from(missing);
+                }
+            }
             EventKind::GateOpened {
                 phase,
                 question,

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Decided, Returned, SessionState, SessionStatus, TaskRun, ToolRun};
+use crate::formats::sections::{Section, Sections, split};
 use crate::session::event::{Action, Checklist};
 
 /// How the error of an attempt cut off by a crash, a quit or a full disk
@@ -108,6 +109,13 @@ pub struct Attempt {
     pub invalid: Option<Vec<String>>,
     /// Specialists advising it: `name (keyword)`.
     pub specialists: Vec<String>,
+    /// Its named outputs as the engine split its answer (none for a
+    /// phase with one output).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<Section>,
+    /// Named outputs its answer did not write.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
     /// The plan's tasks, when the attempt runs a plan task by task.
     pub tasks: Vec<TaskRun>,
     /// The `seq` of its `phase_started`.
@@ -123,6 +131,22 @@ impl Attempt {
     /// The text later phases read: the human's edit, else the agent's draft.
     pub fn effective(&self) -> Option<&str> {
         self.edited.as_deref().or(self.artifact.as_deref())
+    }
+
+    /// Its outputs `names` as later phases read them: a person's edit
+    /// split again, else the sections the engine recorded (a log from
+    /// before named outputs: the draft split now).
+    pub fn sections(&self, names: &[&str]) -> Sections {
+        if self.edited.is_none() && (!self.outputs.is_empty() || !self.missing.is_empty()) {
+            return Sections {
+                found: self.outputs.clone(),
+                missing: self.missing.clone(),
+                duplicated: Vec::new(),
+            };
+        }
+        self.effective()
+            .map(|text| split(text, names))
+            .unwrap_or_default()
     }
 }
 
@@ -498,6 +522,8 @@ mod tests {
                 specialists: vec!["db (sql)".into()],
             },
             EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: "plan".into(),
                 attempt: 1,
                 name: "plan".into(),
@@ -561,5 +587,72 @@ mod tests {
             plan.attempts[0].error.as_deref(),
             Some("the provider went away")
         );
+    }
+}
+
+#[cfg(test)]
+mod named_outputs {
+    use crate::session::event::EventKind;
+    use crate::session::testing::{fold, started};
+
+    const NAMES: [&str; 2] = ["a", "b"];
+
+    fn answered(outputs: Vec<crate::formats::sections::Section>, missing: &[&str]) -> EventKind {
+        EventKind::Artifact {
+            phase: "summarize".into(),
+            attempt: 1,
+            name: "requirements".into(),
+            content: "## a\none\n## b\ntwo\n".into(),
+            outputs,
+            missing: missing.iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+
+    fn phase_started() -> EventKind {
+        EventKind::PhaseStarted {
+            phase: "summarize".into(),
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn recorded_sections_are_kept_and_an_old_artifact_is_split_when_read() {
+        let recorded = crate::formats::sections::Section {
+            name: "a".into(),
+            content: "one".into(),
+        };
+        let state = fold([
+            started("r", "offline"),
+            phase_started(),
+            answered(vec![recorded.clone()], &["b"]),
+        ]);
+        let attempt = &state.phases[0].attempts[0];
+        let sections = attempt.sections(&NAMES);
+        assert_eq!(
+            (sections.found, sections.missing),
+            (vec![recorded], vec!["b".to_owned()])
+        );
+        // A log from before named outputs: the draft is split now.
+        let state = fold([
+            started("r", "offline"),
+            phase_started(),
+            answered(Vec::new(), &[]),
+        ]);
+        let sections = state.phases[0].attempts[0].sections(&NAMES);
+        assert_eq!(sections.found.len(), 2);
+        assert!(sections.missing.is_empty());
+    }
+
+    #[test]
+    fn an_old_artifact_line_reads_without_the_new_fields() {
+        let line = r#"{"seq":3,"t":"2026-11-20T10:00:00.000Z","kind":"artifact","phase":"p","attempt":1,"name":"x","content":"c"}"#;
+        let kind: EventKind = serde_json::from_str(line).expect("an old line");
+        let EventKind::Artifact {
+            outputs, missing, ..
+        } = kind
+        else {
+            panic!("an artifact");
+        };
+        assert!(outputs.is_empty() && missing.is_empty());
     }
 }
