@@ -140,6 +140,8 @@ mod tests {
                 attempt: 1,
             });
             kinds.push(EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
                 phase: phase.into(),
                 attempt: 1,
                 name: name.into(),
