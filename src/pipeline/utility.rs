@@ -219,7 +219,7 @@ prompt = "Debug."
             ]
         );
         // Discovery declares the seed's utilities that hand work on in its
-        // matrix; go-collab none.
+        // matrix; go-collab all five, onto its own roles.
         assert_eq!(
             matrix(Some("discovery")),
             [
@@ -228,7 +228,16 @@ prompt = "Debug."
                 "refactor-architect → implementation, release",
             ]
         );
-        assert!(matrix(Some("go-collab")).is_empty());
+        assert_eq!(
+            matrix(Some("go-collab")),
+            [
+                "debugger → release",
+                "doc-janitor → release",
+                "mcp-expert → build, release",
+                "project-bro → clarify, design",
+                "refactor-architect → build, release",
+            ]
+        );
     }
 
     #[test]

@@ -117,3 +117,33 @@ fn the_language_is_a_sentence_of_its_own_in_every_roles_prompt() {
         );
     }
 }
+
+#[test]
+fn the_debugger_summoned_at_the_build_gate_answers_in_chinese_and_reaches_the_release_gate() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run_deciding(
+        "[build]\nsummon = [\"debugger\"]\naction = \"approve\"\n",
+        REQUEST,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let events = events(&sandbox.log());
+    assert_eq!(events[0]["pipeline"]["name"], "go-collab");
+    let utility = common::of_kind(&events, "utility");
+    assert_eq!(utility.len(), 1, "{utility:?}");
+    assert_eq!(utility[0]["phase"], "build");
+    assert_eq!(utility[0]["hands_to"], serde_json::json!(["release"]));
+    let text = utility[0]["text"].as_str().expect("text");
+    assert!(
+        text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "in the pipeline's language: {text}"
+    );
+    // The release gatekeeper, and only it, was handed the report.
+    let release = artifacts(&events, "release");
+    assert!(
+        release[0].contains("debug-report"),
+        "the gatekeeper read it: {}",
+        release[0]
+    );
+    let build = artifacts(&events, "build");
+    assert!(!build[0].contains("debug-report"), "{}", build[0]);
+}
