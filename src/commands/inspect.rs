@@ -68,36 +68,79 @@ pub fn state_json(loaded: &Loaded) -> serde_json::Value {
     })
 }
 
+/// The text `show --artifact NAME` prints: a phase's whole artifact (by
+/// its name or the phase's id), or one of its named outputs (`roadmap`,
+/// or `definition:roadmap` where two phases write one of that name).
+fn artifact_text(state: &crate::session::SessionState, name: &str) -> Result<String, Failure> {
+    let whole = state
+        .phases
+        .iter()
+        .find(|p| p.artifact_name == name || p.id == name);
+    if let Some(phase) = whole {
+        return phase
+            .effective_artifact()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Failure::failed(format!(
+                    "`{name}` has no artifact yet ({})",
+                    phase.status.as_str()
+                ))
+            });
+    }
+    let (wanted_phase, output) = name
+        .split_once(':')
+        .map_or((None, name), |(p, o)| (Some(p), o));
+    let declared: Vec<(usize, String)> = state
+        .pipeline
+        .iter()
+        .flat_map(|p| p.phases.iter().enumerate())
+        .filter(|(_, p)| p.output_names().len() > 1 && wanted_phase.is_none_or(|w| w == p.id))
+        .filter(|(_, p)| p.output_names().contains(&output))
+        .map(|(i, p)| (i, format!("{}:{output}", p.id)))
+        .collect();
+    let index = match declared.as_slice() {
+        [(index, _)] => *index,
+        [] => {
+            let names: Vec<&str> = state
+                .phases
+                .iter()
+                .map(|p| p.artifact_name.as_str())
+                .collect();
+            return Err(Failure::usage(format!(
+                "no artifact or output `{name}` (this session has: {})",
+                names.join(", ")
+            )));
+        }
+        several => {
+            let names: Vec<&str> = several.iter().map(|(_, n)| n.as_str()).collect();
+            return Err(Failure::usage(format!(
+                "`{name}` is written by more than one phase: name one of {}",
+                names.join(", ")
+            )));
+        }
+    };
+    let names = state
+        .pipeline
+        .as_ref()
+        .map(|p| p.phases[index].output_names())
+        .unwrap_or_default();
+    state.phases[index]
+        .current()
+        .map(|a| a.sections(&names))
+        .and_then(|s| s.found.into_iter().find(|s| s.name == output))
+        .map(|s| s.content)
+        .ok_or_else(|| Failure::failed(format!("`{name}` has not been written")))
+}
+
 pub fn show(g: &Global, session: &str, as_json: bool, artifact: Option<&str>) -> Exit {
     let loaded = load(g, session)?;
     let state = &loaded.state;
     let mut out = std::io::stdout().lock();
     if let Some(name) = artifact {
-        let phase = state
-            .phases
-            .iter()
-            .find(|p| p.artifact_name == name || p.id == name)
-            .ok_or_else(|| {
-                let names: Vec<_> = state
-                    .phases
-                    .iter()
-                    .map(|p| p.artifact_name.as_str())
-                    .collect();
-                Failure::usage(format!(
-                    "no artifact `{name}` (this session has: {})",
-                    names.join(", ")
-                ))
-            })?;
-        let text = phase.effective_artifact().ok_or_else(|| {
-            Failure::failed(format!(
-                "`{}` has no artifact yet ({})",
-                name,
-                phase.status.as_str()
-            ))
-        })?;
+        let text = artifact_text(state, name)?;
         // Exact bytes for pipes; never raw control sequences on a terminal.
         if out.is_terminal() {
-            write!(out, "{}", sanitize(text))?;
+            write!(out, "{}", sanitize(&text))?;
         } else {
             write!(out, "{text}")?;
         }

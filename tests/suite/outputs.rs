@@ -211,3 +211,70 @@ fn check_accepts_the_discovery_pipeline_and_places_a_wrong_named_input() {
         stdout(&output)
     );
 }
+
+#[test]
+fn export_writes_each_named_output_as_a_file_of_its_own() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&[
+        "run",
+        "--headless",
+        "--approve",
+        "all",
+        "--pipeline",
+        "discovery",
+        REQUEST,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let dir = sandbox.dir.path().join("export");
+    let exported = sandbox.run(&[
+        "export",
+        sandbox.log().to_str().expect("path"),
+        "--out",
+        dir.to_str().expect("path"),
+    ]);
+    assert_eq!(exported.status.code(), Some(0), "{}", stderr(&exported));
+    let mut written: Vec<String> = std::fs::read_dir(dir.join("outputs"))
+        .expect("an outputs folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    // Every output of every phase that declares several, and no others.
+    let mut expected: Vec<String> = OUTPUTS
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, names))| names.len() > 1)
+        .flat_map(|(i, (phase, names))| {
+            names
+                .iter()
+                .map(move |n| format!("{:02}-{phase}-{n}.md", i + 1))
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(written, expected);
+    let roadmap =
+        std::fs::read_to_string(dir.join("outputs/03-definition-roadmap.md")).expect("the roadmap");
+    assert!(!roadmap.trim().is_empty());
+    assert!(
+        !roadmap.contains("## backlog"),
+        "one output, not the whole answer: {roadmap}"
+    );
+
+    // `show --artifact` prints one output too: by its name where one phase
+    // writes it, as phase:output where two do.
+    let log = sandbox.log();
+    let log = log.to_str().expect("path");
+    let shown = sandbox.run(&["show", log, "--artifact", "roadmap"]);
+    assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+    assert_eq!(stdout(&shown), roadmap);
+    let ambiguous = sandbox.run(&["show", log, "--artifact", "work-unit-registry"]);
+    assert_eq!(ambiguous.status.code(), Some(2));
+    assert!(
+        stderr(&ambiguous)
+            .contains("name one of fit:work-unit-registry, discovery:work-unit-registry"),
+        "{}",
+        stderr(&ambiguous)
+    );
+    let named = sandbox.run(&["show", log, "--artifact", "discovery:work-unit-registry"]);
+    assert_eq!(named.status.code(), Some(0), "{}", stderr(&named));
+    assert!(stdout(&named).contains("WU-"), "{}", stdout(&named));
+}
