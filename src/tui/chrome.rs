@@ -131,10 +131,21 @@ pub(super) fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
         )
     } else if let Some(gate) = &s.gate {
         let phase = &s.phases[gate.phase];
-        let hint = if phase.status == PhaseStatus::Failed {
-            String::new()
-        } else {
-            format!(" — {} delivered the {}", phase.role, phase.artifact_name)
+        let outputs = s
+            .pipeline
+            .as_ref()
+            .and_then(|p| p.phases.get(gate.phase))
+            .map(crate::pipeline::Phase::output_names)
+            .unwrap_or_default();
+        let hint = match (phase.status == PhaseStatus::Failed, outputs.as_slice()) {
+            (true, _) => String::new(),
+            // Several named outputs: name them, not the phase's id.
+            (false, [earlier @ .., last]) if !earlier.is_empty() => format!(
+                " — {} delivered {} and {last}",
+                phase.role,
+                earlier.join(", ")
+            ),
+            (false, _) => format!(" — {} delivered the {}", phase.role, phase.artifact_name),
         };
         match &gate.over_budget {
             Some(why) => (

@@ -739,6 +739,17 @@ fn the_discovery_board_has_eight_columns_and_goes_narrow_when_they_would_not_fit
     let narrow = draw(&mut app, 120, 30);
     assert!(narrow.contains("5 Tech Spec Writer"), "{narrow}");
     insta::assert_snapshot!("discovery_board_120", narrow);
+    // A gate after a phase of several named outputs names them.
+    let n = after(
+        &events,
+        |k| matches!(k, EventKind::GateOpened { phase, .. } if phase == "definition"),
+    );
+    let mut app = live_after(&events, n);
+    let bar = draw(&mut app, 160, 30);
+    assert!(
+        bar.contains("Product Analyst delivered roadmap, user-stories, requirements and backlog"),
+        "{bar}"
+    );
 }
 
 #[test]
