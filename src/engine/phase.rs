@@ -63,7 +63,8 @@ fn finish_request(
         );
     }
     if let Some(context) = spec.context_tokens {
-        agent::refit::refit(request, &spec.pipeline, context, &spec.tokens);
+        let build = |b: &crate::provider::Brief| agent::build_messages(b, &spec.pipeline);
+        agent::refit::refit(request, &build, context, &spec.tokens);
     }
 }
 

@@ -101,6 +101,11 @@ impl Engine {
                 self.spec.tools_ignored(role),
             );
         }
+        // All of it within the context, the task's own parts kept whole.
+        if let Some(context) = self.spec.context_tokens {
+            let build = |b: &crate::provider::Brief| agent::task_messages(b, task);
+            agent::refit::refit(&mut request, &build, context, &self.spec.tokens);
+        }
         if task.critique_of.is_none() {
             // A maker reports in a shape held to its schema where the
             // server can: what it did, where, and how each criterion is met.
