@@ -137,7 +137,8 @@ pub(super) fn summon_refused(utility: &str) -> String {
 impl Engine {
     /// Starts `utility`, summoned at the gate opened at event `gate` on
     /// `phase`, in the background, if that gate is the one open (on phase
-    /// `index`); the summons is recorded first.
+    /// `index`) and it is not working there already; the summons is
+    /// recorded first.
     pub(super) fn summon(
         &mut self,
         index: usize,
@@ -165,18 +166,17 @@ impl Engine {
             ));
             return Ok(());
         }
-        let mut request =
-            agent::summon_request(&self.state, pipeline, index, &found, &self.spec.model);
-        if self.spec.workspace.is_some() && !self.spec.ignores_tools(&self.spec.model) {
-            request.tools = found.tools.iter().filter_map(|t| tools::spec(t)).collect();
+        if self
+            .state
+            .working()
+            .contains(&(phase.clone(), found.id.clone()))
+        {
+            self.sink.refused(format!(
+                "{} is already working at this checkpoint",
+                found.name
+            ));
+            return Ok(());
         }
-        let call = Call {
-            provider: Arc::clone(&self.spec.provider),
-            tokens: Arc::clone(&self.spec.tokens),
-            workspace: self.spec.workspace.clone(),
-            secrets: self.spec.secrets.clone(),
-        };
-        let limit = self.spec.attempt_timeout;
         self.emit(EventKind::Summoned {
             phase: phase.clone(),
             gate,
@@ -186,9 +186,39 @@ impl Engine {
             "⚒ {} summoned: working while the checkpoint stays open",
             found.name
         ));
+        self.start_utility(index, gate, phase, found);
+        Ok(())
+    }
+
+    /// Starts the call of `utility`, summoned at the gate opened at event
+    /// `gate` on phase `index`, in the background.
+    fn start_utility(&mut self, index: usize, gate: u64, phase: String, utility: Utility) {
+        let mut request = agent::summon_request(
+            &self.state,
+            &self.spec.pipeline,
+            index,
+            &utility,
+            &self.spec.model,
+        );
+        // The call goes to the gate phase's model: tools as the server
+        // takes them for that model.
+        if self.spec.workspace.is_some() && !self.spec.tools_ignored(index) {
+            request.tools = utility
+                .tools
+                .iter()
+                .filter_map(|t| tools::spec(t))
+                .collect();
+        }
+        let call = Call {
+            provider: Arc::clone(&self.spec.provider),
+            tokens: Arc::clone(&self.spec.tokens),
+            workspace: self.spec.workspace.clone(),
+            secrets: self.spec.secrets.clone(),
+        };
+        let limit = self.spec.attempt_timeout;
         self.summons.push(Box::pin(async move {
             let (answer, tokens, reads) =
-                tokio::time::timeout(limit, converse(call, &found, request))
+                tokio::time::timeout(limit, converse(call, &utility, request))
                     .await
                     .unwrap_or_else(|_| {
                         let why = format!(
@@ -200,23 +230,32 @@ impl Engine {
             Summoned {
                 phase,
                 gate,
-                utility: found,
+                utility,
                 answer,
                 tokens,
                 reads,
             }
         }));
-        Ok(())
     }
 
     /// Asks again, on a resume at the open gate on phase `index`, each
-    /// utility summoned there that had not answered when handoff stopped.
+    /// utility summoned there that had not answered when handoff stopped
+    /// (its summons is on record already). One skills.toml no longer
+    /// declares is recorded as failed, so it does not work forever.
     pub(super) fn summon_again(&mut self, index: usize) -> Result<(), EngineError> {
         let Some(gate) = self.state.gate.as_ref().map(|g| g.seq) else {
             return Ok(());
         };
-        for (phase, utility) in self.state.working() {
-            self.summon(index, gate, phase, &utility)?;
+        for (phase, id) in self.state.working() {
+            match self.spec.pipeline.utility(&id).cloned() {
+                Some(utility) => self.start_utility(index, gate, phase, utility),
+                None => self.record_unanswered(
+                    phase,
+                    gate,
+                    &id,
+                    "skills.toml no longer declares it, so it was not asked again",
+                )?,
+            }
         }
         Ok(())
     }
@@ -228,24 +267,39 @@ impl Engine {
         self.summons.clear();
         let gate = self.state.gate.as_ref().map_or(0, |g| g.seq);
         for (phase, id) in self.state.working() {
-            let Some(u) = self.spec.pipeline.utility(&id).cloned() else {
-                continue;
-            };
-            self.emit(EventKind::Utility {
-                phase,
-                gate,
-                utility: u.id,
-                name: u.name,
-                artifacts: u.artifacts,
-                hands_to: u.hands_to,
-                text: String::new(),
-                error: Some("given up: the person cancelled it".into()),
-                reads: Vec::new(),
-            })?;
+            self.record_unanswered(phase, gate, &id, "given up: the person cancelled it")?;
         }
         self.sink
             .notice("the summoned utilities were given up".into());
         Ok(())
+    }
+
+    /// Records that utility `id`, summoned at `gate` on `phase`, will not
+    /// answer, and why.
+    fn record_unanswered(
+        &mut self,
+        phase: String,
+        gate: u64,
+        id: &str,
+        why: &str,
+    ) -> Result<(), EngineError> {
+        let declared = self.spec.pipeline.utility(id).cloned();
+        self.emit(EventKind::Utility {
+            phase,
+            gate,
+            utility: id.to_owned(),
+            name: declared
+                .as_ref()
+                .map_or_else(|| id.to_owned(), |u| u.name.clone()),
+            artifacts: declared
+                .as_ref()
+                .map(|u| u.artifacts.clone())
+                .unwrap_or_default(),
+            hands_to: declared.map(|u| u.hands_to).unwrap_or_default(),
+            text: String::new(),
+            error: Some(why.to_owned()),
+            reads: Vec::new(),
+        })
     }
 
     /// Records what a summoned utility wrote (or why it wrote nothing).

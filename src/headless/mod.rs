@@ -81,13 +81,6 @@ fn answer_gate(
         Some(scripted) => {
             // Bound to the gate this run saw open, as a person's would be.
             let gate = state.gate.as_ref().map_or(0, |g| g.seq);
-            for utility in &scripted.summons {
-                let _ = commands.send(Command::Summon {
-                    gate,
-                    phase: phase.to_owned(),
-                    utility: utility.clone(),
-                });
-            }
             for revert in &scripted.reverts {
                 match hunk_to_revert(state, phase, revert) {
                     Ok((file, patch)) => {
@@ -106,6 +99,15 @@ fn answer_gate(
                         return Some(Ending::Refused);
                     }
                 }
+            }
+            // Summoned once the reverts are in: a utility reads the change
+            // the decision is about.
+            for utility in &scripted.summons {
+                let _ = commands.send(Command::Summon {
+                    gate,
+                    phase: phase.to_owned(),
+                    utility: utility.clone(),
+                });
             }
             let _ = commands.send(Command::Decide(scripted.decision.at_gate(gate)));
             None

@@ -461,3 +461,57 @@ fn check_accepts_the_seeds_own_plan_and_names_what_is_wrong_with_a_broken_one() 
         stderr(&output)
     );
 }
+
+#[test]
+fn a_task_run_as_a_role_on_a_model_without_tools_gets_none_though_the_phase_has_them() {
+    // The session's model calls tools; the Test Engineer's own model does
+    // not: its task goes without, the developer's keeps them.
+    let mut capable = common::server::Capable::new(
+        common::server::SchemaSupport::Honours,
+        common::server::ToolSupport::Calls,
+    );
+    capable.weak_model = Some("weak-tester");
+    let server = TestServer::start(move |_, request| {
+        if role_of(request) == "Solution Architect" && request.body["model"] == "m" {
+            answer(WITH_TESTS, 10, 5)
+        } else {
+            capable.reply(request)
+        }
+    });
+    let sandbox = Sandbox::new();
+    let repo = common::repository(sandbox.dir.path());
+    let skills = common::BUILTIN_SKILLS.replacen(
+        "id = \"test\"\n",
+        "id = \"test\"\nmodel = \"weak-tester\"\n",
+        1,
+    );
+    let file = sandbox.dir.path().join("skills.toml");
+    std::fs::write(&file, skills).expect("skills");
+    let mut cmd = sandbox.command();
+    cmd.env("OPENAI_API_KEY", "sk-test")
+        .env("HANDOFF_PROBE", "on")
+        .args(["--skills", file.to_str().expect("path")])
+        .args(["run", "--headless", "--approve", "all"])
+        .args(["--base-url", &server.base_url, "--model", "m"])
+        .args(["--workspace", repo.to_str().expect("path")]);
+    let output = cmd.arg(REQUEST).output().expect("run handoff");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let task = |name: &str| -> Vec<common::server::Recorded> {
+        server
+            .recorded()
+            .into_iter()
+            .filter(|r| r.system().contains(name))
+            .collect()
+    };
+    let tester = task("“Write the limiter tests”");
+    assert!(!tester.is_empty(), "the Test Engineer's task ran");
+    for request in &tester {
+        assert_eq!(request.body["model"], "weak-tester");
+        assert!(request.body.get("tools").is_none(), "{}", request.body);
+    }
+    let maker = task("task 1, “");
+    assert!(
+        maker.iter().any(|r| r.body.get("tools").is_some()),
+        "the developer's task keeps its tools"
+    );
+}

@@ -340,9 +340,9 @@ fn a_utility_still_working_when_handoff_stopped_is_asked_again_on_resume() {
     ]);
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
     let events = sandbox.events();
+    // Asked again on resume: its summons was on record already.
     let summons = of_kind(&events, "summoned");
-    assert_eq!(summons.len(), 2, "asked again on resume: {summons:?}");
-    assert!(summons.iter().all(|s| s["gate"] == gate));
+    assert_eq!(summons.len(), 1, "{summons:?}");
     let answered = of_kind(&events, "utility");
     assert_eq!(answered.len(), 1, "{answered:?}");
     assert_eq!(answered[0]["gate"], gate);
@@ -358,8 +358,64 @@ fn a_utility_still_working_when_handoff_stopped_is_asked_again_on_resume() {
         .expect("the implement gate was decided");
     assert!(utility_seq < approved, "answered before the gate was left");
     assert!(
-        stdout(&resumed).contains("⚒ debugger summoned"),
+        stdout(&resumed).contains("⚒ debugger: debug-report"),
         "{}",
         stdout(&resumed)
     );
+}
+
+#[test]
+fn a_utility_already_working_at_the_gate_is_not_summoned_twice() {
+    // The debugger takes its time, so the second summons comes while the
+    // first call still works.
+    let server = TestServer::start(|_, request| {
+        if is_debugger(request) {
+            let common::server::Reply::Sse(mut pieces) = answer(REPORT, 40, 20) else {
+                unreachable!("an answer streams")
+            };
+            pieces.insert(
+                0,
+                common::server::Piece::Pause(std::time::Duration::from_millis(600)),
+            );
+            common::server::Reply::Sse(pieces)
+        } else {
+            answer(&well_behaved(&role_of(request)), 100, 10)
+        }
+    });
+    let sandbox = Sandbox::new();
+    let decisions = sandbox.dir.path().join("decisions.toml");
+    std::fs::write(
+        &decisions,
+        "[implement]\nsummon = [\"debugger\", \"debugger\"]\naction = \"approve\"\n",
+    )
+    .expect("write");
+    let output = sandbox
+        .command()
+        .env("OPENAI_API_KEY", "sk-test-key-for-utilities")
+        .args(["run", "--headless", "--approve", "all", "--decisions"])
+        .arg(&decisions)
+        .args([
+            "--base-url",
+            &server.base_url,
+            "--model",
+            "test-model",
+            REQUEST,
+        ])
+        .output()
+        .expect("run handoff");
+    // Refused, and a headless run stops on a refused command.
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Debugger is already working at this checkpoint"),
+        "{}",
+        stderr(&output)
+    );
+    let events = sandbox.events();
+    assert_eq!(
+        of_kind(&events, "summoned").len(),
+        1,
+        "one call, one record"
+    );
+    let debugger_calls = server.recorded().iter().filter(|r| is_debugger(r)).count();
+    assert!(debugger_calls <= 1, "the model was asked once at most");
 }

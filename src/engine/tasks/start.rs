@@ -101,11 +101,6 @@ impl Engine {
                 self.spec.tools_ignored(role),
             );
         }
-        // All of it within the context, the task's own parts kept whole.
-        if let Some(context) = self.spec.context_tokens {
-            let build = |b: &crate::provider::Brief| agent::task_messages(b, task);
-            agent::refit::refit(&mut request, &build, context, &self.spec.tokens);
-        }
         if task.critique_of.is_none() {
             // A maker reports in a shape held to its schema where the
             // server can: what it did, where, and how each criterion is met.
@@ -123,6 +118,12 @@ impl Engine {
                 // request, and not the same sampling either.
                 request.answer.seed = Some(u64::from(task.round) * 1000 + u64::from(task.order));
             }
+        }
+        // All of it within the context (the answer's own cap counted), the
+        // task's own parts kept whole.
+        if let Some(context) = self.spec.context_tokens {
+            let build = |b: &crate::provider::Brief| agent::task_messages(b, task);
+            agent::refit::refit(&mut request, &build, context, &self.spec.tokens);
         }
         let handle = tokio::spawn(worker(
             Arc::clone(&self.spec.provider),
@@ -149,10 +150,13 @@ impl Engine {
             .unwrap_or_else(|| self.spec.model.clone());
         request.temperature = phase.temperature;
         request.answer.max_tokens = Some(phase.output_cap());
-        // A server that drops tools gets none, as in a phase's own run.
-        if self.spec.workspace.is_some() && !self.spec.tools_ignored(role) {
-            request.tools = phase.tools.iter().filter_map(|t| tools::spec(t)).collect();
-        }
+        // A server that drops tools for this role's model gets none, as in
+        // a phase's own run (not the tools of the phase the plan runs in).
+        request.tools = if self.spec.workspace.is_some() && !self.spec.tools_ignored(role) {
+            phase.tools.iter().filter_map(|t| tools::spec(t)).collect()
+        } else {
+            Vec::new()
+        };
         request.brief.specialists = agent::engaged(&self.state, &self.spec.pipeline, role);
         request.brief.advice =
             agent::advice_for_role(&request.brief.advice, &self.spec.pipeline, &phase.role);
