@@ -48,7 +48,7 @@ pub(super) async fn consult(
     let advice = match end {
         Some(error) => Err(error),
         None if answer.calls.is_empty() && answer.text.trim().is_empty() => {
-            Err("the specialist's answer was empty".into())
+            Err("the answer was empty".into())
         }
         None => Ok(format!("{}\n", answer.text.trim())),
     };

@@ -4,9 +4,10 @@
 //! background while the gate stays open: the engine goes on taking
 //! commands, and records the answer as a `utility` event (with a `usage`
 //! event for its tokens, on the gate's phase) as soon as it is in. It may
-//! use the read-only tools skills.toml gives it, in the workspace, through
-//! the same checks every reviewer's call meets (the tool is the utility's,
-//! and it changes nothing); its calls are listed on the event. A call has
+//! use the read-only tools skills.toml gives it, in the workspace: a call
+//! runs only if the tool is the utility's and changes nothing, and what it
+//! read is listed on the event (secrets scrubbed), not logged as the
+//! phase's `tool_call` events. A call has
 //! the bound an attempt has (`[timeouts] attempt`). A decision that leaves
 //! the gate waits for the utilities still working, so what they write is
 //! handed on before the next phase runs; a cancel gives them up.
@@ -98,7 +99,7 @@ async fn converse(call: Call, utility: &Utility, mut request: CompletionRequest)
             spent = Some((sp + p, sc + c));
         }
         let text = match advice {
-            Err(error) => return (Err(error.replace("specialist", "utility")), spent, reads),
+            Err(error) => return (Err(error), spent, reads),
             Ok(text) if calls.is_empty() => return (Ok(text), spent, reads),
             Ok(text) => text,
         };
