@@ -193,20 +193,9 @@ impl Engine {
         Ok(CallEnd::Result(content))
     }
 
-    /// Runs a file tool. File tools touch the disk (`search` walks the
-    /// tree): on a blocking thread, not the engine's task.
+    /// Runs a file tool in the session's workspace ([`file_tool`]).
     fn file_tool(&self, args: ToolArgs) -> impl Future<Output = ToolOutput> + Send + use<> {
-        let workspace = self.spec.workspace.clone();
-        async move {
-            match workspace {
-                Some(workspace) => {
-                    tokio::task::spawn_blocking(move || tools::run_file_tool(&workspace, &args))
-                        .await
-                        .unwrap_or_else(|e| ToolOutput::failed(format!("the tool broke off: {e}")))
-                }
-                None => ToolOutput::failed("this session has no workspace"),
-            }
-        }
+        file_tool(self.spec.workspace.clone(), args)
     }
 
     /// Records that `call` was cut short by a cancel, and how it ended.
@@ -513,5 +502,21 @@ impl Engine {
                 }
             }
         })
+    }
+}
+
+/// Runs a file tool in `workspace`. File tools touch the disk (`search`
+/// walks the tree): on a blocking thread, not the engine's task.
+pub(super) async fn file_tool(
+    workspace: Option<std::sync::Arc<crate::tools::workspace::Workspace>>,
+    args: ToolArgs,
+) -> ToolOutput {
+    match workspace {
+        Some(workspace) => {
+            tokio::task::spawn_blocking(move || tools::run_file_tool(&workspace, &args))
+                .await
+                .unwrap_or_else(|e| ToolOutput::failed(format!("the tool broke off: {e}")))
+        }
+        None => ToolOutput::failed("this session has no workspace"),
     }
 }

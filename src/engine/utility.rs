@@ -67,15 +67,10 @@ async fn read_only_tool(call: &Call, utility: &Utility, tool: &ToolCall) -> Tool
             tool.name
         ));
     }
-    let (Some(workspace), Ok(args)) = (
-        call.workspace.clone(),
-        ToolArgs::parse(&tool.name, &tool.arguments),
-    ) else {
-        return ToolOutput::failed("no workspace, or arguments that cannot be read");
-    };
-    tokio::task::spawn_blocking(move || tools::run_file_tool(&workspace, &args))
-        .await
-        .unwrap_or_else(|e| ToolOutput::failed(format!("the tool broke off: {e}")))
+    match ToolArgs::parse(&tool.name, &tool.arguments) {
+        Ok(args) => super::tool_calls::file_tool(call.workspace.clone(), args).await,
+        Err(e) => ToolOutput::failed(format!("arguments that cannot be read: {e}")),
+    }
 }
 
 /// The utility's conversation: its answer, with its read-only tool calls
