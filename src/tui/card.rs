@@ -275,7 +275,7 @@ pub(super) fn column_header(
             app.theme.awaiting,
         ));
     }
-    for (text, failed) in app.utility_lines(index, phase) {
+    for (text, failed) in app.utility_lines(phase) {
         let style = if failed {
             app.theme.awaiting
         } else {

@@ -20,7 +20,7 @@ use super::overlay::{Closing, Overlay, framed};
 use super::text::clip;
 use super::theme::Theme;
 use crate::protocol::Command;
-use crate::session::{PhaseState, UtilityReport};
+use crate::session::PhaseState;
 
 /// The picker, open at the gate opened at event `gate` on phase `phase`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,21 +188,17 @@ impl App {
     /// The card's lines for phase `index`: the utilities working at its
     /// gate, then the latest answer of each summoned there (`true` when
     /// it failed).
-    pub(super) fn utility_lines(&self, index: usize, phase: &PhaseState) -> Vec<(String, bool)> {
-        let open = self
+    pub(super) fn utility_lines(&self, phase: &PhaseState) -> Vec<(String, bool)> {
+        let mut out: Vec<(String, bool)> = self
             .state
-            .gate
-            .as_ref()
-            .filter(|g| g.phase == index)
-            .map(|g| g.seq);
-        let mut out: Vec<(String, bool)> = phase
-            .summoned
-            .iter()
-            .filter(|(gate, _)| Some(*gate) == open)
+            .working()
+            .into_iter()
+            .filter(|(at, _)| *at == phase.id)
             .map(|(_, u)| (format!("⚒ {u}: working…"), false))
             .collect();
         out.extend(
-            latest(phase)
+            phase
+                .latest_utilities()
                 .into_iter()
                 .map(|r| (format!("⚒ {}", r.summary()), !r.given())),
         );
@@ -210,20 +206,10 @@ impl App {
     }
 }
 
-/// The latest answer of each utility summoned at the phase's gates.
-fn latest(phase: &PhaseState) -> Vec<&UtilityReport> {
-    let mut kept: Vec<&UtilityReport> = Vec::new();
-    for report in &phase.utilities {
-        kept.retain(|k| k.utility != report.utility);
-        kept.push(report);
-    }
-    kept
-}
-
 /// What the utilities summoned at the phase's gates wrote: the artifact
 /// view shows it after the text, as it shows the specialists' advice.
 pub fn report_rows(phase: &PhaseState, width: usize, theme: &Theme) -> Vec<Line<'static>> {
-    let reports = latest(phase);
+    let reports = phase.latest_utilities();
     if reports.is_empty() {
         return Vec::new();
     }

@@ -96,13 +96,27 @@ impl SessionState {
             .filter(|r| r.given() && r.hands_to.iter().any(|h| h == id))
             .collect();
         all.sort_by_key(|r| r.seq);
-        let mut latest: Vec<&UtilityReport> = Vec::new();
-        for report in all {
-            latest.retain(|kept| kept.utility != report.utility);
-            latest.push(report);
-        }
-        latest
+        latest_of_each(all)
     }
+}
+
+impl super::PhaseState {
+    /// The latest answer of each utility summoned at this phase's gates.
+    pub fn latest_utilities(&self) -> Vec<&UtilityReport> {
+        latest_of_each(&self.utilities)
+    }
+}
+
+/// Of `reports`, in the order they came, the last of each utility.
+fn latest_of_each<'a>(
+    reports: impl IntoIterator<Item = &'a UtilityReport>,
+) -> Vec<&'a UtilityReport> {
+    let mut kept: Vec<&UtilityReport> = Vec::new();
+    for report in reports {
+        kept.retain(|k| k.utility != report.utility);
+        kept.push(report);
+    }
+    kept
 }
 
 #[cfg(test)]
