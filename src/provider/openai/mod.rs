@@ -124,6 +124,16 @@ impl Formats {
             &mut self.plain
         }
     }
+
+    /// Steps down to `weaker` after `refused` was refused, unless another
+    /// request has moved the slot on since (a slow request that started at
+    /// a stronger format must not undo a deeper step-down).
+    fn step_down(&mut self, with_tools: bool, refused: wire::Format, weaker: wire::Format) {
+        let slot = self.slot(with_tools);
+        if *slot == refused {
+            *slot = weaker;
+        }
+    }
 }
 
 /// Whether an error answering a request with a response format says the
@@ -187,7 +197,11 @@ impl OpenAiProvider {
         } else {
             caps.json_schema
         };
-        let (with_tools, probed_with_tools) = start(with_tools_schema);
+        let (with_tools, probed_with_tools) = match start(with_tools_schema) {
+            // json_object was probed without tools only.
+            (wire::Format::JsonObject, _) => (wire::Format::JsonObject, false),
+            found => found,
+        };
         Formats::of(&self.formats, model, |f| {
             *f = Formats {
                 plain,
@@ -551,7 +565,7 @@ impl Provider for OpenAiProvider {
                     .await;
                 match (opened, format.weaker()) {
                     (Err(e), Some(weaker)) if structured && !probed && refuses_format(&e) => {
-                        Formats::of(&memory, &model, |f| *f.slot(with_tools) = weaker);
+                        Formats::of(&memory, &model, |f| f.step_down(with_tools, format, weaker));
                         tried += 1;
                         let _ = format_notices.send(RetryNotice {
                             next_try: tried,
@@ -631,6 +645,56 @@ mod tests {
         assert!(long.is_err_and(|e| e.contains("read_file")));
         let name = "n".repeat(MAX_TOOL_NAME + 1);
         assert!(assemble(&mut calls, fragment(0, Some(&name), ""), 16).is_err());
+    }
+
+    #[test]
+    fn a_step_down_never_undoes_a_deeper_one() {
+        let mut f = Formats::FRESH;
+        f.step_down(true, wire::Format::JsonSchema, wire::Format::JsonObject);
+        f.step_down(true, wire::Format::JsonObject, wire::Format::PromptOnly);
+        // A slow request that went out with json_schema is refused last.
+        f.step_down(true, wire::Format::JsonSchema, wire::Format::JsonObject);
+        assert_eq!(f.with_tools, wire::Format::PromptOnly);
+        assert_eq!(
+            f.plain,
+            wire::Format::JsonSchema,
+            "the other slot is its own"
+        );
+    }
+
+    #[test]
+    fn json_object_with_tools_is_not_taken_as_probed() {
+        use crate::provider::probe::{Capabilities, Structured, Tools};
+        let provider = OpenAiProvider::new(Settings {
+            base_url: "http://localhost:1/v1".into(),
+            api_key: None,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+            tool_arguments: crate::config::Limits::default().tool_arguments,
+            text_tools: Vec::new(),
+        })
+        .expect("provider");
+        let caps = Capabilities {
+            base_url: "http://localhost:1/v1".into(),
+            model: "m".into(),
+            probed_at: chrono::Utc::now(),
+            streaming: true,
+            usage: true,
+            tools: Tools::Calls,
+            tool_calls_as_text: false,
+            json_schema: Structured::Honoured,
+            json_schema_with_tools: Structured::Refused,
+            json_object: Structured::Honoured,
+            context_tokens: None,
+            context_from: None,
+            first_token_ms: None,
+        };
+        provider.adopt("m", &caps);
+        let f = Formats::of(&provider.formats, "m", |f| *f).expect("formats");
+        assert_eq!(f.plain, wire::Format::JsonSchema);
+        assert!(f.probed);
+        assert_eq!(f.with_tools, wire::Format::JsonObject);
+        assert!(!f.probed_with_tools, "json_object was probed without tools");
     }
 
     #[test]

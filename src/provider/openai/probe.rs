@@ -47,15 +47,37 @@ impl Exchange {
     /// What an answer to a request with a `response_format` says of it.
     /// The plain request just before was answered, so a request that
     /// fails now (400, 422, or the 500 llama-cpp-python's own server
-    /// sends for a type it does not know) failed for its format. An answer
-    /// cut at the probe's cap says nothing either way.
+    /// sends for a type it does not know) failed for its format. Any other
+    /// failure (a 502 or 503 in passing, say), and an answer cut at the
+    /// probe's cap, say nothing either way.
     fn structured(&self, shaped: bool) -> Structured {
         match self.status {
             200 if shaped => Structured::Honoured,
             200 if self.finish.as_deref() == Some("length") => Structured::Unknown,
             200 => Structured::Ignored,
-            408 | 429 => Structured::Unknown,
-            _ => Structured::Refused,
+            _ if self.refused("response_format") => Structured::Refused,
+            _ => Structured::Unknown,
+        }
+    }
+
+    /// What an answer to a request offering a tool says of tools: only a
+    /// 400 or 422 refuses them.
+    fn tools(&self) -> Tools {
+        match self.status {
+            200 if self.tool_calls > 0 => Tools::Calls,
+            200 => Tools::Ignored,
+            400 | 422 => Tools::Refused,
+            _ => Tools::Unknown,
+        }
+    }
+
+    /// Whether a failure answered the request for its `field`: a 400 or
+    /// 422, or a 500 whose body names the field.
+    fn refused(&self, field: &str) -> bool {
+        match self.status {
+            400 | 422 => true,
+            500 => self.body.to_ascii_lowercase().contains(field),
+            _ => false,
         }
     }
 }
@@ -227,12 +249,7 @@ impl OpenAiProvider {
         let mut body = self.probe_body(model, &messages, 64);
         body["tools"] = ping_tool();
         if let Ok(answer) = self.exchange(&body).await {
-            caps.tools = match answer.status {
-                200 if answer.tool_calls > 0 => Tools::Calls,
-                200 => Tools::Ignored,
-                408 | 429 => Tools::Unknown,
-                _ => Tools::Refused,
-            };
+            caps.tools = answer.tools();
             caps.tool_calls_as_text = answer.text.contains("<tool_call>");
         }
     }
@@ -357,13 +374,37 @@ mod tests {
             finish: finish.map(str::to_owned),
             ..Exchange::default()
         };
-        for status in [400, 422, 500] {
+        for status in [400, 422] {
             assert_eq!(
                 answered(status, None).structured(false),
                 Structured::Refused
             );
         }
-        assert_eq!(answered(429, None).structured(false), Structured::Unknown);
+        let llama_cpp_python = Exchange {
+            status: 500,
+            body: r#"{"error":{"message":"response_format type must be one of \"text\" or \"json_object\", but got: json_schema"}}"#.into(),
+            ..Exchange::default()
+        };
+        assert_eq!(llama_cpp_python.structured(false), Structured::Refused);
+        // A failure in passing says nothing about the format.
+        for status in [408, 429, 500, 502, 503, 504] {
+            assert_eq!(
+                answered(status, None).structured(false),
+                Structured::Unknown,
+                "{status}"
+            );
+        }
+        for (status, tools) in [
+            (400, Tools::Refused),
+            (422, Tools::Refused),
+            (429, Tools::Unknown),
+            (500, Tools::Unknown),
+            (502, Tools::Unknown),
+            (503, Tools::Unknown),
+            (200, Tools::Ignored),
+        ] {
+            assert_eq!(answered(status, None).tools(), tools, "{status}");
+        }
         assert_eq!(
             answered(200, Some("stop")).structured(true),
             Structured::Honoured

@@ -54,12 +54,6 @@ impl Extractor {
     /// an error when a call left open grows past the limit.
     pub fn push(&mut self, text: &str) -> Result<String, String> {
         self.pending.push_str(text);
-        if self.pending.len() > self.limit.saturating_add(OPEN.len() + CLOSE.len()) {
-            return Err(format!(
-                "wrote a <tool_call> over {} KiB that never closed (limits.tool_arguments in config.toml)",
-                self.limit >> 10
-            ));
-        }
         let mut out = String::new();
         loop {
             if let Some(open) = self.pending.find(OPEN) {
@@ -72,7 +66,7 @@ impl Extractor {
                     continue;
                 }
                 self.pending.drain(..open);
-                return Ok(out);
+                break;
             }
             let keep = (1..OPEN.len())
                 .rev()
@@ -80,8 +74,16 @@ impl Extractor {
                 .unwrap_or(0);
             let cut = self.pending.len() - keep;
             out.extend(self.pending.drain(..cut));
-            return Ok(out);
+            break;
         }
+        // Only what is still held back counts: complete calls are out.
+        if self.pending.len() > self.limit.saturating_add(OPEN.len() + CLOSE.len()) {
+            return Err(format!(
+                "wrote a <tool_call> over {} KiB that never closed (limits.tool_arguments in config.toml)",
+                self.limit >> 10
+            ));
+        }
+        Ok(out)
     }
 
     /// At the end of the answer: the text left over (a call never closed
@@ -281,5 +283,18 @@ mod tests {
         let text = "<tool_call>{\"name\": \"list_dir\"}</tool_call>";
         x.push(text).expect("within the limit");
         assert_eq!(x.take_calls()[0].id, "text_call_7_1");
+    }
+
+    /// The limit is on what is held back: one piece of text longer than it
+    /// whose calls are all closed is read, not refused.
+    #[test]
+    fn a_large_piece_with_closed_calls_is_within_the_limit() {
+        let mut x = Extractor::new("text_call_0_".into(), 64);
+        let call = "<tool_call>{\"name\": \"list_dir\", \"arguments\": {}}</tool_call>";
+        let piece = format!("{}{call}{call}done", "words ".repeat(20));
+        assert!(piece.len() > 64 + OPEN.len() + CLOSE.len());
+        let shown = x.push(&piece).expect("every call closed");
+        assert_eq!(shown, format!("{}done", "words ".repeat(20)));
+        assert_eq!(x.take_calls().len(), 2);
     }
 }
