@@ -74,19 +74,21 @@ pub fn brief(state: &SessionState, pipeline: &Pipeline, index: usize) -> Brief {
 fn handed(state: &SessionState, pipeline: &Pipeline, id: &str) -> Option<Input> {
     let source = state.phases.iter().find(|p| p.id == id)?;
     let text = source.effective_artifact()?;
-    let read = pipeline
-        .index_of(id)
-        .map_or(Ok(None), |i| pipeline.read_answer(i, text));
-    let content = match read {
-        Ok(Some(read)) => read.to_markdown(),
-        Ok(None) | Err(_) => text.to_owned(),
-    };
     Some(Input {
         phase: source.id.clone(),
         role: source.role.clone(),
         name: source.artifact_name.clone(),
-        content,
+        content: as_handed(pipeline, pipeline.index_of(id), text),
     })
+}
+
+/// `text`, written by phase `index`, as a later role reads it: a plan or
+/// a verdict it holds, readable, as Markdown; anything else as written.
+fn as_handed(pipeline: &Pipeline, index: Option<usize>, text: &str) -> String {
+    match index.map_or(Ok(None), |i| pipeline.read_answer(i, text)) {
+        Ok(Some(read)) => read.to_markdown(),
+        Ok(None) | Err(_) => text.to_owned(),
+    }
 }
 
 /// The outputs `names` of phase `source` as they are handed to a later
@@ -118,7 +120,7 @@ fn handed_outputs(
             name: (*name).to_owned(),
             content: sections.found.iter().find(|s| s.name == *name).map_or_else(
                 || format!("[The {} did not write `{name}`.]", phase.role),
-                |s| s.content.clone(),
+                |s| as_handed(pipeline, Some(source), &s.content),
             ),
         })
         .collect()
@@ -852,5 +854,55 @@ mod tests {
         let qa = pipeline.index_of("qa").expect("qa");
         let request = request(&state, &pipeline, qa, "m", None, &Tokens::for_model("m"));
         assert!(request.answer.schema.is_none());
+    }
+
+    #[test]
+    fn a_verdict_in_a_named_output_is_handed_on_readable_not_as_json() {
+        let (pipeline, mut state) = discovery_answered();
+        let content = "## test-cases\n- TC-1\n## test-report\n```json\n{\"verdict\": \"fail\", \"issues\": [{\"severity\": \"high\", \"title\": \"No 429\"}]}\n```\n";
+        for kind in [
+            EventKind::PhaseStarted {
+                phase: "qa".into(),
+                attempt: 1,
+            },
+            EventKind::Artifact {
+                phase: "qa".into(),
+                attempt: 1,
+                name: "qa".into(),
+                content: content.into(),
+                outputs: crate::formats::sections::split(content, &["test-cases", "test-report"])
+                    .found,
+                missing: Vec::new(),
+            },
+        ] {
+            state.apply(&crate::session::Event {
+                seq: state.next_seq,
+                t: chrono::DateTime::UNIX_EPOCH,
+                kind,
+            });
+        }
+        let release = pipeline.index_of("release").expect("release");
+        let brief = brief(&state, &pipeline, release);
+        let report = brief
+            .inputs
+            .iter()
+            .find(|i| i.name == "test-report")
+            .expect("DevOps reads the test report");
+        assert!(
+            report.content.contains("# QA verdict: fail"),
+            "{}",
+            report.content
+        );
+        assert!(
+            !report.content.contains("\"verdict\""),
+            "{}",
+            report.content
+        );
+        let cases = brief
+            .inputs
+            .iter()
+            .find(|i| i.name == "test-cases")
+            .expect("cases");
+        assert_eq!(cases.content, "- TC-1");
     }
 }
