@@ -263,6 +263,16 @@ impl Phase {
         !self.outputs.is_empty()
     }
 
+    /// The named sections its answer is split into: its outputs when it is
+    /// [`sectioned`](Self::sectioned) (even just one), else none.
+    pub fn section_names(&self) -> Vec<&str> {
+        if self.sectioned() {
+            self.output_names()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The most tokens one answer of this role may take.
     pub fn output_cap(&self) -> u32 {
         self.max_output_tokens
