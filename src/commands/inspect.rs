@@ -94,7 +94,7 @@ fn artifact_text(state: &crate::session::SessionState, name: &str) -> Result<Str
         .pipeline
         .iter()
         .flat_map(|p| p.phases.iter().enumerate())
-        .filter(|(_, p)| p.output_names().len() > 1 && wanted_phase.is_none_or(|w| w == p.id))
+        .filter(|(_, p)| p.sectioned() && wanted_phase.is_none_or(|w| w == p.id))
         .filter(|(_, p)| p.output_names().contains(&output))
         .map(|(i, p)| (i, format!("{}:{output}", p.id)))
         .collect();
@@ -119,11 +119,7 @@ fn artifact_text(state: &crate::session::SessionState, name: &str) -> Result<Str
             )));
         }
     };
-    let names = state
-        .pipeline
-        .as_ref()
-        .map(|p| p.phases[index].output_names())
-        .unwrap_or_default();
+    let names = state.section_names(index);
     state.phases[index]
         .current()
         .map(|a| a.sections(&names))
@@ -456,5 +452,36 @@ fn check_plan(g: &Global, file: &crate::pipeline::SkillsFile, path: &Path) -> us
             }
             errors.len()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{SkillsFile, load_pipeline};
+    use crate::session::EventKind;
+    use crate::session::testing::{fold, started_with};
+
+    #[test]
+    fn a_phase_declaring_one_output_shows_it_by_its_name() {
+        let mut pipeline = load_pipeline(&SkillsFile::builtin(), None).expect("built-in");
+        pipeline.phases[0].outputs = vec!["brief".into()];
+        let phase = pipeline.phases[0].id.clone();
+        let state = fold([
+            started_with("r", "offline", pipeline),
+            EventKind::PhaseStarted {
+                phase: phase.clone(),
+                attempt: 1,
+            },
+            EventKind::Artifact {
+                outputs: Vec::new(),
+                missing: Vec::new(),
+                phase,
+                attempt: 1,
+                name: "requirements".into(),
+                content: "Intro.\n\n## brief\nThe brief.\n".into(),
+            },
+        ]);
+        assert_eq!(artifact_text(&state, "brief").expect("shown"), "The brief.");
     }
 }

@@ -106,7 +106,11 @@ impl Engine {
                 }
             );
         }
-        if let Some(missing) = current.map(|a| &a.missing).filter(|m| !m.is_empty()) {
+        // As a person's edit left it, not as the agent's draft had it.
+        let missing = current
+            .map(|a| a.sections(&phase.section_names()).missing)
+            .unwrap_or_default();
+        if !missing.is_empty() {
             let can_reject = state.rejections_left(self.spec.pipeline.max_attempts) > 0;
             return format!(
                 "Missing output{s}: {}. Edit {them} in{reject}, or approve without {them}?",

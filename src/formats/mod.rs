@@ -245,6 +245,27 @@ enum Block<'a> {
     Fence { info: &'a str, body: &'a str },
 }
 
+/// A line that starts (after indentation) with three backticks.
+pub(crate) struct FenceLine<'a> {
+    /// What follows the backticks, up to the first space: the language
+    /// a fence it opens is in.
+    pub info: &'a str,
+    /// Whether it could close an open fence: nothing after the backticks
+    /// but more backticks and whitespace.
+    pub closes: bool,
+}
+
+/// `line` as a code fence line, if it is one. A fence opens on any such
+/// line and closes only on one that [`FenceLine::closes`].
+pub(crate) fn fence_line(line: &str) -> Option<FenceLine<'_>> {
+    let rest = line.trim_start().strip_prefix("```")?;
+    let info = rest.split_whitespace().next().unwrap_or("");
+    Some(FenceLine {
+        info: info.trim_start_matches('`'),
+        closes: rest.trim().trim_start_matches('`').is_empty(),
+    })
+}
+
 /// Splits `text` at its code fences (lines starting with three backticks);
 /// an unclosed fence runs to the end.
 fn blocks(text: &str) -> Vec<Block<'_>> {
@@ -255,16 +276,15 @@ fn blocks(text: &str) -> Vec<Block<'_>> {
     for line in text.split_inclusive('\n') {
         let start = at;
         at += line.len();
-        let Some(rest) = line.trim_start().strip_prefix("```") else {
+        let Some(fence) = fence_line(line) else {
             continue;
         };
         match open {
             None => {
                 out.push(Block::Prose(&text[prose_from..start]));
-                let info = rest.split_whitespace().next().unwrap_or("");
-                open = Some((info.trim_start_matches('`'), at));
+                open = Some((fence.info, at));
             }
-            Some((info, from)) if rest.trim().trim_start_matches('`').is_empty() => {
+            Some((info, from)) if fence.closes => {
                 out.push(Block::Fence {
                     info,
                     body: &text[from..start],

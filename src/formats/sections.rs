@@ -48,8 +48,9 @@ pub fn split(text: &str, names: &[&str]) -> Sections {
     let mut current: Option<usize> = None;
     let mut fence = false;
     for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            fence = !fence;
+        if let Some(marker) = super::fence_line(line) {
+            // Any fence line opens one; only a bare one closes it.
+            fence = !(fence && marker.closes);
         } else if !fence && let Some(name) = heading(line, names) {
             let index = names.iter().position(|n| *n == name);
             if let Some(i) = index
@@ -141,6 +142,16 @@ mod tests {
     fn headings_inside_code_fences_do_not_split() {
         let text =
             "## feature-brief\nSee:\n```markdown\n## work-unit-registry\nnot this\n```\nDone.\n";
+        let s = split(text, &NAMES);
+        assert_eq!(s.missing, vec!["work-unit-registry".to_owned()]);
+        assert!(s.found[0].content.contains("not this"));
+        assert!(s.found[0].content.ends_with("Done."));
+    }
+
+    #[test]
+    fn a_fence_line_with_an_info_string_does_not_close_an_open_fence() {
+        let text =
+            "## feature-brief\n```markdown\n```go\n## work-unit-registry\nnot this\n```\nDone.\n";
         let s = split(text, &NAMES);
         assert_eq!(s.missing, vec!["work-unit-registry".to_owned()]);
         assert!(s.found[0].content.contains("not this"));

@@ -235,10 +235,8 @@ mod tests {
         assert_eq!(pipeline.phases[1].output_names(), vec!["req"]);
         assert_eq!(
             pipeline.reads(1),
-            vec![
-                (0, vec!["work-unit-registry"]),
-                (0, vec!["feature-brief", "work-unit-registry"])
-            ]
+            vec![(0, vec!["work-unit-registry"]), (0, vec!["feature-brief"])],
+            "each output is handed once, where it is first named"
         );
     }
 

@@ -263,6 +263,16 @@ impl Phase {
         !self.outputs.is_empty()
     }
 
+    /// The named sections its answer is split into: its outputs when it is
+    /// [`sectioned`](Self::sectioned) (even just one), else none.
+    pub fn section_names(&self) -> Vec<&str> {
+        if self.sectioned() {
+            self.output_names()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The most tokens one answer of this role may take.
     pub fn output_cap(&self) -> u32 {
         self.max_output_tokens
@@ -314,24 +324,33 @@ impl Pipeline {
     }
 
     /// What phase `index` reads, input by input: the index of the phase
-    /// it reads from and the names of that phase's outputs it is handed.
+    /// it reads from and the names of that phase's outputs it is handed,
+    /// each output once (an input naming it again adds nothing).
     pub fn reads(&self, index: usize) -> Vec<(usize, Vec<&str>)> {
         let Some(reader) = self.phases.get(index) else {
             return Vec::new();
         };
-        reader
-            .inputs
-            .iter()
-            .filter_map(|input| {
-                let (id, output) = input_parts(input);
-                let source = self.index_of(id)?;
-                let names = match output {
-                    Some(name) => vec![name],
-                    None => self.phases[source].output_names(),
-                };
-                Some((source, names))
-            })
-            .collect()
+        let mut reads: Vec<(usize, Vec<&str>)> = Vec::new();
+        for input in &reader.inputs {
+            let (id, output) = input_parts(input);
+            let Some(source) = self.index_of(id) else {
+                continue;
+            };
+            let names = match output {
+                Some(name) => vec![name],
+                None => self.phases[source].output_names(),
+            };
+            // An output named twice (`fit:x` and all of `fit`) is handed
+            // once, where it is first named.
+            let names: Vec<&str> = names
+                .into_iter()
+                .filter(|n| !reads.iter().any(|(s, ns)| *s == source && ns.contains(n)))
+                .collect();
+            if !names.is_empty() {
+                reads.push((source, names));
+            }
+        }
+        reads
     }
 
     /// The phase with this id.

@@ -131,16 +131,12 @@ pub(super) fn checkpoint(app: &App, area: Rect, buf: &mut Buffer) {
         )
     } else if let Some(gate) = &s.gate {
         let phase = &s.phases[gate.phase];
-        let outputs = s
-            .pipeline
-            .as_ref()
-            .and_then(|p| p.phases.get(gate.phase))
-            .map(crate::pipeline::Phase::output_names)
-            .unwrap_or_default();
+        let outputs = s.section_names(gate.phase);
         let hint = match (phase.status == PhaseStatus::Failed, outputs.as_slice()) {
             (true, _) => String::new(),
-            // Several named outputs: name them, not the phase's id.
-            (false, [earlier @ .., last]) if !earlier.is_empty() => format!(
+            // Named outputs: name them, not the phase's id.
+            (false, [only]) => format!(" — {} delivered {only}", phase.role),
+            (false, [earlier @ .., last]) => format!(
                 " — {} delivered {} and {last}",
                 phase.role,
                 earlier.join(", ")

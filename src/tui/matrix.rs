@@ -47,8 +47,9 @@ pub fn rows(state: &SessionState) -> (Vec<Handoff>, Vec<String>) {
             let Some(from) = state.phases.get(source) else {
                 continue;
             };
+            let sections = state.section_names(source);
             for name in names {
-                let (status, delivered) = progress(from, reader, name);
+                let (status, delivered) = progress(from, &sections, reader, name);
                 handoffs.push(Handoff {
                     from: from.role.clone(),
                     to: reader.role.clone(),
@@ -63,14 +64,21 @@ pub fn rows(state: &SessionState) -> (Vec<Handoff>, Vec<String>) {
     (handoffs, returns(state, pipeline))
 }
 
-/// How far output `name` of `from` has got to `reader`.
-fn progress(from: &PhaseState, reader: &PhaseState, name: &str) -> (String, bool) {
+/// How far output `name` of `from` (whose answer is split into
+/// `sections`) has got to `reader`; missing as a person's edit left it.
+fn progress(
+    from: &PhaseState,
+    sections: &[&str],
+    reader: &PhaseState,
+    name: &str,
+) -> (String, bool) {
     let produced = from.current().filter(|a| a.effective().is_some());
     let read = !reader.attempts.is_empty();
+    let missing = |a: &crate::session::Attempt| {
+        sections.contains(&name) && a.sections(sections).missing.iter().any(|m| m == name)
+    };
     match produced {
-        Some(a) if a.edited.is_none() && a.missing.iter().any(|m| m == name) => {
-            ("missing".to_owned(), false)
-        }
+        Some(a) if missing(a) => ("missing".to_owned(), false),
         Some(a) if read => (
             format!(
                 "attempt {}{}",
@@ -283,5 +291,31 @@ mod tests {
             returns,
             ["QA Engineer ↺ Senior Backend Developer  when its verdict fails"]
         );
+    }
+    #[test]
+    fn an_edit_still_missing_a_section_shows_it_missing() {
+        use crate::formats::sections::Section;
+        use crate::session::Attempt;
+        let phase = |edited: &str| PhaseState {
+            attempts: vec![Attempt {
+                number: 1,
+                artifact: Some("## a\nA.\n".into()),
+                edited: Some(edited.into()),
+                outputs: vec![Section {
+                    name: "a".into(),
+                    content: "A.".into(),
+                }],
+                missing: vec!["b".into()],
+                ..Attempt::default()
+            }],
+            ..PhaseState::default()
+        };
+        let reader = PhaseState::default();
+        let status = |from: &PhaseState, name| progress(from, &["a", "b"], &reader, name).0;
+        let still = phase("## a\nA, edited.\n");
+        assert_eq!(status(&still, "b"), "missing");
+        assert_eq!(status(&still, "a"), "ready");
+        let written = phase("## a\nA.\n## b\nB.\n");
+        assert_eq!(status(&written, "b"), "ready");
     }
 }

@@ -28,25 +28,22 @@ pub fn shown<'a>(
     attempt: &'a crate::session::Attempt,
 ) -> Cow<'a, str> {
     let text = answer(state, phase, attempt);
-    let declared = state.pipeline.as_ref().and_then(|p| p.phases.get(phase));
-    match declared {
-        Some(declared) if declared.sectioned() && attempt.effective().is_some() => {
-            let names = declared.output_names();
-            let sections = attempt.sections(&names);
-            let marks: Vec<String> = names
-                .iter()
-                .map(|n| {
-                    if sections.missing.iter().any(|m| m == n) {
-                        format!("`{n}` missing")
-                    } else {
-                        format!("`{n}` ✓")
-                    }
-                })
-                .collect();
-            Cow::Owned(format!("> Outputs: {}\n\n{text}", marks.join(" · ")))
-        }
-        Some(_) | None => text,
+    let names = state.section_names(phase);
+    if names.is_empty() || attempt.effective().is_none() {
+        return text;
     }
+    let sections = attempt.sections(&names);
+    let marks: Vec<String> = names
+        .iter()
+        .map(|n| {
+            if sections.missing.iter().any(|m| m == n) {
+                format!("`{n}` missing")
+            } else {
+                format!("`{n}` ✓")
+            }
+        })
+        .collect();
+    Cow::Owned(format!("> Outputs: {}\n\n{text}", marks.join(" · ")))
 }
 
 /// The attempt's text as [`shown`] draws it below the outputs line.

@@ -168,15 +168,10 @@ pub fn export(g: &Global, session: &str, out: &Path) -> Exit {
             let name = format!("{}-{}.md", stem(index), slug(&phase.artifact_name));
             output.put(&name, text)?;
         }
-        // A phase with several named outputs: each as a file of its own,
+        // A phase with named outputs: each as a file of its own,
         // as later roles read it (a person's edit split again).
-        let declared = state
-            .pipeline
-            .as_ref()
-            .and_then(|p| p.phases.get(index))
-            .map(crate::pipeline::Phase::output_names)
-            .unwrap_or_default();
-        if let (true, Some(attempt)) = (declared.len() > 1, phase.current()) {
+        let declared = state.section_names(index);
+        if let (false, Some(attempt)) = (declared.is_empty(), phase.current()) {
             for section in attempt.sections(&declared).found {
                 let name = format!("outputs/{}-{}.md", stem(index), slug(&section.name));
                 output.put(&name, &section.content)?;

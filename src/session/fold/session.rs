@@ -8,6 +8,20 @@ use crate::pipeline::Pipeline;
 use crate::session::event::{SessionOutcome, WorkspaceInfo};
 
 impl SessionState {
+    /// Phase `index` as the pipeline declares it (none in a log without
+    /// one).
+    pub fn declared(&self, index: usize) -> Option<&crate::pipeline::Phase> {
+        self.pipeline.as_ref()?.phases.get(index)
+    }
+
+    /// The named outputs phase `index`'s answer is split into: none for a
+    /// phase that is not [`sectioned`](crate::pipeline::Phase::sectioned).
+    pub fn section_names(&self, index: usize) -> Vec<&str> {
+        self.declared(index)
+            .map(crate::pipeline::Phase::section_names)
+            .unwrap_or_default()
+    }
+
     /// `session_started`: what the session is, and one pending phase for
     /// each of its pipeline's.
     pub(super) fn on_session_started(
